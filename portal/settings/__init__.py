@@ -1,0 +1,1 @@
+"""Settings modules: base (shared, from the environment), local, test, production."""

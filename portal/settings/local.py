@@ -1,0 +1,10 @@
+"""Local development (`make run`): DEBUG on, a development-only secret key."""
+
+from __future__ import annotations
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Only this mode may fall back to a fixed key; production.py has no default.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-development-only-not-secret")

@@ -1,0 +1,21 @@
+"""Top-level URL configuration."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal.ops.views import healthz
+
+api_v1 = [
+    # Each app appends its routers here (portal/enterprises, policies, matching, notifications).
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include(api_v1)),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("frontend.urls")),
+]

@@ -1,0 +1,50 @@
+"""Shared fixtures. Per-app fixtures live in tests/<app>/conftest.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.services import WorkerProcess, need_postgres, need_redis
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Run tasks inline for a test of task bodies, whatever REDIS_URL says."""
+    from portal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def broker_url() -> str:
+    return need_redis()
+
+
+@pytest.fixture
+def start_worker(transactional_db, broker_url: str) -> Iterator:
+    """Factory: start real `celery worker` processes on PostgreSQL + Redis; all stopped at teardown.
+
+    Leftover messages from earlier tests are purged first, so a worker only sees this test's tasks.
+    """
+    need_postgres()
+    from portal.celery import app
+
+    app.control.purge()
+    workers: list[WorkerProcess] = []
+
+    def start(**kwargs: object) -> WorkerProcess:
+        worker = WorkerProcess(broker_url=broker_url, **kwargs)
+        workers.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()

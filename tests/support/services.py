@@ -1,0 +1,159 @@
+"""Real services for tests: PostgreSQL, the Redis broker and Celery worker processes.
+
+Without services a test that needs them is skipped, unless REQUIRE_SERVICES=1 (CI),
+where it fails instead: CI must never go green by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+T = TypeVar("T")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def services_required() -> bool:
+    return os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip (or, with REQUIRE_SERVICES=1, fail) unless `condition` holds."""
+    if condition:
+        return
+    if services_required():
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def need_postgres() -> None:
+    need(connection.vendor == "postgresql", "the test database is not PostgreSQL (set DATABASE_URL)")
+
+
+def redis_reachable(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def need_redis() -> str:
+    url = settings.REDIS_URL
+    need(bool(url), "REDIS_URL is not set")
+    need(redis_reachable(url), f"Redis at {url} does not answer")
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_database_url() -> str:
+    """URL of the database pytest-django created, for processes started by a test."""
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # not a test, despite the name
+
+
+class WorkerProcess:
+    """A real `celery worker` subprocess on the test database and the test broker."""
+
+    def __init__(self, *, broker_url: str, concurrency: int = 1, extra_env: dict[str, str] | None = None) -> None:
+        self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": broker_url,
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"huiqi-worker-{uuid.uuid4().hex[:8]}.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                "--pool=prefork",
+                "-n",
+                self.name,
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log()}")
+            if b"ready." in self.log_path.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready after {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the worker and its pool children."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:
+    """Poll `predicate` until it returns a truthy value; fail with a message after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s")
+        time.sleep(interval)
