@@ -1,0 +1,90 @@
+"""Shared vocabulary (codes and Chinese labels) used by the registry, the rules and the catalogue.
+
+Pure data: no Django imports, so the matching core can use it. Zones and parks here are the
+*initial* data; administrators edit them in the database (portal.enterprises.Zone / Park), and
+rules refer to them by code.
+"""
+
+from __future__ import annotations
+
+# Where a fact came from (数据来源). Anything other than SELF_DECLARED is a department that
+# shares data with the portal (部门信息共享) and counts as verified (已核验).
+SELF_DECLARED = "self_declared"
+SOURCES: dict[str, str] = {
+    SELF_DECLARED: "企业自行填报",
+    "market_regulation": "市场监督管理局",
+    "tax": "税务局",
+    "science_tech": "科技局",
+    "industry_info": "工业和信息化局",
+    "statistics": "统计局",
+    "credit": "信用办（公共信用信息平台）",
+}
+DEPARTMENT_SOURCES: frozenset[str] = frozenset(SOURCES) - {SELF_DECLARED}
+
+# 企业资质 kinds.
+QUALIFICATION_KINDS: dict[str, str] = {
+    "high_tech": "高新技术企业",
+    "tech_sme": "科技型中小企业",
+    "gazelle": "瞪羚企业",
+    "unicorn_cultivation": "独角兽培育企业",
+    "specialized_sme": "专精特新中小企业",
+    "little_giant": "专精特新“小巨人”企业",
+    "single_champion": "制造业单项冠军企业",
+    "service_manufacturing": "服务型制造示范企业",
+}
+
+# Enterprise size (统计上大中小微型企业划分办法（2017）).
+SIZES: dict[str, str] = {
+    "large": "大型",
+    "medium": "中型",
+    "small": "小型",
+    "micro": "微型",
+    "unclassified": "未划型",
+}
+
+TAX_CREDIT_RATINGS: dict[str, str] = {"A": "A级", "B": "B级", "M": "M级", "C": "C级", "D": "D级"}
+
+# 三区 (plan 第四章 一): initial functional zones.
+ZONES: dict[str, str] = {
+    "business_innovation": "商务创新功能区",
+    "advanced_manufacturing": "先进制造功能区",
+    "tech_ecology": "科技生态功能区",
+}
+
+# Township-level units of 320505 and the zone each belongs to at first (editable data).
+TOWNSHIPS: dict[str, tuple[str, str | None]] = {
+    "320505001": ("横塘街道", "business_innovation"),
+    "320505002": ("狮山街道", "business_innovation"),
+    "320505003": ("枫桥街道", "business_innovation"),
+    "320505004": ("镇湖街道", "tech_ecology"),
+    "320505101": ("通安镇", "advanced_manufacturing"),
+    "320505400": ("浒墅关经开区（镇）", "advanced_manufacturing"),
+    "320505405": ("苏州高新技术创业服务中心", "business_innovation"),
+    "320505407": ("科技城（东渚街道）", "tech_ecology"),
+    "320505408": ("苏州高新区综合保税区", "advanced_manufacturing"),
+}
+
+# 特色园区 named in the plan (initial data).
+PARKS: dict[str, str] = {
+    "taihu_science_city": "太湖科学城",
+    "shishan_finance": "狮山金融服务业集聚区",
+    "finance_town": "苏州金融小镇",
+    "life_health_town": "苏州生命健康小镇",
+    "canal_culture_town": "浒墅关运河文化小镇",
+    "embroidery_town": "苏绣小镇",
+    "hefeng_park": "和枫科创园",
+    "dayangshan_digital": "大阳山数字经济产业园",
+    "kjc_ngit_park": "苏州科技城新一代信息技术产业园",
+    "medical_device_park": "江苏医疗器械科技产业园",
+}
+
+# The plan's "2+3+X" industry system (第三章): chain tag → industry codes (any level).
+INDUSTRY_CHAINS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "electronic_info": ("电子信息", ("39",)),
+    "equipment_manufacturing": ("装备制造", ("33", "34", "35", "36", "37", "38", "40")),
+    "ngit": ("新一代信息技术", ("3973", "6520", "3985", "3562", "6431", "6532", "3914", "4011", "65")),
+    "medical_devices": ("医疗器械", ("358",)),
+    "new_energy": ("新能源", ("3825", "3824", "384", "3415", "4415", "4416")),
+    "fintech": ("金融科技", ("6930", "6940")),
+    "modern_services": ("现代服务业", ("L", "M", "I")),
+}
