@@ -1,0 +1,527 @@
+"""The pure evaluator: a rule and an enterprise profile in, an outcome that explains itself out.
+
+Three-valued (Kleene) logic: each condition is met, unmet or unknown (fact missing); `all` is the
+minimum and `any` the maximum of its children in the order unmet < unknown < met, `not` swaps met
+and unmet and leaves unknown alone. The rule's value gives the outcome: met → eligible, unmet →
+ineligible, unknown → needs_info.
+
+verified (only for eligible): every condition that decided the outcome rests on a source its fact
+counts as verified (department data). What decided a node, for its current value:
+    all met / any unmet      → every child (each must be verified)
+    all unmet / any met      → one child with that value is enough; a verified one is picked
+                               when there is a choice
+    not                      → whatever decided its child (for the child's value)
+    condition                → itself: verified when its evidence's source is verified for the fact
+The conditions so chosen are flagged `decisive` in the explanation.
+
+missing (the smallest set of conditions that stand between the enterprise and eligibility): the
+set of conditions that must change for the rule to become true, computed exactly on the tree.
+need(node, true) / need(node, false) is the smallest set of conditions whose change makes the
+node true / false:
+    condition: empty when it already has the wanted value, else itself (unknown counts: it must
+               become known and have the wanted value)
+    all, true: union of need(child, true)      any, true: the smallest need(child, true)
+    all, false: the smallest need(child, false) any, false: union of need(child, false)
+    not, x:    need(child, not x)
+Conditions occur once in a tree, so the children's sets are disjoint and the unions and minima are
+exact minimum hitting sets. A condition under an odd number of `not`s is needed *unmet*: its
+`requirement` wording says so (未持有…, 不属于…). Ties between equally small sets prefer the set
+with fewer definite failures (more unknowns), then document order.
+
+Evaluation is hot (millions of runs): `compile_rule` validates and precompiles a rule once; leaf
+checks are closures from the registry; the explanation (conditions, missing, summary) is built
+lazily on first access. No Django imports.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+from .profile import EnterpriseProfile
+from .registry import (
+    FACTS,
+    MET,
+    RESULT_CODES,
+    RESULT_LABELS,
+    UNKNOWN,
+    UNKNOWN_DISPLAY,
+    UNMET,
+    Checker,
+    CheckResult,
+    FactSpec,
+    names_version,
+    source_label,
+)
+from .rules import join, validate_rule
+
+EXPLANATION_SCHEMA = 1
+
+
+class Status(StrEnum):
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    NEEDS_INFO = "needs_info"
+
+
+STATUS_LABELS: dict[str, str] = {
+    Status.ELIGIBLE: "符合",
+    Status.INELIGIBLE: "不符合",
+    Status.NEEDS_INFO: "需补充信息",
+}
+_STATUS_BY_VALUE = {MET: Status.ELIGIBLE, UNMET: Status.INELIGIBLE, UNKNOWN: Status.NEEDS_INFO}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionResult:
+    """One condition of a rule as evaluated for one enterprise on one date."""
+
+    path: str  # "all[1].any[0]"; "" when the whole rule is one condition
+    fact: str
+    fact_label: str
+    op: str
+    value: Any  # expected value, as written in the rule
+    wording: str  # the condition in plain Chinese: "行业属于：集成电路设计（6520）"
+    requirement: str  # what eligibility needs of it: the wording, or its opposite under an odd number of `not`s
+    short: str  # the requirement in a compact form for summaries: "高新技术企业资质"
+    negated: bool  # under an odd number of `not`s: eligibility needs it unmet
+    result: str  # met / unmet / unknown
+    actual: str  # the enterprise's value in plain Chinese ("未提供" when unknown)
+    source: str  # source code of the evidence ("" when there is none)
+    source_label: str  # "市场监督管理局", "企业自行填报"
+    as_of: date | None
+    verified: bool  # the evidence's source counts as verified for this fact
+    decisive: bool = False  # among the conditions that decided the outcome (eligible / ineligible)
+
+    @property
+    def result_label(self) -> str:
+        return RESULT_LABELS[self.result]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "fact": self.fact,
+            "fact_label": self.fact_label,
+            "op": self.op,
+            "value": _jsonable(self.value),
+            "wording": self.wording,
+            "requirement": self.requirement,
+            "short": self.short,
+            "negated": self.negated,
+            "result": self.result,
+            "result_label": self.result_label,
+            "actual": self.actual,
+            "source": self.source,
+            "source_label": self.source_label,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "verified": self.verified,
+            "decisive": self.decisive,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConditionResult:
+        as_of = data.get("as_of")
+        return cls(
+            path=data["path"],
+            fact=data["fact"],
+            fact_label=data["fact_label"],
+            op=data["op"],
+            value=data["value"],
+            wording=data["wording"],
+            requirement=data["requirement"],
+            short=data["short"],
+            negated=data["negated"],
+            result=data["result"],
+            actual=data["actual"],
+            source=data["source"],
+            source_label=data["source_label"],
+            as_of=date.fromisoformat(as_of) if as_of else None,
+            verified=data["verified"],
+            decisive=data.get("decisive", False),
+        )
+
+
+def summarize(status: str, missing: Sequence[ConditionResult]) -> str:
+    """ "符合全部条件" / "只差：高新技术企业资质" / "需补充：从业人员" (both parts when both apply)."""
+    if status == Status.ELIGIBLE:
+        return "符合全部条件"
+    asks = list(dict.fromkeys(FACTS[c.fact].ask for c in missing if c.result == "unknown"))
+    gaps = [c.short for c in missing if c.result != "unknown"]
+    parts: list[str] = []
+    if status == Status.NEEDS_INFO:
+        if asks:
+            parts.append("需补充：" + "、".join(asks))
+        if gaps:
+            parts.append(("另差：" if asks else "只差：") + "、".join(gaps))
+    else:
+        if gaps:
+            parts.append("只差：" + "、".join(gaps))
+        if asks:
+            parts.append("需补充：" + "、".join(asks))
+    return "；".join(parts)
+
+
+class Outcome:
+    """A rule's outcome for one enterprise on one date, with its explanation.
+
+    `status` and `verified` are computed at once; `conditions`, `missing` and `summary` are built on
+    first access (most bulk runs only look at the status).
+    """
+
+    __slots__ = ("_compiled", "_conditions", "_missing", "_states", "_summary", "on", "status", "verified")
+
+    status: Status
+    verified: bool
+    on: date
+
+    def __init__(
+        self,
+        *,
+        status: str,
+        verified: bool,
+        on: date,
+        conditions: Sequence[ConditionResult],
+        missing: Sequence[ConditionResult],
+        summary: str | None = None,
+    ) -> None:
+        self.status = Status(status)
+        self.verified = verified
+        self.on = on
+        self._compiled: CompiledRule | None = None
+        self._states: list[CheckResult] | None = None
+        self._conditions: tuple[ConditionResult, ...] | None = tuple(conditions)
+        self._missing: tuple[ConditionResult, ...] | None = tuple(missing)
+        self._summary: str | None = summary if summary is not None else summarize(self.status, self._missing)
+
+    @classmethod
+    def _lazy(
+        cls, compiled: CompiledRule, status: Status, verified: bool, on: date, states: list[CheckResult]
+    ) -> Outcome:
+        outcome = cls.__new__(cls)
+        outcome.status = status
+        outcome.verified = verified
+        outcome.on = on
+        outcome._compiled = compiled
+        outcome._states = states
+        outcome._conditions = outcome._missing = outcome._summary = None
+        return outcome
+
+    def _explain(self) -> None:
+        assert self._compiled is not None and self._states is not None
+        conditions, missing = self._compiled.explain(self._states, self.status, self.on)
+        self._conditions, self._missing = conditions, missing
+        self._summary = summarize(self.status, missing)
+
+    @property
+    def conditions(self) -> tuple[ConditionResult, ...]:
+        if self._conditions is None:
+            self._explain()
+        assert self._conditions is not None
+        return self._conditions
+
+    @property
+    def missing(self) -> tuple[ConditionResult, ...]:
+        """The smallest set of conditions between the enterprise and eligibility (empty if eligible)."""
+        if self._missing is None:
+            self._explain()
+        assert self._missing is not None
+        return self._missing
+
+    @property
+    def summary(self) -> str:
+        if self._summary is None:
+            self._explain()
+        assert self._summary is not None
+        return self._summary
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable snapshot of the outcome and its explanation (stable keys, ISO dates)."""
+        return {
+            "schema": EXPLANATION_SCHEMA,
+            "status": str(self.status),
+            "status_label": self.status_label,
+            "verified": self.verified,
+            "on": self.on.isoformat(),
+            "summary": self.summary,
+            "conditions": [c.to_dict() for c in self.conditions],
+            "missing": [c.path for c in self.missing],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        conditions = [ConditionResult.from_dict(c) for c in data["conditions"]]
+        by_path = {c.path: c for c in conditions}
+        return cls(
+            status=data["status"],
+            verified=data["verified"],
+            on=date.fromisoformat(data["on"]),
+            conditions=conditions,
+            missing=[by_path[p] for p in data["missing"]],
+            summary=data["summary"],
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Outcome):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<Outcome {self.status} verified={self.verified} on={self.on.isoformat()}>"
+
+
+# --- compiled rules ----------------------------------------------------------------------------
+
+_LEAF, _ALL, _ANY, _NOT = 0, 1, 2, 3
+ValueFn = Callable[[Sequence[int]], int]
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    index: int
+    path: str
+    spec: FactSpec
+    op: str
+    value: Any
+    negated: bool
+    wording: str
+    requirement: str
+    short: str
+
+
+class _Node:
+    __slots__ = ("children", "index", "kind", "value")
+
+    def __init__(self, kind: int, children: tuple[_Node, ...] = (), index: int = -1) -> None:
+        self.kind = kind
+        self.children = children
+        self.index = index
+        self.value: ValueFn = _value_fn(self)
+
+
+def _value_fn(node: _Node) -> ValueFn:
+    if node.kind == _LEAF:
+        return operator.itemgetter(node.index)
+    if node.kind == _NOT:
+        child = node.children[0].value
+
+        def negate(v: Sequence[int]) -> int:
+            return 2 - child(v)
+
+        return negate
+    combine = min if node.kind == _ALL else max
+    leaves = [c.index for c in node.children if c.kind == _LEAF]
+    groups = [c.value for c in node.children if c.kind != _LEAF]
+    if len(leaves) == 1 and not groups:
+        return operator.itemgetter(leaves[0])
+    if len(leaves) == 1:
+        leaves.append(leaves[0])  # itemgetter of one index returns a scalar, of two a tuple
+    pick = operator.itemgetter(*leaves) if leaves else None
+    if not groups:
+        assert pick is not None
+
+        def flat(v: Sequence[int]) -> int:
+            return combine(pick(v))
+
+        return flat
+
+    def nested(v: Sequence[int]) -> int:
+        result = combine(pick(v)) if pick is not None else (MET if combine is min else UNMET)
+        for group in groups:
+            result = combine(result, group(v))
+        return result
+
+    return nested
+
+
+class CompiledRule:
+    """A validated rule, precompiled for fast evaluation: `compiled.evaluate(profile, on=day)`."""
+
+    __slots__ = ("_checks", "_leaves", "_root", "_value", "facts", "rule")
+
+    def __init__(self, rule: dict[str, Any]) -> None:
+        validate_rule(rule)  # before anything else: a hostile rule never reaches the compiler
+        self.rule = copy.deepcopy(rule)
+        leaves: list[_Leaf] = []
+        self._root = self._build(self.rule, "", False, leaves)
+        self._leaves: tuple[_Leaf, ...] = tuple(leaves)
+        self._checks: tuple[Checker, ...] = tuple(leaf.spec.checker(leaf.op, leaf.value) for leaf in leaves)
+        self._value = self._root.value
+        self.facts: frozenset[str] = frozenset(leaf.spec.name for leaf in leaves)
+
+    def _build(self, node: dict[str, Any], path: str, negated: bool, leaves: list[_Leaf]) -> _Node:
+        if "not" in node:
+            return _Node(_NOT, (self._build(node["not"], join(path, "not"), not negated, leaves),))
+        for key, kind in (("all", _ALL), ("any", _ANY)):
+            if key in node:
+                here = join(path, key)
+                children = tuple(self._build(c, f"{here}[{i}]", negated, leaves) for i, c in enumerate(node[key]))
+                return _Node(kind, children)
+        spec, op, value = FACTS[node["fact"]], node["op"], node["value"]
+        leaf = _Leaf(
+            index=len(leaves),
+            path=path,
+            spec=spec,
+            op=op,
+            value=value,
+            negated=negated,
+            wording=spec.wording(op, value),
+            requirement=spec.wording(op, value, negated=negated),
+            short=spec.short(op, value, negated=negated),
+        )
+        leaves.append(leaf)
+        return _Node(_LEAF, index=leaf.index)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The path of each condition, in document order (the order of `Outcome.conditions`)."""
+        return tuple(leaf.path for leaf in self._leaves)
+
+    def evaluate(self, profile: EnterpriseProfile, *, on: date) -> Outcome:
+        states = [check(profile, on) for check in self._checks]
+        value = self._value([s[0] for s in states])
+        if value == MET:
+            return Outcome._lazy(self, Status.ELIGIBLE, self._eligible_verified(states), on, states)
+        return Outcome._lazy(self, _STATUS_BY_VALUE[value], False, on, states)
+
+    # --- verification and explanation (slow path) ----------------------------------------------
+    def _leaf_verified(self, index: int, states: Sequence[CheckResult]) -> bool:
+        result, evidence = states[index]
+        return result != UNKNOWN and self._leaves[index].spec.is_verified(evidence)
+
+    def _eligible_verified(self, states: Sequence[CheckResult]) -> bool:
+        # Only met / unmet conditions can decide a met rule, so when all of those are verified (the
+        # usual case for department data) or none is, the answer needs no walk of the tree.
+        verified = unverified = False
+        for leaf, (result, evidence) in zip(self._leaves, states, strict=True):
+            if result == UNKNOWN:
+                continue
+            if evidence is not None and evidence.source in leaf.spec.verified_sources:
+                verified = True
+            else:
+                unverified = True
+        if not unverified:
+            return True
+        if not verified:
+            return False
+        return self._verified(self._root, [s[0] for s in states], states)
+
+    def _verified(self, node: _Node, vals: Sequence[int], states: Sequence[CheckResult]) -> bool:
+        """Whether what decided `node`'s current (met or unmet) value rests on verified sources."""
+        if node.kind == _LEAF:
+            return self._leaf_verified(node.index, states)
+        if node.kind == _NOT:
+            return self._verified(node.children[0], vals, states)
+        value = node.value(vals)
+        if value == UNKNOWN:
+            return False
+        every = (node.kind == _ALL) is (value == MET)  # all met / any unmet: every child decided it
+        if every:
+            return all(self._verified(c, vals, states) for c in node.children)
+        return any(c.value(vals) == value and self._verified(c, vals, states) for c in node.children)
+
+    def _decisive(self, node: _Node, vals: Sequence[int], states: Sequence[CheckResult]) -> list[int]:
+        if node.kind == _LEAF:
+            return [node.index]
+        if node.kind == _NOT:
+            return self._decisive(node.children[0], vals, states)
+        value = node.value(vals)
+        if value == UNKNOWN:
+            return []
+        if (node.kind == _ALL) is (value == MET):
+            return [i for c in node.children for i in self._decisive(c, vals, states)]
+        candidates = [c for c in node.children if c.value(vals) == value]
+        chosen = next((c for c in candidates if self._verified(c, vals, states)), candidates[0])
+        return self._decisive(chosen, vals, states)
+
+    def _need(self, node: _Node, vals: Sequence[int], want: bool) -> list[int]:
+        """The smallest set of conditions whose change makes `node` true (want) or false (not want)."""
+        if node.kind == _LEAF:
+            return [] if vals[node.index] == (MET if want else UNMET) else [node.index]
+        if node.kind == _NOT:
+            return self._need(node.children[0], vals, not want)
+        sets = [self._need(c, vals, want) for c in node.children]
+        if (node.kind == _ALL) is want:  # all true / any false: every child must change
+            return [i for s in sets for i in s]
+        return min(sets, key=lambda s: (len(s), sum(vals[i] != UNKNOWN for i in s)))
+
+    def explain(
+        self, states: Sequence[CheckResult], status: str, on: date
+    ) -> tuple[tuple[ConditionResult, ...], tuple[ConditionResult, ...]]:
+        """(conditions, missing) for evaluated leaf states."""
+        vals = [s[0] for s in states]
+        decisive = set(self._decisive(self._root, vals, states)) if status != Status.NEEDS_INFO else set()
+        conditions = []
+        for leaf, (result, evidence) in zip(self._leaves, states, strict=True):
+            spec = leaf.spec
+            if result == UNKNOWN or evidence is None:
+                actual = UNKNOWN_DISPLAY if result == UNKNOWN else spec.display(None, on)
+                source, as_of = "", None
+            else:
+                actual = spec.show(evidence, on)
+                source, as_of = evidence.source, evidence.as_of
+            conditions.append(
+                ConditionResult(
+                    path=leaf.path,
+                    fact=spec.name,
+                    fact_label=spec.label,
+                    op=leaf.op,
+                    value=leaf.value,
+                    wording=leaf.wording,
+                    requirement=leaf.requirement,
+                    short=leaf.short,
+                    negated=leaf.negated,
+                    result=RESULT_CODES[result],
+                    actual=actual,
+                    source=source,
+                    source_label=source_label(source),
+                    as_of=as_of,
+                    verified=result != UNKNOWN and spec.is_verified(evidence),
+                    decisive=leaf.index in decisive,
+                )
+            )
+        needed = sorted(self._need(self._root, vals, True)) if status != Status.ELIGIBLE else []
+        return tuple(conditions), tuple(conditions[i] for i in needed)
+
+
+def compile_rule(rule: object) -> CompiledRule:
+    """Validate and precompile a rule (RuleError if it is not valid)."""
+    return CompiledRule(rule)  # type: ignore[arg-type]  # validated in the constructor
+
+
+@lru_cache(maxsize=512)
+def _compiled(key: str, version: int) -> CompiledRule:
+    return compile_rule(json.loads(key))
+
+
+def evaluate(rule: dict[str, Any], profile: EnterpriseProfile, *, on: date) -> Outcome:
+    """Evaluate a rule for a profile as of `on` (compiled rules are cached by the rule's JSON).
+
+    For many profiles, compile once instead: `compile_rule(rule).evaluate(profile, on=on)`.
+    """
+    try:
+        key = json.dumps(rule, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):  # not JSON (e.g. a Decimal value): compile without the cache
+        return compile_rule(rule).evaluate(profile, on=on)
+    return _compiled(key, names_version()).evaluate(profile, on=on)
