@@ -77,6 +77,8 @@ STATUS_LABELS: dict[str, str] = {
     Status.INELIGIBLE: "不符合",
     Status.NEEDS_INFO: "需补充信息",
 }
+_STATE_LETTERS = {MET: "M", UNMET: "N", UNKNOWN: "U"}
+_STATE_LETTERS_BY_NAME = {"met": "M", "unmet": "N", "unknown": "U"}
 _STATUS_BY_VALUE = {MET: Status.ELIGIBLE, UNMET: Status.INELIGIBLE, UNKNOWN: Status.NEEDS_INFO}
 
 
@@ -221,6 +223,14 @@ class Outcome:
         outcome._states = states
         outcome._conditions = outcome._missing = outcome._summary = None
         return outcome
+
+    @property
+    def state_letters(self) -> str:
+        """One letter per condition in document order (M met, N unmet, U unknown): a compact snapshot
+        of the decision's reasons, the same string the SQL bulk path computes."""
+        if self._states is not None:
+            return "".join(_STATE_LETTERS[result] for result, _ in self._states)
+        return "".join(_STATE_LETTERS_BY_NAME[c.result] for c in self.conditions)
 
     def _explain(self) -> None:
         assert self._compiled is not None and self._states is not None

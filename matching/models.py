@@ -1,0 +1,155 @@
+"""Matching results: the profile projection the bulk path reads, match records, their changes and runs."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Outcome(models.TextChoices):
+    ELIGIBLE = "eligible", "符合"
+    NEEDS_INFO = "needs_info", "需补充信息"
+    INELIGIBLE = "ineligible", "不符合"
+
+
+class MatchProfile(models.Model):
+    """The scalar facts of one enterprise's profile in typed columns, for the SQL bulk path.
+
+    Written only by `matching.services.match_profiles_refresh` from the same plain-data
+    `EnterpriseProfile` the pure evaluator reads, so both paths see the same facts: a column is
+    NULL exactly when the evaluator would find the fact unknown, and `*_verified` is the registry's
+    verdict on its source. Qualifications and sites are read from the registry's own tables.
+    """
+
+    enterprise = models.OneToOneField(
+        "enterprises.Enterprise", primary_key=True, on_delete=models.CASCADE, related_name="match_profile"
+    )
+    industry_code = models.CharField(max_length=4, null=True, db_index=True)  # noqa: DJ001 - NULL is unknown; "" is a known value
+    industry_verified = models.BooleanField(default=False)
+    size = models.CharField(max_length=12, null=True, db_index=True)  # noqa: DJ001 - NULL is unknown; "" is a known value
+    size_verified = models.BooleanField(default=False)
+    employees = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    employees_verified = models.BooleanField(default=False)
+    revenue = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    revenue_verified = models.BooleanField(default=False)
+    total_assets = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    total_assets_verified = models.BooleanField(default=False)
+    rd_expense_ratio = models.DecimalField(max_digits=12, decimal_places=4, null=True)
+    rd_expense_ratio_verified = models.BooleanField(default=False)
+    established_on = models.DateField(null=True)
+    established_on_verified = models.BooleanField(default=False)
+    tax_credit_rating = models.CharField(max_length=1, null=True)  # noqa: DJ001 - NULL is unknown; "" is a known value
+    tax_credit_rating_verified = models.BooleanField(default=False)
+    dishonest = models.BooleanField(null=True)
+    dishonest_verified = models.BooleanField(default=False)
+    above_designated_size = models.BooleanField(null=True)
+    above_designated_size_verified = models.BooleanField(default=False)
+    foreign_investor_country = models.CharField(max_length=2, null=True)  # noqa: DJ001 - NULL is unknown; "" is a known value
+    foreign_investor_country_verified = models.BooleanField(default=False)
+    has_sites = models.BooleanField(default=False)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "匹配用企业画像"
+        verbose_name_plural = "匹配用企业画像"
+
+    def __str__(self) -> str:
+        return f"profile of enterprise {self.enterprise_id}"
+
+
+class MatchRecord(models.Model):
+    """The current decision for one (enterprise, policy version).
+
+    Rows exist for every pair that is or ever was eligible or needs_info; a pair that was always
+    ineligible has no row (its absence means ineligible), which keeps a district-wide run small.
+    """
+
+    enterprise = models.ForeignKey("enterprises.Enterprise", on_delete=models.CASCADE, related_name="match_records")
+    policy_version = models.ForeignKey("policies.PolicyVersion", on_delete=models.CASCADE, related_name="match_records")
+    outcome = models.CharField("结果", max_length=12, choices=Outcome.choices)
+    verified = models.BooleanField("已核验", default=False)
+    # One letter per condition of the rule in document order (M met, N unmet, U unknown): the
+    # decision's reasons as they stood, written by both the bulk and the incremental path.
+    states = models.CharField("各条件结果", max_length=500, default="")
+    # The evaluator's full explanation (Outcome.to_dict()) when the decision was made; the bulk path
+    # fills it in a second pass, so it may briefly be null after a district-wide run.
+    explanation = models.JSONField("判定说明", null=True, blank=True)
+    # The change that produced the current decision stays visible on the row itself (newly
+    # eligible: previous "" or ineligible → eligible), tagged with the run that made it, so the
+    # notification step can act on exactly the rows a run changed.
+    previous_outcome = models.CharField("原结果", max_length=12, blank=True, default="")
+    previous_verified = models.BooleanField("原已核验", default=False)
+    run = models.ForeignKey("MatchRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    first_decided_at = models.DateTimeField("首次判定时间")
+    decided_at = models.DateTimeField("最近判定变化时间")
+
+    class Meta:
+        verbose_name = "匹配结果"
+        verbose_name_plural = "匹配结果"
+        constraints = [
+            models.UniqueConstraint(fields=("enterprise", "policy_version"), name="match_record_unique_pair"),
+            models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="match_record_outcome_valid"),
+        ]
+        indexes = [models.Index(fields=("policy_version", "enterprise"), name="match_record_version_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise_id} × {self.policy_version_id}: {self.outcome}"
+
+    @property
+    def change_kind(self) -> str:
+        """What the last change was: newly_eligible, no_longer_eligible, newly_verified, …"""
+        return change_kind(self.previous_outcome, self.previous_verified, self.outcome, self.verified)
+
+
+def change_kind(previous_outcome: str, previous_verified: bool, outcome: str, verified: bool) -> str:
+    if outcome == Outcome.ELIGIBLE:
+        if previous_outcome != Outcome.ELIGIBLE:
+            return "newly_eligible"
+        return "newly_verified" if verified and not previous_verified else "no_longer_verified"
+    if previous_outcome == Outcome.ELIGIBLE:
+        return "no_longer_eligible"
+    if outcome == Outcome.NEEDS_INFO:
+        return "needs_info"
+    return "no_longer_needs_info"
+
+
+class MatchRun(models.Model):
+    """One matching job, with progress for the staff console."""
+
+    class Kind(models.TextChoices):
+        POLICY = "policy", "政策发布匹配"
+        ENTERPRISES = "enterprises", "企业信息变化匹配"
+        NIGHTLY = "nightly", "每日全量匹配"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中"
+        RUNNING = "running", "进行中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.PENDING)
+    policy_version = models.ForeignKey(
+        "policies.PolicyVersion", null=True, blank=True, on_delete=models.CASCADE, related_name="match_runs"
+    )
+    # For kind=enterprises: whose facts changed (kept so a sweep can re-send a lost task).
+    enterprise_ids = models.JSONField("企业", default=list, blank=True)
+    total = models.PositiveIntegerField("总量", default=0)
+    processed = models.PositiveIntegerField("已处理", default=0)
+    changed = models.JSONField("变化统计", default=dict, blank=True)
+    error = models.TextField("错误", blank=True, default="")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "匹配任务"
+        verbose_name_plural = "匹配任务"
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} {self.get_status_display()}"
+
+    @property
+    def progress(self) -> float:
+        return 1.0 if self.status == self.Status.DONE else (self.processed / self.total if self.total else 0.0)

@@ -1,0 +1,78 @@
+"""Profile → typed row for the SQL bulk path (pure: no Django).
+
+A column holds a value exactly when the evaluator's reading of that fact would be known, and its
+`*_verified` flag is the registry's own verdict on the fact's source, so the compiled SQL and the
+pure evaluator decide from the same facts.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from .profile import EnterpriseProfile, Fact
+from .registry import FACTS
+
+_NUMBER = (int, Decimal, float)
+
+# projection column → (profile fact key, registry fact that judges its source, accepted value types,
+#                      name of the verified-flag column)
+SCALAR_COLUMNS: dict[str, tuple[str, str, tuple[type, ...], str]] = {
+    "industry_code": ("industry_code", "industry", (str,), "industry_verified"),
+    "size": ("size", "size", (str,), "size_verified"),
+    "employees": ("employees", "employees", _NUMBER, "employees_verified"),
+    "revenue": ("revenue", "revenue", _NUMBER, "revenue_verified"),
+    "total_assets": ("total_assets", "total_assets", _NUMBER, "total_assets_verified"),
+    "rd_expense_ratio": ("rd_expense_ratio", "rd_expense_ratio", _NUMBER, "rd_expense_ratio_verified"),
+    "established_on": ("established_on", "age_years", (date,), "established_on_verified"),
+    "tax_credit_rating": ("tax_credit_rating", "tax_credit_rating", (str,), "tax_credit_rating_verified"),
+    "dishonest": ("dishonest", "dishonest", (bool,), "dishonest_verified"),
+    "above_designated_size": (
+        "above_designated_size",
+        "above_designated_size",
+        (bool,),
+        "above_designated_size_verified",
+    ),
+    "foreign_investor_country": (
+        "foreign_investor_country",
+        "foreign_investor_country",
+        (str,),
+        "foreign_investor_country_verified",
+    ),
+}
+PROJECTION_COLUMNS: tuple[str, ...] = (
+    *(name for column, spec in SCALAR_COLUMNS.items() for name in (column, spec[3])),
+    "has_sites",
+)
+
+
+def _known(column: str, fact: Fact | None, kinds: tuple[type, ...]) -> bool:
+    """Mirror of the registry's checkers: when would the evaluator find this fact known?"""
+    if fact is None or fact.value is None:
+        return False
+    value = fact.value
+    if kinds == (bool,):
+        return value.__class__ is bool
+    if value.__class__ is bool or not isinstance(value, kinds):
+        return False
+    if column == "industry_code":
+        return value != ""
+    if isinstance(value, float | Decimal):
+        return Decimal(repr(value) if isinstance(value, float) else value).is_finite()
+    return True
+
+
+def profile_row(profile: EnterpriseProfile) -> dict[str, Any]:
+    """The projection row for `profile` (column → value)."""
+    row: dict[str, Any] = {}
+    for column, (key, fact_name, kinds, flag) in SCALAR_COLUMNS.items():
+        fact = profile.facts.get(key)
+        if _known(column, fact, kinds):
+            value = fact.value
+            row[column] = Decimal(repr(value)) if isinstance(value, float) else value
+            row[flag] = FACTS[fact_name].is_verified(fact)
+        else:
+            row[column], row[flag] = None, False
+    row["has_sites"] = bool(profile.sites)
+    return row

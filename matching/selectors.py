@@ -1,0 +1,49 @@
+"""Reads for matching: published policy versions to match, and an enterprise's matches (scoped)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils import timezone
+
+from .models import MatchRecord, Outcome
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def published_versions() -> QuerySet:
+    """Every published policy version (in effect or not: an expired one must stop matching)."""
+    from policies.models import PolicyVersion
+
+    return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("pk")
+
+
+def version_in_effect(version: Any, on: date) -> bool:
+    return version.effective_from <= on and (version.effective_to is None or on <= version.effective_to)
+
+
+_OUTCOME_ORDER = Case(
+    When(outcome=Outcome.ELIGIBLE, then=Value(0)),
+    When(outcome=Outcome.NEEDS_INFO, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def enterprise_matches(*, enterprise: Any, outcome: str | None = None) -> QuerySet[MatchRecord]:
+    """The enterprise's records on currently published versions, eligible first.
+
+    The caller has already checked that the user may see `enterprise` (enterprise_get_for_user).
+    """
+    from policies.models import PolicyVersion
+
+    records = MatchRecord.objects.filter(
+        enterprise=enterprise, policy_version__status=PolicyVersion.Status.PUBLISHED
+    ).select_related("policy_version", "policy_version__policy")
+    if outcome:
+        records = records.filter(outcome=outcome)
+    return records.annotate(outcome_order=_OUTCOME_ORDER).order_by("outcome_order", "-decided_at", "pk")

@@ -1,0 +1,326 @@
+"""Writes of the matching engine: refresh the profile projection, decide and record matches.
+
+Two paths give the same decisions (a property test holds them to it):
+- bulk (`policy_version_match`): one policy over the whole district, compiled to SQL (matching.sql);
+- incremental (`enterprise_match`): one enterprise against every published policy, with the pure
+  evaluator (matching.evaluator).
+Both write only the records whose outcome or verified flag changed, and report those changes to
+`signals_out.match_records_changed` inside the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from . import signals_out
+from .bulk import ChangedRecord, compile_for, decide_and_write
+from .evaluator import CompiledRule, Outcome, compile_rule
+from .models import MatchProfile, MatchRecord, MatchRun
+from .models import Outcome as OutcomeChoice
+from .models import change_kind as kind_of_change
+from .projection import PROJECTION_COLUMNS, profile_row
+from .selectors import published_versions, today, version_in_effect
+from .sql import CompiledSql
+
+logger = logging.getLogger(__name__)
+
+# A version that is not in effect decides nobody eligible: its stored records fall to ineligible.
+_NOT_IN_EFFECT = CompiledSql(truth="FALSE", verified_true="FALSE", states="''", candidates="FALSE", condition_count=0)
+
+
+@dataclass
+class MatchSummary:
+    version_id: int | None = None
+    changes: Counter = field(default_factory=Counter)
+    changed_records: int = 0
+
+    def add(self, changes: Sequence[ChangedRecord]) -> None:
+        self.changed_records += len(changes)
+        for c in changes:
+            self.changes[kind_of_change(c.previous_outcome, c.previous_verified, c.outcome, c.verified)] += 1
+
+
+# --- The projection ---------------------------------------------------------------------------
+
+
+def match_profiles_refresh(*, enterprise_ids: Iterable[int] | None = None, chunk_size: int = 2000) -> int:
+    """Rebuild the projection rows of these enterprises (all when None) from their profiles."""
+    from portal.enterprises.models import Enterprise
+    from portal.enterprises.selectors import enterprise_profiles_by_id
+
+    queryset = Enterprise.objects.all()
+    if enterprise_ids is not None:
+        ids = sorted(set(enterprise_ids))
+        if not ids:
+            return 0
+        queryset = queryset.filter(pk__in=ids)
+    now = timezone.now()
+    count = 0
+    batch: list[MatchProfile] = []
+    for enterprise_id, profile in enterprise_profiles_by_id(queryset=queryset, chunk_size=chunk_size):
+        batch.append(MatchProfile(enterprise_id=enterprise_id, refreshed_at=now, **profile_row(profile)))
+        if len(batch) >= chunk_size:
+            count += _upsert_profiles(batch)
+            batch = []
+    count += _upsert_profiles(batch)
+    return count
+
+
+def _upsert_profiles(rows: list[MatchProfile]) -> int:
+    if rows:
+        MatchProfile.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["enterprise"],
+            update_fields=[*PROJECTION_COLUMNS, "refreshed_at"],
+        )
+    return len(rows)
+
+
+# --- Bulk: one policy version over the district ------------------------------------------------
+
+
+def policy_version_match(
+    *,
+    version_id: int,
+    on: date | None = None,
+    run: MatchRun | None = None,
+    chunk_size: int = 250_000,
+    explain: bool = True,
+) -> MatchSummary:
+    """Decide one policy version for every enterprise (SQL path) and record what changed.
+
+    Works in chunks of enterprise ids, one transaction each, updating `run.processed` for progress.
+    The rows a chunk changed get their full explanation in a second pass (`explain`).
+    """
+    from policies.models import PolicyVersion
+
+    on = on or today()
+    version = PolicyVersion.objects.get(pk=version_id)
+    active = version.status == PolicyVersion.Status.PUBLISHED and version_in_effect(version, on)
+    compiled = compile_for(version.rule, on=on) if active else _NOT_IN_EFFECT
+    bounds = MatchProfile.objects.aggregate(lo=Min("enterprise_id"), hi=Max("enterprise_id"))
+    summary = MatchSummary(version_id=version_id)
+    if bounds["lo"] is None:
+        return summary
+    lo, hi = bounds["lo"], bounds["hi"] + 1
+    if run is not None:
+        MatchRun.objects.filter(pk=run.pk).update(total=hi - lo, processed=0)
+    start = lo
+    while start < hi:
+        end = min(start + chunk_size, hi)
+        with transaction.atomic():
+            # Serialise runs of the same version: each sees the records the previous one wrote.
+            PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
+            changes = decide_and_write(
+                compiled,
+                version_id=version_id,
+                lo=start,
+                hi=end,
+                now=timezone.now(),
+                run_id=run.pk if run else None,
+            )
+            signals_out.match_records_changed(version_id=version_id, changes=changes, run_id=run.pk if run else None)
+        summary.add(changes)
+        if explain and changes and active:
+            explanations_fill(version_id=version_id, record_ids=[c.record_id for c in changes], on=on)
+        if run is not None:
+            MatchRun.objects.filter(pk=run.pk).update(processed=end - lo)
+        start = end
+    return summary
+
+
+def explanations_fill(*, version_id: int, record_ids: Sequence[int], on: date, chunk_size: int = 2000) -> int:
+    """Store the evaluator's full explanation on records the bulk path decided."""
+    from policies.models import PolicyVersion
+    from portal.enterprises.models import Enterprise
+    from portal.enterprises.selectors import enterprise_profiles_by_id
+
+    compiled = _compiled(PolicyVersion.objects.get(pk=version_id))
+    filled = 0
+    for i in range(0, len(record_ids), chunk_size):
+        records = {r.enterprise_id: r for r in MatchRecord.objects.filter(pk__in=record_ids[i : i + chunk_size])}
+        queryset = Enterprise.objects.filter(pk__in=records)
+        for enterprise_id, profile in enterprise_profiles_by_id(queryset=queryset, chunk_size=chunk_size):
+            records[enterprise_id].explanation = compiled.evaluate(profile, on=on).to_dict()
+        MatchRecord.objects.bulk_update(list(records.values()), ["explanation"], batch_size=chunk_size)
+        filled += len(records)
+    return filled
+
+
+# --- Incremental: one enterprise against every published policy ---------------------------------
+
+_COMPILED: dict[tuple[int, Any], CompiledRule] = {}
+
+
+def _compiled(version: Any) -> CompiledRule:
+    # Versions are immutable once submitted, so a compiled rule can be kept per version (its
+    # updated_at too, in case a database is rebuilt and ids come round again).
+    key = (version.pk, version.updated_at)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        if len(_COMPILED) > 5000:
+            _COMPILED.clear()
+        compiled = _COMPILED[key] = compile_rule(version.rule)
+    return compiled
+
+
+def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int | None = None) -> list[ChangedRecord]:
+    """Re-decide one enterprise against every published version (pure evaluator); write the changes."""
+    from portal.enterprises.models import Enterprise
+    from portal.enterprises.selectors import enterprise_profile
+
+    from .selectors import published_versions
+
+    on = on or today()
+    changes: list[ChangedRecord] = []
+    with transaction.atomic():
+        enterprise = (
+            Enterprise.objects.select_for_update()
+            .filter(pk=enterprise_id)
+            .prefetch_related("qualifications", "sites__township__zone", "sites__parks")
+            .first()
+        )
+        if enterprise is None:
+            return []
+        profile = enterprise_profile(enterprise=enterprise)
+        _upsert_profiles(
+            [MatchProfile(enterprise_id=enterprise_id, refreshed_at=timezone.now(), **profile_row(profile))]
+        )
+        stored = {r.policy_version_id: r for r in MatchRecord.objects.filter(enterprise_id=enterprise_id)}
+        now = timezone.now()
+        by_version: dict[int, list[MatchRecord]] = {}
+        new: list[MatchRecord] = []
+        updated: list[MatchRecord] = []
+        for version in published_versions().only(
+            "pk", "rule", "effective_from", "effective_to", "status", "updated_at"
+        ):
+            outcome = _decide(version, profile, on)
+            record = stored.get(version.pk)
+            if record is None:
+                if outcome is None or outcome.status == OutcomeChoice.INELIGIBLE:
+                    continue
+                record = MatchRecord(
+                    enterprise_id=enterprise_id,
+                    policy_version_id=version.pk,
+                    first_decided_at=now,
+                    previous_outcome="",
+                    previous_verified=False,
+                )
+                new.append(record)
+            else:
+                status = outcome.status if outcome else OutcomeChoice.INELIGIBLE
+                verified = outcome.verified if outcome else False
+                if (record.outcome, record.verified) == (status, verified):
+                    continue
+                record.previous_outcome, record.previous_verified = record.outcome, record.verified
+                updated.append(record)
+            record.outcome = outcome.status if outcome else OutcomeChoice.INELIGIBLE
+            record.verified = outcome.verified if outcome else False
+            record.states = outcome.state_letters if outcome else ""
+            record.explanation = outcome.to_dict() if outcome else None
+            record.decided_at = now
+            record.run_id = run_id
+            by_version.setdefault(version.pk, []).append(record)
+        MatchRecord.objects.bulk_create(new)
+        MatchRecord.objects.bulk_update(
+            updated,
+            [
+                "outcome",
+                "verified",
+                "states",
+                "explanation",
+                "previous_outcome",
+                "previous_verified",
+                "run",
+                "decided_at",
+            ],
+        )
+        for version_id, records in by_version.items():
+            version_changes = [
+                ChangedRecord(r.pk, r.enterprise_id, r.outcome, r.verified, r.previous_outcome, r.previous_verified)
+                for r in records
+            ]
+            signals_out.match_records_changed(version_id=version_id, changes=version_changes, run_id=run_id)
+            changes.extend(version_changes)
+    return changes
+
+
+def _decide(version: Any, profile: Any, on: date) -> Outcome | None:
+    """The evaluator's outcome, or None when the version is not in effect (it decides nobody)."""
+    if not version_in_effect(version, on):
+        return None
+    return _compiled(version).evaluate(profile, on=on)
+
+
+# --- Runs ---------------------------------------------------------------------------------------
+
+
+def match_run_create(*, kind: str, version_id: int | None = None, enterprise_ids: Sequence[int] = ()) -> MatchRun:
+    return MatchRun.objects.create(
+        kind=kind, policy_version_id=version_id, enterprise_ids=list(enterprise_ids), total=len(enterprise_ids)
+    )
+
+
+def match_run_claim(*, run_id: int) -> MatchRun | None:
+    """Claim a pending run for this worker (conditional UPDATE); None when another has it or it is done."""
+    claimed = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.PENDING).update(
+        status=MatchRun.Status.RUNNING, started_at=timezone.now()
+    )
+    return MatchRun.objects.get(pk=run_id) if claimed == 1 else None
+
+
+def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
+    """Do the work of a claimed run and record its outcome. Safe to repeat: writes are diff-only."""
+    try:
+        if run.kind == MatchRun.Kind.POLICY:
+            summary = policy_version_match(version_id=run.policy_version_id, on=on, run=run)
+        elif run.kind == MatchRun.Kind.ENTERPRISES:
+            summary = MatchSummary()
+            for n, enterprise_id in enumerate(run.enterprise_ids, start=1):
+                summary.add(enterprise_match(enterprise_id=enterprise_id, on=on, run_id=run.pk))
+                if n % 100 == 0:
+                    MatchRun.objects.filter(pk=run.pk).update(processed=n)
+        else:
+            summary = match_everything(on=on, run=run)
+    except Exception as exc:
+        MatchRun.objects.filter(pk=run.pk).update(
+            status=MatchRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
+        )
+        raise
+    MatchRun.objects.filter(pk=run.pk).update(
+        status=MatchRun.Status.DONE,
+        changed=dict(summary.changes),
+        finished_at=timezone.now(),
+        processed=run.total if run.kind != MatchRun.Kind.POLICY else MatchRun.objects.get(pk=run.pk).total,
+    )
+    logger.info("match run %s (%s) done: %s", run.pk, run.kind, dict(summary.changes))
+    return summary
+
+
+def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> MatchSummary:
+    """The nightly job: refresh missing projection rows, then re-decide every published version."""
+    from portal.enterprises.models import Enterprise
+
+    missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
+    match_profiles_refresh(enterprise_ids=list(missing))
+    total = MatchSummary()
+    versions = list(published_versions().values_list("pk", flat=True))
+    if run is not None:
+        MatchRun.objects.filter(pk=run.pk).update(total=len(versions), processed=0)
+    for n, version_id in enumerate(versions, start=1):
+        summary = policy_version_match(version_id=version_id, on=on)
+        total.changed_records += summary.changed_records
+        total.changes.update(summary.changes)
+        if run is not None:
+            MatchRun.objects.filter(pk=run.pk).update(processed=n)
+    return total

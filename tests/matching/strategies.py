@@ -1,0 +1,127 @@
+"""Hypothesis strategies for rules and enterprise profiles, shared by the evaluator and bulk tests."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from matching.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+
+ON = st.sampled_from([date(2024, 2, 29), date(2025, 6, 30), date(2025, 12, 31), date(2026, 1, 1)])
+SOURCES = st.sampled_from(["self_declared", "market_regulation", "tax", "statistics", "science_tech", "credit"])
+
+
+def sublist(options: list[str]) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(options), min_size=1, max_size=3, unique=True)
+
+
+NUMBER_OPS = st.sampled_from(["gte", "gt", "lte", "lt", "between"])
+
+
+def numeric(fact: str, points: list[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    def build(op: str, a: Any, b: Any) -> dict[str, Any]:
+        value = sorted([a, b]) if op == "between" else a
+        return {"fact": fact, "op": op, "value": value}
+
+    return st.builds(build, NUMBER_OPS, st.sampled_from(points), st.sampled_from(points))
+
+
+CONDITIONS = st.one_of(
+    st.builds(
+        lambda v: {"fact": "industry", "op": "under", "value": v},
+        sublist(["65", "652", "6520", "C", "39", "3973", "I", "13", "M"]),
+    ),
+    st.builds(
+        lambda op, v: {"fact": "size", "op": op, "value": v},
+        st.sampled_from(["in", "not_in"]),
+        sublist(["large", "medium", "small", "micro"]),
+    ),
+    numeric("employees", [10, 100]),
+    numeric("revenue", [100, 2000.5]),
+    numeric("rd_expense_ratio", [0.1, 3]),
+    numeric("age_years", [1, 3, 5]),
+    st.builds(lambda v: {"fact": "qualification", "op": "has", "value": v}, st.sampled_from(["high_tech", "gazelle"])),
+    st.builds(lambda v: {"fact": "zone", "op": "in", "value": v}, sublist(["tech_ecology", "business_innovation"])),
+    st.builds(lambda v: {"fact": "park", "op": "in", "value": v}, sublist(["hefeng_park", "taihu_science_city"])),
+    st.builds(
+        lambda op, v: {"fact": "tax_credit_rating", "op": op, "value": v},
+        st.sampled_from(["in", "not_in"]),
+        sublist(["A", "B", "D"]),
+    ),
+    st.builds(
+        lambda f, v: {"fact": f, "op": "eq", "value": v},
+        st.sampled_from(["dishonest", "above_designated_size"]),
+        st.booleans(),
+    ),
+    st.builds(lambda v: {"fact": "foreign_investor_country", "op": "in", "value": v}, sublist(["JP", "US"])),
+)
+
+RULES = st.recursive(
+    CONDITIONS,
+    lambda children: st.one_of(
+        st.builds(lambda xs: {"all": xs}, st.lists(children, min_size=1, max_size=3)),
+        st.builds(lambda xs: {"any": xs}, st.lists(children, min_size=1, max_size=3)),
+        st.builds(lambda x: {"not": x}, children),
+    ),
+    max_leaves=7,
+)
+
+
+def maybe(values: list[Any]) -> st.SearchStrategy[Any]:
+    return st.sampled_from([None, *values])
+
+
+@st.composite
+def profiles(draw: st.DrawFn) -> EnterpriseProfile:
+    scalar = {
+        "industry_code": maybe(["6520", "3973", "1310", "4411", "7320", "6511"]),
+        "size": maybe(["large", "medium", "small", "micro"]),
+        "employees": maybe([0, 9, 10, 11, 99, 100, 101]),
+        "revenue": maybe([Decimal("99.99"), Decimal(100), Decimal("2000.5"), Decimal(5000)]),
+        "rd_expense_ratio": maybe([Decimal("0.1"), 0.1, Decimal("2.99"), Decimal(3), Decimal(7)]),
+        "established_on": maybe([date(2020, 2, 29), date(2022, 6, 30), date(2024, 7, 1), date(2025, 6, 30)]),
+        "tax_credit_rating": maybe(["A", "B", "M", "D"]),
+        "dishonest": maybe([True, False]),
+        "above_designated_size": maybe([True, False]),
+        "foreign_investor_country": maybe(["", "JP", "US", "DE"]),
+    }
+    facts = {}
+    for key, strategy in scalar.items():
+        value = draw(strategy)
+        if value is not None:
+            facts[key] = Fact(value, draw(SOURCES), date(2025, 1, 1))
+    start = date(2025, 6, 30)
+    quals = draw(
+        st.lists(
+            st.builds(
+                lambda kind, begin, length, source: QualificationRecord(
+                    kind,
+                    start + timedelta(days=begin),
+                    None if length is None else start + timedelta(days=length),
+                    source,
+                ),
+                st.sampled_from(["high_tech", "gazelle"]),
+                st.sampled_from([-800, -1, 0, 1]),
+                st.sampled_from([None, -1, 0, 1, 184, 185]),
+                SOURCES,
+            ).filter(lambda q: q.valid_to is None or q.valid_to >= q.valid_from),
+            max_size=3,
+        )
+    )
+    sites = draw(
+        st.lists(
+            st.builds(
+                lambda zone, parks, source: SiteRecord("320505407", zone, tuple(parks), source),
+                maybe(["tech_ecology", "business_innovation", "advanced_manufacturing"]),
+                st.lists(
+                    st.sampled_from(["hefeng_park", "taihu_science_city", "finance_town"]), max_size=2, unique=True
+                ),
+                SOURCES,
+            ),
+            max_size=3,
+        )
+    )
+    return EnterpriseProfile(credit_code="x", facts=facts, qualifications=tuple(quals), sites=tuple(sites))
