@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from . import signals_out
 from .bulk import ChangedRecord, compile_for, decide_and_write
-from .evaluator import CompiledRule, Outcome, compile_rule
+from .evaluator import CompiledRule, compile_rule
 from .models import MatchProfile, MatchRecord, MatchRun
 from .models import Outcome as OutcomeChoice
 from .models import change_kind as kind_of_change
@@ -174,12 +174,22 @@ def _compiled(version: Any) -> CompiledRule:
     return compiled
 
 
+def _published_compiled() -> list[tuple[Any, CompiledRule]]:
+    """Every published version with its compiled rule; rule JSON is read only for versions not yet cached."""
+    versions = list(published_versions().defer("rule", "body", "summary", "source_quote", "benefit_description"))
+    missing = [v.pk for v in versions if (v.pk, v.updated_at) not in _COMPILED]
+    if missing:
+        rules = dict(published_versions().filter(pk__in=missing).values_list("pk", "rule"))
+        for v in versions:
+            if v.pk in rules:
+                v.rule = rules[v.pk]
+    return [(v, _compiled(v)) for v in versions]
+
+
 def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int | None = None) -> list[ChangedRecord]:
     """Re-decide one enterprise against every published version (pure evaluator); write the changes."""
     from portal.enterprises.models import Enterprise
     from portal.enterprises.selectors import enterprise_profile
-
-    from .selectors import published_versions
 
     on = on or today()
     changes: list[ChangedRecord] = []
@@ -201,10 +211,9 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
         by_version: dict[int, list[MatchRecord]] = {}
         new: list[MatchRecord] = []
         updated: list[MatchRecord] = []
-        for version in published_versions().only(
-            "pk", "rule", "effective_from", "effective_to", "status", "updated_at"
-        ):
-            outcome = _decide(version, profile, on)
+        for version, compiled in _published_compiled():
+            # A version not in effect decides nobody: its record (if any) falls to ineligible.
+            outcome = compiled.evaluate(profile, on=on) if version_in_effect(version, on) else None
             record = stored.get(version.pk)
             if record is None:
                 if outcome is None or outcome.status == OutcomeChoice.INELIGIBLE:
@@ -255,20 +264,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
     return changes
 
 
-def _decide(version: Any, profile: Any, on: date) -> Outcome | None:
-    """The evaluator's outcome, or None when the version is not in effect (it decides nobody)."""
-    if not version_in_effect(version, on):
-        return None
-    return _compiled(version).evaluate(profile, on=on)
-
-
 # --- Runs ---------------------------------------------------------------------------------------
-
-
-def match_run_create(*, kind: str, version_id: int | None = None, enterprise_ids: Sequence[int] = ()) -> MatchRun:
-    return MatchRun.objects.create(
-        kind=kind, policy_version_id=version_id, enterprise_ids=list(enterprise_ids), total=len(enterprise_ids)
-    )
 
 
 def match_run_claim(*, run_id: int) -> MatchRun | None:
@@ -279,32 +275,98 @@ def match_run_claim(*, run_id: int) -> MatchRun | None:
     return MatchRun.objects.get(pk=run_id) if claimed == 1 else None
 
 
+# Above this many changed enterprises one pass per policy over the district beats one evaluation
+# of every policy per enterprise.
+BULK_THRESHOLD = 2000
+
+
+def match_run_request(*, kind: str, version_id: int | None = None, enterprise_ids: Sequence[int] = ()) -> MatchRun:
+    """Record a run and send it to a worker. Call outside a transaction (e.g. from on_commit).
+
+    The run row is written first: if the broker is down the send fails, the run stays pending and
+    `match_runs_sweep` sends it again later, so a change is never lost, only delayed.
+    """
+    run = MatchRun.objects.create(
+        kind=kind, policy_version_id=version_id, enterprise_ids=sorted(set(enterprise_ids)), total=len(enterprise_ids)
+    )
+    _send(run.pk)
+    return run
+
+
+def _send(run_id: int) -> None:
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from .tasks import match_run_task
+
+    try:
+        match_run_task.delay(run_id)
+    except BrokerError:
+        logger.warning("broker unavailable: match run %s stays pending for the sweep", run_id)
+
+
+def match_run_release(*, run_id: int) -> None:
+    """Give a claimed run back (a transient error): the retry, or the sweep, claims it again."""
+    MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(status=MatchRun.Status.PENDING)
+
+
 def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     """Do the work of a claimed run and record its outcome. Safe to repeat: writes are diff-only."""
-    try:
-        if run.kind == MatchRun.Kind.POLICY:
-            summary = policy_version_match(version_id=run.policy_version_id, on=on, run=run)
-        elif run.kind == MatchRun.Kind.ENTERPRISES:
-            summary = MatchSummary()
-            for n, enterprise_id in enumerate(run.enterprise_ids, start=1):
-                summary.add(enterprise_match(enterprise_id=enterprise_id, on=on, run_id=run.pk))
-                if n % 100 == 0:
-                    MatchRun.objects.filter(pk=run.pk).update(processed=n)
-        else:
-            summary = match_everything(on=on, run=run)
-    except Exception as exc:
-        MatchRun.objects.filter(pk=run.pk).update(
-            status=MatchRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
-        )
-        raise
+    if run.kind == MatchRun.Kind.POLICY:
+        summary = policy_version_match(version_id=run.policy_version_id, on=on, run=run)
+    elif run.kind == MatchRun.Kind.ENTERPRISES:
+        summary = enterprises_match(enterprise_ids=run.enterprise_ids, on=on, run=run)
+    else:
+        summary = match_everything(on=on, run=run)
     MatchRun.objects.filter(pk=run.pk).update(
-        status=MatchRun.Status.DONE,
-        changed=dict(summary.changes),
-        finished_at=timezone.now(),
-        processed=run.total if run.kind != MatchRun.Kind.POLICY else MatchRun.objects.get(pk=run.pk).total,
+        status=MatchRun.Status.DONE, changed=dict(summary.changes), finished_at=timezone.now()
     )
     logger.info("match run %s (%s) done: %s", run.pk, run.kind, dict(summary.changes))
     return summary
+
+
+def match_run_fail(*, run_id: int, error: BaseException) -> None:
+    MatchRun.objects.filter(pk=run_id).update(
+        status=MatchRun.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
+    )
+
+
+def enterprises_match(
+    *, enterprise_ids: Sequence[int], on: date | None = None, run: MatchRun | None = None
+) -> MatchSummary:
+    """Re-decide enterprises whose facts changed against every published policy."""
+    summary = MatchSummary()
+    ids = sorted(set(enterprise_ids))
+    if len(ids) > BULK_THRESHOLD:
+        match_profiles_refresh(enterprise_ids=ids)
+        for version_id in published_versions().values_list("pk", flat=True):
+            part = policy_version_match(version_id=version_id, on=on, run=None)
+            summary.changed_records += part.changed_records
+            summary.changes.update(part.changes)
+        return summary
+    for n, enterprise_id in enumerate(ids, start=1):
+        summary.add(enterprise_match(enterprise_id=enterprise_id, on=on, run_id=run.pk if run else None))
+        if run is not None and n % 100 == 0:
+            MatchRun.objects.filter(pk=run.pk).update(processed=n)
+    if run is not None:
+        MatchRun.objects.filter(pk=run.pk).update(processed=len(ids))
+    return summary
+
+
+def match_runs_sweep(*, pending_after_seconds: int = 120, running_after_seconds: int = 3600) -> int:
+    """Send again runs whose task was lost (broker down when requested, or a worker that died)."""
+    now = timezone.now()
+    stale_running = MatchRun.objects.filter(
+        status=MatchRun.Status.RUNNING, started_at__lt=now - timedelta(seconds=running_after_seconds)
+    )
+    stale_running.update(status=MatchRun.Status.PENDING)
+    pending = list(
+        MatchRun.objects.filter(
+            status=MatchRun.Status.PENDING, created_at__lt=now - timedelta(seconds=pending_after_seconds)
+        ).values_list("pk", flat=True)
+    )
+    for run_id in pending:
+        _send(run_id)
+    return len(pending)
 
 
 def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> MatchSummary:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -142,7 +143,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # the outbox sweep (notifications) re-sends later.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # Re-enqueues outbox rows left pending (broker outage, lost message) or stuck in "sending" (worker died).
+    "notifications.sweep_outbox": {"task": "notifications.sweep_outbox", "schedule": 60.0},
+    # Dates move (qualifications expire, enterprises age): re-decide everything once a night.
+    "matching.nightly": {"task": "matching.nightly", "schedule": crontab(hour=2, minute=30)},
+    # Re-sends match runs whose task was lost (broker down when requested, worker died).
+    "matching.sweep_runs": {"task": "matching.sweep_runs", "schedule": 300.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -166,10 +174,37 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Name shared choice sets explicitly where field names collide across apps ("status", "kind", …).
+    "ENUM_NAME_OVERRIDES": {
+        "PolicyVersionStatusEnum": "policies.models.PolicyVersion.Status",
+    },
 }
 
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="huiqi@localhost")
+EMAIL_FILE_PATH = env.str("DJANGO_EMAIL_FILE_PATH", default="")  # for the file-based backend
+EMAIL_TIMEOUT = env.float("DJANGO_EMAIL_TIMEOUT", default=10.0)  # seconds; SMTP otherwise waits forever
+
+# Notifications (portal/notifications): the delivery outbox. Environment variables carry the same names.
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)  # then the row is dead
+NOTIFICATIONS_RETRY_BASE_DELAY = env.float("NOTIFICATIONS_RETRY_BASE_DELAY", default=60.0)  # s, doubles per attempt
+NOTIFICATIONS_RETRY_MAX_DELAY = env.float("NOTIFICATIONS_RETRY_MAX_DELAY", default=3600.0)
+# A row "sending" for longer than this lost its worker; the sweep puts it back. Workers renew their claim
+# after a third of it, so it only has to exceed the time of one send (SMTP/webhook timeouts below).
+NOTIFICATIONS_SENDING_TIMEOUT = env.float("NOTIFICATIONS_SENDING_TIMEOUT", default=600.0)
+# Rows handed to the broker longer ago than this and still pending are handed over again.
+NOTIFICATIONS_REQUEUE_AFTER = env.float("NOTIFICATIONS_REQUEUE_AFTER", default=600.0)
+NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=500)  # delivery ids per task
+NOTIFICATIONS_CLAIM_CHUNK = env.int("NOTIFICATIONS_CLAIM_CHUNK", default=200)  # rows claimed per UPDATE
+# "Sent" marks are written after a send once this many seconds passed since the last write (or every
+# NOTIFICATIONS_MARK_FLUSH_MAX sends): the only window where a killed worker can cause a second send.
+NOTIFICATIONS_MARK_FLUSH_SECONDS = env.float("NOTIFICATIONS_MARK_FLUSH_SECONDS", default=0.01)
+NOTIFICATIONS_MARK_FLUSH_MAX = env.int("NOTIFICATIONS_MARK_FLUSH_MAX", default=200)
+NOTIFICATIONS_SWEEP_LIMIT = env.int("NOTIFICATIONS_SWEEP_LIMIT", default=100_000)  # rows re-enqueued per sweep
+NOTIFICATIONS_EMAIL_BACKEND = env.str("NOTIFICATIONS_EMAIL_BACKEND", default="")  # "" means EMAIL_BACKEND
+NOTIFICATIONS_SMS_BACKEND = env.str("NOTIFICATIONS_SMS_BACKEND", default="portal.notifications.sms.DatabaseSmsBackend")
+NOTIFICATIONS_WEBHOOK_TIMEOUT = env.float("NOTIFICATIONS_WEBHOOK_TIMEOUT", default=5.0)
+NOTIFICATIONS_SITE_URL = env.str("NOTIFICATIONS_SITE_URL", default="http://127.0.0.1:8000")  # links in e-mail/SMS
 
 LOGGING = {
     "version": 1,

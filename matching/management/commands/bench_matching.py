@@ -1,0 +1,188 @@
+"""Benchmark the matching engine on a synthetic district in PostgreSQL and print JSON figures.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/huiqi_bench python manage.py migrate
+    DATABASE_URL=… python manage.py bench_matching --enterprises 100000 --policies 500 --fresh
+
+Figures:
+1. publish_one_policy_s: decide one new policy over N enterprises and persist its records
+   (explanations_fill_s: the second pass that stores full explanations, reported apart);
+2. floor_s: a hand-written SELECT of the same eligible ids plus a COPY of as many rows, in the
+   same run, and ratio_to_floor = 1 / 2;
+3. enterprise_rematch_ms: one enterprise against M published policies (median, p99 over a sample);
+4. full_rematch_s: every policy over every enterprise, the nightly job (initial: from no records;
+   steady: again with nothing changed).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+
+from matching import benchdata
+from matching.models import MatchRecord
+from matching.selectors import today
+from matching.services import (
+    enterprise_match,
+    explanations_fill,
+    match_everything,
+    match_profiles_refresh,
+    policy_version_match,
+)
+
+NEW_POLICY_RULE = {
+    "all": [
+        {"fact": "industry", "op": "under", "value": ["39", "65"]},
+        {"fact": "size", "op": "in", "value": ["medium", "small", "micro"]},
+        {"fact": "qualification", "op": "has", "value": "high_tech"},
+        {"fact": "tax_credit_rating", "op": "in", "value": ["A", "B"]},
+        {"fact": "dishonest", "op": "eq", "value": False},
+    ]
+}
+# The same selection written by hand against the registry's own tables (the floor's SELECT).
+FLOOR_SELECT = """
+SELECT e.id FROM enterprises_enterprise e
+ WHERE (e.industry_code LIKE '39%%' OR e.industry_code LIKE '65%%')
+   AND e.size IN ('medium', 'small', 'micro')
+   AND e.tax_credit_rating IN ('A', 'B') AND e.dishonest = FALSE
+   AND EXISTS (SELECT 1 FROM enterprises_qualification q WHERE q.enterprise_id = e.id AND q.kind = 'high_tech'
+               AND q.valid_from <= %(on)s AND (q.valid_to IS NULL OR q.valid_to >= %(on)s))
+"""
+
+
+class Command(BaseCommand):
+    help = "Benchmark matching on a synthetic district (PostgreSQL); prints JSON."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--enterprises", type=int, default=100_000)
+        parser.add_argument("--policies", type=int, default=500)
+        parser.add_argument("--sample", type=int, default=1000, help="enterprises timed for figure 3")
+        parser.add_argument("--fresh", action="store_true", help="empty the (bench) database first")
+        parser.add_argument("--skip-full", action="store_true", help="skip figure 4")
+
+    def log(self, message: str) -> None:
+        print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_matching needs PostgreSQL: set DATABASE_URL=postgres://…")
+        from portal.enterprises.models import Enterprise
+
+        if options["fresh"]:
+            if "bench" not in connection.settings_dict["NAME"]:
+                raise CommandError("--fresh empties tables: only on a database whose name contains 'bench'")
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "TRUNCATE enterprises_enterprise, policies_policy, matching_matchrun, matching_matchprofile "
+                    "RESTART IDENTITY CASCADE"
+                )
+        elif Enterprise.objects.exists():
+            raise CommandError("the database already holds enterprises: use a bench database and --fresh")
+
+        n, m = options["enterprises"], options["policies"]
+        on = today()
+        result: dict[str, Any] = {"enterprises": n, "policies": m, "on": on.isoformat()}
+
+        started = time.perf_counter()
+        result["rows"] = benchdata.build_district(n)
+        result["build_s"] = round(time.perf_counter() - started, 2)
+        self.log(f"district built in {result['build_s']}s: {result['rows']}")
+        started = time.perf_counter()
+        match_profiles_refresh(chunk_size=5000)
+        result["projection_refresh_s"] = round(time.perf_counter() - started, 2)
+        self.log(f"projection refreshed in {result['projection_refresh_s']}s")
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+
+        # 1 and 2: one newly published policy against the floor.
+        (new_version_id,) = benchdata.publish_versions(1, seed=1, key_prefix="bench-new")
+        from policies.models import PolicyVersion
+
+        PolicyVersion.objects.filter(pk=new_version_id).update(rule=NEW_POLICY_RULE)
+        started = time.perf_counter()
+        summary = policy_version_match(version_id=new_version_id, on=on, explain=False)
+        publish_s = time.perf_counter() - started
+        written = MatchRecord.objects.filter(policy_version_id=new_version_id)
+        eligible = written.filter(outcome="eligible").count()
+        persisted = written.count()
+        started = time.perf_counter()
+        explanations_fill(version_id=new_version_id, record_ids=list(written.values_list("pk", flat=True)), on=on)
+        result["explanations_fill_s"] = round(time.perf_counter() - started, 3)
+        floor_select_s, floor_copy_s, floor_ids = self.floor(on, persisted)
+        floor_s = floor_select_s + floor_copy_s
+        result["publish_one_policy"] = {
+            "publish_one_policy_s": round(publish_s, 3),
+            "records_written": persisted,
+            "eligible": eligible,
+            "floor_eligible_ids": floor_ids,
+            "floor_select_s": round(floor_select_s, 3),
+            "floor_copy_s": round(floor_copy_s, 3),
+            "floor_s": round(floor_s, 3),
+            "ratio_to_floor": round(publish_s / floor_s, 2) if floor_s else None,
+            "changes": dict(summary.changes),
+        }
+        self.log(f"publish one policy: {result['publish_one_policy']}")
+
+        # 4: the whole district against M published policies (the nightly job).
+        benchdata.publish_versions(m - 1, seed=7)
+        if not options["skip_full"]:
+            started = time.perf_counter()
+            initial = match_everything(on=on)
+            result["full_rematch_initial_s"] = round(time.perf_counter() - started, 2)
+            result["full_rematch_initial_records"] = initial.changed_records
+            self.log(
+                f"full re-match from empty: {result['full_rematch_initial_s']}s, {initial.changed_records} records"
+            )
+            started = time.perf_counter()
+            steady = match_everything(on=on)
+            result["full_rematch_s"] = round(time.perf_counter() - started, 2)
+            result["full_rematch_changed"] = steady.changed_records
+            self.log(f"full re-match, nothing changed: {result['full_rematch_s']}s")
+
+        # 3: one enterprise against every published policy.
+        ids = list(Enterprise.objects.values_list("pk", flat=True))
+        sample = random.Random(3).sample(ids, min(options["sample"], len(ids)))
+        enterprise_match(enterprise_id=sample[0], on=on)  # warm the compiled-rule cache
+        timings = []
+        for enterprise_id in sample:
+            started = time.perf_counter()
+            enterprise_match(enterprise_id=enterprise_id, on=on)
+            timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        result["enterprise_rematch_ms"] = {
+            "median": round(statistics.median(timings), 2),
+            "p99": round(timings[int(len(timings) * 0.99) - 1], 2),
+            "max": round(timings[-1], 2),
+            "sample": len(timings),
+        }
+        self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
+
+    def floor(self, on: Any, rows: int) -> tuple[float, float, int]:
+        """The same selection by hand, and a COPY of `rows` match-record-shaped rows."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            started = time.perf_counter()
+            cursor.execute(FLOOR_SELECT, {"on": on})
+            ids = [r[0] for r in cursor.fetchall()]
+            select_s = time.perf_counter() - started
+            cursor.execute("CREATE TEMP TABLE bench_floor (LIKE matching_matchrecord INCLUDING ALL) ON COMMIT DROP")
+            from django.utils import timezone
+
+            now = timezone.now()
+            padded = (ids * (rows // max(len(ids), 1) + 1))[:rows] if ids else list(range(rows))
+            started = time.perf_counter()
+            with cursor.cursor.copy(
+                "COPY bench_floor (enterprise_id, policy_version_id, outcome, verified, states, previous_outcome, "
+                "previous_verified, first_decided_at, decided_at) FROM STDIN"
+            ) as copy:
+                for i, enterprise_id in enumerate(padded):
+                    copy.write_row(
+                        (enterprise_id, i // max(len(ids), 1) + 1, "eligible", True, "MMMMM", "", False, now, now)
+                    )
+            copy_s = time.perf_counter() - started
+        return select_s, copy_s, len(ids)

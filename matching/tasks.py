@@ -1,0 +1,52 @@
+"""Celery tasks of the matching engine: thin wrappers that take ids and call services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="matching.run",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=5,
+)
+def match_run_task(self, run_id: int) -> None:
+    """Execute one MatchRun. Redelivery is harmless: the claim lets one worker in, writes are diff-only."""
+    from . import services
+
+    run = services.match_run_claim(run_id=run_id)
+    if run is None:
+        logger.info("match run %s already claimed or finished", run_id)
+        return
+    try:
+        services.match_run_execute(run=run)
+    except OperationalError as exc:  # deadlock or lost connection: transient, try again
+        services.match_run_release(run_id=run_id)
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries * 5, 300)) from exc
+    except Exception as exc:
+        services.match_run_fail(run_id=run_id, error=exc)
+        raise
+
+
+@shared_task(name="matching.nightly", acks_late=True)
+def match_nightly_task() -> None:
+    """Beat: re-decide every published policy for every enterprise (dates move: expiry, age)."""
+    from . import services
+    from .models import MatchRun
+
+    services.match_run_request(kind=MatchRun.Kind.NIGHTLY)
+
+
+@shared_task(name="matching.sweep_runs")
+def match_runs_sweep_task() -> int:
+    """Beat: send again the runs whose task was lost."""
+    from . import services
+
+    return services.match_runs_sweep()

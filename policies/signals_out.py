@@ -1,0 +1,24 @@
+"""Outgoing hooks: what the rest of the product learns when the catalogue changes.
+
+Called by policies.services through `transaction.on_commit`, with ids only, so a receiver
+(bulk re-matching, notifications: the matching issue) sees committed data and may queue tasks.
+Plain function calls, not Django signals, keep the control flow visible.
+"""
+
+from __future__ import annotations
+
+
+def policy_published(*, version_id: int) -> None:
+    """A policy version has been published (any previous version of it is now retired).
+
+    Matching decides it for every enterprise (in a worker, in chunks, with progress). The retired
+    predecessor's records stay as they were: history, not news.
+    """
+    from matching.models import MatchRun
+    from matching.services import match_run_request
+
+    match_run_request(kind=MatchRun.Kind.POLICY, version_id=version_id)
+
+
+def policy_retired(*, version_id: int) -> None:
+    """A published policy version has been retired without a successor: it no longer matches."""
