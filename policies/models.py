@@ -1,0 +1,212 @@
+"""Policies (惠企政策): a stable identity, immutable versions with a review workflow, golden cases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class BenefitKind(models.TextChoices):
+    SUBSIDY = "subsidy", "资金补贴"
+    TAX = "tax", "税收优惠"
+    FINANCING = "financing", "融资支持"
+    QUALIFICATION = "qualification", "资质认定"
+    APPROVAL = "approval", "审批便利"
+    SERVICE = "service", "服务"
+
+
+class Mode(models.TextChoices):
+    EXEMPT = "exempt", "免申即享"
+    APPLY = "apply", "申报"
+
+
+class Outcome(models.TextChoices):
+    """The evaluator's outcome statuses, as choices for golden cases."""
+
+    ELIGIBLE = "eligible", "符合条件"
+    NEEDS_INFO = "needs_info", "需补充信息"
+    INELIGIBLE = "ineligible", "不符合条件"
+
+
+class Policy(models.Model):
+    """The stable identity of a policy; its content lives in versions."""
+
+    key = models.SlugField("标识", max_length=80, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="创建人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "政策"
+        verbose_name_plural = "政策"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def current_published(self) -> PolicyVersion | None:
+        """The published version, if any (at most one, by constraint)."""
+        return self.versions.filter(status=PolicyVersion.Status.PUBLISHED).first()
+
+
+class PolicyVersion(models.Model):
+    """One version of a policy's content. Editable only while a draft; immutable once submitted."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        IN_REVIEW = "in_review", "审核中"
+        PUBLISHED = "published", "已发布"
+        RETIRED = "retired", "已停用"
+
+    policy = models.ForeignKey(Policy, verbose_name="政策", on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField("版本号")
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.DRAFT)
+
+    title = models.CharField("标题", max_length=200)
+    summary = models.TextField("摘要", blank=True)
+    body = models.TextField("正文", blank=True)
+    source_section = models.CharField("出处章节", max_length=100, blank=True)
+    source_quote = models.TextField("出处原文", blank=True)
+    department = models.CharField("责任部门", max_length=100, blank=True)
+    contact_name = models.CharField("责任人", max_length=50, blank=True)
+    contact_phone = models.CharField("联系电话", max_length=50, blank=True)
+
+    benefit_kind = models.CharField("惠企类型", max_length=16, choices=BenefitKind.choices)
+    benefit_description = models.TextField("惠企内容", blank=True)
+    amount_max_wan = models.DecimalField("最高金额（万元）", max_digits=12, decimal_places=2, null=True, blank=True)
+    amount_note = models.CharField("金额说明", max_length=200, blank=True)
+
+    mode = models.CharField("兑现方式", max_length=16, choices=Mode.choices)
+    application_start = models.DateField("申报开始", null=True, blank=True)
+    application_end = models.DateField("申报截止", null=True, blank=True)
+    conditions_text = models.TextField("申报条件", blank=True)
+    materials = models.JSONField("申报材料", default=list, blank=True)
+
+    effective_from = models.DateField("生效日期")
+    effective_to = models.DateField("失效日期", null=True, blank=True)
+    chains = models.JSONField("产业链标签", default=list, blank=True)
+    rule = models.JSONField("匹配规则")
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="作者", on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="提交人",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="审核人",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    approved_at = models.DateTimeField("审核时间", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+    submitted_at = models.DateTimeField("提交时间", null=True, blank=True)
+    published_at = models.DateTimeField("发布时间", null=True, blank=True)
+    retired_at = models.DateTimeField("停用时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "政策版本"
+        verbose_name_plural = "政策版本"
+        ordering = ["policy_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "number"], name="policy_version_number_unique"),
+            # The public catalogue shows exactly one version per policy.
+            models.UniqueConstraint(
+                fields=["policy"],
+                condition=Q(status="published"),
+                name="policy_one_published_version",
+                violation_error_message="每项政策只能有一个已发布版本",
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")),
+                name="policy_version_effective_period_ordered",
+                violation_error_message="失效日期不能早于生效日期",
+            ),
+            models.CheckConstraint(
+                condition=Q(application_start__isnull=True)
+                | Q(application_end__isnull=True)
+                | Q(application_end__gte=models.F("application_start")),
+                name="policy_version_application_window_ordered",
+                violation_error_message="申报截止日期不能早于开始日期",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title}（第{self.number}版）"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def in_effect_on(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+class PolicyTransition(models.Model):
+    """Audit row: who moved a version from one status to another, when, and why."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "创建"
+        SUBMIT = "submit", "提交审核"
+        APPROVE = "approve", "审核通过"
+        REJECT = "reject", "退回修改"
+        PUBLISH = "publish", "发布"
+        RETIRE = "retire", "停用"
+
+    version = models.ForeignKey(
+        PolicyVersion, verbose_name="政策版本", on_delete=models.CASCADE, related_name="transitions"
+    )
+    action = models.CharField("操作", max_length=16, choices=Action.choices)
+    from_status = models.CharField("原状态", max_length=16, choices=PolicyVersion.Status.choices, blank=True)
+    to_status = models.CharField("新状态", max_length=16, choices=PolicyVersion.Status.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField("时间", auto_now_add=True)
+    comment = models.TextField("意见", blank=True)
+
+    class Meta:
+        verbose_name = "流转记录"
+        verbose_name_plural = "流转记录"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}：{self.from_status or '—'} → {self.to_status}"
+
+
+class GoldenCase(models.Model):
+    """An example enterprise profile with the outcome the version's rule must give it."""
+
+    version = models.ForeignKey(
+        PolicyVersion, verbose_name="政策版本", on_delete=models.CASCADE, related_name="golden_cases"
+    )
+    name = models.CharField("名称", max_length=200)
+    # The golden-case profile format of the catalogue (see policies/golden.py).
+    profile = models.JSONField("企业画像", default=dict, blank=True)
+    expected = models.CharField("预期结果", max_length=16, choices=Outcome.choices)
+    # Evaluate as of this date; empty means today, moved into the version's effective period.
+    on = models.DateField("评估日期", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "标准案例"
+        verbose_name_plural = "标准案例"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "name"], name="golden_case_name_unique_per_version"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

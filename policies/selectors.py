@@ -1,0 +1,319 @@
+"""Reads of the policy catalogue: the public list and its filters, versions, preview, the 政策计算器."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from matching.profile import EnterpriseProfile
+
+from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion
+
+Status = PolicyVersion.Status
+NOT_IN_EFFECT = "不在有效期"
+
+
+def policy_in_effect(version: PolicyVersion, on: date | None = None) -> bool:
+    """Whether a version may match enterprises on `on` (today): published and inside its effective period.
+
+    Matching callers (preview, calculator, bulk matching) skip versions for which this is False.
+    """
+    on = on or timezone.localdate()
+    return version.status == Status.PUBLISHED and version.in_effect_on(on)
+
+
+def effect_note(version: PolicyVersion, on: date) -> str:
+    """Why a version is outside its effective period on `on`, in Chinese ("" when inside)."""
+    if on < version.effective_from:
+        return f"{NOT_IN_EFFECT}（{version.effective_from.isoformat()} 起生效）"
+    if version.effective_to is not None and on > version.effective_to:
+        return f"{NOT_IN_EFFECT}（已于 {version.effective_to.isoformat()} 失效）"
+    return ""
+
+
+def published_versions(*, on: date | None = None) -> QuerySet[PolicyVersion]:
+    """Published versions in effect on `on` (today), one per policy."""
+    on = on or timezone.localdate()
+    return (
+        PolicyVersion.objects.filter(status=Status.PUBLISHED, effective_from__lte=on)
+        .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on))
+        .select_related("policy")
+        .order_by("policy_id")
+    )
+
+
+def policy_current_published(*, policy: Policy) -> PolicyVersion | None:
+    return policy.versions.filter(status=Status.PUBLISHED).first()
+
+
+# Filters on what the rule says. A rule is read with partial knowledge (only the filtered facts are
+# known; every other condition is "unknown"), and a policy is kept unless the known facts alone
+# already rule it out. So "industry 6520" keeps policies whose industry condition covers 6520 and
+# policies with no industry condition; "zone tech_ecology" keeps policies for a park (the filter
+# does not say which park), but drops those limited to another zone.
+
+MET, UNMET, UNKNOWN = True, False, None
+
+
+def _expand(code: str) -> list[str]:
+    from matching.industries import SECTION_DIVISIONS, section_divisions
+
+    return list(section_divisions(code)) if code in SECTION_DIVISIONS else [code]
+
+
+def _industry_relation(filter_code: str, listed: Iterable[str]) -> bool | None:
+    """MET when every enterprise under `filter_code` is under a listed code; UNMET when none can be."""
+    wanted = _expand(filter_code)
+    prefixes = [p for code in listed if isinstance(code, str) for p in _expand(code)]
+    if all(any(w.startswith(p) for p in prefixes) for w in wanted):
+        return MET
+    if any(w.startswith(p) or p.startswith(w) for w in wanted for p in prefixes):
+        return UNKNOWN
+    return UNMET
+
+
+def _partial(node: Any, known: dict[str, str]) -> bool | None:
+    if not isinstance(node, dict):
+        return UNKNOWN
+    if "all" in node or "any" in node:
+        is_all = "all" in node
+        results = [_partial(child, known) for child in node["all" if is_all else "any"]]
+        decisive, other = (UNMET, MET) if is_all else (MET, UNMET)
+        if decisive in results:
+            return decisive
+        return other if all(r is other for r in results) else UNKNOWN
+    if "not" in node:
+        result = _partial(node["not"], known)
+        return UNKNOWN if result is UNKNOWN else not result
+    fact, op, value = node.get("fact"), node.get("op"), node.get("value")
+    if fact not in known or not isinstance(value, list):
+        return UNKNOWN
+    if fact == "industry" and op == "under":
+        return _industry_relation(known["industry"], value)
+    if fact == "size" and op in ("in", "not_in"):
+        return (known["size"] in value) == (op == "in")
+    if fact == "zone" and op == "in":
+        return known["zone"] in value
+    return UNKNOWN
+
+
+def rule_admits(rule: Any, *, industry: str = "", size: str = "", zone: str = "") -> bool:
+    """False only when the given facts alone make the rule unmet (see the comment above)."""
+    known = {k: v for k, v in (("industry", industry), ("size", size), ("zone", zone)) if v}
+    return not known or _partial(rule, known) is not UNMET
+
+
+def policy_list(*, filters: dict[str, Any] | None = None, on: date | None = None) -> list[PolicyVersion]:
+    """The public catalogue: published versions in effect, filtered. One query.
+
+    Filters: mode, department, benefit_kind (exact); q (text in title/summary/body); chain (tag);
+    industry (a GB/T 4754 code of any level), size, zone (what the rule admits, see rule_admits).
+    The catalogue has hundreds of policies at most, so the rule and tag filters run in Python.
+    """
+    filters = filters or {}
+    versions = published_versions(on=on)
+    for name in ("mode", "department", "benefit_kind"):
+        if filters.get(name):
+            versions = versions.filter(**{name: filters[name]})
+    if filters.get("q"):
+        q = filters["q"].strip()
+        versions = versions.filter(Q(title__icontains=q) | Q(summary__icontains=q) | Q(body__icontains=q))
+    chain = filters.get("chain")
+    industry, size, zone = filters.get("industry", ""), filters.get("size", ""), filters.get("zone", "")
+    return [
+        v
+        for v in versions
+        if (not chain or chain in v.chains) and rule_admits(v.rule, industry=industry, size=size, zone=zone)
+    ]
+
+
+def policy_public_get(*, policy_id: int) -> PolicyVersion:
+    """The published version of a policy (in effect or not); 404 when it has none."""
+    version = (
+        PolicyVersion.objects.filter(policy_id=policy_id, status=Status.PUBLISHED).select_related("policy").first()
+    )
+    if version is None:
+        raise Http404
+    return version
+
+
+def policy_public_versions(*, policy_id: int) -> list[PolicyVersion]:
+    """Every version of a policy that has been public (published now or retired), newest first."""
+    versions = list(
+        PolicyVersion.objects.filter(policy_id=policy_id, published_at__isnull=False)
+        .select_related("policy")
+        .order_by("-number")
+    )
+    if not versions:
+        raise Http404
+    return versions
+
+
+def policy_public_version_get(*, policy_id: int, number: int) -> PolicyVersion:
+    version = (
+        PolicyVersion.objects.filter(policy_id=policy_id, number=number, published_at__isnull=False)
+        .select_related("policy")
+        .first()
+    )
+    if version is None:
+        raise Http404
+    return version
+
+
+# Staff reads. Access is checked by the API permission (staff only); every staff role may read.
+
+
+def staff_policy_list() -> QuerySet[Policy]:
+    return Policy.objects.select_related("created_by").prefetch_related("versions").order_by("id")
+
+
+def staff_version_queryset() -> QuerySet[PolicyVersion]:
+    return PolicyVersion.objects.select_related("policy", "author", "submitted_by", "approved_by")
+
+
+def staff_version_transitions(*, version: PolicyVersion) -> QuerySet[PolicyTransition]:
+    return version.transitions.select_related("by").order_by("at", "id")
+
+
+def staff_golden_cases(*, version: PolicyVersion) -> QuerySet[GoldenCase]:
+    return version.golden_cases.order_by("id")
+
+
+# Preview: how the version would match the district's enterprises, before it is published.
+
+OUTCOMES = ("eligible", "needs_info", "ineligible")
+
+
+def _top_level_paths(rule: Any) -> list[tuple[str, Any]]:
+    """(path, node) of each top-level condition: the children of a root `all`, else the root itself."""
+    if isinstance(rule, dict) and "all" in rule:
+        return [(f"all[{index}]", child) for index, child in enumerate(rule["all"])]
+    return [("", rule)]
+
+
+def _sample_row(profile: EnterpriseProfile, outcome: Any) -> dict[str, Any]:
+    return {
+        "credit_code": profile.credit_code,
+        "name": profile.name,
+        "status": outcome.status,
+        "verified": bool(outcome.verified),
+        "summary": outcome.summary,
+    }
+
+
+def policy_preview(
+    *,
+    version: PolicyVersion,
+    on: date | None = None,
+    sample_size: int = 10,
+    profiles: Iterable[EnterpriseProfile] | None = None,
+) -> dict[str, Any]:
+    """Count the enterprises the version would make eligible / needs_info / ineligible on `on`.
+
+    Also, for `exempt`, how many eligible outcomes are verified (only those are granted without an
+    application); per top-level condition, how many enterprises it makes unmet or unknown; and a
+    sample per outcome. Pure counting over plain profiles (`enterprise_profiles()` by default), the
+    rule compiled once. A version outside its effective period matches nobody: every enterprise is
+    counted under `not_in_effect` and the result says 不在有效期.
+    """
+    from matching.evaluator import compile_rule
+
+    on = on or timezone.localdate()
+    if profiles is None:
+        from portal.enterprises.selectors import enterprise_profiles
+
+        profiles = enterprise_profiles()
+    note = effect_note(version, on)
+    compiled = compile_rule(version.rule)
+    top_level = [(path, compile_rule(node)) for path, node in _top_level_paths(version.rule)]
+    counts: Counter[str] = Counter()
+    verified = 0
+    unmet_by: Counter[str] = Counter()
+    unknown_by: Counter[str] = Counter()
+    samples: dict[str, list[dict[str, Any]]] = {status: [] for status in OUTCOMES}
+    total = 0
+    for profile in profiles:
+        total += 1
+        if note:
+            counts["not_in_effect"] += 1
+            continue
+        outcome = compiled.evaluate(profile, on=on)
+        counts[outcome.status] += 1
+        if outcome.status == "eligible" and outcome.verified:
+            verified += 1
+        if outcome.status != "eligible":
+            for path, part in top_level:
+                status = part.evaluate(profile, on=on).status
+                if status == "ineligible":
+                    unmet_by[path] += 1
+                elif status == "needs_info":
+                    unknown_by[path] += 1
+        bucket = samples[outcome.status]
+        if len(bucket) < sample_size:
+            bucket.append(_sample_row(profile, outcome))
+
+    from matching.describe import describe_rule
+
+    wordings = [describe_rule(node) for _, node in _top_level_paths(version.rule)]
+    conditions = [
+        {
+            "path": path,
+            "wording": "；".join(wording),
+            "unmet": unmet_by[path],
+            "unknown": unknown_by[path],
+        }
+        for (path, _), wording in zip(top_level, wordings, strict=True)
+    ]
+    return {
+        "version_id": version.pk,
+        "on": on.isoformat(),
+        "in_effect": not note,
+        "note": note,
+        "mode": version.mode,
+        "total": total,
+        "eligible": counts["eligible"],
+        "needs_info": counts["needs_info"],
+        "ineligible": counts["ineligible"],
+        "not_in_effect": counts["not_in_effect"],
+        "verified": verified if version.mode == Mode.EXEMPT else None,
+        "conditions": conditions,
+        "samples": samples,
+    }
+
+
+def policy_preview_by_id(version_id: int, *, on: date | None = None, sample_size: int = 10) -> dict[str, Any]:
+    """Entry point for a task: the preview of version `version_id` (plain data, JSON-ready)."""
+    version = PolicyVersion.objects.get(pk=version_id)
+    return policy_preview(version=version, on=on, sample_size=sample_size)
+
+
+# The public 政策计算器: every published policy in effect, evaluated on facts a visitor typed.
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    version: PolicyVersion
+    outcome: Any
+
+
+_STATUS_ORDER = {"eligible": 0, "needs_info": 1, "ineligible": 2}
+
+
+def eligibility_check(*, profile: EnterpriseProfile, on: date | None = None) -> list[CheckResult]:
+    """Every published in-effect policy's outcome for `profile`, eligible first. Reads only."""
+    from matching.evaluator import compile_rule
+
+    on = on or timezone.localdate()
+    results = [
+        CheckResult(version, compile_rule(version.rule).evaluate(profile, on=on))
+        for version in published_versions(on=on)
+    ]
+    results.sort(key=lambda r: (_STATUS_ORDER.get(r.outcome.status, 9), r.version.policy_id))
+    return results
