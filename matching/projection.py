@@ -7,6 +7,7 @@ pure evaluator decide from the same facts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -65,14 +66,19 @@ def _known(column: str, fact: Fact | None, kinds: tuple[type, ...]) -> bool:
 
 def profile_row(profile: EnterpriseProfile) -> dict[str, Any]:
     """The projection row for `profile` (column → value)."""
+    return facts_row(profile.facts, has_sites=bool(profile.sites))
+
+
+def facts_row(facts: Mapping[str, Fact], *, has_sites: bool) -> dict[str, Any]:
+    """The projection row from a profile's scalar facts and whether it has any site."""
     row: dict[str, Any] = {}
     for column, (key, fact_name, kinds, flag) in SCALAR_COLUMNS.items():
-        fact = profile.facts.get(key)
+        fact = facts.get(key)
         if _known(column, fact, kinds):
             value = fact.value
             row[column] = Decimal(repr(value)) if isinstance(value, float) else value
             row[flag] = FACTS[fact_name].is_verified(fact)
         else:
             row[column], row[flag] = None, False
-    row["has_sites"] = bool(profile.sites)
+    row["has_sites"] = has_sites
     return row

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from . import signals_out
@@ -27,7 +27,7 @@ from .evaluator import CompiledRule, compile_rule
 from .models import MatchProfile, MatchRecord, MatchRun
 from .models import Outcome as OutcomeChoice
 from .models import change_kind as kind_of_change
-from .projection import PROJECTION_COLUMNS, profile_row
+from .projection import PROJECTION_COLUMNS, facts_row, profile_row
 from .selectors import published_versions, today, version_in_effect
 from .sql import CompiledSql
 
@@ -52,26 +52,40 @@ class MatchSummary:
 # --- The projection ---------------------------------------------------------------------------
 
 
-def match_profiles_refresh(*, enterprise_ids: Iterable[int] | None = None, chunk_size: int = 2000) -> int:
-    """Rebuild the projection rows of these enterprises (all when None) from their profiles."""
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profiles_by_id
+def match_profiles_refresh(*, enterprise_ids: Iterable[int] | None = None, chunk_size: int = 5000) -> int:
+    """Rebuild the projection rows of these enterprises (all when None).
 
-    queryset = Enterprise.objects.all()
+    Reads plain rows (fact columns, provenance, whether any site exists) rather than model
+    instances, and derives the facts with the registry's own `profile_facts`, so a district-wide
+    refresh stays fast while meaning exactly what `enterprise_profile` means.
+    """
+    from django.db.models import Exists, OuterRef
+
+    from portal.enterprises.models import FACT_FIELDS, Enterprise, Site
+    from portal.enterprises.selectors import profile_facts
+
+    now = timezone.now()
+    columns = ("pk", *FACT_FIELDS, "provenance", "has_site")
+    with_sites = Enterprise.objects.annotate(has_site=Exists(Site.objects.filter(enterprise_id=OuterRef("pk"))))
+
+    def refresh(rows: list[tuple]) -> int:
+        batch = []
+        for row in rows:
+            values = dict(zip(FACT_FIELDS, row[1:-2], strict=True))
+            facts = profile_facts(values=values, provenance=row[-2] or {})
+            batch.append(MatchProfile(enterprise_id=row[0], refreshed_at=now, **facts_row(facts, has_sites=row[-1])))
+        return _upsert_profiles(batch)
+
+    count = 0
     if enterprise_ids is not None:
         ids = sorted(set(enterprise_ids))
-        if not ids:
-            return 0
-        queryset = queryset.filter(pk__in=ids)
-    now = timezone.now()
-    count = 0
-    batch: list[MatchProfile] = []
-    for enterprise_id, profile in enterprise_profiles_by_id(queryset=queryset, chunk_size=chunk_size):
-        batch.append(MatchProfile(enterprise_id=enterprise_id, refreshed_at=now, **profile_row(profile)))
-        if len(batch) >= chunk_size:
-            count += _upsert_profiles(batch)
-            batch = []
-    count += _upsert_profiles(batch)
+        for i in range(0, len(ids), chunk_size):
+            count += refresh(list(with_sites.filter(pk__in=ids[i : i + chunk_size]).values_list(*columns)))
+        return count
+    last_pk = 0
+    while rows := list(with_sites.filter(pk__gt=last_pk).order_by("pk").values_list(*columns)[:chunk_size]):
+        count += refresh(rows)
+        last_pk = rows[-1][0]
     return count
 
 
@@ -174,30 +188,51 @@ def _compiled(version: Any) -> CompiledRule:
     return compiled
 
 
-def _published_compiled() -> list[tuple[Any, CompiledRule]]:
-    """Every published version with its compiled rule; rule JSON is read only for versions not yet cached."""
-    versions = list(published_versions().defer("rule", "body", "summary", "source_quote", "benefit_description"))
-    missing = [v.pk for v in versions if (v.pk, v.updated_at) not in _COMPILED]
-    if missing:
-        rules = dict(published_versions().filter(pk__in=missing).values_list("pk", "rule"))
-        for v in versions:
-            if v.pk in rules:
-                v.rule = rules[v.pk]
-    return [(v, _compiled(v)) for v in versions]
+@dataclass(frozen=True, slots=True)
+class _LiveVersion:
+    pk: int
+    effective_from: date
+    effective_to: date | None
+    compiled: CompiledRule
+
+
+_LIVE: dict[str, Any] = {"stamp": None, "versions": []}
+
+
+def _published_compiled() -> list[_LiveVersion]:
+    """Every published version with its compiled rule, kept in-process between calls.
+
+    One cheap aggregate tells whether the published set changed (a publish retires the previous
+    version, so both count and latest update move); only then are versions, and the rules of those
+    not yet compiled, read again.
+    """
+    stamp = published_versions().aggregate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
+    if stamp != _LIVE["stamp"]:
+        rows = list(published_versions().values_list("pk", "updated_at", "effective_from", "effective_to"))
+        missing = [pk for pk, updated_at, _, _ in rows if (pk, updated_at) not in _COMPILED]
+        rules = dict(published_versions().filter(pk__in=missing).values_list("pk", "rule")) if missing else {}
+        live = []
+        for pk, updated_at, effective_from, effective_to in rows:
+            key = (pk, updated_at)
+            if key not in _COMPILED:
+                _COMPILED[key] = compile_rule(rules[pk])
+            live.append(_LiveVersion(pk, effective_from, effective_to, _COMPILED[key]))
+        _LIVE.update(stamp=stamp, versions=live)
+    return _LIVE["versions"]
 
 
 def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int | None = None) -> list[ChangedRecord]:
     """Re-decide one enterprise against every published version (pure evaluator); write the changes."""
     from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profile
+    from portal.enterprises.selectors import PROFILE_PREFETCHES, enterprise_profile
 
     on = on or today()
     changes: list[ChangedRecord] = []
     with transaction.atomic():
         enterprise = (
-            Enterprise.objects.select_for_update()
+            Enterprise.objects.select_for_update(of=("self",))
             .filter(pk=enterprise_id)
-            .prefetch_related("qualifications", "sites__township__zone", "sites__parks")
+            .prefetch_related(*PROFILE_PREFETCHES)
             .first()
         )
         if enterprise is None:
@@ -206,14 +241,19 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
         _upsert_profiles(
             [MatchProfile(enterprise_id=enterprise_id, refreshed_at=timezone.now(), **profile_row(profile))]
         )
-        stored = {r.policy_version_id: r for r in MatchRecord.objects.filter(enterprise_id=enterprise_id)}
+        stored = {
+            r.policy_version_id: r
+            for r in MatchRecord.objects.filter(enterprise_id=enterprise_id).only(
+                "id", "policy_version_id", "outcome", "verified"
+            )
+        }
         now = timezone.now()
         by_version: dict[int, list[MatchRecord]] = {}
         new: list[MatchRecord] = []
         updated: list[MatchRecord] = []
-        for version, compiled in _published_compiled():
+        for version in _published_compiled():
             # A version not in effect decides nobody: its record (if any) falls to ineligible.
-            outcome = compiled.evaluate(profile, on=on) if version_in_effect(version, on) else None
+            outcome = version.compiled.evaluate(profile, on=on) if version_in_effect(version, on) else None
             record = stored.get(version.pk)
             if record is None:
                 if outcome is None or outcome.status == OutcomeChoice.INELIGIBLE:

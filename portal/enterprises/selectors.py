@@ -1,0 +1,261 @@
+"""Reads of the enterprise registry, scoped by user, and the enterprise profile (企业画像) for matching."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from matching.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from matching.vocabulary import SELF_DECLARED
+from portal.accounts.roles import is_staff_user
+
+from . import credit_code as cc
+from . import industries, sizing
+from .models import FACT_FIELDS, Enterprise, EnterpriseChange, Qualification, QualificationKind, Site, Size
+
+# --- Profiles -------------------------------------------------------------------------------------
+
+_SITES_PREFETCH = Prefetch(
+    "sites",
+    queryset=Site.objects.select_related("township__zone").prefetch_related("parks").order_by("pk"),
+)
+_QUALIFICATIONS_PREFETCH = Prefetch("qualifications", queryset=Qualification.objects.order_by("pk"))
+# What `enterprise_profile` reads, for callers that load an enterprise themselves (e.g. under a lock).
+PROFILE_PREFETCHES = (_QUALIFICATIONS_PREFETCH, _SITES_PREFETCH)
+
+
+def _as_of(entry: Mapping[str, Any] | None) -> date | None:
+    return date.fromisoformat(entry["as_of"]) if entry and entry.get("as_of") else None
+
+
+def _size_fact(values: Mapping[str, Any], facts: Mapping[str, Fact]) -> Fact | None:
+    """Size from its inputs; source is the weakest input's (self_declared if any was), date the oldest.
+
+    Omitted (unknown) when the industry or a needed indicator is missing: the evaluator must see
+    `unknown`, not a guess. An industry outside the 2017 table gives the value "unclassified".
+    """
+    result = sizing.classify(
+        industry_code=values.get("industry_code") or None,
+        employees=values.get("employees"),
+        revenue=values.get("revenue"),
+        total_assets=values.get("total_assets"),
+    )
+    if result.reason in (sizing.REASON_UNKNOWN_INDUSTRY, sizing.REASON_MISSING_INDICATOR):
+        return None
+    inputs = [facts[k] for k in result.inputs if k in facts]
+    if len(inputs) != len(result.inputs):
+        return None  # an input has a value but no provenance: do not vouch for it
+    dated = [f.as_of for f in inputs if f.as_of is not None]
+    oldest = min(dated) if dated else None
+    if any(f.source == SELF_DECLARED for f in inputs):
+        source = SELF_DECLARED
+    else:
+        # All inputs verified: name the department behind the oldest of them.
+        source = min(inputs, key=lambda f: f.as_of or date.min).source
+    return Fact(result.size, source, oldest)
+
+
+def profile_facts(*, values: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, Fact]:
+    """An enterprise's scalar facts (size included) from its fact values and provenance.
+
+    A fact is known only when it has both a value and provenance. Shared by `enterprise_profile`
+    and bulk readers that fetch plain rows instead of model instances.
+    """
+    facts: dict[str, Fact] = {}
+    for key in FACT_FIELDS:
+        entry = provenance.get(key)
+        value = values.get(key)
+        if entry is None or value is None:
+            continue
+        facts[key] = Fact(value, entry["source"], _as_of(entry))
+    size = _size_fact(values, facts)
+    if size is not None:
+        facts["size"] = size
+    return facts
+
+
+def _profile(enterprise: Enterprise) -> EnterpriseProfile:
+    facts = profile_facts(
+        values={key: getattr(enterprise, key) for key in FACT_FIELDS}, provenance=enterprise.provenance or {}
+    )
+    qualifications = tuple(
+        QualificationRecord(
+            kind=q.kind,
+            valid_from=q.valid_from,
+            valid_to=q.valid_to,
+            source=q.source,
+            as_of=q.as_of,
+            certificate_no=q.certificate_no,
+        )
+        for q in enterprise.qualifications.all()
+    )
+    sites = tuple(
+        SiteRecord(
+            township_code=s.township.code,
+            zone_code=s.township.zone.code if s.township.zone_id else None,
+            park_codes=tuple(sorted(p.code for p in s.parks.all())),
+            source=s.source,
+            as_of=s.as_of,
+        )
+        for s in enterprise.sites.all()
+    )
+    return EnterpriseProfile(
+        credit_code=enterprise.credit_code,
+        name=enterprise.name,
+        facts=facts,
+        qualifications=qualifications,
+        sites=sites,
+    )
+
+
+def enterprise_profile(*, enterprise: Enterprise) -> EnterpriseProfile:
+    """The profile of one enterprise (uses prefetched qualifications and sites when present)."""
+    return _profile(enterprise)
+
+
+def _chunks(queryset: QuerySet[Enterprise] | None, chunk_size: int) -> Iterator[list[Enterprise]]:
+    """Enterprises in primary-key order, `chunk_size` at a time (keyset pagination, not OFFSET)."""
+    base = (queryset if queryset is not None else Enterprise.objects.all()).order_by("pk")
+    last_pk = 0
+    while True:
+        chunk = list(
+            base.filter(pk__gt=last_pk).prefetch_related(_QUALIFICATIONS_PREFETCH, _SITES_PREFETCH)[:chunk_size]
+        )
+        if chunk:
+            yield chunk
+        if len(chunk) < chunk_size:
+            return
+        last_pk = chunk[-1].pk
+
+
+def enterprise_profiles(
+    *, queryset: QuerySet[Enterprise] | None = None, chunk_size: int = 2000
+) -> Iterator[EnterpriseProfile]:
+    """Profiles of many enterprises in primary-key order, `chunk_size` at a time.
+
+    Each chunk costs a constant number of queries (enterprises, qualifications, sites with their
+    township and zone, parks), whatever the number of enterprises.
+    """
+    for chunk in _chunks(queryset, chunk_size):
+        for enterprise in chunk:
+            yield _profile(enterprise)
+
+
+def enterprise_profiles_by_id(
+    *, queryset: QuerySet[Enterprise] | None = None, chunk_size: int = 2000
+) -> Iterator[tuple[int, EnterpriseProfile]]:
+    """Like enterprise_profiles, with each enterprise's primary key (for writing results keyed by id)."""
+    for chunk in _chunks(queryset, chunk_size):
+        for enterprise in chunk:
+            yield enterprise.pk, _profile(enterprise)
+
+
+# --- Scoped reads ---------------------------------------------------------------------------------
+
+
+def enterprise_queryset_for_user(*, user: Any) -> QuerySet[Enterprise]:
+    """Enterprises a user may see: all for staff, their own for an enterprise user, none otherwise."""
+    if is_staff_user(user):
+        return Enterprise.objects.all()
+    enterprise_id = getattr(user, "enterprise_id", None) if getattr(user, "is_authenticated", False) else None
+    if enterprise_id is None or not user.is_active:
+        return Enterprise.objects.none()
+    return Enterprise.objects.filter(pk=enterprise_id)
+
+
+def enterprise_get_for_user(*, user: Any, credit_code: str) -> Enterprise:
+    """The enterprise with that code if the user may see it; Http404 otherwise (strangers learn nothing)."""
+    code = cc.normalise(credit_code)
+    enterprise = enterprise_queryset_for_user(user=user).filter(credit_code=code).first()
+    if enterprise is None:
+        raise Http404("未找到该企业")
+    return enterprise
+
+
+def _validate_industry(value: str) -> None:
+    for part in value.split(","):
+        if part.strip() and not industries.is_code(part.strip()):
+            raise ValidationError("不是GB/T 4754-2017中的行业代码", code="invalid_industry_code")
+
+
+class EnterpriseFilter(django_filters.FilterSet):
+    industry = django_filters.CharFilter(method="filter_industry", validators=[_validate_industry])
+    size = django_filters.MultipleChoiceFilter(choices=Size.choices)
+    zone = django_filters.CharFilter(method="filter_zone")
+    park = django_filters.CharFilter(method="filter_park")
+    township = django_filters.CharFilter(method="filter_township")
+    qualification = django_filters.MultipleChoiceFilter(
+        method="filter_qualification", choices=QualificationKind.choices
+    )
+    above_designated_size = django_filters.BooleanFilter()
+    q = django_filters.CharFilter(method="filter_q")
+
+    class Meta:
+        model = Enterprise
+        fields = ("industry", "size", "zone", "park", "township", "qualification", "above_designated_size", "q")
+
+    def filter_industry(self, queryset: QuerySet[Enterprise], name: str, value: str) -> QuerySet[Enterprise]:
+        """A 门类 letter or 2–4 digit prefix; several separated by commas (any of them)."""
+        condition = Q()
+        for part in value.split(","):
+            for prefix in industries.division_prefixes(part.strip()) if part.strip() else ():
+                condition |= Q(industry_code__startswith=prefix)
+        return queryset.filter(condition) if condition else queryset
+
+    def filter_zone(self, queryset: QuerySet[Enterprise], name: str, value: str) -> QuerySet[Enterprise]:
+        return queryset.filter(pk__in=Site.objects.filter(township__zone__code=value).values("enterprise_id"))
+
+    def filter_park(self, queryset: QuerySet[Enterprise], name: str, value: str) -> QuerySet[Enterprise]:
+        return queryset.filter(pk__in=Site.objects.filter(parks__code=value).values("enterprise_id"))
+
+    def filter_township(self, queryset: QuerySet[Enterprise], name: str, value: str) -> QuerySet[Enterprise]:
+        return queryset.filter(pk__in=Site.objects.filter(township__code=value).values("enterprise_id"))
+
+    def filter_qualification(self, queryset: QuerySet[Enterprise], name: str, value: list[str]) -> QuerySet[Enterprise]:
+        """Enterprises holding any of these qualifications valid today."""
+        if not value:
+            return queryset
+        today = timezone.localdate()
+        valid = Qualification.objects.filter(kind__in=value, valid_from__lte=today).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=today)
+        )
+        return queryset.filter(pk__in=valid.values("enterprise_id"))
+
+    def filter_q(self, queryset: QuerySet[Enterprise], name: str, value: str) -> QuerySet[Enterprise]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(credit_code__startswith=cc.normalise(value)))
+
+
+def enterprise_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Enterprise]:
+    """Enterprises the user may see, filtered; invalid filters raise ValidationError naming the field."""
+    queryset = enterprise_queryset_for_user(user=user).order_by("name", "credit_code")
+    filterset = EnterpriseFilter(data=filters or {}, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationError(
+            {
+                field: [ValidationError(str(e), code=getattr(e, "code", None) or "invalid") for e in errs]
+                for field, errs in filterset.errors.as_data().items()
+            }
+        )
+    return filterset.qs
+
+
+def site_list(*, enterprise: Enterprise) -> QuerySet[Site]:
+    return enterprise.sites.select_related("township__zone").prefetch_related("parks").order_by("kind", "pk")
+
+
+def qualification_list(*, enterprise: Enterprise) -> QuerySet[Qualification]:
+    return enterprise.qualifications.order_by("kind", "-valid_from", "pk")
+
+
+def change_list(*, enterprise: Enterprise) -> QuerySet[EnterpriseChange]:
+    return enterprise.changes.select_related("changed_by", "feed_import__api_key").order_by("-changed_at", "-pk")
