@@ -308,10 +308,15 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
 
 
 def match_run_claim(*, run_id: int) -> MatchRun | None:
-    """Claim a pending run for this worker (conditional UPDATE); None when another has it or it is done."""
-    claimed = MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.PENDING).update(
-        status=MatchRun.Status.RUNNING, started_at=timezone.now()
-    )
+    """Mark a run as running (conditional UPDATE); None when it is already done or failed.
+
+    A run that is "running" may be claimed again: its message comes back only when the worker that
+    had it died (acks_late, reject_on_worker_lost). Running it twice is safe, because every write
+    is diff-only under row locks (the version row, or the enterprise row) and unique keys.
+    """
+    claimed = MatchRun.objects.filter(
+        pk=run_id, status__in=(MatchRun.Status.PENDING, MatchRun.Status.RUNNING)
+    ).update(status=MatchRun.Status.RUNNING, started_at=timezone.now())
     return MatchRun.objects.get(pk=run_id) if claimed == 1 else None
 
 

@@ -1,0 +1,48 @@
+"""Admin for notifications: read-mostly views of the inbox, the outbox and the SMS log; webhook endpoints."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import ChannelPreference, Delivery, Notification, SmsMessage, WebhookEndpoint
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("title", "kind", "enterprise", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("title", "dedupe_key", "enterprise__name", "enterprise__credit_code")
+    raw_id_fields = ("enterprise",)
+    readonly_fields = ("created_at",)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "channel", "address", "status", "attempts", "next_attempt_at", "sent_at")
+    list_filter = ("status", "channel")
+    search_fields = ("address", "provider_message_id")
+    raw_id_fields = ("notification", "user", "endpoint", "retried_by")
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request) -> bool:  # outbox rows are written by the services only
+        return False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("url", "enterprise", "active", "created_at")
+    list_filter = ("active",)
+    raw_id_fields = ("enterprise",)
+
+
+@admin.register(ChannelPreference)
+class ChannelPreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "email_enabled", "sms_enabled", "phone")
+    raw_id_fields = ("user",)
+
+
+@admin.register(SmsMessage)
+class SmsMessageAdmin(admin.ModelAdmin):
+    list_display = ("phone", "text", "delivery_id", "created_at")
+    search_fields = ("phone",)
+    readonly_fields = ("delivery_id", "phone", "text", "created_at")

@@ -1,0 +1,306 @@
+"""Sending outbox rows: claim with a conditional UPDATE, send outside any transaction, record the outcome.
+
+Why a row is sent at most once, even when a task is delivered twice or two workers get the same ids:
+only the statement that moves a row from pending/failed (and due) to "sending" may send it, and
+the database lets exactly one such UPDATE change a given row. A redelivered task finds its rows
+"sending" or "sent" and does nothing. Rows are claimed NOTIFICATIONS_CLAIM_CHUNK at a time; a worker
+that is still busy with a chunk after a third of NOTIFICATIONS_SENDING_TIMEOUT renews its claim, so
+the sweep only ever takes back rows whose worker is gone.
+
+The one window for a second send: a worker killed after the far side accepted a message but before
+the "sent" mark reached the database. The sweep then puts the row (still "sending") back and it goes
+out again. Marks are group-committed: written after a send once NOTIFICATIONS_MARK_FLUSH_SECONDS have
+passed since the last write, and at least every NOTIFICATIONS_MARK_FLUSH_MAX sends, which bounds the
+window to that many messages (a slow channel is marked after every send). Every send carries the
+delivery id so the far side can drop such a repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from .channels import CHANNELS, Outgoing, PermanentDeliveryError, TransientDeliveryError
+from .models import Delivery, Notification, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+Status = Delivery.Status
+# After this many transient failures in a row on one channel (one endpoint for webhooks), a task stops
+# trying that channel and hands its remaining rows back: an SMTP outage must not cost every row a timeout.
+BREAKER_THRESHOLD = 3
+_random = random.SystemRandom()
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before attempt `attempts + 1`: exponential from the base delay, capped, with jitter."""
+    ceiling = min(
+        settings.NOTIFICATIONS_RETRY_MAX_DELAY,
+        settings.NOTIFICATIONS_RETRY_BASE_DELAY * 2 ** min(max(attempts - 1, 0), 30),
+    )
+    # "Equal jitter": never sooner than half the step, so retries still back off.
+    return _random.uniform(ceiling / 2, ceiling)
+
+
+def chunked(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+_CLAIM_RETURNING = ("id", "notification_id", "channel", "address", "attempts", "endpoint_id")
+
+
+def _claim(ids: list[int]) -> list[tuple[Any, ...]]:
+    """Move the due rows among `ids` to "sending" (attempts + 1) in one statement; return those moved.
+
+    Returns (id, notification_id, channel, address, attempts, endpoint_id) per claimed row.
+    """
+    now = timezone.now()
+    qn = connection.ops.quote_name
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    marks = ", ".join(["%s"] * len(ids))
+    # "Not sending, sent or dead" rather than "pending or failed": the same rows (a CHECK constraint
+    # limits status), but it does not imply the predicate of the partial index delivery_due_idx, so the
+    # planner cannot pick that index over the primary key. Right after a large fan-out the statistics
+    # still say few rows are due; through that index every claim of a few ids would walk all of them.
+    # Identifiers come from model metadata; every value is a parameter.
+    sql = (
+        f"UPDATE {qn(Delivery._meta.db_table)} "  # noqa: S608
+        f"SET {qn('status')} = %s, {qn('attempts')} = {qn('attempts')} + 1, "
+        f"{qn('claimed_at')} = %s, {qn('updated_at')} = %s "
+        f"WHERE {qn('id')} IN ({marks}) AND {qn('status')} NOT IN (%s, %s, %s) AND {qn('next_attempt_at')} <= %s "
+        f"RETURNING {', '.join(qn(c) for c in _CLAIM_RETURNING)}"
+    )
+    taken = (Status.SENDING, Status.SENT, Status.DEAD)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.SENDING, stamp, stamp, *ids, *taken, stamp])
+        return sorted(cursor.fetchall())
+
+
+def _load(claimed: list[tuple[Any, ...]]) -> list[tuple[Outgoing, int]]:
+    """(what to send, attempts so far) for claimed rows.
+
+    Separate look-ups by primary key rather than one join: their plans stay right even when the
+    planner's statistics predate a large fan-out (a join planned on stale row counts can scan the table).
+    """
+    notification_ids = sorted({row[1] for row in claimed})
+    notifications = {
+        row[0]: row
+        for row in Notification.objects.filter(pk__in=notification_ids)
+        .order_by()
+        .values_list("pk", "enterprise_id", "kind", "title", "body", "link", "payload", "created_at")
+    }
+    endpoint_ids = sorted({row[5] for row in claimed if row[5] is not None})
+    secrets: dict[int, str] = {}
+    enterprises: dict[int, tuple[str, str]] = {}
+    if endpoint_ids:  # only webhooks need the secret and the enterprise's identity
+        secrets = dict(WebhookEndpoint.objects.filter(pk__in=endpoint_ids).order_by().values_list("pk", "secret"))
+        enterprise_model = Notification._meta.get_field("enterprise").related_model
+        enterprise_ids = sorted({notifications[row[1]][1] for row in claimed if row[1] in notifications})
+        enterprises = {
+            pk: (code, name)
+            for pk, code, name in enterprise_model.objects.filter(pk__in=enterprise_ids)
+            .order_by()
+            .values_list("pk", "credit_code", "name")
+        }
+    loaded = []
+    for pk, notification_id, channel, address, attempts, endpoint_id in claimed:
+        if notification_id not in notifications:  # deleted since it was claimed
+            continue
+        _, enterprise_id, kind, title, body, link, payload, created_at = notifications[notification_id]
+        credit_code, name = enterprises.get(enterprise_id, ("", ""))
+        item = Outgoing(
+            delivery_id=pk,
+            channel=channel,
+            address=address,
+            notification_id=notification_id,
+            kind=kind,
+            title=title,
+            body=body,
+            link=link,
+            created_at=created_at,
+            enterprise_credit_code=credit_code,
+            enterprise_name=name,
+            payload=payload or {},
+            endpoint_id=endpoint_id,
+            endpoint_secret=secrets.get(endpoint_id, "") if endpoint_id else "",
+        )
+        loaded.append((item, attempts))
+    return loaded
+
+
+class _SentMarks:
+    """Group-commits "sent" marks; see the module docstring for the bound this puts on the window."""
+
+    def __init__(self) -> None:
+        self.pending: dict[int, str] = {}
+        self.last_flush = time.monotonic()
+        self.written = 0
+
+    def add(self, delivery_id: int, provider_id: str) -> None:
+        self.pending[delivery_id] = provider_id
+        if (
+            len(self.pending) >= settings.NOTIFICATIONS_MARK_FLUSH_MAX
+            or time.monotonic() - self.last_flush >= settings.NOTIFICATIONS_MARK_FLUSH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.written += _mark_sent(self.pending)
+            self.pending = {}
+        self.last_flush = time.monotonic()
+
+
+def _mark_sent(sent: dict[int, str]) -> int:
+    """One UPDATE for many rows: status sent, each with its provider id (selected by primary key).
+
+    A row a sweep already took back to "pending" was still sent, so any status but "sent" is overwritten.
+    """
+    qn = connection.ops.quote_name
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    ids = list(sent)
+    cases = " ".join(["WHEN %s THEN %s"] * len(ids))
+    marks = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"UPDATE {qn(Delivery._meta.db_table)} SET {qn('status')} = %s, {qn('sent_at')} = %s, "  # noqa: S608
+        f"{qn('updated_at')} = %s, {qn('last_error')} = '', "
+        f"{qn('provider_message_id')} = CASE {qn('id')} {cases} ELSE {qn('provider_message_id')} END "
+        f"WHERE {qn('id')} IN ({marks}) AND {qn('status')} <> %s"
+    )
+    params: list[Any] = [Status.SENT, stamp, stamp]
+    for pk in ids:
+        params += [pk, sent[pk][:200]]
+    params += [*ids, Status.SENT]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _record_failure(item: Outgoing, attempts: int, error: str, *, permanent: bool) -> str:
+    now = timezone.now()
+    if permanent or attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+        status, next_attempt_at = Status.DEAD, now
+        logger.warning("Delivery %s dead after %s attempt(s): %s", item.delivery_id, attempts, error)
+    else:
+        status, next_attempt_at = Status.FAILED, now + timedelta(seconds=retry_delay(attempts))
+    Delivery.objects.filter(pk=item.delivery_id, status=Status.SENDING).update(
+        status=status, last_error=error[:2000], next_attempt_at=next_attempt_at, enqueued_at=None, updated_at=now
+    )
+    return str(status)
+
+
+def _release(ids: Iterable[int], *, delay: float, reason: str) -> int:
+    """Hand claimed-but-untried rows back without using up an attempt."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    now = timezone.now()
+    return Delivery.objects.filter(pk__in=ids, status=Status.SENDING).update(
+        status=Status.PENDING,
+        attempts=F("attempts") - 1,
+        next_attempt_at=now + timedelta(seconds=delay),
+        enqueued_at=None,
+        claimed_at=None,
+        last_error=reason,
+        updated_at=now,
+    )
+
+
+def _renew(ids: set[int]) -> set[int]:
+    """Push claimed_at forward on rows still "sending"; returns those (the rest are no longer ours)."""
+    if not ids:
+        return ids
+    now = timezone.now()
+    still = set(Delivery.objects.filter(pk__in=sorted(ids), status=Status.SENDING).values_list("pk", flat=True))
+    Delivery.objects.filter(pk__in=sorted(still), status=Status.SENDING).update(claimed_at=now, updated_at=now)
+    return still
+
+
+def _breaker_key(item: Outgoing) -> str:
+    return f"webhook:{item.endpoint_id}" if item.channel == Delivery.Channel.WEBHOOK else item.channel
+
+
+def deliveries_send(*, delivery_ids: Iterable[int]) -> dict[str, int]:
+    """Send the due rows among `delivery_ids`; rows not due or already taken are skipped.
+
+    Call it outside any transaction (a Celery task): every claim and mark commits at once, and no
+    transaction stays open while a channel waits on the network.
+    """
+    ids = sorted({int(pk) for pk in delivery_ids})
+    stats: Counter[str] = Counter()
+    channels: dict[str, Any] = {}
+    marks = _SentMarks()
+    failures_in_a_row: Counter[str] = Counter()
+    tripped: set[str] = set()
+    untried: set[int] = set()  # claimed, neither sent nor failed yet: handed back if we stop early
+    try:
+        for chunk in chunked(ids, settings.NOTIFICATIONS_CLAIM_CHUNK):
+            claimed = _claim(chunk)
+            if not claimed:
+                continue
+            stats["claimed"] += len(claimed)
+            untried = {row[0] for row in claimed}
+            lease = time.monotonic()
+            deferred: list[int] = []
+            for item, attempts in _load(claimed):
+                if time.monotonic() - lease > settings.NOTIFICATIONS_SENDING_TIMEOUT / 3:
+                    # A slow chunk: renew the claim on what is left before the sweep takes it back.
+                    untried = _renew(untried)
+                    lease = time.monotonic()
+                if item.delivery_id not in untried:  # the sweep took it back already: not ours now
+                    continue
+                key = _breaker_key(item)
+                if key in tripped:
+                    deferred.append(item.delivery_id)
+                    continue
+                channel = channels.get(item.channel)
+                if channel is None:
+                    channel = channels[item.channel] = CHANNELS[item.channel]()
+                try:
+                    provider_id = channel.send(item)
+                except PermanentDeliveryError as exc:
+                    stats[_record_failure(item, attempts, str(exc), permanent=True)] += 1
+                except TransientDeliveryError as exc:
+                    stats[_record_failure(item, attempts, str(exc), permanent=False)] += 1
+                    failures_in_a_row[key] += 1
+                    if failures_in_a_row[key] >= BREAKER_THRESHOLD:
+                        tripped.add(key)
+                except Exception as exc:
+                    # Unknown: most likely nothing went out, so retry (bounded by the attempt limit).
+                    logger.exception("Delivery %s: unexpected error from %s channel", item.delivery_id, item.channel)
+                    stats[_record_failure(item, attempts, f"{type(exc).__name__}: {exc}", permanent=False)] += 1
+                else:
+                    marks.add(item.delivery_id, provider_id)
+                    failures_in_a_row[key] = 0
+                    stats["sent"] += 1
+                untried.discard(item.delivery_id)
+            marks.flush()
+            if deferred:
+                stats["deferred"] += _release(
+                    deferred,
+                    delay=settings.NOTIFICATIONS_RETRY_BASE_DELAY,
+                    reason="本批次该渠道连续失败，稍后重试（未计入尝试次数）",
+                )
+            untried = set()
+    finally:
+        # Whatever stopped us (time limit, database error), keep what was sent and free what was not.
+        try:
+            marks.flush()
+        finally:
+            try:
+                _release(untried, delay=0, reason="")
+            finally:
+                for channel in channels.values():
+                    channel.close()
+    return dict(stats)
