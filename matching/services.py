@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
@@ -108,7 +109,7 @@ def policy_version_match(
     version_id: int,
     on: date | None = None,
     run: MatchRun | None = None,
-    chunk_size: int = 250_000,
+    chunk_size: int | None = None,
     explain: bool = True,
 ) -> MatchSummary:
     """Decide one policy version for every enterprise (SQL path) and record what changed.
@@ -119,6 +120,7 @@ def policy_version_match(
     from policies.models import PolicyVersion
 
     on = on or today()
+    chunk_size = chunk_size or settings.MATCH_CHUNK_SIZE
     version = PolicyVersion.objects.get(pk=version_id)
     active = version.status == PolicyVersion.Status.PUBLISHED and version_in_effect(version, on)
     compiled = compile_for(version.rule, on=on) if active else _NOT_IN_EFFECT
@@ -167,6 +169,7 @@ def explanations_fill(*, version_id: int, record_ids: Sequence[int], on: date, c
         for enterprise_id, profile in enterprise_profiles_by_id(queryset=queryset, chunk_size=chunk_size):
             records[enterprise_id].explanation = compiled.evaluate(profile, on=on).to_dict()
         MatchRecord.objects.bulk_update(list(records.values()), ["explanation"], batch_size=chunk_size)
+        signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=list(records))
         filled += len(records)
     return filled
 
@@ -314,9 +317,9 @@ def match_run_claim(*, run_id: int) -> MatchRun | None:
     had it died (acks_late, reject_on_worker_lost). Running it twice is safe, because every write
     is diff-only under row locks (the version row, or the enterprise row) and unique keys.
     """
-    claimed = MatchRun.objects.filter(
-        pk=run_id, status__in=(MatchRun.Status.PENDING, MatchRun.Status.RUNNING)
-    ).update(status=MatchRun.Status.RUNNING, started_at=timezone.now())
+    claimed = MatchRun.objects.filter(pk=run_id, status__in=(MatchRun.Status.PENDING, MatchRun.Status.RUNNING)).update(
+        status=MatchRun.Status.RUNNING, started_at=timezone.now()
+    )
     return MatchRun.objects.get(pk=run_id) if claimed == 1 else None
 
 
@@ -398,20 +401,24 @@ def enterprises_match(
 
 
 def match_runs_sweep(*, pending_after_seconds: int = 120, running_after_seconds: int = 3600) -> int:
-    """Send again runs whose task was lost (broker down when requested, or a worker that died)."""
+    """Send again runs whose task was lost (broker down when requested, or a worker that died).
+
+    A run still "running" long after it started lost its worker: it goes back to pending and is
+    sent at once (running it again is safe, see match_run_claim).
+    """
     now = timezone.now()
-    stale_running = MatchRun.objects.filter(
+    stale = MatchRun.objects.filter(
         status=MatchRun.Status.RUNNING, started_at__lt=now - timedelta(seconds=running_after_seconds)
     )
-    stale_running.update(status=MatchRun.Status.PENDING)
-    pending = list(
-        MatchRun.objects.filter(
-            status=MatchRun.Status.PENDING, created_at__lt=now - timedelta(seconds=pending_after_seconds)
-        ).values_list("pk", flat=True)
-    )
-    for run_id in pending:
+    revived = list(stale.values_list("pk", flat=True))
+    MatchRun.objects.filter(pk__in=revived, status=MatchRun.Status.RUNNING).update(status=MatchRun.Status.PENDING)
+    waiting = MatchRun.objects.filter(
+        status=MatchRun.Status.PENDING, created_at__lt=now - timedelta(seconds=pending_after_seconds)
+    ).values_list("pk", flat=True)
+    resend = sorted({*revived, *waiting})
+    for run_id in resend:
         _send(run_id)
-    return len(pending)
+    return len(resend)
 
 
 def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> MatchSummary:

@@ -13,5 +13,14 @@ from .bulk import ChangedRecord
 
 
 def match_records_changed(*, version_id: int, changes: Sequence[ChangedRecord], run_id: int | None) -> None:
-    """Receivers of changed decisions. Nothing listens yet."""
-    return None
+    """Changed decisions: create 免申即享 entitlements and push notifications (same transaction)."""
+    from portal.entitlements.services import on_match_changes
+
+    on_match_changes(version_id=version_id, changes=changes, run_id=run_id)
+
+
+def match_explanations_filled(*, version_id: int, enterprise_ids: Sequence[int]) -> None:
+    """The bulk path stored full explanations: entitlements take theirs as the justification."""
+    from portal.entitlements.services import entitlement_explanations_sync
+
+    entitlement_explanations_sync(version_id=version_id, enterprise_ids=enterprise_ids)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.enterprises.fixtures import *  # noqa: F403 - shared users (alice, bob, charlie, staff_*), api_client
 from tests.support.services import WorkerProcess, need_postgres, need_redis
 
 
@@ -48,3 +49,18 @@ def start_worker(transactional_db, broker_url: str) -> Iterator:
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _places_after_flush(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table, the zones, townships and parks a data migration seeded
+    included; put them back (idempotently) before each transactional test."""
+    marker = request.node.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction")) and "transactional_db" not in request.fixturenames:
+        return
+    request.getfixturevalue("transactional_db")
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("portal.enterprises.migrations.0002_seed_places").seed(apps, None)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "portal.ops",
     "portal.enterprises",
     "portal.notifications",
+    "portal.entitlements",
     "matching",
     "policies",
     "frontend",
@@ -148,6 +149,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notifications.sweep_outbox": {"task": "notifications.sweep_outbox", "schedule": 60.0},
     # Dates move (qualifications expire, enterprises age): re-decide everything once a night.
     "matching.nightly": {"task": "matching.nightly", "schedule": crontab(hour=2, minute=30)},
+    # 申报 deadlines and expiring qualifications: reminders, once a day.
+    "entitlements.reminders": {"task": "entitlements.reminders", "schedule": crontab(hour=8, minute=0)},
     # Re-sends match runs whose task was lost (broker down when requested, worker died).
     "matching.sweep_runs": {"task": "matching.sweep_runs", "schedule": 300.0},
 }
@@ -217,3 +220,11 @@ LOGGING = {
 
 # Health: /healthz treats the worker as required only when tasks are not inline.
 HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)
+
+# Push reminders: days before an application window closes, and before a qualification that
+# matches rest on expires.
+NOTIFY_APPLY_DEADLINE_DAYS = env.int("NOTIFY_APPLY_DEADLINE_DAYS", default=3)
+NOTIFY_QUALIFICATION_EXPIRY_DAYS = env.int("NOTIFY_QUALIFICATION_EXPIRY_DAYS", default=90)
+
+# Matching: enterprises per chunk (one transaction, one progress step) of a district-wide run.
+MATCH_CHUNK_SIZE = env.int("MATCH_CHUNK_SIZE", default=250_000)

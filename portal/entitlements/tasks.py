@@ -1,0 +1,18 @@
+"""Celery tasks for pushes: thin wrappers over the services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+
+@shared_task(name="entitlements.reminders", acks_late=True)
+def reminders_task() -> dict[str, int]:
+    """Beat, daily. Idempotent: each reminder has its own dedupe key."""
+    from .reminders import apply_deadline_reminders, qualification_expiry_reminders
+
+    today = timezone.localdate()
+    return {
+        "apply_deadline": apply_deadline_reminders(today=today),
+        "qualification_expiring": qualification_expiry_reminders(today=today),
+    }

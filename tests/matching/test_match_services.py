@@ -1,0 +1,128 @@
+"""Diff-only writes, change kinds, expiry and the nightly run (services, real database)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from matching.models import MatchRecord, MatchRun
+from matching.services import (
+    enterprise_match,
+    match_everything,
+    match_profiles_refresh,
+    match_run_claim,
+    match_runs_sweep,
+    policy_version_match,
+)
+from portal.enterprises.services import enterprise_update_facts
+from tests.enterprises.factories import EnterpriseFactory, QualificationFactory
+from tests.policies.factories import PolicyVersionFactory
+
+pytestmark = pytest.mark.django_db
+
+HIGH_TECH_IN_ELECTRONICS = {
+    "all": [
+        {"fact": "industry", "op": "under", "value": ["39"]},
+        {"fact": "qualification", "op": "has", "value": "high_tech"},
+        {"fact": "employees", "op": "gte", "value": 100},
+    ]
+}
+
+
+def district() -> dict[str, object]:
+    eligible = EnterpriseFactory(industry_code="3973", employees=150)
+    QualificationFactory(enterprise=eligible)
+    unknown = EnterpriseFactory(industry_code="3973", employees=None)  # employees unknown → needs_info
+    QualificationFactory(enterprise=unknown)
+    outside = EnterpriseFactory(industry_code="6511")
+    QualificationFactory(enterprise=outside)
+    match_profiles_refresh()
+    version = PolicyVersionFactory(published=True, rule=HIGH_TECH_IN_ELECTRONICS)
+    return {"eligible": eligible, "unknown": unknown, "outside": outside, "version": version}
+
+
+def test_policy_run_stores_eligible_and_needs_info_only() -> None:
+    d = district()
+
+    summary = policy_version_match(version_id=d["version"].pk)
+
+    records = {r.enterprise_id: r for r in MatchRecord.objects.filter(policy_version=d["version"])}
+    assert set(records) == {d["eligible"].pk, d["unknown"].pk}
+    assert records[d["eligible"].pk].outcome == "eligible" and records[d["eligible"].pk].verified
+    assert records[d["unknown"].pk].outcome == "needs_info"
+    assert records[d["eligible"].pk].explanation["summary"] == "符合全部条件"
+    assert dict(summary.changes) == {"newly_eligible": 1, "needs_info": 1}
+
+
+def test_running_again_writes_nothing() -> None:
+    d = district()
+    policy_version_match(version_id=d["version"].pk)
+    before = list(MatchRecord.objects.values_list("pk", "decided_at"))
+
+    again = policy_version_match(version_id=d["version"].pk)
+
+    assert again.changed_records == 0
+    assert list(MatchRecord.objects.values_list("pk", "decided_at")) == before
+    assert enterprise_match(enterprise_id=d["eligible"].pk) == []
+
+
+def test_a_fact_change_is_visible_as_a_change_kind() -> None:
+    d = district()
+    policy_version_match(version_id=d["version"].pk)
+
+    enterprise_update_facts(enterprise=d["eligible"], facts={"employees": 50}, source="statistics")
+    changes = enterprise_match(enterprise_id=d["eligible"].pk)
+
+    record = MatchRecord.objects.get(enterprise=d["eligible"], policy_version=d["version"])
+    assert [c.outcome for c in changes] == ["ineligible"]
+    assert (record.previous_outcome, record.outcome, record.change_kind) == (
+        "eligible",
+        "ineligible",
+        "no_longer_eligible",
+    )
+    assert record.explanation["summary"].startswith("只差")
+
+
+def test_expired_qualification_is_redecided_by_the_nightly_run() -> None:
+    d = district()
+    policy_version_match(version_id=d["version"].pk)
+    d["eligible"].qualifications.update(valid_to=timezone.localdate() - timedelta(days=1))
+
+    summary = match_everything()
+
+    record = MatchRecord.objects.get(enterprise=d["eligible"], policy_version=d["version"])
+    assert record.outcome == "ineligible"
+    assert summary.changes["no_longer_eligible"] == 1
+
+
+def test_a_version_out_of_effect_decides_nobody() -> None:
+    d = district()
+    policy_version_match(version_id=d["version"].pk)
+    d["version"].effective_to = date(2020, 12, 31)
+    d["version"].save()
+
+    policy_version_match(version_id=d["version"].pk)
+
+    assert set(MatchRecord.objects.values_list("outcome", flat=True)) == {"ineligible"}
+
+
+def test_claim_lets_a_lost_run_be_taken_again_but_not_a_finished_one() -> None:
+    run = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY)
+    assert match_run_claim(run_id=run.pk) is not None
+    assert match_run_claim(run_id=run.pk) is not None  # redelivered after its worker died
+    MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.DONE)
+    assert match_run_claim(run_id=run.pk) is None
+
+
+def test_sweep_resends_stale_pending_runs(celery_eager) -> None:
+    d = district()
+    run = MatchRun.objects.create(kind=MatchRun.Kind.POLICY, policy_version=d["version"])
+    MatchRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+
+    assert match_runs_sweep() == 1
+
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.DONE
+    assert MatchRecord.objects.filter(policy_version=d["version"], outcome="eligible").count() == 1
