@@ -180,11 +180,13 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
 
     explanations = dict(
         MatchRecord.objects.filter(policy_version_id=version_id, enterprise_id__in=enterprise_ids)
-        .exclude(explanation=None)
+        .exclude(explanation__isnull=True)
         .values_list("enterprise_id", "explanation")
     )
     pending = list(
-        Entitlement.objects.filter(policy_version_id=version_id, enterprise_id__in=explanations, explanation=None)
+        Entitlement.objects.filter(
+            policy_version_id=version_id, enterprise_id__in=explanations, explanation__isnull=True
+        )
     )
     for entitlement in pending:
         entitlement.explanation = explanations[entitlement.enterprise_id]

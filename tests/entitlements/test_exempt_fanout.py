@@ -88,7 +88,7 @@ def test_publish_creates_exactly_the_verified_eligible_entitlements(
     assert run.processed == run.total
     ids, count, notified = granted()
     assert ids == expected and count == len(expected) and notified == len(expected)
-    assert not Entitlement.objects.filter(explanation=None).exists()
+    assert not Entitlement.objects.filter(explanation__isnull=True).exists()
     # Running again and delivering the same task twice add nothing.
     policy_version_match(version_id=version.pk)
     MatchRun.objects.filter(pk=run.pk).update(status="pending")
