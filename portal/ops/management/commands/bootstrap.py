@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from portal.celery import task_mode_line
 
 # Loaders that later parts of the product provide; each is idempotent.
-DATA_STEPS = ("load_catalogue", "load_demo")
+DATA_STEPS = ("load_catalogue", "load_demo", "rematch")
 
 
 class Command(BaseCommand):
