@@ -1,9 +1,33 @@
+"""Routes of the server-rendered pages."""
+
 from django.urls import path
 
-from . import views
+from . import console_views, views, workspace_views
 
 app_name = "frontend"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("policies/", views.policy_list, name="policy_list"),
+    path("policies/<int:policy_id>/", views.policy_detail, name="policy_detail"),
+    path("calculator/", views.calculator, name="calculator"),
+    path("industries/options/", views.industry_options, name="industry_options"),
+    path("workspace/", views.workspace, name="workspace"),
+    path("enterprises/<str:credit_code>/", workspace_views.dashboard, name="enterprise_dashboard"),
+    path("enterprises/<str:credit_code>/profile/", workspace_views.profile, name="enterprise_profile"),
+    path("enterprises/<str:credit_code>/sites/", workspace_views.sites, name="enterprise_sites"),
+    path("enterprises/<str:credit_code>/inbox/", workspace_views.inbox, name="enterprise_inbox"),
+    path(
+        "enterprises/<str:credit_code>/inbox/<int:notification_id>/read/",
+        workspace_views.inbox_mark_read,
+        name="enterprise_inbox_read",
+    ),
+    path("console/", console_views.console, name="console"),
+    path("console/policies/new/", console_views.policy_new, name="console_policy_new"),
+    path("console/versions/<int:version_id>/", console_views.version_detail, name="console_version"),
+    path("console/versions/<int:version_id>/action/", console_views.version_action, name="console_version_action"),
+    path("console/versions/<int:version_id>/preview/", console_views.version_preview, name="console_version_preview"),
+    path("console/runs/<int:run_id>/", console_views.run_progress, name="console_run_progress"),
+    path("console/rule/preview/", console_views.rule_preview, name="console_rule_preview"),
+    path("console/rule/row/", console_views.rule_row, name="console_rule_row"),
 ]

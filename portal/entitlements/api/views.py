@@ -19,7 +19,7 @@ from .. import selectors, services
 from ..models import Entitlement
 
 
-class TransitionSerializer(serializers.Serializer):
+class EntitlementTransitionSerializer(serializers.Serializer):
     from_status = serializers.CharField()
     to_status = serializers.CharField()
     reason = serializers.CharField()
@@ -32,7 +32,7 @@ class EntitlementSerializer(serializers.ModelSerializer):
     policy_id = serializers.IntegerField(source="policy_version.policy_id")
     policy_title = serializers.CharField(source="policy_version.title")
     status_label = serializers.CharField(source="get_status_display")
-    transitions = TransitionSerializer(many=True)
+    transitions = EntitlementTransitionSerializer(many=True)
 
     class Meta:
         model = Entitlement

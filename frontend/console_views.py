@@ -1,0 +1,283 @@
+"""The staff console (工作台): policy list, editor with rule builder, review, publish and match-run progress.
+
+Any staff role may look; policies.services checks the role each write needs (editor / reviewer).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from matching.models import MatchRun
+from matching.rules import RuleError
+from policies import permissions
+from policies import selectors as policy_selectors
+from policies import services as policy_services
+from policies.models import PolicyVersion
+from portal.api.exceptions import ApplicationError
+
+from . import rule_builder as rb
+from .forms import PolicyContentForm, PolicyCreateForm
+
+Status = PolicyVersion.Status
+DEFAULT_RULE = {"all": [{"fact": "industry", "op": "under", "value": ["65"]}]}
+
+
+def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not permissions.is_staff_user(request.user):
+            raise PermissionDenied("仅限工作人员访问")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _version(version_id: int) -> PolicyVersion:
+    return get_object_or_404(policy_selectors.staff_version_queryset(), pk=version_id)
+
+
+@staff_required
+def console(request: HttpRequest) -> HttpResponse:
+    rows = []
+    for policy in policy_selectors.staff_policy_list():
+        versions = sorted(policy.versions.all(), key=lambda v: v.number)
+        if versions:
+            rows.append({"policy": policy, "latest": versions[-1], "count": len(versions)})
+    context = {"rows": rows, "can_edit": permissions.can_edit(request.user), "section": "console"}
+    return render(request, "frontend/console/policy_list.html", context)
+
+
+# --- Rule builder --------------------------------------------------------------------------------
+
+
+def _builder_context(
+    rule: Any,
+    *,
+    rows: list[rb.Row] | None = None,
+    combinator: str | None = None,
+    use_json: bool = False,
+    rule_json: str | None = None,
+) -> dict[str, Any]:
+    """What the builder partial needs: rows (when the rule is flat), the JSON box and the plain words."""
+    if rows is None:
+        flat = rb.rows_from_rule(rule)
+        if flat is None:
+            combinator, rows, use_json = "all", [], True
+        else:
+            combinator, rows = flat
+    json_text = rule_json if rule_json is not None else json.dumps(rule, ensure_ascii=False, indent=2)
+    return {
+        "combinator": combinator or "all",
+        "rows": rows,
+        "use_json": use_json,
+        "rule_json": json_text,
+        "fact_choices": rb.fact_choices(),
+        **_preview(rule, rows),
+    }
+
+
+def _preview(rule: Any, rows: list[rb.Row], json_error: str = "") -> dict[str, Any]:
+    """The rule in plain words, or its problems by node path (also attached to the rows they name)."""
+    from matching.describe import describe_rule
+
+    if json_error:
+        return {"words": [], "problems": [{"field": "rule", "message": json_error}]}
+    try:
+        return {"words": describe_rule(rule), "problems": []}
+    except RuleError as error:
+        problems = error.as_fields()
+        rb.attach_errors(rows, problems)
+        return {"words": [], "problems": problems}
+
+
+@staff_required
+@require_POST
+def rule_preview(request: HttpRequest) -> HttpResponse:
+    rule, rows, _combinator, json_error = rb.rule_from_post(request.POST)
+    context = {**_preview(rule, rows, json_error), "rule_json": json.dumps(rule, ensure_ascii=False, indent=2)}
+    return render(request, "frontend/console/rule_preview.html", context)
+
+
+@staff_required
+@require_GET
+def rule_row(request: HttpRequest) -> HttpResponse:
+    """A new row (add), or one row re-drawn for the fact just chosen."""
+    rows = rb.rows_from_post(request.GET)
+    if "index" in request.GET:
+        row = next((r for r in rows if r.index == int(request.GET["index"])), None) or rb.new_row(0)
+        if row.spec is None or request.GET.get("changed") == "fact":
+            row = rb.new_row(row.index, row.fact)
+    else:
+        row = rb.new_row(max((r.index for r in rows), default=-1) + 1)
+    return render(request, "frontend/console/rule_row.html", {"row": row, "fact_choices": rb.fact_choices()})
+
+
+# --- Editor --------------------------------------------------------------------------------------
+
+
+def _apply_errors(form: Any, error: Exception) -> list[dict[str, str]]:
+    """Service errors onto the form; rule errors (named rule.<path>) are returned for the builder."""
+    rule_problems: list[dict[str, str]] = []
+    if isinstance(error, ApplicationError):
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return rule_problems
+    assert isinstance(error, ValidationError)
+    by_field = error.error_dict if hasattr(error, "error_dict") else {"__all__": error.error_list}
+    for name, items in by_field.items():
+        for item in items:
+            message = " ".join(item.messages)
+            if name == "rule" or name.startswith("rule."):
+                rule_problems.append({"field": name, "message": message})
+            else:
+                form.add_error(name if name in form.fields else None, message)
+    return rule_problems
+
+
+def _editor_post(request: HttpRequest, form: Any, save: Callable[[dict[str, Any], Any], PolicyVersion]):
+    """Parse form + rule; call `save`; (version or None, builder context)."""
+    rule, rows, combinator, json_error = rb.rule_from_post(request.POST)
+    use_json = bool(request.POST.get("use_json"))
+    builder = _builder_context(
+        rule, rows=rows, combinator=combinator, use_json=use_json, rule_json=request.POST.get("rule_json")
+    )
+    if json_error:
+        builder.update(_preview(rule, rows, json_error))
+        form.is_valid()
+        return None, builder
+    if not form.is_valid():
+        return None, builder
+    try:
+        return save(form.cleaned_data, rule), builder
+    except (ValidationError, ApplicationError) as error:
+        problems = _apply_errors(form, error)
+        if problems:
+            rb.attach_errors(rows, problems)
+            builder["problems"] = problems
+            builder["words"] = []
+        return None, builder
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def policy_new(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_edit(request.user):
+        raise PermissionDenied("只有政策编辑人员可以新建政策")
+    if request.method == "POST":
+        form = PolicyCreateForm(request.POST)
+
+        def save(data: dict[str, Any], rule: Any) -> PolicyVersion:
+            fields = {k: v for k, v in data.items() if k != "key"}
+            return policy_services.policy_create(by=request.user, key=data["key"], rule=rule, **fields)
+
+        version, builder = _editor_post(request, form, save)
+        if version is not None:
+            messages.success(request, "已保存草稿。")
+            return redirect("frontend:console_version", version_id=version.pk)
+    else:
+        form, builder = PolicyCreateForm(), _builder_context(DEFAULT_RULE)
+    return render(
+        request, "frontend/console/editor.html", {"form": form, "version": None, "section": "console", **builder}
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = _version(version_id)
+    editing = version.is_editable and permissions.can_edit(request.user)
+    form, builder = None, {}
+    if editing:
+        if request.method == "POST":
+            form = PolicyContentForm(request.POST)
+
+            def save(data: dict[str, Any], rule: Any) -> PolicyVersion:
+                saved = policy_services.policy_version_update(version=version, by=request.user, rule=rule, **data)
+                if request.POST.get("action") == "submit":
+                    saved = policy_services.policy_submit(version=saved, by=request.user)
+                return saved
+
+            saved, builder = _editor_post(request, form, save)
+            if saved is not None:
+                messages.success(request, "已提交审核。" if saved.status == Status.IN_REVIEW else "已保存草稿。")
+                return redirect("frontend:console_version", version_id=version.pk)
+        else:
+            form, builder = (
+                PolicyContentForm(initial=PolicyContentForm.initial_from(version)),
+                _builder_context(version.rule),
+            )
+    elif request.method == "POST":
+        raise PermissionDenied("该版本不能在此修改")
+    from matching.describe import describe_rule
+
+    try:
+        words = describe_rule(version.rule)
+    except RuleError:
+        words = []
+    context = {
+        "version": version,
+        "form": form,
+        "section": "console",
+        "rule_words": words,
+        "transitions": policy_selectors.staff_version_transitions(version=version),
+        "golden_cases": policy_selectors.staff_golden_cases(version=version),
+        "can_review": permissions.can_review(request.user),
+        "run": MatchRun.objects.filter(policy_version=version).order_by("-created_at", "-pk").first(),
+        **builder,
+    }
+    template = "frontend/console/editor.html" if editing else "frontend/console/version.html"
+    return render(request, template, context)
+
+
+ACTIONS = {
+    "approve": policy_services.policy_approve,
+    "reject": policy_services.policy_reject,
+    "publish": policy_services.policy_publish,
+}
+DONE = {"approve": "已审核通过，可以发布。", "reject": "已退回修改。", "publish": "已发布，正在为全区企业匹配。"}
+
+
+@staff_required
+@require_POST
+def version_action(request: HttpRequest, version_id: int) -> HttpResponse:
+    version = _version(version_id)
+    action = request.POST.get("action", "")
+    if action not in ACTIONS:
+        messages.error(request, "未知的操作")
+        return redirect("frontend:console_version", version_id=version.pk)
+    try:
+        ACTIONS[action](version=version, by=request.user, comment=request.POST.get("comment", "").strip())
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+    else:
+        messages.success(request, DONE[action])
+    return redirect("frontend:console_version", version_id=version.pk)
+
+
+@staff_required
+@require_GET
+def version_preview(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Counts before publishing (loaded by htmx after the page, so the page itself never waits)."""
+    version = _version(version_id)
+    preview = policy_selectors.policy_preview(version=version, sample_size=5)
+    return render(request, "frontend/console/preview.html", {"preview": preview, "version": version})
+
+
+@staff_required
+@require_GET
+def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(MatchRun, pk=run_id)
+    return render(request, "frontend/console/run_progress.html", {"run": run})

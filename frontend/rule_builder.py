@@ -1,0 +1,185 @@
+"""The staff rule builder: rows of fact / operator / value under one top-level all / any, to and from rule JSON.
+
+The builder only shapes JSON; validation and wording are matching.rules / matching.describe's. A rule the
+rows cannot show (nested groups, `not`) is edited as raw JSON instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.http import QueryDict
+
+from matching.registry import FACTS, OPERATOR_LABELS, ValueType
+
+_ROW_KEY = re.compile(r"^r(\d+)_fact$")
+_PATH_ROW = re.compile(r"^(?:all|any)\[(\d+)\]")
+MULTI_TYPES = (ValueType.CHOICE, ValueType.PLACE, ValueType.COUNTRY)
+
+
+@dataclass
+class Row:
+    index: int
+    fact: str = ""
+    op: str = ""
+    values: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def spec(self) -> Any:
+        return FACTS.get(self.fact)
+
+    @property
+    def text(self) -> str:
+        return ",".join(self.values)
+
+    def operators(self) -> list[tuple[str, str]]:
+        spec = self.spec
+        return [(op, OPERATOR_LABELS.get(op, op)) for op in spec.operators] if spec else []
+
+    def widget(self) -> str:
+        """checkboxes / select / boolean / number / text: how the value is entered for this fact."""
+        spec = self.spec
+        if spec is None:
+            return "text"
+        if spec.type in MULTI_TYPES:
+            return "checkboxes"
+        if spec.type == ValueType.QUALIFICATION:
+            return "select"
+        if spec.type == ValueType.BOOLEAN:
+            return "boolean"
+        if spec.type in (ValueType.INTEGER, ValueType.NUMBER) and self.op != "between":
+            return "number"
+        return "text"
+
+    def choices(self) -> list[tuple[str, str]]:
+        spec = self.spec
+        return list(spec.choices.items()) if spec else []
+
+    def hint(self) -> str:
+        spec = self.spec
+        if spec is None:
+            return ""
+        if spec.type == ValueType.INDUSTRY:
+            return "GB/T 4754-2017 行业代码（门类字母或2–4位数字），多个用逗号分隔"
+        if self.op == "between":
+            return f"下限,上限（{spec.unit}）" if spec.unit else "下限,上限"
+        return f"单位：{spec.unit}" if spec.unit else ""
+
+
+def fact_choices() -> list[tuple[str, str]]:
+    return [(name, spec.label) for name, spec in FACTS.items()]
+
+
+def new_row(index: int, fact: str = "") -> Row:
+    fact = fact if fact in FACTS else next(iter(FACTS))
+    return Row(index=index, fact=fact, op=FACTS[fact].operators[0])
+
+
+def rows_from_post(data: QueryDict) -> list[Row]:
+    """The rows posted by the builder, in index order (a row whose fact changed gets a valid operator)."""
+    indices = sorted(int(m.group(1)) for key in data for m in [_ROW_KEY.match(key)] if m)
+    rows = []
+    for i in indices:
+        fact = data.get(f"r{i}_fact", "")
+        op = data.get(f"r{i}_op", "")
+        spec = FACTS.get(fact)
+        if spec is not None and op not in spec.operators:
+            op = spec.operators[0]
+        values = [v.strip() for v in data.getlist(f"r{i}_value") if v.strip()]
+        rows.append(Row(index=i, fact=fact, op=op, values=values))
+    return rows
+
+
+def _number(text: str) -> Any:
+    try:
+        number = Decimal(text.replace("，", ",").strip())
+    except InvalidOperation:
+        return text  # left as typed: validate_rule names the path and says why
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _value(row: Row) -> Any:
+    spec = row.spec
+    if spec is None:
+        return row.text
+    if spec.type == ValueType.INDUSTRY:
+        parts = [p.strip().upper() for p in re.split(r"[,，\s]+", row.text) if p.strip()]
+        return parts
+    if spec.type in MULTI_TYPES:
+        return list(row.values)
+    if spec.type == ValueType.QUALIFICATION:
+        return row.values[0] if row.values else ""
+    if spec.type == ValueType.BOOLEAN:
+        return {"true": True, "false": False}.get(row.values[0] if row.values else "", "")
+    if row.op == "between":
+        return [_number(p) for p in re.split(r"[,，]", row.text) if p.strip()]
+    return _number(row.values[0]) if row.values else ""
+
+
+def rule_from_rows(combinator: str, rows: list[Row]) -> dict[str, Any]:
+    conditions = [{"fact": row.fact, "op": row.op, "value": _value(row)} for row in rows]
+    return {"any" if combinator == "any" else "all": conditions}
+
+
+def rows_from_rule(rule: Any) -> tuple[str, list[Row]] | None:
+    """(combinator, rows) for a flat rule; None when it has nested groups or `not` (edit as JSON)."""
+    if not isinstance(rule, dict):
+        return None
+    if "fact" in rule:
+        children, combinator = [rule], "all"
+    elif "all" in rule or "any" in rule:
+        combinator = "all" if "all" in rule else "any"
+        children = rule[combinator]
+    else:
+        return None
+    rows = []
+    for index, child in enumerate(children):
+        if not isinstance(child, dict) or "fact" not in child or child.get("fact") not in FACTS:
+            return None
+        value = child.get("value")
+        if isinstance(value, list):
+            values = [str(v).lower() if isinstance(v, bool) else str(v) for v in value]
+            if FACTS[child["fact"]].type == ValueType.INDUSTRY or child.get("op") == "between":
+                values = [",".join(values)]
+        else:
+            values = [str(value).lower() if isinstance(value, bool) else str(value)]
+        rows.append(Row(index=index, fact=child["fact"], op=child.get("op", ""), values=values))
+    return combinator, rows
+
+
+def parse_json(text: str) -> tuple[Any, str]:
+    """(rule, "") or (None, error message) for the expert's raw JSON."""
+    try:
+        return json.loads(text), ""
+    except json.JSONDecodeError as error:
+        return None, f"JSON格式错误：第{error.lineno}行第{error.colno}列，{error.msg}"
+
+
+def rule_from_post(data: QueryDict) -> tuple[Any, list[Row], str, str]:
+    """(rule, rows, combinator, json error) from the editor's form: the JSON box when "以JSON为准" is ticked."""
+    combinator = data.get("combinator", "all")
+    rows = rows_from_post(data)
+    if data.get("use_json"):
+        rule, error = parse_json(data.get("rule_json", ""))
+        return rule, rows, combinator, error
+    return rule_from_rows(combinator, rows), rows, combinator, ""
+
+
+def attach_errors(rows: list[Row], problems: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Put each problem on the row its path names (all[2] → the third row); return those left over."""
+    by_position = dict(enumerate(rows))
+    left = []
+    for problem in problems:
+        path = problem["field"].removeprefix("rule").lstrip(".")
+        match = _PATH_ROW.match(path)
+        row = by_position.get(int(match.group(1))) if match else None
+        if row is not None:
+            row.errors.append(f"{path}：{problem['message']}")
+        else:
+            left.append(problem)
+    return left

@@ -1,0 +1,41 @@
+"""Template helpers for the portal's pages: navigation state and small display filters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from matching.registry import source_label
+from matching.vocabulary import DEPARTMENT_SOURCES
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def nav_state(context: Any) -> dict[str, Any]:
+    """Which nav items the current user sees, and their unread notification count."""
+    from portal.accounts.roles import is_enterprise_user, is_staff_user
+
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    state = {"staff": False, "enterprise": False, "unread": 0}
+    if user is None or not user.is_authenticated:
+        return state
+    state["staff"] = is_staff_user(user)
+    state["enterprise"] = is_enterprise_user(user)
+    if state["enterprise"]:
+        from portal.notifications.selectors import notification_unread_count
+
+        state["unread"] = notification_unread_count(user=user)
+    return state
+
+
+@register.filter
+def source_name(code: str | None) -> str:
+    return source_label(code) or "未知来源"
+
+
+@register.filter
+def is_department(code: str | None) -> bool:
+    return code in DEPARTMENT_SOURCES
