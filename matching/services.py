@@ -421,7 +421,7 @@ def match_runs_sweep(*, pending_after_seconds: int = 120, running_after_seconds:
     return len(resend)
 
 
-def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> MatchSummary:
+def match_everything(*, on: date | None = None, run: MatchRun | None = None, explain: bool = True) -> MatchSummary:
     """The nightly job: refresh missing projection rows, then re-decide every published version."""
     from portal.enterprises.models import Enterprise
 
@@ -432,7 +432,7 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
     if run is not None:
         MatchRun.objects.filter(pk=run.pk).update(total=len(versions), processed=0)
     for n, version_id in enumerate(versions, start=1):
-        summary = policy_version_match(version_id=version_id, on=on)
+        summary = policy_version_match(version_id=version_id, on=on, explain=explain)
         total.changed_records += summary.changed_records
         total.changes.update(summary.changes)
         if run is not None:

@@ -17,7 +17,15 @@ from portal.notifications import services
 from portal.notifications.models import Delivery, Notification
 from portal.notifications.services import NotificationSpec
 from tests.enterprises.factories import EnterpriseFactory
-from tests.support.services import ROOT, WorkerProcess, free_port, need, need_postgres, test_database_url, wait_for
+from tests.support.services import (
+    ROOT,
+    PrivateRedis,
+    WorkerProcess,
+    need,
+    need_postgres,
+    test_database_url,
+    wait_for,
+)
 
 from . import backends
 
@@ -116,38 +124,6 @@ def _web_process(enterprise_ids: list[int], out, *, broker_url: str) -> subproce
         stdout=subprocess.DEVNULL,
         stderr=open(out / "web.log", "wb"),
     )
-
-
-class PrivateRedis:
-    """A throwaway redis-server on a free port (never the shared one)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        import redis
-
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-
-        def up() -> bool:
-            try:
-                return bool(client.ping())
-            except redis.RedisError:
-                return False
-
-        wait_for(up, timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 def test_redis_down_creation_succeeds_and_everything_is_delivered_later(transactional_db, send_log, tmp_path) -> None:
