@@ -180,6 +180,9 @@ SPECTACULAR_SETTINGS = {
     # Name shared choice sets explicitly where field names collide across apps ("status", "kind", …).
     "ENUM_NAME_OVERRIDES": {
         "PolicyVersionStatusEnum": "policies.models.PolicyVersion.Status",
+        "FactSourceEnum": "portal.enterprises.models.SOURCE_CHOICES",
+        "SiteKindEnum": "portal.enterprises.models.Site.Kind",
+        "QualificationKindEnum": "portal.enterprises.models.QualificationKind",
     },
 }
 

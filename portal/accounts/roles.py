@@ -1,0 +1,61 @@
+"""Staff roles (stored as Django Groups named by the role code) and the helpers every app uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    POLICY_EDITOR = "policy_editor", "政策编辑"
+    REVIEWER = "reviewer", "审核人"
+    DATA_OFFICER = "data_officer", "数据专员"
+    AUDITOR = "auditor", "审计员"
+
+
+_CACHE_ATTR = "_huiqi_role_codes"
+
+
+def roles_of(user: Any) -> frozenset[str]:
+    """Role codes the user holds; superusers hold every role. Cached on the user object for the request."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(Role.values)
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def forget_roles(user: Any) -> None:
+    """Drop the cached roles (after the user's groups changed)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def has_role(user: Any, role: Role | str) -> bool:
+    return str(role) in roles_of(user)
+
+
+def has_any_role(user: Any, *roles: Role | str) -> bool:
+    held = roles_of(user)
+    return any(str(r) in held for r in roles)
+
+
+def is_staff_user(user: Any) -> bool:
+    """Government staff: a superuser or anyone holding at least one role."""
+    return bool(roles_of(user))
+
+
+def is_enterprise_user(user: Any) -> bool:
+    """A user who belongs to an enterprise (and is not staff)."""
+    return (
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.is_active
+        and getattr(user, "enterprise_id", None) is not None
+        and not is_staff_user(user)
+    )

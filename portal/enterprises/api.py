@@ -1,0 +1,510 @@
+"""REST API of the enterprise registry (/api/v1/enterprises/…, /api/v1/feeds/<source>/records/). Thin views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from matching.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
+from portal.accounts.authentication import DepartmentApiKeyAuthentication
+from portal.accounts.models import DepartmentApiKey
+from portal.accounts.roles import Role, has_role, is_staff_user
+from portal.api.exceptions import ApplicationError
+
+from . import selectors, services
+from .facts import source_name
+from .feeds import FeedError, feed_apply
+from .models import FACT_FIELDS, SOURCE_CHOICES, Enterprise, FeedImport, Qualification, QualificationKind, Site, Size
+
+MAX_FEED_RECORDS = 100_000
+
+
+# --- Permissions ----------------------------------------------------------------------------------
+
+
+def can_edit(user: Any, enterprise: Enterprise) -> bool:
+    """Data officers edit any enterprise; an enterprise user edits their own (as self-declared data)."""
+    if has_role(user, Role.DATA_OFFICER):
+        return True
+    return getattr(user, "enterprise_id", None) == enterprise.pk and not is_staff_user(user)
+
+
+def write_source(user: Any, requested: str | None, *, default: str | None = None) -> str:
+    """The source a write is recorded under: enterprise users always self-declare; staff name a department."""
+    if has_role(user, Role.DATA_OFFICER):
+        source = requested or default
+        if not source:
+            raise ApplicationError("请选择数据来源部门", code="required", field="source")
+        if source not in DEPARTMENT_SOURCES:
+            raise ApplicationError("数据专员录入的数据须注明来源部门", code="invalid_source", field="source")
+        return source
+    if requested and requested != SELF_DECLARED:
+        raise ApplicationError("企业用户填报的信息只能是“企业自行填报”", code="source_not_allowed", field="source")
+    return SELF_DECLARED
+
+
+class IsStaffUser(permissions.BasePermission):
+    message = "仅限工作人员"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return is_staff_user(request.user)
+
+
+# --- Serializers ----------------------------------------------------------------------------------
+
+
+def _provenance(enterprise: Enterprise) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, entry in (enterprise.provenance or {}).items():
+        out[key] = {
+            "source": entry["source"],
+            "source_display": SOURCES.get(entry["source"], entry["source"]),
+            "as_of": entry.get("as_of"),
+            "verified": entry["source"] in DEPARTMENT_SOURCES,
+        }
+    return out
+
+
+class EnterpriseListOutput(serializers.ModelSerializer):
+    industry_name = serializers.CharField(read_only=True)
+    size_display = serializers.CharField(source="get_size_display", read_only=True)
+
+    class Meta:
+        model = Enterprise
+        fields = (
+            "credit_code",
+            "name",
+            "industry_code",
+            "industry_name",
+            "size",
+            "size_display",
+            "employees",
+            "revenue",
+            "above_designated_size",
+            "updated_at",
+        )
+
+
+class EnterpriseDetailOutput(serializers.ModelSerializer):
+    industry_name = serializers.CharField(read_only=True)
+    size_display = serializers.CharField(source="get_size_display", read_only=True)
+    tax_credit_rating_display = serializers.CharField(source="get_tax_credit_rating_display", read_only=True)
+    provenance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Enterprise
+        fields = (
+            "credit_code",
+            "name",
+            *FACT_FIELDS,
+            "industry_name",
+            "tax_credit_rating_display",
+            "size",
+            "size_display",
+            "size_basis",
+            "provenance",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_provenance(self, obj: Enterprise) -> dict[str, Any]:
+        """Per fact: source code and name, the date it was true, and whether a department verified it."""
+        return _provenance(obj)
+
+
+class _StrictSerializer(serializers.Serializer):
+    """Unknown keys are an error, not silently dropped."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [serializers.ErrorDetail("未知字段", code="unknown_field")] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class FactsInput(_StrictSerializer):
+    industry_code = serializers.CharField(required=False, max_length=10)
+    established_on = serializers.DateField(required=False)
+    employees = serializers.IntegerField(required=False, min_value=0)
+    revenue = serializers.DecimalField(required=False, max_digits=16, decimal_places=2, min_value=0)
+    total_assets = serializers.DecimalField(required=False, max_digits=16, decimal_places=2, min_value=0)
+    above_designated_size = serializers.BooleanField(required=False)
+    foreign_investor_country = serializers.CharField(required=False, max_length=10, allow_blank=False)
+    rd_expense_ratio = serializers.DecimalField(
+        required=False, max_digits=5, decimal_places=2, min_value=0, max_value=100
+    )
+    tax_credit_rating = serializers.CharField(required=False, max_length=2)
+    dishonest = serializers.BooleanField(required=False)
+    name = serializers.CharField(required=False, max_length=200)
+    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    as_of = serializers.DateField(required=False)
+
+    def facts(self) -> dict[str, Any]:
+        return {k: v for k, v in self.validated_data.items() if k not in ("source", "as_of")}
+
+
+class EnterpriseCreateInput(FactsInput):
+    credit_code = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=200)
+
+    def facts(self) -> dict[str, Any]:
+        return {k: v for k, v in super().facts().items() if k not in ("credit_code", "name")}
+
+
+class SiteOutput(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    township = serializers.SerializerMethodField()
+    zone = serializers.SerializerMethodField()
+    parks = serializers.SerializerMethodField()
+    verified = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Site
+        fields = (
+            "id",
+            "kind",
+            "kind_display",
+            "address",
+            "township",
+            "zone",
+            "parks",
+            "source",
+            "filed_at",
+            "verified",
+        )
+
+    def get_township(self, obj: Site) -> dict[str, str]:
+        return {"code": obj.township.code, "name": obj.township.name}
+
+    def get_zone(self, obj: Site) -> dict[str, str] | None:
+        zone = obj.township.zone
+        return {"code": zone.code, "name": zone.name} if zone else None
+
+    def get_parks(self, obj: Site) -> list[dict[str, str]]:
+        return [{"code": p.code, "name": p.name} for p in obj.parks.all()]
+
+    def get_verified(self, obj: Site) -> bool:
+        return obj.source in DEPARTMENT_SOURCES
+
+
+class SiteInput(_StrictSerializer):
+    address = serializers.CharField(max_length=300)
+    township = serializers.CharField(max_length=20, help_text="9位统计用区划代码，如320505002（狮山街道）")
+    parks = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
+    kind = serializers.ChoiceField(choices=Site.Kind.choices, required=False, default=Site.Kind.OPERATING)
+
+
+class QualificationOutput(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    source_display = serializers.CharField(source="get_source_display", read_only=True)
+    verified = serializers.BooleanField(read_only=True)
+    valid_today = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Qualification
+        fields = (
+            "id",
+            "kind",
+            "kind_display",
+            "certificate_no",
+            "valid_from",
+            "valid_to",
+            "valid_today",
+            "source",
+            "source_display",
+            "as_of",
+            "verified",
+        )
+
+    def get_valid_today(self, obj: Qualification) -> bool:
+        from django.utils import timezone
+
+        return obj.valid_on(timezone.localdate())
+
+
+class QualificationInput(_StrictSerializer):
+    kind = serializers.ChoiceField(choices=QualificationKind.choices)
+    certificate_no = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(required=False, allow_null=True, default=None)
+    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    as_of = serializers.DateField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("valid_to") and attrs["valid_to"] < attrs["valid_from"]:
+            raise serializers.ValidationError(
+                {"valid_to": [serializers.ErrorDetail("有效期止不能早于有效期起", code="before_valid_from")]}
+            )
+        return attrs
+
+
+class ChangeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    changes = serializers.JSONField(help_text='[{"field", "old", "new"}, …]')
+    summary = serializers.CharField()
+    source = serializers.CharField()
+    source_display = serializers.SerializerMethodField()
+    as_of = serializers.DateField()
+    changed_at = serializers.DateTimeField()
+    who = serializers.CharField()
+
+    def get_source_display(self, obj: Any) -> str:
+        return source_name(obj.source)
+
+
+# --- Views ----------------------------------------------------------------------------------------
+
+
+class EnterpriseViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """企业库. Staff see every enterprise; an enterprise user sees only their own (404 for any other)."""
+
+    lookup_field = "credit_code"
+    lookup_value_regex = "[^/]+"
+    serializer_class = EnterpriseDetailOutput
+
+    def get_queryset(self) -> QuerySet[Enterprise]:
+        if self.action == "list":
+            return selectors.enterprise_list(user=self.request.user, filters=self.request.query_params)
+        return selectors.enterprise_queryset_for_user(user=self.request.user)
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return EnterpriseListOutput if self.action == "list" else EnterpriseDetailOutput
+
+    def get_object(self) -> Enterprise:
+        return selectors.enterprise_get_for_user(user=self.request.user, credit_code=self.kwargs["credit_code"])
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("industry", str, description="行业代码前缀：门类字母或2–4位代码，可用逗号分隔多个"),
+            OpenApiParameter("size", str, many=True, enum=Size.values, description="企业规模，可重复"),
+            OpenApiParameter("zone", str, description="功能区代码（任一经营场所在该功能区）"),
+            OpenApiParameter("park", str, description="特色园区代码"),
+            OpenApiParameter("township", str, description="街道（镇）区划代码"),
+            OpenApiParameter(
+                "qualification", str, many=True, enum=QualificationKind.values, description="今日有效的资质，可重复"
+            ),
+            OpenApiParameter("above_designated_size", bool, description="是否规上企业"),
+            OpenApiParameter("q", str, description="企业名称或信用代码"),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=EnterpriseCreateInput, responses={201: EnterpriseDetailOutput})
+    def create(self, request: Request) -> Response:
+        if not has_role(request.user, Role.DATA_OFFICER):
+            raise ApplicationError("仅数据专员可以登记企业", code="permission_denied", http_status=403)
+        data = EnterpriseCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = write_source(request.user, data.validated_data.get("source"), default="market_regulation")
+        enterprise = services.enterprise_create(
+            credit_code=data.validated_data["credit_code"],
+            name=data.validated_data["name"],
+            facts=data.facts(),
+            source=source,
+            as_of=data.validated_data.get("as_of"),
+            by=request.user,
+        )
+        return Response(EnterpriseDetailOutput(enterprise).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=FactsInput, responses=EnterpriseDetailOutput)
+    def partial_update(self, request: Request, credit_code: str) -> Response:
+        enterprise = self.get_object()
+        if not can_edit(request.user, enterprise):
+            raise ApplicationError("没有修改该企业信息的权限", code="permission_denied", http_status=403)
+        data = FactsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = write_source(request.user, data.validated_data.get("source"))
+        services.enterprise_update_facts(
+            enterprise=enterprise,
+            facts=data.facts(),
+            source=source,
+            as_of=data.validated_data.get("as_of"),
+            by=request.user,
+        )
+        return Response(EnterpriseDetailOutput(enterprise).data)
+
+    @extend_schema(responses=ChangeOutput(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, credit_code: str) -> Response:
+        """Every accepted change: field, old and new value, source, date, who."""
+        enterprise = self.get_object()
+        page = self.paginate_queryset(selectors.change_list(enterprise=enterprise))
+        return self.get_paginated_response(ChangeOutput(page, many=True).data)
+
+
+class _EnterpriseChildViewSet(viewsets.GenericViewSet):
+    """Shared by sites/ and qualifications/: the parent enterprise is resolved (and scoped) first."""
+
+    def enterprise(self) -> Enterprise:
+        if not hasattr(self, "_enterprise"):
+            self._enterprise = selectors.enterprise_get_for_user(
+                user=self.request.user, credit_code=self.kwargs["credit_code"]
+            )
+        return self._enterprise
+
+    def check_can_edit(self) -> None:
+        if not can_edit(self.request.user, self.enterprise()):
+            raise ApplicationError("没有修改该企业信息的权限", code="permission_denied", http_status=403)
+
+
+class SiteViewSet(_EnterpriseChildViewSet):
+    """一照多址: the enterprise's sites. Filing a site inside 320505 takes effect at once."""
+
+    serializer_class = SiteOutput
+    pagination_class = None
+    queryset = Site.objects.none()  # for the schema generator; get_queryset() is what serves requests
+
+    def get_queryset(self) -> QuerySet[Site]:
+        return selectors.site_list(enterprise=self.enterprise())
+
+    def list(self, request: Request, credit_code: str) -> Response:
+        return Response(SiteOutput(self.get_queryset(), many=True).data)
+
+    def retrieve(self, request: Request, credit_code: str, pk: str) -> Response:
+        return Response(SiteOutput(self._site(pk)).data)
+
+    @extend_schema(request=SiteInput, responses={201: SiteOutput})
+    def create(self, request: Request, credit_code: str) -> Response:
+        enterprise = self.enterprise()
+        self.check_can_edit()
+        data = SiteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["kind"] == Site.Kind.REGISTERED and not has_role(request.user, Role.DATA_OFFICER):
+            raise ApplicationError("住所（注册地址）以登记机关数据为准", code="registered_address", field="kind")
+        site = services.site_file(
+            enterprise=enterprise,
+            address=data.validated_data["address"],
+            township_code=data.validated_data["township"],
+            park_codes=data.validated_data["parks"],
+            kind=data.validated_data["kind"],
+            by=request.user,
+        )
+        return Response(SiteOutput(selectors.site_list(enterprise=enterprise).get(pk=site.pk)).data, status=201)
+
+    def destroy(self, request: Request, credit_code: str, pk: str) -> Response:
+        site = self._site(pk)
+        self.check_can_edit()
+        services.site_withdraw(site=site, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _site(self, pk: str) -> Site:
+        site = self.get_queryset().filter(pk=pk).first() if pk.isdigit() else None
+        if site is None:
+            raise Http404
+        return site
+
+
+class QualificationViewSet(_EnterpriseChildViewSet):
+    """The enterprise's qualifications (资质); a qualification counts only inside its validity."""
+
+    serializer_class = QualificationOutput
+    pagination_class = None
+    queryset = Qualification.objects.none()  # for the schema generator; get_queryset() is what serves requests
+
+    def get_queryset(self) -> QuerySet[Qualification]:
+        return selectors.qualification_list(enterprise=self.enterprise())
+
+    def list(self, request: Request, credit_code: str) -> Response:
+        return Response(QualificationOutput(self.get_queryset(), many=True).data)
+
+    def retrieve(self, request: Request, credit_code: str, pk: str) -> Response:
+        return Response(QualificationOutput(self._qualification(pk)).data)
+
+    @extend_schema(request=QualificationInput, responses={201: QualificationOutput})
+    def create(self, request: Request, credit_code: str) -> Response:
+        enterprise = self.enterprise()
+        self.check_can_edit()
+        data = QualificationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        q = services.qualification_create(
+            enterprise=enterprise,
+            kind=v["kind"],
+            certificate_no=v["certificate_no"],
+            valid_from=v["valid_from"],
+            valid_to=v["valid_to"],
+            source=write_source(request.user, v.get("source")),
+            as_of=v.get("as_of"),
+            by=request.user,
+        )
+        return Response(QualificationOutput(q).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, credit_code: str, pk: str) -> Response:
+        q = self._qualification(pk)
+        self.check_can_edit()
+        source = q.source if has_role(request.user, Role.DATA_OFFICER) else SELF_DECLARED
+        services.qualification_delete(qualification=q, by=request.user, source=source)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _qualification(self, pk: str) -> Qualification:
+        q = self.get_queryset().filter(pk=pk).first() if pk.isdigit() else None
+        if q is None:
+            raise Http404
+        return q
+
+
+class HasDepartmentKey(permissions.BasePermission):
+    message = "接口密钥不属于该部门"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        key = request.auth
+        if not isinstance(key, DepartmentApiKey):
+            return False
+        return key.source == view.kwargs.get("source")
+
+
+class FeedRecordsView(APIView):
+    """部门信息共享: a department pushes records keyed by credit code (header `Authorization: Api-Key <key>`).
+
+    Body: `{"records": [{"credit_code": "...", "as_of": "YYYY-MM-DD", "<field>": value, ...}, ...]}`.
+    Each record is validated on its own; the answer lists accepted and rejected records with reasons.
+    """
+
+    authentication_classes = [DepartmentApiKeyAuthentication]
+    permission_classes = [HasDepartmentKey]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("source") not in DEPARTMENT_SOURCES:
+            raise Http404
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(
+        request=inline_serializer("FeedInput", {"records": serializers.ListField(child=serializers.DictField())}),
+        responses=inline_serializer(
+            "FeedOutput",
+            {
+                "import_id": serializers.IntegerField(),
+                "accepted_count": serializers.IntegerField(),
+                "rejected_count": serializers.IntegerField(),
+                "accepted": serializers.ListField(child=serializers.DictField()),
+                "rejected": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    def post(self, request: Request, source: str) -> Response:
+        records = request.data.get("records") if isinstance(request.data, dict) else request.data
+        if not isinstance(records, list):
+            raise ApplicationError("请求体应包含records数组", code="invalid_batch", field="records")
+        if len(records) > MAX_FEED_RECORDS:
+            raise ApplicationError(f"每批最多{MAX_FEED_RECORDS}条记录", code="batch_too_large", field="records")
+        try:
+            result = feed_apply(source=source, records=records, channel=FeedImport.Channel.API, api_key=request.auth)
+        except FeedError as exc:
+            raise ApplicationError(exc.message, code=exc.code) from None
+        return Response(result.as_dict())

@@ -1,0 +1,293 @@
+"""Fact values: parsing with field-level reasons, department ownership, and the provenance precedence rule (pure)."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from matching.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SELF_DECLARED, SOURCES, TAX_CREDIT_RATINGS
+
+from . import credit_code, industries
+
+# Which facts each department owns (部门信息共享): a feed may only set these.
+DEPARTMENT_FACTS: dict[str, tuple[str, ...]] = {
+    "market_regulation": ("name", "industry_code", "established_on", "foreign_investor_country"),
+    "tax": ("revenue", "total_assets", "tax_credit_rating"),
+    "statistics": ("employees", "revenue", "total_assets", "above_designated_size"),
+    "science_tech": ("rd_expense_ratio",),
+    "industry_info": (),
+    "credit": ("dishonest",),
+}
+# Which qualification kinds each department certifies.
+DEPARTMENT_QUALIFICATIONS: dict[str, tuple[str, ...]] = {
+    "science_tech": ("high_tech", "tech_sme", "gazelle", "unicorn_cultivation"),
+    "industry_info": ("specialized_sme", "little_giant", "single_champion", "service_manufacturing"),
+}
+QUALIFICATION_FIELDS = ("qualification_kind", "certificate_no", "valid_from", "valid_to")
+RECORD_META_FIELDS = ("credit_code", "as_of")
+
+NONE_TOKENS = frozenset({"无", "none", "NONE", "None", "-"})  # "no foreign investor"
+_TRUE = frozenset({"true", "1", "yes", "y", "是", "t"})
+_FALSE = frozenset({"false", "0", "no", "n", "否", "f"})
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_MAX_AMOUNT = Decimal("99999999999999.99")  # 16 digits, 2 decimals (the column)
+_QUANTUM = {places: Decimal(1).scaleb(-places) for places in range(5)}
+
+
+class FieldError(ValueError):
+    def __init__(self, field: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+        self.message = message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+def is_blank(raw: Any) -> bool:
+    """No value given (an empty CSV cell, null in JSON): the field is left as it is."""
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+
+
+def _text(field: str, raw: Any, *, max_length: int) -> str:
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool):
+        raise FieldError(field, "invalid", "应为文本")
+    value = str(raw).strip()
+    if len(value) > max_length:
+        raise FieldError(field, "max_length", f"长度不能超过{max_length}个字符")
+    return value
+
+
+def parse_name(raw: Any, field: str = "name") -> str:
+    value = _text(field, raw, max_length=200)
+    if not value:
+        raise FieldError(field, "blank", "企业名称不能为空")
+    return value
+
+
+def parse_industry_code(raw: Any, field: str = "industry_code") -> str:
+    value = _text(field, raw, max_length=10).upper()
+    if not (len(value) == 4 and value.isdigit()):
+        raise FieldError(field, "invalid_industry_code", "国民经济行业代码应为GB/T 4754-2017的4位小类代码")
+    if not industries.is_class_code(value):
+        raise FieldError(field, "unknown_industry_code", f"{value}不是GB/T 4754-2017中的小类代码")
+    return value
+
+
+def parse_date(raw: Any, field: str, *, not_future: bool = False, today: date | None = None) -> date:
+    if isinstance(raw, datetime):
+        value = raw.date()
+    elif isinstance(raw, date):
+        value = raw
+    elif isinstance(raw, str):
+        text = raw.strip().replace("/", "-").replace(".", "-")
+        try:
+            value = date.fromisoformat(text)
+        except ValueError:
+            try:
+                value = datetime.strptime(text, "%Y-%m-%d").date()  # noqa: DTZ007 - a calendar date, no time
+            except ValueError:
+                raise FieldError(field, "invalid_date", "日期格式应为YYYY-MM-DD") from None
+    else:
+        raise FieldError(field, "invalid_date", "日期格式应为YYYY-MM-DD")
+    if not_future and today is not None and value > today:
+        raise FieldError(field, "future_date", "日期不能晚于今天")
+    return value
+
+
+def parse_int(raw: Any, field: str, *, minimum: int = 0, maximum: int = 2_000_000_000) -> int:
+    if isinstance(raw, bool):
+        raise FieldError(field, "invalid_integer", "应为整数")
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        value = int(raw)  # the usual case, without Decimal
+    else:
+        try:
+            number = Decimal(str(raw).strip().replace(",", ""))
+        except InvalidOperation:
+            raise FieldError(field, "invalid_integer", "应为整数") from None
+        if not number.is_finite() or number != number.to_integral_value():
+            raise FieldError(field, "invalid_integer", "应为整数")
+        value = int(number)
+    if value < minimum:
+        raise FieldError(field, "min_value", f"不能小于{minimum}")
+    if value > maximum:
+        raise FieldError(field, "max_value", f"不能大于{maximum}")
+    return value
+
+
+def parse_decimal(raw: Any, field: str, *, maximum: Decimal = _MAX_AMOUNT, places: int = 2) -> Decimal:
+    if isinstance(raw, bool):
+        raise FieldError(field, "invalid_number", "应为数字")
+    try:
+        if isinstance(raw, Decimal):
+            value = raw
+        elif isinstance(raw, str):
+            value = Decimal(raw.strip().replace(",", ""))
+        else:
+            value = Decimal(str(raw))  # int, or a float from JSON/XLSX (its shortest repr)
+    except InvalidOperation:
+        raise FieldError(field, "invalid_number", "应为数字") from None
+    if not value.is_finite():
+        raise FieldError(field, "invalid_number", "应为数字")
+    if value < 0:
+        raise FieldError(field, "min_value", "不能为负数")
+    if value > maximum:
+        raise FieldError(field, "max_value", f"不能大于{maximum.normalize():f}")
+    quantum = _QUANTUM[places]
+    rounded = value.quantize(quantum)
+    if rounded != value:
+        raise FieldError(field, "max_decimal_places", f"最多{places}位小数")
+    return rounded
+
+
+def parse_bool(raw: Any, field: str) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise FieldError(field, "invalid_boolean", "应为“是”或“否”（true/false）")
+
+
+def parse_country(raw: Any, field: str = "foreign_investor_country") -> str:
+    value = _text(field, raw, max_length=10)
+    if value in NONE_TOKENS:
+        return ""
+    value = value.upper()
+    if not _COUNTRY.match(value):
+        raise FieldError(field, "invalid_country", "应为ISO 3166两位字母国家（地区）代码，如JP；无外资填“无”")
+    return value
+
+
+def parse_rating(raw: Any, field: str = "tax_credit_rating") -> str:
+    value = _text(field, raw, max_length=2).upper()
+    if value not in TAX_CREDIT_RATINGS:
+        raise FieldError(field, "invalid_choice", "纳税信用等级应为A、B、M、C、D之一")
+    return value
+
+
+def parse_ratio(raw: Any, field: str = "rd_expense_ratio") -> Decimal:
+    return parse_decimal(raw, field, maximum=Decimal(100))
+
+
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "name": parse_name,
+    "industry_code": parse_industry_code,
+    "established_on": lambda raw: parse_date(raw, "established_on", not_future=True, today=date.today()),  # noqa: DTZ011
+    "employees": lambda raw: parse_int(raw, "employees"),
+    "revenue": lambda raw: parse_decimal(raw, "revenue"),
+    "total_assets": lambda raw: parse_decimal(raw, "total_assets"),
+    "above_designated_size": lambda raw: parse_bool(raw, "above_designated_size"),
+    "foreign_investor_country": parse_country,
+    "rd_expense_ratio": parse_ratio,
+    "tax_credit_rating": parse_rating,
+    "dishonest": lambda raw: parse_bool(raw, "dishonest"),
+}
+
+
+def parse_fact(field: str, raw: Any) -> Any:
+    """Parse one fact value; raise FieldError with a stable code and a Chinese message."""
+    return PARSERS[field](raw)
+
+
+def parse_facts(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    """Parse every non-blank value; returns (parsed, errors). Unknown keys are errors."""
+    parsed: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for key, raw in values.items():
+        if key not in PARSERS:
+            errors.append(FieldError(key, "unknown_field", "未知字段"))
+            continue
+        if is_blank(raw):
+            continue
+        try:
+            parsed[key] = parse_fact(key, raw)
+        except FieldError as exc:
+            errors.append(exc)
+    return parsed, errors
+
+
+def parse_credit_code(raw: Any, field: str = "credit_code") -> str:
+    try:
+        return credit_code.parse(raw if isinstance(raw, str) else str(raw or "")).value
+    except credit_code.CreditCodeError as exc:
+        raise FieldError(field, exc.code, exc.message) from None
+
+
+def parse_qualification_kind(raw: Any, field: str = "qualification_kind") -> str:
+    value = _text(field, raw, max_length=40)
+    if value in QUALIFICATION_KINDS:
+        return value
+    by_name = {name: code for code, name in QUALIFICATION_KINDS.items()}
+    # Spreadsheets often drop the quotes in 专精特新“小巨人”企业, or the trailing 企业.
+    for name, code in by_name.items():
+        if value in (name, name.replace("“", "").replace("”", ""), name.removesuffix("企业")):
+            return code
+    raise FieldError(field, "invalid_choice", "不是有效的资质类型")
+
+
+# --- Provenance precedence ------------------------------------------------------------------------
+
+
+class Decision(enum.Enum):
+    SAME = "same"  # nothing to write
+    APPLY = "apply"  # new value (or a department now vouches for it): write it and record history
+    CONFIRM = "confirm"  # same value and source, newer date: refresh the date only, no history
+    STALE = "stale"  # a department value older than the department value held: ignore
+    REFUSED = "refused"  # self-declared over a department value: refuse
+
+
+def decide(
+    *,
+    old_value: Any,
+    old_source: str | None,
+    old_as_of: date | str | None,
+    new_value: Any,
+    new_source: str,
+    new_as_of: date | str | None,
+) -> Decision:
+    """Whether a new value for one fact may replace what is held.
+
+    Dates may be `date`s or ISO strings (both sides the same kind: ISO strings sort like dates).
+
+    A department's value is never overwritten by a self-declared one. Between departments the newer
+    date wins (on the same date the later record wins), so an old file replayed cannot undo newer data.
+    """
+    if new_source != SELF_DECLARED:
+        return decide_department(old_value, old_source, old_as_of, new_value, new_source, new_as_of)
+    if old_source is not None and old_source in DEPARTMENT_SOURCES:
+        return Decision.SAME if old_value == new_value else Decision.REFUSED
+    if old_source is None or old_value != new_value or old_source != new_source:
+        return Decision.APPLY
+    return Decision.CONFIRM if old_as_of != new_as_of else Decision.SAME
+
+
+def decide_department(
+    old_value: Any,
+    old_source: str | None,
+    old_as_of: date | str | None,
+    new_value: Any,
+    new_source: str,
+    new_as_of: date | str | None,
+) -> Decision:
+    """`decide` for a value from a department (positional: feeds call it once per field of every record)."""
+    if old_source is None:
+        return Decision.APPLY
+    if old_as_of and new_as_of and new_as_of < old_as_of and old_source in DEPARTMENT_SOURCES:
+        return Decision.STALE
+    if old_value != new_value or old_source != new_source:
+        return Decision.APPLY
+    return Decision.CONFIRM if old_as_of != new_as_of else Decision.SAME
+
+
+def source_name(source: str | None) -> str:
+    return SOURCES.get(source or "", "")

@@ -1,0 +1,28 @@
+"""Helpers for registry tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.enterprises import signals_out
+
+
+class FactsChanged:
+    """Records calls of signals_out.enterprise_facts_changed (the re-match hook)."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[int]] = []
+
+    def __call__(self, *, enterprise_ids: list[int]) -> None:
+        self.calls.append(list(enterprise_ids))
+
+    @property
+    def ids(self) -> set[int]:
+        return {i for call in self.calls for i in call}
+
+
+@pytest.fixture
+def facts_changed(monkeypatch) -> FactsChanged:
+    recorder = FactsChanged()
+    monkeypatch.setattr(signals_out, "enterprise_facts_changed", recorder)
+    return recorder

@@ -1,0 +1,219 @@
+"""POST /api/v1/feeds/<source>/records/: department data keyed by credit code, one record at a time."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from portal.accounts.services import api_key_create
+from portal.enterprises.models import Enterprise, EnterpriseChange, FeedImport, Qualification
+from tests.enterprises.factories import EnterpriseFactory, QualificationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stats_key(db) -> str:
+    return api_key_create(name="统计局数据接口", source="statistics")[1]
+
+
+def post(source: str, records, key: str | None):
+    client = APIClient()
+    headers = {"HTTP_AUTHORIZATION": f"Api-Key {key}"} if key else {}
+    return client.post(f"/api/v1/feeds/{source}/records/", {"records": records}, format="json", **headers)
+
+
+def snapshot(enterprise: Enterprise) -> tuple:
+    enterprise.refresh_from_db()
+    return (enterprise.employees, enterprise.revenue, enterprise.size, enterprise.provenance, enterprise.updated_at)
+
+
+def test_a_key_is_required(stats_key) -> None:
+    assert post("statistics", [], None).status_code == 401
+    response = post("statistics", [], "nope.nope")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_a_key_only_works_for_its_own_department(stats_key) -> None:
+    response = post("tax", [{"credit_code": "91110108551385082Q", "tax_credit_rating": "A"}], stats_key)
+    assert response.status_code == 403
+    assert not FeedImport.objects.exists()
+
+
+def test_a_disabled_key_is_refused(stats_key) -> None:
+    from portal.accounts.models import DepartmentApiKey
+
+    DepartmentApiKey.objects.update(is_active=False)
+    assert post("statistics", [], stats_key).status_code == 401
+
+
+def test_unknown_department_is_404(stats_key) -> None:
+    assert post("weather", [], stats_key).status_code == 404
+
+
+def test_each_record_is_accepted_or_rejected_with_field_reasons(stats_key) -> None:
+    a, b = EnterpriseFactory(), EnterpriseFactory()
+    records = [
+        {"credit_code": a.credit_code.lower(), "as_of": "2026-01-31", "employees": 400},
+        {"credit_code": b.credit_code, "employees": -5, "revenue": "1.234"},
+        {"credit_code": "91110108551385082Q", "employees": 10},  # valid code, not in the registry
+        {"credit_code": "91110108551385082R", "employees": 10},
+        {"credit_code": b.credit_code, "tax_credit_rating": "A"},  # 税务局's field
+        {"credit_code": b.credit_code},
+    ]
+    response = post("statistics", records, stats_key)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["accepted"] == [
+        {"index": 0, "credit_code": a.credit_code, "status": "updated", "changed": ["employees"]}
+    ]
+    reasons = {r["index"]: {(e["field"], e["code"]) for e in r["errors"]} for r in body["rejected"]}
+    assert reasons == {
+        1: {("employees", "min_value"), ("revenue", "max_decimal_places")},
+        2: {("credit_code", "enterprise_not_found")},
+        3: {("credit_code", "invalid_check_character")},
+        4: {("tax_credit_rating", "not_owned")},
+        5: {("", "empty_record")},
+    }
+    assert (body["accepted_count"], body["rejected_count"]) == (1, 5)
+
+
+def test_a_rejected_record_leaves_no_trace(stats_key) -> None:
+    enterprise = EnterpriseFactory()
+    before = snapshot(enterprise)
+    # employees alone would be fine; the bad revenue rejects the whole record.
+    body = post("statistics", [{"credit_code": enterprise.credit_code, "employees": 999, "revenue": "x"}], stats_key)
+    assert body.json()["rejected_count"] == 1
+    assert snapshot(enterprise) == before
+    assert not EnterpriseChange.objects.exists()
+
+
+def test_the_same_batch_twice_changes_nothing_the_second_time(
+    stats_key, facts_changed, django_capture_on_commit_callbacks
+) -> None:
+    enterprises = EnterpriseFactory.create_batch(3, facts_as_of=date(2025, 1, 31))
+    records = [
+        {"credit_code": e.credit_code, "as_of": "2026-01-31", "employees": 1200 + i, "revenue": "50000.5"}
+        for i, e in enumerate(enterprises)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post("statistics", records, stats_key).json()
+    assert [a["status"] for a in first["accepted"]] == ["updated"] * 3
+    assert facts_changed.ids == {e.pk for e in enterprises}
+    after_first = [snapshot(e) for e in enterprises]
+    changes = EnterpriseChange.objects.count()
+
+    facts_changed.calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = post("statistics", records, stats_key).json()
+    assert [a["status"] for a in second["accepted"]] == ["unchanged"] * 3
+    assert second["changed_count"] == 0
+    assert [snapshot(e) for e in enterprises] == after_first
+    assert EnterpriseChange.objects.count() == changes
+    assert facts_changed.calls == []
+
+
+def test_accepted_changes_are_in_the_history_with_who_and_old_and_new(stats_key) -> None:
+    enterprise = EnterpriseFactory(employees=150, revenue=Decimal("8000"))
+    post("statistics", [{"credit_code": enterprise.credit_code, "as_of": "2026-01-31", "employees": 10}], stats_key)
+    change = EnterpriseChange.objects.get(enterprise=enterprise)
+    assert change.source == "statistics" and change.as_of == date(2026, 1, 31)
+    assert change.who == "统计局数据接口（统计局）"
+    assert change.changes == [
+        {"field": "employees", "old": 150, "new": 10},
+        {"field": "size", "old": "small", "new": "micro"},
+    ]
+    enterprise.refresh_from_db()
+    assert enterprise.size == "micro"
+    assert enterprise.provenance["employees"] == {"source": "statistics", "as_of": "2026-01-31"}
+
+
+def test_an_older_record_does_not_undo_newer_data(stats_key) -> None:
+    enterprise = EnterpriseFactory(facts_as_of=date(2025, 12, 31))
+    body = post(
+        "statistics", [{"credit_code": enterprise.credit_code, "as_of": "2024-12-31", "employees": 3}], stats_key
+    )
+    assert body.json()["accepted"] == [
+        {"index": 0, "credit_code": enterprise.credit_code, "status": "unchanged", "stale": ["employees"]}
+    ]
+    enterprise.refresh_from_db()
+    assert enterprise.employees == 150
+
+
+def test_a_department_value_replaces_a_self_declared_one(stats_key) -> None:
+    enterprise = EnterpriseFactory(facts_source="self_declared")
+    body = post("statistics", [{"credit_code": enterprise.credit_code, "employees": 150}], stats_key).json()
+    # Same value, now vouched for by 统计局: a confirmation, recorded because the source changed.
+    assert body["accepted"][0]["status"] == "confirmed"
+    enterprise.refresh_from_db()
+    assert enterprise.provenance["employees"]["source"] == "statistics"
+    assert EnterpriseChange.objects.get(enterprise=enterprise).changes == [
+        {"field": "employees", "old": 150, "new": 150}
+    ]
+
+
+def test_market_regulation_registers_new_enterprises() -> None:
+    key = api_key_create(name="市场监管", source="market_regulation")[1]
+    records = [
+        {"credit_code": "91110108551385082Q", "name": "苏州示例新设有限公司", "industry_code": "6520"},
+        {"credit_code": "914403001922038216", "industry_code": "6520"},  # no name: cannot register
+    ]
+    body = post("market_regulation", records, key).json()
+    assert body["accepted"] == [
+        {"index": 0, "credit_code": "91110108551385082Q", "status": "created", "changed": ["name", "industry_code"]}
+    ]
+    assert body["rejected"][0]["errors"] == [
+        {"field": "name", "code": "required", "message": "新登记企业须提供企业名称"}
+    ]
+    enterprise = Enterprise.objects.get(credit_code="91110108551385082Q")
+    assert enterprise.industry_code == "6520" and enterprise.size == "unclassified"
+    assert enterprise.provenance["name"]["source"] == "market_regulation"
+    assert EnterpriseChange.objects.get(enterprise=enterprise).fields == ["name", "industry_code"]
+
+
+def test_science_tech_certificates_are_upserted() -> None:
+    key = api_key_create(name="科技局", source="science_tech")[1]
+    enterprise = EnterpriseFactory()
+    declared = QualificationFactory(enterprise=enterprise, source="self_declared", certificate_no="")
+    record = {
+        "credit_code": enterprise.credit_code,
+        "as_of": "2025-12-31",
+        "qualification_kind": "高新技术企业",
+        "certificate_no": "GR202532001234",
+        "valid_from": "2025-12-01",
+        "valid_to": "2028-11-30",
+    }
+    first = post("science_tech", [record], key).json()
+    assert first["accepted"][0]["status"] == "updated"
+    # The self-declared record was adopted (verified), not duplicated.
+    (q,) = Qualification.objects.filter(enterprise=enterprise)
+    assert q.pk == declared.pk and q.source == "science_tech" and q.certificate_no == "GR202532001234"
+    second = post("science_tech", [record], key).json()
+    assert second["accepted"][0]["status"] == "unchanged"
+    assert EnterpriseChange.objects.filter(enterprise=enterprise).count() == 1
+
+
+def test_a_department_cannot_certify_another_departments_qualification() -> None:
+    key = api_key_create(name="科技局", source="science_tech")[1]
+    enterprise = EnterpriseFactory()
+    record = {
+        "credit_code": enterprise.credit_code,
+        "qualification_kind": "little_giant",  # 工信局's
+        "certificate_no": "X1",
+        "valid_from": "2025-01-01",
+    }
+    body = post("science_tech", [record], key).json()
+    assert body["rejected"][0]["errors"][0]["code"] == "not_owned"
+    assert not Qualification.objects.exists()
+
+
+def test_a_body_without_records_is_400(stats_key) -> None:
+    response = APIClient().post(
+        "/api/v1/feeds/statistics/records/", {"rows": []}, format="json", HTTP_AUTHORIZATION=f"Api-Key {stats_key}"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_batch"
