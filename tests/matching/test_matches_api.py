@@ -19,7 +19,12 @@ RULES = [
         ]
     },
     {"fact": "qualification", "op": "has", "value": "gazelle"},
-    {"all": [{"fact": "industry", "op": "under", "value": ["C"]}, {"fact": "size", "op": "in", "value": ["small", "medium"]}]},
+    {
+        "all": [
+            {"fact": "industry", "op": "under", "value": ["C"]},
+            {"fact": "size", "op": "in", "value": ["small", "medium"]},
+        ]
+    },
 ]
 
 
