@@ -52,15 +52,22 @@ def start_worker(transactional_db, broker_url: str) -> Iterator:
 
 
 @pytest.fixture(autouse=True)
-def _places_after_flush(request: pytest.FixtureRequest) -> None:
-    """Transactional tests flush every table, the zones, townships and parks a data migration seeded
-    included; put them back (idempotently) before each transactional test."""
+def _places_present(request: pytest.FixtureRequest) -> None:
+    """Zones, townships and parks come from a data migration, and transactional tests (browser and
+    worker tests) flush every table when they end; put the places back before any database test."""
     marker = request.node.get_closest_marker("django_db")
-    if not (marker and marker.kwargs.get("transaction")) and "transactional_db" not in request.fixturenames:
+    names = set(request.fixturenames)
+    if marker is None and not names & {"db", "transactional_db", "live_server"}:
         return
-    request.getfixturevalue("transactional_db")
-    import importlib
+    transactional = bool(marker and marker.kwargs.get("transaction")) or bool(
+        names & {"transactional_db", "live_server"}
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from portal.enterprises.models import Township
 
-    from django.apps import apps
+    if not Township.objects.exists():
+        import importlib
 
-    importlib.import_module("portal.enterprises.migrations.0002_seed_places").seed(apps, None)
+        from django.apps import apps
+
+        importlib.import_module("portal.enterprises.migrations.0002_seed_places").seed(apps, None)
