@@ -15,6 +15,11 @@ urlpatterns = [
     path("workspace/", views.workspace, name="workspace"),
     path("enterprises/<str:credit_code>/", workspace_views.dashboard, name="enterprise_dashboard"),
     path("enterprises/<str:credit_code>/profile/", workspace_views.profile, name="enterprise_profile"),
+    path(
+        "enterprises/<str:credit_code>/entitlements/<int:entitlement_id>/<str:action>/",
+        workspace_views.entitlement_action,
+        name="entitlement_action",
+    ),
     path("enterprises/<str:credit_code>/sites/", workspace_views.sites, name="enterprise_sites"),
     path("enterprises/<str:credit_code>/inbox/", workspace_views.inbox, name="enterprise_inbox"),
     path(

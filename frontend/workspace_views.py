@@ -70,7 +70,42 @@ def dashboard(request: HttpRequest, credit_code: str) -> HttpResponse:
             groups["enjoy"].append(item)
         else:
             groups["apply"].append(item)
-    return render(request, "frontend/workspace/dashboard.html", _context(enterprise, "dashboard", groups=groups))
+    from portal.entitlements.selectors import entitlements_for_enterprise
+
+    entitlements = [
+        {"entitlement": e, "outcome": Outcome.from_dict(e.explanation) if e.explanation else None}
+        for e in entitlements_for_enterprise(enterprise=enterprise)
+    ]
+    return render(
+        request,
+        "frontend/workspace/dashboard.html",
+        _context(
+            enterprise, "dashboard", groups=groups, entitlements=entitlements, can_act=_is_member(request, enterprise)
+        ),
+    )
+
+
+@login_required
+@require_POST
+def entitlement_action(request: HttpRequest, credit_code: str, entitlement_id: int, action: str) -> HttpResponse:
+    """Confirm (确认) or object to (提出异议) a 免申即享 entitlement; only the enterprise's own users."""
+    from portal.entitlements import services as entitlement_services
+    from portal.entitlements.selectors import entitlement_get_for_user
+
+    enterprise = _enterprise(request, credit_code)
+    entitlement = entitlement_get_for_user(user=request.user, enterprise=enterprise, entitlement_id=entitlement_id)
+    try:
+        if action == "confirm":
+            entitlement_services.entitlement_confirm(entitlement=entitlement, by=request.user)
+            messages.success(request, "已确认，工作人员将尽快办理兑现。")
+        else:
+            entitlement_services.entitlement_object(
+                entitlement=entitlement, by=request.user, reason=request.POST.get("reason", "")
+            )
+            messages.success(request, "异议已提交，工作人员处理后会通知您。")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("frontend:enterprise_dashboard", credit_code=enterprise.credit_code)
 
 
 def _display(enterprise: Enterprise, key: str) -> str:
