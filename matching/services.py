@@ -422,7 +422,16 @@ def match_runs_sweep(*, pending_after_seconds: int = 120, running_after_seconds:
 
 
 def match_everything(*, on: date | None = None, run: MatchRun | None = None, explain: bool = True) -> MatchSummary:
-    """The nightly job: refresh missing projection rows, then re-decide every published version."""
+    """The nightly job: refresh missing projection rows, then re-decide every published version.
+
+    Versions are independent (each locks its own row and writes its own records), so they are
+    decided MATCH_PARALLELISM at a time, each on its own database connection; inside a caller's
+    transaction (tests) they run one by one, since other connections could not see its data.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
     from portal.enterprises.models import Enterprise
 
     missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
@@ -431,10 +440,30 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, exp
     versions = list(published_versions().values_list("pk", flat=True))
     if run is not None:
         MatchRun.objects.filter(pk=run.pk).update(total=len(versions), processed=0)
-    for n, version_id in enumerate(versions, start=1):
-        summary = policy_version_match(version_id=version_id, on=on, explain=explain)
-        total.changed_records += summary.changed_records
-        total.changes.update(summary.changes)
-        if run is not None:
-            MatchRun.objects.filter(pk=run.pk).update(processed=n)
+
+    def one(version_id: int) -> MatchSummary:
+        try:
+            return policy_version_match(version_id=version_id, on=on, explain=explain)
+        finally:
+            if parallel:
+                connections.close_all()  # this thread's connection
+
+    parallel = settings.MATCH_PARALLELISM > 1 and not connection.in_atomic_block
+    if parallel:
+        with ThreadPoolExecutor(max_workers=settings.MATCH_PARALLELISM) as pool:
+            results = pool.map(one, versions)
+            for n, summary in enumerate(results, start=1):
+                total.changed_records += summary.changed_records
+                total.changes.update(summary.changes)
+                if run is not None and n % 10 == 0:
+                    MatchRun.objects.filter(pk=run.pk).update(processed=n)
+    else:
+        for n, version_id in enumerate(versions, start=1):
+            summary = one(version_id)
+            total.changed_records += summary.changed_records
+            total.changes.update(summary.changes)
+            if run is not None:
+                MatchRun.objects.filter(pk=run.pk).update(processed=n)
+    if run is not None:
+        MatchRun.objects.filter(pk=run.pk).update(processed=len(versions))
     return total

@@ -231,3 +231,5 @@ NOTIFY_QUALIFICATION_EXPIRY_DAYS = env.int("NOTIFY_QUALIFICATION_EXPIRY_DAYS", d
 
 # Matching: enterprises per chunk (one transaction, one progress step) of a district-wide run.
 MATCH_CHUNK_SIZE = env.int("MATCH_CHUNK_SIZE", default=250_000)
+# Policies decided at once by the nightly full re-match (one database connection each).
+MATCH_PARALLELISM = env.int("MATCH_PARALLELISM", default=2)

@@ -126,3 +126,23 @@ def test_sweep_resends_stale_pending_runs(celery_eager) -> None:
     run.refresh_from_db()
     assert run.status == MatchRun.Status.DONE
     assert MatchRecord.objects.filter(policy_version=d["version"], outcome="eligible").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nightly_decides_policies_in_parallel_outside_a_transaction(settings) -> None:
+    from tests.support.services import need_postgres
+
+    need_postgres()  # SQLite's in-memory test database is not shared between threads
+    settings.MATCH_PARALLELISM = 3
+    d = district()
+    others = [PolicyVersionFactory(published=True, rule=HIGH_TECH_IN_ELECTRONICS) for _ in range(4)]
+    run = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY)
+
+    summary = match_everything(run=run)
+
+    assert summary.changes == {"newly_eligible": 5, "needs_info": 5}
+    for version in [d["version"], *others]:
+        outcomes = dict(MatchRecord.objects.filter(policy_version=version).values_list("enterprise_id", "outcome"))
+        assert outcomes == {d["eligible"].pk: "eligible", d["unknown"].pk: "needs_info"}
+    run.refresh_from_db()
+    assert (run.processed, run.total) == (5, 5)
