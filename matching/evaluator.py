@@ -368,7 +368,7 @@ def _value_fn(node: _Node) -> ValueFn:
 class CompiledRule:
     """A validated rule, precompiled for fast evaluation: `compiled.evaluate(profile, on=day)`."""
 
-    __slots__ = ("_checks", "_leaves", "_root", "_value", "facts", "rule")
+    __slots__ = ("_checks", "_leaves", "_root", "_root_all_checks", "_value", "facts", "rule")
 
     def __init__(self, rule: dict[str, Any]) -> None:
         validate_rule(rule)  # before anything else: a hostile rule never reaches the compiler
@@ -379,6 +379,10 @@ class CompiledRule:
         self._checks: tuple[Checker, ...] = tuple(leaf.spec.checker(leaf.op, leaf.value) for leaf in leaves)
         self._value = self._root.value
         self.facts: frozenset[str] = frozenset(leaf.spec.name for leaf in leaves)
+        root = self._root
+        self._root_all_checks: tuple[Checker, ...] = (
+            tuple(self._checks[c.index] for c in root.children if c.kind == _LEAF) if root.kind == _ALL else ()
+        )
 
     def _build(self, node: dict[str, Any], path: str, negated: bool, leaves: list[_Leaf]) -> _Node:
         if "not" in node:
@@ -402,6 +406,15 @@ class CompiledRule:
         )
         leaves.append(leaf)
         return _Node(_LEAF, index=leaf.index)
+
+    def surely_ineligible(self, profile: EnterpriseProfile, *, on: date) -> bool:
+        """True when a condition directly under a root `all` is unmet: the outcome is then ineligible
+        (and unverified) whatever the rest says, so callers that only need the status may stop here.
+
+        Kleene's `all` is the minimum, and unmet is the least value. Most catalogue rules start
+        with their industry or size, so most enterprises are settled by one check.
+        """
+        return any(check(profile, on)[0] == UNMET for check in self._root_all_checks)
 
     @property
     def paths(self) -> tuple[str, ...]:

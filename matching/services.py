@@ -235,15 +235,17 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
         enterprise = (
             Enterprise.objects.select_for_update(of=("self",))
             .filter(pk=enterprise_id)
+            .select_related("match_profile")
             .prefetch_related(*PROFILE_PREFETCHES)
             .first()
         )
         if enterprise is None:
             return []
         profile = enterprise_profile(enterprise=enterprise)
-        _upsert_profiles(
-            [MatchProfile(enterprise_id=enterprise_id, refreshed_at=timezone.now(), **profile_row(profile))]
-        )
+        row = profile_row(profile)
+        stored_row = getattr(enterprise, "match_profile", None)
+        if stored_row is None or any(getattr(stored_row, k) != v for k, v in row.items()):
+            _upsert_profiles([MatchProfile(enterprise_id=enterprise_id, refreshed_at=timezone.now(), **row)])
         stored = {
             r.policy_version_id: r
             for r in MatchRecord.objects.filter(enterprise_id=enterprise_id).only(
@@ -255,9 +257,11 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
         new: list[MatchRecord] = []
         updated: list[MatchRecord] = []
         for version in _published_compiled():
+            record = stored.get(version.pk)
+            if record is None and version.compiled.surely_ineligible(profile, on=on):
+                continue  # ineligible with no record: nothing to write (the usual case)
             # A version not in effect decides nobody: its record (if any) falls to ineligible.
             outcome = version.compiled.evaluate(profile, on=on) if version_in_effect(version, on) else None
-            record = stored.get(version.pk)
             if record is None:
                 if outcome is None or outcome.status == OutcomeChoice.INELIGIBLE:
                     continue
