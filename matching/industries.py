@@ -57,6 +57,11 @@ def _names() -> dict[str, str]:
     return names
 
 
+def code_names() -> dict[str, str]:
+    """Every code (letters, 2, 3 and 4 digits) mapped to its Chinese name (do not modify)."""
+    return _names()
+
+
 def industry_name(code: str) -> str | None:
     """The Chinese name of a code of any level, or None when it is not a GB/T 4754-2017 code."""
     return _names().get(code)

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from matching.vocabulary import INDUSTRY_CHAINS, SIZES
 
 from ..models import BenefitKind, GoldenCase, Mode, Outcome, PolicyTransition, PolicyVersion
+from ..services import CONTENT_FIELDS
 
 _PLACE_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
 
@@ -202,27 +203,7 @@ class StaffVersionSerializer(serializers.ModelSerializer):
             "number",
             "status",
             "status_label",
-            "title",
-            "summary",
-            "body",
-            "source_section",
-            "source_quote",
-            "department",
-            "contact_name",
-            "contact_phone",
-            "benefit_kind",
-            "benefit_description",
-            "amount_max_wan",
-            "amount_note",
-            "mode",
-            "application_start",
-            "application_end",
-            "conditions_text",
-            "materials",
-            "effective_from",
-            "effective_to",
-            "chains",
-            "rule",
+            *CONTENT_FIELDS,
             "author",
             "submitted_by",
             "approved_by",
