@@ -21,4 +21,8 @@ def policy_published(*, version_id: int) -> None:
 
 
 def policy_retired(*, version_id: int) -> None:
-    """A published policy version has been retired without a successor: it no longer matches."""
+    """A published policy version has been retired without a successor.
+
+    Nothing to re-decide: matching only runs published versions, and the enterprise-facing reads
+    (matching.selectors.enterprise_matches) show only those, so its records simply stay as history.
+    """
