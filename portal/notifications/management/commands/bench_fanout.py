@@ -58,6 +58,12 @@ class Command(BaseCommand):
             "--concurrency", type=int, default=1, help="pool processes of the one worker (--worker process)"
         )
         parser.add_argument("--keep", action="store_true", help="keep the benchmark's notifications")
+        parser.add_argument(
+            "--via-matching",
+            action="store_true",
+            help="fan out the real way: publish a 免申即享 policy every enterprise meets on department data, so the "
+            "match run writes match records, entitlements, inbox items and e-mail deliveries in its transactions",
+        )
         parser.add_argument("--timeout", type=float, default=900.0, help="give up waiting for delivery after this")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -90,10 +96,24 @@ class Command(BaseCommand):
                 settings.NOTIFICATIONS_EMAIL_BACKEND = options["email_backend"]
                 app.conf.task_always_eager = True  # the on-commit hand-over delivers right here, batch by batch
 
-            t0 = time.perf_counter()
-            with transaction.atomic():
-                created = notifications_create_bulk(items=items)
+            entitlements = 0
+            if options["via_matching"]:
+                version_id = self._exempt_policy(enterprise_ids)
+                key = f"pv{version_id}:{Notification.Kind.EXEMPT_GRANTED}"
+                from matching.services import policy_version_match
+                from portal.entitlements.models import Entitlement
+
+                t0 = time.perf_counter()
+                # Explanations are a second pass after the decisions commit (reported by bench_matching).
+                policy_version_match(version_id=version_id, explain=False)
                 t1 = time.perf_counter()
+                created = Notification.objects.filter(dedupe_key=key).count()
+                entitlements = Entitlement.objects.filter(policy_version_id=version_id).count()
+            else:
+                t0 = time.perf_counter()
+                with transaction.atomic():
+                    created = notifications_create_bulk(items=items)
+                    t1 = time.perf_counter()
             # Committed; the on-commit hook has handed the ids over (process) or delivered them (inline).
             deliveries = Delivery.objects.filter(notification__dedupe_key=key)
             total_deliveries = deliveries.count()
@@ -107,9 +127,11 @@ class Command(BaseCommand):
                 worker.terminate()
                 worker.wait(timeout=60)
 
-        copy_seconds = self._copy_baseline(created, total_deliveries)
+        copy_seconds = self._copy_baseline(created, total_deliveries, extra_rows=2 * entitlements)
         if not options["keep"]:
             self._cleanup(key)
+            if options["via_matching"]:
+                self._cleanup_policy(version_id)
 
         create_seconds, deliver_seconds = t1 - t0, t2 - t1
         total = t2 - t0
@@ -117,6 +139,10 @@ class Command(BaseCommand):
             "database": connection.vendor,
             "enterprises": count,
             "population_seconds": round(population_seconds, 2),
+            "fan_out": "match run (records + entitlements + inbox + e-mail)"
+            if options["via_matching"]
+            else "notifications",
+            "entitlements_created": entitlements,
             "notifications_created": created,
             "email_deliveries": total_deliveries,
             "sent": sent,
@@ -221,8 +247,50 @@ class Command(BaseCommand):
 
     # -- baseline and clean-up --------------------------------------------------------------------------
 
-    def _copy_baseline(self, notifications: int, deliveries: int) -> float | None:
-        """Seconds for COPY of the same number of notification and delivery rows into index-free scratch tables."""
+    def _exempt_policy(self, enterprise_ids: list[int]) -> int:
+        """A published 免申即享 version every bench enterprise meets on credit-office data (not in the
+        严重失信 list), with each enterprise's match profile ready; set-up, not timed."""
+        from matching.services import match_profiles_refresh
+        from policies.models import Policy, PolicyVersion
+        from portal.accounts.models import User
+        from portal.enterprises.models import Enterprise
+
+        provenance = {"dishonest": {"source": "credit", "as_of": timezone.localdate().isoformat()}}
+        Enterprise.objects.filter(pk__in=enterprise_ids, dishonest__isnull=True).update(
+            dishonest=False, provenance=provenance
+        )
+        match_profiles_refresh(enterprise_ids=enterprise_ids)
+        author, _ = User.objects.get_or_create(username=f"{BENCH_PREFIX}author", defaults={"is_active": False})
+        policy = Policy.objects.create(key=f"bench-fanout-{uuid.uuid4().hex[:8]}", created_by=author)
+        version = PolicyVersion.objects.create(
+            policy=policy,
+            number=1,
+            status=PolicyVersion.Status.PUBLISHED,
+            title="守信企业免申即享示例（基准测试）",
+            benefit_kind="service",
+            mode="exempt",
+            effective_from=timezone.localdate().replace(year=2020),
+            rule={"fact": "dishonest", "op": "eq", "value": False},
+            author=author,
+            contact_name="示例",
+            contact_phone="示例",
+        )
+        return version.pk
+
+    @staticmethod
+    def _cleanup_policy(version_id: int) -> None:
+        from policies.models import PolicyVersion
+        from portal.entitlements.models import Entitlement
+
+        with transaction.atomic():
+            Entitlement.objects.filter(policy_version_id=version_id).delete()
+            version = PolicyVersion.objects.get(pk=version_id)
+            version.match_records.all().delete()
+            version.policy.delete()
+
+    def _copy_baseline(self, notifications: int, deliveries: int, extra_rows: int = 0) -> float | None:
+        """Seconds for COPY of the same number of rows into index-free scratch tables (notifications,
+        deliveries, and `extra_rows` more notification-sized rows standing for match records and entitlements)."""
         if connection.vendor != "postgresql":
             return None
         now = timezone.now()
@@ -235,7 +303,7 @@ class Command(BaseCommand):
                 "COPY bench_copy_n (id, enterprise_id, kind, dedupe_key, title, body, link, payload, created_at) "
                 "FROM STDIN"
             ) as copy:
-                for n in range(notifications):
+                for n in range(notifications + extra_rows):
                     copy.write_row(
                         (
                             n,
