@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -281,3 +282,87 @@ def version_preview(request: HttpRequest, version_id: int) -> HttpResponse:
 def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(MatchRun, pk=run_id)
     return render(request, "frontend/console/run_progress.html", {"run": run})
+
+
+# --- 免申即享 entitlements, objections and delivery status ------------------------------------------
+
+
+@staff_required
+def entitlements(request: HttpRequest) -> HttpResponse:
+    """Entitlements by status (objections first by default), with the staff actions each allows."""
+    from portal.entitlements.models import Entitlement
+    from portal.entitlements.selectors import entitlements_for_staff
+
+    status = request.GET.get("status", Entitlement.Status.OBJECTED)
+    if status not in Entitlement.Status.values:
+        status = Entitlement.Status.OBJECTED
+    counts = dict(Entitlement.objects.values_list("status").annotate(n=Count("id")))
+    rows = entitlements_for_staff(user=request.user, status=status)[:200]
+    context = {
+        "section": "console",
+        "rows": rows,
+        "status": status,
+        "statuses": [(value, label, counts.get(value, 0)) for value, label in Entitlement.Status.choices],
+    }
+    return render(request, "frontend/console/entitlements.html", context)
+
+
+@staff_required
+@require_POST
+def entitlement_action(request: HttpRequest, entitlement_id: int, action: str) -> HttpResponse:
+    from portal.entitlements import services as entitlement_services
+    from portal.entitlements.selectors import entitlements_for_staff
+
+    entitlement = get_object_or_404(entitlements_for_staff(user=request.user), pk=entitlement_id)
+    text = request.POST.get("text", "")
+    try:
+        if action == "disburse":
+            entitlement_services.entitlement_disburse(entitlement=entitlement, by=request.user)
+        elif action == "revoke":
+            entitlement_services.entitlement_revoke(entitlement=entitlement, by=request.user, reason=text)
+        elif action in ("resolve-confirm", "resolve-revoke"):
+            entitlement_services.entitlement_resolve(
+                entitlement=entitlement, by=request.user, decision=action.removeprefix("resolve-"), resolution=text
+            )
+        else:
+            raise PermissionDenied("未知操作")
+        messages.success(request, "已办理。")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect(f"{request.POST.get('next') or '/console/entitlements/'}")
+
+
+@staff_required
+def deliveries(request: HttpRequest) -> HttpResponse:
+    """Delivery status of pushes (e-mail, SMS, webhooks); dead letters first by default."""
+    from portal.notifications.models import Delivery
+    from portal.notifications.selectors import delivery_list
+
+    status = request.GET.get("status", Delivery.Status.DEAD)
+    if status not in Delivery.Status.values:
+        status = Delivery.Status.DEAD
+    counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    context = {
+        "section": "console",
+        "rows": delivery_list(user=request.user, status=status)[:200],
+        "status": status,
+        "statuses": [(value, label, counts.get(value, 0)) for value, label in Delivery.Status.choices],
+    }
+    return render(request, "frontend/console/deliveries.html", context)
+
+
+@staff_required
+@require_POST
+def delivery_retry(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    from portal.notifications.selectors import delivery_get
+    from portal.notifications.services import delivery_retry as retry
+
+    delivery = delivery_get(user=request.user, delivery_id=delivery_id)
+    if delivery is None:
+        raise PermissionDenied("未找到该投递记录")
+    try:
+        retry(delivery=delivery, by=request.user)
+        messages.success(request, "已重新排队发送。")
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("/console/deliveries/?status=" + delivery.status)

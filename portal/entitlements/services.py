@@ -204,9 +204,17 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 
-def _move(*, entitlement: Entitlement, to: str, by: Any, reason: str = "", **fields: Any) -> Entitlement:
+def _move(
+    *,
+    entitlement: Entitlement,
+    to: str,
+    by: Any,
+    reason: str = "",
+    allowed: tuple[str, ...] | None = None,
+    **fields: Any,
+) -> Entitlement:
     locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
-    if locked.status not in _ALLOWED[to]:
+    if locked.status not in (allowed or _ALLOWED[to]):
         raise ApplicationError(
             f"当前状态为“{locked.get_status_display()}”，不能改为“{Status(to).label}”",
             code="invalid_transition",
@@ -276,7 +284,15 @@ def entitlement_resolve(*, entitlement: Entitlement, by: Any, decision: str, res
     if entitlement.status != Status.OBJECTED:
         raise ApplicationError("只有“企业有异议”的记录需要处理", code="invalid_transition", http_status=409)
     if decision == "confirm":
-        return _move(entitlement=entitlement, to=Status.CONFIRMED, by=by, reason=resolution, resolution=resolution)
+        # Only staff settling an objection move it back to confirmed.
+        return _move(
+            entitlement=entitlement,
+            to=Status.CONFIRMED,
+            by=by,
+            reason=resolution,
+            resolution=resolution,
+            allowed=(Status.OBJECTED,),
+        )
     if decision == "revoke":
         return _move(
             entitlement=entitlement,

@@ -105,3 +105,18 @@ def test_staff_list_filters_by_status_with_constant_queries(
         response = api_client.get("/api/v1/staff/entitlements/", {"status": "notified"})
     assert [e["id"] for e in response.json()["results"]] == [entitlement.pk]
     assert api_client.get("/api/v1/staff/entitlements/", {"status": "objected"}).json()["results"] == []
+
+
+def test_staff_dismiss_an_objection_and_the_entitlement_stands(api_client, alice, staff_reviewer, entitlement) -> None:
+    api_client.force_authenticate(alice)
+    api_client.post(url(entitlement, "object"), {"reason": "金额有误"}, format="json")
+    assert api_client.post(url(entitlement, "confirm")).status_code == 409  # only staff settle an objection
+
+    api_client.force_authenticate(staff_reviewer)
+    resolved = api_client.post(
+        f"/api/v1/staff/entitlements/{entitlement.pk}/resolve/",
+        {"decision": "confirm", "resolution": "经核实无误"},
+        format="json",
+    )
+
+    assert resolved.status_code == 200 and resolved.json()["status"] == "confirmed"

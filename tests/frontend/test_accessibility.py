@@ -97,7 +97,13 @@ def test_console_pages(client) -> None:
     editor = StaffUserFactory(roles=[Role.POLICY_EDITOR, Role.REVIEWER])
     version = published_policy()
     client.force_login(editor)
-    for url in ("/console/", "/console/policies/new/", f"/console/versions/{version.pk}/"):
+    for url in (
+        "/console/",
+        "/console/policies/new/",
+        f"/console/versions/{version.pk}/",
+        "/console/entitlements/?status=notified",
+        "/console/deliveries/",
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert_accessible(response.content.decode())
