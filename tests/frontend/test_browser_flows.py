@@ -131,3 +131,11 @@ def test_editor_builds_a_rule_and_a_reviewer_publishes(page, live_server, screen
 
     version = PolicyVersion.objects.get(policy__key="browser-rule")
     assert MatchRecord.objects.filter(enterprise=enterprise, policy_version=version, outcome="eligible").exists()
+
+    # The matched enterprise's inbox shows the push (免申即享, on the factory's department data).
+    EnterpriseUserFactory(username="qiye-inbox", enterprise=enterprise)
+    page.get_by_role("button", name=re.compile("退出")).click()
+    login(page, live_server, "qiye-inbox")
+    page.goto(f"{live_server.url}/enterprises/{enterprise.credit_code}/inbox/")
+    expect(page.get_by_text("免申即享：网页新建的软件奖励（示例）")).to_be_visible()
+    screenshot("inbox")
