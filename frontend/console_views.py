@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from matching.models import MatchRun
@@ -311,6 +312,7 @@ def entitlements(request: HttpRequest) -> HttpResponse:
 @require_POST
 def entitlement_action(request: HttpRequest, entitlement_id: int, action: str) -> HttpResponse:
     from portal.entitlements import services as entitlement_services
+    from portal.entitlements.models import Entitlement
     from portal.entitlements.selectors import entitlements_for_staff
 
     entitlement = get_object_or_404(entitlements_for_staff(user=request.user), pk=entitlement_id)
@@ -329,7 +331,10 @@ def entitlement_action(request: HttpRequest, entitlement_id: int, action: str) -
         messages.success(request, "已办理。")
     except ApplicationError as error:
         messages.error(request, error.message)
-    return redirect(f"{request.POST.get('next') or '/console/entitlements/'}")
+    # Back to the list the form came from; only a known status is echoed, never a caller-given URL.
+    status = request.POST.get("status", "")
+    target = reverse("frontend:console_entitlements")
+    return redirect(f"{target}?status={status}" if status in Entitlement.Status.values else target)
 
 
 @staff_required

@@ -94,6 +94,8 @@ def entitlement_action(request: HttpRequest, credit_code: str, entitlement_id: i
 
     enterprise = _enterprise(request, credit_code)
     entitlement = entitlement_get_for_user(user=request.user, enterprise=enterprise, entitlement_id=entitlement_id)
+    if action not in ("confirm", "object"):
+        raise Http404
     try:
         if action == "confirm":
             entitlement_services.entitlement_confirm(entitlement=entitlement, by=request.user)

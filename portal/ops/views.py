@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .checks import check_broker, check_database, check_worker
+from .checks import PartStatus, check_broker, check_database, check_worker
 
 
 @never_cache
@@ -15,7 +15,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     database = check_database()
     broker = check_broker()
     # Without a broker a worker cannot be reached: don't wait for the ping timeout.
-    worker = check_worker() if broker.ok else type(broker)(False, "broker down")
+    worker = check_worker() if broker.ok else PartStatus(False, "broker down")
     parts = {"database": database, "broker": broker, "worker": worker}
     healthy = all(part.ok for part in parts.values() if part.required)
     body = {

@@ -78,3 +78,13 @@ def test_dead_letters_are_listed_and_can_be_sent_again(client, staff_reviewer, a
     client.post(f"/console/deliveries/{delivery.pk}/retry/")
     delivery.refresh_from_db()
     assert delivery.status != "dead"
+
+
+def test_the_action_returns_to_the_list_and_never_to_a_given_url(client, staff_reviewer, objected) -> None:
+    client.force_login(staff_reviewer)
+    url = f"/console/entitlements/{objected.pk}/resolve-confirm/"
+
+    kept = client.post(url, {"text": "经核实无误", "status": "objected"})
+    assert kept["Location"] == "/console/entitlements/?status=objected"
+    outside = client.post(url, {"text": "x", "status": "https://evil.example/"})
+    assert outside["Location"] == "/console/entitlements/"

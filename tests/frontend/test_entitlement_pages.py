@@ -44,3 +44,12 @@ def test_a_stranger_gets_404_and_changes_nothing(client, charlie, entitlement) -
     assert client.post(f"{base}/confirm/").status_code == 404
     assert client.get(f"/enterprises/{entitlement.enterprise.credit_code}/").status_code == 404
     assert Entitlement.objects.get(pk=entitlement.pk).status == "notified"
+
+
+def test_an_unknown_action_is_404_and_changes_nothing(client, alice, entitlement) -> None:
+    client.force_login(alice)
+
+    response = client.post(f"/enterprises/{alice.enterprise.credit_code}/entitlements/{entitlement.pk}/delete/")
+
+    assert response.status_code == 404
+    assert Entitlement.objects.get(pk=entitlement.pk).status == "notified"
