@@ -22,10 +22,6 @@ def published_versions() -> QuerySet:
     return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("pk")
 
 
-def version_in_effect(version: Any, on: date) -> bool:
-    return version.effective_from <= on and (version.effective_to is None or on <= version.effective_to)
-
-
 _OUTCOME_ORDER = Case(
     When(outcome=Outcome.ELIGIBLE, then=Value(0)),
     When(outcome=Outcome.NEEDS_INFO, then=Value(1)),

@@ -29,7 +29,7 @@ from .models import MatchProfile, MatchRecord, MatchRun
 from .models import Outcome as OutcomeChoice
 from .models import change_kind as kind_of_change
 from .projection import PROJECTION_COLUMNS, facts_row, profile_row
-from .selectors import published_versions, today, version_in_effect
+from .selectors import published_versions, today
 from .sql import CompiledSql
 
 logger = logging.getLogger(__name__)
@@ -118,11 +118,12 @@ def policy_version_match(
     The rows a chunk changed get their full explanation in a second pass (`explain`).
     """
     from policies.models import PolicyVersion
+    from policies.selectors import policy_in_effect
 
     on = on or today()
     chunk_size = chunk_size or settings.MATCH_CHUNK_SIZE
     version = PolicyVersion.objects.get(pk=version_id)
-    active = version.status == PolicyVersion.Status.PUBLISHED and version_in_effect(version, on)
+    active = policy_in_effect(version, on)
     compiled = compile_for(version.rule, on=on) if active else _NOT_IN_EFFECT
     bounds = MatchProfile.objects.aggregate(lo=Min("enterprise_id"), hi=Max("enterprise_id"))
     summary = MatchSummary(version_id=version_id)
@@ -198,6 +199,11 @@ class _LiveVersion:
     effective_to: date | None
     compiled: CompiledRule
 
+    def in_effect_on(self, day: date) -> bool:
+        from policies.models import PolicyVersion
+
+        return PolicyVersion.in_effect_on(self, day)  # the model's own rule, on the cached dates
+
 
 _LIVE: dict[str, Any] = {"stamp": None, "versions": []}
 
@@ -261,7 +267,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
             if record is None and version.compiled.surely_ineligible(profile, on=on):
                 continue  # ineligible with no record: nothing to write (the usual case)
             # A version not in effect decides nobody: its record (if any) falls to ineligible.
-            outcome = version.compiled.evaluate(profile, on=on) if version_in_effect(version, on) else None
+            outcome = version.compiled.evaluate(profile, on=on) if version.in_effect_on(on) else None
             if record is None:
                 if outcome is None or outcome.status == OutcomeChoice.INELIGIBLE:
                     continue
