@@ -18,13 +18,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from . import signals_out
 from .bulk import ChangedRecord, compile_for, decide_and_write
 from .evaluator import CompiledRule, compile_rule
+from .incremental import load_for_match
 from .models import MatchProfile, MatchRecord, MatchRun
 from .models import Outcome as OutcomeChoice
 from .models import change_kind as kind_of_change
@@ -206,6 +207,27 @@ class _LiveVersion:
 
 
 _LIVE: dict[str, Any] = {"stamp": None, "versions": []}
+_STAMP_SQL: list[tuple[str, tuple]] = []
+
+
+def _published_stamp() -> tuple:
+    """(count, latest update, highest id) of the published versions.
+
+    Asked on every incremental match, so its SQL is compiled once and then run as-is: the ORM's
+    query building would otherwise cost more than the query.
+    """
+    if not _STAMP_SQL:
+        stamps = (
+            published_versions()
+            .order_by()
+            .values("status")
+            .annotate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
+            .values_list("n", "last", "top")
+        )
+        _STAMP_SQL.append(stamps.query.sql_with_params())
+    with connection.cursor() as cursor:
+        cursor.execute(*_STAMP_SQL[0])
+        return cursor.fetchone() or (0, None, None)
 
 
 def _published_compiled() -> list[_LiveVersion]:
@@ -215,7 +237,7 @@ def _published_compiled() -> list[_LiveVersion]:
     version, so both count and latest update move); only then are versions, and the rules of those
     not yet compiled, read again.
     """
-    stamp = published_versions().aggregate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
+    stamp = _published_stamp()
     if stamp != _LIVE["stamp"]:
         rows = list(published_versions().values_list("pk", "updated_at", "effective_from", "effective_to"))
         missing = [pk for pk, updated_at, _, _ in rows if (pk, updated_at) not in _COMPILED]
@@ -232,43 +254,28 @@ def _published_compiled() -> list[_LiveVersion]:
 
 def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int | None = None) -> list[ChangedRecord]:
     """Re-decide one enterprise against every published version (pure evaluator); write the changes."""
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import PROFILE_PREFETCHES, enterprise_profile
-
     on = on or today()
     changes: list[ChangedRecord] = []
     with transaction.atomic():
-        enterprise = (
-            Enterprise.objects.select_for_update(of=("self",))
-            .filter(pk=enterprise_id)
-            .select_related("match_profile")
-            .prefetch_related(*PROFILE_PREFETCHES)
-            .first()
-        )
-        if enterprise is None:
+        loaded = load_for_match(enterprise_id=enterprise_id)
+        if loaded is None:
             return []
-        profile = enterprise_profile(enterprise=enterprise)
+        profile = loaded.profile
         row = profile_row(profile)
-        stored_row = getattr(enterprise, "match_profile", None)
-        if stored_row is None or any(getattr(stored_row, k) != v for k, v in row.items()):
+        if loaded.stored_row != row:
             _upsert_profiles([MatchProfile(enterprise_id=enterprise_id, refreshed_at=timezone.now(), **row)])
-        stored = {
-            r.policy_version_id: r
-            for r in MatchRecord.objects.filter(enterprise_id=enterprise_id).only(
-                "id", "policy_version_id", "outcome", "verified"
-            )
-        }
+        stored = loaded.records
         now = timezone.now()
         by_version: dict[int, list[MatchRecord]] = {}
         new: list[MatchRecord] = []
         updated: list[MatchRecord] = []
         for version in _published_compiled():
-            record = stored.get(version.pk)
-            if record is None and version.compiled.surely_ineligible(profile, on=on):
+            kept = stored.get(version.pk)
+            if kept is None and version.compiled.surely_ineligible(profile, on=on):
                 continue  # ineligible with no record: nothing to write (the usual case)
             # A version not in effect decides nobody: its record (if any) falls to ineligible.
             outcome = version.compiled.evaluate(profile, on=on) if version.in_effect_on(on) else None
-            if record is None:
+            if kept is None:
                 if outcome is None or outcome.status == OutcomeChoice.INELIGIBLE:
                     continue
                 record = MatchRecord(
@@ -282,9 +289,15 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
             else:
                 status = outcome.status if outcome else OutcomeChoice.INELIGIBLE
                 verified = outcome.verified if outcome else False
-                if (record.outcome, record.verified) == (status, verified):
+                if (kept.outcome, kept.verified) == (status, verified):
                     continue
-                record.previous_outcome, record.previous_verified = record.outcome, record.verified
+                record = MatchRecord(
+                    id=kept.record_id,
+                    enterprise_id=enterprise_id,
+                    policy_version_id=version.pk,
+                    previous_outcome=kept.outcome,
+                    previous_verified=kept.verified,
+                )
                 updated.append(record)
             record.outcome = outcome.status if outcome else OutcomeChoice.INELIGIBLE
             record.verified = outcome.verified if outcome else False

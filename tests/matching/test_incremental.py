@@ -1,0 +1,99 @@
+"""The incremental path's one-statement read gives exactly the registry's own profile.
+
+`load_for_match` reads facts, qualifications, sites (with zones and parks), the stored projection
+row and the match records in one round trip on PostgreSQL; `enterprise_profile` builds the profile
+from model instances. Random enterprises stored in the database must read the same both ways.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching.incremental import StoredRecord, load_for_match
+from matching.models import MatchRecord
+from matching.profile import EnterpriseProfile
+from matching.projection import PROJECTION_COLUMNS, profile_row
+from matching.services import match_profiles_refresh, policy_version_match
+from portal.enterprises.models import Enterprise, Qualification
+from portal.enterprises.selectors import PROFILE_PREFETCHES, enterprise_profile
+from tests.matching.db_support import publish_version, store_profile
+from tests.matching.strategies import profiles
+
+pytestmark = pytest.mark.django_db
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _orm_profile(enterprise_id: int) -> EnterpriseProfile:
+    enterprise = Enterprise.objects.prefetch_related(*PROFILE_PREFETCHES).get(pk=enterprise_id)
+    return enterprise_profile(enterprise=enterprise)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
+@given(generated=st.lists(profiles(), min_size=1, max_size=6), refresh=st.booleans())
+def test_one_statement_read_equals_registry_profile(generated: list[EnterpriseProfile], refresh: bool) -> None:
+    try:
+        with transaction.atomic():
+            ids = [store_profile(profile).pk for profile in generated]
+            if refresh:
+                match_profiles_refresh()
+            for enterprise_id in ids:
+                loaded = load_for_match(enterprise_id=enterprise_id)
+                assert loaded is not None
+                assert loaded.profile == _orm_profile(enterprise_id)
+                if refresh:
+                    assert loaded.stored_row == profile_row(loaded.profile)
+                    assert set(loaded.stored_row) == set(PROJECTION_COLUMNS)
+                else:
+                    assert loaded.stored_row is None
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+def test_read_carries_certificates_dates_and_match_records() -> None:
+    from matching.profile import Fact
+
+    profile = EnterpriseProfile(
+        credit_code="X",
+        name="X",
+        facts={"industry_code": Fact("3911", "market_regulation", date(2026, 1, 1))},
+    )
+    enterprise = store_profile(profile)
+    Qualification.objects.create(
+        enterprise=enterprise,
+        kind="high_tech",
+        certificate_no="GR202432000123",
+        valid_from=date(2024, 1, 1),
+        valid_to=date(2026, 12, 31),
+        source="science_tech",
+        as_of=date(2025, 3, 1),
+    )
+    match_profiles_refresh()
+    version = publish_version({"fact": "industry", "op": "under", "value": ["39"]})
+    policy_version_match(version_id=version.pk, on=date(2026, 6, 1))
+    record = MatchRecord.objects.get(enterprise=enterprise, policy_version=version)
+
+    with transaction.atomic():
+        loaded = load_for_match(enterprise_id=enterprise.pk)
+    assert loaded is not None
+    assert loaded.profile == _orm_profile(enterprise.pk)
+    (qualification,) = loaded.profile.qualifications
+    assert (qualification.certificate_no, qualification.as_of) == ("GR202432000123", date(2025, 3, 1))
+    assert loaded.records == {version.pk: StoredRecord(record.pk, version.pk, record.outcome, record.verified)}
+
+
+def test_unknown_enterprise_reads_nothing() -> None:
+    with transaction.atomic():
+        assert load_for_match(enterprise_id=987654321) is None
