@@ -60,7 +60,7 @@ WITH cand AS (
     UNION
     SELECT r.enterprise_id FROM {records} r
      WHERE r.policy_version_id = {v} AND r.enterprise_id >= {lo} AND r.enterprise_id < {hi}
-), decided AS (
+), decided AS MATERIALIZED (
     SELECT p.enterprise_id AS enterprise_id, {compiled.truth} AS t, {compiled.verified_true} AS vt,
            {compiled.states} AS states
       FROM {profile} p JOIN cand c ON c.enterprise_id = p.enterprise_id
