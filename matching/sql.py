@@ -12,7 +12,7 @@ The SQL mirrors the pure evaluator exactly (a property test holds them to it):
 
 Scalar facts come from the projection table (matching.models.MatchProfile) whose columns are NULL
 exactly when the evaluator would find the fact unknown; qualifications and sites from the
-registry's tables. Every literal is inlined from a rule that `validate_rule` accepted (codes match
+registry's tables (one correlated aggregate per qualification or place condition). Every literal is inlined from a rule that `validate_rule` accepted (codes match
 strict patterns, numbers are numbers) and is quoted again here, so no text from a rule reaches
 the SQL unescaped. Pure: no Django imports (table names are passed in).
 """
@@ -51,6 +51,9 @@ class CompiledSql:
     states: str  # text, one letter per condition in document order
     candidates: str  # necessary condition for truth IS NOT FALSE, index-friendly
     condition_count: int
+    # LEFT JOIN LATERAL clauses the expressions above read (one per qualification or place
+    # condition): put them after `FROM profile AS alias`. Empty for rules of scalar facts only.
+    joins: str = ""
 
 
 def quote(value: str) -> str:
@@ -97,6 +100,19 @@ class _Compiler:
         self.on = on
         self.p = alias
         self.states: list[str] = []
+        self.joins: list[str] = []
+
+    def _lateral(self, select: str) -> str:
+        """Join a one-row aggregate over this enterprise's records; returns its alias.
+
+        An aggregate without GROUP BY yields exactly one row (zero counts and NULL flags when the
+        enterprise has no such records), so the LEFT JOIN … ON TRUE never drops or repeats a row.
+        Being correlated, it reads only the candidate's own rows through the enterprise_id index,
+        where an EXISTS per occurrence would hash the whole table once for every place it appears.
+        """
+        alias = f"x{len(self.joins)}"
+        self.joins.append(f"LEFT JOIN LATERAL ({select}) {alias} ON TRUE")
+        return alias
 
     # Each node compiles to (truth, VT, VF, candidates).
     def node(self, node: dict[str, Any], path: str) -> tuple[str, str, str, str]:
@@ -186,16 +202,18 @@ class _Compiler:
 
     def _qualification(self, fact: str, op: str, kind: str) -> tuple[str, str, str, str]:
         q, day = self.t.qualification, quote(self.on.isoformat())
-        of_kind = f"q.enterprise_id = {self.p}.enterprise_id AND q.kind = {quote(kind)}"
         valid = f"q.valid_from <= {day} AND (q.valid_to IS NULL OR q.valid_to >= {day})"
         verified = f"q.source IN {self._verified_sources(fact)}"
-        truth = f"EXISTS (SELECT 1 FROM {q} q WHERE {of_kind} AND {valid})"
-        vt = f"EXISTS (SELECT 1 FROM {q} q WHERE {of_kind} AND {valid} AND {verified})"
-        # Unmet rests on the lapsed records of that kind (none: no evidence, never verified).
-        vf = (
-            f"(NOT {truth} AND EXISTS (SELECT 1 FROM {q} q WHERE {of_kind})"
-            f" AND NOT EXISTS (SELECT 1 FROM {q} q WHERE {of_kind} AND NOT ({verified})))"
+        x = self._lateral(
+            f"SELECT COALESCE(bool_or({valid}), FALSE) AS held,"
+            f" COALESCE(bool_or({valid} AND {verified}), FALSE) AS held_verified,"
+            f" count(*) > 0 AS recorded, COALESCE(bool_and({verified}), TRUE) AS all_verified"
+            f" FROM {q} q WHERE q.enterprise_id = {self.p}.enterprise_id AND q.kind = {quote(kind)}"
         )
+        truth = f"{x}.held"
+        vt = f"{x}.held_verified"
+        # Unmet rests on the lapsed records of that kind (none: no evidence, never verified).
+        vf = f"(NOT {x}.held AND {x}.recorded AND {x}.all_verified)"
         cand = f"{self.p}.enterprise_id IN (SELECT q.enterprise_id FROM {q} q WHERE q.kind = {quote(kind)} AND {valid})"
         return truth, vt, vf, cand
 
@@ -208,16 +226,18 @@ class _Compiler:
         )
 
     def _place(self, fact: str, matched: str, undetermined: str | None) -> tuple[str, str, str, str]:
-        sites = f"SELECT 1 FROM {self.t.site} s WHERE s.enterprise_id = {self.p}.enterprise_id"
         verified = f"s.source IN {self._verified_sources(fact)}"
-        inner = self._sites_from(correlated=True)
-        unknown_branch = f" WHEN EXISTS (SELECT 1 {inner} AND {undetermined}) THEN NULL" if undetermined else ""
-        truth = (
-            f"(CASE WHEN NOT EXISTS ({sites}) THEN NULL"
-            f" WHEN EXISTS (SELECT 1 {inner} AND {matched}) THEN TRUE{unknown_branch} ELSE FALSE END)"
+        x = self._lateral(
+            f"SELECT count(*) > 0 AS sited, COALESCE(bool_or({matched}), FALSE) AS matched,"
+            f" COALESCE(bool_or({undetermined if undetermined else FALSE}), FALSE) AS undetermined,"
+            f" COALESCE(bool_or(({matched}) AND {verified}), FALSE) AS matched_verified,"
+            f" COALESCE(bool_and({verified}), TRUE) AS all_verified"
+            f" {self._sites_from(correlated=True)}"
         )
-        vt = f"EXISTS (SELECT 1 {inner} AND {matched} AND {verified})"
-        vf = f"(COALESCE(NOT {truth}, FALSE) AND NOT EXISTS ({sites} AND NOT ({verified})))"
+        unknown_branch = f" WHEN {x}.undetermined THEN NULL" if undetermined else ""
+        truth = f"(CASE WHEN NOT {x}.sited THEN NULL WHEN {x}.matched THEN TRUE{unknown_branch} ELSE FALSE END)"
+        vt = f"{x}.matched_verified"
+        vf = f"(COALESCE(NOT {truth}, FALSE) AND {x}.all_verified)"
         possible = f"{matched} OR {undetermined}" if undetermined else matched
         cand = (
             f"(NOT {self.p}.has_sites OR {self.p}.enterprise_id IN"
@@ -254,4 +274,5 @@ def compile_rule_sql(rule: dict[str, Any], *, tables: Tables, on: date, alias: s
         states=" || ".join(compiler.states),
         candidates=cand,
         condition_count=count,
+        joins=" ".join(compiler.joins),
     )
