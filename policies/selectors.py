@@ -186,6 +186,26 @@ def staff_golden_cases(*, version: PolicyVersion) -> QuerySet[GoldenCase]:
     return version.golden_cases.order_by("id")
 
 
+def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -> list[tuple[GoldenCase, Any]]:
+    """Each golden case with its current check (a GoldenResult), or None when the rule itself is invalid."""
+    from matching.rules import RuleError
+
+    from .golden import GoldenInput, golden_check_cases
+
+    cases = list(staff_golden_cases(version=version))
+    try:
+        results = golden_check_cases(
+            rule=version.rule,
+            effective_from=version.effective_from,
+            effective_to=version.effective_to,
+            cases=[GoldenInput(c.name, c.profile, c.expected, c.on) for c in cases],
+            today=today,
+        )
+    except RuleError:
+        return [(case, None) for case in cases]
+    return list(zip(cases, results, strict=True))
+
+
 # Preview: how the version would match the district's enterprises, before it is published.
 
 OUTCOMES = ("eligible", "needs_info", "ineligible")

@@ -10,6 +10,7 @@ import pytest
 from portal.accounts.roles import Role
 from tests.enterprises.factories import EnterpriseUserFactory, StaffUserFactory
 from tests.frontend.support import exempt_policy, match, published_policy, software_enterprise
+from tests.policies.factories import GoldenCaseFactory, PolicyVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +97,8 @@ def test_workspace_pages(client) -> None:
 def test_console_pages(client) -> None:
     editor = StaffUserFactory(roles=[Role.POLICY_EDITOR, Role.REVIEWER])
     version = published_policy()
+    draft = PolicyVersionFactory()
+    case = GoldenCaseFactory(version=draft)
     client.force_login(editor)
     for url in (
         "/console/",
@@ -103,6 +106,9 @@ def test_console_pages(client) -> None:
         f"/console/versions/{version.pk}/",
         "/console/entitlements/?status=notified",
         "/console/deliveries/",
+        f"/console/versions/{draft.pk}/",
+        f"/console/versions/{draft.pk}/golden/new/",
+        f"/console/golden/{case.pk}/edit/",
     ):
         response = client.get(url)
         assert response.status_code == 200, url
