@@ -239,6 +239,7 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         "can_edit_golden": version.is_editable and permissions.can_edit(request.user),
         "can_review": permissions.can_review(request.user),
         "run": MatchRun.objects.filter(policy_version=version).order_by("-created_at", "-pk").first(),
+        "preview_run": policy_selectors.preview_run_latest(version=version),
         **builder,
     }
     template = "frontend/console/editor.html" if editing else "frontend/console/version.html"
@@ -273,12 +274,62 @@ def version_action(request: HttpRequest, version_id: int) -> HttpResponse:
 
 
 @staff_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def version_preview(request: HttpRequest, version_id: int) -> HttpResponse:
-    """Counts before publishing (loaded by htmx after the page, so the page itself never waits)."""
+    """GET: the counts computed in this request (small districts, the API's twin).
+
+    POST: start a preview run on a worker and show its progress; the page never waits for the count.
+    """
     version = _version(version_id)
+    if request.method == "POST":
+        try:
+            run = policy_services.preview_run_request(version=version, by=request.user)
+        except ApplicationError as error:
+            raise PermissionDenied(error.message) from error
+        if request.htmx:
+            return _preview_run_response(request, run.pk)
+        return redirect(reverse("frontend:console_preview_run", args=[run.pk]))
     preview = policy_selectors.policy_preview(version=version, sample_size=5)
     return render(request, "frontend/console/preview.html", {"preview": preview, "version": version})
+
+
+def _preview_run_response(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = policy_selectors.preview_run_get(run_id=run_id)
+    context = {"run": run, "version": run.version, **_preview_result_context(run)}
+    if request.htmx:
+        return render(request, "frontend/console/preview_run.html", context)
+    return render(request, "frontend/console/preview_run_page.html", {**context, "section": "console"})
+
+
+def _preview_result_context(run: Any) -> dict[str, Any]:
+    """The finished result, with the condition that excludes most picked out for the chart."""
+    result = run.result if run.status == run.Status.DONE else None
+    if not result:
+        return {"preview": None}
+    conditions = result.get("conditions") or []
+    worst = max(conditions, key=lambda c: c["unmet"], default=None)
+    if worst is not None and worst["unmet"] == 0:
+        worst = None
+    samples = [row for status in policy_selectors.OUTCOMES for row in result["samples"].get(status, [])]
+    return {
+        "preview": result,
+        "sample_size": policy_services.PREVIEW_SAMPLE_SIZE,
+        "worst": worst,
+        "samples": samples,
+        "condition_bars": [(c["wording"], [c["unmet"], c["unknown"]]) for c in conditions],
+        "outcome_bars": [
+            ("符合", result["eligible"]),
+            ("需补充信息", result["needs_info"]),
+            ("不符合", result["ineligible"]),
+        ],
+    }
+
+
+@staff_required
+@require_GET
+def preview_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A preview run: progress while it runs (polled by htmx), then the counts, chart and sample."""
+    return _preview_run_response(request, run_id)
 
 
 @staff_required

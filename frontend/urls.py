@@ -43,6 +43,7 @@ urlpatterns = [
     path("console/versions/<int:version_id>/golden/new/", console_views.golden_new, name="console_golden_new"),
     path("console/golden/<int:case_id>/edit/", console_views.golden_edit, name="console_golden_edit"),
     path("console/golden/<int:case_id>/delete/", console_views.golden_delete, name="console_golden_delete"),
+    path("console/previews/<int:run_id>/", console_views.preview_run, name="console_preview_run"),
     path("console/runs/<int:run_id>/", console_views.run_progress, name="console_run_progress"),
     path("console/rule/preview/", console_views.rule_preview, name="console_rule_preview"),
     path("console/rule/row/", console_views.rule_row, name="console_rule_row"),

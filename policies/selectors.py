@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from matching.profile import EnterpriseProfile
 
-from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion
+from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
 
 Status = PolicyVersion.Status
 NOT_IN_EFFECT = "不在有效期"
@@ -312,6 +312,18 @@ def policy_preview_by_id(version_id: int, *, on: date | None = None, sample_size
     """Entry point for a task: the preview of version `version_id` (plain data, JSON-ready)."""
     version = PolicyVersion.objects.get(pk=version_id)
     return policy_preview(version=version, on=on, sample_size=sample_size)
+
+
+def preview_run_get(*, run_id: int) -> PreviewRun:
+    """A preview run for the staff console (any staff role may read); 404 when there is none."""
+    run = PreviewRun.objects.select_related("version", "requested_by").filter(pk=run_id).first()
+    if run is None:
+        raise Http404
+    return run
+
+
+def preview_run_latest(*, version: PolicyVersion) -> PreviewRun | None:
+    return version.preview_runs.select_related("requested_by").order_by("-created_at", "-pk").first()
 
 
 # The public 政策计算器: every published policy in effect, evaluated on facts a visitor typed.

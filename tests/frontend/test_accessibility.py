@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from policies import services as policy_services
+from policies.models import PreviewRun
 from portal.accounts.roles import Role
 from tests.enterprises.factories import EnterpriseUserFactory, StaffUserFactory
 from tests.frontend.support import exempt_policy, match, published_policy, software_enterprise
@@ -99,6 +101,9 @@ def test_console_pages(client) -> None:
     version = published_policy()
     draft = PolicyVersionFactory()
     case = GoldenCaseFactory(version=draft)
+    software_enterprise()
+    preview = PreviewRun.objects.create(version=draft, requested_by=editor, on=draft.effective_from)
+    policy_services.preview_run_execute(run=policy_services.preview_run_claim(run_id=preview.pk))
     client.force_login(editor)
     for url in (
         "/console/",
@@ -109,6 +114,7 @@ def test_console_pages(client) -> None:
         f"/console/versions/{draft.pk}/",
         f"/console/versions/{draft.pk}/golden/new/",
         f"/console/golden/{case.pk}/edit/",
+        f"/console/previews/{preview.pk}/",
     ):
         response = client.get(url)
         assert response.status_code == 200, url
