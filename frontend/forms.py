@@ -443,3 +443,23 @@ def _form_facts(profile: Any) -> dict[str, Any] | None:
         else:
             return None
     return facts
+
+
+class FeedFileForm(forms.Form):
+    """A department file uploaded in the console (parsed and applied later, by a worker)."""
+
+    source = forms.ChoiceField(label="数据来源部门")
+    file = forms.FileField(
+        label="CSV或XLSX文件",
+        help_text="第一行为表头：字段代码或中文名称，如“统一社会信用代码”“从业人员”；每条记录单独校验",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
+    as_of = forms.DateField(label="数据日期", required=False, help_text="记录中未注明数据日期时使用；默认今天", **_DATE)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from matching.vocabulary import DEPARTMENT_SOURCES, SOURCES
+
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "请选择")] + [
+            (code, label) for code, label in SOURCES.items() if code in DEPARTMENT_SOURCES
+        ]
