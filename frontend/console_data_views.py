@@ -99,3 +99,12 @@ def feed_report_csv(request: HttpRequest, import_id: int) -> HttpResponse:
             ]
         )
     return response
+
+
+@staff_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """数据看板: policies, matching activity, chains and zones, delivery success; charts with data tables."""
+    from .selectors import console_dashboard
+
+    return render(request, "frontend/console/dashboard.html", {"section": "console", "d": console_dashboard()})

@@ -134,6 +134,7 @@ def test_console_pages(client) -> None:
         f"/console/golden/{case.pk}/edit/",
         f"/console/previews/{preview.pk}/",
         "/console/feeds/",
+        "/console/dashboard/",
         f"/console/feeds/{feed.pk}/",
     ):
         response = client.get(url)
