@@ -21,8 +21,16 @@ GROUP_GAP = 12  # between categories
 TOP = 8
 LABEL_CHARS = 12  # longer labels are shortened in the drawing (never in the table)
 # Calm, high-contrast colours from the stylesheet's palette; the highlight is the alert red.
-PALETTE = ("#1f5fa8", "#5b8fc9", "#1d6b3a", "#7a4b00", "#4f5d6b")
-HIGHLIGHT = "#a4262c"
+COLOURS = {
+    "brand": "#1f5fa8",
+    "light": "#7fa7d6",
+    "ok": "#2f7d4a",
+    "warn": "#b7791f",
+    "bad": "#a4262c",
+    "muted": "#8795a3",
+}
+PALETTE = ("brand", "light", "ok", "warn", "muted")
+HIGHLIGHT = COLOURS["bad"]
 
 _ids = itertools.count(1)
 
@@ -90,12 +98,16 @@ def bar_chart(
     series: Sequence[str] = ("数量",),
     unit: str = "",
     highlight: str | None = None,
+    colours: Sequence[str] = (),
 ) -> Chart:
     """Geometry of a horizontal bar chart of `rows` [(label, value) or (label, [value per series])].
 
     `highlight` names the label drawn in the alert colour (e.g. the condition that excludes most).
+    `colours` names a colour of COLOURS per series (default: the palette in order).
     """
     series = list(series)
+    names = [colours[i] if i < len(colours) else PALETTE[i % len(PALETTE)] for i in range(len(series))]
+    fills = [COLOURS.get(name, COLOURS["brand"]) for name in names]
     parsed: list[tuple[str, list[float]]] = []
     for label, values in rows:
         numbers = [_number(v) for v in values] if isinstance(values, list | tuple) else [_number(values)]
@@ -111,7 +123,7 @@ def bar_chart(
         for index, value in enumerate(values):
             top = y + index * (BAR_HEIGHT + BAR_GAP)
             width = max(value / peak * span, 1.5 if value else 0)
-            colour = HIGHLIGHT if lit else PALETTE[index % len(PALETTE)]
+            colour = HIGHLIGHT if lit else fills[index % len(fills)]
             row.bars.append(
                 Bar(index, value, LABEL_WIDTH, top, round(width, 1), colour, LABEL_WIDTH + width + 6, top + 14)
             )
@@ -126,7 +138,7 @@ def bar_chart(
         height=max(int(y - GROUP_GAP + TOP), 40),
         label_width=LABEL_WIDTH,
         unit=unit,
-        colours=[PALETTE[i % len(PALETTE)] for i in range(len(series))],
+        colours=fills,
         table_caption=caption,
     )
 

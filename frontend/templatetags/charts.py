@@ -20,10 +20,19 @@ def bar_chart(
     unit: str = "",
     highlight: str | None = None,
     open_table: bool = False,
+    colours: str = "",
 ) -> dict[str, Any]:
-    """`series` is a "|"-separated list of series names when each row carries several values."""
+    """`series` ("|"-separated) names the series when each row carries several values; `colours` likewise
+    names a colour per series (frontend.charts.COLOURS)."""
     return {
-        "chart": build(rows, caption=caption, series=series.split("|"), unit=unit, highlight=highlight),
+        "chart": build(
+            rows,
+            caption=caption,
+            series=series.split("|"),
+            unit=unit,
+            highlight=highlight,
+            colours=[c for c in colours.split("|") if c],
+        ),
         "open_table": open_table,
     }
 
