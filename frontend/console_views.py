@@ -24,11 +24,11 @@ from matching.rules import RuleError
 from policies import permissions
 from policies import selectors as policy_selectors
 from policies import services as policy_services
-from policies.models import PolicyVersion
+from policies.models import GoldenCase, PolicyVersion
 from portal.api.exceptions import ApplicationError
 
 from . import rule_builder as rb
-from .forms import PolicyContentForm, PolicyCreateForm
+from .forms import GoldenCaseForm, PolicyContentForm, PolicyCreateForm
 
 Status = PolicyVersion.Status
 DEFAULT_RULE = {"all": [{"fact": "industry", "op": "under", "value": ["65"]}]}
@@ -227,15 +227,19 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         words = describe_rule(version.rule)
     except RuleError:
         words = []
+    golden_rows = policy_selectors.staff_golden_results(version=version)
     context = {
         "version": version,
         "form": form,
         "section": "console",
         "rule_words": words,
         "transitions": policy_selectors.staff_version_transitions(version=version),
-        "golden_cases": policy_selectors.staff_golden_cases(version=version),
+        "golden_rows": golden_rows,
+        "golden_failed": sum(1 for _, result in golden_rows if result is None or not result.passed),
+        "can_edit_golden": version.is_editable and permissions.can_edit(request.user),
         "can_review": permissions.can_review(request.user),
         "run": MatchRun.objects.filter(policy_version=version).order_by("-created_at", "-pk").first(),
+        "preview_run": policy_selectors.preview_run_latest(version=version),
         **builder,
     }
     template = "frontend/console/editor.html" if editing else "frontend/console/version.html"
@@ -270,12 +274,62 @@ def version_action(request: HttpRequest, version_id: int) -> HttpResponse:
 
 
 @staff_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def version_preview(request: HttpRequest, version_id: int) -> HttpResponse:
-    """Counts before publishing (loaded by htmx after the page, so the page itself never waits)."""
+    """GET: the counts computed in this request (small districts, the API's twin).
+
+    POST: start a preview run on a worker and show its progress; the page never waits for the count.
+    """
     version = _version(version_id)
+    if request.method == "POST":
+        try:
+            run = policy_services.preview_run_request(version=version, by=request.user)
+        except ApplicationError as error:
+            raise PermissionDenied(error.message) from error
+        if request.htmx:
+            return _preview_run_response(request, run.pk)
+        return redirect(reverse("frontend:console_preview_run", args=[run.pk]))
     preview = policy_selectors.policy_preview(version=version, sample_size=5)
     return render(request, "frontend/console/preview.html", {"preview": preview, "version": version})
+
+
+def _preview_run_response(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = policy_selectors.preview_run_get(run_id=run_id)
+    context = {"run": run, "version": run.version, **_preview_result_context(run)}
+    if request.htmx:
+        return render(request, "frontend/console/preview_run.html", context)
+    return render(request, "frontend/console/preview_run_page.html", {**context, "section": "console"})
+
+
+def _preview_result_context(run: Any) -> dict[str, Any]:
+    """The finished result, with the condition that excludes most picked out for the chart."""
+    result = run.result if run.status == run.Status.DONE else None
+    if not result:
+        return {"preview": None}
+    conditions = result.get("conditions") or []
+    worst = max(conditions, key=lambda c: c["unmet"], default=None)
+    if worst is not None and worst["unmet"] == 0:
+        worst = None
+    samples = [row for status in policy_selectors.OUTCOMES for row in result["samples"].get(status, [])]
+    return {
+        "preview": result,
+        "sample_size": policy_services.PREVIEW_SAMPLE_SIZE,
+        "worst": worst,
+        "samples": samples,
+        "condition_bars": [(c["wording"], [c["unmet"], c["unknown"]]) for c in conditions],
+        "outcome_bars": [
+            ("符合", result["eligible"]),
+            ("需补充信息", result["needs_info"]),
+            ("不符合", result["ineligible"]),
+        ],
+    }
+
+
+@staff_required
+@require_GET
+def preview_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A preview run: progress while it runs (polled by htmx), then the counts, chart and sample."""
+    return _preview_run_response(request, run_id)
 
 
 @staff_required
@@ -283,6 +337,80 @@ def version_preview(request: HttpRequest, version_id: int) -> HttpResponse:
 def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(MatchRun, pk=run_id)
     return render(request, "frontend/console/run_progress.html", {"run": run})
+
+
+# --- Golden cases (标准案例) --------------------------------------------------------------------------
+
+
+def _golden_editable(version: PolicyVersion, user: Any) -> None:
+    """Refuse early (the services check again, under the version's lock)."""
+    if not permissions.can_edit(user):
+        raise PermissionDenied("只有政策编辑人员可以修改标准案例")
+    if not version.is_editable:
+        raise PermissionDenied("已提交的版本不能修改标准案例；如需修改，请新建版本")
+
+
+def _golden_form(request: HttpRequest, version: PolicyVersion, case: GoldenCase | None) -> HttpResponse:
+    _golden_editable(version, request.user)
+    if request.method == "POST":
+        form = GoldenCaseForm(request.POST, held_from=version.effective_from)
+        if form.is_valid():
+            fields = {
+                "name": form.cleaned_data["name"],
+                "expected": form.cleaned_data["expected"],
+                "on": form.cleaned_data["on"],
+                "profile": form.profile(),
+            }
+            try:
+                if case is None:
+                    policy_services.golden_case_create(version=version, by=request.user, **fields)
+                else:
+                    policy_services.golden_case_update(case=case, by=request.user, **fields)
+            except ApplicationError as error:
+                form.add_error(form.field_for(error.field or ""), error.message)
+            except ValidationError as error:
+                for name, items in error.error_dict.items():
+                    for item in items:
+                        detail = " ".join(item.messages)
+                        target = form.field_for(name)
+                        if target == "profile_json" and name.startswith("profile."):
+                            detail = f"{name.removeprefix('profile.')}：{detail}"
+                        form.add_error(target, detail)
+            else:
+                messages.success(request, "已保存标准案例。")
+                return redirect(reverse("frontend:console_version", args=[version.pk]) + "#golden-heading")
+    else:
+        initial = GoldenCaseForm.initial_from(case) if case is not None else {"expected": "eligible"}
+        form = GoldenCaseForm(initial=initial, held_from=version.effective_from)
+    context = {"form": form, "version": version, "case": case, "section": "console"}
+    return render(request, "frontend/console/golden_form.html", context)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def golden_new(request: HttpRequest, version_id: int) -> HttpResponse:
+    return _golden_form(request, _version(version_id), None)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def golden_edit(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = get_object_or_404(GoldenCase.objects.select_related("version"), pk=case_id)
+    return _golden_form(request, case.version, case)
+
+
+@staff_required
+@require_POST
+def golden_delete(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = get_object_or_404(GoldenCase.objects.select_related("version"), pk=case_id)
+    _golden_editable(case.version, request.user)
+    try:
+        policy_services.golden_case_delete(case=case, by=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已删除标准案例“{case.name}”。")
+    return redirect(reverse("frontend:console_version", args=[case.version_id]) + "#golden-heading")
 
 
 # --- 免申即享 entitlements, objections and delivery status ------------------------------------------

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
-from matching.vocabulary import INDUSTRY_CHAINS, QUALIFICATION_KINDS, SIZES, TAX_CREDIT_RATINGS
-from policies.models import BenefitKind, Mode, PolicyVersion
+from matching.vocabulary import INDUSTRY_CHAINS, QUALIFICATION_KINDS, SIZES, TAX_CREDIT_RATINGS, ZONES
+from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
 from portal.enterprises import industries
 
 _CODE_IN_TEXT = re.compile(r"([A-T]|\d{2,4})\s*[)）]?\s*$")
@@ -292,3 +294,172 @@ class PolicyCreateForm(PolicyContentForm):
     key = forms.SlugField(label="政策标识", max_length=80, help_text="小写字母、数字和连字符，如 rd-subsidy-2025")
 
     field_order = ["key"]
+
+
+class GoldenCaseForm(forms.Form):
+    """A golden case (标准案例): the common facts as fields, or the whole profile as JSON for experts.
+
+    The profile format is policies/golden.py's. The JSON box, when filled, is used as the whole profile
+    and the fact fields are ignored; policies.services validates either way.
+    """
+
+    name = forms.CharField(label="案例名称", max_length=200)
+    expected = forms.ChoiceField(label="预期结果", choices=Outcome.choices)
+    on = forms.DateField(label="评估日期", required=False, help_text="留空：按今天评估（移入政策有效期内）", **_DATE)
+    industry_code = forms.CharField(
+        label="行业代码（4位小类）", required=False, max_length=4, help_text="GB/T 4754-2017，如 6513"
+    )
+    employees = forms.IntegerField(label="从业人员（人）", required=False, min_value=0)
+    revenue = forms.DecimalField(label="营业收入（万元）", required=False, max_digits=16, decimal_places=2)
+    total_assets = forms.DecimalField(label="资产总额（万元）", required=False, max_digits=16, decimal_places=2)
+    established_on = forms.DateField(label="成立日期", required=False, **_DATE)
+    size = forms.ChoiceField(label="企业规模", required=False, choices=[("", "不填"), *SIZES.items()])
+    tax_credit_rating = forms.ChoiceField(
+        label="纳税信用等级", required=False, choices=[("", "不填"), *TAX_CREDIT_RATINGS.items()]
+    )
+    zone = forms.ChoiceField(label="经营场所所在功能区", required=False, choices=[("", "不填"), *ZONES.items()])
+    qualifications = forms.MultipleChoiceField(
+        label="持有的资质",
+        required=False,
+        choices=list(QUALIFICATION_KINDS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="勾选表示在评估日期持有有效证书；需要具体有效期时请用下面的 JSON",
+    )
+    verified = forms.BooleanField(label="以上信息来自部门共享（已核验）", required=False)
+    profile_json = forms.CharField(
+        label="企业画像 JSON（高级）",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "class": "code", "spellcheck": "false"}),
+        help_text="填写后以此为完整画像，忽略上面的企业信息项；格式见政策清单的 golden_cases",
+    )
+
+    FACT_FIELDS = (
+        "industry_code",
+        "employees",
+        "revenue",
+        "total_assets",
+        "established_on",
+        "size",
+        "tax_credit_rating",
+    )
+
+    def __init__(self, *args: Any, held_from: date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A ticked qualification is held from the earliest of: the case's date, this date (the version's
+        # first effective day), today; so it is valid whenever the case is evaluated.
+        self.held_from = held_from
+
+    def clean_profile_json(self) -> Any:
+        import json
+
+        text = self.cleaned_data.get("profile_json", "").strip()
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(f"JSON 格式有误（第{error.lineno}行第{error.colno}列）") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("企业画像应为 JSON 对象")
+        return value
+
+    @property
+    def uses_json(self) -> bool:
+        return self.cleaned_data.get("profile_json") is not None
+
+    def profile(self) -> dict[str, Any]:
+        """The golden profile the form describes (JSON-ready)."""
+        data = self.cleaned_data
+        if data.get("profile_json") is not None:
+            return data["profile_json"]
+        profile: dict[str, Any] = {}
+        for key in self.FACT_FIELDS:
+            value = data.get(key)
+            if value in (None, ""):
+                continue
+            if hasattr(value, "isoformat"):
+                value = value.isoformat()
+            elif key in ("revenue", "total_assets"):
+                value = int(value) if value == value.to_integral_value() else float(value)
+            profile[key] = value
+        if data.get("zone"):
+            profile["sites"] = [{"zone": data["zone"]}]
+        if data.get("qualifications"):
+            start = min(d for d in (data.get("on"), self.held_from, timezone.localdate()) if d).isoformat()
+            profile["qualifications"] = [{"kind": kind, "valid_from": start} for kind in data["qualifications"]]
+        if data.get("verified"):
+            profile["sources"] = "department"
+        return profile
+
+    def field_for(self, name: str) -> str | None:
+        """The form field a service error on `name` (e.g. "profile.employees") belongs to."""
+        if name in ("name", "expected", "on"):
+            return name
+        if name == "profile" or name.startswith("profile."):
+            if self.uses_json:
+                return "profile_json"
+            key = name.removeprefix("profile.")
+            if key in self.FACT_FIELDS:
+                return key
+            if key.startswith("sites"):
+                return "zone"
+            if key.startswith("qualifications"):
+                return "qualifications"
+            return "profile_json"
+        return None
+
+    @classmethod
+    def initial_from(cls, case: Any) -> dict[str, Any]:
+        """Field values for a stored case: the fact fields when the profile fits them, else the JSON box."""
+        import json
+
+        initial: dict[str, Any] = {"name": case.name, "expected": case.expected, "on": case.on}
+        facts = _form_facts(case.profile)
+        if facts is None:
+            initial["profile_json"] = json.dumps(case.profile, ensure_ascii=False, indent=2)
+        else:
+            initial.update(facts)
+        return initial
+
+
+def _form_facts(profile: Any) -> dict[str, Any] | None:
+    """The fact fields for `profile`, or None when it says more than the fields can (then JSON is shown)."""
+    if not isinstance(profile, dict):
+        return None
+    facts: dict[str, Any] = {}
+    for key, value in profile.items():
+        if key in GoldenCaseForm.FACT_FIELDS:
+            facts[key] = value
+        elif key == "sources" and value in ("department", "self_declared"):
+            facts["verified"] = value == "department"
+        elif key == "sites" and isinstance(value, list) and len(value) == 1 and set(value[0]) == {"zone"}:
+            facts["zone"] = value[0]["zone"]
+        elif (
+            key == "qualifications"
+            and isinstance(value, list)
+            and all(isinstance(q, dict) and set(q) == {"kind", "valid_from"} for q in value)
+        ):
+            facts["qualifications"] = [q["kind"] for q in value]
+        else:
+            return None
+    return facts
+
+
+class FeedFileForm(forms.Form):
+    """A department file uploaded in the console (parsed and applied later, by a worker)."""
+
+    source = forms.ChoiceField(label="数据来源部门")
+    file = forms.FileField(
+        label="CSV或XLSX文件",
+        help_text="第一行为表头：字段代码或中文名称，如“统一社会信用代码”“从业人员”；每条记录单独校验",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}),
+    )
+    as_of = forms.DateField(label="数据日期", required=False, help_text="记录中未注明数据日期时使用；默认今天", **_DATE)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from matching.vocabulary import DEPARTMENT_SOURCES, SOURCES
+
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = [("", "请选择")] + [
+            (code, label) for code, label in SOURCES.items() if code in DEPARTMENT_SOURCES
+        ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import console_views, views, workspace_views
+from . import console_data_views, console_views, views, workspace_views
 
 app_name = "frontend"
 
@@ -40,6 +40,14 @@ urlpatterns = [
     path("console/versions/<int:version_id>/", console_views.version_detail, name="console_version"),
     path("console/versions/<int:version_id>/action/", console_views.version_action, name="console_version_action"),
     path("console/versions/<int:version_id>/preview/", console_views.version_preview, name="console_version_preview"),
+    path("console/versions/<int:version_id>/golden/new/", console_views.golden_new, name="console_golden_new"),
+    path("console/golden/<int:case_id>/edit/", console_views.golden_edit, name="console_golden_edit"),
+    path("console/golden/<int:case_id>/delete/", console_views.golden_delete, name="console_golden_delete"),
+    path("console/previews/<int:run_id>/", console_views.preview_run, name="console_preview_run"),
+    path("console/dashboard/", console_data_views.dashboard, name="console_dashboard"),
+    path("console/feeds/", console_data_views.feeds, name="console_feeds"),
+    path("console/feeds/<int:import_id>/", console_data_views.feed_detail, name="console_feed"),
+    path("console/feeds/<int:import_id>/errors.csv", console_data_views.feed_report_csv, name="console_feed_csv"),
     path("console/runs/<int:run_id>/", console_views.run_progress, name="console_run_progress"),
     path("console/rule/preview/", console_views.rule_preview, name="console_rule_preview"),
     path("console/rule/row/", console_views.rule_row, name="console_rule_row"),

@@ -210,3 +210,51 @@ class GoldenCase(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PreviewRun(models.Model):
+    """A pre-publication preview (发布前预览) computed by a worker, with progress for the console page.
+
+    The page never waits for the district-wide count: it creates this row, a task fills it in, and
+    the page polls. `result` is what policies.selectors.policy_preview returns.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "试算中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
+
+    version = models.ForeignKey(
+        PolicyVersion, verbose_name="政策版本", on_delete=models.CASCADE, related_name="preview_runs"
+    )
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.QUEUED)
+    on = models.DateField("试算日期")
+    total = models.PositiveIntegerField("企业总数", default=0)
+    processed = models.PositiveIntegerField("已试算", default=0)
+    result = models.JSONField("结果", null=True, blank=True)
+    error = models.TextField("错误", blank=True, default="")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="发起人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "发布前预览"
+        verbose_name_plural = "发布前预览"
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.version} 预览 #{self.pk} {self.get_status_display()}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(self.processed * 100 / self.total) if self.total else 0

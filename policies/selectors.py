@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from matching.profile import EnterpriseProfile
 
-from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion
+from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
 
 Status = PolicyVersion.Status
 NOT_IN_EFFECT = "不在有效期"
@@ -186,6 +186,26 @@ def staff_golden_cases(*, version: PolicyVersion) -> QuerySet[GoldenCase]:
     return version.golden_cases.order_by("id")
 
 
+def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -> list[tuple[GoldenCase, Any]]:
+    """Each golden case with its current check (a GoldenResult), or None when the rule itself is invalid."""
+    from matching.rules import RuleError
+
+    from .golden import GoldenInput, golden_check_cases
+
+    cases = list(staff_golden_cases(version=version))
+    try:
+        results = golden_check_cases(
+            rule=version.rule,
+            effective_from=version.effective_from,
+            effective_to=version.effective_to,
+            cases=[GoldenInput(c.name, c.profile, c.expected, c.on) for c in cases],
+            today=today,
+        )
+    except RuleError:
+        return [(case, None) for case in cases]
+    return list(zip(cases, results, strict=True))
+
+
 # Preview: how the version would match the district's enterprises, before it is published.
 
 OUTCOMES = ("eligible", "needs_info", "ineligible")
@@ -292,6 +312,18 @@ def policy_preview_by_id(version_id: int, *, on: date | None = None, sample_size
     """Entry point for a task: the preview of version `version_id` (plain data, JSON-ready)."""
     version = PolicyVersion.objects.get(pk=version_id)
     return policy_preview(version=version, on=on, sample_size=sample_size)
+
+
+def preview_run_get(*, run_id: int) -> PreviewRun:
+    """A preview run for the staff console (any staff role may read); 404 when there is none."""
+    run = PreviewRun.objects.select_related("version", "requested_by").filter(pk=run_id).first()
+    if run is None:
+        raise Http404
+    return run
+
+
+def preview_run_latest(*, version: PolicyVersion) -> PreviewRun | None:
+    return version.preview_runs.select_related("requested_by").order_by("-created_at", "-pk").first()
 
 
 # The public 政策计算器: every published policy in effect, evaluated on facts a visitor typed.

@@ -14,6 +14,7 @@ once submitted; changing a published policy means `policy_version_create_draft`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -29,8 +30,10 @@ from portal.api.exceptions import ApplicationError
 
 from . import signals_out
 from .golden import GoldenProfileError, golden_check, golden_profile
-from .models import GoldenCase, Policy, PolicyTransition, PolicyVersion
+from .models import GoldenCase, Policy, PolicyTransition, PolicyVersion, PreviewRun
 from .permissions import require_editor, require_reviewer
+
+logger = logging.getLogger(__name__)
 
 Status = PolicyVersion.Status
 Action = PolicyTransition.Action
@@ -498,3 +501,92 @@ def policy_version_import(
     _transition(version, action=Action.SUBMIT, from_status=Status.DRAFT, by=by, comment=comment)
     _publish(version, by=by, comment=comment)
     return version, "created" if last is None else "updated"
+
+
+# Preview before publishing (发布前预览), computed by a worker: request → claim → execute (or fail).
+
+PREVIEW_CHUNK = 500  # enterprises between two progress updates
+PREVIEW_STALE_SECONDS = 15 * 60  # a run "running" this long lost its worker and may be claimed again
+PREVIEW_SAMPLE_SIZE = 8
+
+
+def preview_run_request(*, version: PolicyVersion, by: Any, on: date | None = None) -> PreviewRun:
+    """Record a preview and send its task once the row is committed. Any staff role may ask."""
+    from .permissions import is_staff_user
+
+    if not is_staff_user(by):
+        raise ApplicationError("仅限工作人员访问", code="staff_required", http_status=403)
+    with transaction.atomic():
+        run = PreviewRun.objects.create(version=version, requested_by=by, on=on or timezone.localdate())
+        run_id = run.pk
+        transaction.on_commit(lambda: _send_preview(run_id))
+    return run
+
+
+def _send_preview(run_id: int) -> None:
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from .tasks import preview_run_task
+
+    try:
+        preview_run_task.delay(run_id)
+    except BrokerError:
+        # The row stays queued and the page says so; asking again sends a new one.
+        logger.warning("broker unavailable: preview run %s stays queued", run_id)
+
+
+def preview_run_claim(*, run_id: int) -> PreviewRun | None:
+    """Mark a run running with a conditional UPDATE; None when another worker has it or it is finished.
+
+    A redelivered message (the same id again) finds the row running or done and does nothing; only a
+    run whose worker died long ago (stale) is taken over.
+    """
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    from portal.enterprises.models import Enterprise
+
+    now = timezone.now()
+    stale = now - timedelta(seconds=PREVIEW_STALE_SECONDS)
+    claimed = (
+        PreviewRun.objects.filter(pk=run_id)
+        .filter(Q(status=PreviewRun.Status.QUEUED) | Q(status=PreviewRun.Status.RUNNING, started_at__lt=stale))
+        .update(status=PreviewRun.Status.RUNNING, started_at=now, processed=0, total=Enterprise.objects.count())
+    )
+    return PreviewRun.objects.select_related("version").get(pk=run_id) if claimed == 1 else None
+
+
+def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> PreviewRun:
+    """Count the district for a claimed run, saving progress every `chunk` enterprises, then the result."""
+    from portal.enterprises.selectors import enterprise_profiles
+
+    from .selectors import policy_preview
+
+    def counted(profiles: Iterable[Any]) -> Iterable[Any]:
+        for done, profile in enumerate(profiles, start=1):
+            yield profile
+            if done % chunk == 0:
+                PreviewRun.objects.filter(pk=run.pk).update(processed=done)
+
+    result = policy_preview(
+        version=run.version,
+        on=run.on,
+        sample_size=PREVIEW_SAMPLE_SIZE,
+        profiles=counted(enterprise_profiles(chunk_size=chunk)),
+    )
+    PreviewRun.objects.filter(pk=run.pk, status=PreviewRun.Status.RUNNING).update(
+        status=PreviewRun.Status.DONE,
+        result=result,
+        processed=result["total"],
+        total=result["total"],
+        finished_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    return run
+
+
+def preview_run_fail(*, run_id: int, error: BaseException) -> None:
+    PreviewRun.objects.filter(pk=run_id).exclude(status=PreviewRun.Status.DONE).update(
+        status=PreviewRun.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
+    )

@@ -53,12 +53,32 @@ def column_key(title: Any) -> str:
     return _aliases().get(text, text)
 
 
+def field_label(code: str) -> str:
+    """The Chinese column title of a field code (for error reports); the code itself when it has none."""
+    if not code:
+        return ""
+    for title, key in _EXTRA_ALIASES.items():
+        if key == code:
+            return title
+    if code in TRACKED_FIELDS:
+        return str(Enterprise._meta.get_field(code).verbose_name)
+    return code
+
+
 class FeedFileError(ValueError):
     pass
 
 
+SUFFIXES = (".csv", ".xlsx", ".xlsm")
+
+
 def read_records(fh: IO[bytes], filename: str) -> list[dict[str, Any]]:
     """Records from a .csv (UTF-8 or GB18030) or .xlsx upload; blank rows are skipped."""
+    return [record for _, record in read_numbered_records(fh, filename)]
+
+
+def read_numbered_records(fh: IO[bytes], filename: str) -> list[tuple[int, dict[str, Any]]]:
+    """(row number in the file, record): the header is row 1, so an error report can name the row."""
     suffix = Path(filename).suffix.lower()
     if suffix == ".csv":
         return list(_read_csv(fh.read()))
@@ -67,9 +87,11 @@ def read_records(fh: IO[bytes], filename: str) -> list[dict[str, Any]]:
     raise FeedFileError("只支持CSV或XLSX文件")
 
 
-def _rows_to_records(header: list[Any], rows: Iterator[tuple[Any, ...] | list[Any]]) -> Iterator[dict[str, Any]]:
+def _rows_to_records(
+    header: list[Any], rows: Iterator[tuple[Any, ...] | list[Any]]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     keys = [column_key(h) for h in header]
-    for row in rows:
+    for number, row in enumerate(rows, start=2):
         record: dict[str, Any] = {}
         for key, value in zip(keys, row, strict=False):
             if not key:
@@ -78,10 +100,10 @@ def _rows_to_records(header: list[Any], rows: Iterator[tuple[Any, ...] | list[An
                 value = str(value)  # an all-digit code typed into a number cell
             record[key] = value
         if any(v not in (None, "") for v in record.values()):
-            yield record
+            yield number, record
 
 
-def _read_csv(data: bytes) -> Iterator[dict[str, Any]]:
+def _read_csv(data: bytes) -> Iterator[tuple[int, dict[str, Any]]]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -97,7 +119,7 @@ def _read_csv(data: bytes) -> Iterator[dict[str, Any]]:
     yield from _rows_to_records(header, reader)
 
 
-def _read_xlsx(fh: IO[bytes]) -> Iterator[dict[str, Any]]:
+def _read_xlsx(fh: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]]]:
     from openpyxl import load_workbook
 
     try:

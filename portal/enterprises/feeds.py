@@ -103,6 +103,12 @@ class FeedResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     history_rows: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase, for the benchmark
+    created: int = 0  # enterprises created by this batch
+
+    @property
+    def changed(self) -> int:
+        """Accepted records that changed at least one value (new enterprises included)."""
+        return sum(1 for e in self.accepted if e["status"] in (STATUS_CREATED, STATUS_UPDATED))
 
     def as_dict(self) -> dict[str, Any]:
         fi = self.feed_import
@@ -533,8 +539,13 @@ def feed_apply(
     by: User | None = None,
     filename: str = "",
     default_as_of: date | None = None,
+    feed_import: FeedImport | None = None,
 ) -> FeedResult:
-    """Upsert a batch of records from one department, each validated on its own."""
+    """Upsert a batch of records from one department, each validated on its own.
+
+    `feed_import`: apply the batch as part of this existing import (a console upload processed in
+    chunks); its counts are then the caller's to keep, and no new FeedImport row is written.
+    """
     if source not in DEPARTMENT_SOURCES:
         raise FeedError("invalid_source", "未知的数据来源部门")
     if api_key is not None and api_key.source != source:
@@ -557,6 +568,7 @@ def feed_apply(
                 by=by if by is not None and by.is_authenticated else None,
                 filename=filename,
                 default_as_of=default_as_of,
+                feed_import=feed_import,
             )
     finally:
         sys.setswitchinterval(interval)
@@ -573,14 +585,17 @@ def _feed_apply(
     by: User | None,
     filename: str,
     default_as_of: date | None,
+    feed_import: FeedImport | None,
 ) -> FeedResult:
     clock = _Clock()
     now = timezone.now()
     today = timezone.localdate(now)
     owned = DEPARTMENT_FACTS[source]
-    feed_import = FeedImport.objects.create(
-        source=source, channel=channel, filename=filename[:255], api_key=api_key, submitted_by=by, received_at=now
-    )
+    keep_counts = feed_import is None
+    if feed_import is None:
+        feed_import = FeedImport.objects.create(
+            source=source, channel=channel, filename=filename[:255], api_key=api_key, submitted_by=by, received_at=now
+        )
     result = FeedResult(feed_import=feed_import)
     batch = _Batch(
         source=source,
@@ -648,13 +663,15 @@ def _feed_apply(
         result.accepted.append(entry)
     result.accepted.sort(key=lambda e: e["index"])
     result.rejected.sort(key=lambda e: e["index"])
-    feed_import.total = len(records)
-    feed_import.accepted = len(result.accepted)
-    feed_import.rejected = len(result.rejected)
-    feed_import.changed = sum(1 for e in result.accepted if e["status"] in (STATUS_CREATED, STATUS_UPDATED))
-    feed_import.created = created
-    feed_import.rejections = result.rejected[:KEPT_REJECTIONS]
-    feed_import.save(update_fields=["total", "accepted", "rejected", "changed", "created", "rejections"])
+    result.created = created
+    if keep_counts:
+        feed_import.total = len(records)
+        feed_import.accepted = len(result.accepted)
+        feed_import.rejected = len(result.rejected)
+        feed_import.changed = result.changed
+        feed_import.created = created
+        feed_import.rejections = result.rejected[:KEPT_REJECTIONS]
+        feed_import.save(update_fields=["total", "accepted", "rejected", "changed", "created", "rejections"])
     notify_facts_changed(changed_ids)
     clock.lap("finish", result)
     return result

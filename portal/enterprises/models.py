@@ -290,6 +290,15 @@ class FeedImport(models.Model):
         API = "api", "接口推送"
         UPLOAD = "upload", "管理后台上传"
         COMMAND = "command", "命令行导入"
+        CONSOLE = "console", "工作台上传"
+
+    class Status(models.TextChoices):
+        """Only console uploads are processed later, by a worker; the other channels are done at once."""
+
+        QUEUED = "queued", "排队中"
+        RUNNING = "running", "导入中"
+        DONE = "done", "已完成"
+        FAILED = "failed", "失败"
 
     source = models.CharField("数据来源部门", max_length=32, choices=SOURCE_CHOICES)
     channel = models.CharField("方式", max_length=16, choices=Channel.choices)
@@ -313,6 +322,16 @@ class FeedImport(models.Model):
     created = models.PositiveIntegerField("新建企业", default=0)
     # First rejected records with their reasons, for the admin page (the full list is in the response).
     rejections = models.JSONField("拒绝原因（节选）", default=list, blank=True)
+    # A console upload: the stored file, its processing and the per-record error report.
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.DONE)
+    file = models.FileField("文件", upload_to="feeds/%Y/%m/", blank=True)
+    default_as_of = models.DateField("默认数据日期", null=True, blank=True)
+    processed = models.PositiveIntegerField("已处理", default=0)
+    # [{"row": file row number, "credit_code", "field", "code", "message"}, …], one line per problem.
+    report = models.JSONField("逐条错误报告", default=list, blank=True)
+    error = models.TextField("错误", blank=True, default="")
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     class Meta:
         ordering = ("-received_at",)
@@ -321,6 +340,21 @@ class FeedImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {timezone.localtime(self.received_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(self.processed * 100 / self.total) if self.total else 0
+
+    @property
+    def unchanged(self) -> int:
+        """Accepted records that changed no value (the same data again, or only a newer date)."""
+        return self.accepted - self.changed
 
 
 class EnterpriseChange(models.Model):

@@ -18,7 +18,16 @@ from portal.accounts.roles import is_staff_user
 
 from . import credit_code as cc
 from . import industries, sizing
-from .models import FACT_FIELDS, Enterprise, EnterpriseChange, Qualification, QualificationKind, Site, Size
+from .models import (
+    FACT_FIELDS,
+    Enterprise,
+    EnterpriseChange,
+    FeedImport,
+    Qualification,
+    QualificationKind,
+    Site,
+    Size,
+)
 
 # --- Profiles -------------------------------------------------------------------------------------
 
@@ -259,3 +268,25 @@ def qualification_list(*, enterprise: Enterprise) -> QuerySet[Qualification]:
 
 def change_list(*, enterprise: Enterprise) -> QuerySet[EnterpriseChange]:
     return enterprise.changes.select_related("changed_by", "feed_import__api_key").order_by("-changed_at", "-pk")
+
+
+# --- Department data imports (staff console) --------------------------------------------------------
+
+
+def feed_imports_for_staff(*, user: Any) -> QuerySet[FeedImport]:
+    """Every department import, newest first, for staff; nothing for anyone else. Reports are left out."""
+    if not is_staff_user(user):
+        return FeedImport.objects.none()
+    return (
+        FeedImport.objects.select_related("submitted_by").defer("report", "rejections").order_by("-received_at", "-pk")
+    )
+
+
+def feed_import_get(*, user: Any, import_id: int) -> FeedImport:
+    """One import with its report for staff; Http404 for anyone else or an unknown id."""
+    feed_import = (
+        FeedImport.objects.select_related("submitted_by").filter(pk=import_id).first() if is_staff_user(user) else None
+    )
+    if feed_import is None:
+        raise Http404("未找到该导入记录")
+    return feed_import

@@ -3,6 +3,7 @@ EnterpriseChange and announced with signals_out.notify_facts_changed (after comm
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -22,6 +23,7 @@ from .models import (
     SIZE_INPUTS,
     Enterprise,
     EnterpriseChange,
+    FeedImport,
     Park,
     Qualification,
     QualificationKind,
@@ -31,6 +33,8 @@ from .models import (
     json_value,
 )
 from .signals_out import notify_facts_changed
+
+logger = logging.getLogger(__name__)
 
 OUTSIDE_JURISDICTION_MESSAGE = (
     "该地址不在苏州高新区（虎丘区，行政区划代码320505）范围内。“一照多址”只适用于本登记机关辖区内的经营场所，"
@@ -404,3 +408,157 @@ def park_delete(*, park: Park) -> None:
 def parse_as_of(raw: Any) -> date:
     """Parse a record's as_of (not in the future)."""
     return parse_date(raw, "as_of", not_future=True, today=_today())
+
+
+# Department files uploaded in the staff console (工作台上传): stored, then applied by a worker in chunks.
+
+FEED_CHUNK = 500  # records per transaction (and per progress update)
+FEED_REPORT_LIMIT = 10_000  # error-report lines kept on the row; the counts stay exact beyond it
+FEED_STALE_SECONDS = 30 * 60  # a row "running" this long lost its worker and may be claimed again
+
+
+def feed_upload_create(*, by: User, source: str, file: Any, default_as_of: date | None = None) -> FeedImport:
+    """Store an uploaded CSV/XLSX and queue its import (the task is sent once the row is committed)."""
+    from pathlib import Path
+
+    from portal.accounts.roles import Role, has_role
+
+    from .feed_files import SUFFIXES
+
+    if not has_role(by, Role.DATA_OFFICER):
+        raise ApplicationError("只有数据专员可以上传部门数据", code="data_officer_required", http_status=403)
+    if source not in DEPARTMENT_SOURCES:
+        raise ApplicationError("请选择数据来源部门", code="invalid_source", field="source")
+    name = Path(getattr(file, "name", "") or "").name
+    if Path(name).suffix.lower() not in SUFFIXES:
+        raise ApplicationError("只支持CSV或XLSX文件", code="invalid_file_type", field="file")
+    with transaction.atomic():
+        feed_import = FeedImport(
+            source=source,
+            channel=FeedImport.Channel.CONSOLE,
+            filename=name[:255],
+            submitted_by=by,
+            status=FeedImport.Status.QUEUED,
+            default_as_of=default_as_of,
+        )
+        feed_import.file.save(name, file, save=False)
+        feed_import.save()
+        import_id = feed_import.pk
+        transaction.on_commit(lambda: _send_feed_upload(import_id))
+    return feed_import
+
+
+def _send_feed_upload(import_id: int) -> None:
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from .tasks import feed_upload_task
+
+    try:
+        feed_upload_task.delay(import_id)
+    except BrokerError:
+        logger.warning("broker unavailable: feed upload %s stays queued", import_id)
+
+
+def feed_upload_claim(*, import_id: int) -> FeedImport | None:
+    """Mark a queued upload running (conditional UPDATE); None when another worker has it or it is finished."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    now = timezone.now()
+    stale = now - timedelta(seconds=FEED_STALE_SECONDS)
+    claimed = (
+        FeedImport.objects.filter(pk=import_id, channel=FeedImport.Channel.CONSOLE)
+        .filter(Q(status=FeedImport.Status.QUEUED) | Q(status=FeedImport.Status.RUNNING, started_at__lt=stale))
+        .update(status=FeedImport.Status.RUNNING, started_at=now)
+    )
+    return FeedImport.objects.select_related("submitted_by").get(pk=import_id) if claimed == 1 else None
+
+
+def _report_lines(rejected: list[dict[str, Any]], rows: list[int]) -> list[dict[str, Any]]:
+    """feed_apply's rejections (index within the chunk) as report lines naming the file row."""
+    from .feed_files import field_label
+
+    lines = []
+    for item in rejected:
+        for error in item["errors"]:
+            lines.append(
+                {
+                    "row": rows[item["index"]],
+                    "credit_code": item.get("credit_code") if isinstance(item.get("credit_code"), str) else "",
+                    "field": error.get("field", ""),
+                    "field_label": field_label(error.get("field", "")),
+                    "code": error.get("code", ""),
+                    "message": error.get("message", ""),
+                }
+            )
+    return lines
+
+
+def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> FeedImport:
+    """Apply a claimed upload chunk by chunk, from where it stopped.
+
+    Each chunk is applied and counted in one transaction, under a lock on the import row, so a
+    redelivered task resumes after the last committed chunk and never counts a chunk twice (and
+    re-applying records changes nothing anyway).
+    """
+    from .feed_files import FeedFileError, read_numbered_records
+    from .feeds import FeedError, feed_apply
+
+    try:
+        with feed_import.file.open("rb") as fh:
+            numbered = read_numbered_records(fh, feed_import.filename)
+    except (FeedFileError, OSError) as exc:
+        feed_upload_fail(import_id=feed_import.pk, error=str(exc) or "无法读取文件")
+        return FeedImport.objects.get(pk=feed_import.pk)
+    FeedImport.objects.filter(pk=feed_import.pk).update(total=len(numbered))
+    start = FeedImport.objects.get(pk=feed_import.pk).processed
+    while start < len(numbered):
+        part = numbered[start : start + chunk]
+        try:
+            with transaction.atomic():
+                row = FeedImport.objects.select_for_update().get(pk=feed_import.pk)
+                if row.status != FeedImport.Status.RUNNING or row.processed != start:
+                    return row  # another worker took over (or it was failed): leave it to them
+                result = feed_apply(
+                    source=row.source,
+                    records=[record for _, record in part],
+                    channel=row.channel,
+                    by=row.submitted_by,
+                    filename=row.filename,
+                    default_as_of=row.default_as_of,
+                    feed_import=row,
+                )
+                _count_chunk(row, result, part, start)
+        except FeedError as exc:
+            feed_upload_fail(import_id=feed_import.pk, error=exc.message)
+            return FeedImport.objects.get(pk=feed_import.pk)
+        start += len(part)
+    FeedImport.objects.filter(pk=feed_import.pk, status=FeedImport.Status.RUNNING).update(
+        status=FeedImport.Status.DONE, finished_at=timezone.now()
+    )
+    return FeedImport.objects.get(pk=feed_import.pk)
+
+
+def _count_chunk(row: FeedImport, result: Any, part: list[tuple[int, Any]], start: int) -> None:
+    from django.db.models import F
+
+    from .feeds import KEPT_REJECTIONS
+
+    lines = _report_lines(result.rejected, [number for number, _ in part])
+    room = max(FEED_REPORT_LIMIT - len(row.report), 0)
+    FeedImport.objects.filter(pk=row.pk).update(
+        processed=start + len(part),
+        accepted=F("accepted") + len(result.accepted),
+        rejected=F("rejected") + len(result.rejected),
+        changed=F("changed") + result.changed,
+        created=F("created") + result.created,
+        report=row.report + lines[:room],
+        rejections=(row.rejections + [{**r, "index": r["index"] + start} for r in result.rejected])[:KEPT_REJECTIONS],
+    )
+
+
+def feed_upload_fail(*, import_id: int, error: str) -> None:
+    FeedImport.objects.filter(pk=import_id).exclude(status=FeedImport.Status.DONE).update(
+        status=FeedImport.Status.FAILED, error=error[:2000], finished_at=timezone.now()
+    )

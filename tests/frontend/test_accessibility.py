@@ -7,9 +7,13 @@ from html.parser import HTMLParser
 
 import pytest
 
+from policies import services as policy_services
+from policies.models import PreviewRun
 from portal.accounts.roles import Role
+from portal.enterprises.models import FeedImport
 from tests.enterprises.factories import EnterpriseUserFactory, StaffUserFactory
 from tests.frontend.support import exempt_policy, match, published_policy, software_enterprise
+from tests.policies.factories import GoldenCaseFactory, PolicyVersionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -94,8 +98,30 @@ def test_workspace_pages(client) -> None:
 
 
 def test_console_pages(client) -> None:
-    editor = StaffUserFactory(roles=[Role.POLICY_EDITOR, Role.REVIEWER])
+    editor = StaffUserFactory(roles=[Role.POLICY_EDITOR, Role.REVIEWER, Role.DATA_OFFICER])
     version = published_policy()
+    draft = PolicyVersionFactory()
+    case = GoldenCaseFactory(version=draft)
+    software_enterprise()
+    preview = PreviewRun.objects.create(version=draft, requested_by=editor, on=draft.effective_from)
+    policy_services.preview_run_execute(run=policy_services.preview_run_claim(run_id=preview.pk))
+    feed = FeedImport.objects.create(
+        source="tax",
+        channel="console",
+        total=1,
+        processed=1,
+        rejected=1,
+        report=[
+            {
+                "row": 2,
+                "credit_code": "",
+                "field": "credit_code",
+                "field_label": "统一社会信用代码",
+                "code": "required",
+                "message": "必填",
+            }
+        ],
+    )
     client.force_login(editor)
     for url in (
         "/console/",
@@ -103,6 +129,13 @@ def test_console_pages(client) -> None:
         f"/console/versions/{version.pk}/",
         "/console/entitlements/?status=notified",
         "/console/deliveries/",
+        f"/console/versions/{draft.pk}/",
+        f"/console/versions/{draft.pk}/golden/new/",
+        f"/console/golden/{case.pk}/edit/",
+        f"/console/previews/{preview.pk}/",
+        "/console/feeds/",
+        "/console/dashboard/",
+        f"/console/feeds/{feed.pk}/",
     ):
         response = client.get(url)
         assert response.status_code == 200, url

@@ -121,6 +121,7 @@ def test_editor_builds_a_rule_and_a_reviewer_publishes(page, live_server, screen
 
     login(page, live_server, "reviewer1")
     page.get_by_role("link", name="网页新建的软件奖励（示例）").click()
+    page.get_by_role("button", name="开始试算").click()
     expect(page.locator("#preview-eligible")).to_have_text("1")
     screenshot("review")
     page.get_by_role("button", name="审核通过").click()

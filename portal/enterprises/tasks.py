@@ -1,0 +1,32 @@
+"""Celery tasks of the enterprise registry: thin wrappers that take ids and call services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="enterprises.feed_upload", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
+def feed_upload_task(self, import_id: int) -> None:
+    """Import one uploaded department file. A redelivered message finds the row claimed or done."""
+    from . import services
+    from .models import FeedImport
+
+    feed_import = services.feed_upload_claim(import_id=import_id)
+    if feed_import is None:
+        logger.info("feed upload %s already claimed or finished", import_id)
+        return
+    try:
+        services.feed_upload_process(feed_import=feed_import)
+    except OperationalError as exc:  # lost connection, deadlock: give it back; it resumes after the last chunk
+        FeedImport.objects.filter(pk=import_id, status=FeedImport.Status.RUNNING).update(
+            status=FeedImport.Status.QUEUED
+        )
+        raise self.retry(exc=exc, countdown=min(2**self.request.retries * 5, 120)) from exc
+    except Exception as exc:
+        services.feed_upload_fail(import_id=import_id, error=f"{type(exc).__name__}: {exc}")
+        raise

@@ -1,0 +1,150 @@
+"""Console uploads: stored, claimed once, applied chunk by chunk through feed_apply, with a per-record report."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from portal.api.exceptions import ApplicationError
+from portal.enterprises import services
+from portal.enterprises.models import EnterpriseChange, FeedImport
+from portal.enterprises.tasks import feed_upload_task
+from tests.enterprises.factories import EnterpriseFactory
+from tests.enterprises.test_feed_import import csv_bytes, xlsx_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
+def upload(user, rows, name="统计局.csv", source="statistics") -> FeedImport:
+    data = xlsx_bytes(rows) if name.endswith(".xlsx") else csv_bytes(rows)
+    return services.feed_upload_create(by=user, source=source, file=SimpleUploadedFile(name, data))
+
+
+def rows_for(enterprises, bad_row_at: int | None = None) -> list[list[str]]:
+    rows = [["统一社会信用代码", "数据日期", "从业人员"]]
+    for n, enterprise in enumerate(enterprises):
+        rows.append([enterprise.credit_code, "2026-01-31", "-5" if n == bad_row_at else str(300 + n)])
+    return rows
+
+
+def test_upload_is_stored_and_queued_then_the_task_applies_it(staff_data_officer) -> None:
+    a, b, c = EnterpriseFactory(), EnterpriseFactory(), EnterpriseFactory()
+
+    fi = upload(staff_data_officer, rows_for([a, b, c], bad_row_at=1))
+
+    assert (fi.status, fi.channel, fi.submitted_by) == ("queued", "console", staff_data_officer)
+    assert fi.file.name.startswith("feeds/") and fi.file.read().startswith("\ufeff统一社会信用代码".encode())
+    feed_upload_task(fi.pk)
+    fi.refresh_from_db()
+    assert (fi.status, fi.total, fi.processed, fi.accepted, fi.changed, fi.rejected) == ("done", 3, 3, 2, 2, 1)
+    assert fi.report == [
+        {
+            "row": 3,
+            "credit_code": b.credit_code,
+            "field": "employees",
+            "field_label": "从业人员",
+            "code": "min_value",
+            "message": "不能小于0",
+        }
+    ]
+    b.refresh_from_db()
+    a.refresh_from_db()
+    assert b.employees == 150 and a.employees == 300  # the rejected record changed nothing
+    assert not EnterpriseChange.objects.filter(enterprise=b).exists()
+    assert EnterpriseChange.objects.filter(enterprise=a, feed_import=fi).exists()  # history names this upload
+
+
+def test_chunks_update_progress_and_the_report_numbers_file_rows(staff_data_officer, monkeypatch) -> None:
+    enterprises = [EnterpriseFactory() for _ in range(5)]
+    rows = rows_for(enterprises, bad_row_at=3)
+    rows.insert(3, ["", "", ""])  # a blank line in the file: skipped, but the row numbers still count it
+    fi = upload(staff_data_officer, rows)
+    seen = []
+    real = services._count_chunk
+
+    def spy(row, result, part, start):
+        real(row, result, part, start)
+        seen.append(FeedImport.objects.get(pk=row.pk).processed)
+
+    monkeypatch.setattr(services, "_count_chunk", spy)
+
+    services.feed_upload_process(feed_import=services.feed_upload_claim(import_id=fi.pk), chunk=2)
+
+    fi.refresh_from_db()
+    assert seen == [2, 4, 5]
+    assert (fi.status, fi.accepted, fi.rejected) == ("done", 4, 1)
+    assert [line["row"] for line in fi.report] == [6]  # header 1, records 2-3, blank 4, records 5-7
+
+
+def test_the_task_twice_applies_once(staff_data_officer) -> None:
+    a = EnterpriseFactory()
+    fi = upload(staff_data_officer, rows_for([a]))
+
+    feed_upload_task(fi.pk)
+    first = FeedImport.objects.get(pk=fi.pk)
+    feed_upload_task(fi.pk)  # redelivered
+    second = FeedImport.objects.get(pk=fi.pk)
+
+    assert (second.accepted, second.changed, second.finished_at) == (first.accepted, first.changed, first.finished_at)
+    assert EnterpriseChange.objects.filter(enterprise=a).count() == 1
+
+
+def test_a_resumed_upload_continues_after_the_last_committed_chunk(staff_data_officer) -> None:
+    enterprises = [EnterpriseFactory() for _ in range(4)]
+    fi = upload(staff_data_officer, rows_for(enterprises))
+    FeedImport.objects.filter(pk=fi.pk).update(processed=2, accepted=2, changed=2)  # as if a worker died after 2
+
+    services.feed_upload_process(feed_import=services.feed_upload_claim(import_id=fi.pk), chunk=2)
+
+    fi.refresh_from_db()
+    assert (fi.processed, fi.accepted) == (4, 4)
+    employees = sorted(e.employees for e in enterprises[:2])
+    for enterprise in enterprises:
+        enterprise.refresh_from_db()
+    assert sorted(e.employees for e in enterprises[:2]) == employees  # not re-applied
+    assert [e.employees for e in enterprises[2:]] == [302, 303]
+
+
+def test_xlsx_upload(staff_data_officer) -> None:
+    a = EnterpriseFactory()
+    fi = upload(staff_data_officer, [["credit_code", "employees"], [a.credit_code, 410]], name="年报.xlsx")
+
+    feed_upload_task(fi.pk)
+
+    a.refresh_from_db()
+    assert a.employees == 410 and FeedImport.objects.get(pk=fi.pk).status == "done"
+
+
+def test_an_unreadable_file_fails_with_a_reason(staff_data_officer) -> None:
+    fi = services.feed_upload_create(
+        by=staff_data_officer, source="statistics", file=SimpleUploadedFile("坏.xlsx", b"not a workbook")
+    )
+
+    feed_upload_task(fi.pk)
+
+    fi.refresh_from_db()
+    assert (fi.status, fi.error) == ("failed", "无法读取XLSX文件")
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "code"),
+    [("a.txt", "statistics", "invalid_file_type"), ("a.csv", "self_declared", "invalid_source")],
+)
+def test_bad_uploads_are_refused_before_storing(staff_data_officer, name, source, code) -> None:
+    with pytest.raises(ApplicationError) as error:
+        services.feed_upload_create(by=staff_data_officer, source=source, file=SimpleUploadedFile(name, b"x"))
+    assert error.value.code == code
+    assert not FeedImport.objects.exists()
+
+
+def test_only_data_officers_upload(staff_editor, alice) -> None:
+    for user in (staff_editor, alice):
+        with pytest.raises(ApplicationError) as error:
+            upload(user, [["credit_code", "employees"]])
+        assert error.value.code == "data_officer_required"
+    assert not FeedImport.objects.exists()

@@ -1,0 +1,126 @@
+"""The staff dashboard: figures equal what the data says (read from the rendered tables), in few queries."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from matching.models import MatchRecord
+from portal.enterprises.models import Township
+from portal.entitlements.models import Entitlement
+from portal.notifications.models import Delivery
+from tests.enterprises.factories import EnterpriseFactory, SiteFactory, UserFactory
+from tests.notifications.factories import NotificationFactory
+from tests.policies.factories import PolicyVersionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def table(html: str, caption: str) -> dict[str, list[str]]:
+    """The data table of the chart captioned `caption`: {row label: [cells]}."""
+    start = html.index(f'<caption class="visually-hidden">{caption}</caption>')
+    body = html[start : html.index("</table>", start)]
+    return {
+        label: re.findall(r"<td>(.*?)</td>", cells)
+        for label, cells in re.findall(r'<th scope="row">(.*?)</th>(.*?)</tr>', body, re.S)
+    }
+
+
+def record(enterprise, version, outcome="eligible", days_ago=0) -> MatchRecord:
+    at = timezone.now() - timedelta(days=days_ago)
+    return MatchRecord.objects.create(
+        enterprise=enterprise, policy_version=version, outcome=outcome, first_decided_at=at, decided_at=at
+    )
+
+
+@pytest.fixture
+def data(staff_auditor):
+    v1 = PolicyVersionFactory(published=True, mode="exempt", department="区科技局", chains=["ngit"])
+    v2 = PolicyVersionFactory(published=True, mode="exempt", department="区科技局", chains=[])
+    v3 = PolicyVersionFactory(published=True, mode="apply", department="区商务局", chains=["ngit", "electronic_info"])
+    PolicyVersionFactory(mode="apply", department="区财政局")  # a draft: not counted
+    e1, e2, e3 = EnterpriseFactory(), EnterpriseFactory(), EnterpriseFactory()
+    SiteFactory(enterprise=e1)  # 狮山街道, 商务创新功能区
+    SiteFactory(enterprise=e2, township=Township.objects.get(code="320505407"))  # 科技生态功能区
+    record(e1, v1)
+    record(e2, v1, days_ago=8)
+    record(e1, v3, days_ago=8)
+    record(e3, v3, days_ago=200)  # before the 12 weeks: in the totals, not in the weekly series
+    record(e2, v3, outcome="ineligible")
+    record(e3, v2, outcome="needs_info")
+    now = timezone.now()
+    Entitlement.objects.create(enterprise=e1, policy_version=v1, determined_at=now)
+    Entitlement.objects.create(enterprise=e2, policy_version=v1, determined_at=now - timedelta(days=8))
+    notification = NotificationFactory(enterprise=e1)
+    for n, (channel, status) in enumerate(
+        [("email", "sent"), ("email", "sent"), ("email", "dead"), ("sms", "sent"), ("sms", "failed")]
+    ):
+        Delivery.objects.create(
+            notification=notification, user=UserFactory(), channel=channel, address=f"a{n}", status=status
+        )
+    return v1, v2, v3
+
+
+def test_dashboard_figures(client, staff_auditor, data) -> None:
+    client.force_login(staff_auditor)
+
+    html = client.get("/console/dashboard/").content.decode()
+
+    assert table(html, "已发布政策：按兑现方式（项）") == {"免申即享": ["2"], "申报": ["1"]}
+    assert table(html, "已发布政策：按责任部门（项）") == {"区科技局": ["2"], "区商务局": ["1"]}
+    chains = table(html, "按产业链（条；一项政策标注多个产业链时分别计入）")
+    assert chains == {"新一代信息技术": ["4"], "电子信息": ["2"]}
+    zones = table(html, "按企业经营场所所在功能区（条；跨区企业分别计入）")
+    assert zones == {"商务创新功能区": ["2"], "科技生态功能区": ["1"], "未登记经营场所": ["1"]}
+    weeks = table(html, "每周新增符合条件的匹配与免申即享认定（条）")
+    assert len(weeks) == 12
+    assert list(weeks.values())[-1] == ["1", "1"]  # this week
+    assert sum(int(m) for m, _ in weeks.values()) == 3 and sum(int(e) for _, e in weeks.values()) == 2
+    assert table(html, "各渠道投递状态（条）") == {
+        "电子邮件": ["2", "0", "1"],
+        "短信": ["1", "1", "0"],
+        "Webhook": ["0", "0", "0"],
+    }
+    assert 'id="total-published">3<' in html and 'id="total-eligible">4<' in html
+    assert 'id="total-success">75.0%<' in html  # 3 sent of 4 finished
+    assert html.count('<svg role="img"') == 6
+
+
+def test_weekly_buckets_follow_local_weeks(staff_auditor, data) -> None:
+    from frontend.selectors import console_dashboard
+
+    today = timezone.localdate()
+    d = console_dashboard(today=today)
+
+    monday = today - timedelta(days=today.weekday())
+    assert d["first_week"] == monday - timedelta(weeks=11)
+    eight_days_ago = today - timedelta(days=8)
+    week_of = (eight_days_ago - timedelta(days=eight_days_ago.weekday()) - d["first_week"]).days // 7
+    assert d["activity_by_week"][week_of][1] == [2, 1]
+
+
+def test_dashboard_query_ceiling(client, staff_auditor, data, django_assert_max_num_queries) -> None:
+    client.force_login(staff_auditor)
+    for _ in range(5):  # more data does not mean more queries
+        PolicyVersionFactory(published=True, chains=["ngit"])
+        SiteFactory()
+
+    with django_assert_max_num_queries(12):  # 8 for the figures, 4 for session, user and roles
+        assert client.get("/console/dashboard/").status_code == 200
+
+
+def test_dashboard_is_staff_only(client, alice) -> None:
+    assert client.get("/console/dashboard/").status_code == 302
+    client.force_login(alice)
+    assert client.get("/console/dashboard/").status_code == 403
+
+
+def test_empty_dashboard(client, staff_auditor) -> None:
+    client.force_login(staff_auditor)
+
+    html = client.get("/console/dashboard/").content.decode()
+
+    assert 'id="total-success">—<' in html and "暂无数据" in html
