@@ -14,7 +14,8 @@ Scalar facts come from the projection table (matching.models.MatchProfile) whose
 exactly when the evaluator would find the fact unknown; qualifications and sites from the
 registry's tables (one correlated aggregate per qualification or place condition). Every literal
 is inlined from a rule that `validate_rule` accepted (codes match strict patterns, numbers are
-numbers) and is quoted again here, so no text from a rule reaches the SQL unescaped. Pure: no Django imports (table names are passed in).
+numbers) and is quoted again here, so no text from a rule reaches the SQL unescaped.
+Pure: no Django imports (table names are passed in).
 """
 
 from __future__ import annotations
