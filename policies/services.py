@@ -586,6 +586,26 @@ def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> Previ
     return run
 
 
+def preview_runs_sweep(*, queued_after_seconds: int = 120) -> int:
+    """Send again previews whose task was lost: queued (broker down when asked) or running past stale.
+
+    Sending twice is harmless: only one claim succeeds (preview_run_claim).
+    """
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    now = timezone.now()
+    lost = PreviewRun.objects.filter(
+        Q(status=PreviewRun.Status.QUEUED, created_at__lt=now - timedelta(seconds=queued_after_seconds))
+        | Q(status=PreviewRun.Status.RUNNING, started_at__lt=now - timedelta(seconds=PREVIEW_STALE_SECONDS))
+    )
+    run_ids = list(lost.values_list("pk", flat=True))
+    for run_id in run_ids:
+        _send_preview(run_id)
+    return len(run_ids)
+
+
 def preview_run_fail(*, run_id: int, error: BaseException) -> None:
     PreviewRun.objects.filter(pk=run_id).exclude(status=PreviewRun.Status.DONE).update(
         status=PreviewRun.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()

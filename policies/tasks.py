@@ -28,3 +28,11 @@ def preview_run_task(self, run_id: int) -> None:
     except Exception as exc:
         services.preview_run_fail(run_id=run_id, error=exc)
         raise
+
+
+@shared_task(name="policies.sweep_previews")
+def preview_runs_sweep_task() -> int:
+    """Beat: send again the previews whose task was lost."""
+    from . import services
+
+    return services.preview_runs_sweep()

@@ -558,6 +558,26 @@ def _count_chunk(row: FeedImport, result: Any, part: list[tuple[int, Any]], star
     )
 
 
+def feed_uploads_sweep(*, queued_after_seconds: int = 120) -> int:
+    """Send again uploads whose task was lost: queued (broker down) or running past stale.
+
+    Sending twice is harmless: only one claim succeeds, and a resumed import skips committed chunks.
+    """
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    now = timezone.now()
+    lost = FeedImport.objects.filter(channel=FeedImport.Channel.CONSOLE).filter(
+        Q(status=FeedImport.Status.QUEUED, received_at__lt=now - timedelta(seconds=queued_after_seconds))
+        | Q(status=FeedImport.Status.RUNNING, started_at__lt=now - timedelta(seconds=FEED_STALE_SECONDS))
+    )
+    import_ids = list(lost.values_list("pk", flat=True))
+    for import_id in import_ids:
+        _send_feed_upload(import_id)
+    return len(import_ids)
+
+
 def feed_upload_fail(*, import_id: int, error: str) -> None:
     FeedImport.objects.filter(pk=import_id).exclude(status=FeedImport.Status.DONE).update(
         status=FeedImport.Status.FAILED, error=error[:2000], finished_at=timezone.now()

@@ -30,3 +30,11 @@ def feed_upload_task(self, import_id: int) -> None:
     except Exception as exc:
         services.feed_upload_fail(import_id=import_id, error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+@shared_task(name="enterprises.sweep_feed_uploads")
+def feed_uploads_sweep_task() -> int:
+    """Beat: send again the uploads whose task was lost."""
+    from . import services
+
+    return services.feed_uploads_sweep()

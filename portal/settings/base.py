@@ -153,6 +153,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "entitlements.reminders": {"task": "entitlements.reminders", "schedule": crontab(hour=8, minute=0)},
     # Re-sends match runs whose task was lost (broker down when requested, worker died).
     "matching.sweep_runs": {"task": "matching.sweep_runs", "schedule": 300.0},
+    # Likewise for previews before publishing and console data uploads.
+    "policies.sweep_previews": {"task": "policies.sweep_previews", "schedule": 120.0},
+    "enterprises.sweep_feed_uploads": {"task": "enterprises.sweep_feed_uploads", "schedule": 120.0},
 }
 
 REST_FRAMEWORK = {

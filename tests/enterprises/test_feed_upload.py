@@ -148,3 +148,22 @@ def test_only_data_officers_upload(staff_editor, alice) -> None:
             upload(user, [["credit_code", "employees"]])
         assert error.value.code == "data_officer_required"
     assert not FeedImport.objects.exists()
+
+
+def test_sweep_sends_again_uploads_whose_task_was_lost(staff_data_officer, celery_eager) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    a = EnterpriseFactory()
+    # Created outside a committed transaction's on_commit, so no task went out: as if the broker were down.
+    lost, fresh = upload(staff_data_officer, rows_for([a])), upload(staff_data_officer, rows_for([a]))
+    FeedImport.objects.filter(pk=lost.pk).update(received_at=timezone.now() - timedelta(hours=1))
+
+    assert services.feed_uploads_sweep() == 1
+
+    lost.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (lost.status, lost.accepted) == ("done", 1)
+    assert fresh.status == "queued"
+    assert services.feed_uploads_sweep() == 0

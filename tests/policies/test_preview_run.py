@@ -136,3 +136,21 @@ def test_only_staff_may_ask(version, alice) -> None:
     with pytest.raises(ApplicationError):
         services.preview_run_request(version=version, by=alice)
     assert not PreviewRun.objects.exists()
+
+
+def test_sweep_sends_again_previews_whose_task_was_lost(version, staff, celery_eager) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    district()
+    lost, fresh, abandoned = queued(version, staff), queued(version, staff), queued(version, staff)
+    long_ago = timezone.now() - timedelta(hours=1)
+    PreviewRun.objects.filter(pk=lost.pk).update(created_at=long_ago)  # its message never reached a worker
+    PreviewRun.objects.filter(pk=abandoned.pk).update(status=PreviewRun.Status.RUNNING, started_at=long_ago)
+
+    assert services.preview_runs_sweep() == 2
+
+    statuses = dict(PreviewRun.objects.values_list("pk", "status"))
+    assert statuses == {lost.pk: "done", fresh.pk: "queued", abandoned.pk: "done"}
+    assert services.preview_runs_sweep() == 0  # nothing left to send
