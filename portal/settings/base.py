@@ -184,6 +184,7 @@ SPECTACULAR_SETTINGS = {
         "FactSourceEnum": "portal.enterprises.models.SOURCE_CHOICES",
         "SiteKindEnum": "portal.enterprises.models.Site.Kind",
         "QualificationKindEnum": "portal.enterprises.models.QualificationKind",
+        "ApplicationStatusEnum": "portal.applications.models.Application.Status",
     },
 }
 

@@ -29,10 +29,10 @@ from ..http import attachment_response
 from ..models import Application, ApplicationAttachment
 from .serializers import (
     ApplicationCreateSerializer,
+    ApplicationNoteSerializer,
+    ApplicationReasonSerializer,
     ApplicationResubmitSerializer,
     ApplicationSerializer,
-    NoteSerializer,
-    ReasonSerializer,
     files_from_request,
 )
 
@@ -103,10 +103,12 @@ class EnterpriseApplicationDetail(_EnterpriseScope, APIView):
 
 
 class EnterpriseApplicationWithdraw(_EnterpriseScope, APIView):
-    @extend_schema(request=ReasonSerializer, responses=ApplicationSerializer, summary="撤回申报（受理决定前）")
+    @extend_schema(
+        request=ApplicationReasonSerializer, responses=ApplicationSerializer, summary="撤回申报（受理决定前）"
+    )
     def post(self, request: Request, credit_code: str, pk: int) -> Response:
         application = self.application(request, credit_code, pk)
-        data = ReasonSerializer(data=request.data)
+        data = ApplicationReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self.respond(
             services.application_withdraw(
@@ -214,15 +216,15 @@ class StaffApplicationAction(_StaffScope):
 
     action = ""
 
-    @extend_schema(request=ReasonSerializer, responses=ApplicationSerializer, summary="办理申报（工作人员）")
+    @extend_schema(request=ApplicationReasonSerializer, responses=ApplicationSerializer, summary="办理申报（工作人员）")
     def post(self, request: Request, pk: int) -> Response:
         application = self.application(request, pk)
         if self.action in ("accept", "approve"):
-            data = NoteSerializer(data=request.data)
+            data = ApplicationNoteSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             act = services.application_accept if self.action == "accept" else services.application_approve
             return self.respond(act(application=application, by=request.user, note=data.validated_data["note"]))
-        data = ReasonSerializer(data=request.data)
+        data = ApplicationReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         act = services.application_reject if self.action == "reject" else services.application_return
         return self.respond(act(application=application, by=request.user, reason=data.validated_data["reason"]))
