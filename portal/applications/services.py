@@ -298,6 +298,15 @@ def _duplicate(existing: Application) -> ApplicationError:
 # --- Enterprise actions -------------------------------------------------------------------------
 
 
+def application_precheck(*, enterprise: Any, version: Any) -> None:
+    """Raise the refusal application_submit would give for this policy today (writes nothing).
+
+    Lets the form page say "not now" before the enterprise gathers its files.
+    """
+    _require_open(version)
+    _require_not_ineligible(enterprise, version)
+
+
 def application_submit(
     *,
     enterprise: Any,

@@ -22,6 +22,11 @@ def files_from_request(request: Any) -> dict[int, list[Any]]:
     return files
 
 
+def chinese_name(user: Any) -> str:
+    """姓 then 名, no space (get_full_name gives "名 姓")."""
+    return f"{user.last_name}{user.first_name}".strip()
+
+
 def actor_label(user: Any, enterprise_id: int) -> str:
     """Who acted, as the enterprise may see it: its own users by name, staff by role (no query per row:
     only the enterprise's own users can act on its applications, so anyone else is staff)."""
@@ -29,7 +34,7 @@ def actor_label(user: Any, enterprise_id: int) -> str:
         return "系统"
     if user.enterprise_id != enterprise_id:
         return "审核工作人员"
-    return user.get_full_name() or user.get_username()
+    return chinese_name(user) or user.get_username()
 
 
 class ApplicationTransitionSerializer(serializers.ModelSerializer):
