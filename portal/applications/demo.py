@@ -12,7 +12,6 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from . import rules
@@ -52,19 +51,18 @@ def _sample_pdf(title: str) -> bytes:
 
 
 def _candidate_versions(enterprise: Any) -> list[Any]:
-    """Published, in-effect 申报 versions with materials; those the enterprise matches come first."""
-    from matching.models import MatchRecord, Outcome
+    """Published, in-effect 申报 versions with materials that the enterprise qualifies for (the evaluator
+    decides now: at the first load_demo the re-match has not run yet); otherwise the first ones by key."""
+    from matching.evaluator import Status, evaluate
     from policies.models import Mode
     from policies.selectors import published_versions
+    from portal.enterprises.selectors import enterprise_profile
 
-    eligible = MatchRecord.objects.filter(enterprise=enterprise, outcome=Outcome.ELIGIBLE).values("policy_version_id")
-    return list(
-        published_versions()
-        .filter(mode=Mode.APPLY)
-        .exclude(materials=[])
-        .annotate(matched=Case(When(Q(pk__in=eligible), then=Value(0)), default=Value(1), output_field=IntegerField()))
-        .order_by("matched", "policy__key")[: len(PLANS)]
-    )
+    versions = list(published_versions().filter(mode=Mode.APPLY).exclude(materials=[]).order_by("policy__key"))
+    profile = enterprise_profile(enterprise=enterprise)
+    today = timezone.localdate()
+    fits = [v for v in versions if evaluate(v.rule, profile, on=today).status == Status.ELIGIBLE]
+    return (fits or versions)[: len(PLANS)]
 
 
 @transaction.atomic
