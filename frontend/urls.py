@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import console_data_views, console_views, views, workspace_views
+from . import application_views, console_data_views, console_views, views, workspace_views
 
 app_name = "frontend"
 
@@ -26,6 +26,33 @@ urlpatterns = [
         "enterprises/<str:credit_code>/inbox/<int:notification_id>/read/",
         workspace_views.inbox_mark_read,
         name="enterprise_inbox_read",
+    ),
+    # 在线申报 (portal/applications)
+    path("enterprises/<str:credit_code>/apply/<int:version_id>/", application_views.apply, name="enterprise_apply"),
+    path(
+        "enterprises/<str:credit_code>/applications/",
+        application_views.application_list,
+        name="enterprise_applications",
+    ),
+    path(
+        "enterprises/<str:credit_code>/applications/<int:application_id>/",
+        application_views.application_detail,
+        name="enterprise_application",
+    ),
+    path(
+        "enterprises/<str:credit_code>/applications/<int:application_id>/withdraw/",
+        application_views.application_withdraw,
+        name="enterprise_application_withdraw",
+    ),
+    path(
+        "enterprises/<str:credit_code>/applications/<int:application_id>/resubmit/",
+        application_views.application_resubmit,
+        name="enterprise_application_resubmit",
+    ),
+    path(
+        "enterprises/<str:credit_code>/applications/<int:application_id>/attachments/<int:attachment_id>/",
+        application_views.attachment_download,
+        name="enterprise_application_attachment",
     ),
     path("console/", console_views.console, name="console"),
     path("console/entitlements/", console_views.entitlements, name="console_entitlements"),
@@ -51,4 +78,20 @@ urlpatterns = [
     path("console/runs/<int:run_id>/", console_views.run_progress, name="console_run_progress"),
     path("console/rule/preview/", console_views.rule_preview, name="console_rule_preview"),
     path("console/rule/row/", console_views.rule_row, name="console_rule_row"),
+    path("console/applications/", application_views.console_applications, name="console_applications"),
+    path(
+        "console/applications/<int:application_id>/",
+        application_views.console_application,
+        name="console_application",
+    ),
+    path(
+        "console/applications/<int:application_id>/attachments/<int:attachment_id>/",
+        application_views.console_attachment_download,
+        name="console_application_attachment",
+    ),
+    path(
+        "console/applications/<int:application_id>/<str:action>/",
+        application_views.console_application_action,
+        name="console_application_action",
+    ),
 ]

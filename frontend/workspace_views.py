@@ -12,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from matching.evaluator import Outcome
@@ -19,6 +21,8 @@ from matching.selectors import enterprise_matches
 from matching.vocabulary import SELF_DECLARED
 from policies.models import Mode
 from portal.api.exceptions import ApplicationError
+from portal.applications.rules import window_problem
+from portal.applications.selectors import applied_version_ids
 from portal.enterprises import selectors as enterprise_selectors
 from portal.enterprises import services as enterprise_services
 from portal.enterprises.models import FACT_FIELDS, Enterprise, Park, Township
@@ -58,6 +62,10 @@ def _apply_errors(form: Any, error: Exception) -> None:
 @login_required
 def dashboard(request: HttpRequest, credit_code: str) -> HttpResponse:
     enterprise = _enterprise(request, credit_code)
+    member = _is_member(request, enterprise)
+    # 已申报: policies this enterprise applied for leave 可申报 (a withdrawn application may be made again).
+    applied = applied_version_ids(enterprise=enterprise)
+    today = timezone.localdate()
     groups: dict[str, list[dict[str, Any]]] = {"enjoy": [], "needs_info": [], "apply": []}
     for record in enterprise_matches(enterprise=enterprise):
         if record.outcome == "ineligible":
@@ -68,7 +76,12 @@ def dashboard(request: HttpRequest, credit_code: str) -> HttpResponse:
             groups["needs_info"].append(item)
         elif record.policy_version.mode == Mode.EXEMPT:
             groups["enjoy"].append(item)
-        else:
+        elif record.policy_version_id not in applied:
+            item["window_note"] = window_problem(record.policy_version, today)
+            if member and not item["window_note"]:
+                item["apply_url"] = reverse(
+                    "frontend:enterprise_apply", args=[enterprise.credit_code, record.policy_version_id]
+                )
             groups["apply"].append(item)
     from portal.entitlements.selectors import entitlements_for_enterprise
 
@@ -80,7 +93,13 @@ def dashboard(request: HttpRequest, credit_code: str) -> HttpResponse:
         request,
         "frontend/workspace/dashboard.html",
         _context(
-            enterprise, "dashboard", groups=groups, entitlements=entitlements, can_act=_is_member(request, enterprise)
+            enterprise,
+            "dashboard",
+            groups=groups,
+            entitlements=entitlements,
+            can_act=member,
+            applied=list(applied.values()),
+            today=today,
         ),
     )
 

@@ -10,6 +10,7 @@ api_v1 = [
     # Each app appends its routers here (portal/enterprises, policies, matching, notifications).
     path("", include("matching.api.urls")),
     path("", include("portal.entitlements.api.urls")),
+    path("", include("portal.applications.api.urls")),
     path("", include("portal.enterprises.urls")),
     path("", include("policies.api.urls")),
     path("", include("portal.notifications.api.urls")),

@@ -46,7 +46,12 @@ def demo_loaded() -> bool:
 @transaction.atomic
 def load_demo(*, log: Callable[[str], None] = lambda _: None) -> bool:
     """Create the demo enterprises and users if missing. Returns False when everything was there already."""
+    from portal.applications.demo import load_sample_applications
+
     if demo_loaded():
+        # Sample applications need the catalogue, which may have been loaded after the first run.
+        if load_sample_applications(log=log):
+            return True
         log("示例数据已存在，未作任何修改。")
         return False
     from portal.enterprises.demo_loader import load_enterprises
@@ -55,6 +60,7 @@ def load_demo(*, log: Callable[[str], None] = lambda _: None) -> bool:
     with notifications_batched():  # one re-match of the demo enterprises, after commit
         enterprises = load_enterprises(log=log)
     _load_users(enterprises)
+    load_sample_applications(log=log)
     log(f"示例数据已就绪：{len(enterprises)} 家示例企业，{len(DEMO_LOGINS)} 个示例账号。")
     return True
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "portal.enterprises",
     "portal.notifications",
     "portal.entitlements",
+    "portal.applications",
     "matching",
     "policies",
     "frontend",
@@ -186,6 +187,7 @@ SPECTACULAR_SETTINGS = {
         "FactSourceEnum": "portal.enterprises.models.SOURCE_CHOICES",
         "SiteKindEnum": "portal.enterprises.models.Site.Kind",
         "QualificationKindEnum": "portal.enterprises.models.QualificationKind",
+        "ApplicationStatusEnum": "portal.applications.models.Application.Status",
     },
 }
 
@@ -236,3 +238,6 @@ NOTIFY_QUALIFICATION_EXPIRY_DAYS = env.int("NOTIFY_QUALIFICATION_EXPIRY_DAYS", d
 MATCH_CHUNK_SIZE = env.int("MATCH_CHUNK_SIZE", default=250_000)
 # Policies decided at once by the nightly full re-match (one database connection each).
 MATCH_PARALLELISM = env.int("MATCH_PARALLELISM", default=2)
+
+# 在线申报 attachments: largest accepted file, in bytes (PDF/JPG/PNG/DOCX/XLSX; see portal/applications/files.py).
+APPLICATION_ATTACHMENT_MAX_BYTES = env.int("APPLICATION_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
