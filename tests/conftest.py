@@ -52,9 +52,9 @@ def start_worker(transactional_db, broker_url: str) -> Iterator:
 
 
 @pytest.fixture(autouse=True)
-def _places_present(request: pytest.FixtureRequest) -> None:
-    """Zones, townships and parks come from a data migration, and transactional tests (browser and
-    worker tests) flush every table when they end; put the places back before any database test."""
+def _seed_data_present(request: pytest.FixtureRequest) -> None:
+    """Zones, townships, parks and the role groups come from data migrations, and transactional tests
+    (browser and worker tests) flush every table when they end; put them back before any database test."""
     marker = request.node.get_closest_marker("django_db")
     names = set(request.fixturenames)
     if marker is None and not names & {"db", "transactional_db", "live_server"}:
@@ -71,3 +71,11 @@ def _places_present(request: pytest.FixtureRequest) -> None:
         from django.apps import apps
 
         importlib.import_module("portal.enterprises.migrations.0002_seed_places").seed(apps, None)
+    from django.contrib.auth.models import Group
+
+    if not Group.objects.exists():  # the role groups come from a data migration too
+        import importlib
+
+        from django.apps import apps
+
+        importlib.import_module("portal.accounts.migrations.0002_api_keys_and_roles").create_role_groups(apps, None)
