@@ -3,6 +3,8 @@
 No chart library and no script: the geometry is computed here and drawn by
 templates/frontend/partials/bar_chart.html, which also renders the same figures as a table (the
 accessible alternative, and what tests read). Horizontal bars leave room for long Chinese labels.
+The labels and values are HTML text beside each bar (an SVG of its own), so they keep their real
+size on a phone instead of shrinking with a scaled drawing; `Bar.percent` is the bar's length.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ LABEL_CHARS = 12  # longer labels are shortened in the drawing (never in the tab
 # Calm, high-contrast colours from the stylesheet's palette; the highlight is the alert red.
 COLOURS = {
     "brand": "#1f5fa8",
-    "light": "#7fa7d6",
+    "light": "#5f8cc4",  # 3.4:1 on white (graphics need 3:1)
     "ok": "#2f7d4a",
     "warn": "#b7791f",
     "bad": "#a4262c",
@@ -45,6 +47,7 @@ class Bar:
     colour: str
     text_x: float
     text_y: float
+    percent: float = 0  # width in % of the row (the longest bar 85%), for the HTML layout
 
 
 @dataclass
@@ -124,9 +127,9 @@ def bar_chart(
             top = y + index * (BAR_HEIGHT + BAR_GAP)
             width = max(value / peak * span, 1.5 if value else 0)
             colour = HIGHLIGHT if lit else fills[index % len(fills)]
-            row.bars.append(
-                Bar(index, value, LABEL_WIDTH, top, round(width, 1), colour, LABEL_WIDTH + width + 6, top + 14)
-            )
+            bar = Bar(index, value, LABEL_WIDTH, top, round(width, 1), colour, LABEL_WIDTH + width + 6, top + 14)
+            bar.percent = round(width / span * 85, 1)  # the longest bar leaves room for its value
+            row.bars.append(bar)
         chart_rows.append(row)
         y += group + GROUP_GAP
     return Chart(

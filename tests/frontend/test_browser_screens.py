@@ -70,10 +70,17 @@ UNNAMED_JS = """() => {
 
 OVERFLOW_JS = "() => [document.documentElement.scrollWidth, window.innerWidth]"
 
-# The widest elements sticking out of the viewport, to make an overflow failure readable.
-WIDEST_JS = """() => [...document.querySelectorAll('main *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-  .slice(0, 3).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))"""
+# The outermost elements sticking out of the viewport (not the content of a scroll box), for the failure message.
+WIDEST_JS = """() => {
+  const out = e => e.getBoundingClientRect().right > window.innerWidth + 1;
+  const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+  const inScrollBox = e => { for (let p = e.parentElement; p; p = p.parentElement) if (scrolls(p)) return true; return false; };
+  // An absolutely positioned element escapes a scroll box that is not its containing block.
+  const escapes = e => ['absolute', 'fixed'].includes(getComputedStyle(e).position);
+  return [...document.querySelectorAll('body *')].filter(e => out(e) && (!inScrollBox(e) || escapes(e)))
+    .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '')
+      + ' ' + Math.round(e.getBoundingClientRect().width) + 'px');
+}"""
 
 
 @dataclass

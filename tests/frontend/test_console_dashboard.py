@@ -86,7 +86,7 @@ def test_dashboard_figures(client, staff_auditor, data) -> None:
     }
     assert 'id="total-published">3<' in html and 'id="total-eligible">4<' in html
     assert 'id="total-success">75.0%<' in html  # 3 sent of 4 finished
-    assert html.count('<svg role="img"') == 6
+    assert html.count('class="chart-bars" role="img"') == 6
 
 
 def test_weekly_buckets_follow_local_weeks(staff_auditor, data) -> None:

@@ -48,8 +48,8 @@ def test_start_a_preview_and_see_the_result(
     # The industry condition excludes all three; it is named, highlighted in the chart and its table.
     worst = re.search(r'id="preview-worst">(.*?)</p>', html, re.S).group(1)
     assert "软件和信息技术服务业" in worst and "3 家因此不符合" in worst
-    assert '<g class="chart-highlight">' in html and 'class="row-highlight"' in html
-    assert "<svg" in html and "查看数据表" in html
+    assert 'class="chart-row chart-highlight"' in html and 'class="row-highlight"' in html
+    assert 'class="chart-bars" role="img"' in html and "<svg" in html and "查看数据表" in html
     assert "苏州软件一号示例有限公司" in html  # the sample table
     assert "hx-trigger" not in html.split('id="preview-run"')[1].split(">")[0]  # done: polling stops
     # The version page now offers to run it again and loads the last run.
