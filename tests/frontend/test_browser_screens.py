@@ -9,6 +9,7 @@ The data is built once and both viewports reuse it, each in its own browser cont
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -74,7 +75,10 @@ OVERFLOW_JS = "() => [document.documentElement.scrollWidth, window.innerWidth]"
 WIDEST_JS = """() => {
   const out = e => e.getBoundingClientRect().right > window.innerWidth + 1;
   const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
-  const inScrollBox = e => { for (let p = e.parentElement; p; p = p.parentElement) if (scrolls(p)) return true; return false; };
+  const inScrollBox = e => {
+    for (let p = e.parentElement; p; p = p.parentElement) if (scrolls(p)) return true;
+    return false;
+  };
   // An absolutely positioned element escapes a scroll box that is not its containing block.
   const escapes = e => ['absolute', 'fixed'].includes(getComputedStyle(e).position);
   return [...document.querySelectorAll('body *')].filter(e => out(e) && (!inScrollBox(e) || escapes(e)))
@@ -300,7 +304,7 @@ def check(page: Page, viewport: str) -> list[str]:
     levels = page.evaluate(HEADINGS_JS)
     if levels.count(1) != 1 or levels[0] != 1:
         problems.append(f"needs exactly one h1, first: {levels}")
-    skips = [(a, b) for a, b in zip(levels, levels[1:], strict=False) if b > a + 1]
+    skips = [(a, b) for a, b in itertools.pairwise(levels) if b > a + 1]
     if skips:
         problems.append(f"heading levels skip {skips}: {levels}")
     problems += [f"control without an accessible name: {html}" for html in page.evaluate(UNNAMED_JS)]

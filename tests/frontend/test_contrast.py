@@ -47,9 +47,7 @@ def rules(css: str) -> list[tuple[str, dict[str, str]]]:
     css = re.sub(r"@media[^{]*\{", "", css)
     found = []
     for selector, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
-        declarations = dict(
-            (name.strip(), value.strip()) for name, value in re.findall(r"([\w-]+)\s*:\s*([^;]+)", body)
-        )
+        declarations = {name.strip(): value.strip() for name, value in re.findall(r"([\w-]+)\s*:\s*([^;]+)", body)}
         found.append((selector.strip(), declarations))
     return found
 
