@@ -240,10 +240,9 @@ class _Compiler:
         vt = f"{x}.matched_verified"
         vf = f"(COALESCE(NOT {truth}, FALSE) AND {x}.all_verified)"
         possible = f"{matched} OR {undetermined}" if undetermined else matched
-        cand = (
-            f"(NOT {self.p}.has_sites OR {self.p}.enterprise_id IN"
-            f" (SELECT s.enterprise_id {self._sites_from(correlated=False)} AND ({possible})))"
-        )
+        # Correlated: a probe of this candidate's own sites. An IN (…) list of every matching site
+        # would be hashed per statement, or (past work_mem, at a million enterprises) rescanned per row.
+        cand = f"(NOT {self.p}.has_sites OR EXISTS (SELECT 1 {self._sites_from(correlated=True)} AND ({possible})))"
         return truth, vt, vf, cand
 
     def _zone(self, fact: str, op: str, codes: list[str]) -> tuple[str, str, str, str]:
