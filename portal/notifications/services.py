@@ -24,6 +24,7 @@ from django.utils import timezone
 from portal.accounts.roles import Role, has_any_role
 from portal.api.exceptions import ApplicationError
 
+from .binding import bound_cursor
 from .delivery import chunked
 from .models import ChannelPreference, Delivery, Notification, NotificationRead, WebhookEndpoint
 from .sms import PHONE_RE
@@ -205,8 +206,6 @@ def _create_chunk_postgresql(
     chosen in SQL by the same rules as _outbox_rows, which SQLite uses: e-mail unless switched off and
     the address is not empty, SMS when switched on with a phone number, every active webhook endpoint.
     """
-    import psycopg
-
     qn = connection.ops.quote_name
     tables = {
         "notification": qn(Notification._meta.db_table),
@@ -269,13 +268,8 @@ def _create_chunk_postgresql(
         now,
         now,
     ]
-    connection.ensure_connection()
-    # A server-side-binding cursor on Django's connection (so, in the caller's transaction): the arrays
-    # travel as binary parameters instead of being spelled out in the SQL text. Wrapped like Django's own
-    # cursors, so query logging and execute wrappers see it.
-    raw = psycopg.Cursor(connection.connection)
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    with wrap(raw) as cursor:
+    # Server-side binding, in the caller's transaction: the arrays travel as parameters, not SQL text.
+    with bound_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     by_key = {(spec.enterprise_id, spec.dedupe_key): spec for spec in specs}
