@@ -30,6 +30,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from .binding import bound_cursor
 from .channels import CHANNELS, Outgoing, PermanentDeliveryError, TransientDeliveryError
 from .models import Delivery, Notification, WebhookEndpoint
 
@@ -67,8 +68,9 @@ def _claim(ids: list[int]) -> list[tuple[Any, ...]]:
     """
     now = timezone.now()
     qn = connection.ops.quote_name
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    marks = ", ".join(["%s"] * len(ids))
+    postgresql = connection.vendor == "postgresql"
+    # On PostgreSQL the ids travel as one array bound by the server, not as one SQL parameter each.
+    among = f"{qn('id')} = ANY(%s::bigint[])" if postgresql else f"{qn('id')} IN ({', '.join(['%s'] * len(ids))})"
     # "Not sending, sent or dead" rather than "pending or failed": the same rows (a CHECK constraint
     # limits status), but it does not imply the predicate of the partial index delivery_due_idx, so the
     # planner cannot pick that index over the primary key. Right after a large fan-out the statistics
@@ -78,10 +80,15 @@ def _claim(ids: list[int]) -> list[tuple[Any, ...]]:
         f"UPDATE {qn(Delivery._meta.db_table)} "  # noqa: S608
         f"SET {qn('status')} = %s, {qn('attempts')} = {qn('attempts')} + 1, "
         f"{qn('claimed_at')} = %s, {qn('updated_at')} = %s "
-        f"WHERE {qn('id')} IN ({marks}) AND {qn('status')} NOT IN (%s, %s, %s) AND {qn('next_attempt_at')} <= %s "
+        f"WHERE {among} AND {qn('status')} NOT IN (%s, %s, %s) AND {qn('next_attempt_at')} <= %s "
         f"RETURNING {', '.join(qn(c) for c in _CLAIM_RETURNING)}"
     )
     taken = (Status.SENDING, Status.SENT, Status.DEAD)
+    if postgresql:
+        with bound_cursor() as cursor:
+            cursor.execute(sql, [Status.SENDING, now, now, list(ids), *taken, now])
+            return sorted(cursor.fetchall())
+    stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(sql, [Status.SENDING, stamp, stamp, *ids, *taken, stamp])
         return sorted(cursor.fetchall())
@@ -168,8 +175,20 @@ def _mark_sent(sent: dict[int, str]) -> int:
     A row a sweep already took back to "pending" was still sent, so any status but "sent" is overwritten.
     """
     qn = connection.ops.quote_name
-    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = timezone.now()
     ids = list(sent)
+    if connection.vendor == "postgresql":
+        # One UPDATE joined to the (id, provider id) pairs passed as two arrays.
+        sql = (
+            f"UPDATE {qn(Delivery._meta.db_table)} AS d SET {qn('status')} = %s, {qn('sent_at')} = %s, "  # noqa: S608
+            f"{qn('updated_at')} = %s, {qn('last_error')} = '', {qn('provider_message_id')} = s.provider_id "
+            f"FROM unnest(%s::bigint[], %s::text[]) AS s(id, provider_id) "
+            f"WHERE d.{qn('id')} = s.id AND d.{qn('status')} <> %s"
+        )
+        with bound_cursor() as cursor:
+            cursor.execute(sql, [Status.SENT, now, now, ids, [sent[pk][:200] for pk in ids], Status.SENT])
+            return cursor.rowcount
+    stamp = connection.ops.adapt_datetimefield_value(now)
     cases = " ".join(["WHEN %s THEN %s"] * len(ids))
     marks = ", ".join(["%s"] * len(ids))
     sql = (
