@@ -215,12 +215,16 @@ def _create_chunk_postgresql(
         "endpoint": qn(WebhookEndpoint._meta.db_table),
     }
     sql = """
-        WITH input AS (
-            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-                AS i(enterprise_id, kind, dedupe_key, title, body, link, payload)
+        WITH content AS (
+            SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+                WITH ORDINALITY AS c(kind, dedupe_key, title, body, link, payload, n)
+        ), input AS (
+            SELECT i.enterprise_id, c.kind, c.dedupe_key, c.title, c.body, c.link, c.payload, i.k
+            FROM unnest(%s::bigint[], %s::bigint[]) WITH ORDINALITY AS i(enterprise_id, content, k)
+            JOIN content c ON c.n = i.content
         ), new AS (
             INSERT INTO {notification} (enterprise_id, kind, dedupe_key, title, body, link, payload, created_at)
-            SELECT enterprise_id, kind, dedupe_key, title, body, link, payload::jsonb, %s FROM input
+            SELECT enterprise_id, kind, dedupe_key, title, body, link, payload::jsonb, %s FROM input ORDER BY k
             ON CONFLICT (enterprise_id, dedupe_key) DO NOTHING
             RETURNING id, enterprise_id, dedupe_key
         ), recipients AS (
@@ -249,15 +253,22 @@ def _create_chunk_postgresql(
         UNION ALL
         SELECT id, NULL, NULL FROM outbox
     """.format(**tables)  # noqa: S608 — table names from model metadata; every value is a parameter
+    # A fan-out repeats one text to many enterprises: each distinct content travels once, and every
+    # row refers to its content by number (1-based, as WITH ORDINALITY counts).
     encoder = Notification._meta.get_field("payload").encoder
+    contents: dict[tuple[str, ...], int] = {}
+    enterprise_ids: list[int] = []
+    content_numbers: list[int] = []
+    for spec in specs:
+        payload = json.dumps(spec.payload or {}, cls=encoder)
+        content = (spec.kind, spec.dedupe_key, spec.title, spec.body, spec.link, payload)
+        content_numbers.append(contents.setdefault(content, len(contents) + 1))
+        enterprise_ids.append(spec.enterprise_id)
+    columns = [list(column) for column in zip(*contents, strict=True)] or [[] for _ in range(6)]
     params: list[Any] = [
-        [spec.enterprise_id for spec in specs],
-        [spec.kind for spec in specs],
-        [spec.dedupe_key for spec in specs],
-        [spec.title for spec in specs],
-        [spec.body for spec in specs],
-        [spec.link for spec in specs],
-        [json.dumps(spec.payload or {}, cls=encoder) for spec in specs],
+        *columns,
+        enterprise_ids,
+        content_numbers,
         now,
         Channel.EMAIL,
         Channel.SMS,
