@@ -72,7 +72,10 @@ def test_the_shared_part_is_not_changed_by_building_many_messages(fixed_date) ->
     assert first["X-Huiqi-Delivery"] == "1" and second["X-Huiqi-Delivery"] == "2"
     assert first.get_all("To") == ["a@example.com"]  # the second build did not append to the first
     shared = channels._prototype(
-        "【惠企通】免申即享：守信企业示例（示例）", channel.render(outgoing(3, "c@example.com")).body, first["From"], "utf-8"
+        "【惠企通】免申即享：守信企业示例（示例）",
+        channel.render(outgoing(3, "c@example.com")).body,
+        first["From"],
+        "utf-8",
     )
     assert shared["To"] is None and shared["Message-ID"] is None
 
@@ -93,6 +96,15 @@ def test_messages_the_fast_path_does_not_cover_are_built_by_email_message(fixed_
     )
     built = message.message()
     assert built["Cc"] == "b@example.com"
-    assert built.as_bytes() == EmailMessage(
-        subject="主题", body="正文", to=["a@example.com"], cc=["b@example.com"], headers={"Message-ID": "<x@localhost>"}
-    ).message().as_bytes()
+    assert (
+        built.as_bytes()
+        == EmailMessage(
+            subject="主题",
+            body="正文",
+            to=["a@example.com"],
+            cc=["b@example.com"],
+            headers={"Message-ID": "<x@localhost>"},
+        )
+        .message()
+        .as_bytes()
+    )
