@@ -129,9 +129,11 @@ class EmailChannel:
         return self.connection
 
     def render(self, item: Outgoing) -> EmailMessage:
-        lines = [item.body.strip()] if item.body.strip() else []
-        if item.url:
-            lines.append(f"查看详情：{item.url}")
+        body = item.body.strip()
+        lines = [body] if body else []
+        url = item.url
+        if url:
+            lines.append(f"查看详情：{url}")
         lines.append("——\n苏州高新区惠企通（系统自动发送，请勿直接回复）。如需调整通知方式，请登录平台“消息设置”。")
         return NotificationEmail(
             subject=f"【惠企通】{item.title}",

@@ -175,13 +175,13 @@ class _SentMarks:
         self.pending: dict[int, str] = {}
         self.last_flush = time.monotonic()
         self.written = 0
+        # Read once: add() runs once per message.
+        self.max_pending = settings.NOTIFICATIONS_MARK_FLUSH_MAX
+        self.max_seconds = settings.NOTIFICATIONS_MARK_FLUSH_SECONDS
 
     def add(self, delivery_id: int, provider_id: str) -> None:
         self.pending[delivery_id] = provider_id
-        if (
-            len(self.pending) >= settings.NOTIFICATIONS_MARK_FLUSH_MAX
-            or time.monotonic() - self.last_flush >= settings.NOTIFICATIONS_MARK_FLUSH_SECONDS
-        ):
+        if len(self.pending) >= self.max_pending or time.monotonic() - self.last_flush >= self.max_seconds:
             self.flush()
 
     def flush(self) -> None:
@@ -285,6 +285,7 @@ def deliveries_send(*, delivery_ids: Iterable[int]) -> dict[str, int]:
     failures_in_a_row: Counter[str] = Counter()
     tripped: set[str] = set()
     untried: set[int] = set()  # claimed, neither sent nor failed yet: handed back if we stop early
+    renew_after = settings.NOTIFICATIONS_SENDING_TIMEOUT / 3
     try:
         for chunk in chunked(ids, settings.NOTIFICATIONS_CLAIM_CHUNK):
             claimed = _claim(chunk)
@@ -295,7 +296,7 @@ def deliveries_send(*, delivery_ids: Iterable[int]) -> dict[str, int]:
             lease = time.monotonic()
             deferred: list[int] = []
             for item, attempts in _load(claimed):
-                if time.monotonic() - lease > settings.NOTIFICATIONS_SENDING_TIMEOUT / 3:
+                if time.monotonic() - lease > renew_after:
                     # A slow chunk: renew the claim on what is left before the sweep takes it back.
                     untried = _renew(untried)
                     lease = time.monotonic()
