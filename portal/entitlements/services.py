@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from matching.describe import describe_condition
 from matching.rules import iter_conditions
 from portal.accounts.roles import Role, has_any_role
 from portal.api.exceptions import ApplicationError
+from portal.notifications.binding import bound_cursor
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notifications_create_bulk
 
@@ -135,17 +136,28 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
         notifications_create_bulk(items=specs)
 
 
+# Matching determines the entitlement and the same transaction pushes it to the inbox: two audit rows.
+_GRANT_STEPS = (
+    ("", Status.DETERMINED, "部门共享数据核验符合条件（免申即享）"),
+    (Status.DETERMINED, Status.NOTIFIED, "已推送至企业消息中心"),
+)
+
+
 def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> int:
-    """Entitlements for these enterprises (those that already have one are left alone)."""
+    """Entitlements for these enterprises (those that already have one are left alone), each with its
+    transitions; returns how many were new. The unique key decides, also against a concurrent run."""
     if not enterprise_ids:
         return 0
     now = timezone.now()
+    ids = list(dict.fromkeys(enterprise_ids))
+    if connection.vendor == "postgresql":
+        return _entitlements_create_postgresql(version_id=version.pk, enterprise_ids=ids, now=now)
     existing = set(
-        Entitlement.objects.filter(policy_version=version, enterprise_id__in=enterprise_ids).values_list(
+        Entitlement.objects.filter(policy_version=version, enterprise_id__in=ids).values_list(
             "enterprise_id", flat=True
         )
     )
-    fresh = [e for e in dict.fromkeys(enterprise_ids) if e not in existing]
+    fresh = [e for e in ids if e not in existing]
     Entitlement.objects.bulk_create(
         [
             Entitlement(enterprise_id=e, policy_version=version, status=Status.NOTIFIED, determined_at=now)
@@ -159,25 +171,75 @@ def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> int:
             "pk", flat=True
         )
     )
-    # determined by matching, notified through the inbox in the same transaction
     EntitlementTransition.objects.bulk_create(
         [
             EntitlementTransition(entitlement_id=pk, from_status=frm, to_status=to, reason=why, at=now)
             for pk in created
-            for frm, to, why in (
-                ("", Status.DETERMINED, "部门共享数据核验符合条件（免申即享）"),
-                (Status.DETERMINED, Status.NOTIFIED, "已推送至企业消息中心"),
-            )
+            for frm, to, why in _GRANT_STEPS
         ],
         batch_size=5000,
     )
     return len(created)
 
 
+def _entitlements_create_postgresql(*, version_id: int, enterprise_ids: list[int], now: Any) -> int:
+    """The same as one set-based statement: INSERT … SELECT FROM unnest(ids) ON CONFLICT DO NOTHING
+    RETURNING feeds the transitions' INSERT, so only the rows this statement created get them."""
+    qn = connection.ops.quote_name
+    entitlement, transition = qn(Entitlement._meta.db_table), qn(EntitlementTransition._meta.db_table)
+    # Table names from model metadata; every value is a parameter.
+    sql = f"""
+        WITH new AS (
+            INSERT INTO {entitlement} (enterprise_id, policy_version_id, status, explanation, objection_reason,
+                                       resolution, revoke_reason, determined_at, updated_at)
+            SELECT e, %(version)s, %(status)s, NULL, '', '', '', %(now)s, %(now)s
+            FROM unnest(%(ids)s::bigint[]) AS e ORDER BY e
+            ON CONFLICT (enterprise_id, policy_version_id) DO NOTHING
+            RETURNING id
+        ), steps AS (
+            SELECT * FROM unnest(%(step)s::int[], %(from)s::text[], %(to)s::text[], %(why)s::text[])
+                AS s(n, from_status, to_status, reason)
+        ), audit AS (
+            INSERT INTO {transition} (entitlement_id, from_status, to_status, by_id, reason, at)
+            SELECT new.id, s.from_status, s.to_status, NULL, s.reason, %(now)s
+            FROM new CROSS JOIN steps s ORDER BY new.id, s.n
+        )
+        SELECT count(*) FROM new
+    """  # noqa: S608
+    params = {
+        "version": version_id,
+        "status": Status.NOTIFIED,
+        "now": now,
+        "ids": enterprise_ids,
+        "step": list(range(len(_GRANT_STEPS))),
+        "from": [str(frm) for frm, _, _ in _GRANT_STEPS],
+        "to": [str(to) for _, to, _ in _GRANT_STEPS],
+        "why": [why for _, _, why in _GRANT_STEPS],
+    }
+    with bound_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
 def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[int]) -> int:
     """Copy the match records' explanations onto entitlements that have none yet."""
     from matching.models import MatchRecord
 
+    if connection.vendor == "postgresql":
+        entitlement = connection.ops.quote_name(Entitlement._meta.db_table)
+        record = connection.ops.quote_name(MatchRecord._meta.db_table)
+        # Table names from model metadata; every value is a parameter.
+        sql = f"""
+            UPDATE {entitlement} e SET explanation = r.explanation
+            FROM {record} r
+            WHERE e.policy_version_id = %(version)s AND e.enterprise_id = ANY(%(ids)s::bigint[])
+              AND e.explanation IS NULL
+              AND r.policy_version_id = %(version)s AND r.enterprise_id = e.enterprise_id
+              AND r.explanation IS NOT NULL
+        """  # noqa: S608
+        with bound_cursor() as cursor:
+            cursor.execute(sql, {"version": version_id, "ids": list(enterprise_ids)})
+            return cursor.rowcount
     explanations = dict(
         MatchRecord.objects.filter(policy_version_id=version_id, enterprise_id__in=enterprise_ids)
         .exclude(explanation__isnull=True)

@@ -24,6 +24,7 @@ from django.utils import timezone
 from portal.accounts.roles import Role, has_any_role
 from portal.api.exceptions import ApplicationError
 
+from .binding import bound_cursor
 from .delivery import chunked
 from .models import ChannelPreference, Delivery, Notification, NotificationRead, WebhookEndpoint
 from .sms import PHONE_RE
@@ -205,8 +206,6 @@ def _create_chunk_postgresql(
     chosen in SQL by the same rules as _outbox_rows, which SQLite uses: e-mail unless switched off and
     the address is not empty, SMS when switched on with a phone number, every active webhook endpoint.
     """
-    import psycopg
-
     qn = connection.ops.quote_name
     tables = {
         "notification": qn(Notification._meta.db_table),
@@ -216,12 +215,16 @@ def _create_chunk_postgresql(
         "endpoint": qn(WebhookEndpoint._meta.db_table),
     }
     sql = """
-        WITH input AS (
-            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
-                AS i(enterprise_id, kind, dedupe_key, title, body, link, payload)
+        WITH content AS (
+            SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])
+                WITH ORDINALITY AS c(kind, dedupe_key, title, body, link, payload, n)
+        ), input AS (
+            SELECT i.enterprise_id, c.kind, c.dedupe_key, c.title, c.body, c.link, c.payload, i.k
+            FROM unnest(%s::bigint[], %s::bigint[]) WITH ORDINALITY AS i(enterprise_id, content, k)
+            JOIN content c ON c.n = i.content
         ), new AS (
             INSERT INTO {notification} (enterprise_id, kind, dedupe_key, title, body, link, payload, created_at)
-            SELECT enterprise_id, kind, dedupe_key, title, body, link, payload::jsonb, %s FROM input
+            SELECT enterprise_id, kind, dedupe_key, title, body, link, payload::jsonb, %s FROM input ORDER BY k
             ON CONFLICT (enterprise_id, dedupe_key) DO NOTHING
             RETURNING id, enterprise_id, dedupe_key
         ), recipients AS (
@@ -250,15 +253,22 @@ def _create_chunk_postgresql(
         UNION ALL
         SELECT id, NULL, NULL FROM outbox
     """.format(**tables)  # noqa: S608 — table names from model metadata; every value is a parameter
+    # A fan-out repeats one text to many enterprises: each distinct content travels once, and every
+    # row refers to its content by number (1-based, as WITH ORDINALITY counts).
     encoder = Notification._meta.get_field("payload").encoder
+    contents: dict[tuple[str, ...], int] = {}
+    enterprise_ids: list[int] = []
+    content_numbers: list[int] = []
+    for spec in specs:
+        payload = json.dumps(spec.payload or {}, cls=encoder)
+        content = (spec.kind, spec.dedupe_key, spec.title, spec.body, spec.link, payload)
+        content_numbers.append(contents.setdefault(content, len(contents) + 1))
+        enterprise_ids.append(spec.enterprise_id)
+    columns = [list(column) for column in zip(*contents, strict=True)] or [[] for _ in range(6)]
     params: list[Any] = [
-        [spec.enterprise_id for spec in specs],
-        [spec.kind for spec in specs],
-        [spec.dedupe_key for spec in specs],
-        [spec.title for spec in specs],
-        [spec.body for spec in specs],
-        [spec.link for spec in specs],
-        [json.dumps(spec.payload or {}, cls=encoder) for spec in specs],
+        *columns,
+        enterprise_ids,
+        content_numbers,
         now,
         Channel.EMAIL,
         Channel.SMS,
@@ -269,13 +279,8 @@ def _create_chunk_postgresql(
         now,
         now,
     ]
-    connection.ensure_connection()
-    # A server-side-binding cursor on Django's connection (so, in the caller's transaction): the arrays
-    # travel as binary parameters instead of being spelled out in the SQL text. Wrapped like Django's own
-    # cursors, so query logging and execute wrappers see it.
-    raw = psycopg.Cursor(connection.connection)
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    with wrap(raw) as cursor:
+    # Server-side binding, in the caller's transaction: the arrays travel as parameters, not SQL text.
+    with bound_cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     by_key = {(spec.enterprise_id, spec.dedupe_key): spec for spec in specs}

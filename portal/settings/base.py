@@ -205,11 +205,13 @@ NOTIFICATIONS_RETRY_MAX_DELAY = env.float("NOTIFICATIONS_RETRY_MAX_DELAY", defau
 NOTIFICATIONS_SENDING_TIMEOUT = env.float("NOTIFICATIONS_SENDING_TIMEOUT", default=600.0)
 # Rows handed to the broker longer ago than this and still pending are handed over again.
 NOTIFICATIONS_REQUEUE_AFTER = env.float("NOTIFICATIONS_REQUEUE_AFTER", default=600.0)
-NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=500)  # delivery ids per task
-NOTIFICATIONS_CLAIM_CHUNK = env.int("NOTIFICATIONS_CLAIM_CHUNK", default=200)  # rows claimed per UPDATE
+NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=1000)  # delivery ids per task
+# Rows claimed per UPDATE (one commit each). A killed worker's claimed-but-unsent rows wait for the sweep.
+NOTIFICATIONS_CLAIM_CHUNK = env.int("NOTIFICATIONS_CLAIM_CHUNK", default=1000)
 # "Sent" marks are written after a send once this many seconds passed since the last write (or every
 # NOTIFICATIONS_MARK_FLUSH_MAX sends): the only window where a killed worker can cause a second send.
-NOTIFICATIONS_MARK_FLUSH_SECONDS = env.float("NOTIFICATIONS_MARK_FLUSH_SECONDS", default=0.01)
+# Each write is a commit; at fan-out speed the count bound applies, a slow channel is marked per send.
+NOTIFICATIONS_MARK_FLUSH_SECONDS = env.float("NOTIFICATIONS_MARK_FLUSH_SECONDS", default=0.05)
 NOTIFICATIONS_MARK_FLUSH_MAX = env.int("NOTIFICATIONS_MARK_FLUSH_MAX", default=200)
 NOTIFICATIONS_SWEEP_LIMIT = env.int("NOTIFICATIONS_SWEEP_LIMIT", default=100_000)  # rows re-enqueued per sweep
 NOTIFICATIONS_EMAIL_BACKEND = env.str("NOTIFICATIONS_EMAIL_BACKEND", default="")  # "" means EMAIL_BACKEND

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from portal.accounts.models import User
 from portal.notifications import services
 from portal.notifications.delivery import deliveries_send, retry_delay
 from portal.notifications.models import Delivery, Notification, SmsMessage
@@ -225,3 +226,52 @@ def test_a_slow_chunk_renews_its_claim_and_skips_rows_the_sweep_took_back(enterp
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
     second.refresh_from_db()
     assert (second.status, second.attempts) == (Delivery.Status.PENDING, 1)
+
+
+def test_a_claim_takes_exactly_the_listed_due_rows_even_with_gaps(
+    enterprise, settings, django_assert_max_num_queries
+) -> None:
+    # given: eight e-mail deliveries (one per user); the claim lists every other one, and one of those was sent
+    settings.NOTIFICATIONS_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for n in range(8):
+        User.objects.create(username=f"gap{n}", email=f"gap{n}@example.com", enterprise=enterprise)
+    notification = services.notification_create(
+        enterprise_id=enterprise.pk, kind=Notification.Kind.EXEMPT_GRANTED, dedupe_key="pv9:gaps", title="示例"
+    )
+    rows = list(notification.deliveries.order_by("pk").values_list("pk", flat=True))
+    listed = rows[::2]
+    Delivery.objects.filter(pk=listed[1]).update(status=Delivery.Status.SENT)
+
+    # when: one batch is delivered (rows in between, inside the listed ids' range, are not listed)
+    with django_assert_max_num_queries(6):  # claim, load, mark; no query per message
+        stats = deliveries_send(delivery_ids=listed)
+
+    # then: only the listed due rows went out, once each, marked with one statement
+    assert stats == {"claimed": 3, "sent": 3}
+    statuses = dict(Delivery.objects.filter(pk__in=rows).values_list("pk", "status"))
+    assert {pk for pk, status in statuses.items() if status == Delivery.Status.SENT} == set(listed)
+    assert {statuses[pk] for pk in rows if pk not in listed} == {Delivery.Status.PENDING}
+    assert sorted(int(m.extra_headers["X-Huiqi-Delivery"]) for m in mail.outbox) == sorted(
+        pk for pk in listed if pk != listed[1]
+    )
+
+
+def test_one_failing_address_in_a_batch_fails_alone(enterprise, settings) -> None:
+    # given: a batch where one recipient's address cannot be put in a header
+    settings.NOTIFICATIONS_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for n in range(4):
+        User.objects.create(username=f"iso{n}", email=f"iso{n}@example.com", enterprise=enterprise)
+    notification = services.notification_create(
+        enterprise_id=enterprise.pk, kind=Notification.Kind.EXEMPT_GRANTED, dedupe_key="pv9:iso", title="示例"
+    )
+    rows = list(notification.deliveries.order_by("pk").values_list("pk", flat=True))
+    bad = rows[1]
+    Delivery.objects.filter(pk=bad).update(address="iso@example.com\nBcc: victim@example.com")
+
+    stats = deliveries_send(delivery_ids=rows)
+
+    # then: the bad one is dead (permanent), every other one sent once
+    assert stats == {"claimed": len(rows), "sent": len(rows) - 1, "dead": 1}
+    assert Delivery.objects.get(pk=bad).status == Delivery.Status.DEAD
+    assert set(Delivery.objects.filter(pk__in=rows).exclude(pk=bad).values_list("status", flat=True)) == {"sent"}
+    assert len(mail.outbox) == len(rows) - 1
