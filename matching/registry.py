@@ -513,8 +513,10 @@ class QualificationFact(FactSpec):
             return "、".join(self._name(k) for k in value) or "无"
         parts = []
         for q in records:
-            end = f"至{q.valid_to.isoformat()}" if q.valid_to else "起长期"
-            period = f"{q.valid_from.isoformat()}{end}"
+            # date.min: no start date was declared (政策计算器), so none is shown.
+            start = "" if q.valid_from == date.min else q.valid_from.isoformat()
+            open_ended = f"{start}起长期" if start else "长期"
+            period = f"{start}至{q.valid_to.isoformat()}" if q.valid_to else open_ended
             if q.valid_on(on):
                 state = "有效"
             elif q.valid_from > on:

@@ -170,3 +170,15 @@ def test_facts_must_be_an_object() -> None:
         profile_from_declared(["employees", 5], on=DAY)  # type: ignore[arg-type]
 
     assert caught.value.code == "invalid"
+
+
+def test_a_declared_qualification_without_dates_reads_without_a_made_up_start() -> None:
+    from matching.registry import FACTS
+
+    undated = profile_from_declared({"qualifications": ["high_tech"]}, on=DAY).qualifications
+    dated = profile_from_declared(
+        {"qualifications": [{"kind": "high_tech", "valid_from": "2024-01-01", "valid_to": "2026-12-31"}]}, on=DAY
+    ).qualifications
+
+    assert FACTS["qualification"].display(undated, DAY) == "高新技术企业（有效，长期）"
+    assert FACTS["qualification"].display(dated, DAY) == "高新技术企业（有效，2024-01-01至2026-12-31）"
