@@ -231,12 +231,13 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
         # Table names from model metadata; every value is a parameter.
         sql = f"""
             UPDATE {entitlement} e SET explanation = r.explanation
-            FROM {record} r
-            WHERE e.policy_version_id = %(version)s AND e.enterprise_id = ANY(%(ids)s::bigint[])
-              AND e.explanation IS NULL
-              AND r.policy_version_id = %(version)s AND r.enterprise_id = e.enterprise_id
-              AND r.explanation IS NOT NULL
+            FROM unnest(%(ids)s::bigint[]) AS given(enterprise_id)
+            JOIN {record} r ON r.policy_version_id = %(version)s AND r.enterprise_id = given.enterprise_id
+            WHERE e.policy_version_id = %(version)s AND e.enterprise_id = given.enterprise_id
+              AND e.explanation IS NULL AND r.explanation IS NOT NULL
         """  # noqa: S608
+        # unnest + join, not `= ANY(ids)`: rows written earlier in this transaction leave the planner
+        # with empty-table statistics, and it then tested every row against the whole id array.
         with bound_cursor() as cursor:
             cursor.execute(sql, {"version": version_id, "ids": list(enterprise_ids)})
             return cursor.rowcount
