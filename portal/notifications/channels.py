@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import formatdate
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMessage, get_connection
@@ -208,8 +209,20 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 class WebhookChannel:
     def __init__(self) -> None:
-        self.opener = urllib.request.build_opener(_NoRedirect)
         self.timeout = settings.NOTIFICATIONS_WEBHOOK_TIMEOUT
+        self.allow_private = settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE
+
+    def _opener(self, url: str) -> urllib.request.OpenerDirector:
+        """An opener that reaches only the public address it checked (see webhooks.vetted_address)."""
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            pinned = webhooks.vetted_address(parts.hostname or "", port, allow_private=self.allow_private)
+        except webhooks.UnsafeAddress as exc:
+            raise PermanentDeliveryError(str(exc)) from exc
+        except OSError as exc:  # DNS failure: may be temporary
+            raise TransientDeliveryError(f"无法解析接收地址：{exc}") from exc
+        return urllib.request.build_opener(_NoRedirect, *webhooks.pinned_handlers(pinned))
 
     @staticmethod
     def render(item: Outgoing, *, timestamp: int) -> bytes:
@@ -233,6 +246,7 @@ class WebhookChannel:
     def send(self, item: Outgoing) -> str:
         if not webhooks.url_is_allowed(item.address):
             raise PermanentDeliveryError(f"不支持的接收地址：{item.address}")
+        opener = self._opener(item.address)
         timestamp = int(time.time())
         body = self.render(item, timestamp=timestamp)
         request = urllib.request.Request(  # noqa: S310 — scheme checked above (http/https only)
@@ -250,7 +264,7 @@ class WebhookChannel:
             },
         )
         try:
-            with self.opener.open(request, timeout=self.timeout) as response:
+            with opener.open(request, timeout=self.timeout) as response:
                 response.read(65536)
                 return response.headers.get("X-Request-Id") or f"http-{response.status}"
         except urllib.error.HTTPError as exc:

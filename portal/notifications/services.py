@@ -28,7 +28,7 @@ from .binding import bound_cursor
 from .delivery import chunked
 from .models import ChannelPreference, Delivery, Notification, NotificationRead, WebhookEndpoint
 from .sms import PHONE_RE
-from .webhooks import url_is_allowed
+from .webhooks import host_is_plainly_internal, url_is_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -477,4 +477,6 @@ def webhook_endpoint_create(*, enterprise_id: int, url: str, description: str = 
     url = url.strip()
     if not url_is_allowed(url):
         raise ApplicationError("接收地址须为 http 或 https 网址", code="invalid_url", field="url")
+    if not settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE and host_is_plainly_internal(url):
+        raise ApplicationError("接收地址不能是本机或内网地址", code="internal_address", field="url")
     return WebhookEndpoint.objects.create(enterprise_id=enterprise_id, url=url, description=description)

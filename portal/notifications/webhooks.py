@@ -12,9 +12,15 @@ timestamps (replays), and ignores a second request with an Idempotency-Key it ha
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import http.client
+import ipaddress
+import socket
 import time
+import urllib.request
+from typing import Any
 from urllib.parse import urlsplit
 
 SIGNATURE_HEADER = "X-Huiqi-Signature"
@@ -54,3 +60,85 @@ def url_is_allowed(url: str) -> bool:
     """Only absolute http(s) URLs: never file:, ftp: or anything urllib would also open."""
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+# --- Where a webhook may go (SSRF) ---------------------------------------------------------------
+# An enterprise user types the URL, and the worker POSTs to it from inside the network: without a
+# check it could reach the database, Redis or a cloud metadata address. Each send resolves the host,
+# refuses unless every address is public, and connects to the address it checked (so a DNS answer
+# that changes between the check and the connection cannot point it elsewhere).
+
+
+class UnsafeAddress(ValueError):
+    pass
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def host_is_plainly_internal(url: str) -> bool:
+    """At registration, without DNS: `localhost` or an IP literal that is not public."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not _public(host)
+    except ValueError:
+        return False  # a name: checked when sending, after resolving it
+
+
+def vetted_address(host: str, port: int, *, allow_private: bool) -> str:
+    """The address to connect to; UnsafeAddress when any address of `host` is not public."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = [str(info[4][0]) for info in infos]
+    if not allow_private:
+        internal = [a for a in addresses if not _public(a)]
+        if internal:
+            raise UnsafeAddress(f"接收地址解析到内网或本机地址（{internal[0]}），不予投递")
+    return addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, pinned: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pinned = pinned
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.pinned, self.port), self.timeout, self.source_address)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, pinned: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pinned = pinned
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.pinned, self.port), self.timeout, self.source_address)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # certificate of the name
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, pinned: str) -> None:
+        super().__init__()
+        self.pinned = pinned
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(functools.partial(_PinnedHTTPConnection, pinned=self.pinned), req)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, pinned: str) -> None:
+        super().__init__()
+        self.pinned = pinned
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        return self.do_open(functools.partial(_PinnedHTTPSConnection, pinned=self.pinned), req, context=self._context)
+
+
+def pinned_handlers(pinned: str) -> list[urllib.request.BaseHandler]:
+    """urllib handlers that connect to `pinned` whatever the URL's host resolves to later."""
+    return [_PinnedHTTPHandler(pinned), _PinnedHTTPSHandler(pinned)]

@@ -11,3 +11,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["*"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "1000/min"}}  # noqa: F405
+# The webhook receiver in tests listens on 127.0.0.1; the refusal of internal addresses has its own tests.
+NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = True
