@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from portal.lifecycle import ProgressMixin
+
 
 class BenefitKind(models.TextChoices):
     SUBSIDY = "subsidy", "资金补贴"
@@ -212,7 +214,7 @@ class GoldenCase(models.Model):
         return self.name
 
 
-class PreviewRun(models.Model):
+class PreviewRun(ProgressMixin, models.Model):
     """A pre-publication preview (发布前预览) computed by a worker, with progress for the console page.
 
     The page never waits for the district-wide count: it creates this row, a task fills it in, and
@@ -248,13 +250,3 @@ class PreviewRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.version} 预览 #{self.pk} {self.get_status_display()}"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        return int(self.processed * 100 / self.total) if self.total else 0

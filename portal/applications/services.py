@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from portal.accounts.roles import Role, has_any_role, is_enterprise_user
 from portal.api.exceptions import ApplicationError
+from portal.lifecycle import status_move
 
 from . import rules
 from .files import CheckedFile, FileProblem, check_file
@@ -269,18 +270,7 @@ def _move(
         .select_related("policy_version", "enterprise")
         .get(pk=application.pk)
     )
-    if locked.status not in (allowed or _ALLOWED[to]):
-        raise ApplicationError(
-            f"当前状态为“{locked.get_status_display()}”，不能改为“{Status(to).label}”",
-            code="invalid_transition",
-            field="status",
-            http_status=409,
-        )
-    previous = locked.status
-    locked.status = to
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.save(update_fields=["status", "updated_at", *fields])
+    previous = status_move(locked, to=to, allowed=allowed or _ALLOWED[to], **fields)
     _record(application=locked, previous=previous, to=to, by=by, note=note)
     return locked
 

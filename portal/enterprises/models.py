@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from matching.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SIZES, SOURCES, TAX_CREDIT_RATINGS
+from portal.lifecycle import ProgressMixin
 
 from . import sizing
 
@@ -283,7 +284,7 @@ class Site(models.Model):
         return timezone.localdate(self.filed_at)
 
 
-class FeedImport(models.Model):
+class FeedImport(ProgressMixin, models.Model):
     """One batch of department records (部门信息共享), from the API, a file upload or the command line."""
 
     class Channel(models.TextChoices):
@@ -340,16 +341,6 @@ class FeedImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {timezone.localtime(self.received_at):%Y-%m-%d %H:%M}"
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        return int(self.processed * 100 / self.total) if self.total else 0
 
     @property
     def unchanged(self) -> int:

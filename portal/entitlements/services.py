@@ -19,6 +19,7 @@ from matching.describe import describe_condition
 from matching.rules import iter_conditions
 from portal.accounts.roles import Role, has_any_role
 from portal.api.exceptions import ApplicationError
+from portal.lifecycle import status_move
 from portal.notifications.binding import bound_cursor
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notifications_create_bulk
@@ -277,18 +278,7 @@ def _move(
     **fields: Any,
 ) -> Entitlement:
     locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
-    if locked.status not in (allowed or _ALLOWED[to]):
-        raise ApplicationError(
-            f"当前状态为“{locked.get_status_display()}”，不能改为“{Status(to).label}”",
-            code="invalid_transition",
-            field="status",
-            http_status=409,
-        )
-    previous = locked.status
-    locked.status = to
-    for name, value in fields.items():
-        setattr(locked, name, value)
-    locked.save(update_fields=["status", "updated_at", *fields])
+    previous = status_move(locked, to=to, allowed=allowed or _ALLOWED[to], **fields)
     now = timezone.now()
     EntitlementTransition.objects.create(
         entitlement=locked, from_status=previous, to_status=to, by=by, reason=reason, at=now
