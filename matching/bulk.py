@@ -45,7 +45,7 @@ def tables() -> Tables:
 
 
 def compile_for(rule: dict, *, on: date) -> CompiledSql:
-    return compile_rule_sql(rule, tables=tables(), on=on)
+    return compile_rule_sql(rule, tables=tables(), on=on, lateral=connection.vendor == "postgresql")
 
 
 def _changed_sql(compiled: CompiledSql, *, version_id: int, lo: int, hi: int) -> str:

@@ -96,10 +96,11 @@ def _both(expr: str, flag: str) -> tuple[str, str]:
 
 
 class _Compiler:
-    def __init__(self, tables: Tables, on: date, alias: str = "p") -> None:
+    def __init__(self, tables: Tables, on: date, alias: str = "p", *, lateral: bool = True) -> None:
         self.t = tables
         self.on = on
         self.p = alias
+        self.lateral = lateral
         self.states: list[str] = []
         self.joins: list[str] = []
 
@@ -205,6 +206,9 @@ class _Compiler:
         q, day = self.t.qualification, quote(self.on.isoformat())
         valid = f"q.valid_from <= {day} AND (q.valid_to IS NULL OR q.valid_to >= {day})"
         verified = f"q.source IN {self._verified_sources(fact)}"
+        cand = f"{self.p}.enterprise_id IN (SELECT q.enterprise_id FROM {q} q WHERE q.kind = {quote(kind)} AND {valid})"
+        if not self.lateral:
+            return (*self._qualification_exists(kind, valid, verified), cand)
         x = self._lateral(
             f"SELECT COALESCE(bool_or({valid}), FALSE) AS held,"
             f" COALESCE(bool_or({valid} AND {verified}), FALSE) AS held_verified,"
@@ -215,8 +219,19 @@ class _Compiler:
         vt = f"{x}.held_verified"
         # Unmet rests on the lapsed records of that kind (none: no evidence, never verified).
         vf = f"(NOT {x}.held AND {x}.recorded AND {x}.all_verified)"
-        cand = f"{self.p}.enterprise_id IN (SELECT q.enterprise_id FROM {q} q WHERE q.kind = {quote(kind)} AND {valid})"
         return truth, vt, vf, cand
+
+    def _qualification_exists(self, kind: str, valid: str, verified: str) -> tuple[str, str, str]:
+        """The same condition with one EXISTS per reading, for databases without LATERAL (SQLite)."""
+        q = self.t.qualification
+        of_kind = f"q.enterprise_id = {self.p}.enterprise_id AND q.kind = {quote(kind)}"
+        truth = f"EXISTS (SELECT 1 FROM {q} q WHERE {of_kind} AND {valid})"
+        vt = f"EXISTS (SELECT 1 FROM {q} q WHERE {of_kind} AND {valid} AND {verified})"
+        vf = (
+            f"(NOT {truth} AND EXISTS (SELECT 1 FROM {q} q WHERE {of_kind})"
+            f" AND NOT EXISTS (SELECT 1 FROM {q} q WHERE {of_kind} AND NOT ({verified})))"
+        )
+        return truth, vt, vf
 
     def _sites_from(self, correlated: bool) -> str:
         t = self.t
@@ -228,6 +243,12 @@ class _Compiler:
 
     def _place(self, fact: str, matched: str, undetermined: str | None) -> tuple[str, str, str, str]:
         verified = f"s.source IN {self._verified_sources(fact)}"
+        possible = f"{matched} OR {undetermined}" if undetermined else matched
+        # Correlated: a probe of this candidate's own sites. An IN (…) list of every matching site
+        # would be hashed per statement, or (past work_mem, at a million enterprises) rescanned per row.
+        cand = f"(NOT {self.p}.has_sites OR EXISTS (SELECT 1 {self._sites_from(correlated=True)} AND ({possible})))"
+        if not self.lateral:
+            return (*self._place_exists(matched, undetermined, verified), cand)
         x = self._lateral(
             f"SELECT count(*) > 0 AS sited, COALESCE(bool_or({matched}), FALSE) AS matched,"
             f" COALESCE(bool_or({undetermined if undetermined else FALSE}), FALSE) AS undetermined,"
@@ -239,11 +260,20 @@ class _Compiler:
         truth = f"(CASE WHEN NOT {x}.sited THEN NULL WHEN {x}.matched THEN TRUE{unknown_branch} ELSE FALSE END)"
         vt = f"{x}.matched_verified"
         vf = f"(COALESCE(NOT {truth}, FALSE) AND {x}.all_verified)"
-        possible = f"{matched} OR {undetermined}" if undetermined else matched
-        # Correlated: a probe of this candidate's own sites. An IN (…) list of every matching site
-        # would be hashed per statement, or (past work_mem, at a million enterprises) rescanned per row.
-        cand = f"(NOT {self.p}.has_sites OR EXISTS (SELECT 1 {self._sites_from(correlated=True)} AND ({possible})))"
         return truth, vt, vf, cand
+
+    def _place_exists(self, matched: str, undetermined: str | None, verified: str) -> tuple[str, str, str]:
+        """The same condition with one EXISTS per reading, for databases without LATERAL (SQLite)."""
+        sites = f"SELECT 1 FROM {self.t.site} s WHERE s.enterprise_id = {self.p}.enterprise_id"
+        inner = self._sites_from(correlated=True)
+        unknown_branch = f" WHEN EXISTS (SELECT 1 {inner} AND {undetermined}) THEN NULL" if undetermined else ""
+        truth = (
+            f"(CASE WHEN NOT EXISTS ({sites}) THEN NULL"
+            f" WHEN EXISTS (SELECT 1 {inner} AND {matched}) THEN TRUE{unknown_branch} ELSE FALSE END)"
+        )
+        vt = f"EXISTS (SELECT 1 {inner} AND {matched} AND {verified})"
+        vf = f"(COALESCE(NOT {truth}, FALSE) AND NOT EXISTS ({sites} AND NOT ({verified})))"
+        return truth, vt, vf
 
     def _zone(self, fact: str, op: str, codes: list[str]) -> tuple[str, str, str, str]:
         return self._place(fact, f"z.code IN {_in_list(codes)}", "tw.zone_id IS NULL")
@@ -261,10 +291,16 @@ def _join(parts: tuple[str, ...] | list[str], op: str) -> str:
     return "(" + f" {op} ".join(parts) + ")"
 
 
-def compile_rule_sql(rule: dict[str, Any], *, tables: Tables, on: date, alias: str = "p") -> CompiledSql:
-    """Compile a validated rule for evaluation as of `on` over `tables.profile AS alias`."""
+def compile_rule_sql(
+    rule: dict[str, Any], *, tables: Tables, on: date, alias: str = "p", lateral: bool = True
+) -> CompiledSql:
+    """Compile a validated rule for evaluation as of `on` over `tables.profile AS alias`.
+
+    `lateral`: read qualification and place conditions through LATERAL aggregates (PostgreSQL);
+    without it, through EXISTS sub-selects that SQLite understands. Both decide the same.
+    """
     validate_rule(rule)
-    compiler = _Compiler(tables, on, alias)
+    compiler = _Compiler(tables, on, alias, lateral=lateral)
     truth, vt, _vf, cand = compiler.node(rule, "")
     count = sum(1 for _ in iter_conditions(rule))
     assert count == len(compiler.states)
