@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,7 +31,17 @@ from portal.enterprises.models import Enterprise
 
 from .application_forms import ApplicationForm
 from .console_views import staff_required
+from .selectors import status_tabs
 from .workspace_views import _apply_errors, _context, _enterprise, _is_member
+
+
+def _application(request: HttpRequest, credit_code: str, application_id: int) -> tuple[Enterprise, Application]:
+    """The enterprise (within the user's scope) and one of its applications; 404 otherwise."""
+    enterprise = _enterprise(request, credit_code)
+    application = app_selectors.application_get_for_user(
+        user=request.user, enterprise=enterprise, application_id=application_id
+    )
+    return enterprise, application
 
 
 def _timeline(application: Application) -> list[dict[str, Any]]:
@@ -171,20 +180,14 @@ def _detail(request: HttpRequest, enterprise: Enterprise, application: Applicati
 
 @login_required
 def application_detail(request: HttpRequest, credit_code: str, application_id: int) -> HttpResponse:
-    enterprise = _enterprise(request, credit_code)
-    application = app_selectors.application_get_for_user(
-        user=request.user, enterprise=enterprise, application_id=application_id
-    )
+    enterprise, application = _application(request, credit_code, application_id)
     return _detail(request, enterprise, application)
 
 
 @login_required
 @require_POST
 def application_withdraw(request: HttpRequest, credit_code: str, application_id: int) -> HttpResponse:
-    enterprise = _enterprise(request, credit_code)
-    application = app_selectors.application_get_for_user(
-        user=request.user, enterprise=enterprise, application_id=application_id
-    )
+    enterprise, application = _application(request, credit_code, application_id)
     if not _is_member(request, enterprise):
         raise Http404
     try:
@@ -202,10 +205,7 @@ def application_withdraw(request: HttpRequest, credit_code: str, application_id:
 @login_required
 @require_POST
 def application_resubmit(request: HttpRequest, credit_code: str, application_id: int) -> HttpResponse:
-    enterprise = _enterprise(request, credit_code)
-    application = app_selectors.application_get_for_user(
-        user=request.user, enterprise=enterprise, application_id=application_id
-    )
+    enterprise, application = _application(request, credit_code, application_id)
     if not _is_member(request, enterprise):
         raise Http404
     form = ApplicationForm(
@@ -246,10 +246,7 @@ def application_resubmit(request: HttpRequest, credit_code: str, application_id:
 def attachment_download(
     request: HttpRequest, credit_code: str, application_id: int, attachment_id: int
 ) -> FileResponse:
-    enterprise = _enterprise(request, credit_code)
-    application = app_selectors.application_get_for_user(
-        user=request.user, enterprise=enterprise, application_id=application_id
-    )
+    _, application = _application(request, credit_code, application_id)
     return attachment_response(
         app_selectors.attachment_get_for_user(user=request.user, application=application, attachment_id=attachment_id)
     )
@@ -263,15 +260,12 @@ _STAFF_ACTIONS = ("accept", "approve", "reject", "return")
 @staff_required
 def console_applications(request: HttpRequest) -> HttpResponse:
     """Applications by status (newly submitted first by default)."""
-    status = request.GET.get("status", Application.Status.SUBMITTED)
-    if status not in Application.Status.values:
-        status = Application.Status.SUBMITTED
-    counts = dict(Application.objects.values_list("status").annotate(n=Count("id")))
+    status, statuses = status_tabs(Application, request.GET.get("status"), default=Application.Status.SUBMITTED)
     context = {
         "section": "console",
         "rows": app_selectors.applications_for_staff(user=request.user, status=status)[:200],
         "status": status,
-        "statuses": [(value, label, counts.get(value, 0)) for value, label in Application.Status.choices],
+        "statuses": statuses,
     }
     return render(request, "frontend/console/applications.html", context)
 

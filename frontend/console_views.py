@@ -13,7 +13,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,6 +28,7 @@ from portal.api.exceptions import ApplicationError
 
 from . import rule_builder as rb
 from .forms import GoldenCaseForm, PolicyContentForm, PolicyCreateForm
+from .selectors import status_tabs
 
 Status = PolicyVersion.Status
 DEFAULT_RULE = {"all": [{"fact": "industry", "op": "under", "value": ["65"]}]}
@@ -422,16 +422,12 @@ def entitlements(request: HttpRequest) -> HttpResponse:
     from portal.entitlements.models import Entitlement
     from portal.entitlements.selectors import entitlements_for_staff
 
-    status = request.GET.get("status", Entitlement.Status.OBJECTED)
-    if status not in Entitlement.Status.values:
-        status = Entitlement.Status.OBJECTED
-    counts = dict(Entitlement.objects.values_list("status").annotate(n=Count("id")))
-    rows = entitlements_for_staff(user=request.user, status=status)[:200]
+    status, statuses = status_tabs(Entitlement, request.GET.get("status"), default=Entitlement.Status.OBJECTED)
     context = {
         "section": "console",
-        "rows": rows,
+        "rows": entitlements_for_staff(user=request.user, status=status)[:200],
         "status": status,
-        "statuses": [(value, label, counts.get(value, 0)) for value, label in Entitlement.Status.choices],
+        "statuses": statuses,
     }
     return render(request, "frontend/console/entitlements.html", context)
 
@@ -471,15 +467,12 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     from portal.notifications.models import Delivery
     from portal.notifications.selectors import delivery_list
 
-    status = request.GET.get("status", Delivery.Status.DEAD)
-    if status not in Delivery.Status.values:
-        status = Delivery.Status.DEAD
-    counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+    status, statuses = status_tabs(Delivery, request.GET.get("status"), default=Delivery.Status.DEAD)
     context = {
         "section": "console",
         "rows": delivery_list(user=request.user, status=status)[:200],
         "status": status,
-        "statuses": [(value, label, counts.get(value, 0)) for value, label in Delivery.Status.choices],
+        "statuses": statuses,
     }
     return render(request, "frontend/console/deliveries.html", context)
 

@@ -20,6 +20,14 @@ NO_ZONE = "未登记经营场所"
 NO_CHAIN = "未标注产业链"
 
 
+def status_tabs(model: Any, requested: str | None, *, default: str) -> tuple[str, list[tuple[str, str, int]]]:
+    """The status a console list shows (`requested` when valid, else `default`) and its tabs:
+    (value, label, rows in that status) for every status of `model`, counted in one query."""
+    status = requested if requested in model.Status.values else default
+    counts = dict(model.objects.values_list("status").annotate(n=Count("id")).order_by())
+    return status, [(value, label, counts.get(value, 0)) for value, label in model.Status.choices]
+
+
 def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
