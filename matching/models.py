@@ -134,6 +134,8 @@ class MatchRun(models.Model):
     )
     # For kind=enterprises: whose facts changed (kept so a sweep can re-send a lost task).
     enterprise_ids = models.JSONField("企业", default=list, blank=True)
+    # For kind=nightly: the day it covers. Unique, so a redelivered beat message asks for no second run.
+    nightly_for = models.DateField("全量匹配日期", null=True, blank=True, unique=True)
     total = models.PositiveIntegerField("总量", default=0)
     processed = models.PositiveIntegerField("已处理", default=0)
     changed = models.JSONField("变化统计", default=dict, blank=True)

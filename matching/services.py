@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
@@ -351,15 +351,30 @@ def match_run_claim(*, run_id: int) -> MatchRun | None:
 BULK_THRESHOLD = 2000
 
 
-def match_run_request(*, kind: str, version_id: int | None = None, enterprise_ids: Sequence[int] = ()) -> MatchRun:
+def match_run_request(
+    *,
+    kind: str,
+    version_id: int | None = None,
+    enterprise_ids: Sequence[int] = (),
+    nightly_for: date | None = None,
+) -> MatchRun:
     """Record a run and send it to a worker. Call outside a transaction (e.g. from on_commit).
 
     The run row is written first: if the broker is down the send fails, the run stays pending and
-    `match_runs_sweep` sends it again later, so a change is never lost, only delayed.
+    `match_runs_sweep` sends it again later, so a change is never lost, only delayed. A nightly run
+    is recorded once per day (`nightly_for` is unique): asked again, the existing run is returned.
     """
-    run = MatchRun.objects.create(
-        kind=kind, policy_version_id=version_id, enterprise_ids=sorted(set(enterprise_ids)), total=len(enterprise_ids)
-    )
+    try:
+        with transaction.atomic():
+            run = MatchRun.objects.create(
+                kind=kind,
+                policy_version_id=version_id,
+                enterprise_ids=sorted(set(enterprise_ids)),
+                total=len(enterprise_ids),
+                nightly_for=nightly_for,
+            )
+    except IntegrityError:
+        return MatchRun.objects.get(nightly_for=nightly_for)
     _send(run.pk)
     return run
 

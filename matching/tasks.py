@@ -41,7 +41,7 @@ def match_nightly_task() -> None:
     from . import services
     from .models import MatchRun
 
-    services.match_run_request(kind=MatchRun.Kind.NIGHTLY)
+    services.match_run_request(kind=MatchRun.Kind.NIGHTLY, nightly_for=services.today())
 
 
 @shared_task(name="matching.sweep_runs")

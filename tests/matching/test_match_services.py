@@ -146,3 +146,14 @@ def test_nightly_decides_policies_in_parallel_outside_a_transaction(settings) ->
         assert outcomes == {d["eligible"].pk: "eligible", d["unknown"].pk: "needs_info"}
     run.refresh_from_db()
     assert (run.processed, run.total) == (5, 5)
+
+
+def test_the_nightly_beat_task_asks_for_one_run_per_day_however_often_it_is_delivered(celery_eager) -> None:
+    from matching.tasks import match_nightly_task
+
+    district()
+    match_nightly_task()
+    match_nightly_task()  # the same beat message redelivered (acks_late, worker lost)
+
+    (run,) = MatchRun.objects.filter(kind=MatchRun.Kind.NIGHTLY)
+    assert (run.nightly_for, run.status) == (timezone.localdate(), MatchRun.Status.DONE)
