@@ -10,6 +10,7 @@ builds it from model instances (a test holds the two to the same profile). Other
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -72,6 +73,7 @@ def _load_orm(enterprise_id: int) -> LoadedEnterprise | None:
     )
 
 
+@functools.cache
 def _sql() -> str:
     from portal.enterprises.models import FACT_FIELDS, Enterprise, Park, Qualification, Site, Township, Zone
 
@@ -113,17 +115,12 @@ SELECT e.credit_code, e.name, e.provenance, {facts},
 """
 
 
-_SQL: list[str] = []
-
-
 def _load_postgresql(enterprise_id: int) -> LoadedEnterprise | None:
     from portal.enterprises.models import FACT_FIELDS
     from portal.enterprises.selectors import profile_facts
 
-    if not _SQL:
-        _SQL.append(_sql())
     with connection.cursor() as cursor:
-        cursor.execute(_SQL[0], {"id": enterprise_id, "sep": _PARK_SEPARATOR})
+        cursor.execute(_sql(), {"id": enterprise_id, "sep": _PARK_SEPARATOR})
         row = cursor.fetchone()
     if row is None:
         return None

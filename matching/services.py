@@ -10,6 +10,7 @@ Both write only the records whose outcome or verified flag changed, and report t
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -207,26 +208,28 @@ class _LiveVersion:
 
 
 _LIVE: dict[str, Any] = {"stamp": None, "versions": []}
-_STAMP_SQL: list[tuple[str, tuple]] = []
+
+
+@functools.cache
+def _stamp_sql() -> tuple[str, tuple]:
+    stamps = (
+        published_versions()
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
+        .values_list("n", "last", "top")
+    )
+    return stamps.query.sql_with_params()
 
 
 def _published_stamp() -> tuple:
     """(count, latest update, highest id) of the published versions.
 
-    Asked on every incremental match, so its SQL is compiled once and then run as-is: the ORM's
-    query building would otherwise cost more than the query.
+    Asked on every incremental match, so its SQL is compiled once (`_stamp_sql`) and then run as-is:
+    the ORM's query building would otherwise cost more than the query.
     """
-    if not _STAMP_SQL:
-        stamps = (
-            published_versions()
-            .order_by()
-            .values("status")
-            .annotate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
-            .values_list("n", "last", "top")
-        )
-        _STAMP_SQL.append(stamps.query.sql_with_params())
     with connection.cursor() as cursor:
-        cursor.execute(*_STAMP_SQL[0])
+        cursor.execute(*_stamp_sql())
         return cursor.fetchone() or (0, None, None)
 
 
