@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notifications_create_bulk
+from portal.notifications.text import sentences
 
 
 @transaction.atomic
@@ -87,4 +89,65 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
                 payload={"qualification_id": q.pk},
             )
         )
+    return notifications_create_bulk(items=specs) if specs else 0
+
+
+def window_closed(version: Any, on: date) -> bool:
+    return bool(version.application_end and on > version.application_end)
+
+
+def window_is_open(version: Any, on: date) -> bool:
+    """Whether `on` lies in the version's application window (a missing bound is open on that side)."""
+    start, end = version.application_start, version.application_end
+    return not (start and on < start) and not (end and on > end)
+
+
+def may_apply_spec(*, enterprise_id: int, version: Any) -> NotificationSpec:
+    """The 可申报 push: the same text and dedupe key at decision time and on the window's opening day."""
+    from portal.applications.rules import window_text
+
+    from .contacts import policy_contact
+
+    return NotificationSpec(
+        enterprise_id,
+        Notification.Kind.MAY_APPLY,
+        f"pv{version.pk}:{Notification.Kind.MAY_APPLY}",
+        title=f"可申报：{version.title}",
+        body=sentences(
+            f"贵企业符合“{version.title}”的申报条件",
+            f"申报时间：{window_text(version)}",
+            f"申报条件：{version.conditions_text}" if version.conditions_text.strip() else "",
+            f"政策咨询：{policy_contact(version)}" if policy_contact(version) else "",
+        ),
+        link=f"/policies/{version.policy_id}/",
+        payload={"policy_version_id": version.pk},
+    )
+
+
+@transaction.atomic
+def apply_window_opening_pushes(*, today: date) -> int:
+    """可申报 for eligible enterprises of 申报 versions whose window opens `today`.
+
+    The push at decision time is skipped while the window is not open yet; this daily job sends it on
+    the opening day. The dedupe key is the decision-time one, so running it twice (or after a push at
+    decision time) creates nothing more. Enterprises that already applied are not told again.
+    """
+    from matching.models import MatchRecord, Outcome
+    from policies.models import Mode, PolicyVersion
+    from portal.applications.models import Application
+
+    versions = PolicyVersion.objects.filter(
+        status=PolicyVersion.Status.PUBLISHED, mode=Mode.APPLY, application_start=today
+    )
+    specs = []
+    for version in versions:
+        if not window_is_open(version, today):
+            continue
+        applied = Application.objects.filter(policy_version=version).exclude(status=Application.Status.WITHDRAWN)
+        eligible = (
+            MatchRecord.objects.filter(policy_version=version, outcome=Outcome.ELIGIBLE)
+            .exclude(enterprise_id__in=applied.values("enterprise_id"))
+            .values_list("enterprise_id", flat=True)
+        )
+        specs += [may_apply_spec(enterprise_id=e, version=version) for e in eligible.iterator(chunk_size=5000)]
     return notifications_create_bulk(items=specs) if specs else 0
