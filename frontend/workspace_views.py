@@ -190,8 +190,27 @@ def profile(request: HttpRequest, credit_code: str) -> HttpResponse:
             form = FactsForm(initial=initial, editable=editable)
     elif request.method == "POST":
         raise Http404
-    qualifications = enterprise_selectors.qualification_list(enterprise=enterprise)
-    context = _context(enterprise, "profile", facts=_fact_rows(enterprise), form=form, qualifications=qualifications)
+    from portal.entitlements.contacts import (
+        departments_for_field,
+        departments_for_qualification,
+        verification_requests,
+    )
+
+    facts = _fact_rows(enterprise)
+    for row in facts:
+        # 申请核验 leads somewhere: the departments whose shared data would verify a self-declared fact.
+        row["departments"] = departments_for_field(row["key"]) if row["source"] and not row["verified"] else []
+    qualifications = list(enterprise_selectors.qualification_list(enterprise=enterprise))
+    for q in qualifications:
+        q.departments = [] if q.verified else departments_for_qualification(q.kind)
+    context = _context(
+        enterprise,
+        "profile",
+        facts=facts,
+        form=form,
+        qualifications=qualifications,
+        verification_requests=verification_requests(enterprise=enterprise, on=timezone.localdate()),
+    )
     return render(request, "frontend/workspace/profile.html", context)
 
 

@@ -109,3 +109,39 @@ def confirm_fact_bodies(*, version: Any, enterprise_ids: list[int], on: Any) -> 
         pk: confirm_fact_body(version=version, facts=pending_facts(compiled.evaluate(profile, on=on).conditions))
         for pk, profile in enterprise_profiles_by_id(queryset=queryset)
     }
+
+
+@dataclass(frozen=True)
+class VerificationRequest:
+    """A 免申即享 policy the enterprise meets on self-declared data only, and whom to contact."""
+
+    version: Any
+    facts: list[PendingFact]
+    contact: str
+
+
+def verification_requests(*, enterprise: Any, on: Any) -> list[VerificationRequest]:
+    """For the profile page's 申请核验: each published 免申即享 version this enterprise meets only on
+    self-declared data, with the pending facts (evaluated now, from the current profile) and contacts.
+    The caller has already checked that the user may see `enterprise`."""
+    from matching.evaluator import compile_rule
+    from matching.models import Outcome
+    from matching.selectors import enterprise_matches
+    from policies.models import Mode
+    from portal.enterprises.models import Enterprise
+    from portal.enterprises.selectors import enterprise_profiles_by_id
+
+    records = [
+        r
+        for r in enterprise_matches(enterprise=enterprise, outcome=Outcome.ELIGIBLE)
+        if not r.verified and r.policy_version.mode == Mode.EXEMPT
+    ]
+    if not records:
+        return []
+    profile = next(iter(enterprise_profiles_by_id(queryset=Enterprise.objects.filter(pk=enterprise.pk))))[1]
+    requests = []
+    for record in records:
+        version = record.policy_version
+        outcome = compile_rule(version.rule).evaluate(profile, on=on)
+        requests.append(VerificationRequest(version, pending_facts(outcome.conditions), policy_contact(version)))
+    return requests
