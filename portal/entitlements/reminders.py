@@ -26,20 +26,31 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
         application_end__gte=today,
         application_end__lte=today + timedelta(days=lead),
     )
+    from portal.applications.models import Application
+    from portal.applications.rules import cn_date
+
     specs = []
     for version in versions:
         days = (version.application_end - today).days
         when = "今天" if days == 0 else f"{days}天后"
-        for enterprise_id in MatchRecord.objects.filter(policy_version=version, outcome=Outcome.ELIGIBLE).values_list(
-            "enterprise_id", flat=True
-        ):
+        # Enterprises that have applied (and not withdrawn) need no reminder to apply.
+        applied = Application.objects.filter(policy_version=version).exclude(status=Application.Status.WITHDRAWN)
+        eligible = (
+            MatchRecord.objects.filter(policy_version=version, outcome=Outcome.ELIGIBLE)
+            .exclude(enterprise_id__in=applied.values("enterprise_id"))
+            .values_list("enterprise_id", flat=True)
+        )
+        for enterprise_id in eligible:
             specs.append(
                 NotificationSpec(
                     enterprise_id,
                     Notification.Kind.APPLY_DEADLINE,
                     f"pv{version.pk}:apply_deadline",
                     title=f"申报即将截止：{version.title}",
-                    body=f"“{version.title}”将于{when}（{version.application_end.isoformat()}）截止申报，贵企业符合条件。",
+                    body=sentences(
+                        f"“{version.title}”将于{when}（{cn_date(version.application_end)}）截止申报",
+                        "贵企业符合申报条件，尚未提交申报",
+                    ),
                     link=f"/policies/{version.policy_id}/",
                     payload={"policy_version_id": version.pk},
                 )

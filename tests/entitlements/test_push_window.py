@@ -125,3 +125,29 @@ def test_confirm_fact_names_the_departments_and_the_policy_contact() -> None:
     assert "研发费用占营业收入比例（科技局核验）" in body
     assert "政策咨询：区科技局，联系人王敏（示例），电话0512-0000-0000（示例）。" in body
     assert not GLUED.search(body), body
+
+
+def test_deadline_reminder_skips_enterprises_that_applied_and_reads_cleanly() -> None:
+    from portal.applications.models import Application
+    from portal.entitlements.reminders import apply_deadline_reminders
+
+    applied, waiting = EnterpriseFactory(), EnterpriseFactory()
+    match_profiles_refresh()
+    today = timezone.localdate()
+    end = today + timedelta(days=3)
+    version = PolicyVersionFactory(published=True, rule=RULE, title="技改补助（示例）", application_end=end)
+    policy_version_match(version_id=version.pk)
+    Application.objects.create(
+        enterprise=applied,
+        policy_version=version,
+        contact_name="张敏",
+        contact_phone="13912345678",
+        submitted_at=timezone.now(),
+    )
+
+    assert apply_deadline_reminders(today=today) == 1
+    (notice,) = pushes("apply_deadline")
+    assert notice.enterprise == waiting
+    assert notice.body == (
+        f"“技改补助（示例）”将于3天后（{end.year}年{end.month}月{end.day}日）截止申报。贵企业符合申报条件，尚未提交申报。"
+    )

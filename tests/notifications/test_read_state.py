@@ -62,3 +62,36 @@ def test_read_all_api_answers_for_the_caller_only(api_client, alice, charlie) ->
 
     api_client.force_authenticate(alice)
     assert api_client.post("/api/v1/notifications/read-all/").json() == {"marked": 2, "unread_count": 0}
+
+
+@pytest.mark.parametrize("portable", [False, True], ids=["postgresql-statement", "portable-path"])
+def test_the_actor_is_left_out_of_email_on_both_creation_paths(alice, bob, charlie, portable, monkeypatch) -> None:
+    """The set-based PostgreSQL statement and the portable path (SQLite, `make run`) skip the same user."""
+    from django.db import connection
+
+    from portal.notifications import services
+
+    if portable:
+        # The portable path's INSERT … ON CONFLICT … RETURNING runs on PostgreSQL too.
+        monkeypatch.setattr(connection, "vendor", "sqlite")
+    notice = services.notification_create(
+        enterprise_id=alice.enterprise_id,
+        kind="application_update",
+        dedupe_key="app1:1:submitted",
+        title="示例",
+        actor=alice,
+    )
+    monkeypatch.undo()
+
+    assert set(notice.deliveries.values_list("user__username", flat=True)) == {"bob"}
+    assert list(notice.reads.values_list("user__username", flat=True)) == ["alice"]
+    # Another enterprise's user as "actor" changes nothing: both colleagues are told.
+    other = services.notification_create(
+        enterprise_id=alice.enterprise_id,
+        kind="application_update",
+        dedupe_key="app1:2:accepted",
+        title="示例",
+        actor=charlie,
+    )
+    assert set(other.deliveries.values_list("user__username", flat=True)) == {"alice", "bob"}
+    assert not other.reads.exists()
