@@ -64,6 +64,7 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
     from matching.models import MatchRecord, Outcome
     from matching.rules import iter_conditions
     from policies.models import PolicyVersion
+    from portal.applications.rules import cn_date
     from portal.enterprises.models import Qualification
 
     lead = settings.NOTIFY_QUALIFICATION_EXPIRY_DAYS if lead_days is None else lead_days
@@ -92,9 +93,10 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
                 Notification.Kind.QUALIFICATION_EXPIRING,
                 f"q{q.pk}:{q.valid_to.isoformat()}:expiring",
                 title=f"资质即将到期：{q.get_kind_display()}",
-                body=(
-                    f"贵企业的{q.get_kind_display()}资质将于{q.valid_to.isoformat()}到期。以下政策的享受条件依赖该资质："
-                    f"{'、'.join(titles)}。请及时办理复审或重新认定。"
+                body=sentences(
+                    f"贵企业的{q.get_kind_display()}资质将于{cn_date(q.valid_to)}到期",
+                    f"以下政策的享受条件依赖该资质：{'、'.join(titles)}",
+                    "请及时办理复审或重新认定",
                 ),
                 link="/workspace/profile/",
                 payload={"qualification_id": q.pk},
