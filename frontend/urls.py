@@ -30,6 +30,11 @@ urlpatterns = [
         name="enterprise_inbox_read_all",
     ),
     path(
+        "enterprises/<str:credit_code>/inbox/<int:notification_id>/open/",
+        workspace_views.inbox_open,
+        name="enterprise_inbox_open",
+    ),
+    path(
         "enterprises/<str:credit_code>/inbox/<int:notification_id>/read/",
         workspace_views.inbox_mark_read,
         name="enterprise_inbox_read",

@@ -313,6 +313,27 @@ def inbox_mark_read(request: HttpRequest, credit_code: str, notification_id: int
 
 
 @login_required
+def inbox_open(request: HttpRequest, credit_code: str, notification_id: int) -> HttpResponse:
+    """Follow a notice's link: it counts as read for this user (only), then go where it points.
+
+    A GET that writes only the caller's own read marker (idempotent, harmless if forged): the notice's
+    link must stay an ordinary link. Links are written by our services; anything but a local path is
+    refused rather than followed.
+    """
+    from portal.notifications.selectors import notification_get
+    from portal.notifications.services import notification_mark_read
+
+    enterprise = _enterprise(request, credit_code)
+    notification = notification_get(user=request.user, notification_id=notification_id)
+    if notification is None or notification.enterprise_id != enterprise.pk:
+        raise Http404
+    if not notification.link.startswith("/") or notification.link.startswith("//"):
+        raise Http404
+    notification_mark_read(notification=notification, user=request.user)
+    return redirect(notification.link)
+
+
+@login_required
 @require_POST
 def inbox_mark_all_read(request: HttpRequest, credit_code: str) -> HttpResponse:
     """全部标为已读: for this user, in their own enterprise only (anyone else gets 404, nothing written)."""

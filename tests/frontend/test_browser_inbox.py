@@ -80,18 +80,20 @@ def test_inbox_links_read_cleanly_and_mark_all_read(page, live_server, screensho
     expect(verify).to_contain_text("政策咨询：区科技局，联系人王敏（示例）")
     screenshot("profile-verify")
 
-    # 申报进度 (bob's submission) → the application.
+    # Following a notice's link read it (for alice only): one unread left, bob's submission.
     page.goto(inbox)
-    page.locator("article", has_text="申报进度").get_by_role("link", name="查看申报").click()
-    expect(page).to_have_url(f"{live_server.url}/enterprises/{enterprise.credit_code}/applications/{application.pk}/")
-    expect(page.get_by_role("heading", name="申报：软件企业研发补贴（示例）")).to_be_visible()
-
-    page.goto(inbox)
+    expect(page.locator("#inbox-unread")).to_have_text("1")
+    expect(page.locator("article", has_text="申报进度").locator(".badge")).to_have_text("未读")
     page.get_by_role("button", name="全部标为已读").click()
-    expect(page.get_by_text("已将3条消息标为已读。")).to_be_visible()
+    expect(page.get_by_text("已将1条消息标为已读。")).to_be_visible()
     expect(page.locator("#inbox-unread")).to_have_text("0")
     expect(page.locator(".badge", has_text="未读")).to_have_count(0)
     expect(page.get_by_role("button", name="全部标为已读")).to_have_count(0)
     screenshot("inbox-all-read")
     assert notification_unread_count(user=alice) == 0
     assert notification_unread_count(user=bob) == 2  # alice's read state is hers alone
+
+    # 申报进度 (bob's submission) → the application.
+    page.locator("article", has_text="申报进度").get_by_role("link", name="查看申报").click()
+    expect(page).to_have_url(f"{live_server.url}/enterprises/{enterprise.credit_code}/applications/{application.pk}/")
+    expect(page.get_by_role("heading", name="申报：软件企业研发补贴（示例）")).to_be_visible()

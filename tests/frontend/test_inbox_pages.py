@@ -47,3 +47,18 @@ def test_workspace_links_in_notices_lead_to_the_readers_own_pages(client, alice)
     assert client.get("/workspace/inbox/").url == f"/enterprises/{code}/inbox/"
     assert client.get("/workspace/nonsense/").status_code == 404
     assert client.get("/workspace/").url == f"/enterprises/{code}/"
+
+
+def test_following_a_notice_reads_it_for_the_reader_only_and_strangers_get_404(client, alice, bob, charlie) -> None:
+    notice = NotificationFactory(enterprise=alice.enterprise, link="/policies/7/")
+    foreign = NotificationFactory(enterprise=alice.enterprise, link="https://example.com/")
+    url = f"/enterprises/{alice.enterprise.credit_code}/inbox/{notice.pk}/open/"
+
+    client.force_login(charlie)
+    assert client.get(url).status_code == 404
+    client.force_login(alice)
+    assert client.get(url).url == "/policies/7/"
+    assert client.get(f"/enterprises/{alice.enterprise.credit_code}/inbox/{foreign.pk}/open/").status_code == 404
+
+    assert list(NotificationRead.objects.values_list("user__username", "notification_id")) == [("alice", notice.pk)]
+    assert notification_unread_count(user=bob) == 2
