@@ -190,8 +190,27 @@ def profile(request: HttpRequest, credit_code: str) -> HttpResponse:
             form = FactsForm(initial=initial, editable=editable)
     elif request.method == "POST":
         raise Http404
-    qualifications = enterprise_selectors.qualification_list(enterprise=enterprise)
-    context = _context(enterprise, "profile", facts=_fact_rows(enterprise), form=form, qualifications=qualifications)
+    from portal.entitlements.contacts import (
+        departments_for_field,
+        departments_for_qualification,
+        verification_requests,
+    )
+
+    facts = _fact_rows(enterprise)
+    for row in facts:
+        # 申请核验 leads somewhere: the departments whose shared data would verify a self-declared fact.
+        row["departments"] = departments_for_field(row["key"]) if row["source"] and not row["verified"] else []
+    qualifications = list(enterprise_selectors.qualification_list(enterprise=enterprise))
+    for q in qualifications:
+        q.departments = [] if q.verified else departments_for_qualification(q.kind)
+    context = _context(
+        enterprise,
+        "profile",
+        facts=facts,
+        form=form,
+        qualifications=qualifications,
+        verification_requests=verification_requests(enterprise=enterprise, on=timezone.localdate()),
+    )
     return render(request, "frontend/workspace/profile.html", context)
 
 
@@ -230,14 +249,53 @@ def sites(request: HttpRequest, credit_code: str) -> HttpResponse:
     return render(request, "frontend/workspace/sites.html", context)
 
 
+_OWN_PAGES = {
+    "profile": "frontend:enterprise_profile",
+    "inbox": "frontend:enterprise_inbox",
+    "applications": "frontend:enterprise_applications",
+    "sites": "frontend:enterprise_sites",
+}
+
+
+# What a notice's link opens, by kind (the button says where it goes).
+_LINK_LABELS = {
+    "may_apply": "查看政策",
+    "apply_deadline": "查看政策",
+    "needs_info": "补充企业信息",
+    "confirm_fact": "查看企业信息",
+    "qualification_expiring": "查看企业资质",
+    "exempt_granted": "查看兑现记录",
+    "entitlement_update": "查看兑现记录",
+    "application_update": "查看申报",
+}
+
+
+@login_required
+def own_page(request: HttpRequest, page: str) -> HttpResponse:
+    """/workspace/<page>/: the signed-in user's own enterprise's page (links in notices carry no credit code)."""
+    if page not in _OWN_PAGES:
+        raise Http404
+    if getattr(request.user, "enterprise_id", None) is None:
+        return redirect("frontend:workspace")
+    return redirect(_OWN_PAGES[page], credit_code=request.user.enterprise.credit_code)
+
+
 @login_required
 def inbox(request: HttpRequest, credit_code: str) -> HttpResponse:
-    from portal.notifications.selectors import notification_list
+    from portal.notifications.selectors import notification_list, notification_unread_count
 
     enterprise = _enterprise(request, credit_code)
     # Read state is per user: only the enterprise's own users have an inbox (staff see none).
-    notifications = notification_list(user=request.user)[:50] if _is_member(request, enterprise) else []
-    return render(request, "frontend/workspace/inbox.html", _context(enterprise, "inbox", notifications=notifications))
+    member = _is_member(request, enterprise)
+    notifications = list(notification_list(user=request.user)[:50]) if member else []
+    for n in notifications:
+        n.link_label = _LINK_LABELS.get(n.kind, "查看详情")
+    unread = notification_unread_count(user=request.user) if member else 0
+    return render(
+        request,
+        "frontend/workspace/inbox.html",
+        _context(enterprise, "inbox", notifications=notifications, unread_count=unread, can_act=member),
+    )
 
 
 @login_required
@@ -251,4 +309,39 @@ def inbox_mark_read(request: HttpRequest, credit_code: str, notification_id: int
     if notification is None or notification.enterprise_id != enterprise.pk:
         raise Http404
     notification_mark_read(notification=notification, user=request.user)
+    return redirect("frontend:enterprise_inbox", credit_code=enterprise.credit_code)
+
+
+@login_required
+def inbox_open(request: HttpRequest, credit_code: str, notification_id: int) -> HttpResponse:
+    """Follow a notice's link: it counts as read for this user (only), then go where it points.
+
+    A GET that writes only the caller's own read marker (idempotent, harmless if forged): the notice's
+    link must stay an ordinary link. Links are written by our services; anything but a local path is
+    refused rather than followed.
+    """
+    from portal.notifications.selectors import notification_get
+    from portal.notifications.services import notification_mark_read
+
+    enterprise = _enterprise(request, credit_code)
+    notification = notification_get(user=request.user, notification_id=notification_id)
+    if notification is None or notification.enterprise_id != enterprise.pk:
+        raise Http404
+    if not notification.link.startswith("/") or notification.link.startswith("//"):
+        raise Http404
+    notification_mark_read(notification=notification, user=request.user)
+    return redirect(notification.link)
+
+
+@login_required
+@require_POST
+def inbox_mark_all_read(request: HttpRequest, credit_code: str) -> HttpResponse:
+    """全部标为已读: for this user, in their own enterprise only (anyone else gets 404, nothing written)."""
+    from portal.notifications.services import notifications_mark_all_read
+
+    enterprise = _enterprise(request, credit_code)
+    if not _is_member(request, enterprise):
+        raise Http404
+    marked = notifications_mark_all_read(user=request.user)
+    messages.success(request, f"已将{marked}条消息标为已读。" if marked else "没有未读消息。")
     return redirect("frontend:enterprise_inbox", credit_code=enterprise.credit_code)

@@ -152,6 +152,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "matching.nightly": {"task": "matching.nightly", "schedule": crontab(hour=2, minute=30)},
     # 申报 deadlines and expiring qualifications: reminders, once a day.
     "entitlements.reminders": {"task": "entitlements.reminders", "schedule": crontab(hour=8, minute=0)},
+    # 可申报 is pushed when a 申报 window opens, not before (nor after it closes): on the opening day.
+    "entitlements.window_openings": {"task": "entitlements.window_openings", "schedule": crontab(hour=8, minute=5)},
     # Re-sends match runs whose task was lost (broker down when requested, worker died).
     "matching.sweep_runs": {"task": "matching.sweep_runs", "schedule": 300.0},
     # Likewise for previews before publishing and console data uploads.
