@@ -114,12 +114,14 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Brute force: 5 failed sign-ins for one user name lock it for 15 minutes (any address, so spreading
-# the guesses over many addresses does not help). Every failure is logged (AccessFailureLog); staff
-# with the administrator role unlock in the admin or with `manage.py axes_reset_username NAME`.
+# Brute force: 5 failed sign-ins lock for 15 minutes, counted per user name (guesses spread over many
+# addresses) and per client address (one address spraying many user names). An office behind one NAT
+# address shares the address count: set the proxy settings of django-axes (AXES_IPWARE_*) so the real
+# client address is used behind the load balancer. Every failure is logged (AccessFailureLog);
+# administrators unlock in the admin or with `manage.py axes_reset_username NAME` / `axes_reset_ip IP`.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.lockout_response"
@@ -202,6 +204,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": env.str("DJANGO_ANON_THROTTLE", default="60/min")},
 }
+# Request bodies: one limit for every JSON or form body (files in multipart uploads are not counted).
+# A department feed batch over the API is at most FEED_API_MAX_RECORDS records; a record with every
+# fact is about 300 bytes, so a full batch fits with room to spare. Larger data goes through the
+# CSV/XLSX upload, which the worker reads in a stream.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+FEED_API_MAX_RECORDS = env.int("FEED_API_MAX_RECORDS", default=10_000)
+
 # Nesting levels accepted in any JSON body (the rule language needs at most 2 × 12; see
 # portal/api/parsers.py): deeper documents are refused before parsing.
 API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=64)
