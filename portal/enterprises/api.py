@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -18,14 +19,12 @@ from portal.accounts.authentication import DepartmentApiKeyAuthentication
 from portal.accounts.models import DepartmentApiKey
 from portal.accounts.roles import Role, has_role, is_staff_user
 from portal.api.exceptions import ApplicationError
+from portal.api.serializers import StrictInputSerializer
 
 from . import selectors, services
 from .facts import source_name
 from .feeds import FeedError, feed_apply
 from .models import FACT_FIELDS, SOURCE_CHOICES, Enterprise, FeedImport, Qualification, QualificationKind, Site, Size
-
-MAX_FEED_RECORDS = 100_000
-
 
 # --- Permissions ----------------------------------------------------------------------------------
 
@@ -120,20 +119,7 @@ class EnterpriseDetailOutput(serializers.ModelSerializer):
         return _provenance(obj)
 
 
-class _StrictSerializer(serializers.Serializer):
-    """Unknown keys are an error, not silently dropped."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: [serializers.ErrorDetail("未知字段", code="unknown_field")] for key in unknown}
-                )
-        return super().to_internal_value(data)
-
-
-class FactsInput(_StrictSerializer):
+class FactsInput(StrictInputSerializer):
     industry_code = serializers.CharField(required=False, max_length=10)
     established_on = serializers.DateField(required=False)
     employees = serializers.IntegerField(required=False, min_value=0)
@@ -198,7 +184,7 @@ class SiteOutput(serializers.ModelSerializer):
         return obj.source in DEPARTMENT_SOURCES
 
 
-class SiteInput(_StrictSerializer):
+class SiteInput(StrictInputSerializer):
     address = serializers.CharField(max_length=300)
     township = serializers.CharField(max_length=20, help_text="9位统计用区划代码，如320505002（狮山街道）")
     parks = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
@@ -233,7 +219,7 @@ class QualificationOutput(serializers.ModelSerializer):
         return obj.valid_on(timezone.localdate())
 
 
-class QualificationInput(_StrictSerializer):
+class QualificationInput(StrictInputSerializer):
     kind = serializers.ChoiceField(choices=QualificationKind.choices)
     certificate_no = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     valid_from = serializers.DateField()
@@ -501,8 +487,11 @@ class FeedRecordsView(APIView):
         records = request.data.get("records") if isinstance(request.data, dict) else request.data
         if not isinstance(records, list):
             raise ApplicationError("请求体应包含records数组", code="invalid_batch", field="records")
-        if len(records) > MAX_FEED_RECORDS:
-            raise ApplicationError(f"每批最多{MAX_FEED_RECORDS}条记录", code="batch_too_large", field="records")
+        limit = settings.FEED_API_MAX_RECORDS
+        if len(records) > limit:
+            raise ApplicationError(
+                f"每批最多{limit}条记录；更多数据请分批提交或使用文件上传", code="batch_too_large", field="records"
+            )
         try:
             result = feed_apply(source=source, records=records, channel=FeedImport.Channel.API, api_key=request.auth)
         except FeedError as exc:

@@ -28,7 +28,7 @@ from .binding import bound_cursor
 from .delivery import chunked
 from .models import ChannelPreference, Delivery, Notification, NotificationRead, WebhookEndpoint
 from .sms import PHONE_RE
-from .webhooks import host_is_plainly_internal, url_is_allowed
+from .webhooks import internal_address_of, url_is_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -493,12 +493,20 @@ def delivery_retry(*, delivery: Delivery, by: Any) -> Delivery:
     return delivery
 
 
+def webhook_url_validate(url: str) -> str:
+    """The cleaned URL, or ApplicationError: the one check used by the API, the pages and the admin."""
+    url = (url or "").strip()
+    if len(url) > 500 or not url.isprintable():
+        raise ApplicationError("接收地址格式不正确", code="invalid_url", field="url")
+    if not url_is_allowed(url):
+        raise ApplicationError("接收地址须为 http 或 https 网址", code="invalid_url", field="url")
+    if not settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE and internal_address_of(url) is not None:
+        raise ApplicationError("接收地址不能是本机或内网地址", code="internal_address", field="url")
+    return url
+
+
 @transaction.atomic
 def webhook_endpoint_create(*, enterprise_id: int, url: str, description: str = "") -> WebhookEndpoint:
     """Register a third-party URL for an enterprise's notifications; the secret is generated here."""
-    url = url.strip()
-    if not url_is_allowed(url):
-        raise ApplicationError("接收地址须为 http 或 https 网址", code="invalid_url", field="url")
-    if not settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE and host_is_plainly_internal(url):
-        raise ApplicationError("接收地址不能是本机或内网地址", code="internal_address", field="url")
+    url = webhook_url_validate(url)
     return WebhookEndpoint.objects.create(enterprise_id=enterprise_id, url=url, description=description)
