@@ -20,7 +20,7 @@ from portal.accounts.roles import Role, has_role, is_staff_user
 from portal.api.exceptions import ApplicationError
 
 from . import selectors, services
-from .facts import source_name
+from .facts import FieldError, source_name
 from .feeds import FeedError, feed_apply
 from .models import FACT_FIELDS, SOURCE_CHOICES, Enterprise, FeedImport, Qualification, QualificationKind, Site, Size
 
@@ -472,7 +472,8 @@ class HasDepartmentKey(permissions.BasePermission):
 class FeedRecordsView(APIView):
     """部门信息共享: a department pushes records keyed by credit code (header `Authorization: Api-Key <key>`).
 
-    Body: `{"records": [{"credit_code": "...", "as_of": "YYYY-MM-DD", "<field>": value, ...}, ...]}`.
+    Body: `{"as_of": "YYYY-MM-DD", "records": [{"credit_code": "...", "as_of": "YYYY-MM-DD", "<field>": value, ...}]}`;
+    a record's as_of (数据日期) wins over the batch's, and the batch's over the day it arrives.
     Each record is validated on its own; the answer lists accepted and rejected records with reasons.
     """
 
@@ -503,8 +504,22 @@ class FeedRecordsView(APIView):
             raise ApplicationError("请求体应包含records数组", code="invalid_batch", field="records")
         if len(records) > MAX_FEED_RECORDS:
             raise ApplicationError(f"每批最多{MAX_FEED_RECORDS}条记录", code="batch_too_large", field="records")
+        # The batch's 数据日期 (as of when the department's data is true), for records that give none.
+        raw_as_of = request.data.get("as_of") if isinstance(request.data, dict) else None
+        batch_as_of = None
+        if raw_as_of not in (None, ""):
+            try:
+                batch_as_of = services.parse_as_of(raw_as_of)
+            except FieldError as exc:
+                raise ApplicationError(exc.message, code=exc.code, field="as_of") from None
         try:
-            result = feed_apply(source=source, records=records, channel=FeedImport.Channel.API, api_key=request.auth)
+            result = feed_apply(
+                source=source,
+                records=records,
+                channel=FeedImport.Channel.API,
+                api_key=request.auth,
+                default_as_of=batch_as_of,
+            )
         except FeedError as exc:
             raise ApplicationError(exc.message, code=exc.code) from None
         return Response(result.as_dict())

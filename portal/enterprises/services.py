@@ -275,6 +275,51 @@ def qualification_create(
 
 
 @transaction.atomic
+def qualification_update(
+    *,
+    qualification: Qualification,
+    valid_from: date,
+    valid_to: date | None,
+    certificate_no: str = "",
+    by: User | None = None,
+) -> Qualification:
+    """Correct a self-declared qualification (dates, certificate number). A department-verified one is the
+    department's record: the enterprise asks the department to correct it."""
+    if qualification.source in DEPARTMENT_SOURCES:
+        raise ApplicationError(
+            f"该资质由{source_name(qualification.source)}核验，不能自行修改；如有出入请联系该部门更正",
+            code="verified_fact",
+            field="qualification",
+        )
+    certificate_no = (certificate_no or "").strip()
+    if len(certificate_no) > 64:
+        raise _validation_error([FieldError("certificate_no", "max_length", "证书编号不能超过64个字符")])
+    if valid_to is not None and valid_to < valid_from:
+        raise _validation_error([FieldError("valid_to", "before_valid_from", "有效期止不能早于有效期起")])
+    enterprise = qualification.enterprise
+    Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
+    locked = Qualification.objects.select_for_update().get(pk=qualification.pk)
+    if (
+        certificate_no
+        and Qualification.objects.filter(enterprise=enterprise, kind=locked.kind, certificate_no=certificate_no)
+        .exclude(pk=locked.pk)
+        .exists()
+    ):
+        raise ApplicationError("该资质证书已登记", code="duplicate_certificate", field="certificate_no")
+    old = _qualification_value(locked)
+    locked.valid_from, locked.valid_to, locked.certificate_no = valid_from, valid_to, certificate_no
+    new = _qualification_value(locked)
+    if new != old:
+        locked.as_of = _today()
+        locked.save(update_fields=["valid_from", "valid_to", "certificate_no", "as_of", "updated_at"])
+        _record_history(
+            enterprise, [(f"qualification:{locked.kind}", old, new)], source=SELF_DECLARED, as_of=_today(), by=by
+        )
+        notify_facts_changed([enterprise.pk])
+    return locked
+
+
+@transaction.atomic
 def qualification_delete(*, qualification: Qualification, by: User | None = None, source: str = SELF_DECLARED) -> None:
     """Withdraw a qualification. An enterprise may withdraw only what it declared itself."""
     if source == SELF_DECLARED and qualification.source in DEPARTMENT_SOURCES:
