@@ -249,6 +249,14 @@ class QualificationInput(_StrictSerializer):
         return attrs
 
 
+class QualificationUpdateInput(_StrictSerializer):
+    """A correction of a self-declared qualification; fields left out keep their value."""
+
+    certificate_no = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    valid_from = serializers.DateField(required=False)
+    valid_to = serializers.DateField(required=False, allow_null=True)
+
+
 class ChangeOutput(serializers.Serializer):
     id = serializers.IntegerField()
     changes = serializers.JSONField(help_text='[{"field", "old", "new"}, …]')
@@ -444,6 +452,23 @@ class QualificationViewSet(_EnterpriseChildViewSet):
             by=request.user,
         )
         return Response(QualificationOutput(q).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=QualificationUpdateInput, responses=QualificationOutput)
+    def partial_update(self, request: Request, credit_code: str, pk: str) -> Response:
+        """Correct a self-declared qualification (a department-verified one: 400 `verified_fact`)."""
+        q = self._qualification(pk)
+        self.check_can_edit()
+        data = QualificationUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        q = services.qualification_update(
+            qualification=q,
+            valid_from=v.get("valid_from", q.valid_from),
+            valid_to=v.get("valid_to", q.valid_to),
+            certificate_no=v.get("certificate_no", q.certificate_no),
+            by=request.user,
+        )
+        return Response(QualificationOutput(q).data)
 
     def destroy(self, request: Request, credit_code: str, pk: str) -> Response:
         q = self._qualification(pk)
