@@ -444,14 +444,19 @@ def _check_site_address(address: str, township: Township) -> places.ParsedAddres
             code="district_unclear",
             field="address",
         )
-    if not places.site_key(parsed):
+    key = places.site_key(parsed)
+    if not key:
         raise ApplicationError("请写明道路和门牌号", code="address_incomplete", field="address")
-    if parsed.township and parsed.township != township.code:
-        named = Township.objects.filter(code=parsed.township).values_list("name", flat=True).first()
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in parsed.rest):
+        # "xxxx" or a bare number names no place in China; an address is written in Chinese.
         raise ApplicationError(
-            f"地址中的“{parsed.township_name}”属于{named or parsed.township}，与所选街道（镇）“{township.name}”不符",
-            code="township_mismatch",
-            field="township",
+            "请用中文写明道路、门牌号等，例如“苏州高新区狮山路88号”", code="address_incomplete", field="address"
+        )
+    if parsed.township and parsed.township != township.code:
+        named = Township.objects.filter(code=parsed.township).values_list("name", flat=True).first() or ""
+        written = f"“{parsed.township_name}”" + (f"（{named}）" if named and named != parsed.township_name else "")
+        raise ApplicationError(
+            f"地址中写的是{written}，与所选街道（镇）“{township.name}”不符", code="township_mismatch", field="township"
         )
     if parsed.road and township.code not in parsed.road_townships:
         names = "、".join(Township.objects.filter(code__in=parsed.road_townships).values_list("name", flat=True))
