@@ -372,7 +372,13 @@ class _EnterpriseChildViewSet(viewsets.GenericViewSet):
 
 
 class SiteViewSet(_EnterpriseChildViewSet):
-    """一照多址: the enterprise's sites. Filing a site inside 320505 takes effect at once."""
+    """一照多址: the enterprise's sites. Filing a site inside 320505 takes effect at once.
+
+    The address text decides where the site is. Refusals (400, on `address` unless noted):
+    `outside_jurisdiction` (elsewhere: a branch registration is needed there), `district_unclear` (only
+    the city is named), `address_inconsistent`, `address_incomplete`, `township_mismatch` (on `township`:
+    the address names another 街道/镇), `duplicate_address`, `registered_address_as_site`.
+    """
 
     serializer_class = SiteOutput
     pagination_class = None
