@@ -34,6 +34,7 @@ class _Name:
     level: str  # "province", "city", "county", "district", "township", "other"
     codes: tuple[str, ...]
     label: str = ""  # the other area's name
+    short: bool = False  # a short form ("昆山" for 昆山市): a guess, dropped when it cannot fit the city named
 
 
 @dataclass
@@ -99,7 +100,7 @@ def _short(name: str, level: str) -> str | None:
 @cache
 def _names() -> dict[str, tuple[_Name, ...]]:
     """Every way a place may be written → what it may be (a short county name may be several counties)."""
-    found: dict[str, dict[str, set[str]]] = {}  # name → level → codes
+    found: dict[tuple[str, bool], dict[str, set[str]]] = {}  # (name, short form) → level → codes
     own: set[str] = set()
     full_names = set(_divisions().values())
     places = district_places()
@@ -111,15 +112,15 @@ def _names() -> dict[str, tuple[_Name, ...]]:
         own.update(area["names"])
     for code, name in _divisions().items():
         level = _level(code)
-        found.setdefault(name, {}).setdefault(level, set()).add(code)
+        found.setdefault((name, False), {}).setdefault(level, set()).add(code)
         short = _short(name, level)
-        # Never let a short county form shadow how the district or its townships are written.
+        # Never let a short form shadow a full name, or how the district or its townships are written.
         if short and short not in own and short not in full_names:
-            found.setdefault(short, {}).setdefault(level, set()).add(code)
+            found.setdefault((short, True), {}).setdefault(level, set()).add(code)
     table: dict[str, list[_Name]] = {}
-    for name, levels in found.items():
+    for (name, is_short), levels in found.items():
         for level, codes in levels.items():
-            table.setdefault(name, []).append(_Name(level, tuple(sorted(codes))))
+            table.setdefault(name, []).append(_Name(level, tuple(sorted(codes)), short=is_short))
     for name in places["district"]["names"]:
         table[name] = [_Name("district", (places["district"]["code"],))]
     for code, names in places["townships"].items():
@@ -161,6 +162,8 @@ def parse(address: str) -> ParsedAddress:
         for length in _lengths():
             candidate = text[pos : pos + length]
             if len(candidate) == length and candidate in names and not _ROAD_AFTER.match(text[pos + length :]):
+                if not _fits(parsed, names[candidate]):
+                    continue
                 hit = candidate
                 break
         if hit is None:
@@ -175,6 +178,15 @@ def parse(address: str) -> ParsedAddress:
             parsed.road, parsed.road_townships = road, tuple(roads()[road])
             break
     return parsed
+
+
+def _fits(parsed: ParsedAddress, items: tuple[_Name, ...]) -> bool:
+    """A short form is only read as a place when it can lie inside the province / city already named
+    ("南京市江北新区": "江北" is not 江北区 of 重庆 or 宁波). Full names are always read (and judged)."""
+    if not all(item.short for item in items):
+        return True
+    area = parsed.city[:4] if parsed.city else parsed.province[:2] if parsed.province else ""
+    return any(code.startswith(area) for item in items for code in item.codes)
 
 
 def _take(parsed: ParsedAddress, written: str, item: _Name) -> None:

@@ -29,6 +29,9 @@ REFERENCE = next(
         ("南京高新区某路1号", False, "outside_jurisdiction", "南京高新区"),
         ("北京市海淀区中关村大街1号", False, "outside_jurisdiction", "北京市海淀区"),
         ("浙江省苏州市虎丘区科灵路78号", False, "address_inconsistent", "浙江省苏州市虎丘区"),
+        ("南京市江北新区某路1号", False, "outside_jurisdiction", "南京市"),  # "江北" of 重庆 is not read in 南京
+        ("苏州相城经济技术开发区某路1号", False, "outside_jurisdiction", "苏州相城"),
+        ("苏州市鼓楼区某路1号", False, "address_inconsistent", "苏州市鼓楼区"),
         ("苏州市人民路1号", None, "district_unclear", "苏州市"),
         ("江苏省苏州市虎丘区科灵路78号", True, "", "江苏省苏州市虎丘区"),
         ("苏州高新区科灵路78号", True, "", "苏州高新区"),
