@@ -18,11 +18,26 @@ urlpatterns = [
     path("enterprises/<str:credit_code>/", workspace_views.dashboard, name="enterprise_dashboard"),
     path("enterprises/<str:credit_code>/profile/", workspace_views.profile, name="enterprise_profile"),
     path(
+        "enterprises/<str:credit_code>/qualifications/<int:qualification_id>/edit/",
+        workspace_views.qualification_edit,
+        name="enterprise_qualification_edit",
+    ),
+    path(
+        "enterprises/<str:credit_code>/qualifications/<int:qualification_id>/withdraw/",
+        workspace_views.qualification_withdraw,
+        name="enterprise_qualification_withdraw",
+    ),
+    path(
         "enterprises/<str:credit_code>/entitlements/<int:entitlement_id>/<str:action>/",
         workspace_views.entitlement_action,
         name="entitlement_action",
     ),
     path("enterprises/<str:credit_code>/sites/", workspace_views.sites, name="enterprise_sites"),
+    path(
+        "enterprises/<str:credit_code>/sites/<int:site_id>/withdraw/",
+        workspace_views.site_withdraw,
+        name="enterprise_site_withdraw",
+    ),
     path("enterprises/<str:credit_code>/inbox/", workspace_views.inbox, name="enterprise_inbox"),
     path(
         "enterprises/<str:credit_code>/inbox/read-all/",
