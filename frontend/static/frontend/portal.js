@@ -9,3 +9,9 @@ document.addEventListener("click", function (event) {
   // The rule preview listens for changes on the fieldset.
   fieldset.dispatchEvent(new Event("change", { bubbles: true }));
 });
+
+// A form with data-confirm asks before it is sent (撤回、撤销 and other actions that cannot be undone).
+document.addEventListener("submit", function (event) {
+  var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (message && !window.confirm(message)) event.preventDefault();
+});
