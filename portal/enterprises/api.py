@@ -235,7 +235,7 @@ class QualificationInput(StrictInputSerializer):
         return attrs
 
 
-class QualificationUpdateInput(_StrictSerializer):
+class QualificationUpdateInput(StrictInputSerializer):
     """A correction of a self-declared qualification; fields left out keep their value."""
 
     certificate_no = serializers.CharField(max_length=64, required=False, allow_blank=True)
