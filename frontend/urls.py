@@ -2,12 +2,14 @@
 
 from django.urls import path
 
-from . import application_views, console_data_views, console_views, views, workspace_views
+from . import account_views, application_views, console_data_views, console_views, views, workspace_views
 
 app_name = "frontend"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/two-factor/setup/", account_views.two_factor_setup, name="two_factor_setup"),
+    path("accounts/two-factor/", account_views.two_factor_verify, name="two_factor_verify"),
     path("policies/", views.policy_list, name="policy_list"),
     path("policies/<int:policy_id>/", views.policy_detail, name="policy_detail"),
     path("calculator/", views.calculator, name="calculator"),

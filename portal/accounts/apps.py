@@ -9,7 +9,8 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
-        from . import middleware  # noqa: F401 - registers the staff-session marker on sign-in
+        from . import middleware, two_factor  # noqa: F401 - register their sign-in receivers
 
         # /admin/ edits any table: administrators (superusers) only, whatever a role or is_staff says.
+        # Administrators who owe a second factor are stopped earlier, by the two-factor gate.
         admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "csp",
     "portal.accounts",
     "portal.ops",
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.accounts.middleware.StaffSessionIdleTimeout",
+    "django_otp.middleware.OTPMiddleware",
+    "portal.accounts.two_factor.TwoFactorGate",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -130,6 +134,10 @@ AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.lockout_response"
 AXES_VERBOSE = False
 # Staff sessions end after this many seconds without a request (等保: idle timeout); enterprise users
 # keep Django's default session age.
+# Two-factor sign-in (TOTP) for every staff role; production turns it on (settings/production.py).
+# Enterprise users may set it up themselves (账号安全), and are then asked for the code too.
+STAFF_REQUIRE_TWO_FACTOR = env.bool("STAFF_REQUIRE_TWO_FACTOR", default=False)
+OTP_TOTP_ISSUER = "惠企通"
 STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -50,3 +50,5 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# 等保2.0 第三级: every staff role signs in with a second factor (TOTP).
+STAFF_REQUIRE_TWO_FACTOR = True

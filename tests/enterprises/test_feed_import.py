@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from openpyxl import Workbook
 
 from portal.enterprises.models import EnterpriseChange, FeedImport
-from tests.enterprises.factories import EnterpriseFactory
+from tests.enterprises.factories import EnterpriseFactory, StaffUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,9 +93,11 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(tmp_path,
     assert EnterpriseChange.objects.count() == 1
 
 
-def test_admin_upload_page(client, staff_data_officer, two) -> None:
+def test_admin_upload_page(client, two) -> None:
+    """The admin's upload is for administrators (data officers upload in the console, /console/feeds/)."""
     a, b = two
-    client.force_login(staff_data_officer)
+    administrator = StaffUserFactory(username="administrator", is_superuser=True, is_staff=True)
+    client.force_login(administrator)
     page = client.get("/admin/enterprises/feedimport/upload/")
     assert page.status_code == 200 and "上传部门数据" in page.content.decode()
     upload = SimpleUploadedFile(
@@ -111,8 +113,8 @@ def test_admin_upload_page(client, staff_data_officer, two) -> None:
     assert "invalid_integer" in html
     a.refresh_from_db()
     assert a.employees == 35 and a.provenance["employees"]["as_of"] == "2026-01-31"
-    assert FeedImport.objects.get().submitted_by == staff_data_officer
-    assert EnterpriseChange.objects.get(enterprise=a).changed_by == staff_data_officer
+    assert FeedImport.objects.get().submitted_by == administrator
+    assert EnterpriseChange.objects.get(enterprise=a).changed_by == administrator
 
 
 def test_admin_upload_needs_the_data_officer_role(client, staff_editor) -> None:
