@@ -233,19 +233,19 @@ def rule_facts(rule: object) -> set[str]:
     return {cond["fact"] for _, cond, _ in iter_conditions(rule) if "fact" in cond}
 
 
-def undecidable_conditions(rule: object) -> list[tuple[int, str, dict[str, Any], str]]:
-    """(number, path, condition, reason) for each condition of a valid rule that no verified source
+def undecidable_conditions(rule: object) -> list[tuple[int, str, dict[str, Any], bool, str]]:
+    """(number, path, condition, negated, reason) for each condition of a valid rule that no verified source
     decides: an attestation, a judgement, or a fact the registry says only self-declaration supplies
     (no verified source). `number` counts conditions from 1 in document order, as pages list them."""
     validate_rule(rule)
     assert isinstance(rule, dict)
     found = []
-    for number, (path, cond, _negated) in enumerate(iter_conditions(rule), start=1):
+    for number, (path, cond, negated) in enumerate(iter_conditions(rule), start=1):
         kind = pending_kind(cond)
         if kind == "attest":
-            found.append((number, path, cond, "需企业承诺，没有部门数据可以核验"))
+            found.append((number, path, cond, negated, "需企业承诺，没有部门数据可以核验"))
         elif kind == "judge":
-            found.append((number, path, cond, "需主管部门认定，没有部门数据可以核验"))
+            found.append((number, path, cond, negated, "需主管部门认定，没有部门数据可以核验"))
         elif not FACTS[cond["fact"]].verified_sources:
-            found.append((number, path, cond, "该信息只能由企业自行填报，没有部门数据可以核验"))
+            found.append((number, path, cond, negated, "该信息只能由企业自行填报，没有部门数据可以核验"))
     return found

@@ -63,8 +63,8 @@ def test_good_ones_validate_and_test_no_fact() -> None:
 def test_undecidable_conditions_are_numbered_in_document_order() -> None:
     rule = {"all": [EMPLOYEES, {"any": [HIGH_TECH, ATTEST]}, JUDGE]}
     found = undecidable_conditions(rule)
-    assert [(n, path) for n, path, _, _ in found] == [(3, "all[1].any[1]"), (4, "all[2]")]
-    assert "承诺" in found[0][3] and "认定" in found[1][3]
+    assert [(n, path) for n, path, _, _, _ in found] == [(3, "all[1].any[1]"), (4, "all[2]")]
+    assert "承诺" in found[0][4] and "认定" in found[1][4]
 
 
 def test_an_otherwise_eligible_enterprise_is_never_eligible_and_is_told_what_to_commit() -> None:
