@@ -116,7 +116,7 @@ class ConditionResult:
     requirement: str  # what eligibility needs of it: the wording, or its opposite under an odd number of `not`s
     short: str  # the requirement in a compact form for summaries: "高新技术企业资质"
     negated: bool  # under an odd number of `not`s: eligibility needs it unmet
-    result: str  # met / unmet / unknown
+    result: str  # met / unmet / unknown; attest / judge for conditions no data decides (never met)
     actual: str  # the enterprise's value in plain Chinese ("未提供" when unknown)
     source: str  # source code of the evidence ("" when there is none)
     source_label: str  # "市场监督管理局", "企业自行填报"
