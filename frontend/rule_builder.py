@@ -1,7 +1,9 @@
 """The staff rule builder: rows of fact / operator / value under one top-level all / any, to and from rule JSON.
 
 The builder only shapes JSON; validation and wording are matching.rules / matching.describe's. A rule the
-rows cannot show (nested groups, `not`) is edited as raw JSON instead.
+rows cannot show (nested groups, `not`) is edited as raw JSON instead. Besides facts, a row may be an
+attestation (企业承诺) or a judgement (主管部门认定): a condition no data decides, entered as its wording
+(and, for a judgement, the department), which the evaluator never reports as met.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from portal.api.parsers import JSONLimitError, loads_bounded
 _ROW_KEY = re.compile(r"^r(\d+)_fact$")
 _PATH_ROW = re.compile(r"^(?:all|any)\[(\d+)\]")
 MULTI_TYPES = (ValueType.CHOICE, ValueType.PLACE, ValueType.COUNTRY)
+# Row "facts" for conditions no data decides (rules.PENDING_KINDS), as the fact menu offers them.
+PENDING_CHOICES = {"attest": "企业承诺（无数据可核验）", "judge": "主管部门认定（无数据可核验）"}
 
 
 @dataclass
@@ -29,10 +33,16 @@ class Row:
     op: str = ""
     values: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    department: str = ""  # a judgement's department ("" → 主管部门)
 
     @property
     def spec(self) -> Any:
         return FACTS.get(self.fact)
+
+    @property
+    def pending(self) -> bool:
+        """An attestation or judgement row: wording instead of operator and value."""
+        return self.fact in PENDING_CHOICES
 
     @property
     def text(self) -> str:
@@ -45,6 +55,8 @@ class Row:
     def widget(self) -> str:
         """checkboxes / select / boolean / number / text: how the value is entered for this fact."""
         spec = self.spec
+        if self.pending:
+            return "wording"
         if spec is None:
             return "text"
         if spec.type in MULTI_TYPES:
@@ -73,10 +85,12 @@ class Row:
 
 
 def fact_choices() -> list[tuple[str, str]]:
-    return [(name, spec.label) for name, spec in FACTS.items()]
+    return [(name, spec.label) for name, spec in FACTS.items()] + list(PENDING_CHOICES.items())
 
 
 def new_row(index: int, fact: str = "") -> Row:
+    if fact in PENDING_CHOICES:
+        return Row(index=index, fact=fact)
     fact = fact if fact in FACTS else next(iter(FACTS))
     return Row(index=index, fact=fact, op=FACTS[fact].operators[0])
 
@@ -92,6 +106,10 @@ def rows_from_post(data: QueryDict) -> list[Row]:
         if spec is not None and op not in spec.operators:
             op = spec.operators[0]
         values = [v.strip() for v in data.getlist(f"r{i}_value") if v.strip()]
+        if fact in PENDING_CHOICES:
+            department = data.get(f"r{i}_department", "").strip() if fact == "judge" else ""
+            rows.append(Row(index=i, fact=fact, op="", values=values[:1], department=department))
+            continue
         rows.append(Row(index=i, fact=fact, op=op, values=values))
     return rows
 
@@ -122,8 +140,18 @@ def _value(row: Row) -> Any:
     return _number(row.values[0]) if row.values else ""
 
 
+def _condition(row: Row) -> dict[str, Any]:
+    if row.pending:
+        # An empty wording stays empty: validate_rule names the row and says the wording is needed.
+        node: dict[str, Any] = {row.fact: row.values[0] if row.values else ""}
+        if row.department:
+            node["department"] = row.department
+        return node
+    return {"fact": row.fact, "op": row.op, "value": _value(row)}
+
+
 def rule_from_rows(combinator: str, rows: list[Row]) -> dict[str, Any]:
-    conditions = [{"fact": row.fact, "op": row.op, "value": _value(row)} for row in rows]
+    conditions = [_condition(row) for row in rows]
     return {"any" if combinator == "any" else "all": conditions}
 
 
@@ -131,7 +159,7 @@ def rows_from_rule(rule: Any) -> tuple[str, list[Row]] | None:
     """(combinator, rows) for a flat rule; None when it has nested groups or `not` (edit as JSON)."""
     if not isinstance(rule, dict):
         return None
-    if "fact" in rule:
+    if "fact" in rule or any(kind in rule for kind in PENDING_CHOICES):
         children, combinator = [rule], "all"
     elif "all" in rule or "any" in rule:
         combinator = "all" if "all" in rule else "any"
@@ -140,6 +168,13 @@ def rows_from_rule(rule: Any) -> tuple[str, list[Row]] | None:
         return None
     rows = []
     for index, child in enumerate(children):
+        kind = next((k for k in PENDING_CHOICES if isinstance(child, dict) and k in child), "")
+        if kind:
+            wording, department = child.get(kind), child.get("department", "")
+            if not isinstance(wording, str) or not isinstance(department, str):
+                return None
+            rows.append(Row(index=index, fact=kind, values=[wording], department=department))
+            continue
         if not isinstance(child, dict) or "fact" not in child or child.get("fact") not in FACTS:
             return None
         value = child.get("value")

@@ -72,7 +72,11 @@ def dashboard(request: HttpRequest, credit_code: str) -> HttpResponse:
             continue
         outcome = Outcome.from_dict(record.explanation) if record.explanation else None
         item = {"record": record, "version": record.policy_version, "outcome": outcome}
-        if record.outcome == "needs_info":
+        # Needs info, but only commitments or a department's judgement stand in the way of a 申报
+        # policy: it is applied for (the commitment is made, the judgement given, on application), so
+        # it is listed under 可申报 with its 需您承诺 / 待…认定 summary, never as 符合.
+        awaiting = outcome is not None and outcome.pending_only and record.policy_version.mode == Mode.APPLY
+        if record.outcome == "needs_info" and not awaiting:
             groups["needs_info"].append(item)
         elif record.policy_version.mode == Mode.EXEMPT:
             groups["enjoy"].append(item)

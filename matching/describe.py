@@ -1,7 +1,9 @@
 """Plain-Chinese descriptions of rules for public policy pages (申报条件), from the fact registry's wording.
 
 `not` is pushed down to the conditions (De Morgan), so readers never meet "不满足以下全部…": each
-negated condition has its own opposite wording (未持有…, 行业不属于…). No Django imports.
+negated condition has its own opposite wording (未持有…, 行业不属于…). Attestations and
+judgements read "企业承诺：…" and "经主管部门认定：…" (validation keeps them out of `not`).
+No Django imports.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .registry import FACTS
-from .rules import RuleError, validate_rule
+from .rules import RuleError, pending_kind, validate_rule
 
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
@@ -41,7 +43,7 @@ def _phrase(node: dict[str, Any], negated: bool, level: int) -> str:
     kind, items = _flatten(node, negated)
     if kind == "cond":
         cond, neg = items[0]
-        return FACTS[cond["fact"]].wording(cond["op"], cond["value"], negated=neg)
+        return _condition(cond, neg)
     if len(items) == 1:
         return _phrase(items[0][0], items[0][1], level)
     if level == 0:
@@ -52,12 +54,22 @@ def _phrase(node: dict[str, Any], negated: bool, level: int) -> str:
     return text if level == 1 else f"（{text}）"
 
 
-def describe_condition(cond: dict[str, Any], *, negated: bool = False) -> str:
-    """One condition {"fact", "op", "value"} in plain Chinese; `negated` gives its opposite."""
-    validate_rule(cond)
-    if "fact" not in cond:
-        raise RuleError("", "malformed_node", "这里需要一个条件（fact、op、value），而不是条件组")
+def _condition(cond: dict[str, Any], negated: bool) -> str:
+    kind = pending_kind(cond)
+    if kind == "attest":
+        return f"企业承诺：{cond['attest']}"
+    if kind == "judge":
+        return f"经{cond.get('department') or '主管部门'}认定：{cond['judge']}"
     return FACTS[cond["fact"]].wording(cond["op"], cond["value"], negated=negated)
+
+
+def describe_condition(cond: dict[str, Any], *, negated: bool = False) -> str:
+    """One condition ({"fact", "op", "value"}, {"attest"} or {"judge"}) in plain Chinese; `negated`
+    gives a fact condition's opposite."""
+    validate_rule(cond)
+    if "all" in cond or "any" in cond or "not" in cond:
+        raise RuleError("", "malformed_node", "这里需要一个条件（fact、op、value，或 attest、judge），而不是条件组")
+    return _condition(cond, negated)
 
 
 def describe_rule(rule: dict[str, Any]) -> list[str]:

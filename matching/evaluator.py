@@ -14,6 +14,16 @@ counts as verified (department data). What decided a node, for its current value
     condition                → itself: verified when its evidence's source is verified for the fact
 The conditions so chosen are flagged `decisive` in the explanation.
 
+Attestations and judgements ({"attest": …} / {"judge": …}, see rules.py) are conditions no data
+decides. They are always unknown in the logic above, so a rule that needs one is at best
+needs_info, never eligible: nothing unchecked is ever reported as met, and no 免申即享 entitlement
+(which needs eligible and verified) can rest on one. Their result in the explanation is "attest"
+(需您承诺) or "judge" (待主管部门认定) instead of "unknown", their state letter A or J instead of U,
+and the summary says 需您承诺：“…” / 待…认定：“…”. `Outcome.pending_only` tells when nothing but
+such conditions stands between the enterprise and eligibility (every data condition is settled).
+"符合全部条件" is said only when every condition of the rule was checked (met or unmet from data);
+an eligible outcome that leaves an unneeded alternative unchecked says "符合条件".
+
 missing (the smallest set of conditions that stand between the enterprise and eligibility): the
 set of conditions that must change for the rule to become true, computed exactly on the tree.
 need(node, true) / need(node, false) is the smallest set of conditions whose change makes the
@@ -50,6 +60,7 @@ from .profile import EnterpriseProfile
 from .registry import (
     FACTS,
     MET,
+    PENDING_RESULT_LABELS,
     RESULT_CODES,
     RESULT_LABELS,
     UNKNOWN,
@@ -61,7 +72,7 @@ from .registry import (
     names_version,
     source_label,
 )
-from .rules import join, validate_rule
+from .rules import PENDING_LABELS, join, pending_kind, validate_rule
 
 EXPLANATION_SCHEMA = 1
 
@@ -78,7 +89,9 @@ STATUS_LABELS: dict[str, str] = {
     Status.NEEDS_INFO: "需补充信息",
 }
 _STATE_LETTERS = {MET: "M", UNMET: "N", UNKNOWN: "U"}
-_STATE_LETTERS_BY_NAME = {"met": "M", "unmet": "N", "unknown": "U"}
+_STATE_LETTERS_BY_NAME = {"met": "M", "unmet": "N", "unknown": "U", "attest": "A", "judge": "J"}
+PENDING_RESULTS = ("attest", "judge")
+_PENDING_LETTERS = {"attest": "A", "judge": "J"}
 _STATUS_BY_VALUE = {MET: Status.ELIGIBLE, UNMET: Status.INELIGIBLE, UNKNOWN: Status.NEEDS_INFO}
 
 
@@ -103,7 +116,7 @@ class ConditionResult:
     requirement: str  # what eligibility needs of it: the wording, or its opposite under an odd number of `not`s
     short: str  # the requirement in a compact form for summaries: "高新技术企业资质"
     negated: bool  # under an odd number of `not`s: eligibility needs it unmet
-    result: str  # met / unmet / unknown
+    result: str  # met / unmet / unknown; attest / judge for conditions no data decides (never met)
     actual: str  # the enterprise's value in plain Chinese ("未提供" when unknown)
     source: str  # source code of the evidence ("" when there is none)
     source_label: str  # "市场监督管理局", "企业自行填报"
@@ -113,7 +126,16 @@ class ConditionResult:
 
     @property
     def result_label(self) -> str:
+        if self.result == "judge":
+            return f"待{self.fact_label}认定"
+        if self.result in PENDING_RESULT_LABELS:
+            return PENDING_RESULT_LABELS[self.result]
         return RESULT_LABELS[self.result]
+
+    @property
+    def pending(self) -> bool:
+        """An attestation or judgement: no data decides it."""
+        return self.result in PENDING_RESULTS
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,12 +181,26 @@ class ConditionResult:
         )
 
 
-def summarize(status: str, missing: Sequence[ConditionResult]) -> str:
-    """ "符合全部条件" / "只差：高新技术企业资质" / "需补充：从业人员" (both parts when both apply)."""
+def summarize(status: str, missing: Sequence[ConditionResult], conditions: Sequence[ConditionResult] = ()) -> str:
+    """ "符合全部条件" / "只差：高新技术企业资质" / "需补充：从业人员" (both parts when both apply),
+    then "需您承诺：“…”" and "待主管部门认定：“…”" for attestations and judgements.
+
+    Eligible says "符合全部条件" only when every condition was checked (met or unmet); when an
+    unneeded alternative stayed unknown or pending, "符合条件".
+    """
     if status == Status.ELIGIBLE:
-        return "符合全部条件"
+        if all(c.result in ("met", "unmet") for c in conditions):
+            return "符合全部条件"
+        return "符合条件"
     asks = list(dict.fromkeys(FACTS[c.fact].ask for c in missing if c.result == "unknown"))
-    gaps = [c.short for c in missing if c.result != "unknown"]
+    gaps = [c.short for c in missing if c.result in ("met", "unmet")]
+    attest = [c.short for c in missing if c.result == "attest"]
+    judged: dict[str, list[str]] = {}
+    for c in missing:
+        if c.result == "judge":
+            judged.setdefault(c.fact_label, []).append(c.short)
+    pending = ["需您承诺：" + "、".join(attest)] if attest else []
+    pending += [f"待{who}认定：" + "、".join(items) for who, items in judged.items()]
     parts: list[str] = []
     if status == Status.NEEDS_INFO:
         if asks:
@@ -176,7 +212,7 @@ def summarize(status: str, missing: Sequence[ConditionResult]) -> str:
             parts.append("只差：" + "、".join(gaps))
         if asks:
             parts.append("需补充：" + "、".join(asks))
-    return "；".join(parts)
+    return "；".join(parts + pending)
 
 
 class Outcome:
@@ -209,7 +245,9 @@ class Outcome:
         self._states: list[CheckResult] | None = None
         self._conditions: tuple[ConditionResult, ...] | None = tuple(conditions)
         self._missing: tuple[ConditionResult, ...] | None = tuple(missing)
-        self._summary: str | None = summary if summary is not None else summarize(self.status, self._missing)
+        self._summary: str | None = (
+            summary if summary is not None else summarize(self.status, self._missing, self._conditions)
+        )
 
     @classmethod
     def _lazy(
@@ -229,14 +267,16 @@ class Outcome:
         """One letter per condition in document order (M met, N unmet, U unknown): a compact snapshot
         of the decision's reasons, the same string the SQL bulk path computes."""
         if self._states is not None:
-            return "".join(_STATE_LETTERS[result] for result, _ in self._states)
+            assert self._compiled is not None
+            pairs = zip(self._compiled._letters, self._states, strict=True)
+            return "".join(letter or _STATE_LETTERS[result] for letter, (result, _) in pairs)
         return "".join(_STATE_LETTERS_BY_NAME[c.result] for c in self.conditions)
 
     def _explain(self) -> None:
         assert self._compiled is not None and self._states is not None
         conditions, missing = self._compiled.explain(self._states, self.status, self.on)
         self._conditions, self._missing = conditions, missing
-        self._summary = summarize(self.status, missing)
+        self._summary = summarize(self.status, missing, conditions)
 
     @property
     def conditions(self) -> tuple[ConditionResult, ...]:
@@ -263,6 +303,18 @@ class Outcome:
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
+
+    @property
+    def pending(self) -> tuple[ConditionResult, ...]:
+        """The attestations and judgements among `missing` (what the enterprise must commit to or
+        the department must judge on the way to eligibility)."""
+        return tuple(c for c in self.missing if c.pending)
+
+    @property
+    def pending_only(self) -> bool:
+        """Needs info, and nothing but attestations and judgements stands in the way: every condition
+        data can decide is settled for eligibility. Never true of an eligible outcome."""
+        return self.status == Status.NEEDS_INFO and bool(self.missing) and all(c.pending for c in self.missing)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable snapshot of the outcome and its explanation (stable keys, ISO dates)."""
@@ -311,13 +363,15 @@ ValueFn = Callable[[Sequence[int]], int]
 class _Leaf:
     index: int
     path: str
-    spec: FactSpec
+    spec: FactSpec | None  # None for an attestation or judgement
+    kind: str  # "" for a fact condition, "attest" / "judge"
     op: str
     value: Any
     negated: bool
     wording: str
     requirement: str
     short: str
+    department: str = ""  # a judgement's department as the rule names it ("" → 主管部门)
 
 
 class _Node:
@@ -368,7 +422,7 @@ def _value_fn(node: _Node) -> ValueFn:
 class CompiledRule:
     """A validated rule, precompiled for fast evaluation: `compiled.evaluate(profile, on=day)`."""
 
-    __slots__ = ("_checks", "_leaves", "_root", "_root_all_checks", "_value", "facts", "rule")
+    __slots__ = ("_checks", "_leaves", "_letters", "_pending", "_root", "_root_all_checks", "_value", "facts", "rule")
 
     def __init__(self, rule: dict[str, Any]) -> None:
         validate_rule(rule)  # before anything else: a hostile rule never reaches the compiler
@@ -376,9 +430,14 @@ class CompiledRule:
         leaves: list[_Leaf] = []
         self._root = self._build(self.rule, "", False, leaves)
         self._leaves: tuple[_Leaf, ...] = tuple(leaves)
-        self._checks: tuple[Checker, ...] = tuple(leaf.spec.checker(leaf.op, leaf.value) for leaf in leaves)
+        self._checks: tuple[Checker, ...] = tuple(
+            leaf.spec.checker(leaf.op, leaf.value) if leaf.spec is not None else _pending_check for leaf in leaves
+        )
+        # The state letter of each leaf whose letter does not follow from its value (A / J).
+        self._letters: tuple[str, ...] = tuple(_PENDING_LETTERS.get(leaf.kind, "") for leaf in leaves)
+        self._pending: frozenset[int] = frozenset(leaf.index for leaf in leaves if leaf.kind)
         self._value = self._root.value
-        self.facts: frozenset[str] = frozenset(leaf.spec.name for leaf in leaves)
+        self.facts: frozenset[str] = frozenset(leaf.spec.name for leaf in leaves if leaf.spec is not None)
         root = self._root
         self._root_all_checks: tuple[Checker, ...] = (
             tuple(self._checks[c.index] for c in root.children if c.kind == _LEAF) if root.kind == _ALL else ()
@@ -392,11 +451,35 @@ class CompiledRule:
                 here = join(path, key)
                 children = tuple(self._build(c, f"{here}[{i}]", negated, leaves) for i, c in enumerate(node[key]))
                 return _Node(kind, children)
+        kind = pending_kind(node)
+        if kind:
+            text = node[kind]
+            quoted = f"“{text}”"
+            if kind == "attest":
+                wording = f"企业承诺：{text}"
+            else:
+                wording = f"经{node.get('department') or '主管部门'}认定：{text}"
+            leaf = _Leaf(
+                index=len(leaves),
+                path=path,
+                spec=None,
+                kind=kind,
+                op=kind,
+                value=text,
+                negated=negated,  # always False: validation refuses these under a `not`
+                wording=wording,
+                requirement=wording,
+                short=quoted,
+                department=node.get("department", ""),
+            )
+            leaves.append(leaf)
+            return _Node(_LEAF, index=leaf.index)
         spec, op, value = FACTS[node["fact"]], node["op"], node["value"]
         leaf = _Leaf(
             index=len(leaves),
             path=path,
             spec=spec,
+            kind="",
             op=op,
             value=value,
             negated=negated,
@@ -431,14 +514,15 @@ class CompiledRule:
     # --- verification and explanation (slow path) ----------------------------------------------
     def _leaf_verified(self, index: int, states: Sequence[CheckResult]) -> bool:
         result, evidence = states[index]
-        return result != UNKNOWN and self._leaves[index].spec.is_verified(evidence)
+        spec = self._leaves[index].spec
+        return result != UNKNOWN and spec is not None and spec.is_verified(evidence)
 
     def _eligible_verified(self, states: Sequence[CheckResult]) -> bool:
         # Only met / unmet conditions can decide a met rule, so when all of those are verified (the
         # usual case for department data) or none is, the answer needs no walk of the tree.
         verified = unverified = False
         for leaf, (result, evidence) in zip(self._leaves, states, strict=True):
-            if result == UNKNOWN:
+            if result == UNKNOWN or leaf.spec is None:
                 continue
             if evidence is not None and evidence.source in leaf.spec.verified_sources:
                 verified = True
@@ -487,7 +571,10 @@ class CompiledRule:
         sets = [self._need(c, vals, want) for c in node.children]
         if (node.kind == _ALL) is want:  # all true / any false: every child must change
             return [i for s in sets for i in s]
-        return min(sets, key=lambda s: (len(s), sum(vals[i] != UNKNOWN for i in s)))
+        # Ties: fewer definite failures, then fewer data conditions (so that when attestations alone
+        # would do, `missing` says so and `Outcome.pending_only` holds), then document order.
+        pending = self._pending
+        return min(sets, key=lambda s: (len(s), sum(vals[i] != UNKNOWN for i in s), sum(i not in pending for i in s)))
 
     def explain(
         self, states: Sequence[CheckResult], status: str, on: date
@@ -498,6 +585,9 @@ class CompiledRule:
         conditions = []
         for leaf, (result, evidence) in zip(self._leaves, states, strict=True):
             spec = leaf.spec
+            if spec is None:
+                conditions.append(_pending_result(leaf))
+                continue
             if result == UNKNOWN or evidence is None:
                 actual = UNKNOWN_DISPLAY if result == UNKNOWN else spec.display(None, on)
                 source, as_of = "", None
@@ -526,6 +616,33 @@ class CompiledRule:
             )
         needed = sorted(self._need(self._root, vals, True)) if status != Status.ELIGIBLE else []
         return tuple(conditions), tuple(conditions[i] for i in needed)
+
+
+def _pending_check(profile: EnterpriseProfile, on: date) -> CheckResult:
+    """An attestation or judgement: no data decides it, so it is always unknown."""
+    return (UNKNOWN, None)
+
+
+def _pending_result(leaf: _Leaf) -> ConditionResult:
+    return ConditionResult(
+        path=leaf.path,
+        fact="",
+        # For a judgement, who judges: the department the rule names, else 主管部门.
+        fact_label=(leaf.department or "主管部门") if leaf.kind == "judge" else PENDING_LABELS[leaf.kind],
+        op=leaf.op,
+        value=leaf.value,
+        wording=leaf.wording,
+        requirement=leaf.requirement,
+        short=leaf.short,
+        negated=False,
+        result=leaf.kind,
+        actual="尚未承诺" if leaf.kind == "attest" else "尚未认定",
+        source="",
+        source_label="",
+        as_of=None,
+        verified=False,
+        decisive=False,
+    )
 
 
 def compile_rule(rule: object) -> CompiledRule:

@@ -35,6 +35,9 @@ from .vocabulary import (
 UNMET, UNKNOWN, MET = 0, 1, 2
 RESULT_CODES: dict[int, str] = {UNMET: "unmet", UNKNOWN: "unknown", MET: "met"}
 RESULT_LABELS: dict[str, str] = {"met": "符合", "unmet": "不符合", "unknown": "信息不足"}
+# Results of attestations and judgements (rules.PENDING_KINDS): never met by data, unknown in the
+# three-valued logic, reported as what they wait for. A judgement names its department when it can.
+PENDING_RESULT_LABELS: dict[str, str] = {"attest": "需您承诺", "judge": "待主管部门认定"}
 
 # Caps on a value list in a rule, so that a hostile rule cannot blow up validation or evaluation.
 MAX_LIST_ITEMS = 500

@@ -5,6 +5,14 @@ A rule is stored as JSON and never `eval`-ed. Nodes:
     {"any": [node, …]}   at least one child holds
     {"not": node}        the child does not hold
     {"fact": NAME, "op": OP, "value": V}   a condition on one fact of the registry
+    {"attest": TEXT}     a commitment the enterprise makes (承诺); no data can check it
+    {"judge": TEXT, "department": DEPT}   a judgement the responsible department makes (待认定);
+                         "department" is optional (default: 主管部门); no data can check it
+Attestations and judgements are *pending* conditions: no department feed decides them, so the
+evaluator never finds them met (see evaluator.py: they stay unknown, the outcome is at best
+needs_info, and the explanation says 需您承诺 / 待主管部门认定). TEXT is the matter itself
+("近三年无重大安全生产事故"), not prefixed with 承诺 / 认定. They may not sit under a `not`: a
+commitment the enterprise must not make means nothing.
 Paths name a node or a part of it the way a reader would walk the JSON: "all[1].any[0].value"
 ("" is the root). Pure Python, no Django imports.
 """
@@ -23,6 +31,11 @@ MAX_ERRORS = 50  # problems reported for one rule
 
 GROUP_KEYS = ("all", "any")
 CONDITION_KEYS = ("fact", "op", "value")
+PENDING_KINDS = ("attest", "judge")  # conditions no data decides: 承诺 / 待认定
+PENDING_KEYS = {"attest": ("attest",), "judge": ("judge", "department")}
+MAX_WORDING = 200  # characters of an attestation's or judgement's wording
+MAX_DEPARTMENT = 64
+PENDING_LABELS = {"attest": "企业承诺", "judge": "主管部门认定"}
 
 
 class RuleError(ValueError):
@@ -30,7 +43,8 @@ class RuleError(ValueError):
     lists every problem found (each a RuleError with one problem).
 
     Codes: malformed_node, empty_group, unknown_fact, operator_not_allowed, invalid_value,
-    unknown_code (a code that is not in its vocabulary / GB/T 4754-2017), too_deep, too_large.
+    unknown_code (a code that is not in its vocabulary / GB/T 4754-2017), too_deep, too_large,
+    invalid_wording (an attestation's or judgement's text), pending_under_not.
     """
 
     def __init__(self, path: str, code: str, message: str, errors: list[RuleError] | None = None) -> None:
@@ -70,7 +84,7 @@ class _Validator:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(RuleError(path, code, message))
 
-    def node(self, node: object, path: str, depth: int) -> None:
+    def node(self, node: object, path: str, depth: int, negated: bool = False) -> None:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             self.add(path, "too_large", f"规则过大：节点数超过{MAX_NODES}个")
@@ -93,7 +107,7 @@ class _Validator:
                 return
             key = group[0]
             if key == "not":
-                self.node(node["not"], join(path, "not"), depth + 1)
+                self.node(node["not"], join(path, "not"), depth + 1, True)
                 return
             children = node[key]
             here = join(path, key)
@@ -104,9 +118,31 @@ class _Validator:
                 self.add(here, "empty_group", f"“{key}”至少需要一个条件")
                 return
             for i, child in enumerate(children):
-                self.node(child, f"{here}[{i}]", depth + 1)
+                self.node(child, f"{here}[{i}]", depth + 1, negated)
+            return
+        pending = [key for key in PENDING_KINDS if key in node]
+        if pending:
+            self.pending(node, path, pending[0], negated)
             return
         self.condition(node, path)
+
+    def pending(self, node: dict[str, Any], path: str, kind: str, negated: bool) -> None:
+        label = PENDING_LABELS[kind]
+        extra = [k for k in node if k not in PENDING_KEYS[kind]]
+        if extra:
+            allowed = "、".join(PENDING_KEYS[kind])
+            for key in extra:
+                self.add(join(path, key), "malformed_node", f"{label}条件中不允许的键“{key[:32]}”（只能有 {allowed}）")
+            return
+        if negated:
+            self.add(path, "pending_under_not", f"{label}条件不能放在“not”之下（无法要求企业不作承诺或部门不予认定）")
+            return
+        _wording_problem(self, join(path, kind), node[kind], label, MAX_WORDING)
+        if kind == "attest" and isinstance(node[kind], str) and node[kind].strip().startswith("承诺"):
+            message = "承诺条件只写承诺的内容，不要以“承诺”开头（页面显示为“需您承诺：…”）"
+            self.add(join(path, kind), "invalid_wording", message)
+        if "department" in node:
+            _wording_problem(self, join(path, "department"), node["department"], "认定部门", MAX_DEPARTMENT)
 
     def condition(self, node: dict[str, Any], path: str) -> None:
         extra = [k for k in node if k not in CONDITION_KEYS]
@@ -138,6 +174,25 @@ class _Validator:
             self.add(join(path, sub), code, message)
 
 
+def _wording_problem(validator: _Validator, path: str, text: object, label: str, limit: int) -> None:
+    if not isinstance(text, str) or not text.strip():
+        validator.add(path, "invalid_wording", f"{label}的内容必须是非空文字")
+    elif len(text) > limit:
+        validator.add(path, "invalid_wording", f"{label}的内容不能超过{limit}个字符")
+    elif text != text.strip() or any(ch < " " or ch == "\x7f" for ch in text):
+        validator.add(path, "invalid_wording", f"{label}的内容不能含换行、控制字符或首尾空白")
+
+
+def is_pending(node: dict[str, Any]) -> bool:
+    """An attestation or judgement: a condition no data decides."""
+    return "attest" in node or "judge" in node
+
+
+def pending_kind(node: dict[str, Any]) -> str:
+    """ "attest" / "judge" for a pending condition, "" for a fact condition."""
+    return next((k for k in PENDING_KINDS if k in node), "")
+
+
 def validate_rule(rule: object) -> None:
     """Raise RuleError (with every problem found, up to 50) unless `rule` is a valid rule."""
     validator = _Validator()
@@ -151,8 +206,9 @@ def validate_rule(rule: object) -> None:
 def iter_conditions(rule: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
     """(path, condition, negated) for each condition of a valid rule, in document order.
 
-    `negated` is True when the condition sits under an odd number of `not`s: the rule then needs it
-    to be unmet.
+    Conditions include attestations and judgements (see `is_pending`): callers that read
+    `cond["fact"]` must skip those. `negated` is True when the condition sits under an odd number
+    of `not`s: the rule then needs it to be unmet.
     """
     stack: list[tuple[dict[str, Any], str, bool]] = [(rule, "", False)]
     while stack:
@@ -169,7 +225,27 @@ def iter_conditions(rule: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any],
 
 
 def rule_facts(rule: object) -> set[str]:
-    """The fact names a rule tests (validates it first: RuleError if it is not valid)."""
+    """The fact names a rule tests (validates it first: RuleError if it is not valid).
+
+    Attestations and judgements test no fact."""
     validate_rule(rule)
     assert isinstance(rule, dict)
-    return {cond["fact"] for _, cond, _ in iter_conditions(rule)}
+    return {cond["fact"] for _, cond, _ in iter_conditions(rule) if "fact" in cond}
+
+
+def undecidable_conditions(rule: object) -> list[tuple[int, str, dict[str, Any], bool, str]]:
+    """(number, path, condition, negated, reason) for each condition of a valid rule that no verified source
+    decides: an attestation, a judgement, or a fact the registry says only self-declaration supplies
+    (no verified source). `number` counts conditions from 1 in document order, as pages list them."""
+    validate_rule(rule)
+    assert isinstance(rule, dict)
+    found = []
+    for number, (path, cond, negated) in enumerate(iter_conditions(rule), start=1):
+        kind = pending_kind(cond)
+        if kind == "attest":
+            found.append((number, path, cond, negated, "需企业承诺，没有部门数据可以核验"))
+        elif kind == "judge":
+            found.append((number, path, cond, negated, "需主管部门认定，没有部门数据可以核验"))
+        elif not FACTS[cond["fact"]].verified_sources:
+            found.append((number, path, cond, negated, "该信息只能由企业自行填报，没有部门数据可以核验"))
+    return found

@@ -6,6 +6,8 @@ The SQL mirrors the pure evaluator exactly (a property test holds them to it):
 - `verified` follows the evaluator's rule: for each node two never-NULL flags, VT (true, and what
   decided it is verified) and VF (false, likewise): all → VT = AND VT_i, VF = OR VF_i;
   any → VT = OR VT_i, VF = AND VF_i; not → swaps VT and VF; a condition → its evidence's source.
+- An attestation or judgement (rules.PENDING_KINDS) is NULL (unknown) whatever the data, never
+  verified either way, and its state letter is A or J, as in the evaluator.
 - `candidates` is a necessary condition for "not ineligible" that indexes can answer (industry
   prefixes, size, valid qualifications, places), so a district-wide run reads only the rows that
   can match, plus those that already hold a record.
@@ -27,7 +29,7 @@ from typing import Any
 
 from .industries import SECTION_DIVISIONS, section_divisions
 from .registry import FACTS, _to_decimal
-from .rules import iter_conditions, join, validate_rule
+from .rules import iter_conditions, join, pending_kind, validate_rule
 
 TRUE, FALSE = "TRUE", "FALSE"
 
@@ -135,6 +137,11 @@ class _Compiler:
         return self.condition(node)
 
     def condition(self, cond: dict[str, Any]) -> tuple[str, str, str, str]:
+        kind = pending_kind(cond)
+        if kind:
+            # No data decides it: unknown for every enterprise, and it narrows no candidates.
+            self.states.append("'A'" if kind == "attest" else "'J'")
+            return "CAST(NULL AS BOOLEAN)", FALSE, FALSE, TRUE
         fact, op, value = cond["fact"], cond["op"], cond["value"]
         method = getattr(self, f"_{fact}", None) or self._scalar
         truth, vt, vf, cand = method(fact, op, value)

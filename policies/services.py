@@ -30,7 +30,7 @@ from portal.api.exceptions import ApplicationError
 
 from . import signals_out
 from .golden import GoldenProfileError, golden_check, golden_profile
-from .models import GoldenCase, Policy, PolicyTransition, PolicyVersion, PreviewRun
+from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
 from .permissions import require_editor, require_reviewer
 
 logger = logging.getLogger(__name__)
@@ -223,6 +223,7 @@ def policy_submit(*, version: PolicyVersion, by: Any, comment: str = "") -> Poli
     _require_status(version, Status.DRAFT)
     _validate_version(version)
     _require_contact(version)
+    _require_decidable_for_exempt(mode=version.mode, rule=version.rule)
     version.status = Status.IN_REVIEW
     version.submitted_by = by
     version.submitted_at = timezone.now()
@@ -278,6 +279,35 @@ def _require_contact(version: PolicyVersion) -> None:
         )
 
 
+def _require_decidable_for_exempt(*, mode: str, rule: Any) -> None:
+    """A 免申即享 version decides from verified department data alone: refuse one with a condition
+    no verified source decides (an attestation, a judgement, a fact only self-declaration supplies),
+    naming each by its number ("第N个条件：…"). The rule must be valid already."""
+    if mode != Mode.EXEMPT:
+        return
+    from matching.describe import describe_condition
+    from matching.rules import RuleError, undecidable_conditions
+
+    try:
+        found = undecidable_conditions(rule)
+    except RuleError:
+        return  # the rule's own errors are reported by _validate_version
+    if not found:
+        return
+    items = [
+        {"number": number, "path": path, "wording": describe_condition(cond, negated=negated), "reason": reason}
+        for number, path, cond, negated, reason in found
+    ]
+    listed = "；".join(f"第{i['number']}个条件：{i['wording']}（{i['reason']}）" for i in items)
+    raise ApplicationError(
+        f"免申即享政策的每个条件都须由部门核验数据判定，以下条件不能：{listed}。"
+        "请删除这些条件，或将办理方式改为“申报”。",
+        code="undecidable_condition",
+        field="rule",
+        extra={"conditions": items},
+    )
+
+
 def _require_golden_cases_pass(version: PolicyVersion, *, today: date | None = None) -> None:
     failures = [r for r in golden_check(version, today=today) if not r.passed]
     if failures:
@@ -321,6 +351,7 @@ def policy_publish(*, version: PolicyVersion, by: Any, comment: str = "") -> Pol
         raise ApplicationError("该版本尚未审核通过，不能发布", code="not_approved")
     _require_contact(version)
     _validate_version(version)
+    _require_decidable_for_exempt(mode=version.mode, rule=version.rule)
     _require_golden_cases_pass(version)
     return _publish(version, by=by, comment=comment)
 
@@ -433,6 +464,7 @@ def validate_import(*, fields: dict[str, Any], golden_cases: list[dict[str, Any]
     version = PolicyVersion(number=1, status=Status.DRAFT, **fields)
     _validate_version(version)
     _require_contact(version)
+    _require_decidable_for_exempt(mode=version.mode, rule=version.rule)  # an import is published
     errors: dict[str, list[ValidationError]] = {}
     names = [case.get("name") for case in golden_cases]
     for index, case in enumerate(golden_cases):

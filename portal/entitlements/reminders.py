@@ -71,7 +71,8 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
     # Which published versions need which qualification kinds.
     kinds_by_version: dict[int, set[str]] = {}
     for pk, rule in PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).values_list("pk", "rule"):
-        kinds = {c["value"] for _, c, negated in iter_conditions(rule) if c["fact"] == "qualification" and not negated}
+        conditions = iter_conditions(rule)  # attestations and judgements have no "fact"
+        kinds = {c["value"] for _, c, negated in conditions if c.get("fact") == "qualification" and not negated}
         if kinds:
             kinds_by_version[pk] = kinds
     expiring = Qualification.objects.filter(valid_to__gte=today, valid_to__lte=today + timedelta(days=lead))

@@ -23,6 +23,7 @@ from portal.lifecycle import status_move
 from portal.notifications.binding import bound_cursor
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notifications_create_bulk
+from portal.notifications.text import sentences
 
 from .models import Entitlement, EntitlementTransition
 
@@ -35,14 +36,50 @@ def _policy_link(version: Any) -> str:
     return f"/policies/{version.policy_id}/"
 
 
-def _unknown_conditions(rule: dict[str, Any], states: str) -> list[str]:
-    """Wording of the conditions that were unknown (state letter U) when the decision was made."""
+def _unknown_conditions(rule: dict[str, Any], states: str, letters: str = "U") -> list[str]:
+    """Wording of the conditions whose state letter is in `letters` when the decision was made: U
+    unknown facts; A attestations and J judgements (conditions no data decides)."""
     conditions = list(iter_conditions(rule))
     return [
         describe_condition(cond, negated=negated)
         for (_, cond, negated), letter in zip(conditions, states, strict=False)
-        if letter == "U"
+        if letter in letters
     ]
+
+
+def _needs_info_spec(version: Any, enterprise_id: int, unknown: list[str], pending: list[str]) -> NotificationSpec:
+    """What a needs_info decision asks for: facts to supply, and commitments / judgements no data decides."""
+    key = f"pv{version.pk}:{Kind.NEEDS_INFO}"
+    payload = {"policy_version_id": version.pk}
+    waiting = "；".join(pending)
+    if unknown or not pending:
+        missing = "；".join(unknown) or "相关信息"
+        also = f"另有以下条件没有部门数据可以核验，需企业承诺或由主管部门认定：{waiting}" if pending else ""
+        return NotificationSpec(
+            enterprise_id,
+            Kind.NEEDS_INFO,
+            key,
+            title=f"补充信息即可判断：{version.title}",
+            body=sentences(
+                f"还需要以下信息才能判断贵企业是否符合“{version.title}”：{missing}",
+                "请在“企业信息”中补充，系统会重新判定",
+                also,
+            ),
+            link="/workspace/profile/",
+            payload=payload,
+        )
+    return NotificationSpec(
+        enterprise_id,
+        Kind.NEEDS_INFO,
+        key,
+        title=f"需承诺或认定：{version.title}",
+        body=sentences(
+            f"“{version.title}”还有以下条件没有部门数据可以核验，需企业承诺或由主管部门认定：{waiting}",
+            "请在政策页面查看申报要求",
+        ),
+        link=_policy_link(version),
+        payload=payload,
+    )
 
 
 def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | None) -> None:
@@ -114,29 +151,16 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
         if window_closed(version, timezone.localdate()):
             needs_info = []
     if needs_info:
-        from portal.notifications.text import sentences
-
         states = dict(MatchRecord.objects.filter(pk__in=[c.record_id for c in needs_info]).values_list("pk", "states"))
-        wording_cache: dict[str, list[str]] = {}
+        wording_cache: dict[str, tuple[list[str], list[str]]] = {}
         for c in needs_info:
             letters = states.get(c.record_id, "")
             if letters not in wording_cache:
-                wording_cache[letters] = _unknown_conditions(version.rule, letters)
-            missing = "；".join(wording_cache[letters]) or "相关信息"
-            specs.append(
-                NotificationSpec(
-                    c.enterprise_id,
-                    Kind.NEEDS_INFO,
-                    f"pv{version.pk}:{Kind.NEEDS_INFO}",
-                    title=f"补充信息即可判断：{version.title}",
-                    body=sentences(
-                        f"还需要以下信息才能判断贵企业是否符合“{version.title}”：{missing}",
-                        "请在“企业信息”中补充，系统会重新判定",
-                    ),
-                    link="/workspace/profile/",
-                    payload={"policy_version_id": version.pk},
+                wording_cache[letters] = (
+                    _unknown_conditions(version.rule, letters),
+                    _unknown_conditions(version.rule, letters, letters="AJ"),
                 )
-            )
+            specs.append(_needs_info_spec(version, c.enterprise_id, *wording_cache[letters]))
     # 请核验 must lead somewhere: each enterprise's notice names its pending facts, the departments that
     # verify them and the policy's contact (built here, after the branches, from what they chose).
     confirm = [spec.enterprise_id for spec in specs if spec.kind == Kind.CONFIRM_FACT]

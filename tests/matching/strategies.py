@@ -59,12 +59,32 @@ CONDITIONS = st.one_of(
     st.builds(lambda v: {"fact": "foreign_investor_country", "op": "in", "value": v}, sublist(["JP", "US"])),
 )
 
-RULES = st.recursive(
+# Conditions no data decides: an enterprise's commitment, a department's judgement (with or without
+# the department named). Wording with quotes and an apostrophe, which the SQL must never see.
+PENDING = st.one_of(
+    st.builds(lambda t: {"attest": t}, st.sampled_from(["近三年无重大安全生产事故", "诚信经营，无违法记录'"])),
+    st.builds(lambda t: {"judge": t}, st.sampled_from(["属于行业领先企业", "项目具有示范带动作用"])),
+    st.builds(lambda t: {"judge": t, "department": "工业和信息化局"}, st.sampled_from(["属于行业领先企业"])),
+)
+
+# Rules of fact conditions only: what a `not` may wrap (validation keeps attestations out of `not`).
+FACT_RULES = st.recursive(
     CONDITIONS,
     lambda children: st.one_of(
         st.builds(lambda xs: {"all": xs}, st.lists(children, min_size=1, max_size=3)),
         st.builds(lambda xs: {"any": xs}, st.lists(children, min_size=1, max_size=3)),
         st.builds(lambda x: {"not": x}, children),
+    ),
+    max_leaves=7,
+)
+
+# Every kind of node: facts, attestations and judgements anywhere but under a `not`.
+RULES = st.recursive(
+    st.one_of(CONDITIONS, PENDING),
+    lambda children: st.one_of(
+        st.builds(lambda xs: {"all": xs}, st.lists(children, min_size=1, max_size=3)),
+        st.builds(lambda xs: {"any": xs}, st.lists(children, min_size=1, max_size=3)),
+        st.builds(lambda x: {"not": x}, FACT_RULES),
     ),
     max_leaves=7,
 )

@@ -312,11 +312,19 @@ def test_nested_all_any_not() -> None:
 
 
 def test_an_eligible_outcome_misses_nothing() -> None:
-    outcome = evaluate({"any": [A, B]}, profile_with(employees="met"), on=DAY)
+    outcome = evaluate({"any": [A, B]}, profile_with(employees="met", revenue="unmet"), on=DAY)
 
     assert outcome.status == "eligible"
     assert outcome.missing == ()
     assert outcome.summary == "符合全部条件"
+
+
+def test_an_eligible_outcome_with_an_unchecked_alternative_does_not_say_all() -> None:
+    # 符合全部条件 only when every condition was checked: here revenue was never known.
+    outcome = evaluate({"any": [A, B]}, profile_with(employees="met"), on=DAY)
+
+    assert outcome.status == "eligible"
+    assert outcome.summary == "符合条件"
 
 
 def test_filling_the_missing_set_makes_the_outcome_eligible() -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from matching.evaluator import evaluate
 from matching.industries import section_divisions
-from matching.rules import validate_rule
+from matching.rules import is_pending, undecidable_conditions, validate_rule
 from matching.vocabulary import INDUSTRY_CHAINS, PARKS, QUALIFICATION_KINDS, TOWNSHIPS, ZONES
 from policies.catalogue.golden import CATALOGUE_DAY, case_day, profile_from_case
 from portal.enterprises.sizing import classify
@@ -205,6 +205,8 @@ def test_rule_is_valid_and_names_existing_codes(policy: dict[str, Any]) -> None:
     validate_rule(policy["rule"])
     codes = industry_codes()
     for condition in conditions(policy["rule"]):
+        if is_pending(condition):
+            continue
         value = condition["value"]
         if condition["fact"] == "industry":
             assert [c for c in value if c not in codes] == []
@@ -219,10 +221,15 @@ def test_rule_is_valid_and_names_existing_codes(policy: dict[str, Any]) -> None:
 @pytest.mark.parametrize("policy", by_key())
 def test_chain_tags_match_the_industries_the_rule_targets(policy: dict[str, Any]) -> None:
     targeted = digit_codes(
-        [c for cond in conditions(policy["rule"]) if cond["fact"] == "industry" for c in cond["value"]]
+        [c for cond in conditions(policy["rule"]) if cond.get("fact") == "industry" for c in cond["value"]]
     )
     for chain in policy["chains"]:
         assert overlaps(targeted, digit_codes(INDUSTRY_CHAINS[chain][1])), chain
+
+
+def pending(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    """The policy's attestations and judgements (conditions no department data decides)."""
+    return [c for c in conditions(policy["rule"]) if is_pending(c)]
 
 
 @pytest.mark.parametrize("policy", by_key())
@@ -230,6 +237,13 @@ def test_golden_cases_cover_both_sides(policy: dict[str, Any]) -> None:
     cases = policy["golden_cases"]
     assert len(cases) >= 2
     assert {c["expected"] for c in cases} <= OUTCOMES
+    if pending(policy):
+        # Never eligible from data alone: the case that meets every data condition needs only the
+        # commitments and judgements (checked in test_pending_cases_wait_only_for_them).
+        assert not any(c["expected"] == "eligible" for c in cases)
+        assert any(c["expected"] == "needs_info" for c in cases)
+        assert any(c["expected"] != "needs_info" for c in cases)
+        return
     assert any(c["expected"] == "eligible" for c in cases)
     # A rule every enterprise meets is not a rule: some case must fall outside it.
     assert any(c["expected"] != "eligible" for c in cases)
@@ -272,3 +286,106 @@ def test_golden_cases_hold_on_the_catalogue_day() -> None:
         for case in policy["golden_cases"]:
             outcome = evaluate(policy["rule"], profile_from_case(case), on=date(2026, 11, 26))
             assert outcome.status == case["expected"], (policy["key"], case["name"])
+
+
+# ---- conditions no department data decides (承诺 / 待认定) ------------------------------------------
+
+# Entries whose 申报条件 has a condition no department feed can check, and how many such conditions
+# the rule carries for it. Every other entry's conditions are all decided by data.
+PENDING_COUNTS = {
+    "food-prepackaged-filing": 1,
+    "occupational-hazard-testing-frequency": 1,
+    "low-risk-project-commitment-start": 3,
+    "investment-project-one-thing": 1,
+    "shared-employment-matching": 1,
+    "movable-collateral-financing": 1,
+    "credit-commitment-approval": 1,
+    "equity-exit-reverse-linkage": 1,
+    "data-resource-rd-deduction": 1,
+    "industrial-internet-application-pilot": 1,
+    "trademark-pledge-loan": 1,
+    "key-industry-talent-program": 1,
+    "enterprise-technology-center": 1,
+    "ip-securitization-financing": 1,
+    "first-version-software": 1,
+    "first-set-equipment-insurance": 2,
+    "electronic-info-tech-upgrade": 1,
+    "smart-upgrade-above-size": 1,
+    "smart-upgrade-below-size": 1,
+    "medical-device-local-application": 1,
+    "pv-industry-upgrade": 1,
+    "power-battery-cluster": 1,
+    "service-manufacturing-demo": 1,
+    "digital-economy-enterprise": 1,
+    "rooftop-distributed-pv": 1,
+    "japanese-commitment-entry": 1,
+    "export-credit-insurance": 1,
+    "foreign-trade-loan-deferral": 1,
+    "export-to-domestic-sales": 2,
+    "cross-border-ecommerce": 1,
+    "key-industry-skills-training": 1,
+}
+
+
+def test_the_entries_with_attestations_or_judgements_are_the_listed_ones() -> None:
+    assert {p["key"]: len(pending(p)) for p in catalogue() if pending(p)} == PENDING_COUNTS
+
+
+@pytest.mark.parametrize("policy", by_key())
+def test_no_exempt_entry_has_a_condition_data_cannot_decide(policy: dict[str, Any]) -> None:
+    # 免申即享 is decided from verified department data alone (the publish guard refuses the rest).
+    if policy["mode"] == "exempt":
+        assert undecidable_conditions(policy["rule"]) == []
+
+
+@pytest.mark.parametrize("policy", by_key())
+def test_each_attestation_and_judgement_quotes_the_entry(policy: dict[str, Any]) -> None:
+    """Their wording is the entry's own text (申报条件, body or the plan's quote), not invented; a
+    judgement names the entry's department."""
+    application = policy["application"] or {}
+    text = policy["body"] + policy["source_quote"] + application.get("conditions_text", "")
+    for condition in pending(policy):
+        wording = condition.get("attest") or condition["judge"]
+        assert wording in text, wording
+        if "judge" in condition:
+            assert condition["department"] == policy["department"]
+
+
+# Words in a 申报条件 that mark a condition no department feed decides; an entry whose conditions text
+# has one must carry an attestation or judgement.
+UNCHECKABLE_MARKERS = (
+    *("承诺", "诚信经营", "行业领先", "贷款", "已取得", "已投保"),
+    *("项目", "签订", "拥有", "持有有效注册商标"),
+)
+
+
+@pytest.mark.parametrize("policy", by_key())
+def test_a_conditions_text_naming_such_a_condition_has_one_in_the_rule(policy: dict[str, Any]) -> None:
+    application = policy["application"]
+    if not application:
+        return
+    found = [m for m in UNCHECKABLE_MARKERS if m in application["conditions_text"]]
+    if found:
+        assert pending(policy), found
+
+
+@pytest.mark.parametrize("policy", [p for p in by_key() if pending(p.values[0])])
+def test_pending_cases_wait_only_for_them(policy: dict[str, Any]) -> None:
+    """The case that meets every data condition is needs_info, says 需您承诺 / 待…认定 for each
+    attestation and judgement, and never 符合."""
+    waiting = []
+    for case in policy["golden_cases"]:
+        outcome = evaluate(policy["rule"], profile_from_case(case), on=case_day(case))
+        assert outcome.status != "eligible" and not outcome.verified
+        assert not outcome.summary.startswith("符合"), outcome.summary
+        if outcome.pending_only:
+            waiting.append(outcome)
+    assert waiting, "至少一个案例应只差承诺或认定"
+    for outcome in waiting:
+        for condition in pending(policy):
+            wording = condition.get("attest") or condition["judge"]
+            assert f"“{wording}”" in outcome.summary
+        if any("attest" in c for c in pending(policy)):
+            assert "需您承诺：" in outcome.summary
+        if any("judge" in c for c in pending(policy)):
+            assert f"待{policy['department']}认定：" in outcome.summary
