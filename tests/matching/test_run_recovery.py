@@ -224,3 +224,25 @@ def test_the_settings_bound_recovery_to_about_two_minutes() -> None:
     assert stale >= settings.NOTIFICATIONS_SENDING_TIMEOUT
     slowest_send = max(settings.EMAIL_TIMEOUT, settings.NOTIFICATIONS_WEBHOOK_TIMEOUT)
     assert settings.NOTIFICATIONS_SENDING_TIMEOUT / 3 + slowest_send < settings.NOTIFICATIONS_SENDING_TIMEOUT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keepalive_moves_the_heartbeat_of_a_run_while_its_holder_is_busy_and_stops_once_it_lost_it() -> None:
+    from tests.support.services import need_postgres, wait_for
+
+    need_postgres()  # the keep-alive beats from its own thread, on its own connection
+    run = services.match_run_claim(run_id=MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY).pk)
+    stale(run)
+    beats: list[bool] = []
+
+    def beat() -> bool:
+        beats.append(services.match_run_heartbeat(run_id=run.pk, claim=run.claim))
+        return beats[-1]
+
+    with Keepalive(beat, every=0.05):
+        # a long step: no progress written, yet the sweep sees a live worker
+        wait_for(lambda: MatchRun.objects.get(pk=run.pk).heartbeat_at > timezone.now() - timedelta(seconds=5))
+        assert services.match_runs_sweep() == 0
+        MatchRun.objects.filter(pk=run.pk).update(claim=uuid.uuid4())  # taken over by another worker
+        wait_for(lambda: beats and not beats[-1])
+    assert beats.count(False) == 1  # it stopped beating at the first refusal
