@@ -24,6 +24,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from portal.lifecycle import stale_running
+
 from . import signals_out
 from .bulk import ChangedRecord, compile_for, decide_and_write
 from .evaluator import CompiledRule, compile_rule
@@ -339,14 +341,6 @@ class MatchRunLost(Exception):
     """The run was taken over by another worker (revived after its heartbeat went stale): stop writing."""
 
 
-def _stale(now: Any) -> Q:
-    """Running runs whose heartbeat (or, for rows from before heartbeats, start) is older than the staleness."""
-    before = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
-    return Q(status=MatchRun.Status.RUNNING) & (
-        Q(heartbeat_at__lt=before) | Q(heartbeat_at__isnull=True, started_at__lt=before)
-    )
-
-
 def match_run_claim(*, run_id: int) -> MatchRun | None:
     """Take a pending run, or a running one whose heartbeat is stale, under a new claim token (one UPDATE).
 
@@ -359,7 +353,7 @@ def match_run_claim(*, run_id: int) -> MatchRun | None:
     now = timezone.now()
     claimed = (
         MatchRun.objects.filter(pk=run_id)
-        .filter(Q(status=MatchRun.Status.PENDING) | _stale(now))
+        .filter(Q(status=MatchRun.Status.PENDING) | stale_running(MatchRun.Status.RUNNING, now=now))
         .update(status=MatchRun.Status.RUNNING, claim=uuid.uuid4(), started_at=now, heartbeat_at=now)
     )
     return MatchRun.objects.get(pk=run_id) if claimed == 1 else None
@@ -564,10 +558,7 @@ def match_runs_sweep(*, pending_after_seconds: float | None = None, running_afte
     now = timezone.now()
     stale_after = settings.JOB_STALE_AFTER_SECONDS if running_after_seconds is None else running_after_seconds
     pending_after = settings.JOB_STALE_AFTER_SECONDS if pending_after_seconds is None else pending_after_seconds
-    before = now - timedelta(seconds=stale_after)
-    stale = Q(status=MatchRun.Status.RUNNING) & (
-        Q(heartbeat_at__lt=before) | Q(heartbeat_at__isnull=True, started_at__lt=before)
-    )
+    stale = stale_running(MatchRun.Status.RUNNING, now=now, seconds=stale_after)
     revived = list(MatchRun.objects.filter(stale).values_list("pk", flat=True))
     if revived:
         MatchRun.objects.filter(stale, pk__in=revived).update(status=MatchRun.Status.PENDING, claim=None)
