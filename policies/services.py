@@ -597,13 +597,12 @@ def preview_runs_sweep(*, queued_after_seconds: float | None = None) -> int:
     """
     from datetime import timedelta
 
+    from django.conf import settings
     from django.db.models import Q
 
     from portal.lifecycle import stale_running
 
     now = timezone.now()
-    from django.conf import settings
-
     # Queued this long: its message may be gone (broker down, or restarted without its data).
     queued_after = settings.JOB_STALE_AFTER_SECONDS if queued_after_seconds is None else queued_after_seconds
     lost = PreviewRun.objects.filter(
