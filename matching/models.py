@@ -143,6 +143,15 @@ class MatchRun(models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    # Heartbeat: written with every progress step (and by the worker's keep-alive between steps). A run
+    # "running" whose heartbeat is older than JOB_STALE_AFTER_SECONDS lost its worker: the sweep revives it.
+    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
+    # Who holds the run: set by each claim. Progress is written only under the holder's token, so a worker
+    # that lost its run (revived and claimed by another) stops at its next step instead of racing on.
+    claim = models.UUIDField("领取标记", null=True, blank=True)
+    # Where a district-wide run (kind=policy) resumes: the first enterprise id of the next chunk, written in
+    # the chunk's own transaction, so a revived run skips exactly the chunks that committed.
+    cursor = models.BigIntegerField("续跑位置", null=True, blank=True)
 
     class Meta:
         verbose_name = "匹配任务"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,8 +21,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
+
+from portal.lifecycle import stale_running
 
 from . import signals_out
 from .bulk import ChangedRecord, compile_for, decide_and_write
@@ -132,9 +135,7 @@ def policy_version_match(
     if bounds["lo"] is None:
         return summary
     lo, hi = bounds["lo"], bounds["hi"] + 1
-    if run is not None:
-        MatchRun.objects.filter(pk=run.pk).update(total=hi - lo, processed=0)
-    start = lo
+    start = lo if run is None else match_run_resume_at(run=run, lo=lo, hi=hi)
     while start < hi:
         end = min(start + chunk_size, hi)
         with transaction.atomic():
@@ -149,11 +150,11 @@ def policy_version_match(
                 run_id=run.pk if run else None,
             )
             signals_out.match_records_changed(version_id=version_id, changes=changes, run_id=run.pk if run else None)
+            if run is not None:  # last in the chunk's transaction: progress commits with the chunk, or neither
+                match_run_progress(run=run, processed=end - lo, cursor=end, changes=changes)
         summary.add(changes)
         if explain and changes and active:
             explanations_fill(version_id=version_id, record_ids=[c.record_id for c in changes], on=on)
-        if run is not None:
-            MatchRun.objects.filter(pk=run.pk).update(processed=end - lo)
         start = end
     return summary
 
@@ -336,17 +337,85 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
 # --- Runs ---------------------------------------------------------------------------------------
 
 
-def match_run_claim(*, run_id: int) -> MatchRun | None:
-    """Mark a run as running (conditional UPDATE); None when it is already done or failed.
+class MatchRunLost(Exception):
+    """The run was taken over by another worker (revived after its heartbeat went stale): stop writing."""
 
-    A run that is "running" may be claimed again: its message comes back only when the worker that
-    had it died (acks_late, reject_on_worker_lost). Running it twice is safe, because every write
-    is diff-only under row locks (the version row, or the enterprise row) and unique keys.
+
+def match_run_claim(*, run_id: int) -> MatchRun | None:
+    """Take a pending run, or a running one whose heartbeat is stale, under a new claim token (one UPDATE).
+
+    None when it is done, failed, or held by a live worker (a message redelivered early). Only one
+    UPDATE can take a given row, and the token it writes makes the previous holder's next progress step
+    fail (MatchRunLost), so at most one worker advances a run. Even two overlapping would duplicate
+    nothing: every write is diff-only under row locks (the version row, or the enterprise row) and
+    unique keys.
     """
-    claimed = MatchRun.objects.filter(pk=run_id, status__in=(MatchRun.Status.PENDING, MatchRun.Status.RUNNING)).update(
-        status=MatchRun.Status.RUNNING, started_at=timezone.now()
+    now = timezone.now()
+    claimed = (
+        MatchRun.objects.filter(pk=run_id)
+        .filter(Q(status=MatchRun.Status.PENDING) | stale_running(MatchRun.Status.RUNNING, now=now))
+        .update(status=MatchRun.Status.RUNNING, claim=uuid.uuid4(), started_at=now, heartbeat_at=now)
     )
     return MatchRun.objects.get(pk=run_id) if claimed == 1 else None
+
+
+def match_run_heartbeat(*, run_id: int, claim: uuid.UUID | None) -> bool:
+    """Move the heartbeat of a run this worker still holds; False once it is no longer ours (or finished)."""
+    return (
+        MatchRun.objects.filter(pk=run_id, claim=claim, status=MatchRun.Status.RUNNING).update(
+            heartbeat_at=timezone.now()
+        )
+        == 1
+    )
+
+
+def match_run_progress(
+    *, run: MatchRun, processed: int, cursor: int | None = None, changes: Sequence[ChangedRecord] = ()
+) -> None:
+    """Write progress (and the heartbeat) under the run's claim; MatchRunLost when another worker holds it.
+
+    Called inside a chunk's transaction, the failure rolls that chunk back. A run nobody claimed (a
+    direct call, e.g. from a test or a shell) is updated unconditionally.
+    """
+    fields: dict[str, Any] = {"processed": processed, "heartbeat_at": timezone.now()}
+    if cursor is not None:
+        fields["cursor"] = cursor
+    counted = Counter(run.changed or {})
+    if changes:
+        for c in changes:
+            counted[kind_of_change(c.previous_outcome, c.previous_verified, c.outcome, c.verified)] += 1
+        fields["changed"] = dict(counted)
+    rows = MatchRun.objects.filter(pk=run.pk)
+    if run.claim is not None:
+        rows = rows.filter(claim=run.claim, status=MatchRun.Status.RUNNING)
+    if rows.update(**fields) != 1:
+        raise MatchRunLost(run.pk)
+    run.processed = processed
+    run.changed = dict(counted)
+    if cursor is not None:
+        run.cursor = cursor
+
+
+def match_run_resume_at(*, run: MatchRun, lo: int, hi: int) -> int:
+    """Where a district-wide run starts: after the chunks a previous holder committed (its cursor), else lo.
+
+    Records the total and the progress that already stands. The enterprises before the cursor were
+    decided, and their entitlements and notices written, in the same transactions that moved it.
+    """
+    start = lo if run.cursor is None else min(max(run.cursor, lo), hi)
+    if start == lo:
+        run.changed = {}  # a fresh start counts from nothing
+    rows = MatchRun.objects.filter(pk=run.pk)
+    if run.claim is not None:
+        rows = rows.filter(claim=run.claim, status=MatchRun.Status.RUNNING)
+    moved = rows.update(
+        total=hi - lo, processed=start - lo, cursor=start, heartbeat_at=timezone.now(), changed=run.changed
+    )
+    if moved != 1:
+        raise MatchRunLost(run.pk)
+    if start > lo:
+        logger.info("match run %s resumes at enterprise %s (%s of %s done)", run.pk, start, start - lo, hi - lo)
+    return start
 
 
 # Above this many changed enterprises one pass per policy over the district beats one evaluation
@@ -393,28 +462,64 @@ def _send(run_id: int) -> None:
         logger.warning("broker unavailable: match run %s stays pending for the sweep", run_id)
 
 
-def match_run_release(*, run_id: int) -> None:
-    """Give a claimed run back (a transient error): the retry, or the sweep, claims it again."""
-    MatchRun.objects.filter(pk=run_id, status=MatchRun.Status.RUNNING).update(status=MatchRun.Status.PENDING)
+def match_run_release(*, run: MatchRun) -> None:
+    """Give a claimed run back (a transient error): the retry, or the sweep, claims it again (and resumes)."""
+    MatchRun.objects.filter(pk=run.pk, claim=run.claim, status=MatchRun.Status.RUNNING).update(
+        status=MatchRun.Status.PENDING, claim=None
+    )
 
 
 def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     """Do the work of a claimed run and record its outcome. Safe to repeat: writes are diff-only."""
     if run.kind == MatchRun.Kind.POLICY:
         summary = policy_version_match(version_id=run.policy_version_id, on=on, run=run)
+        _explanations_repair(run=run, on=on)
+        changed = dict(run.changed or {})  # counted chunk by chunk, across every holder of the run
     elif run.kind == MatchRun.Kind.ENTERPRISES:
         summary = enterprises_match(enterprise_ids=run.enterprise_ids, on=on, run=run)
+        changed = dict(summary.changes)
     else:
         summary = match_everything(on=on, run=run)
-    MatchRun.objects.filter(pk=run.pk).update(
-        status=MatchRun.Status.DONE, changed=dict(summary.changes), finished_at=timezone.now()
-    )
-    logger.info("match run %s (%s) done: %s", run.pk, run.kind, dict(summary.changes))
+        changed = dict(summary.changes)
+    rows = MatchRun.objects.filter(pk=run.pk)
+    if run.claim is not None:
+        rows = rows.filter(claim=run.claim)
+    now = timezone.now()
+    # The cursor is cleared: a finished run asked for again (set back to pending) decides everything anew.
+    rows.update(status=MatchRun.Status.DONE, changed=changed, cursor=None, finished_at=now, heartbeat_at=now)
+    logger.info("match run %s (%s) done: %s", run.pk, run.kind, changed)
     return summary
 
 
-def match_run_fail(*, run_id: int, error: BaseException) -> None:
-    MatchRun.objects.filter(pk=run_id).update(
+def _explanations_repair(*, run: MatchRun, on: date | None) -> int:
+    """Fill the explanations a killed holder committed a chunk without (it died before the second pass).
+
+    The resumed run skips that chunk, and a re-decision writes nothing (diff-only), so nothing else would.
+    """
+    from policies.models import PolicyVersion
+    from policies.selectors import policy_in_effect
+
+    version = PolicyVersion.objects.get(pk=run.policy_version_id)
+    if not policy_in_effect(version, on or today()):
+        return 0  # out of effect: the bulk path stores no explanation either
+    missing = list(
+        MatchRecord.objects.filter(run_id=run.pk, policy_version_id=version.pk, explanation__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if missing:
+        logger.info("match run %s: filling %s explanations left by a lost worker", run.pk, len(missing))
+        explanations_fill(version_id=version.pk, record_ids=missing, on=on or today())
+    return len(missing)
+
+
+def match_run_fail(*, run_id: int, error: BaseException, claim: uuid.UUID | None = None) -> None:
+    """Record a run as failed; with `claim`, only while that claim still holds it (a worker that lost
+    its run to another must not fail the other's work)."""
+    rows = MatchRun.objects.filter(pk=run_id)
+    if claim is not None:
+        rows = rows.filter(claim=claim)
+    rows.update(
         status=MatchRun.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
     )
 
@@ -435,26 +540,31 @@ def enterprises_match(
     for n, enterprise_id in enumerate(ids, start=1):
         summary.add(enterprise_match(enterprise_id=enterprise_id, on=on, run_id=run.pk if run else None))
         if run is not None and n % 100 == 0:
-            MatchRun.objects.filter(pk=run.pk).update(processed=n)
+            match_run_progress(run=run, processed=n)
     if run is not None:
-        MatchRun.objects.filter(pk=run.pk).update(processed=len(ids))
+        match_run_progress(run=run, processed=len(ids))
     return summary
 
 
-def match_runs_sweep(*, pending_after_seconds: int = 120, running_after_seconds: int = 3600) -> int:
+def match_runs_sweep(*, pending_after_seconds: float | None = None, running_after_seconds: float | None = None) -> int:
     """Send again runs whose task was lost (broker down when requested, or a worker that died).
 
-    A run still "running" long after it started lost its worker: it goes back to pending and is
-    sent at once (running it again is safe, see match_run_claim).
+    A run "running" whose heartbeat has not moved for JOB_STALE_AFTER_SECONDS (`running_after_seconds`)
+    lost its worker: it goes back to pending and is sent at once; the next holder resumes after the
+    chunks that committed (see match_run_claim, match_run_resume_at). A run pending for as long
+    (`pending_after_seconds`) is sent again too: its message may be gone (broker down, or restarted
+    without persistence); a second message for a run still queued is harmless, one claim wins.
     """
     now = timezone.now()
-    stale = MatchRun.objects.filter(
-        status=MatchRun.Status.RUNNING, started_at__lt=now - timedelta(seconds=running_after_seconds)
-    )
-    revived = list(stale.values_list("pk", flat=True))
-    MatchRun.objects.filter(pk__in=revived, status=MatchRun.Status.RUNNING).update(status=MatchRun.Status.PENDING)
+    stale_after = settings.JOB_STALE_AFTER_SECONDS if running_after_seconds is None else running_after_seconds
+    pending_after = settings.JOB_STALE_AFTER_SECONDS if pending_after_seconds is None else pending_after_seconds
+    stale = stale_running(MatchRun.Status.RUNNING, now=now, seconds=stale_after)
+    revived = list(MatchRun.objects.filter(stale).values_list("pk", flat=True))
+    if revived:
+        MatchRun.objects.filter(stale, pk__in=revived).update(status=MatchRun.Status.PENDING, claim=None)
+        logger.warning("match runs %s lost their worker (no heartbeat for %ss): sent again", revived, stale_after)
     waiting = MatchRun.objects.filter(
-        status=MatchRun.Status.PENDING, created_at__lt=now - timedelta(seconds=pending_after_seconds)
+        status=MatchRun.Status.PENDING, created_at__lt=now - timedelta(seconds=pending_after)
     ).values_list("pk", flat=True)
     resend = sorted({*revived, *waiting})
     for run_id in resend:
@@ -497,14 +607,14 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, exp
                 total.changed_records += summary.changed_records
                 total.changes.update(summary.changes)
                 if run is not None and n % 10 == 0:
-                    MatchRun.objects.filter(pk=run.pk).update(processed=n)
+                    match_run_progress(run=run, processed=n)
     else:
         for n, version_id in enumerate(versions, start=1):
             summary = one(version_id)
             total.changed_records += summary.changed_records
             total.changes.update(summary.changes)
             if run is not None:
-                MatchRun.objects.filter(pk=run.pk).update(processed=n)
+                match_run_progress(run=run, processed=n)
     if run is not None:
-        MatchRun.objects.filter(pk=run.pk).update(processed=len(versions))
+        match_run_progress(run=run, processed=len(versions))
     return total

@@ -242,6 +242,9 @@ class PreviewRun(ProgressMixin, models.Model):
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    # Heartbeat: written with every progress step. "Running" with a heartbeat older than
+    # JOB_STALE_AFTER_SECONDS means its worker died: the sweep sends it again and a new claim takes it.
+    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "发布前预览"

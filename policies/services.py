@@ -538,7 +538,6 @@ def policy_version_import(
 # Preview before publishing (发布前预览), computed by a worker: request → claim → execute (or fail).
 
 PREVIEW_CHUNK = 500  # enterprises between two progress updates
-PREVIEW_STALE_SECONDS = 15 * 60  # a run "running" this long lost its worker and may be claimed again
 PREVIEW_SAMPLE_SIZE = 8
 
 
@@ -571,20 +570,25 @@ def preview_run_claim(*, run_id: int) -> PreviewRun | None:
     """Mark a run running with a conditional UPDATE; None when another worker has it or it is finished.
 
     A redelivered message (the same id again) finds the row running or done and does nothing; only a
-    run whose worker died long ago (stale) is taken over.
+    run whose worker died (no heartbeat for JOB_STALE_AFTER_SECONDS) is taken over. It starts again from
+    the first enterprise: a preview only counts, and keeps no partial tally worth resuming from.
     """
-    from datetime import timedelta
-
     from django.db.models import Q
 
     from portal.enterprises.models import Enterprise
+    from portal.lifecycle import stale_running
 
     now = timezone.now()
-    stale = now - timedelta(seconds=PREVIEW_STALE_SECONDS)
     claimed = (
         PreviewRun.objects.filter(pk=run_id)
-        .filter(Q(status=PreviewRun.Status.QUEUED) | Q(status=PreviewRun.Status.RUNNING, started_at__lt=stale))
-        .update(status=PreviewRun.Status.RUNNING, started_at=now, processed=0, total=Enterprise.objects.count())
+        .filter(Q(status=PreviewRun.Status.QUEUED) | stale_running(PreviewRun.Status.RUNNING, now=now))
+        .update(
+            status=PreviewRun.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            processed=0,
+            total=Enterprise.objects.count(),
+        )
     )
     return PreviewRun.objects.select_related("version").get(pk=run_id) if claimed == 1 else None
 
@@ -599,7 +603,7 @@ def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> Previ
         for done, profile in enumerate(profiles, start=1):
             yield profile
             if done % chunk == 0:
-                PreviewRun.objects.filter(pk=run.pk).update(processed=done)
+                PreviewRun.objects.filter(pk=run.pk).update(processed=done, heartbeat_at=timezone.now())
 
     result = policy_preview(
         version=run.version,
@@ -618,19 +622,24 @@ def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> Previ
     return run
 
 
-def preview_runs_sweep(*, queued_after_seconds: int = 120) -> int:
-    """Send again previews whose task was lost: queued (broker down when asked) or running past stale.
+def preview_runs_sweep(*, queued_after_seconds: float | None = None) -> int:
+    """Send again previews whose task was lost: queued (broker down when asked) or running with a stale heartbeat.
 
     Sending twice is harmless: only one claim succeeds (preview_run_claim).
     """
     from datetime import timedelta
 
+    from django.conf import settings
     from django.db.models import Q
 
+    from portal.lifecycle import stale_running
+
     now = timezone.now()
+    # Queued this long: its message may be gone (broker down, or restarted without its data).
+    queued_after = settings.JOB_STALE_AFTER_SECONDS if queued_after_seconds is None else queued_after_seconds
     lost = PreviewRun.objects.filter(
-        Q(status=PreviewRun.Status.QUEUED, created_at__lt=now - timedelta(seconds=queued_after_seconds))
-        | Q(status=PreviewRun.Status.RUNNING, started_at__lt=now - timedelta(seconds=PREVIEW_STALE_SECONDS))
+        Q(status=PreviewRun.Status.QUEUED, created_at__lt=now - timedelta(seconds=queued_after))
+        | stale_running(PreviewRun.Status.RUNNING, now=now)
     )
     run_ids = list(lost.values_list("pk", flat=True))
     for run_id in run_ids:

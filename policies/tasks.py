@@ -20,8 +20,11 @@ def preview_run_task(self, run_id: int) -> None:
     if run is None:
         logger.info("preview run %s already claimed or finished", run_id)
         return
+    from portal.lifecycle import job_keepalive
+
     try:
-        services.preview_run_execute(run=run)
+        with job_keepalive(PreviewRun, run_id, running=PreviewRun.Status.RUNNING, eager=self.request.is_eager):
+            services.preview_run_execute(run=run)
     except OperationalError as exc:  # lost connection or the like: give the row back and try again
         PreviewRun.objects.filter(pk=run_id, status=PreviewRun.Status.RUNNING).update(status=PreviewRun.Status.QUEUED)
         raise self.retry(exc=exc, countdown=min(2**self.request.retries * 5, 60)) from exc

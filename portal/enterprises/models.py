@@ -333,6 +333,9 @@ class FeedImport(ProgressMixin, models.Model):
     error = models.TextField("错误", blank=True, default="")
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    # Heartbeat: written with every progress step. "Running" with a heartbeat older than
+    # JOB_STALE_AFTER_SECONDS means its worker died: the sweep sends it again and a new claim takes it.
+    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
 
     class Meta:
         ordering = ("-received_at",)

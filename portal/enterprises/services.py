@@ -524,7 +524,6 @@ def parse_as_of(raw: Any) -> date:
 
 FEED_CHUNK = 500  # records per transaction (and per progress update)
 FEED_REPORT_LIMIT = 10_000  # error-report lines kept on the row; the counts stay exact beyond it
-FEED_STALE_SECONDS = 30 * 60  # a row "running" this long lost its worker and may be claimed again
 
 
 def feed_upload_create(*, by: User, source: str, file: Any, default_as_of: date | None = None) -> FeedImport:
@@ -571,16 +570,15 @@ def _send_feed_upload(import_id: int) -> None:
 
 def feed_upload_claim(*, import_id: int) -> FeedImport | None:
     """Mark a queued upload running (conditional UPDATE); None when another worker has it or it is finished."""
-    from datetime import timedelta
-
     from django.db.models import Q
 
+    from portal.lifecycle import stale_running
+
     now = timezone.now()
-    stale = now - timedelta(seconds=FEED_STALE_SECONDS)
     claimed = (
         FeedImport.objects.filter(pk=import_id, channel=FeedImport.Channel.CONSOLE)
-        .filter(Q(status=FeedImport.Status.QUEUED) | Q(status=FeedImport.Status.RUNNING, started_at__lt=stale))
-        .update(status=FeedImport.Status.RUNNING, started_at=now)
+        .filter(Q(status=FeedImport.Status.QUEUED) | stale_running(FeedImport.Status.RUNNING, now=now))
+        .update(status=FeedImport.Status.RUNNING, started_at=now, heartbeat_at=now)
     )
     return FeedImport.objects.select_related("submitted_by").get(pk=import_id) if claimed == 1 else None
 
@@ -658,6 +656,7 @@ def _count_chunk(row: FeedImport, result: Any, part: list[tuple[int, Any]], star
     lines = _report_lines(result.rejected, [number for number, _ in part])
     room = max(FEED_REPORT_LIMIT - len(row.report), 0)
     FeedImport.objects.filter(pk=row.pk).update(
+        heartbeat_at=timezone.now(),
         processed=start + len(part),
         accepted=F("accepted") + len(result.accepted),
         rejected=F("rejected") + len(result.rejected),
@@ -668,19 +667,24 @@ def _count_chunk(row: FeedImport, result: Any, part: list[tuple[int, Any]], star
     )
 
 
-def feed_uploads_sweep(*, queued_after_seconds: int = 120) -> int:
-    """Send again uploads whose task was lost: queued (broker down) or running past stale.
+def feed_uploads_sweep(*, queued_after_seconds: float | None = None) -> int:
+    """Send again uploads whose task was lost: queued (broker down) or running with a stale heartbeat.
 
     Sending twice is harmless: only one claim succeeds, and a resumed import skips committed chunks.
     """
     from datetime import timedelta
 
+    from django.conf import settings
     from django.db.models import Q
 
+    from portal.lifecycle import stale_running
+
     now = timezone.now()
+    # Queued this long: its message may be gone (broker down, or restarted without its data).
+    queued_after = settings.JOB_STALE_AFTER_SECONDS if queued_after_seconds is None else queued_after_seconds
     lost = FeedImport.objects.filter(channel=FeedImport.Channel.CONSOLE).filter(
-        Q(status=FeedImport.Status.QUEUED, received_at__lt=now - timedelta(seconds=queued_after_seconds))
-        | Q(status=FeedImport.Status.RUNNING, started_at__lt=now - timedelta(seconds=FEED_STALE_SECONDS))
+        Q(status=FeedImport.Status.QUEUED, received_at__lt=now - timedelta(seconds=queued_after))
+        | stale_running(FeedImport.Status.RUNNING, now=now)
     )
     import_ids = list(lost.values_list("pk", flat=True))
     for import_id in import_ids:

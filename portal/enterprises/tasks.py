@@ -20,8 +20,11 @@ def feed_upload_task(self, import_id: int) -> None:
     if feed_import is None:
         logger.info("feed upload %s already claimed or finished", import_id)
         return
+    from portal.lifecycle import job_keepalive
+
     try:
-        services.feed_upload_process(feed_import=feed_import)
+        with job_keepalive(FeedImport, import_id, running=FeedImport.Status.RUNNING, eager=self.request.is_eager):
+            services.feed_upload_process(feed_import=feed_import)
     except OperationalError as exc:  # lost connection, deadlock: give it back; it resumes after the last chunk
         FeedImport.objects.filter(pk=import_id, status=FeedImport.Status.RUNNING).update(
             status=FeedImport.Status.QUEUED

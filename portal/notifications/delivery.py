@@ -5,7 +5,8 @@ only the statement that moves a row from pending/failed (and due) to "sending" m
 the database lets exactly one such UPDATE change a given row. A redelivered task finds its rows
 "sending" or "sent" and does nothing. Rows are claimed NOTIFICATIONS_CLAIM_CHUNK at a time; a worker
 that is still busy with a chunk after a third of NOTIFICATIONS_SENDING_TIMEOUT renews its claim, so
-the sweep only ever takes back rows whose worker is gone.
+the sweep only ever takes back rows whose worker is gone. claimed_at is the claim's heartbeat and its
+token: a worker renews (and goes on sending) only rows still carrying the claimed_at it wrote.
 
 The one window for a second send: a worker killed after the far side accepted a message but before
 the "sent" mark reached the database. The sweep then puts the row (still "sending") back and it goes
@@ -26,7 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -62,12 +63,12 @@ def chunked(items: list[int], size: int) -> Iterator[list[int]]:
 _CLAIM_RETURNING = ("id", "notification_id", "channel", "address", "attempts", "endpoint_id")
 
 
-def _claim(ids: list[int]) -> list[tuple[Any, ...]]:
+def _claim(ids: list[int], now: Any) -> list[tuple[Any, ...]]:
     """Move the due rows among `ids` to "sending" (attempts + 1) in one statement; return those moved.
 
-    Returns (id, notification_id, channel, address, attempts, endpoint_id) per claimed row.
+    Returns (id, notification_id, channel, address, attempts, endpoint_id) per claimed row. `now` is
+    written as claimed_at: the claim's token as well as its heartbeat (see _renew).
     """
-    now = timezone.now()
     qn = connection.ops.quote_name
     postgresql = connection.vendor == "postgresql"
     table = qn(Delivery._meta.db_table)
@@ -258,14 +259,24 @@ def _release(ids: Iterable[int], *, delay: float, reason: str) -> int:
     )
 
 
-def _renew(ids: set[int]) -> set[int]:
-    """Push claimed_at forward on rows still "sending"; returns those (the rest are no longer ours)."""
-    if not ids:
-        return ids
+def _renew(ids: set[int], stamp: Any) -> tuple[set[int], Any]:
+    """Push claimed_at forward on the rows still held under our claim; returns those and the new stamp.
+
+    Ours means "sending" with the claimed_at we wrote (`stamp`): a row the sweep took back and another
+    worker claimed again is "sending" too, but under that worker's stamp, and must not be sent from here.
+    The rows are locked while checked, so the sweep cannot take one back between the check and the renewal.
+    """
     now = timezone.now()
-    still = set(Delivery.objects.filter(pk__in=sorted(ids), status=Status.SENDING).values_list("pk", flat=True))
-    Delivery.objects.filter(pk__in=sorted(still), status=Status.SENDING).update(claimed_at=now, updated_at=now)
-    return still
+    if not ids:
+        return ids, now
+    with transaction.atomic():
+        still = set(
+            Delivery.objects.select_for_update()
+            .filter(pk__in=sorted(ids), status=Status.SENDING, claimed_at=stamp)
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=sorted(still)).update(claimed_at=now, updated_at=now)
+    return still, now
 
 
 def _breaker_key(item: Outgoing) -> str:
@@ -288,7 +299,8 @@ def deliveries_send(*, delivery_ids: Iterable[int]) -> dict[str, int]:
     renew_after = settings.NOTIFICATIONS_SENDING_TIMEOUT / 3
     try:
         for chunk in chunked(ids, settings.NOTIFICATIONS_CLAIM_CHUNK):
-            claimed = _claim(chunk)
+            stamp = timezone.now()
+            claimed = _claim(chunk, stamp)
             if not claimed:
                 continue
             stats["claimed"] += len(claimed)
@@ -298,7 +310,7 @@ def deliveries_send(*, delivery_ids: Iterable[int]) -> dict[str, int]:
             for item, attempts in _load(claimed):
                 if time.monotonic() - lease > renew_after:
                     # A slow chunk: renew the claim on what is left before the sweep takes it back.
-                    untried = _renew(untried)
+                    untried, stamp = _renew(untried, stamp)
                     lease = time.monotonic()
                 if item.delivery_id not in untried:  # the sweep took it back already: not ours now
                     continue

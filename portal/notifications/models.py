@@ -178,6 +178,8 @@ class Delivery(models.Model):
     # When the row was last handed to the broker; NULL after a failed hand-over, so the sweep
     # re-sends it at once instead of waiting for NOTIFICATIONS_REQUEUE_AFTER.
     enqueued_at = models.DateTimeField("入队时间", null=True, blank=True)
+    # The claim's heartbeat and token: written by the claim, renewed while its worker sends; a row
+    # "sending" with claimed_at older than NOTIFICATIONS_SENDING_TIMEOUT lost its worker (see delivery.py).
     claimed_at = models.DateTimeField("领取时间", null=True, blank=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
     provider_message_id = models.CharField("服务商消息编号", max_length=200, blank=True, default="")

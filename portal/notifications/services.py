@@ -376,6 +376,27 @@ def deliveries_enqueue(delivery_ids: list[int]) -> int:
     return handed
 
 
+def _broker_queue_empty() -> bool:
+    """Whether no message waits in the broker's default queue (False when unknown: tasks inline, broker down)."""
+    from kombu.exceptions import ChannelError
+
+    from portal.celery import app
+
+    if app.conf.task_always_eager:
+        return False
+    try:
+        with app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1)
+            try:
+                _, waiting, _ = conn.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
+            except ChannelError:  # Redis drops an empty list: no such queue means nothing waits
+                return True
+            return waiting == 0
+    except Exception:
+        logger.warning("Outbox sweep: could not read the broker's queue length", exc_info=True)
+        return False
+
+
 def outbox_sweep(*, now: Any = None) -> dict[str, int]:
     """Put rows lost with their worker back, and hand due rows nobody holds to the broker.
 
@@ -383,9 +404,15 @@ def outbox_sweep(*, now: Any = None) -> dict[str, int]:
       (dead if it has used all its attempts, so a message that kills workers cannot loop forever);
     - pending or failed, due, and not handed over in the last NOTIFICATIONS_REQUEUE_AFTER seconds
       (or never, after a broker error): enqueued again, at most NOTIFICATIONS_SWEEP_LIMIT per run.
+      When the broker's queue is empty, after JOB_STALE_AFTER_SECONDS already: nothing waits there, so
+      their message is gone (a worker killed between commit and hand-over, a broker restarted without
+      its data). While messages wait, rows wait their turn rather than being queued twice.
     Enqueueing a row twice is harmless: only one claim can move it to "sending".
     """
     now = now or timezone.now()
+    requeue_before = now - timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER)
+    if settings.JOB_STALE_AFTER_SECONDS < settings.NOTIFICATIONS_REQUEUE_AFTER and _broker_queue_empty():
+        requeue_before = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
     stuck = Delivery.objects.filter(
         status=Status.SENDING, claimed_at__lt=now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT)
     )
@@ -402,10 +429,7 @@ def outbox_sweep(*, now: Any = None) -> dict[str, int]:
     )
     due = list(
         Delivery.objects.filter(status__in=(Status.PENDING, Status.FAILED), next_attempt_at__lte=now)
-        .filter(
-            Q(enqueued_at__isnull=True)
-            | Q(enqueued_at__lt=now - timedelta(seconds=settings.NOTIFICATIONS_REQUEUE_AFTER))
-        )
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=requeue_before))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[: settings.NOTIFICATIONS_SWEEP_LIMIT]
     )

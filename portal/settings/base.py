@@ -179,24 +179,45 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Long work (match runs, previews, uploads, outbox claims) writes a heartbeat as it goes; the beat sweeps
+# take back what has not moved for JOB_STALE_AFTER_SECONDS and send it again. Match runs beat from a
+# separate thread every third of it, so it need not exceed a chunk; the outbox renews its claim after a
+# third of it, so it must exceed one send (EMAIL_TIMEOUT, NOTIFICATIONS_WEBHOOK_TIMEOUT). Recovery after a
+# killed worker takes at most JOB_STALE_AFTER_SECONDS + JOB_SWEEP_INTERVAL_SECONDS (+ the queue's backlog).
+JOB_STALE_AFTER_SECONDS = env.float("JOB_STALE_AFTER_SECONDS", default=60.0)
+JOB_SWEEP_INTERVAL_SECONDS = env.float("JOB_SWEEP_INTERVAL_SECONDS", default=30.0)
+# Redis redelivers a message nobody acknowledged (acks_late) after visibility_timeout. Too short, and a
+# task still running on a live worker is delivered a second time (harmless: claims let one worker in,
+# writes are diff-only, but the work is done twice); too long, and a crashed worker's message waits that
+# long. It is set above the hard task time limit, so a live worker's message is never redelivered early;
+# what bounds recovery after a crash is the heartbeat sweep above, which sends the work again by itself.
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 5 * 60)
 # Publishing must not hang a web request while the broker is down: give up quickly,
 # the outbox sweep (notifications) re-sends later.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Re-enqueues outbox rows left pending (broker outage, lost message) or stuck in "sending" (worker died).
-    "notifications.sweep_outbox": {"task": "notifications.sweep_outbox", "schedule": 60.0},
+    "notifications.sweep_outbox": {"task": "notifications.sweep_outbox", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
     # Dates move (qualifications expire, enterprises age): re-decide everything once a night.
     "matching.nightly": {"task": "matching.nightly", "schedule": crontab(hour=2, minute=30)},
     # 申报 deadlines and expiring qualifications: reminders, once a day.
     "entitlements.reminders": {"task": "entitlements.reminders", "schedule": crontab(hour=8, minute=0)},
     # 可申报 is pushed when a 申报 window opens, not before (nor after it closes): on the opening day.
     "entitlements.window_openings": {"task": "entitlements.window_openings", "schedule": crontab(hour=8, minute=5)},
-    # Re-sends match runs whose task was lost (broker down when requested, worker died).
-    "matching.sweep_runs": {"task": "matching.sweep_runs", "schedule": 300.0},
+    # Re-sends match runs whose task was lost (broker down when requested, worker died: heartbeat stale).
+    "matching.sweep_runs": {"task": "matching.sweep_runs", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
     # Likewise for previews before publishing and console data uploads.
-    "policies.sweep_previews": {"task": "policies.sweep_previews", "schedule": 120.0},
-    "enterprises.sweep_feed_uploads": {"task": "enterprises.sweep_feed_uploads", "schedule": 120.0},
+    "policies.sweep_previews": {"task": "policies.sweep_previews", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
+    "enterprises.sweep_feed_uploads": {
+        "task": "enterprises.sweep_feed_uploads",
+        "schedule": JOB_SWEEP_INTERVAL_SECONDS,
+    },
 }
 
 REST_FRAMEWORK = {
@@ -273,10 +294,12 @@ EMAIL_TIMEOUT = env.float("DJANGO_EMAIL_TIMEOUT", default=10.0)  # seconds; SMTP
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=5)  # then the row is dead
 NOTIFICATIONS_RETRY_BASE_DELAY = env.float("NOTIFICATIONS_RETRY_BASE_DELAY", default=60.0)  # s, doubles per attempt
 NOTIFICATIONS_RETRY_MAX_DELAY = env.float("NOTIFICATIONS_RETRY_MAX_DELAY", default=3600.0)
-# A row "sending" for longer than this lost its worker; the sweep puts it back. Workers renew their claim
-# after a third of it, so it only has to exceed the time of one send (SMTP/webhook timeouts below).
-NOTIFICATIONS_SENDING_TIMEOUT = env.float("NOTIFICATIONS_SENDING_TIMEOUT", default=600.0)
-# Rows handed to the broker longer ago than this and still pending are handed over again.
+# A row "sending" whose claim was not renewed for this long lost its worker; the sweep puts it back. Workers
+# renew their claim after a third of it, so it only has to exceed the time of one send (SMTP/webhook timeouts).
+NOTIFICATIONS_SENDING_TIMEOUT = env.float("NOTIFICATIONS_SENDING_TIMEOUT", default=JOB_STALE_AFTER_SECONDS)
+# Rows handed to the broker longer ago than this and still pending are handed over again. Sooner (after
+# JOB_STALE_AFTER_SECONDS) when the broker's queue is empty: then their message is gone (a worker killed
+# before its on-commit hand-over, a broker restarted without persistence), not waiting behind others.
 NOTIFICATIONS_REQUEUE_AFTER = env.float("NOTIFICATIONS_REQUEUE_AFTER", default=600.0)
 NOTIFICATIONS_BATCH_SIZE = env.int("NOTIFICATIONS_BATCH_SIZE", default=1000)  # delivery ids per task
 # Rows claimed per UPDATE (one commit each). A killed worker's claimed-but-unsent rows wait for the sweep.

@@ -108,11 +108,15 @@ def test_a_version_out_of_effect_decides_nobody() -> None:
     assert set(MatchRecord.objects.values_list("outcome", flat=True)) == {"ineligible"}
 
 
-def test_claim_lets_a_lost_run_be_taken_again_but_not_a_finished_one() -> None:
+def test_claim_lets_a_lost_run_be_taken_again_but_not_a_live_or_finished_one() -> None:
     run = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY)
-    assert match_run_claim(run_id=run.pk) is not None
-    assert match_run_claim(run_id=run.pk) is not None  # redelivered after its worker died
-    MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.DONE)
+    first = match_run_claim(run_id=run.pk)
+    assert first is not None
+    assert match_run_claim(run_id=run.pk) is None  # redelivered early: its worker is alive (fresh heartbeat)
+    MatchRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
+    second = match_run_claim(run_id=run.pk)  # its worker died: the heartbeat stopped
+    assert second is not None and second.claim != first.claim
+    MatchRun.objects.filter(pk=run.pk).update(status=MatchRun.Status.DONE, heartbeat_at=None)
     assert match_run_claim(run_id=run.pk) is None
 
 

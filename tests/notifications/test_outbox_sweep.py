@@ -110,6 +110,6 @@ def test_sweep_task_is_registered_in_beat() -> None:
     from django.conf import settings as django_settings
 
     entry = django_settings.CELERY_BEAT_SCHEDULE["notifications.sweep_outbox"]
-    assert entry == {"task": tasks.sweep_outbox.name, "schedule": 60.0}
+    assert entry == {"task": tasks.sweep_outbox.name, "schedule": django_settings.JOB_SWEEP_INTERVAL_SECONDS}
     assert tasks.deliver_batch.name == "notifications.deliver_batch"
     assert tasks.deliver_batch.acks_late and tasks.deliver_batch.reject_on_worker_lost

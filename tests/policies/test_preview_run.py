@@ -80,7 +80,7 @@ def test_the_task_twice_computes_once(version, staff, monkeypatch) -> None:
     assert (second.result, second.finished_at, second.started_at) == (first.result, first.finished_at, first.started_at)
 
 
-def test_a_running_run_is_not_claimed_again_unless_its_worker_is_long_gone(version, staff) -> None:
+def test_a_running_run_is_not_claimed_again_unless_its_heartbeat_is_stale(version, staff) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
@@ -89,7 +89,10 @@ def test_a_running_run_is_not_claimed_again_unless_its_worker_is_long_gone(versi
     assert services.preview_run_claim(run_id=run.pk) is not None
     assert services.preview_run_claim(run_id=run.pk) is None
 
+    # long running is not lost: only a heartbeat (progress) older than JOB_STALE_AFTER_SECONDS is
     PreviewRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    assert services.preview_run_claim(run_id=run.pk) is None
+    PreviewRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
     assert services.preview_run_claim(run_id=run.pk) is not None
 
 

@@ -198,3 +198,84 @@ class PrivateRedis:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+class BeatProcess:
+    """The single real `celery beat` subprocess (the project's DatabaseScheduler) on the test database and broker.
+
+    `extra_env` carries short intervals for a test (e.g. JOB_SWEEP_INTERVAL_SECONDS).
+    """
+
+    def __init__(self, *, broker_url: str, extra_env: dict[str, str] | None = None) -> None:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+            "DATABASE_URL": test_database_url(),
+            "REDIS_URL": broker_url,
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        tag = uuid.uuid4().hex[:8]
+        tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+        self.log_path = tmp / f"huiqi-beat-{tag}.log"
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "beat",
+                "--loglevel=INFO",
+                "--pidfile=",
+                "--max-interval=1",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"beat exited early:\n{self.log()}")
+            if b"beat: Starting" in self.log_path.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"beat not started after {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+def manage_shell(code: str, broker_url: str) -> subprocess.CompletedProcess[str]:
+    """Run code in a separate web-like process on the test database and the given broker."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": broker_url,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
