@@ -26,6 +26,18 @@ Purpose = Literal["calculator", "golden"]
 CALCULATOR: Purpose = "calculator"
 GOLDEN: Purpose = "golden"
 
+_ORDER = (
+    "industry",
+    "age_years",
+    "employees",
+    "revenue",
+    "total_assets",
+    "rd_expense_ratio",
+    "size",
+    "tax_credit_rating",
+    "above_designated_size",
+    "foreign_investor_country",
+)
 NO_FOREIGN_CAPITAL = "none"  # the country input's option for "无外资" ("" is 不填, i.e. unknown)
 _DATE_WIDGET = {"type": "date"}
 
@@ -55,14 +67,14 @@ class FactInput:
 def _number_field(spec: FactSpec) -> forms.Field:
     integer = spec.type is ValueType.INTEGER
     example = "如 120" if integer else "如 3000 或 3000.5"
-    maximum = f"，不超过{format_number(spec.maximum)}" if spec.maximum is not None else ""
     # Text, not <input type="number">: a browser empties a number input it cannot parse ("1e1000000",
     # "12万") and the visitor would get a silent nothing; here every typed text reaches the check.
     return forms.CharField(
         label=f"{spec.label}（{spec.unit}）" if spec.unit else spec.label,
         required=False,
         max_length=64,
-        help_text=f"填写数字（{example}）{maximum}",
+        help_text=f"填写数字（{example}）",
+        error_messages={"max_length": f"{spec.label}填写的内容过长，请填写普通写法的数字（{example}）"},
         widget=forms.TextInput(attrs={"inputmode": "numeric" if integer else "decimal", "autocomplete": "off"}),
     )
 
@@ -72,7 +84,7 @@ def _choice_field(spec: FactSpec, *, purpose: Purpose) -> forms.Field:
         return forms.ChoiceField(
             label=spec.label,
             required=False,
-            choices=[("", "按行业和上面的指标自动划型"), *spec.choices.items()],
+            choices=[("", "按行业和填写的指标自动划型"), *spec.choices.items()],
             help_text="不选时，按行业、从业人员、营业收入、资产总额依《统计上大中小微型企业划分办法（2017）》划型",
         )
     return forms.ChoiceField(label=spec.label, required=False, choices=[("", "不填"), *spec.choices.items()])
@@ -103,10 +115,15 @@ def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]]
                 required=False,
                 max_length=120,
                 help_text="输入行业名称或代码（如“应用软件开发”或 6513），从提示中选择",
+                error_messages={"max_length": "所属行业填写的内容过长，请输入行业名称中的词或4位行业代码"},
             )
             return FactInput(spec.name, "industry", field)
         field = forms.CharField(
-            label="所属行业（4位小类代码）", required=False, max_length=120, help_text="GB/T 4754-2017，如 6513"
+            label="所属行业（4位小类代码）",
+            required=False,
+            max_length=120,
+            help_text="GB/T 4754-2017，如 6513",
+            error_messages={"max_length": "所属行业请填写4位行业小类代码（如 6513）"},
         )
         return FactInput(spec.name, "industry_code", field)
     if kind in (ValueType.INTEGER, ValueType.NUMBER) and spec.profile_key == "established_on":
@@ -161,7 +178,8 @@ def fact_inputs(
         made = _input(spec, purpose=purpose, zones=zones, parks=parks)
         if made is not None:
             inputs.append(made)
-    return inputs
+    # The figures before 企业规模 (which is derived from them when left out); new facts go last.
+    return sorted(inputs, key=lambda i: _ORDER.index(i.fact) if i.fact in _ORDER else len(_ORDER))
 
 
 def declared_facts(cleaned: Mapping[str, Any], inputs: Sequence[FactInput]) -> dict[str, Any]:
@@ -228,9 +246,11 @@ def initial_from_profile(profile: EnterpriseProfile, *, on: date, purpose: Purpo
     return initial
 
 
-def declared_summary(profile: EnterpriseProfile, *, on: date) -> list[tuple[str, str]]:
+def declared_summary(
+    profile: EnterpriseProfile, *, on: date, notes: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
     """(label, value in words) for each fact the profile states, in the registry's order: what a result
-    rests on, printed with it."""
+    rests on, printed with it. `notes` adds a remark to a fact's value (say, that the size was derived)."""
     lines = []
     for spec in FACTS.values():
         fact = spec.read(profile, on)
@@ -238,5 +258,8 @@ def declared_summary(profile: EnterpriseProfile, *, on: date) -> list[tuple[str,
             if spec.type is ValueType.COUNTRY and fact is not None:
                 lines.append((spec.label, "无外资"))
             continue
-        lines.append((spec.ask if spec.name == "age_years" else spec.label, spec.display(fact.value, on)))
+        value = fact.value
+        if spec.profile_key == "established_on" and spec.profile_key in profile.facts:
+            value = profile.facts[spec.profile_key].value  # "8年（2018-05-01成立）", not just "8年"
+        lines.append((spec.label, spec.display(value, on) + (notes or {}).get(spec.name, "")))
     return lines

@@ -14,7 +14,9 @@ from matching.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, TAX_CREDIT_RATING
 from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
 from portal.enterprises import industries
 
-_CODE_IN_TEXT = re.compile(r"([A-T]|\d{2,4})\s*[)）]?\s*$")
+# A code alone ("6513", "C"), after a name in brackets ("软件开发（6513）"), or digits ending the text;
+# a letter ending other text is not a code ("asdfgh" is not 门类 H).
+_CODE_IN_TEXT = re.compile(r"(?:^|[(（]\s*)([A-T]|\d{2,4})\s*[)）]?\s*$|(?<!\d)(\d{2,4})\s*$")
 BLANK = [("", "不限")]
 
 
@@ -40,7 +42,7 @@ def resolve_industry(raw: str, *, classes_only: bool) -> str:
     if not text:
         return ""
     match = _CODE_IN_TEXT.search(text.upper())
-    code = match.group(1) if match else ""
+    code = (match.group(1) or match.group(2)) if match else ""
     if not code or not industries.is_code(code):
         exact = [c for c, name in industries.codes().items() if name == text]
         if classes_only:
@@ -128,15 +130,17 @@ class CalculatorForm(forms.Form):
         try:
             return resolve_industry(raw, classes_only=True)
         except forms.ValidationError as error:
+            text = raw.strip()[:40]
             self.suggestions = [(code, industry_label(code)) for code, _ in industry_suggestions(raw)]
-            if self.suggestions:
-                names = "、".join(label for _, label in self.suggestions)
-                message = f"所属行业未找到“{raw.strip()[:40]}”，请从提示中选择，例如：{names}"
+            names = "、".join(label for _, label in self.suggestions)
+            if "4位行业小类" in error.messages[0]:  # a 门类, 大类 or 中类 code
+                example = f"，例如：{names}" if names else "（如 6520 集成电路设计）"
+                raise forms.ValidationError(f"所属行业请选择到4位行业小类{example}") from None
+            if names:
+                message = f"所属行业“{text}”不是列表中的行业，请从提示中选择一项，例如：{names}"
                 raise forms.ValidationError(message) from None
-            if "4位行业小类" in error.messages[0]:
-                raise forms.ValidationError(f"所属行业{error.messages[0]}") from None
             raise forms.ValidationError(
-                f"所属行业未找到该行业“{raw.strip()[:40]}”：请输入行业名称中的词（如“软件”“集成电路”）"
+                f"所属行业未找到该行业“{text}”：请输入行业名称中的词（如“软件”“集成电路”）"
                 "或4位行业代码，并从下拉提示中选择"
             ) from None
 
@@ -157,7 +161,8 @@ class CalculatorForm(forms.Form):
             for problem in error.errors:
                 self.add_error(self.field_for(problem.field), problem.message)
         else:
-            self.profile = profile
+            if not self.errors:  # a field refused earlier would be missing from the profile
+                self.profile = profile
         return cleaned
 
     def field_for(self, key: str) -> str | None:

@@ -119,7 +119,9 @@ def calculator(request: HttpRequest) -> HttpResponse:
     if submitted and form.is_valid():
         from .fact_inputs import declared_summary
 
-        declared = declared_summary(form.profile, on=form.on)
+        derived = not form.cleaned_data.get("size")
+        notes = {"size": "（按行业和填写的指标划型）"} if derived else {}
+        declared = declared_summary(form.profile, on=form.on, notes=notes)
         groups = {"eligible": [], "needs_info": [], "ineligible": []}
         for result in policy_selectors.eligibility_check(profile=form.profile, on=form.on):
             groups[result.outcome.status].append(result)
