@@ -168,3 +168,52 @@ def test_an_enterprise_user_starts_from_its_own_profile_only(page, live_server, 
     # nothing in the address picks another enterprise: the other firm's figures never appear
     page.goto(live_server.url + "/calculator/?mine=1&credit_code=x&enterprise=2")
     expect(page.get_by_label("从业人员（人）")).to_have_value("150")
+
+
+def test_an_editor_writes_a_golden_case_with_every_fact(page, live_server, screenshot) -> None:
+    """The console's golden-case form: an input per fact (shared with the calculator), the JSON shape
+    shown, negative amounts refused on the field."""
+    from policies.models import GoldenCase
+    from portal.accounts.roles import Role
+    from tests.enterprises.factories import StaffUserFactory
+    from tests.frontend.test_browser_flows import login
+    from tests.policies.factories import PolicyVersionFactory
+
+    rule = {
+        "all": [
+            {"fact": "industry", "op": "under", "value": ["39"]},
+            {"fact": "dishonest", "op": "eq", "value": False},
+            {"fact": "foreign_investor_country", "op": "in", "value": ["JP"]},
+        ]
+    }
+    version = PolicyVersionFactory(title="日资电子企业服务（示例）", rule=rule)
+    StaffUserFactory(username="bianji", roles=[Role.POLICY_EDITOR])
+    login(page, live_server, "bianji")
+    page.goto(f"{live_server.url}/console/versions/{version.pk}/golden/new/")
+
+    page.get_by_label("案例名称").fill("守信日资电子企业（示例）")
+    page.get_by_label("所属行业（4位小类代码）").fill("3973")
+    page.get_by_label("是否被列为失信主体").select_option("false")
+    page.get_by_label("外资来源国（地区）").select_option("JP")
+    page.get_by_label("营业收入（万元）").fill("-100")
+    page.get_by_text("高级：直接编辑企业画像 JSON").click()
+    expect(page.locator("#profile-json-example")).to_contain_text('"dishonest": false')
+    page.get_by_role("button", name="保存案例").click()
+
+    expect(page.locator("#id_revenue_error")).to_have_text("营业收入不能为负数")
+    assert not GoldenCase.objects.exists()
+    screenshot("golden-negative")
+
+    page.get_by_label("营业收入（万元）").fill("800")
+    page.get_by_role("button", name="保存案例").click()
+    expect(page.get_by_text("已保存标准案例。")).to_be_visible()
+    case = GoldenCase.objects.get()
+    assert case.profile == {
+        "industry_code": "3973",
+        "revenue": 800,
+        "dishonest": False,
+        "foreign_investor_country": "JP",
+    }
+    expect(page.locator("#golden-table")).to_contain_text("守信日资电子企业（示例）")
+    expect(page.locator("#golden-table")).to_contain_text("通过")
+    screenshot("golden-saved")

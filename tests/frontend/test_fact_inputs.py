@@ -268,3 +268,48 @@ def test_golden_json_refuses_negative_and_absurd_amounts(value) -> None:
         golden_profile({"revenue": value})
 
     assert error.value.field == "revenue"
+
+
+# --- 用本企业信息试算 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_enterprise_user_prefills_from_its_own_enterprise_only(client) -> None:
+    from tests.enterprises.factories import EnterpriseFactory, EnterpriseUserFactory, QualificationFactory
+
+    own = EnterpriseFactory(name="自家（示例）", industry_code="3973", employees=150, dishonest=False)
+    QualificationFactory(enterprise=own)
+    other = EnterpriseFactory(name="别家（示例）", industry_code="6513", employees=9, foreign_investor_country="JP")
+    client.force_login(EnterpriseUserFactory(enterprise=own))
+
+    page = client.get("/calculator/")
+    assert "用本企业信息试算" in page.content.decode()
+    response = client.get("/calculator/", {"mine": "1", "credit_code": other.credit_code, "enterprise": other.pk})
+
+    form = response.context["form"]
+    assert not form.is_bound and response.context["groups"] is None  # pre-filled, not yet evaluated
+    assert response.context["prefilled_from"] == "自家（示例）"
+    assert form.initial["industry"] == "集成电路制造（3973）"
+    assert form.initial["employees"] == "150"
+    assert form.initial["dishonest"] is True
+    assert form.initial["qualifications"] == ["high_tech"]
+    assert form.initial["foreign_investor_country"] == "none"
+    html = response.content.decode()
+    assert "别家（示例）" not in html and 'value="9"' not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["anonymous", "staff"])
+def test_without_an_own_enterprise_there_is_nothing_to_prefill(client, who, staff_editor) -> None:
+    from tests.enterprises.factories import EnterpriseFactory
+
+    EnterpriseFactory(name="某家（示例）")
+    if who == "staff":
+        client.force_login(staff_editor)
+
+    response = client.get("/calculator/", {"mine": "1"})
+
+    assert response.status_code == 200
+    assert response.context["form"].initial == {}
+    html = response.content.decode()
+    assert "用本企业信息试算" not in html and "某家（示例）" not in html
