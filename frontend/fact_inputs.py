@@ -144,6 +144,8 @@ def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]]
             required=False,
             choices=list(spec.choices.items()),
             widget=forms.CheckboxSelectMultiple,
+            # The registry reads the list as everything held: an unticked kind is not held (不符合, not 未知).
+            help_text="未勾选的资质按“未持有”判断",
         )
         return FactInput(spec.name, "qualifications", field)
     if kind is ValueType.PLACE:
