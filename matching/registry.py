@@ -522,7 +522,8 @@ class QualificationFact(FactSpec):
         for q in records:
             # date.min: no start date was declared (政策计算器), so none is shown.
             start = "" if q.valid_from == date.min else q.valid_from.isoformat()
-            open_ended = f"{start}起长期" if start else "长期"
+            # No dates at all: the visitor only said it is held, so no period (not even 长期) is claimed.
+            open_ended = f"{start}起长期" if start else "未填写有效期"
             period = f"{start}至{q.valid_to.isoformat()}" if q.valid_to else open_ended
             if q.valid_on(on):
                 state = "有效"

@@ -180,7 +180,7 @@ def test_a_declared_qualification_without_dates_reads_without_a_made_up_start() 
         {"qualifications": [{"kind": "high_tech", "valid_from": "2024-01-01", "valid_to": "2026-12-31"}]}, on=DAY
     ).qualifications
 
-    assert FACTS["qualification"].display(undated, DAY) == "高新技术企业（有效，长期）"
+    assert FACTS["qualification"].display(undated, DAY) == "高新技术企业（有效，未填写有效期）"
     assert FACTS["qualification"].display(dated, DAY) == "高新技术企业（有效，2024-01-01至2026-12-31）"
 
 
