@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.accounts.roles import Role, has_role
 from portal.api.exceptions import ApplicationError
+from portal.api.spreadsheets import safe_cell
 
 from .console_views import staff_required
 from .forms import FeedFileForm
@@ -88,14 +89,18 @@ def feed_report_csv(request: HttpRequest, import_id: int) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(["行号", "统一社会信用代码", "字段", "字段名称", "错误代码", "说明"])
     for line in feed_import.report:
+        # The credit code and message echo what the department sent: neutralise formulas.
         writer.writerow(
             [
-                line["row"],
-                line["credit_code"],
-                line["field"],
-                line.get("field_label", ""),
-                line["code"],
-                line["message"],
+                safe_cell(value)
+                for value in (
+                    line["row"],
+                    line["credit_code"],
+                    line["field"],
+                    line.get("field_label", ""),
+                    line["code"],
+                    line["message"],
+                )
             ]
         )
     return response

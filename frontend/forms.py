@@ -280,6 +280,19 @@ class SiteForm(forms.Form):
         self.fields["parks"].choices = parks
 
 
+class QualificationEditForm(forms.Form):
+    """Correct a self-declared qualification (资质): certificate number and validity."""
+
+    certificate_no = forms.CharField(label="证书编号", max_length=64, required=False)
+    valid_from = forms.DateField(label="有效期起", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    valid_to = forms.DateField(
+        label="有效期止",
+        required=False,
+        help_text="长期有效的留空",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
 # --- Staff console ------------------------------------------------------------------------------
 
 _DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}

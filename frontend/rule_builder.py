@@ -15,6 +15,7 @@ from typing import Any
 from django.http import QueryDict
 
 from matching.registry import FACTS, OPERATOR_LABELS, ValueType
+from portal.api.parsers import JSONLimitError, loads_bounded
 
 _ROW_KEY = re.compile(r"^r(\d+)_fact$")
 _PATH_ROW = re.compile(r"^(?:all|any)\[(\d+)\]")
@@ -155,7 +156,9 @@ def rows_from_rule(rule: Any) -> tuple[str, list[Row]] | None:
 def parse_json(text: str) -> tuple[Any, str]:
     """(rule, "") or (None, error message) for the expert's raw JSON."""
     try:
-        return json.loads(text), ""
+        return loads_bounded(text), ""
+    except JSONLimitError as error:
+        return None, f"JSON格式错误：{error}"
     except json.JSONDecodeError as error:
         return None, f"JSON格式错误：第{error.lineno}行第{error.colno}列，{error.msg}"
 

@@ -13,15 +13,42 @@ urlpatterns = [
     path("calculator/", views.calculator, name="calculator"),
     path("industries/options/", views.industry_options, name="industry_options"),
     path("workspace/", views.workspace, name="workspace"),
+    # Notice links are stored once per fan-out, without the enterprise: these lead to the reader's own page.
+    path("workspace/<str:page>/", workspace_views.own_page, name="workspace_page"),
     path("enterprises/<str:credit_code>/", workspace_views.dashboard, name="enterprise_dashboard"),
     path("enterprises/<str:credit_code>/profile/", workspace_views.profile, name="enterprise_profile"),
+    path(
+        "enterprises/<str:credit_code>/qualifications/<int:qualification_id>/edit/",
+        workspace_views.qualification_edit,
+        name="enterprise_qualification_edit",
+    ),
+    path(
+        "enterprises/<str:credit_code>/qualifications/<int:qualification_id>/withdraw/",
+        workspace_views.qualification_withdraw,
+        name="enterprise_qualification_withdraw",
+    ),
     path(
         "enterprises/<str:credit_code>/entitlements/<int:entitlement_id>/<str:action>/",
         workspace_views.entitlement_action,
         name="entitlement_action",
     ),
     path("enterprises/<str:credit_code>/sites/", workspace_views.sites, name="enterprise_sites"),
+    path(
+        "enterprises/<str:credit_code>/sites/<int:site_id>/withdraw/",
+        workspace_views.site_withdraw,
+        name="enterprise_site_withdraw",
+    ),
     path("enterprises/<str:credit_code>/inbox/", workspace_views.inbox, name="enterprise_inbox"),
+    path(
+        "enterprises/<str:credit_code>/inbox/read-all/",
+        workspace_views.inbox_mark_all_read,
+        name="enterprise_inbox_read_all",
+    ),
+    path(
+        "enterprises/<str:credit_code>/inbox/<int:notification_id>/open/",
+        workspace_views.inbox_open,
+        name="enterprise_inbox_open",
+    ),
     path(
         "enterprises/<str:credit_code>/inbox/<int:notification_id>/read/",
         workspace_views.inbox_mark_read,

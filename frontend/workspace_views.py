@@ -27,7 +27,7 @@ from portal.enterprises import selectors as enterprise_selectors
 from portal.enterprises import services as enterprise_services
 from portal.enterprises.models import FACT_FIELDS, Enterprise, Park, Township
 
-from .forms import FACT_FORM_FIELDS, FactsForm, SiteForm, industry_label
+from .forms import FACT_FORM_FIELDS, FactsForm, QualificationEditForm, SiteForm, industry_label
 
 
 def _enterprise(request: HttpRequest, credit_code: str) -> Enterprise:
@@ -144,7 +144,8 @@ def _display(enterprise: Enterprise, key: str) -> str:
 
 def _fact_rows(enterprise: Enterprise) -> list[dict[str, Any]]:
     rows = []
-    for key in FACT_FIELDS:
+    # The registered name is a fact too (from market regulation): it carries its own provenance.
+    for key in ("name", *FACT_FIELDS):
         known = enterprise.fact_known(key) or (key in enterprise.provenance and key == "foreign_investor_country")
         rows.append(
             {
@@ -157,6 +158,81 @@ def _fact_rows(enterprise: Enterprise) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _size_row(enterprise: Enterprise) -> dict[str, Any]:
+    """The derived size is as verified as the facts it was computed from: 已核验 only when every one of them
+    came from a department, 自行填报 when any was declared by the enterprise."""
+    inputs = [key for key in enterprise.size_result().inputs if enterprise.fact_known(key)]
+    sources = [enterprise.fact_source(key) for key in inputs]
+    dates = [d for d in (enterprise.fact_as_of(key) for key in inputs) if d]
+    return {
+        "source": sources[0] if sources else None,
+        "verified": bool(sources) and all(enterprise.fact_verified(key) for key in inputs),
+        "self_declared": SELF_DECLARED in sources,
+        "departments": sorted({s for s in sources if s != SELF_DECLARED}),
+        "as_of": min(dates) if dates else None,
+    }
+
+
+def _qualification_rows(
+    enterprise: Enterprise, member: bool, bound: dict[int, QualificationEditForm] | None = None
+) -> list[dict[str, Any]]:
+    today = timezone.localdate()
+    rows = []
+    for q in enterprise_selectors.qualification_list(enterprise=enterprise):
+        editable = member and not q.verified
+        form = None
+        if editable:
+            form = (bound or {}).get(q.pk) or QualificationEditForm(
+                prefix=f"q{q.pk}",
+                initial={"certificate_no": q.certificate_no, "valid_from": q.valid_from, "valid_to": q.valid_to},
+            )
+        rows.append(
+            {
+                "q": q,
+                "expired": q.valid_to is not None and q.valid_to < today,
+                "not_yet": q.valid_from > today,
+                "editable": editable,
+                "form": form,
+                "open": bool(bound and q.pk in bound),
+            }
+        )
+    return rows
+
+
+def _profile_page(
+    request: HttpRequest,
+    enterprise: Enterprise,
+    *,
+    member: bool,
+    form: Any = None,
+    bound: dict[int, QualificationEditForm] | None = None,
+) -> HttpResponse:
+    from portal.entitlements.contacts import (
+        departments_for_field,
+        departments_for_qualification,
+        verification_requests,
+    )
+
+    facts = _fact_rows(enterprise)
+    for row in facts:
+        # 申请核验 leads somewhere: the departments whose shared data would verify a self-declared fact.
+        row["departments"] = departments_for_field(row["key"]) if row["source"] and not row["verified"] else []
+    qualifications = _qualification_rows(enterprise, member, bound)
+    for row in qualifications:
+        row["departments"] = [] if row["q"].verified else departments_for_qualification(row["q"].kind)
+    context = _context(
+        enterprise,
+        "profile",
+        facts=facts,
+        size=_size_row(enterprise),
+        form=form,
+        qualifications=qualifications,
+        can_act=member,
+        verification_requests=verification_requests(enterprise=enterprise, on=timezone.localdate()),
+    )
+    return render(request, "frontend/workspace/profile.html", context)
 
 
 @login_required
@@ -190,9 +266,57 @@ def profile(request: HttpRequest, credit_code: str) -> HttpResponse:
             form = FactsForm(initial=initial, editable=editable)
     elif request.method == "POST":
         raise Http404
-    qualifications = enterprise_selectors.qualification_list(enterprise=enterprise)
-    context = _context(enterprise, "profile", facts=_fact_rows(enterprise), form=form, qualifications=qualifications)
-    return render(request, "frontend/workspace/profile.html", context)
+    return _profile_page(request, enterprise, member=member, form=form)
+
+
+def _own_qualification(request: HttpRequest, enterprise: Enterprise, qualification_id: int) -> Any:
+    """The enterprise's qualification, for its own users only (anyone else: 404, nothing changes)."""
+    if not _is_member(request, enterprise):
+        raise Http404
+    q = enterprise_selectors.qualification_list(enterprise=enterprise).filter(pk=qualification_id).first()
+    if q is None:
+        raise Http404
+    return q
+
+
+@login_required
+@require_POST
+def qualification_edit(request: HttpRequest, credit_code: str, qualification_id: int) -> HttpResponse:
+    """Correct a self-declared qualification; a refused edit shows the profile again with the reasons."""
+    enterprise = _enterprise(request, credit_code)
+    q = _own_qualification(request, enterprise, qualification_id)
+    form = QualificationEditForm(request.POST, prefix=f"q{q.pk}")
+    if form.is_valid():
+        try:
+            enterprise_services.qualification_update(
+                qualification=q,
+                valid_from=form.cleaned_data["valid_from"],
+                valid_to=form.cleaned_data["valid_to"],
+                certificate_no=form.cleaned_data["certificate_no"],
+                by=request.user,
+            )
+        except (ValidationError, ApplicationError) as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"已修改资质：{q.get_kind_display()}")
+            return redirect("frontend:enterprise_profile", credit_code=enterprise.credit_code)
+    editable = [key for key in FACT_FORM_FIELDS if not enterprise.fact_verified(key)]
+    facts_form = FactsForm(editable=editable)
+    return _profile_page(request, enterprise, member=True, form=facts_form, bound={q.pk: form})
+
+
+@login_required
+@require_POST
+def qualification_withdraw(request: HttpRequest, credit_code: str, qualification_id: int) -> HttpResponse:
+    enterprise = _enterprise(request, credit_code)
+    q = _own_qualification(request, enterprise, qualification_id)
+    try:
+        enterprise_services.qualification_delete(qualification=q, by=request.user, source=SELF_DECLARED)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已撤回自行填报的资质：{q.get_kind_display()}")
+    return redirect("frontend:enterprise_profile", credit_code=enterprise.credit_code)
 
 
 @login_required
@@ -220,24 +344,79 @@ def sites(request: HttpRequest, credit_code: str) -> HttpResponse:
             else:
                 messages.success(request, "经营场所已备案，即时生效。")
                 return redirect("frontend:enterprise_sites", credit_code=enterprise.credit_code)
+    # The refusal (e.g. an address outside the district) shows only on the field after a refused filing.
     context = _context(
-        enterprise,
-        "sites",
-        sites=enterprise_selectors.site_list(enterprise=enterprise),
-        form=form,
-        outside_message=enterprise_services.OUTSIDE_JURISDICTION_MESSAGE,
+        enterprise, "sites", sites=enterprise_selectors.site_list(enterprise=enterprise), form=form, can_act=member
     )
     return render(request, "frontend/workspace/sites.html", context)
 
 
+_OWN_PAGES = {
+    "profile": "frontend:enterprise_profile",
+    "inbox": "frontend:enterprise_inbox",
+    "applications": "frontend:enterprise_applications",
+    "sites": "frontend:enterprise_sites",
+}
+
+
+# What a notice's link opens, by kind (the button says where it goes).
+_LINK_LABELS = {
+    "may_apply": "查看政策",
+    "apply_deadline": "查看政策",
+    "needs_info": "补充企业信息",
+    "confirm_fact": "查看企业信息",
+    "qualification_expiring": "查看企业资质",
+    "exempt_granted": "查看兑现记录",
+    "entitlement_update": "查看兑现记录",
+    "application_update": "查看申报",
+}
+
+
+@login_required
+def own_page(request: HttpRequest, page: str) -> HttpResponse:
+    """/workspace/<page>/: the signed-in user's own enterprise's page (links in notices carry no credit code)."""
+    if page not in _OWN_PAGES:
+        raise Http404
+    if getattr(request.user, "enterprise_id", None) is None:
+        return redirect("frontend:workspace")
+    return redirect(_OWN_PAGES[page], credit_code=request.user.enterprise.credit_code)
+
+
+@login_required
+@require_POST
+def site_withdraw(request: HttpRequest, credit_code: str, site_id: int) -> HttpResponse:
+    """撤销 a filed operating site; only the enterprise's own users (anyone else gets 404, nothing changes)."""
+    enterprise = _enterprise(request, credit_code)
+    if not _is_member(request, enterprise):
+        raise Http404
+    site = enterprise_selectors.site_list(enterprise=enterprise).filter(pk=site_id).first()
+    if site is None:
+        raise Http404
+    try:
+        enterprise_services.site_withdraw(site=site, by=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已撤销经营场所备案：{site.address}")
+    return redirect("frontend:enterprise_sites", credit_code=enterprise.credit_code)
+
+
 @login_required
 def inbox(request: HttpRequest, credit_code: str) -> HttpResponse:
-    from portal.notifications.selectors import notification_list
+    from portal.notifications.selectors import notification_list, notification_unread_count
 
     enterprise = _enterprise(request, credit_code)
     # Read state is per user: only the enterprise's own users have an inbox (staff see none).
-    notifications = notification_list(user=request.user)[:50] if _is_member(request, enterprise) else []
-    return render(request, "frontend/workspace/inbox.html", _context(enterprise, "inbox", notifications=notifications))
+    member = _is_member(request, enterprise)
+    notifications = list(notification_list(user=request.user)[:50]) if member else []
+    for n in notifications:
+        n.link_label = _LINK_LABELS.get(n.kind, "查看详情")
+    unread = notification_unread_count(user=request.user) if member else 0
+    return render(
+        request,
+        "frontend/workspace/inbox.html",
+        _context(enterprise, "inbox", notifications=notifications, unread_count=unread, can_act=member),
+    )
 
 
 @login_required
@@ -251,4 +430,39 @@ def inbox_mark_read(request: HttpRequest, credit_code: str, notification_id: int
     if notification is None or notification.enterprise_id != enterprise.pk:
         raise Http404
     notification_mark_read(notification=notification, user=request.user)
+    return redirect("frontend:enterprise_inbox", credit_code=enterprise.credit_code)
+
+
+@login_required
+def inbox_open(request: HttpRequest, credit_code: str, notification_id: int) -> HttpResponse:
+    """Follow a notice's link: it counts as read for this user (only), then go where it points.
+
+    A GET that writes only the caller's own read marker (idempotent, harmless if forged): the notice's
+    link must stay an ordinary link. Links are written by our services; anything but a local path is
+    refused rather than followed.
+    """
+    from portal.notifications.selectors import notification_get
+    from portal.notifications.services import notification_mark_read
+
+    enterprise = _enterprise(request, credit_code)
+    notification = notification_get(user=request.user, notification_id=notification_id)
+    if notification is None or notification.enterprise_id != enterprise.pk:
+        raise Http404
+    if not notification.link.startswith("/") or notification.link.startswith("//"):
+        raise Http404
+    notification_mark_read(notification=notification, user=request.user)
+    return redirect(notification.link)
+
+
+@login_required
+@require_POST
+def inbox_mark_all_read(request: HttpRequest, credit_code: str) -> HttpResponse:
+    """全部标为已读: for this user, in their own enterprise only (anyone else gets 404, nothing written)."""
+    from portal.notifications.services import notifications_mark_all_read
+
+    enterprise = _enterprise(request, credit_code)
+    if not _is_member(request, enterprise):
+        raise Http404
+    marked = notifications_mark_all_read(user=request.user)
+    messages.success(request, f"已将{marked}条消息标为已读。" if marked else "没有未读消息。")
     return redirect("frontend:enterprise_inbox", credit_code=enterprise.credit_code)

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from matching.vocabulary import INDUSTRY_CHAINS, SIZES
+from portal.api.serializers import StrictInputSerializer
 
 from ..models import BenefitKind, GoldenCase, Mode, Outcome, PolicyTransition, PolicyVersion
 from ..services import CONTENT_FIELDS
@@ -139,7 +140,7 @@ class PublicVersionSummarySerializer(serializers.ModelSerializer):
 # Staff
 
 
-class VersionInputSerializer(serializers.Serializer):
+class VersionInputSerializer(StrictInputSerializer):
     """Content of a version. Rules are checked by the service (the error names the node path)."""
 
     title = serializers.CharField(max_length=200)
@@ -171,7 +172,7 @@ class PolicyCreateInputSerializer(VersionInputSerializer):
     key = serializers.SlugField(max_length=80, help_text="稳定标识（小写字母、数字、连字符）")
 
 
-class CommentInputSerializer(serializers.Serializer):
+class CommentInputSerializer(StrictInputSerializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -245,7 +246,7 @@ class StaffPolicySerializer(serializers.Serializer):
     versions = StaffVersionBriefSerializer(many=True)
 
 
-class GoldenCaseInputSerializer(serializers.Serializer):
+class GoldenCaseInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200)
     profile = serializers.JSONField(help_text="企业画像（政策清单标准案例格式）")
     expected = serializers.ChoiceField(choices=Outcome.choices)
@@ -325,7 +326,7 @@ class PreviewSerializer(serializers.Serializer):
 # The public 政策计算器
 
 
-class CalculatorInputSerializer(serializers.Serializer):
+class CalculatorInputSerializer(StrictInputSerializer):
     facts = serializers.DictField(
         help_text=(
             "企业自行填写的信息，各项均可省略（省略即未知）：industry_code、size、employees、revenue、total_assets、"

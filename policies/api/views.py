@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,10 +17,11 @@ from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from portal.api.pagination import PagePagination
+from portal.api.spreadsheets import append_text_safe_row, safe_cell
+from portal.api.throttling import AtomicAnonRateThrottle
 
 from .. import selectors, services
 from ..models import GoldenCase, Policy, PolicyVersion
@@ -96,11 +96,7 @@ class PolicyExportXlsxApi(APIView):
         sheet.title = "政策清单"
         sheet.append([title for title, _ in EXPORT_COLUMNS])
         for version in versions:
-            sheet.append([_cell(get(version)) for _, get in EXPORT_COLUMNS])
-            for cell in sheet[sheet.max_row]:
-                # openpyxl stores a string starting with "=" as a formula; keep text as text.
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"
+            append_text_safe_row(sheet, [get(version) for _, get in EXPORT_COLUMNS])
         buffer = io.BytesIO()
         workbook.save(buffer)
         response = HttpResponse(
@@ -108,22 +104,6 @@ class PolicyExportXlsxApi(APIView):
         )
         response["Content-Disposition"] = f'attachment; filename="{_export_name("xlsx")}"'
         return response
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def _csv_cell(value: Any) -> Any:
-    value = _cell(value)
-    # A cell starting with = + - @ is a formula to spreadsheet programs (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 class PolicyExportCsvApi(APIView):
@@ -141,7 +121,7 @@ class PolicyExportCsvApi(APIView):
         writer = csv.writer(buffer)
         writer.writerow([title for title, _ in EXPORT_COLUMNS])
         for version in versions:
-            writer.writerow([_csv_cell(get(version)) for _, get in EXPORT_COLUMNS])
+            writer.writerow([safe_cell(get(version)) for _, get in EXPORT_COLUMNS])
         # The BOM lets Excel open the UTF-8 file with Chinese text intact.
         response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{_export_name("csv")}"'
@@ -192,7 +172,7 @@ class EligibilityCheckApi(APIView):
 
     permission_classes = [AllowAny]
     # Anonymous callers are limited by the "anon" rate (settings DEFAULT_THROTTLE_RATES).
-    throttle_classes = [AnonRateThrottle]
+    throttle_classes = [AtomicAnonRateThrottle]
 
     @extend_schema(
         operation_id="eligibility_check",

@@ -75,7 +75,8 @@ def _load_users(enterprises: list) -> None:
     for username, roles in STAFF_ROLES.items():
         user = User.objects.filter(username=username).first()
         if user is None:
-            user = User.objects.create_user(username, password=passwords[username], is_staff=True)
+            # Roles grant the console; /admin/ is for the administrator (superuser) alone.
+            user = User.objects.create_user(username, password=passwords[username])
             user_set_roles(user=user, roles=roles)
     for username, index in ENTERPRISE_USERS.items():
         if not User.objects.filter(username=username).exists():

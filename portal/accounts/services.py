@@ -46,11 +46,16 @@ def api_key_create(*, name: str, source: str, by: User | None = None) -> tuple[D
 
 def api_key_authenticate(*, key: str) -> DepartmentApiKey | None:
     """The active key row for `key`, or None."""
-    prefix, _, secret = key.strip().partition(".")
+    key = key.strip()
+    # Keys are short printable ASCII: anything else (a NUL byte, a megabyte of text) is no key, and
+    # must not reach the database, which refuses NUL in a text parameter with an error.
+    if len(key) > 200 or not key.isascii() or not key.isprintable():
+        return None
+    prefix, _, secret = key.partition(".")
     if not prefix or not secret:
         return None
     row = DepartmentApiKey.objects.filter(prefix=prefix, is_active=True).first()
-    if row is None or not row.matches(key.strip()):
+    if row is None or not row.matches(key):
         return None
     now = timezone.now()
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):

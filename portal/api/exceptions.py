@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -120,6 +122,12 @@ def django_validation_error_fields(error: DjangoValidationError) -> list[dict[st
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"请求体过大：上限为 {limit // (1024 * 1024)} MB，请分批提交"
+        return Response(error_body("body_too_large", message), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):
+        return Response(error_body("bad_request", "请求无效"), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ApplicationError):
         fields = [{"field": exc.field, "code": exc.code, "message": exc.message}] if exc.field else None
         return Response(error_body(exc.code, exc.message, fields, **exc.extra), status=exc.http_status)

@@ -244,6 +244,7 @@ def _record(*, application: Application, previous: str, to: str, by: Any, note: 
     """The timeline row and the enterprise's inbox notification for one status change."""
     from portal.notifications.models import Notification
     from portal.notifications.services import notification_create
+    from portal.notifications.text import sentences
 
     ApplicationTransition.objects.create(
         application=application, from_status=previous, to_status=to, by=by, note=note, at=timezone.now()
@@ -256,9 +257,11 @@ def _record(*, application: Application, previous: str, to: str, by: Any, note: 
         kind=Notification.Kind.APPLICATION_UPDATE,
         dedupe_key=f"app{application.pk}:{number}:{to}",
         title=f"申报进度：{label}",
-        body=f"“{version.title}”的申报{_NOTICE[to]}{note}".strip(),
+        body=sentences(f"“{version.title}”的申报{_NOTICE[to]}", f"说明：{note}" if note else ""),
         link=f"/enterprises/{application.enterprise.credit_code}/applications/{application.pk}/",
         payload={"application_id": application.pk, "status": to},
+        # The user who submitted or withdrew saw it on the page: no unread item for them, colleagues get one.
+        actor=by,
     )
 
 

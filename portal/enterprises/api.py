@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -18,14 +19,12 @@ from portal.accounts.authentication import DepartmentApiKeyAuthentication
 from portal.accounts.models import DepartmentApiKey
 from portal.accounts.roles import Role, has_role, is_staff_user
 from portal.api.exceptions import ApplicationError
+from portal.api.serializers import StrictInputSerializer
 
 from . import selectors, services
-from .facts import source_name
+from .facts import FieldError, source_name
 from .feeds import FeedError, feed_apply
 from .models import FACT_FIELDS, SOURCE_CHOICES, Enterprise, FeedImport, Qualification, QualificationKind, Site, Size
-
-MAX_FEED_RECORDS = 100_000
-
 
 # --- Permissions ----------------------------------------------------------------------------------
 
@@ -120,20 +119,7 @@ class EnterpriseDetailOutput(serializers.ModelSerializer):
         return _provenance(obj)
 
 
-class _StrictSerializer(serializers.Serializer):
-    """Unknown keys are an error, not silently dropped."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {key: [serializers.ErrorDetail("未知字段", code="unknown_field")] for key in unknown}
-                )
-        return super().to_internal_value(data)
-
-
-class FactsInput(_StrictSerializer):
+class FactsInput(StrictInputSerializer):
     industry_code = serializers.CharField(required=False, max_length=10)
     established_on = serializers.DateField(required=False)
     employees = serializers.IntegerField(required=False, min_value=0)
@@ -198,7 +184,7 @@ class SiteOutput(serializers.ModelSerializer):
         return obj.source in DEPARTMENT_SOURCES
 
 
-class SiteInput(_StrictSerializer):
+class SiteInput(StrictInputSerializer):
     address = serializers.CharField(max_length=300)
     township = serializers.CharField(max_length=20, help_text="9位统计用区划代码，如320505002（狮山街道）")
     parks = serializers.ListField(child=serializers.CharField(max_length=40), required=False, default=list)
@@ -233,7 +219,7 @@ class QualificationOutput(serializers.ModelSerializer):
         return obj.valid_on(timezone.localdate())
 
 
-class QualificationInput(_StrictSerializer):
+class QualificationInput(StrictInputSerializer):
     kind = serializers.ChoiceField(choices=QualificationKind.choices)
     certificate_no = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     valid_from = serializers.DateField()
@@ -247,6 +233,14 @@ class QualificationInput(_StrictSerializer):
                 {"valid_to": [serializers.ErrorDetail("有效期止不能早于有效期起", code="before_valid_from")]}
             )
         return attrs
+
+
+class QualificationUpdateInput(StrictInputSerializer):
+    """A correction of a self-declared qualification; fields left out keep their value."""
+
+    certificate_no = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    valid_from = serializers.DateField(required=False)
+    valid_to = serializers.DateField(required=False, allow_null=True)
 
 
 class ChangeOutput(serializers.Serializer):
@@ -364,7 +358,13 @@ class _EnterpriseChildViewSet(viewsets.GenericViewSet):
 
 
 class SiteViewSet(_EnterpriseChildViewSet):
-    """一照多址: the enterprise's sites. Filing a site inside 320505 takes effect at once."""
+    """一照多址: the enterprise's sites. Filing a site inside 320505 takes effect at once.
+
+    The address text decides where the site is. Refusals (400, on `address` unless noted):
+    `outside_jurisdiction` (elsewhere: a branch registration is needed there), `district_unclear` (only
+    the city is named), `address_inconsistent`, `address_incomplete`, `township_mismatch` (on `township`:
+    the address names another 街道/镇), `duplicate_address`, `registered_address_as_site`.
+    """
 
     serializer_class = SiteOutput
     pagination_class = None
@@ -445,6 +445,23 @@ class QualificationViewSet(_EnterpriseChildViewSet):
         )
         return Response(QualificationOutput(q).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=QualificationUpdateInput, responses=QualificationOutput)
+    def partial_update(self, request: Request, credit_code: str, pk: str) -> Response:
+        """Correct a self-declared qualification (a department-verified one: 400 `verified_fact`)."""
+        q = self._qualification(pk)
+        self.check_can_edit()
+        data = QualificationUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        q = services.qualification_update(
+            qualification=q,
+            valid_from=v.get("valid_from", q.valid_from),
+            valid_to=v.get("valid_to", q.valid_to),
+            certificate_no=v.get("certificate_no", q.certificate_no),
+            by=request.user,
+        )
+        return Response(QualificationOutput(q).data)
+
     def destroy(self, request: Request, credit_code: str, pk: str) -> Response:
         q = self._qualification(pk)
         self.check_can_edit()
@@ -472,7 +489,8 @@ class HasDepartmentKey(permissions.BasePermission):
 class FeedRecordsView(APIView):
     """部门信息共享: a department pushes records keyed by credit code (header `Authorization: Api-Key <key>`).
 
-    Body: `{"records": [{"credit_code": "...", "as_of": "YYYY-MM-DD", "<field>": value, ...}, ...]}`.
+    Body: `{"as_of": "YYYY-MM-DD", "records": [{"credit_code": "...", "as_of": "YYYY-MM-DD", "<field>": value, ...}]}`;
+    a record's as_of (数据日期) wins over the batch's, and the batch's over the day it arrives.
     Each record is validated on its own; the answer lists accepted and rejected records with reasons.
     """
 
@@ -501,10 +519,27 @@ class FeedRecordsView(APIView):
         records = request.data.get("records") if isinstance(request.data, dict) else request.data
         if not isinstance(records, list):
             raise ApplicationError("请求体应包含records数组", code="invalid_batch", field="records")
-        if len(records) > MAX_FEED_RECORDS:
-            raise ApplicationError(f"每批最多{MAX_FEED_RECORDS}条记录", code="batch_too_large", field="records")
+        limit = settings.FEED_API_MAX_RECORDS
+        if len(records) > limit:
+            raise ApplicationError(
+                f"每批最多{limit}条记录；更多数据请分批提交或使用文件上传", code="batch_too_large", field="records"
+            )
+        # The batch's 数据日期 (as of when the department's data is true), for records that give none.
+        raw_as_of = request.data.get("as_of") if isinstance(request.data, dict) else None
+        batch_as_of = None
+        if raw_as_of not in (None, ""):
+            try:
+                batch_as_of = services.parse_as_of(raw_as_of)
+            except FieldError as exc:
+                raise ApplicationError(exc.message, code=exc.code, field="as_of") from None
         try:
-            result = feed_apply(source=source, records=records, channel=FeedImport.Channel.API, api_key=request.auth)
+            result = feed_apply(
+                source=source,
+                records=records,
+                channel=FeedImport.Channel.API,
+                api_key=request.auth,
+                default_as_of=batch_as_of,
+            )
         except FeedError as exc:
             raise ApplicationError(exc.message, code=exc.code) from None
         return Response(result.as_dict())

@@ -86,6 +86,10 @@ def parse_date(raw: Any, field: str, *, not_future: bool = False, today: date | 
         value = raw
     elif isinstance(raw, str):
         text = raw.strip().replace("/", "-").replace(".", "-")
+        # Spreadsheets and exports write the same date as "2026年1月31日", "20260131" or "2026-01-31 00:00:00".
+        text = re.sub(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$", r"\1-\2-\3", text)
+        text = re.sub(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", text)
+        text = re.sub(r"^(\d{4}-\d{1,2}-\d{1,2})[ T]0{1,2}:0{2}(:0{2})?$", r"\1", text)
         try:
             value = date.fromisoformat(text)
         except ValueError:

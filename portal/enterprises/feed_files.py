@@ -18,6 +18,7 @@ _EXTRA_ALIASES = {
     "信用代码": "credit_code",
     "数据日期": "as_of",
     "数据截至日期": "as_of",
+    "数据截止日期": "as_of",  # the common (if loose) spelling of 截至
     "企业名称": "name",
     "行业代码": "industry_code",
     "国民经济行业代码": "industry_code",

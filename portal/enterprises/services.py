@@ -17,6 +17,7 @@ from portal.accounts.models import User
 from portal.api.exceptions import ApplicationError
 
 from . import credit_code as cc
+from . import places
 from .facts import Decision, FieldError, decide, parse_date, parse_facts, source_name
 from .models import (
     MARKET_REGULATION,
@@ -274,6 +275,51 @@ def qualification_create(
 
 
 @transaction.atomic
+def qualification_update(
+    *,
+    qualification: Qualification,
+    valid_from: date,
+    valid_to: date | None,
+    certificate_no: str = "",
+    by: User | None = None,
+) -> Qualification:
+    """Correct a self-declared qualification (dates, certificate number). A department-verified one is the
+    department's record: the enterprise asks the department to correct it."""
+    if qualification.source in DEPARTMENT_SOURCES:
+        raise ApplicationError(
+            f"该资质由{source_name(qualification.source)}核验，不能自行修改；如有出入请联系该部门更正",
+            code="verified_fact",
+            field="qualification",
+        )
+    certificate_no = (certificate_no or "").strip()
+    if len(certificate_no) > 64:
+        raise _validation_error([FieldError("certificate_no", "max_length", "证书编号不能超过64个字符")])
+    if valid_to is not None and valid_to < valid_from:
+        raise _validation_error([FieldError("valid_to", "before_valid_from", "有效期止不能早于有效期起")])
+    enterprise = qualification.enterprise
+    Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
+    locked = Qualification.objects.select_for_update().get(pk=qualification.pk)
+    if (
+        certificate_no
+        and Qualification.objects.filter(enterprise=enterprise, kind=locked.kind, certificate_no=certificate_no)
+        .exclude(pk=locked.pk)
+        .exists()
+    ):
+        raise ApplicationError("该资质证书已登记", code="duplicate_certificate", field="certificate_no")
+    old = _qualification_value(locked)
+    locked.valid_from, locked.valid_to, locked.certificate_no = valid_from, valid_to, certificate_no
+    new = _qualification_value(locked)
+    if new != old:
+        locked.as_of = _today()
+        locked.save(update_fields=["valid_from", "valid_to", "certificate_no", "as_of", "updated_at"])
+        _record_history(
+            enterprise, [(f"qualification:{locked.kind}", old, new)], source=SELF_DECLARED, as_of=_today(), by=by
+        )
+        notify_facts_changed([enterprise.pk])
+    return locked
+
+
+@transaction.atomic
 def qualification_delete(*, qualification: Qualification, by: User | None = None, source: str = SELF_DECLARED) -> None:
     """Withdraw a qualification. An enterprise may withdraw only what it declared itself."""
     if source == SELF_DECLARED and qualification.source in DEPARTMENT_SOURCES:
@@ -319,10 +365,12 @@ def site_file(
 ) -> Site:
     """File (备案) an operating site under the enterprise's licence. Takes effect at once.
 
-    Only places inside 320505 qualify; elsewhere the enterprise must register a branch.
+    Only places inside 320505 qualify, and the address text decides (not only the township picked): an
+    address elsewhere needs a branch registration. The same place is filed once, and the registered address
+    is not an extra site. Nothing is written when any check refuses.
     """
     _check_source(source)
-    address = (address or "").strip()
+    address = " ".join((address or "").split())
     township_code = (township_code or "").strip()
     park_codes = sorted({p.strip() for p in park_codes if p and p.strip()})
     errors: list[FieldError] = []
@@ -342,6 +390,7 @@ def site_file(
     township = Township.objects.select_related("zone").filter(code=township_code).first()
     if township is None:
         raise ApplicationError("该街道（镇）不在本区区划名录中", code="unknown_township", field="township")
+    parsed = _check_site_address(address, township)
     parks = list(Park.objects.filter(code__in=park_codes))
     if len(parks) != len(park_codes):
         missing = sorted(set(park_codes) - {p.code for p in parks})
@@ -349,6 +398,20 @@ def site_file(
     Enterprise.objects.select_for_update().filter(pk=enterprise.pk).first()
     if kind == Site.Kind.REGISTERED and Site.objects.filter(enterprise=enterprise, kind=kind).exists():
         raise ApplicationError("企业只能有一个住所（注册地址）", code="duplicate_registered_address", field="kind")
+    # Under the enterprise's row lock: two filings of one place cannot both pass this check.
+    key = places.site_key(parsed)
+    for other in Site.objects.filter(enterprise=enterprise).order_by("kind", "pk"):
+        if places.site_key(places.parse(other.address)) != key:
+            continue
+        if other.kind == Site.Kind.REGISTERED:
+            raise ApplicationError(
+                f"该地址是企业的住所（注册地址：{other.address}），无需再作为经营场所备案",
+                code="registered_address_as_site",
+                field="address",
+            )
+        raise ApplicationError(
+            f"该地址已经备案（{other.address}），不能重复备案", code="duplicate_address", field="address"
+        )
     site = Site.objects.create(
         enterprise=enterprise, kind=kind, address=address, township=township, source=source, filed_by=_user(by)
     )
@@ -358,11 +421,58 @@ def site_file(
     return site
 
 
+def outside_message(place: str) -> str:
+    where = f"该地址（{place}）" if place else "该地址"
+    return OUTSIDE_JURISDICTION_MESSAGE.replace("该地址", where, 1)
+
+
+def _check_site_address(address: str, township: Township) -> places.ParsedAddress:
+    """Read the address's province, city, district and township; refuse what is not in 320505 or contradicts
+    the township picked (an address naming no place is read as in the district)."""
+    parsed = places.parse(address)
+    verdict = places.judge(parsed)
+    if verdict.code == "address_inconsistent":
+        raise ApplicationError(
+            f"地址中的省、市、区（县）互不相符（{verdict.place}），请核对地址", code=verdict.code, field="address"
+        )
+    if verdict.in_district is False:
+        raise ApplicationError(outside_message(verdict.place), code="outside_jurisdiction", field="address")
+    if verdict.in_district is None:
+        raise ApplicationError(
+            f"地址只写到“{verdict.place}”，看不出在哪个区。请写明“苏州高新区”（虎丘区）或所在街道（镇），"
+            "例如“苏州高新区狮山路88号”",
+            code="district_unclear",
+            field="address",
+        )
+    key = places.site_key(parsed)
+    if not key:
+        raise ApplicationError("请写明道路和门牌号", code="address_incomplete", field="address")
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in parsed.rest):
+        # "xxxx" or a bare number names no place in China; an address is written in Chinese.
+        raise ApplicationError(
+            "请用中文写明道路、门牌号等，例如“苏州高新区狮山路88号”", code="address_incomplete", field="address"
+        )
+    if parsed.township and parsed.township != township.code:
+        named = Township.objects.filter(code=parsed.township).values_list("name", flat=True).first() or ""
+        written = f"“{parsed.township_name}”" + (f"（{named}）" if named and named != parsed.township_name else "")
+        raise ApplicationError(
+            f"地址中写的是{written}，与所选街道（镇）“{township.name}”不符", code="township_mismatch", field="township"
+        )
+    if parsed.road and township.code not in parsed.road_townships:
+        names = "、".join(Township.objects.filter(code__in=parsed.road_townships).values_list("name", flat=True))
+        raise ApplicationError(
+            f"{parsed.road}在{names or '其他街道（镇）'}，与所选街道（镇）“{township.name}”不符",
+            code="township_mismatch",
+            field="township",
+        )
+    return parsed
+
+
 @transaction.atomic
 def site_withdraw(*, site: Site, by: User | None = None) -> None:
-    """Withdraw (注销) a filed operating site. The registered address cannot be withdrawn here."""
+    """Withdraw (撤销) a filed operating site. The registered address cannot be withdrawn here."""
     if site.kind == Site.Kind.REGISTERED:
-        raise ApplicationError("住所（注册地址）须办理变更登记，不能在此注销", code="registered_address", field="kind")
+        raise ApplicationError("住所（注册地址）须办理变更登记，不能在此撤销", code="registered_address", field="kind")
     enterprise = site.enterprise
     value = _site_value(site, site.parks.values_list("code", flat=True))
     _record_history(enterprise, [("site", value, None)], source=site.source, as_of=_today(), by=by)

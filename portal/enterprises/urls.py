@@ -27,7 +27,7 @@ urlpatterns = [
     ),
     path(
         f"{_ENTERPRISE}/qualifications/<str:pk>/",
-        QualificationViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+        QualificationViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
         name="enterprise-qualification-detail",
     ),
     path("feeds/<str:source>/records/", FeedRecordsView.as_view(), name="feed-records"),

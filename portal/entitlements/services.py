@@ -100,21 +100,22 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
             if not c.verified
         ]
     else:
-        deadline = f"申报截止：{version.application_end.isoformat()}。" if version.application_end else ""
-        specs += [
-            NotificationSpec(
-                c.enterprise_id,
-                Kind.MAY_APPLY,
-                f"pv{version.pk}:{Kind.MAY_APPLY}",
-                title=f"可申报：{version.title}",
-                body=f"贵企业符合“{version.title}”的申报条件。{deadline}{version.conditions_text}".strip(),
-                link=_policy_link(version),
-                payload={"policy_version_id": version.pk},
-            )
-            for c in newly_eligible
-        ]
+        # 可申报 only while the window is open: a window that opens later is pushed on its opening day
+        # (reminders.apply_window_opening_pushes, same dedupe key); a closed one is never pushed.
+        from .reminders import may_apply_spec, window_is_open
+
+        if window_is_open(version, timezone.localdate()):
+            specs += [may_apply_spec(enterprise_id=c.enterprise_id, version=version) for c in newly_eligible]
     needs_info = [c for c in changes if c.outcome == Outcome.NEEDS_INFO and c.previous_outcome != Outcome.NEEDS_INFO]
+    if needs_info and version.mode == Mode.APPLY:
+        from .reminders import window_closed
+
+        # Supplying information cannot help with a 申报 policy whose window has closed.
+        if window_closed(version, timezone.localdate()):
+            needs_info = []
     if needs_info:
+        from portal.notifications.text import sentences
+
         states = dict(MatchRecord.objects.filter(pk__in=[c.record_id for c in needs_info]).values_list("pk", "states"))
         wording_cache: dict[str, list[str]] = {}
         for c in needs_info:
@@ -128,11 +129,29 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
                     Kind.NEEDS_INFO,
                     f"pv{version.pk}:{Kind.NEEDS_INFO}",
                     title=f"补充信息即可判断：{version.title}",
-                    body=f"还需要以下信息才能判断贵企业是否符合：{missing}。请在“企业信息”中补充。",
+                    body=sentences(
+                        f"还需要以下信息才能判断贵企业是否符合“{version.title}”：{missing}",
+                        "请在“企业信息”中补充，系统会重新判定",
+                    ),
                     link="/workspace/profile/",
                     payload={"policy_version_id": version.pk},
                 )
             )
+    # 请核验 must lead somewhere: each enterprise's notice names its pending facts, the departments that
+    # verify them and the policy's contact (built here, after the branches, from what they chose).
+    confirm = [spec.enterprise_id for spec in specs if spec.kind == Kind.CONFIRM_FACT]
+    if confirm:
+        from dataclasses import replace
+
+        from .contacts import confirm_fact_bodies
+
+        bodies = confirm_fact_bodies(version=version, enterprise_ids=confirm, on=timezone.localdate())
+        specs = [
+            replace(spec, body=bodies[spec.enterprise_id])
+            if spec.kind == Kind.CONFIRM_FACT and spec.enterprise_id in bodies
+            else spec
+            for spec in specs
+        ]
     if specs:
         notifications_create_bulk(items=specs)
 
@@ -284,15 +303,21 @@ def _move(
         entitlement=locked, from_status=previous, to_status=to, by=by, reason=reason, at=now
     )
     from portal.notifications.services import notification_create
+    from portal.notifications.text import sentences
 
     notification_create(
         enterprise_id=locked.enterprise_id,
         kind=Kind.ENTITLEMENT_UPDATE,
         dedupe_key=f"ent{locked.pk}:{to}",
         title=f"兑现进度：{Status(to).label}",
-        body=f"“{locked.policy_version.title}”的免申即享兑现记录已更新为“{Status(to).label}”。{reason}".strip(),
-        link="/workspace/",
+        body=sentences(
+            f"“{locked.policy_version.title}”的免申即享兑现记录已更新为“{Status(to).label}”",
+            f"说明：{reason}" if reason else "",
+        ),
+        # /workspace/ leads to the enterprise's own page; the fragment is its card there.
+        link=f"/workspace/#entitlement-{locked.pk}",
         payload={"entitlement_id": locked.pk},
+        actor=by,
     )
     return locked
 

@@ -16,3 +16,11 @@ def reminders_task() -> dict[str, int]:
         "apply_deadline": apply_deadline_reminders(today=today),
         "qualification_expiring": qualification_expiry_reminders(today=today),
     }
+
+
+@shared_task(name="entitlements.window_openings", acks_late=True)
+def window_openings_task() -> int:
+    """Beat, daily: 可申报 for 申报 windows opening today. Idempotent through the 可申报 dedupe key."""
+    from .reminders import apply_window_opening_pushes
+
+    return apply_window_opening_pushes(today=timezone.localdate())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+
+from portal.api.exceptions import ApplicationError
 
 from .models import ChannelPreference, Delivery, Notification, SmsMessage, WebhookEndpoint
 
@@ -28,8 +31,24 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("enterprise", "url", "description", "active")
+
+    def clean_url(self) -> str:
+        # The same check as the API and the pages: the admin is no way around it.
+        from .services import webhook_url_validate
+
+        try:
+            return webhook_url_validate(self.cleaned_data.get("url", ""))
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
     list_display = ("url", "enterprise", "active", "created_at")
     list_filter = ("active",)
     raw_id_fields = ("enterprise",)

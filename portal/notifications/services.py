@@ -28,7 +28,7 @@ from .binding import bound_cursor
 from .delivery import chunked
 from .models import ChannelPreference, Delivery, Notification, NotificationRead, WebhookEndpoint
 from .sms import PHONE_RE
-from .webhooks import host_is_plainly_internal, url_is_allowed
+from .webhooks import internal_address_of, url_is_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -121,13 +121,17 @@ def _insert_new(objs: list[Notification]) -> list[Notification]:
     return created
 
 
-def _outbox_rows(created: list[Notification], now: Any) -> list[Delivery]:
-    """One Delivery per (notification, user, channel the user chose) and per active webhook endpoint."""
+def _outbox_rows(created: list[Notification], now: Any, skip_user_id: int | None = None) -> list[Delivery]:
+    """One Delivery per (notification, user, channel the user chose) and per active webhook endpoint.
+
+    `skip_user_id`: the user whose own action the notification reports gets no e-mail or SMS about it.
+    """
     enterprise_ids = {n.enterprise_id for n in created}
     recipients: dict[int, list[tuple[int, str, bool, bool, str]]] = {}
     users = (
         get_user_model()
         .objects.filter(enterprise_id__in=enterprise_ids, is_active=True)
+        .exclude(pk__in=[skip_user_id] if skip_user_id else [])
         .order_by("pk")
         .values_list(
             "pk",
@@ -173,7 +177,9 @@ def _outbox_rows(created: list[Notification], now: Any) -> list[Delivery]:
     return rows
 
 
-def _create(specs: list[NotificationSpec]) -> tuple[list[tuple[int, NotificationSpec]], Any]:
+def _create(
+    specs: list[NotificationSpec], skip_user_id: int | None = None
+) -> tuple[list[tuple[int, NotificationSpec]], Any]:
     """Insert what is new; returns ((id, spec) per new notification, the creation time)."""
     now = timezone.now()
     unique: dict[tuple[int, str], NotificationSpec] = {}
@@ -185,10 +191,11 @@ def _create(specs: list[NotificationSpec]) -> tuple[list[tuple[int, Notification
     for start in range(0, len(todo), CREATE_CHUNK):
         chunk = todo[start : start + CREATE_CHUNK]
         if connection.vendor == "postgresql":
-            new, ids = _create_chunk_postgresql(chunk, now)
+            new, ids = _create_chunk_postgresql(chunk, now, skip_user_id)
         else:
             objs = _insert_new([_build(spec, now) for spec in chunk])
-            ids = [row.pk for row in Delivery.objects.bulk_create(_outbox_rows(objs, now))] if objs else []
+            rows = _outbox_rows(objs, now, skip_user_id) if objs else []
+            ids = [row.pk for row in Delivery.objects.bulk_create(rows)] if rows else []
             new = [(obj.pk, unique[(obj.enterprise_id, obj.dedupe_key)]) for obj in objs]
         created.extend(new)
         delivery_ids.extend(ids)
@@ -198,7 +205,7 @@ def _create(specs: list[NotificationSpec]) -> tuple[list[tuple[int, Notification
 
 
 def _create_chunk_postgresql(
-    specs: list[NotificationSpec], now: Any
+    specs: list[NotificationSpec], now: Any, skip_user_id: int | None = None
 ) -> tuple[list[tuple[int, NotificationSpec]], list[int]]:
     """The same as _insert_new + _outbox_rows, as one set-based statement (the fan-out path on PostgreSQL).
 
@@ -232,11 +239,11 @@ def _create_chunk_postgresql(
                    %s::text AS channel, u.email::text AS address
             FROM new n JOIN {user} u ON u.enterprise_id = n.enterprise_id
             LEFT JOIN {preference} p ON p.user_id = u.id
-            WHERE u.is_active AND u.email <> '' AND COALESCE(p.email_enabled, TRUE)
+            WHERE u.is_active AND u.email <> '' AND COALESCE(p.email_enabled, TRUE) AND u.id IS DISTINCT FROM %s::bigint
             UNION ALL
             SELECT n.id, u.id, NULL, %s, p.phone
             FROM new n JOIN {user} u ON u.enterprise_id = n.enterprise_id JOIN {preference} p ON p.user_id = u.id
-            WHERE u.is_active AND p.sms_enabled AND p.phone <> ''
+            WHERE u.is_active AND p.sms_enabled AND p.phone <> '' AND u.id IS DISTINCT FROM %s::bigint
             UNION ALL
             SELECT n.id, NULL, w.id, %s, w.url
             FROM new n JOIN {endpoint} w ON w.enterprise_id = n.enterprise_id
@@ -271,7 +278,9 @@ def _create_chunk_postgresql(
         content_numbers,
         now,
         Channel.EMAIL,
+        skip_user_id,
         Channel.SMS,
+        skip_user_id,
         Channel.WEBHOOK,
         Status.PENDING,
         now,
@@ -306,14 +315,27 @@ def notification_create(
     body: str = "",
     link: str = "",
     payload: dict[str, Any] | None = None,
+    actor: Any = None,
 ) -> Notification | None:
     """Create the notification and its outbox rows; None if (enterprise_id, dedupe_key) already exists.
+
+    `actor`: the user whose own action this reports (a confirmation, a submission, a withdrawal). The
+    notice stays one per enterprise, so colleagues see it unread, but for the actor it is created read
+    and sends no e-mail or SMS: the page that took the action has already told them. (The inbox stays
+    the enterprise's shared history; only the read state is per user.) Staff actors belong to no
+    enterprise and change nothing here.
 
     Delivery is enqueued when the surrounding transaction commits (nothing if it rolls back).
     """
     spec = NotificationSpec(enterprise_id, kind, dedupe_key, title, body, link, payload)
-    created, now = _create([spec])
-    return _build(spec, now, pk=created[0][0]) if created else None
+    actor_id = actor.pk if actor is not None and getattr(actor, "enterprise_id", None) == enterprise_id else None
+    created, now = _create([spec], skip_user_id=actor_id)
+    if not created:
+        return None
+    notification = _build(spec, now, pk=created[0][0])
+    if actor_id is not None:
+        NotificationRead.objects.create(notification=notification, user_id=actor_id, read_at=now)
+    return notification
 
 
 @transaction.atomic(savepoint=False)
@@ -471,12 +493,20 @@ def delivery_retry(*, delivery: Delivery, by: Any) -> Delivery:
     return delivery
 
 
+def webhook_url_validate(url: str) -> str:
+    """The cleaned URL, or ApplicationError: the one check used by the API, the pages and the admin."""
+    url = (url or "").strip()
+    if len(url) > 500 or not url.isprintable():
+        raise ApplicationError("接收地址格式不正确", code="invalid_url", field="url")
+    if not url_is_allowed(url):
+        raise ApplicationError("接收地址须为 http 或 https 网址", code="invalid_url", field="url")
+    if not settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE and internal_address_of(url) is not None:
+        raise ApplicationError("接收地址不能是本机或内网地址", code="internal_address", field="url")
+    return url
+
+
 @transaction.atomic
 def webhook_endpoint_create(*, enterprise_id: int, url: str, description: str = "") -> WebhookEndpoint:
     """Register a third-party URL for an enterprise's notifications; the secret is generated here."""
-    url = url.strip()
-    if not url_is_allowed(url):
-        raise ApplicationError("接收地址须为 http 或 https 网址", code="invalid_url", field="url")
-    if not settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE and host_is_plainly_internal(url):
-        raise ApplicationError("接收地址不能是本机或内网地址", code="internal_address", field="url")
+    url = webhook_url_validate(url)
     return WebhookEndpoint.objects.create(enterprise_id=enterprise_id, url=url, description=description)

@@ -80,15 +80,43 @@ def _public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def host_is_plainly_internal(url: str) -> bool:
-    """At registration, without DNS: `localhost` or an IP literal that is not public."""
+def _legacy_ipv4(host: str) -> str | None:
+    """`127.1`, `2130706433`, `0x7f000001`, `017700000001`: forms inet_aton (and so the resolver and
+    urllib) read as an IPv4 address although ipaddress does not. The dotted-quad address, or None."""
+    if not host or any(c not in "0123456789abcdefx." for c in host) or not host[0].isdigit():
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def internal_address_of(url: str, *, resolve: bool = True) -> str | None:
+    """The non-public address `url`'s host is or resolves to, or None when every address is public.
+
+    The one check of every entry point (service, admin, send): `localhost` names, IP literals in any
+    notation, and names whose DNS answer points inside. A name that does not resolve now passes here;
+    the send resolves again and refuses then (vetted_address).
+    """
     host = (urlsplit(url).hostname or "").rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):
-        return True
+        return host
+    candidates: list[str] = []
     try:
-        return not _public(host)
+        candidates = [str(ipaddress.ip_address(host.split("%", 1)[0]))]
     except ValueError:
-        return False  # a name: checked when sending, after resolving it
+        legacy = _legacy_ipv4(host)
+        if legacy is not None:
+            candidates = [legacy]
+        elif resolve:
+            try:
+                candidates = [str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)]
+            except (OSError, UnicodeError):
+                candidates = []
+    for address in candidates:
+        if not _public(address):
+            return address
+    return None
 
 
 def vetted_address(host: str, port: int, *, allow_private: bool) -> str:

@@ -6,6 +6,7 @@ machine; production.py removes every insecure default.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
+    "axes",
+    "csp",
     "portal.accounts",
     "portal.ops",
     "portal.enterprises",
@@ -62,9 +65,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.accounts.middleware.StaffSessionIdleTimeout",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "portal.api.middleware.NoStoreForPrivateResponses",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -97,10 +105,32 @@ AUTH_USER_MODEL = "accounts.User"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # 等保2.0 第三级: at least 10 characters mixing at least three of upper, lower, digit, symbol.
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "portal.accounts.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out user name before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute force: 5 failed sign-ins lock for 15 minutes, counted per user name (guesses spread over many
+# addresses) and per client address (one address spraying many user names). An office behind one NAT
+# address shares the address count: set the proxy settings of django-axes (AXES_IPWARE_*) so the real
+# client address is used behind the load balancer. Every failure is logged (AccessFailureLog);
+# administrators unlock in the admin or with `manage.py axes_reset_username NAME` / `axes_reset_ip IP`.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "portal.accounts.lockout.lockout_response"
+AXES_VERBOSE = False
+# Staff sessions end after this many seconds without a request (等保: idle timeout); enterprise users
+# keep Django's default session age.
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=30 * 60)
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -152,6 +182,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "matching.nightly": {"task": "matching.nightly", "schedule": crontab(hour=2, minute=30)},
     # 申报 deadlines and expiring qualifications: reminders, once a day.
     "entitlements.reminders": {"task": "entitlements.reminders", "schedule": crontab(hour=8, minute=0)},
+    # 可申报 is pushed when a 申报 window opens, not before (nor after it closes): on the opening day.
+    "entitlements.window_openings": {"task": "entitlements.window_openings", "schedule": crontab(hour=8, minute=5)},
     # Re-sends match runs whose task was lost (broker down when requested, worker died).
     "matching.sweep_runs": {"task": "matching.sweep_runs", "schedule": 300.0},
     # Likewise for previews before publishing and console data uploads.
@@ -160,9 +192,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+    # The browser uses its session (with CSRF); department systems use their API keys (per view).
+    # No HTTP Basic: it sends the password on every request and bypasses the login lockout.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PARSER_CLASSES": [
+        "portal.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -172,6 +208,35 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"anon": env.str("DJANGO_ANON_THROTTLE", default="60/min")},
 }
+# Request bodies: one limit for every JSON or form body (files in multipart uploads are not counted).
+# A department feed batch over the API is at most FEED_API_MAX_RECORDS records; a record with every
+# fact is about 300 bytes, so a full batch fits with room to spare. Larger data goes through the
+# CSV/XLSX upload, which the worker reads in a stream.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+FEED_API_MAX_RECORDS = env.int("FEED_API_MAX_RECORDS", default=10_000)
+
+# Content-Security-Policy (django-csp): scripts only from our own static files, no inline scripts or
+# event handlers (portal.js holds the little behaviour htmx does not), nothing framed, forms only to us.
+# style-src allows inline style attributes: templates use a few for layout, and styles cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Nesting levels accepted in any JSON body (the rule language needs at most 2 × 12; see
+# portal/api/parsers.py): deeper documents are refused before parsing.
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=64)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "惠企通 Huiqi API",
     "DESCRIPTION": "苏州高新区惠企政策清单、精准推送与免申即享。",

@@ -26,3 +26,12 @@ def facts_changed(monkeypatch) -> FactsChanged:
     recorder = FactsChanged()
     monkeypatch.setattr(signals_out, "enterprise_facts_changed", recorder)
     return recorder
+
+
+def seed_places() -> None:
+    """The zones, townships and parks a migration seeds (a transactional browser test may have flushed them)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("portal.enterprises.migrations.0002_seed_places").seed(apps, None)

@@ -82,3 +82,40 @@ def test_data_officer_records_a_verified_certificate(alice, staff_data_officer) 
     )
     assert response.status_code == 201
     assert response.json()["verified"] is True
+
+
+def test_enterprise_corrects_its_own_qualification(alice) -> None:
+    q = QualificationFactory(enterprise=alice.enterprise, kind="gazelle", source="self_declared", valid_to=None)
+    response = client_for(alice).patch(url(alice.enterprise, q.pk), {"valid_to": "2027-06-30"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["valid_to"] == "2027-06-30" and response.json()["verified"] is False
+    q.refresh_from_db()
+    assert str(q.valid_to) == "2027-06-30"
+
+
+@pytest.mark.parametrize(
+    ("source", "body", "field", "code"),
+    [
+        ("science_tech", {"valid_to": "2030-01-01"}, "qualification", "verified_fact"),
+        ("self_declared", {"valid_from": "2026-01-01", "valid_to": "2025-01-01"}, "valid_to", "before_valid_from"),
+        ("self_declared", {"kind": "high_tech"}, "kind", "unknown_field"),
+    ],
+)
+def test_a_refused_correction_names_the_field_and_changes_nothing(alice, source, body, field, code) -> None:
+    q = QualificationFactory(enterprise=alice.enterprise, source=source)
+    before = (q.valid_from, q.valid_to, q.kind)
+    response = client_for(alice).patch(url(alice.enterprise, q.pk), body, format="json")
+    assert response.status_code == 400
+    assert {(f["field"], f["code"]) for f in response.json()["error"]["fields"]} == {(field, code)}
+    q.refresh_from_db()
+    assert (q.valid_from, q.valid_to, q.kind) == before
+
+
+def test_a_stranger_cannot_correct_a_qualification(alice, charlie) -> None:
+    q = QualificationFactory(enterprise=alice.enterprise, source="self_declared")
+    before = (q.valid_from, q.valid_to)
+    for enterprise in (alice.enterprise, charlie.enterprise):
+        response = client_for(charlie).patch(url(enterprise, q.pk), {"valid_to": None}, format="json")
+        assert response.status_code == 404
+    q.refresh_from_db()
+    assert (q.valid_from, q.valid_to) == before

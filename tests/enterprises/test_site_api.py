@@ -97,3 +97,43 @@ def test_read_only_staff_cannot_file(alice, staff_editor) -> None:
         url(alice.enterprise), {"address": "x", "township": "320505002"}, format="json"
     )
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("address", "code"),
+    [
+        ("上海市浦东新区世纪大道100号", "outside_jurisdiction"),
+        ("苏州工业园区星湖街328号", "outside_jurisdiction"),
+        ("苏州市人民路1号", "district_unclear"),
+    ],
+)
+def test_the_address_text_is_checked_on_the_api_too(alice, address: str, code: str) -> None:
+    response = client_for(alice).post(
+        url(alice.enterprise), {"address": address, "township": "320505002"}, format="json"
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["fields"] == [{"field": "address", "code": code, "message": error["message"]}]
+    assert not Site.objects.exists()
+
+
+def test_a_duplicate_filing_is_refused_on_the_api(alice) -> None:
+    body = {"address": "苏州高新区科灵路78号", "township": "320505407"}
+    assert client_for(alice).post(url(alice.enterprise), body, format="json").status_code == 201
+    response = client_for(alice).post(url(alice.enterprise), {**body, "address": "科灵路７８号楼"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"][0] == {
+        "field": "address",
+        "code": "duplicate_address",
+        "message": response.json()["error"]["message"],
+    }
+    assert Site.objects.count() == 1
+
+
+def test_a_stranger_cannot_withdraw_a_site(alice, charlie) -> None:
+    site = SiteFactory(enterprise=alice.enterprise)
+    before = EnterpriseChange.objects.count()
+    assert client_for(charlie).delete(url(alice.enterprise, site.pk)).status_code == 404
+    assert client_for(charlie).delete(url(charlie.enterprise, site.pk)).status_code == 404
+    assert list(Site.objects.all()) == [site] and EnterpriseChange.objects.count() == before

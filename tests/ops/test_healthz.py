@@ -38,13 +38,17 @@ def test_broker_down_is_503(client) -> None:
 
 
 @pytest.mark.services
-def test_broker_up_without_worker_is_503_then_200_with_worker(client, start_worker) -> None:
+def test_broker_up_without_worker_is_503_then_200_with_worker(client, start_worker, staff_data_officer) -> None:
     from portal.celery import app
+
+    anonymous = type(client)()
+    client.force_login(staff_data_officer)  # staff see each part's detail; anonymous callers only up/down
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
         down = client.get("/healthz")
+        down_anonymous = anonymous.get("/healthz")
         start_worker()
         up = client.get("/healthz")
     finally:
@@ -52,5 +56,7 @@ def test_broker_up_without_worker_is_503_then_200_with_worker(client, start_work
 
     assert down.status_code == 503
     assert down.json()["worker"] == {"ok": False, "detail": "no worker answered", "required": True}
+    assert down_anonymous.status_code == 503
+    assert down_anonymous.json()["worker"] == {"ok": False, "required": True}
     assert up.status_code == 200, up.json()
     assert up.json()["worker"]["ok"] is True

@@ -7,6 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from portal.api.serializers import StrictInputSerializer
+
 from ..models import Application, ApplicationAttachment, ApplicationTransition
 
 _MATERIAL_FIELD = re.compile(r"^material_(\d{1,3})$")
@@ -95,8 +97,10 @@ class ApplicationSerializer(serializers.ModelSerializer):
         )
 
 
-class ApplicationCreateSerializer(serializers.Serializer):
+class ApplicationCreateSerializer(StrictInputSerializer):
     """Text fields of a submission; files come as multipart fields material_<index>."""
+
+    extra_key_prefixes = ("material_",)
 
     policy_version = serializers.IntegerField(help_text="政策版本 id")
     contact_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
@@ -104,15 +108,17 @@ class ApplicationCreateSerializer(serializers.Serializer):
     statement = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
 
 
-class ApplicationResubmitSerializer(serializers.Serializer):
+class ApplicationResubmitSerializer(StrictInputSerializer):
+    extra_key_prefixes = ("material_",)
+
     contact_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     contact_phone = serializers.CharField(required=False, allow_blank=True, max_length=200)
     statement = serializers.CharField(required=False, allow_blank=True, max_length=20000)
 
 
-class ApplicationReasonSerializer(serializers.Serializer):
+class ApplicationReasonSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class ApplicationNoteSerializer(serializers.Serializer):
+class ApplicationNoteSerializer(StrictInputSerializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

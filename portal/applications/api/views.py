@@ -13,7 +13,7 @@ from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from policies.models import PolicyVersion
 from portal.accounts.roles import is_staff_user
 from portal.api.exceptions import ApplicationError
+from portal.api.parsers import BoundedJSONParser
 from portal.enterprises.selectors import enterprise_get_for_user
 
 from .. import selectors, services
@@ -62,7 +63,7 @@ class _EnterpriseScope:
 class EnterpriseApplicationList(_EnterpriseScope, generics.ListAPIView):
     serializer_class = ApplicationSerializer
     filter_backends: list[Any] = []
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
 
     def get_queryset(self):
         return selectors.applications_for_enterprise(
@@ -118,7 +119,7 @@ class EnterpriseApplicationWithdraw(_EnterpriseScope, APIView):
 
 
 class EnterpriseApplicationResubmit(_EnterpriseScope, APIView):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
 
     @extend_schema(
         request={"multipart/form-data": ApplicationResubmitSerializer},

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from portal.accounts.roles import is_staff_user
 from portal.api.exceptions import ApplicationError
+from portal.api.serializers import StrictInputSerializer
 from portal.enterprises.selectors import enterprise_get_for_user
 
 from .. import selectors, services
@@ -55,11 +56,11 @@ class EntitlementSerializer(serializers.ModelSerializer):
         )
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(StrictInputSerializer):
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class ResolveSerializer(serializers.Serializer):
+class ResolveSerializer(StrictInputSerializer):
     decision = serializers.ChoiceField(choices=["confirm", "revoke"])
     resolution = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 

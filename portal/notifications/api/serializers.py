@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from portal.api.serializers import StrictInputSerializer
+
 from ..models import Delivery, Notification
 
 
@@ -43,7 +45,7 @@ class ReadAllResultSerializer(serializers.Serializer):
     unread_count = serializers.IntegerField()
 
 
-class PreferenceSerializer(serializers.Serializer):
+class PreferenceSerializer(StrictInputSerializer):
     email_enabled = serializers.BooleanField(required=False, help_text="电子邮件通知")
     email = serializers.EmailField(source="user.email", read_only=True, help_text="通知邮箱（账号邮箱）")
     sms_enabled = serializers.BooleanField(required=False, help_text="短信通知（需填写手机号码）")

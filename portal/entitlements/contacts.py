@@ -1,0 +1,147 @@
+"""Whom to contact to get a self-declared fact verified (请核验 / 申请核验), until a correction workflow exists.
+
+The departments come from the registry of what each department shares (portal.enterprises.facts:
+DEPARTMENT_FACTS, DEPARTMENT_QUALIFICATIONS); the policy's own contact from the catalogue (department,
+contact_name, contact_phone). Nothing is invented: a part the data lacks is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from matching.vocabulary import SOURCES
+from portal.enterprises.facts import DEPARTMENT_FACTS, DEPARTMENT_QUALIFICATIONS
+from portal.notifications.text import sentences
+
+# Rule facts (matching.registry) → the enterprise fields they are read from.
+_RULE_FACT_FIELDS: dict[str, tuple[str, ...]] = {
+    "industry": ("industry_code",),
+    "size": ("industry_code", "employees", "revenue", "total_assets"),
+    "age_years": ("established_on",),
+}
+
+
+def departments_for_field(field: str) -> list[str]:
+    """Names of the departments whose shared data verifies this enterprise field, in registry order."""
+    return [SOURCES[dept] for dept, fields in DEPARTMENT_FACTS.items() if field in fields]
+
+
+def departments_for_qualification(kind: str) -> list[str]:
+    return [SOURCES[dept] for dept, kinds in DEPARTMENT_QUALIFICATIONS.items() if kind in kinds]
+
+
+def departments_for_condition(fact: str, value: Any = None) -> list[str]:
+    """Departments that can verify what a rule condition reads (empty when no department shares it)."""
+    if fact == "qualification":
+        kinds = value if isinstance(value, list) else [value]
+        names: list[str] = []
+        for kind in kinds:
+            names += [d for d in departments_for_qualification(str(kind)) if d not in names]
+        return names
+    names = []
+    for field in _RULE_FACT_FIELDS.get(fact, (fact,)):
+        names += [d for d in departments_for_field(field) if d not in names]
+    return names
+
+
+@dataclass(frozen=True)
+class PendingFact:
+    label: str  # "研发费用占营业收入比例"
+    departments: list[str]  # ["科技局"]; empty: no department shares it
+
+
+def pending_facts(conditions: Iterable[Any]) -> list[PendingFact]:
+    """The met conditions that rest on unverified (self-declared) data, one per fact label."""
+    seen: dict[str, PendingFact] = {}
+    for c in conditions:
+        if c.result == "met" and not c.verified and c.fact_label not in seen:
+            seen[c.fact_label] = PendingFact(c.fact_label, departments_for_condition(c.fact, c.value))
+    return list(seen.values())
+
+
+def policy_contact(version: Any) -> str:
+    """ "区科技局，联系人张三，电话0512-…" from the catalogue, or "" when it names nobody."""
+    return "，".join(
+        part
+        for part in (
+            version.department,
+            f"联系人{version.contact_name}" if version.contact_name else "",
+            f"电话{version.contact_phone}" if version.contact_phone else "",
+        )
+        if part
+    )
+
+
+def pending_sentence(facts: list[PendingFact]) -> str:
+    """ "待核验：营业收入（税务局或统计局核验）；…" ("" when nothing is pending)."""
+    parts = []
+    for f in facts:
+        who = "或".join(f.departments)
+        parts.append(f"{f.label}（{who}核验）" if who else f"{f.label}（暂无部门共享该项数据）")
+    return f"待核验的自行填报信息：{'；'.join(parts)}" if parts else ""
+
+
+def confirm_fact_body(*, version: Any, facts: list[PendingFact]) -> str:
+    """The 请核验 notice: what is pending, who verifies it, and whom to ask, in clean sentences."""
+    contact = policy_contact(version)
+    return sentences(
+        f"按贵企业自行填报的信息，符合免申即享政策“{version.title}”的条件；相关信息经部门核验后即可直接享受，无需申报",
+        pending_sentence(facts),
+        "目前平台暂不能在线申请核验，请联系上述部门，由其通过部门数据共享更新贵企业的信息",
+        f"政策咨询：{contact}" if contact else "",
+    )
+
+
+def confirm_fact_bodies(*, version: Any, enterprise_ids: list[int], on: Any) -> dict[int, str]:
+    """The 请核验 text for each enterprise: its own pending facts (the evaluator says which conditions
+    rest on self-declared data), the verifying departments, and the policy's contact."""
+    from matching.evaluator import compile_rule
+    from portal.enterprises.models import Enterprise
+    from portal.enterprises.selectors import enterprise_profiles_by_id
+
+    if not enterprise_ids:
+        return {}
+    compiled = compile_rule(version.rule)
+    queryset = Enterprise.objects.filter(pk__in=enterprise_ids)
+    return {
+        pk: confirm_fact_body(version=version, facts=pending_facts(compiled.evaluate(profile, on=on).conditions))
+        for pk, profile in enterprise_profiles_by_id(queryset=queryset)
+    }
+
+
+@dataclass(frozen=True)
+class VerificationRequest:
+    """A 免申即享 policy the enterprise meets on self-declared data only, and whom to contact."""
+
+    version: Any
+    facts: list[PendingFact]
+    contact: str
+
+
+def verification_requests(*, enterprise: Any, on: Any) -> list[VerificationRequest]:
+    """For the profile page's 申请核验: each published 免申即享 version this enterprise meets only on
+    self-declared data, with the pending facts (evaluated now, from the current profile) and contacts.
+    The caller has already checked that the user may see `enterprise`."""
+    from matching.evaluator import compile_rule
+    from matching.models import Outcome
+    from matching.selectors import enterprise_matches
+    from policies.models import Mode
+    from portal.enterprises.models import Enterprise
+    from portal.enterprises.selectors import enterprise_profiles_by_id
+
+    records = [
+        r
+        for r in enterprise_matches(enterprise=enterprise, outcome=Outcome.ELIGIBLE)
+        if not r.verified and r.policy_version.mode == Mode.EXEMPT
+    ]
+    if not records:
+        return []
+    profile = next(iter(enterprise_profiles_by_id(queryset=Enterprise.objects.filter(pk=enterprise.pk))))[1]
+    requests = []
+    for record in records:
+        version = record.policy_version
+        outcome = compile_rule(version.rule).evaluate(profile, on=on)
+        requests.append(VerificationRequest(version, pending_facts(outcome.conditions), policy_contact(version)))
+    return requests
