@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.utils import timezone
 
-from matching.vocabulary import INDUSTRY_CHAINS, QUALIFICATION_KINDS, SIZES, TAX_CREDIT_RATINGS, ZONES
+from matching.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, TAX_CREDIT_RATINGS, ZONES
 from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
 from portal.enterprises import industries
 
-_CODE_IN_TEXT = re.compile(r"([A-T]|\d{2,4})\s*[)）]?\s*$")
+# A code alone ("6513", "C"), after a name in brackets ("软件开发（6513）"), or digits ending the text;
+# a letter ending other text is not a code ("asdfgh" is not 门类 H).
+_CODE_IN_TEXT = re.compile(r"(?:^|[(（]\s*)([A-T]|\d{2,4})\s*[)）]?\s*$|(?<!\d)(\d{2,4})\s*$")
 BLANK = [("", "不限")]
 
 
@@ -39,7 +42,7 @@ def resolve_industry(raw: str, *, classes_only: bool) -> str:
     if not text:
         return ""
     match = _CODE_IN_TEXT.search(text.upper())
-    code = match.group(1) if match else ""
+    code = (match.group(1) or match.group(2)) if match else ""
     if not code or not industries.is_code(code):
         exact = [c for c, name in industries.codes().items() if name == text]
         if classes_only:
@@ -82,78 +85,111 @@ class PolicyFilterForm(forms.Form):
         return {key: value for key, value in self.cleaned_data.items() if value}
 
 
+_GENERIC_WORDS = ("有限责任公司", "有限公司", "公司", "企业", "行业", "产业")
+
+
+def industry_suggestions(raw: str, *, limit: int = 8) -> list[tuple[str, str]]:
+    """4-digit classes a visitor may have meant by `raw` (also without words like 公司 / 行业)."""
+    text = (raw or "").strip()
+    found = industry_search(text, classes_only=True, limit=limit)
+    if not found:
+        for word in _GENERIC_WORDS:
+            text = text.replace(word, "")
+        if text and text != raw.strip():
+            found = industry_search(text, classes_only=True, limit=limit)
+    return found
+
+
 class CalculatorForm(forms.Form):
-    """The public 政策计算器: what a visitor knows about the enterprise (every field optional)."""
+    """The public 政策计算器: an input for every fact a rule can test (from the registry), all optional.
 
-    industry = forms.CharField(
-        label="所属行业",
-        required=False,
-        max_length=120,
-        help_text="输入行业名称或代码（如“应用软件开发”或 6513），从提示中选择",
-    )
-    employees = forms.IntegerField(label="从业人员（人）", required=False, min_value=0)
-    revenue = forms.DecimalField(
-        label="上年营业收入（万元）", required=False, min_value=0, max_digits=16, decimal_places=2
-    )
-    total_assets = forms.DecimalField(
-        label="资产总额（万元）", required=False, min_value=0, max_digits=16, decimal_places=2
-    )
-    rd_expense_ratio = forms.DecimalField(
-        label="研发费用占营业收入比例（%）", required=False, min_value=0, max_value=100, max_digits=5, decimal_places=2
-    )
-    established_on = forms.DateField(
-        label="成立日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    zone = forms.ChoiceField(label="经营场所所在功能区", required=False)
-    size = forms.ChoiceField(
-        label="企业规模",
-        required=False,
-        choices=[("", "按上面的指标自动划型"), *list(SIZES.items())],
-        help_text="不选时，按行业、从业人员、营业收入、资产总额依《统计上大中小微型企业划分办法（2017）》划型",
-    )
-    qualifications = forms.MultipleChoiceField(
-        label="已取得的资质",
-        required=False,
-        choices=list(QUALIFICATION_KINDS.items()),
-        widget=forms.CheckboxSelectMultiple,
-    )
-    tax_credit_rating = forms.ChoiceField(
-        label="纳税信用等级", required=False, choices=[("", "不填"), *list(TAX_CREDIT_RATINGS.items())]
-    )
-    above_designated_size = forms.ChoiceField(
-        label="是否规模以上企业", required=False, choices=[("", "不填"), ("true", "是"), ("false", "否")]
-    )
+    Inputs only parse; matching.calculator.profile_from_declared checks limits (the API's rules) and
+    builds the profile, kept as `self.profile` when the form is valid.
+    """
 
-    def __init__(self, *args: Any, zones: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        zones: list[tuple[str, str]],
+        parks: list[tuple[str, str]] | None = None,
+        on: date | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from .fact_inputs import CALCULATOR, fact_inputs
+
         super().__init__(*args, **kwargs)
-        self.fields["zone"].choices = [("", "不填"), *zones]
+        self.inputs = fact_inputs(purpose=CALCULATOR, zones=zones, parks=parks or [])
+        for item in self.inputs:
+            self.fields[item.name] = item.field
+        self.on = on or timezone.localdate()
+        self.profile: Any = None
+        self.suggestions: list[tuple[str, str]] = []
 
     def clean_industry(self) -> str:
-        return resolve_industry(self.cleaned_data.get("industry", ""), classes_only=True)
+        raw = self.cleaned_data.get("industry", "")
+        try:
+            return resolve_industry(raw, classes_only=True)
+        except forms.ValidationError as error:
+            text = raw.strip()[:40]
+            self.suggestions = [(code, industry_label(code)) for code, _ in industry_suggestions(raw)]
+            names = "、".join(label for _, label in self.suggestions)
+            if "4位行业小类" in error.messages[0]:  # a 门类, 大类 or 中类 code
+                example = f"，例如：{names}" if names else "（如 6520 集成电路设计）"
+                raise forms.ValidationError(f"所属行业请选择到4位行业小类{example}") from None
+            if names:
+                message = f"所属行业“{text}”不是列表中的行业，请从提示中选择一项，例如：{names}"
+                raise forms.ValidationError(message) from None
+            raise forms.ValidationError(
+                f"所属行业未找到该行业“{text}”：请输入行业名称中的词（如“软件”“集成电路”）"
+                "或4位行业代码，并从下拉提示中选择"
+            ) from None
+
+    def clean(self) -> dict[str, Any]:
+        from matching.calculator import DeclaredFactsError, profile_from_declared
+
+        from .fact_inputs import declared_facts
+
+        cleaned = super().clean()
+        facts = declared_facts(cleaned, self.inputs)
+        try:
+            profile = profile_from_declared(facts, on=self.on)
+            if "size" not in facts:
+                size = derived_size({k: f.value for k, f in profile.facts.items()})
+                if size:
+                    profile = profile_from_declared({**facts, "size": size}, on=self.on)
+        except DeclaredFactsError as error:
+            for problem in error.errors:
+                self.add_error(self.field_for(problem.field), problem.message)
+        else:
+            if not self.errors:  # a field refused earlier would be missing from the profile
+                self.profile = profile
+        return cleaned
+
+    def field_for(self, key: str) -> str | None:
+        """The input a calculator problem on `key` ("qualifications[0]", "zones") belongs to."""
+        name = key.split("[")[0].split(".")[0]
+        name = {"industry_code": "industry", "zones": "zone", "age_years": "established_on"}.get(name, name)
+        return name if name in self.fields else None
 
     def declared_facts(self) -> dict[str, Any]:
-        """The keys matching.calculator.profile_from_declared accepts, for the fields filled in."""
-        data = self.cleaned_data
-        facts: dict[str, Any] = {}
-        if data.get("industry"):
-            facts["industry_code"] = data["industry"]
-        for key in ("employees", "revenue", "total_assets", "rd_expense_ratio", "established_on", "size"):
-            if data.get(key) not in (None, ""):
-                facts[key] = data[key]
-        if not facts.get("size"):
-            facts.pop("size", None)
-            size = derived_size(facts)
-            if size:
-                facts["size"] = size
-        if data.get("qualifications"):
-            facts["qualifications"] = list(data["qualifications"])
-        if data.get("zone"):
-            facts["zones"] = [data["zone"]]
-        if data.get("tax_credit_rating"):
-            facts["tax_credit_rating"] = data["tax_credit_rating"]
-        if data.get("above_designated_size"):
-            facts["above_designated_size"] = data["above_designated_size"] == "true"
-        return facts
+        """The facts the visitor declared (numbers as typed), for the API or a test."""
+        from .fact_inputs import declared_facts
+
+        return declared_facts(self.cleaned_data, self.inputs)
+
+    def fact_fields(self) -> list[Any]:
+        """Bound fields in the registry's order, without checkbox lists and statements (shown below them)."""
+        return [self[i.name] for i in self.inputs if not _is_group(self.fields[i.name]) and i.name != "industry"]
+
+    def choice_groups(self) -> list[Any]:
+        return [self[i.name] for i in self.inputs if isinstance(self.fields[i.name], forms.MultipleChoiceField)]
+
+    def statements(self) -> list[Any]:
+        return [self[i.name] for i in self.inputs if isinstance(self.fields[i.name], forms.BooleanField)]
+
+
+def _is_group(field: forms.Field) -> bool:
+    return isinstance(field, forms.MultipleChoiceField | forms.BooleanField)
 
 
 def derived_size(facts: dict[str, Any]) -> str:
@@ -310,57 +346,64 @@ class PolicyCreateForm(PolicyContentForm):
 
 
 class GoldenCaseForm(forms.Form):
-    """A golden case (标准案例): the common facts as fields, or the whole profile as JSON for experts.
+    """A golden case (标准案例): an input for every registry fact (shared with the 政策计算器), or the
+    whole profile as JSON for experts.
 
     The profile format is policies/golden.py's. The JSON box, when filled, is used as the whole profile
-    and the fact fields are ignored; policies.services validates either way.
+    and the fact fields are ignored; policies.services validates either way. Numbers are checked by the
+    calculator's rules (never negative, never above the registry's limit).
     """
 
     name = forms.CharField(label="案例名称", max_length=200)
     expected = forms.ChoiceField(label="预期结果", choices=Outcome.choices)
     on = forms.DateField(label="评估日期", required=False, help_text="留空：按今天评估（移入政策有效期内）", **_DATE)
-    industry_code = forms.CharField(
-        label="行业代码（4位小类）", required=False, max_length=4, help_text="GB/T 4754-2017，如 6513"
-    )
-    employees = forms.IntegerField(label="从业人员（人）", required=False, min_value=0)
-    revenue = forms.DecimalField(label="营业收入（万元）", required=False, max_digits=16, decimal_places=2)
-    total_assets = forms.DecimalField(label="资产总额（万元）", required=False, max_digits=16, decimal_places=2)
-    established_on = forms.DateField(label="成立日期", required=False, **_DATE)
-    size = forms.ChoiceField(label="企业规模", required=False, choices=[("", "不填"), *SIZES.items()])
-    tax_credit_rating = forms.ChoiceField(
-        label="纳税信用等级", required=False, choices=[("", "不填"), *TAX_CREDIT_RATINGS.items()]
-    )
-    zone = forms.ChoiceField(label="经营场所所在功能区", required=False, choices=[("", "不填"), *ZONES.items()])
-    qualifications = forms.MultipleChoiceField(
-        label="持有的资质",
-        required=False,
-        choices=list(QUALIFICATION_KINDS.items()),
-        widget=forms.CheckboxSelectMultiple,
-        help_text="勾选表示在评估日期持有有效证书；需要具体有效期时请用下面的 JSON",
-    )
     verified = forms.BooleanField(label="以上信息来自部门共享（已核验）", required=False)
     profile_json = forms.CharField(
         label="企业画像 JSON（高级）",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 6, "class": "code", "spellcheck": "false"}),
-        help_text="填写后以此为完整画像，忽略上面的企业信息项；格式见政策清单的 golden_cases",
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 8, "class": "code", "spellcheck": "false"}),
+        help_text="填写后以此为完整画像，忽略上面的企业信息项。每项都可省略（省略即未知），格式如下：",
     )
 
-    FACT_FIELDS = (
-        "industry_code",
-        "employees",
-        "revenue",
-        "total_assets",
-        "established_on",
-        "size",
-        "tax_credit_rating",
-    )
+    def __init__(
+        self,
+        *args: Any,
+        held_from: date | None = None,
+        zones: list[tuple[str, str]] | None = None,
+        parks: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        from .fact_inputs import GOLDEN, fact_inputs
 
-    def __init__(self, *args: Any, held_from: date | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # A ticked qualification is held from the earliest of: the case's date, this date (the version's
         # first effective day), today; so it is valid whenever the case is evaluated.
         self.held_from = held_from
+        zones = zones if zones is not None else list(ZONES.items())
+        parks = parks if parks is not None else list(PARKS.items())
+        self.inputs = fact_inputs(purpose=GOLDEN, zones=zones, parks=parks)
+        fields = dict(self.fields)
+        self.fields = {key: fields[key] for key in ("name", "expected", "on")}
+        for item in self.inputs:
+            self.fields[item.name] = item.field
+        self.fields["verified"] = fields["verified"]
+        self.fields["profile_json"] = fields["profile_json"]
+        self._parsed: dict[str, Any] = {}
+
+    @staticmethod
+    def json_example() -> str:
+        import json
+
+        from policies.golden import EXAMPLE_PROFILE
+
+        return json.dumps(EXAMPLE_PROFILE, ensure_ascii=False, indent=2)
+
+    def fact_fields(self) -> list[Any]:
+        return [self[i.name] for i in self.inputs if not isinstance(self.fields[i.name], forms.MultipleChoiceField)]
+
+    def choice_groups(self) -> list[Any]:
+        return [self[i.name] for i in self.inputs if isinstance(self.fields[i.name], forms.MultipleChoiceField)]
 
     def clean_profile_json(self) -> Any:
         import json
@@ -370,11 +413,34 @@ class GoldenCaseForm(forms.Form):
             return None
         try:
             value = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(f"JSON 格式有误（第{error.lineno}行第{error.colno}列）") from None
+        except (json.JSONDecodeError, ValueError) as error:
+            where = f"（第{error.lineno}行第{error.colno}列）" if isinstance(error, json.JSONDecodeError) else ""
+            raise forms.ValidationError(f"JSON 格式有误{where}") from None
         if not isinstance(value, dict):
             raise forms.ValidationError("企业画像应为 JSON 对象")
         return value
+
+    def clean(self) -> dict[str, Any]:
+        from matching.calculator import DeclaredFactsError, profile_from_declared
+
+        from .fact_inputs import declared_facts
+
+        cleaned = super().clean()
+        if cleaned.get("profile_json") is not None:
+            return cleaned
+        facts = declared_facts(cleaned, self.inputs)
+        # The date is the case's own (it may lie ahead of today); the calculator's checks are for numbers.
+        facts.pop("established_on", None)
+        try:
+            profile = profile_from_declared(facts)
+        except DeclaredFactsError as error:
+            for problem in error.errors:
+                name = problem.field.split("[")[0]
+                name = {"zones": "zone"}.get(name, name)
+                self.add_error(name if name in self.fields else None, problem.message)
+        else:
+            self._parsed = {key: fact.value for key, fact in profile.facts.items()}
+        return cleaned
 
     @property
     def uses_json(self) -> bool:
@@ -386,17 +452,21 @@ class GoldenCaseForm(forms.Form):
         if data.get("profile_json") is not None:
             return data["profile_json"]
         profile: dict[str, Any] = {}
-        for key in self.FACT_FIELDS:
-            value = data.get(key)
-            if value in (None, ""):
-                continue
-            if hasattr(value, "isoformat"):
-                value = value.isoformat()
-            elif key in ("revenue", "total_assets"):
+        for key, value in self._parsed.items():
+            if isinstance(value, Decimal):
                 value = int(value) if value == value.to_integral_value() else float(value)
+            elif hasattr(value, "isoformat"):
+                value = value.isoformat()
             profile[key] = value
-        if data.get("zone"):
-            profile["sites"] = [{"zone": data["zone"]}]
+        if data.get("established_on"):
+            profile["established_on"] = data["established_on"].isoformat()
+        zones, parks = list(data.get("zone") or []), list(data.get("parks") or [])
+        if zones:
+            profile["sites"] = [
+                {"zone": zone, **({"parks": parks} if parks and i == 0 else {})} for i, zone in enumerate(zones)
+            ]
+        elif parks:
+            profile["sites"] = [{"parks": parks}]
         if data.get("qualifications"):
             start = min(d for d in (data.get("on"), self.held_from, timezone.localdate()) if d).isoformat()
             profile["qualifications"] = [{"kind": kind, "valid_from": start} for kind in data["qualifications"]]
@@ -411,13 +481,11 @@ class GoldenCaseForm(forms.Form):
         if name == "profile" or name.startswith("profile."):
             if self.uses_json:
                 return "profile_json"
-            key = name.removeprefix("profile.")
-            if key in self.FACT_FIELDS:
-                return key
-            if key.startswith("sites"):
+            key = name.removeprefix("profile.").split("[")[0].split(".")[0]
+            if key == "sites":
                 return "zone"
-            if key.startswith("qualifications"):
-                return "qualifications"
+            if key in self.fields:
+                return key
             return "profile_json"
         return None
 
@@ -435,18 +503,50 @@ class GoldenCaseForm(forms.Form):
         return initial
 
 
+_SCALAR_KEYS = frozenset(
+    {"industry_code", "employees", "revenue", "total_assets", "rd_expense_ratio", "established_on", "size"}
+    | {"tax_credit_rating"}
+)
+
+
+def _form_sites(sites: Any) -> dict[str, Any] | None:
+    """zone / parks fields for the sites the form writes ({"zone"} each, parks on the first), else None."""
+    if not isinstance(sites, list) or not sites:
+        return None
+    zones: list[str] = []
+    parks: list[str] = []
+    for i, site in enumerate(sites):
+        if not isinstance(site, dict) or set(site) - {"zone", "parks"} or (i > 0 and site.get("parks")):
+            return None
+        if "zone" in site:
+            zones.append(site["zone"])
+        elif len(sites) > 1:
+            return None
+        parks = list(site.get("parks") or []) if i == 0 else parks
+    return {"zone": zones, "parks": parks}
+
+
 def _form_facts(profile: Any) -> dict[str, Any] | None:
     """The fact fields for `profile`, or None when it says more than the fields can (then JSON is shown)."""
+    from matching.registry import format_number
+
+    from .fact_inputs import NO_FOREIGN_CAPITAL
+
     if not isinstance(profile, dict):
         return None
     facts: dict[str, Any] = {}
     for key, value in profile.items():
-        if key in GoldenCaseForm.FACT_FIELDS:
-            facts[key] = value
+        if key in _SCALAR_KEYS:
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            facts[key] = format_number(value) if is_number else value
+        elif key in ("dishonest", "above_designated_size") and isinstance(value, bool):
+            facts[key] = "true" if value else "false"
+        elif key == "foreign_investor_country" and isinstance(value, str):
+            facts[key] = value or NO_FOREIGN_CAPITAL
         elif key == "sources" and value in ("department", "self_declared"):
             facts["verified"] = value == "department"
-        elif key == "sites" and isinstance(value, list) and len(value) == 1 and set(value[0]) == {"zone"}:
-            facts["zone"] = value[0]["zone"]
+        elif key == "sites" and (sites := _form_sites(value)) is not None:
+            facts.update(sites)
         elif (
             key == "qualifications"
             and isinstance(value, list)

@@ -29,6 +29,12 @@ def _zones() -> list[tuple[str, str]]:
     return list(Zone.objects.order_by("sort_order", "code").values_list("code", "name"))
 
 
+def _parks() -> list[tuple[str, str]]:
+    from portal.enterprises.models import Park
+
+    return list(Park.objects.order_by("sort_order", "code").values_list("code", "name"))
+
+
 def _departments() -> list[str]:
     return sorted(
         set(policy_selectors.published_versions().exclude(department="").values_list("department", flat=True))
@@ -77,28 +83,62 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
     return render(request, "frontend/policy_detail.html", context)
 
 
-def calculator(request: HttpRequest) -> HttpResponse:
-    """GET only: evaluating typed facts changes nothing, and a result can be bookmarked or shared."""
-    from matching.calculator import DeclaredFactsError, profile_from_declared
+def _own_profile_initial(request: HttpRequest) -> tuple[dict[str, Any], str] | None:
+    """Form values from the signed-in enterprise user's own enterprise (never another's), and its name."""
+    from portal.enterprises.models import Enterprise
+    from portal.enterprises.selectors import enterprise_profile
 
+    from .fact_inputs import CALCULATOR, initial_from_profile
+
+    enterprise_id = getattr(request.user, "enterprise_id", None) if request.user.is_authenticated else None
+    if enterprise_id is None or not request.user.is_active:
+        return None
+    enterprise = Enterprise.objects.prefetch_related("qualifications", "sites__township__zone", "sites__parks").get(
+        pk=enterprise_id
+    )
+    profile = enterprise_profile(enterprise=enterprise)
+    return initial_from_profile(profile, on=timezone.localdate(), purpose=CALCULATOR), enterprise.name
+
+
+def calculator(request: HttpRequest) -> HttpResponse:
+    """GET only: evaluating typed facts changes nothing, and a result can be bookmarked or shared.
+
+    `?mine=1` pre-fills the form from the signed-in enterprise user's own enterprise; nothing is
+    evaluated until the visitor submits (they may change any value first).
+    """
     submitted = "submitted" in request.GET
-    form = CalculatorForm(request.GET if submitted else None, zones=_zones())
+    own = None
+    initial: dict[str, Any] = {}
+    if not submitted and request.GET.get("mine"):
+        own = _own_profile_initial(request)
+        if own is not None:
+            initial = own[0]
+    form = CalculatorForm(request.GET if submitted else None, initial=initial, zones=_zones(), parks=_parks())
     groups: dict[str, list[Any]] | None = None
+    declared: list[tuple[str, str]] = []
     if submitted and form.is_valid():
-        try:
-            profile = profile_from_declared(form.declared_facts())
-        except DeclaredFactsError as error:
-            for problem in error.errors:
-                name = problem.field.split("[")[0]
-                name = {"industry_code": "industry", "zones": "zone"}.get(name, name)
-                form.add_error(name if name in form.fields else None, problem.message)
-        else:
-            groups = {"eligible": [], "needs_info": [], "ineligible": []}
-            for result in policy_selectors.eligibility_check(profile=profile):
-                groups[result.outcome.status].append(result)
-    context = {"form": form, "groups": groups, "section": "calculator"}
-    template = "frontend/partials/calculator_results.html" if request.htmx else "frontend/calculator.html"
-    return render(request, template, context)
+        from .fact_inputs import declared_summary
+
+        derived = not form.cleaned_data.get("size")
+        notes = {"size": "（按行业和填写的指标划型）"} if derived else {}
+        declared = declared_summary(form.profile, on=form.on, notes=notes)
+        groups = {"eligible": [], "needs_info": [], "ineligible": []}
+        for result in policy_selectors.eligibility_check(profile=form.profile, on=form.on):
+            groups[result.outcome.status].append(result)
+    can_use_own = bool(
+        request.user.is_authenticated and getattr(request.user, "enterprise_id", None) and request.user.is_active
+    )
+    context = {
+        "form": form,
+        "groups": groups,
+        "declared": declared,
+        "section": "calculator",
+        "can_use_own": can_use_own,
+        "prefilled_from": own[1] if own else "",
+        "today": form.on,
+    }
+    # htmx swaps the form and the results together (hx-select), so an error is shown on its field.
+    return render(request, "frontend/calculator.html", context)
 
 
 def industry_options(request: HttpRequest) -> HttpResponse:

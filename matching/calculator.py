@@ -11,7 +11,8 @@ Accepted keys (all optional; None is the same as leaving a key out):
     employees                           integer ≥ 0
     revenue, total_assets               number ≥ 0 (万元)
     rd_expense_ratio                    number ≥ 0 (percent)
-    established_on                      date or "YYYY-MM-DD", not after `on`
+                                        (each number at most the registry's `maximum` for the fact)
+    established_on                      date or "YYYY-MM-DD", not after `on`, at most 200 years before
     age_years                           integer 0–200 (instead of established_on: the enterprise is
                                         taken to have been established exactly that many years before `on`)
     qualifications                      list of kind codes, or of {"kind", "valid_from", "valid_to"}
@@ -21,23 +22,30 @@ Accepted keys (all optional; None is the same as leaving a key out):
     tax_credit_rating                   A/B/M/C/D
     dishonest, above_designated_size    true / false
     foreign_investor_country            ISO 3166 alpha-2, "" for none
-Numbers may also be given as numeric strings (form input).
+Numbers may also be given as plain decimal strings (form input, "1,200.5"); a string in any other
+form ("1e1000000", "12万") is refused before it is converted, so nothing huge is ever computed.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .industries import is_class_code
 from .profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from .registry import FACTS, format_number
 from .vocabulary import QUALIFICATION_KINDS, SELF_DECLARED, SIZES, TAX_CREDIT_RATINGS
 
 MAX_LIST_ITEMS = 50
+_MAX_NUMBER_TEXT = 32  # characters of a typed number (after removing thousands separators)
+_MAX_DIGITS = 20  # a Decimal given directly (not text) may have at most this many integer digits
+_PLAIN_NUMBER = re.compile(r"-?\d{1,20}(\.\d{1,8})?")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PLACE_CODE = re.compile(r"[a-z0-9_]{1,64}")
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 _LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -102,43 +110,54 @@ class _Reader:
     def get(self, key: str) -> Any:
         return self.facts.get(key)
 
-    def integer(self, key: str, label: str, *, maximum: int | None = None) -> int | None:
-        number = self.number(key, label)
+    def integer(self, key: str, label: str, *, maximum: int | Decimal | None = None, unit: str = "") -> int | None:
+        number = self.number(key, label, maximum=maximum, unit=unit)
         if number is None:
             return None
         if number != number.to_integral_value():
             self.fail(key, "invalid", f"{label}必须是整数")
             return None
-        value = int(number)
-        if maximum is not None and value > maximum:
-            self.fail(key, "out_of_range", f"{label}不能超过{maximum}")
-            return None
-        return value
+        return int(number)
 
-    def number(self, key: str, label: str) -> Decimal | None:
+    def number(self, key: str, label: str, *, maximum: int | Decimal | None = None, unit: str = "") -> Decimal | None:
+        """A non-negative number not above `maximum`, from a number or a plain decimal string.
+
+        Text is matched against a bounded pattern before anything converts it, so "1e1000000" or a
+        thousand-digit string is refused at once instead of being turned into a huge Decimal.
+        """
         raw = self.get(key)
         if raw is None:
             return None
+        value: Decimal | None = None
         if isinstance(raw, bool):
-            self.fail(key, "invalid", f"{label}必须是数字")
-            return None
-        try:
-            if isinstance(raw, float):
-                value = Decimal(repr(raw))
-            elif isinstance(raw, int | Decimal):
-                value = Decimal(raw)
-            elif isinstance(raw, str) and raw.strip():
-                value = Decimal(raw.strip().replace(",", ""))
-            else:
-                raise InvalidOperation
-        except (InvalidOperation, ValueError):
-            self.fail(key, "invalid", f"{label}必须是数字")
-            return None
-        if not value.is_finite():
+            pass
+        elif isinstance(raw, float):
+            value = Decimal(repr(raw)) if math.isfinite(raw) else None
+        elif isinstance(raw, int):
+            # Compare before converting: an int of thousands of digits is refused without arithmetic.
+            if maximum is not None and raw > maximum:
+                self.fail(key, "out_of_range", f"{label}不能超过{format_number(maximum)}{unit}")
+                return None
+            value = Decimal(raw)
+        elif isinstance(raw, Decimal):
+            value = raw if raw.is_finite() and raw.adjusted() < _MAX_DIGITS else None
+        elif isinstance(raw, str):
+            text = raw.strip().replace(",", "").replace("，", "")
+            if not text:
+                return None
+            if len(text) > _MAX_NUMBER_TEXT or not _PLAIN_NUMBER.fullmatch(text):
+                example = "如 120" if "整数" in label else "如 120 或 3000.5"
+                self.fail(key, "invalid", f"{label}请填写普通写法的数字（{example}），不能含字母或科学计数法")
+                return None
+            value = Decimal(text)
+        if value is None:
             self.fail(key, "invalid", f"{label}必须是数字")
             return None
         if value < 0:
             self.fail(key, "out_of_range", f"{label}不能为负数")
+            return None
+        if maximum is not None and value > maximum:
+            self.fail(key, "out_of_range", f"{label}不能超过{format_number(maximum)}{unit}")
             return None
         return value
 
@@ -147,12 +166,12 @@ class _Reader:
             return raw.date()
         if isinstance(raw, date):
             return raw
-        if isinstance(raw, str):
+        if isinstance(raw, str) and _ISO_DATE.fullmatch(raw.strip()):
             try:
                 return date.fromisoformat(raw.strip())
             except ValueError:
                 pass
-        self.fail(key, "invalid", f"{label}必须是日期（YYYY-MM-DD）")
+        self.fail(key, "invalid", f"{label}必须是有效的日期（YYYY-MM-DD，如 2019-03-01）")
         return None
 
     def boolean(self, key: str, label: str) -> bool | None:
@@ -210,7 +229,7 @@ def profile_from_declared(facts: dict[str, Any], *, on: date | None = None) -> E
         if isinstance(industry, str) and is_class_code(industry.strip()):
             values["industry_code"] = industry.strip()
         else:
-            r.fail("industry_code", "unknown_code", "请填写GB/T 4754-2017中的4位行业小类代码")
+            r.fail("industry_code", "unknown_code", "所属行业请填写GB/T 4754-2017中的4位行业小类代码（如 6513）")
 
     choices = (("size", "企业规模", SIZES), ("tax_credit_rating", "纳税信用等级", TAX_CREDIT_RATINGS))
     for key, label, vocabulary in choices:
@@ -223,22 +242,25 @@ def profile_from_declared(facts: dict[str, Any], *, on: date | None = None) -> E
             options = "、".join(vocabulary)
             r.fail(key, "unknown_code", f"{label}只能是：{options}")
 
-    values["employees"] = r.integer("employees", "从业人员")
-    values["revenue"] = r.number("revenue", "营业收入")
-    values["total_assets"] = r.number("total_assets", "资产总额")
-    values["rd_expense_ratio"] = r.number("rd_expense_ratio", "研发费用占营业收入比例")
+    for key in ("employees", "revenue", "total_assets", "rd_expense_ratio"):
+        spec = FACTS[key]
+        read = r.integer if key == "employees" else r.number
+        values[key] = read(key, spec.label, maximum=spec.maximum, unit=spec.unit)
 
     raw_established, raw_age = r.get("established_on"), r.get("age_years")
     if raw_established is not None and raw_age is not None:
         r.fail("age_years", "conflict", "成立日期和成立年限只需填写一项")
     elif raw_established is not None:
         established = r.day("established_on", "成立日期", raw_established)
+        earliest = _years_before(on, int(FACTS["age_years"].maximum or 0))
         if established is not None and established > on:
-            r.fail("established_on", "out_of_range", "成立日期不能晚于今天")
+            r.fail("established_on", "out_of_range", f"成立日期不能晚于今天（{on.isoformat()}）")
+        elif established is not None and established < earliest:
+            r.fail("established_on", "out_of_range", f"成立日期不能早于{earliest.isoformat()}")
         else:
             values["established_on"] = established
     elif raw_age is not None:
-        years = r.integer("age_years", "成立年限", maximum=200)
+        years = r.integer("age_years", "成立年限", maximum=FACTS["age_years"].maximum, unit="年")
         if years is not None:
             values["established_on"] = _years_before(on, years)
 

@@ -155,6 +155,13 @@ class FactSpec:
     choices: Mapping[str, str] = field(default_factory=dict)
     phrases: Mapping[str, str] = field(default_factory=dict)
     profile_key: str = ""  # key in EnterpriseProfile.facts for scalar facts
+    # The largest value an enterprise can truthfully declare (numbers: in `unit`; age: years). Input
+    # forms and the calculator API refuse more, so that an absurd figure is named, not computed.
+    maximum: int | Decimal | None = None
+    # For a yes/no fact a visitor can only vouch for (no form can check it): the favourable answer
+    # worded as the visitor's own statement, shown as a checkbox, and the value ticking it declares.
+    statement: str = ""
+    statement_value: Any = None
 
     @property
     def ask(self) -> str:
@@ -518,7 +525,8 @@ class QualificationFact(FactSpec):
         for q in records:
             # date.min: no start date was declared (政策计算器), so none is shown.
             start = "" if q.valid_from == date.min else q.valid_from.isoformat()
-            open_ended = f"{start}起长期" if start else "长期"
+            # No dates at all: the visitor only said it is held, so no period (not even 长期) is claimed.
+            open_ended = f"{start}起长期" if start else "未填写有效期"
             period = f"{start}至{q.valid_to.isoformat()}" if q.valid_to else open_ended
             if q.valid_on(on):
                 state = "有效"
@@ -698,6 +706,13 @@ class CountryFact(FactSpec):
 
 
 _NUMERIC_OPS = ("gte", "gt", "lte", "lt", "between")
+# Upper bounds of what an enterprise can declare, far above any real one (the largest employers have
+# a few million staff; the largest balance sheets are tens of 万亿元), so only absurd input is refused.
+MAX_EMPLOYEES = 10_000_000  # 人
+MAX_AMOUNT_WAN = Decimal("10000000000")  # 万元 (100 万亿元)
+# A percentage, as the enterprise register stores it (its check constraint is 0–100).
+MAX_RD_RATIO = Decimal("100")  # %
+MAX_AGE_YEARS = 200  # 年
 _PERSON_COMPARATIVES = {"gte": "不少于", "gt": "多于", "lte": "不超过", "lt": "少于"}
 
 
@@ -748,6 +763,7 @@ def _build() -> dict[str, FactSpec]:
             unit="人",
             phrases=_PERSON_COMPARATIVES,
             profile_key="employees",
+            maximum=MAX_EMPLOYEES,
         ),
         NumberFact(
             name="revenue",
@@ -757,6 +773,7 @@ def _build() -> dict[str, FactSpec]:
             read=_scalar_reader("revenue"),
             unit="万元",
             profile_key="revenue",
+            maximum=MAX_AMOUNT_WAN,
         ),
         NumberFact(
             name="total_assets",
@@ -766,6 +783,7 @@ def _build() -> dict[str, FactSpec]:
             read=_scalar_reader("total_assets"),
             unit="万元",
             profile_key="total_assets",
+            maximum=MAX_AMOUNT_WAN,
         ),
         NumberFact(
             name="rd_expense_ratio",
@@ -775,6 +793,7 @@ def _build() -> dict[str, FactSpec]:
             read=_scalar_reader("rd_expense_ratio"),
             unit="%",
             profile_key="rd_expense_ratio",
+            maximum=MAX_RD_RATIO,
         ),
         AgeFact(
             name="age_years",
@@ -786,6 +805,7 @@ def _build() -> dict[str, FactSpec]:
             unit="年",
             phrases={"gte": "不少于", "gt": "超过", "lte": "不超过", "lt": "不满"},
             profile_key="established_on",
+            maximum=MAX_AGE_YEARS,
         ),
         QualificationFact(
             name="qualification",
@@ -817,6 +837,8 @@ def _build() -> dict[str, FactSpec]:
             input_label="是否被列为失信主体",
             phrases={"true": "被列为失信主体", "false": "未被列为失信主体"},
             profile_key="dishonest",
+            statement="本企业未被列入失信被执行人等失信名单",
+            statement_value=False,
         ),
         BooleanFact(
             name="above_designated_size",

@@ -54,6 +54,25 @@ INDUSTRY_INFO_QUALIFICATIONS = frozenset(
 )
 
 _NUMBER_FACTS = ("revenue", "total_assets", "rd_expense_ratio")
+
+# Every key a golden profile may hold, with a value of the right shape (the module docstring's example;
+# the console's golden-case form shows it as the JSON box's help, and a test checks it is accepted).
+EXAMPLE_PROFILE: dict[str, Any] = {
+    "industry_code": "6520",
+    "employees": 80,
+    "revenue": 5000,
+    "total_assets": 3000,
+    "established_on": "2018-05-01",
+    "size": "small",
+    "tax_credit_rating": "A",
+    "dishonest": False,
+    "above_designated_size": True,
+    "foreign_investor_country": "",
+    "rd_expense_ratio": 8.5,
+    "qualifications": [{"kind": "high_tech", "valid_from": "2024-01-01", "valid_to": "2026-12-31"}],
+    "sites": [{"township_code": "320505407", "zone": "tech_ecology", "parks": ["kjc_ngit_park"]}],
+    "sources": "department",
+}
 _KNOWN_KEYS = frozenset({*DEPARTMENT_OF_FACT, "qualifications", "sites", "sources"})
 
 
@@ -80,6 +99,16 @@ def _choice(value: Any, allowed: Mapping[str, str], field: str) -> str:
     return value
 
 
+def _at_most(key: str, value: Any) -> Any:
+    """The value, unless it is above the registry's limit for the fact (an absurd figure is refused)."""
+    from matching.registry import FACTS, format_number
+
+    spec = FACTS[key]
+    if spec.maximum is not None and value > spec.maximum:
+        raise GoldenProfileError(key, "out_of_range", f"不能超过{format_number(spec.maximum)}{spec.unit}")
+    return value
+
+
 def _fact_value(key: str, value: Any) -> Any:
     if key == "industry_code":
         from matching.industries import is_class_code
@@ -92,14 +121,21 @@ def _fact_value(key: str, value: Any) -> Any:
     if key == "employees":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise GoldenProfileError(key, "invalid_number", "应为非负整数")
-        return value
+        return _at_most(key, value)
     if key in _NUMBER_FACTS:
-        if isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+            raise GoldenProfileError(key, "invalid_number", "应为数字")
+        if isinstance(value, str) and len(value) > 40:  # never convert a huge text ("1e1000000…")
             raise GoldenProfileError(key, "invalid_number", "应为数字")
         try:
-            return Decimal(str(value))
+            number = Decimal(str(value))
         except InvalidOperation:
             raise GoldenProfileError(key, "invalid_number", "应为数字") from None
+        if not number.is_finite():
+            raise GoldenProfileError(key, "invalid_number", "应为数字")
+        if number < 0:
+            raise GoldenProfileError(key, "invalid_number", "应为非负数")
+        return _at_most(key, number)
     if key in ("above_designated_size", "dishonest"):
         if not isinstance(value, bool):
             raise GoldenProfileError(key, "invalid_boolean", "应为 true 或 false")

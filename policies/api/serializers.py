@@ -327,7 +327,17 @@ class PreviewSerializer(serializers.Serializer):
 
 
 class CalculatorInputSerializer(StrictInputSerializer):
-    facts = serializers.DictField(help_text="企业自行填写的信息（行业代码、人数、营业收入、资质、所在功能区等）")
+    facts = serializers.DictField(
+        help_text=(
+            "企业自行填写的信息，各项均可省略（省略即未知）：industry_code、size、employees、revenue、total_assets、"
+            "rd_expense_ratio、established_on 或 age_years、qualifications、zones、parks、tax_credit_rating、"
+            "dishonest（未被列入失信名单填 false）、above_designated_size、"
+            "foreign_investor_country（无外资填空字符串）。"
+            "数字不能为负，也不能超过登记可能的上限；文字形式的数字只接受普通写法（如 3000.5）。"
+            "有误时返回 400，fields 中逐项给出 facts.<字段>、稳定的 code（invalid、out_of_range、unknown_code、"
+            "conflict、unknown_field）和中文说明。"
+        )
+    )
 
 
 @extend_schema_field(OpenApiTypes.OBJECT)

@@ -61,14 +61,14 @@ def test_service_errors_are_shown_on_the_fields_in_chinese(client, staff_editor)
     GoldenCaseFactory(version=version, name="已有（示例）")
     client.force_login(staff_editor)
 
-    response = client.post(
-        f"/console/versions/{version.pk}/golden/new/", {**CASE, "name": "已有（示例）", "industry_code": "65"}
-    )
+    url = f"/console/versions/{version.pk}/golden/new/"
+    bad_industry = client.post(url, {**CASE, "name": "新案例（示例）", "industry_code": "65"})
+    same_name = client.post(url, {**CASE, "name": "已有（示例）"})
 
-    assert response.status_code == 200
-    form = response.context["form"]
-    assert form.errors["name"] == ["同一版本中已有同名案例"]
-    assert form.errors["industry_code"] == ["应为 GB/T 4754-2017 的4位小类代码"]
+    assert bad_industry.status_code == same_name.status_code == 200
+    industry_errors = bad_industry.context["form"].errors["industry_code"]
+    assert industry_errors == ["所属行业请填写GB/T 4754-2017中的4位行业小类代码（如 6513）"]
+    assert same_name.context["form"].errors["name"] == ["同一版本中已有同名案例"]
     assert GoldenCase.objects.filter(version=version).count() == 1
 
 

@@ -180,5 +180,42 @@ def test_a_declared_qualification_without_dates_reads_without_a_made_up_start() 
         {"qualifications": [{"kind": "high_tech", "valid_from": "2024-01-01", "valid_to": "2026-12-31"}]}, on=DAY
     ).qualifications
 
-    assert FACTS["qualification"].display(undated, DAY) == "高新技术企业（有效，长期）"
+    assert FACTS["qualification"].display(undated, DAY) == "高新技术企业（有效，未填写有效期）"
     assert FACTS["qualification"].display(dated, DAY) == "高新技术企业（有效，2024-01-01至2026-12-31）"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("1e1000000", "invalid"),
+        ("9" * 10_000, "invalid"),
+        (Decimal("1e1000000"), "invalid"),
+        (Decimal("NaN"), "invalid"),
+        (float("inf"), "invalid"),
+        (10**3000, "out_of_range"),
+        ("10000000001", "out_of_range"),
+        ("-0.01", "out_of_range"),
+    ],
+)
+def test_huge_or_malformed_numbers_are_refused_without_being_computed(raw: Any, code: str) -> None:
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(DeclaredFactsError) as error:
+        profile_from_declared({"revenue": raw}, on=DAY)
+
+    assert time.monotonic() - started < 0.2
+    assert (error.value.field, error.value.code) == ("revenue", code)
+    assert error.value.message.startswith("营业收入")
+
+
+def test_the_registry_limits_are_the_calculators() -> None:
+    from matching.registry import FACTS
+
+    at_limit = {key: str(FACTS[key].maximum) for key in ("employees", "revenue", "total_assets", "rd_expense_ratio")}
+    profile = profile_from_declared(at_limit, on=DAY)
+
+    assert profile.facts["employees"].value == FACTS["employees"].maximum
+    with pytest.raises(DeclaredFactsError) as error:
+        profile_from_declared({"age_years": FACTS["age_years"].maximum + 1}, on=DAY)
+    assert error.value.message == f"成立年限不能超过{FACTS['age_years'].maximum}年"

@@ -127,3 +127,63 @@ def test_signed_in_users_are_not_held_to_the_anonymous_rate(policies, alice, mon
     client.force_authenticate(alice)
 
     assert [check({"size": "small"}, client).status_code for _ in range(3)] == [200, 200, 200]
+
+
+@pytest.mark.parametrize(
+    ("facts", "field", "code", "message"),
+    [
+        ({"employees": -3}, "facts.employees", "out_of_range", "从业人员不能为负数"),
+        ({"revenue": "-1"}, "facts.revenue", "out_of_range", "营业收入不能为负数"),
+        ({"employees": 20_000_000}, "facts.employees", "out_of_range", "从业人员不能超过10000000人"),
+        ({"total_assets": 1e15}, "facts.total_assets", "out_of_range", "资产总额不能超过10000000000万元"),
+        ({"rd_expense_ratio": 101}, "facts.rd_expense_ratio", "out_of_range", "研发费用占营业收入比例不能超过100%"),
+        ({"revenue": "1e1000000"}, "facts.revenue", "invalid", "营业收入请填写普通写法的数字"),
+        ({"revenue": "9" * 100_000}, "facts.revenue", "invalid", "营业收入请填写普通写法的数字"),
+        ({"established_on": "2999-01-01"}, "facts.established_on", "out_of_range", "成立日期不能晚于今天"),
+        ({"established_on": "1000-01-01"}, "facts.established_on", "out_of_range", "成立日期不能早于"),
+        ({"industry_code": "asdfgh"}, "facts.industry_code", "unknown_code", "所属行业请填写"),
+    ],
+)
+def test_bad_facts_are_400_naming_the_field_with_a_stable_code(policies, facts, field, code, message):
+    import time
+
+    started = time.monotonic()
+    response = check(facts)
+
+    assert time.monotonic() - started < 2  # refused before anything huge is computed
+    assert response.status_code == 400
+    (problem,) = response.json()["error"]["fields"]
+    assert problem["field"] == field
+    assert problem["code"] == code
+    assert problem["message"].startswith(message)
+
+
+def test_a_number_literal_too_long_to_read_is_refused_before_parsing(policies):
+    body = b'{"facts": {"employees": ' + b"9" * 4000 + b"}}"
+
+    response = APIClient().post(URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "number_too_long"
+
+
+def test_a_number_literal_that_overflows_is_refused(policies):
+    body = b'{"facts": {"revenue": 1e1000000}}'
+
+    response = APIClient().post(URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    (problem,) = response.json()["error"]["fields"]
+    assert (problem["field"], problem["code"]) == ("facts.revenue", "invalid")
+    assert problem["message"] == "营业收入必须是数字"
+
+
+def test_the_dishonest_fact_can_be_declared(policies):
+    rule = {"all": [{"fact": "dishonest", "op": "eq", "value": False}]}
+    PolicyVersionFactory(published=True, title="守信企业服务", rule=rule)
+
+    unknown = {r["title"]: r["status"] for r in check({}).json()["results"]}
+    declared = {r["title"]: r["status"] for r in check({"dishonest": False}).json()["results"]}
+
+    assert unknown["守信企业服务"] == "needs_info"
+    assert declared["守信企业服务"] == "eligible"

@@ -15,3 +15,12 @@ document.addEventListener("submit", function (event) {
   var message = event.target.getAttribute && event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// 打印/保存: a button with data-print opens the browser's print dialog (which can also save a PDF);
+// the print stylesheet in site.css shows the results alone.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-print]");
+  if (!button) return;
+  event.preventDefault();
+  window.print();
+});
