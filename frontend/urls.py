@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import account_views, application_views, console_data_views, console_views, views, workspace_views
+from . import account_views, application_views, audit_views, console_data_views, console_views, views, workspace_views
 
 app_name = "frontend"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/two-factor/setup/", account_views.two_factor_setup, name="two_factor_setup"),
     path("accounts/two-factor/", account_views.two_factor_verify, name="two_factor_verify"),
+    path("console/audit/", audit_views.audit_log, name="console_audit"),
+    path("console/audit/export.csv", audit_views.audit_export, name="console_audit_export"),
     path("policies/", views.policy_list, name="policy_list"),
     path("policies/<int:policy_id>/", views.policy_detail, name="policy_detail"),
     path("calculator/", views.calculator, name="calculator"),

@@ -19,10 +19,14 @@ def nav_state(context: Any) -> dict[str, Any]:
 
     request = context.get("request")
     user = getattr(request, "user", None)
-    state = {"staff": False, "enterprise": False, "unread": 0}
+    state = {"staff": False, "enterprise": False, "unread": 0, "auditor": False}
     if user is None or not user.is_authenticated:
         return state
     state["staff"] = is_staff_user(user)
+    if state["staff"]:
+        from portal.audit.selectors import can_read_audit
+
+        state["auditor"] = can_read_audit(user)
     state["enterprise"] = is_enterprise_user(user)
     if state["enterprise"]:
         from portal.notifications.selectors import notification_unread_count

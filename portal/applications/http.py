@@ -15,6 +15,14 @@ def attachment_response(attachment: ApplicationAttachment) -> FileResponse:
     response = FileResponse(
         handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
     )
+    # Who downloaded an applicant's material, when and from where (等保: access to personal data).
+    from portal.audit.services import audit_record
+
+    audit_record(
+        action="applicationattachment.downloaded",
+        obj=attachment,
+        label=f"{attachment.original_name}（申报 #{attachment.application_id}）",
+    )
     # Never let a browser render an uploaded file inline as something else.
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

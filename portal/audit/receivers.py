@@ -1,0 +1,134 @@
+"""What is recorded without the services asking: sign-ins, role changes, configuration and
+security-relevant rows (whatever wrote them: a service, the admin, a shell), and every status change
+of policies, applications and entitlements (their transition rows name who did it and why)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from .services import audit_record, snapshot
+
+# Configuration and security-relevant models, as "app_label.ModelName".
+WATCHED = (
+    "accounts.User",
+    "accounts.DepartmentApiKey",
+    "enterprises.Zone",
+    "enterprises.Park",
+    "enterprises.Township",
+    "notifications.WebhookEndpoint",
+    "otp_totp.TOTPDevice",
+    "policies.PolicyVersion",
+)
+# Status changes: the transition row's `by` is the actor.
+TRANSITIONS = (
+    "entitlements.EntitlementTransition",
+    "applications.ApplicationTransition",
+    "policies.PolicyTransition",
+)
+# Writes that are bookkeeping, not changes anyone made on purpose.
+_IGNORED_UPDATES = {
+    "accounts.User": {"last_login"},
+    "otp_totp.TOTPDevice": {"last_used_at", "throttling_failure_timestamp", "throttling_failure_count"},
+}
+
+
+def _label(sender: Any) -> str:
+    # Migrations save historical models (module "__fake__"), before this table exists: not audited.
+    if sender.__module__ == "__fake__":
+        return ""
+    return f"{sender._meta.app_label}.{sender.__name__}"
+
+
+@receiver(user_logged_in, dispatch_uid="audit_login")
+def _login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    audit_record(action="auth.login", obj=user, actor=user)
+
+
+@receiver(user_logged_out, dispatch_uid="audit_logout")
+def _logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        audit_record(action="auth.logout", obj=user, actor=user)
+
+
+@receiver(user_login_failed, dispatch_uid="audit_login_failed")
+def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    username = str(credentials.get("username", ""))[:150]
+    audit_record(action="auth.login_failed", object_type="accounts.user", label=username, detail=f"用户名：{username}")
+
+
+@receiver(pre_save, dispatch_uid="audit_pre_save")
+def _remember_before(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    if _label(sender) not in WATCHED or instance.pk is None:
+        return
+    old = sender._default_manager.filter(pk=instance.pk).first()
+    instance._audit_before = snapshot(old) if old is not None else None
+
+
+@receiver(post_save, dispatch_uid="audit_post_save")
+def _saved(sender: Any, instance: Any, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
+    label = _label(sender)
+    if label in TRANSITIONS and created:
+        _transition(instance)
+        return
+    if label not in WATCHED:
+        return
+    if update_fields and set(update_fields) <= _IGNORED_UPDATES.get(label, set()):
+        return
+    after = snapshot(instance)
+    before = getattr(instance, "_audit_before", None)
+    if not created and before is not None:
+        changed = {k for k in after if before.get(k) != after.get(k)}
+        if not changed or changed <= _IGNORED_UPDATES.get(label, set()):
+            return
+        before = {k: before.get(k) for k in sorted(changed)}
+        after = {k: after[k] for k in sorted(changed)}
+    audit_record(
+        action=f"{sender._meta.model_name}.{'created' if created else 'updated'}",
+        obj=instance,
+        before=before,
+        after=after,
+    )
+
+
+@receiver(post_delete, dispatch_uid="audit_post_delete")
+def _deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    if _label(sender) in WATCHED:
+        audit_record(action=f"{sender._meta.model_name}.deleted", obj=instance, before=snapshot(instance))
+
+
+def _transition(row: Any) -> None:
+    subject = next(f for f in row._meta.concrete_fields if f.is_relation and f.name not in ("by",))
+    target = getattr(row, subject.name)
+    audit_record(
+        action=f"{target._meta.model_name}.status",
+        obj=target,
+        before={"status": getattr(row, "from_status", "")},
+        after={"status": getattr(row, "to_status", "")},
+        detail=getattr(row, "reason", "") or getattr(row, "comment", "") or "",
+        actor=getattr(row, "by", None),
+    )
+
+
+@receiver(m2m_changed, dispatch_uid="audit_roles")
+def _roles_changed(sender: Any, instance: Any, action: str, pk_set: Any, model: Any, **kwargs: Any) -> None:
+    from django.contrib.auth.models import Group
+
+    from portal.accounts.models import User
+
+    if sender is not User.groups.through or action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not isinstance(instance, User):
+        return
+    names = sorted(Group.objects.filter(pk__in=pk_set or ()).values_list("name", flat=True))
+    now = sorted(instance.groups.values_list("name", flat=True))
+    word = {"post_add": "授予", "post_remove": "撤销", "post_clear": "清空"}[action]
+    audit_record(
+        action="user.roles_changed",
+        obj=instance,
+        after={"roles": now},
+        detail=f"{word}角色：{'、'.join(names) or '全部'}",
+    )
