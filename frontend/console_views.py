@@ -180,8 +180,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
         form = PolicyCreateForm(request.POST)
 
         def save(data: dict[str, Any], rule: Any) -> PolicyVersion:
-            fields = {k: v for k, v in data.items() if k != "key"}
-            return policy_services.policy_create(by=request.user, key=data["key"], rule=rule, **fields)
+            return policy_services.policy_create(by=request.user, rule=rule, **data)
 
         version, builder = _editor_post(request, form, save)
         if version is not None:

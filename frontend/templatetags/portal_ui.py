@@ -39,3 +39,11 @@ def source_name(code: str | None) -> str:
 @register.filter
 def is_department(code: str | None) -> bool:
     return code in DEPARTMENT_SOURCES
+
+
+@register.filter
+def rule_path(field: str) -> str:
+    """A rule problem's path (rule.all[0].value) as 第1个条件 › 取值."""
+    from frontend.rule_builder import path_words
+
+    return path_words(str(field or ""))
