@@ -61,6 +61,15 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/console/policy_list.html", context)
 
 
+@staff_required
+@require_GET
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """待我审核: what this reviewer may approve (not their own drafts) and what waits to be published."""
+    queue = policy_selectors.staff_review_queue(user=request.user)
+    context = {"queue": queue, "can_review": permissions.can_review(request.user), "section": "console"}
+    return render(request, "frontend/console/review_queue.html", context)
+
+
 # --- Rule builder --------------------------------------------------------------------------------
 
 

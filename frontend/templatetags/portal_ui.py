@@ -47,3 +47,11 @@ def rule_path(field: str) -> str:
     from frontend.rule_builder import path_words
 
     return path_words(str(field or ""))
+
+
+@register.filter
+def change_counts(changes: dict[str, int] | None) -> str:
+    """A match run's changed counters in words (新符合条件 3 条，…), never their codes."""
+    from matching.models import change_counts_text
+
+    return change_counts_text(changes or {})
