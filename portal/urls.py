@@ -25,3 +25,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("frontend.urls")),
 ]
+
+# Chinese error pages (frontend/templates/4xx.html, 500.html); under DEBUG the middleware
+# frontend.errors.ChineseErrorPagesMiddleware serves them in place of Django's technical pages.
+handler403 = "frontend.errors.permission_denied"
+handler404 = "frontend.errors.page_not_found"
+handler500 = "frontend.errors.server_error"

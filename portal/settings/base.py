@@ -65,7 +65,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so its process_exception sees a view's exception first: Chinese 404/500 pages under DEBUG too.
+    "frontend.errors.ChineseErrorPagesMiddleware",
 ]
+# Django's CSRF failure page is English (and a developer's checklist under DEBUG).
+CSRF_FAILURE_VIEW = "frontend.errors.csrf_failure"
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
