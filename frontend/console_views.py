@@ -246,6 +246,8 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         "golden_failed": sum(1 for _, result in golden_rows if result is None or not result.passed),
         "can_edit_golden": version.is_editable and permissions.can_edit(request.user),
         "can_review": permissions.can_review(request.user),
+        # Four eyes (policy_approve refuses the author or submitter): say so instead of offering the button.
+        "own_version": request.user.pk in (version.author_id, version.submitted_by_id),
         "run": MatchRun.objects.filter(policy_version=version).order_by("-created_at", "-pk").first(),
         "preview_run": policy_selectors.preview_run_latest(version=version),
         **builder,

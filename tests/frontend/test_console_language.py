@@ -114,3 +114,16 @@ def test_api_generates_the_key_when_none_is_given(staff_editor) -> None:
     assert re.fullmatch(r"p-20\d\d-\d{4,}", created.json()["policy_key"])
     given = client.post("/api/v1/staff/policies/", {**body, "key": "given-key"}, format="json")
     assert given.status_code == 201 and given.json()["policy_key"] == "given-key"
+
+
+def test_the_author_is_not_offered_the_approve_button(client) -> None:
+    both = StaffUserFactory(username="bianji", roles=[Role.POLICY_EDITOR, Role.REVIEWER])
+    own = PolicyVersionFactory(status=Status.IN_REVIEW, author=both, submitted_by=both)
+    other = PolicyVersionFactory(status=Status.IN_REVIEW)
+    client.force_login(both)
+
+    own_html = client.get(f"/console/versions/{own.pk}/").content.decode()
+    other_html = client.get(f"/console/versions/{other.pk}/").content.decode()
+
+    assert 'value="approve"' not in own_html and "须由其他审核人员审核通过" in own_html
+    assert 'value="approve"' in other_html
