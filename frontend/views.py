@@ -108,7 +108,8 @@ def _enterprise_outcome(user: Any, version: PolicyVersion) -> dict[str, Any] | N
             try:
                 application_precheck(enterprise=enterprise, version=version)
             except ApplicationError as error:
-                result["apply_refusal"] = error.message
+                # 不符合 is already the box's headline; other refusals (window closed…) are news.
+                result["apply_refusal"] = "" if error.code == "ineligible" else error.message
             else:
                 result["apply_url"] = reverse("frontend:enterprise_apply", args=[enterprise.credit_code, version.pk])
     return result
