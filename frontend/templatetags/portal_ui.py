@@ -55,3 +55,11 @@ def change_counts(changes: dict[str, int] | None) -> str:
     from matching.models import change_counts_text
 
     return change_counts_text(changes or {})
+
+
+@register.filter
+def person(user: Any) -> str:
+    """A user as people know them: the name on the account (政策清单, 王敏), else the login name."""
+    if user is None:
+        return "—"
+    return user.get_full_name() or user.get_username()
