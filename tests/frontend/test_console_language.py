@@ -127,3 +127,11 @@ def test_the_author_is_not_offered_the_approve_button(client) -> None:
 
     assert 'value="approve"' not in own_html and "须由其他审核人员审核通过" in own_html
     assert 'value="approve"' in other_html
+
+
+def test_form_messages_are_chinese_whatever_the_browser_asks_for(client, staff_editor) -> None:
+    client.force_login(staff_editor)
+
+    html = client.post("/console/policies/new/", {"action": "save"}, HTTP_ACCEPT_LANGUAGE="en-US,en").content.decode()
+
+    assert "该字段是必填项" in html and "This field is required" not in html
