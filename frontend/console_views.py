@@ -61,6 +61,15 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/console/policy_list.html", context)
 
 
+@staff_required
+@require_GET
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """待我审核: what this reviewer may approve (not their own drafts) and what waits to be published."""
+    queue = policy_selectors.staff_review_queue(user=request.user)
+    context = {"queue": queue, "can_review": permissions.can_review(request.user), "section": "console"}
+    return render(request, "frontend/console/review_queue.html", context)
+
+
 # --- Rule builder --------------------------------------------------------------------------------
 
 
@@ -180,8 +189,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
         form = PolicyCreateForm(request.POST)
 
         def save(data: dict[str, Any], rule: Any) -> PolicyVersion:
-            fields = {k: v for k, v in data.items() if k != "key"}
-            return policy_services.policy_create(by=request.user, key=data["key"], rule=rule, **fields)
+            return policy_services.policy_create(by=request.user, rule=rule, **data)
 
         version, builder = _editor_post(request, form, save)
         if version is not None:
@@ -238,6 +246,8 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         "golden_failed": sum(1 for _, result in golden_rows if result is None or not result.passed),
         "can_edit_golden": version.is_editable and permissions.can_edit(request.user),
         "can_review": permissions.can_review(request.user),
+        # Four eyes (policy_approve refuses the author or submitter): say so instead of offering the button.
+        "own_version": request.user.pk in (version.author_id, version.submitted_by_id),
         "run": MatchRun.objects.filter(policy_version=version).order_by("-created_at", "-pk").first(),
         "preview_run": policy_selectors.preview_run_latest(version=version),
         **builder,

@@ -340,9 +340,7 @@ class PolicyContentForm(forms.Form):
 
 
 class PolicyCreateForm(PolicyContentForm):
-    key = forms.SlugField(label="政策标识", max_length=80, help_text="小写字母、数字和连字符，如 rd-subsidy-2025")
-
-    field_order = ["key"]
+    """A new policy's first version. The 政策标识 is generated on save (policies.services), never typed."""
 
 
 class GoldenCaseForm(forms.Form):

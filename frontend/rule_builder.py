@@ -88,11 +88,16 @@ def fact_choices() -> list[tuple[str, str]]:
     return [(name, spec.label) for name, spec in FACTS.items()] + list(PENDING_CHOICES.items())
 
 
+# The value a new row starts with, where the first choice would be the wrong guess: a 失信 condition
+# almost always means "not 失信", and a select with nothing selected would show (and submit) 是.
+NEW_ROW_VALUES: dict[str, list[str]] = {"dishonest": ["false"]}
+
+
 def new_row(index: int, fact: str = "") -> Row:
     if fact in PENDING_CHOICES:
         return Row(index=index, fact=fact)
     fact = fact if fact in FACTS else next(iter(FACTS))
-    return Row(index=index, fact=fact, op=FACTS[fact].operators[0])
+    return Row(index=index, fact=fact, op=FACTS[fact].operators[0], values=list(NEW_ROW_VALUES.get(fact, [])))
 
 
 def rows_from_post(data: QueryDict) -> list[Row]:
@@ -188,6 +193,17 @@ def rows_from_rule(rule: Any) -> tuple[str, list[Row]] | None:
     return combinator, rows
 
 
+_JSON_REASONS = {
+    "Expecting value": "缺少取值",
+    "Expecting property name enclosed in double quotes": "键名须用英文双引号括起，或有多余的逗号",
+    "Expecting ',' delimiter": "缺少逗号",
+    "Expecting ':' delimiter": "缺少冒号",
+    "Extra data": "规则之后有多余内容",
+    "Unterminated string starting at": "字符串缺少结尾的引号",
+    "Invalid control character at": "字符串中有换行等控制字符",
+}
+
+
 def parse_json(text: str) -> tuple[Any, str]:
     """(rule, "") or (None, error message) for the expert's raw JSON."""
     try:
@@ -195,7 +211,9 @@ def parse_json(text: str) -> tuple[Any, str]:
     except JSONLimitError as error:
         return None, f"JSON格式错误：{error}"
     except json.JSONDecodeError as error:
-        return None, f"JSON格式错误：第{error.lineno}行第{error.colno}列，{error.msg}"
+        # json's own message is English; the position is what helps, plus the usual causes in words.
+        reason = _JSON_REASONS.get(error.msg.split(":")[0], "无法解析")
+        return None, f"JSON格式错误：第{error.lineno}行第{error.colno}列，{reason}"
 
 
 def rule_from_post(data: QueryDict) -> tuple[Any, list[Row], str, str]:
@@ -217,7 +235,33 @@ def attach_errors(rows: list[Row], problems: list[dict[str, str]]) -> list[dict[
         match = _PATH_ROW.match(path)
         row = by_position.get(int(match.group(1))) if match else None
         if row is not None:
-            row.errors.append(f"{path}：{problem['message']}")
+            row.errors.append(f"{path_words(path)}：{problem['message']}")
         else:
             left.append(problem)
     return left
+
+
+_PATH_PART = re.compile(r"(all|any)(?:\[(\d+)\])?|(not)|(value|op|fact)(?:\[(\d+)\])?|([^.\[\]]+)")
+_PART_LABELS = {"value": "取值", "op": "判断方式", "fact": "信息项"}
+
+
+def path_words(field: str) -> str:
+    """A rule problem's node path in words for a page: "rule.all[0].value[1]" → "第1个条件 › 取值第2项".
+
+    The API keeps the path itself (a stable `field`); people read 第N个条件.
+    """
+    path = field.removeprefix("rule").lstrip(".")
+    if not path:
+        return "整条规则"
+    parts = []
+    for match in _PATH_PART.finditer(path):
+        group, index, negation, key, item, other = match.groups()
+        if group:
+            parts.append(f"第{int(index) + 1}个条件" if index is not None else "条件组")
+        elif negation:
+            parts.append("“不满足”分组")
+        elif key:
+            parts.append(_PART_LABELS[key] + (f"第{int(item) + 1}项" if item is not None else ""))
+        else:
+            parts.append(f"“{other}”")  # a key typed in the JSON box: quoted as typed
+    return " › ".join(parts)

@@ -86,6 +86,7 @@ urlpatterns = [
         name="enterprise_application_attachment",
     ),
     path("console/", console_views.console, name="console"),
+    path("console/reviews/", console_views.review_queue, name="console_review_queue"),
     path("console/entitlements/", console_views.entitlements, name="console_entitlements"),
     path(
         "console/entitlements/<int:entitlement_id>/<str:action>/",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from matching.evaluator import Outcome
 from matching.rules import RuleError
 from policies import selectors as policy_selectors
 from policies.models import Mode, PolicyVersion
@@ -58,16 +60,65 @@ def policy_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(versions, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # The exports are the API's (policies/api): the same filters, only the ones given (the API
+    # refuses a blank choice), so a download holds exactly the policies listed.
+    listed = form.is_valid() or not request.GET
+    export_query = urlencode({k: v for k, v in filters.items() if v not in ("", None)}) if listed else None
     context = {
         "form": form,
         "page": page,
         "total": len(versions),
         "query": query.urlencode(),
+        "export_query": export_query,
         "today": timezone.localdate(),
         "section": "policies",
     }
     template = "frontend/partials/policy_results.html" if request.htmx else "frontend/policy_list.html"
     return render(request, template, context)
+
+
+def _enterprise_outcome(user: Any, version: PolicyVersion) -> dict[str, Any] | None:
+    """The logged-in enterprise user's own enterprise against this policy, and whether it may apply.
+
+    The status is matching's decision (the MatchRecord; no record means 不符合), explained by the
+    record's stored explanation, or by evaluating the rule now when the record has none (a pair that
+    was never eligible has no record). Only the user's own enterprise is ever read here.
+    """
+    from matching.evaluator import compile_rule
+    from matching.selectors import enterprise_matches
+    from portal.api.exceptions import ApplicationError
+    from portal.applications.selectors import applied_version_ids
+    from portal.applications.services import application_precheck
+    from portal.enterprises.selectors import enterprise_profile
+
+    if not user.is_authenticated or getattr(user, "enterprise_id", None) is None:
+        return None
+    enterprise = user.enterprise
+    today = timezone.localdate()
+    record = enterprise_matches(enterprise=enterprise).filter(policy_version=version).first()
+    outcome = Outcome.from_dict(record.explanation) if record is not None and record.explanation else None
+    if outcome is None:
+        try:
+            outcome = compile_rule(version.rule).evaluate(enterprise_profile(enterprise=enterprise), on=today)
+        except RuleError:
+            outcome = None
+    status = record.outcome if record is not None else "ineligible"
+    if outcome is not None and outcome.status != status:
+        outcome = None  # an explanation of another decision would not be true; the status stands alone
+    result: dict[str, Any] = {"enterprise": enterprise, "status": status, "outcome": outcome}
+    if version.mode != Mode.EXEMPT:
+        application = applied_version_ids(enterprise=enterprise).get(version.pk)
+        if application is not None:
+            result["application"] = application
+        else:
+            try:
+                application_precheck(enterprise=enterprise, version=version)
+            except ApplicationError as error:
+                # 不符合 is already the box's headline; other refusals (window closed…) are news.
+                result["apply_refusal"] = "" if error.code == "ineligible" else error.message
+            else:
+                result["apply_url"] = reverse("frontend:enterprise_apply", args=[enterprise.credit_code, version.pk])
+    return result
 
 
 def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
@@ -78,6 +129,7 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
         "in_effect": policy_selectors.policy_in_effect(version),
         "today": timezone.localdate(),
         "exempt": version.mode == Mode.EXEMPT,
+        "mine": _enterprise_outcome(request.user, version),
         "section": "policies",
     }
     return render(request, "frontend/policy_detail.html", context)

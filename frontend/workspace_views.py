@@ -143,6 +143,10 @@ def _display(enterprise: Enterprise, key: str) -> str:
         return "是" if value else "否"
     if key == "tax_credit_rating":
         return enterprise.get_tax_credit_rating_display()
+    if key == "foreign_investor_country":
+        from matching.vocabulary import COUNTRIES
+
+        return COUNTRIES.get(value, value)  # 美国, not US
     return str(value)
 
 

@@ -113,6 +113,25 @@ def change_kind(previous_outcome: str, previous_verified: bool, outcome: str, ve
     return "no_longer_needs_info"
 
 
+# change_kind's values in words, for pages and command output (the codes stay in the API and logs).
+CHANGE_KIND_LABELS: dict[str, str] = {
+    "newly_eligible": "新符合条件",
+    "no_longer_eligible": "不再符合条件",
+    "newly_verified": "经部门数据核验确认",
+    "no_longer_verified": "仍符合但不再经核验",
+    "needs_info": "变为需补充信息",
+    "no_longer_needs_info": "由需补充信息变为不符合",
+}
+
+
+def change_counts_text(changes: dict[str, int]) -> str:
+    """{"newly_eligible": 3, "needs_info": 1} → "新符合条件 3 条，变为需补充信息 1 条" (known kinds first)."""
+    order = [k for k in CHANGE_KIND_LABELS if changes.get(k)] + sorted(
+        k for k in changes if k not in CHANGE_KIND_LABELS and changes[k]
+    )
+    return "，".join(f"{CHANGE_KIND_LABELS.get(k, '其他变化')} {changes[k]} 条" for k in order)
+
+
 class MatchRun(models.Model):
     """One matching job, with progress for the staff console."""
 

@@ -24,7 +24,7 @@ from .services import policy_version_import, validate_import
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "catalogue" / "policies.json"
 SYSTEM_USERNAME = "catalogue"
-IMPORT_COMMENT = "由政策清单数据文件导入（policies/catalogue/policies.json）"
+IMPORT_COMMENT = "由政策清单数据文件导入"  # shown on the console: no file path
 
 _TEXT_FIELDS = (
     "title",

@@ -178,6 +178,23 @@ def staff_version_queryset() -> QuerySet[PolicyVersion]:
     return PolicyVersion.objects.select_related("policy", "author", "submitted_by", "approved_by")
 
 
+def staff_review_queue(*, user: Any) -> dict[str, list[PolicyVersion]]:
+    """待我审核: versions in review that `user` may act on now, oldest submission first.
+
+    "approve": not yet approved, and neither written nor submitted by `user` (policy_approve refuses
+    those: four eyes). "publish": approved, waiting for a reviewer to publish. Empty for non-reviewers.
+    """
+    from .permissions import can_review
+
+    if not can_review(user):
+        return {"approve": [], "publish": []}
+    in_review = staff_version_queryset().filter(status=Status.IN_REVIEW).order_by("submitted_at", "id")
+    return {
+        "approve": list(in_review.filter(approved_by__isnull=True).exclude(author=user).exclude(submitted_by=user)),
+        "publish": list(in_review.filter(approved_by__isnull=False)),
+    }
+
+
 def staff_version_transitions(*, version: PolicyVersion) -> QuerySet[PolicyTransition]:
     return version.transitions.select_related("by").order_by("at", "id")
 

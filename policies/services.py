@@ -15,6 +15,7 @@ once submitted; changing a published policy means `policy_version_create_draft`.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
@@ -145,16 +146,34 @@ def _require_status(version: PolicyVersion, *allowed: str) -> None:
         )
 
 
+def _generated_key(policy: Policy) -> str:
+    """p-<year>-<id, 4 digits>: unique because the id is, stable because it never changes afterwards."""
+    return f"p-{timezone.localdate().year}-{policy.pk:04d}"
+
+
 @transaction.atomic
-def policy_create(*, by: Any, key: str, **fields: Any) -> PolicyVersion:
-    """Create a policy and its first version (a draft authored by `by`). Returns the version."""
+def policy_create(*, by: Any, key: str = "", **fields: Any) -> PolicyVersion:
+    """Create a policy and its first version (a draft authored by `by`). Returns the version.
+
+    Without `key` the 政策标识 is generated (`p-2026-0061`): editors are not asked to invent an
+    English slug. A given key (the API, the catalogue loader) is checked as before.
+    """
     require_editor(by)
     _check_field_names(fields, CONTENT_FIELDS)
-    if not key or slugify(key) != key or not key.isascii():
-        raise ValidationError({"key": ValidationError("标识只能包含小写字母、数字和连字符", code="invalid_key")})
-    if Policy.objects.filter(key=key).exists():
-        raise ValidationError({"key": ValidationError("该标识已存在", code="unique")})
-    policy = Policy.objects.create(key=key, created_by=by)
+    if key:
+        if slugify(key) != key or not key.isascii():
+            raise ValidationError({"key": ValidationError("标识只能包含小写字母、数字和连字符", code="invalid_key")})
+        if Policy.objects.filter(key=key).exists():
+            raise ValidationError({"key": ValidationError("该标识已存在", code="unique")})
+        policy = Policy.objects.create(key=key, created_by=by)
+    else:
+        # The id is known only after the insert: a placeholder no slug can equal, replaced at once
+        # (same transaction, so no one ever sees it).
+        policy = Policy.objects.create(key=f"pending-{uuid.uuid4().hex}", created_by=by)
+        policy.key = _generated_key(policy)
+        if Policy.objects.filter(key=policy.key).exists():  # a hand-made key of that shape
+            policy.key = f"{policy.key}-{uuid.uuid4().hex[:6]}"
+        policy.save(update_fields=["key"])
     fields.setdefault("materials", [])
     fields.setdefault("chains", [])
     version = PolicyVersion(policy=policy, number=1, status=Status.DRAFT, author=by, **fields)

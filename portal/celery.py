@@ -17,7 +17,7 @@ def task_mode_line() -> str:
     """One line saying how tasks run, and how to switch (printed by `make run`)."""
     if app.conf.task_always_eager:
         return (
-            "Celery tasks run inline in the web process (task_always_eager, no REDIS_URL). "
-            "To use a real worker: export REDIS_URL=redis://127.0.0.1:6379/0, then `make worker` and `make beat`."
+            "后台任务在网页进程内直接执行（task_always_eager，未设置 REDIS_URL）。"
+            "如需独立的后台进程：export REDIS_URL=redis://127.0.0.1:6379/0，然后运行 `make worker` 和 `make beat`。"
         )
-    return f"Celery tasks go through the broker at {app.conf.broker_url}; start `make worker` and one `make beat`."
+    return f"后台任务经由消息队列 {app.conf.broker_url} 执行；请运行 `make worker` 和一个 `make beat`。"

@@ -26,8 +26,10 @@ urlpatterns = [
     path("", include("frontend.urls")),
 ]
 
-# /api/ callers get the JSON error format even from errors no API view handled.
-handler400 = "portal.api.errors.bad_request"
-handler403 = "portal.api.errors.permission_denied"
-handler404 = "portal.api.errors.page_not_found"
-handler500 = "portal.api.errors.server_error"
+# Chinese error pages (frontend/templates/4xx.html, 500.html); /api/ callers get the API's JSON error
+# format instead (portal/api/errors.py). Under DEBUG, frontend.errors.ChineseErrorPagesMiddleware serves
+# the same pages in place of Django's technical ones.
+handler400 = "frontend.errors.bad_request"
+handler403 = "frontend.errors.permission_denied"
+handler404 = "frontend.errors.page_not_found"
+handler500 = "frontend.errors.server_error"

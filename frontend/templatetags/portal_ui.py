@@ -43,3 +43,27 @@ def source_name(code: str | None) -> str:
 @register.filter
 def is_department(code: str | None) -> bool:
     return code in DEPARTMENT_SOURCES
+
+
+@register.filter
+def rule_path(field: str) -> str:
+    """A rule problem's path (rule.all[0].value) as 第1个条件 › 取值."""
+    from frontend.rule_builder import path_words
+
+    return path_words(str(field or ""))
+
+
+@register.filter
+def change_counts(changes: dict[str, int] | None) -> str:
+    """A match run's changed counters in words (新符合条件 3 条，…), never their codes."""
+    from matching.models import change_counts_text
+
+    return change_counts_text(changes or {})
+
+
+@register.filter
+def person(user: Any) -> str:
+    """A user as people know them: the name on the account (政策清单, 王敏), else the login name."""
+    if user is None:
+        return "—"
+    return user.get_full_name() or user.get_username()

@@ -169,7 +169,12 @@ class VersionInputSerializer(StrictInputSerializer):
 
 
 class PolicyCreateInputSerializer(VersionInputSerializer):
-    key = serializers.SlugField(max_length=80, help_text="稳定标识（小写字母、数字、连字符）")
+    key = serializers.SlugField(
+        max_length=80,
+        required=False,
+        allow_blank=True,
+        help_text="稳定标识（小写字母、数字、连字符）；留空时自动生成，如 p-2026-0061",
+    )
 
 
 class CommentInputSerializer(StrictInputSerializer):

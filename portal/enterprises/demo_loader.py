@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from matching.registry import source_label
 from matching.vocabulary import SELF_DECLARED
 
 from . import demo, services
@@ -21,7 +22,7 @@ def _feed(source: str, records: list[dict[str, Any]], log: Callable[[str], None]
     result = feed_apply(source=source, records=records, channel=FeedImport.Channel.COMMAND, filename=_FILENAME)
     if result.rejected:  # the demo generator is wrong: fail loudly rather than load half a demo
         raise ValueError(f"demo {source} records rejected: {result.rejected[:3]}")
-    log(f"  {source}: {len(records)} 条记录")
+    log(f"  {source_label(source) or source}：{len(records)} 条记录")
 
 
 def _qualification_records(items: list[demo.DemoEnterprise], source: str) -> list[dict[str, Any]]:

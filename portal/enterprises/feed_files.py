@@ -80,12 +80,77 @@ def read_records(fh: IO[bytes], filename: str) -> list[dict[str, Any]]:
 
 def read_numbered_records(fh: IO[bytes], filename: str) -> list[tuple[int, dict[str, Any]]]:
     """(row number in the file, record): the header is row 1, so an error report can name the row."""
+    check_content(fh, filename)
     suffix = Path(filename).suffix.lower()
     if suffix == ".csv":
         return list(_read_csv(fh.read()))
     if suffix in (".xlsx", ".xlsm"):
         return list(_read_xlsx(fh))
     raise FeedFileError("只支持CSV或XLSX文件")
+
+
+# Leading bytes of files people upload by mistake, named so the refusal says what the file is.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "PDF文档"),
+    (b"PK\x03\x04", "压缩包（ZIP或XLSX/DOCX等Office文件）"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "旧版Office文件（XLS/DOC）"),
+    (b"\x89PNG", "PNG图片"),
+    (b"\xff\xd8\xff", "JPEG图片"),
+    (b"GIF8", "GIF图片"),
+    (b"Rar!", "RAR压缩包"),
+    (b"7z\xbc\xaf", "7z压缩包"),
+    (b"\x1f\x8b", "GZIP压缩包"),
+)
+# The parts every OOXML workbook has; a zip without them is some other document renamed .xlsx.
+_XLSX_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
+
+
+def _looks_like(head: bytes) -> str:
+    return next((what for magic, what in _SIGNATURES if head.startswith(magic)), "")
+
+
+def check_content(fh: IO[bytes], filename: str) -> None:
+    """Refuse a file whose content is not what its name says (a PDF renamed .csv is not parsed as rows).
+
+    CSV: UTF-8 or GB18030 text without NUL bytes. XLSX: a zip archive holding the OOXML workbook parts.
+    Leaves `fh` at its start. Raises FeedFileError naming the file.
+    """
+    import zipfile
+
+    name = Path(filename).name
+    suffix = Path(name).suffix.lower()
+    fh.seek(0)
+    try:
+        if suffix == ".csv":
+            data = fh.read()
+            what = _looks_like(data[:16])
+            if what:
+                raise FeedFileError(f"文件“{name}”的内容是{what}，不是CSV文本，已拒收；请上传CSV或XLSX格式的数据表")
+            if b"\x00" in data:
+                raise FeedFileError(f"文件“{name}”含有二进制内容，不是CSV文本，已拒收；请上传CSV或XLSX格式的数据表")
+            for encoding in ("utf-8-sig", "gb18030"):
+                try:
+                    data.decode(encoding)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            else:
+                raise FeedFileError(f"文件“{name}”不是UTF-8或GB18030编码的文本，已拒收；请另存为UTF-8编码的CSV")
+        elif suffix in (".xlsx", ".xlsm"):
+            head = fh.read(8)
+            fh.seek(0)
+            if not zipfile.is_zipfile(fh):
+                what = _looks_like(head) or "无法识别的内容"
+                raise FeedFileError(f"文件“{name}”的内容是{what}，不是XLSX工作簿，已拒收；请上传CSV或XLSX格式的数据表")
+            fh.seek(0)
+            with zipfile.ZipFile(fh) as archive:
+                names = set(archive.namelist())
+            if not all(part in names for part in _XLSX_PARTS):
+                raise FeedFileError(f"文件“{name}”是压缩包，但不是XLSX工作簿，已拒收；请上传CSV或XLSX格式的数据表")
+    except zipfile.BadZipFile as exc:
+        raise FeedFileError(f"文件“{name}”已损坏，无法作为XLSX工作簿读取，已拒收") from exc
+    finally:
+        fh.seek(0)
 
 
 def _rows_to_records(

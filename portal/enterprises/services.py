@@ -532,7 +532,7 @@ def feed_upload_create(*, by: User, source: str, file: Any, default_as_of: date 
 
     from portal.accounts.roles import Role, has_role
 
-    from .feed_files import SUFFIXES
+    from .feed_files import SUFFIXES, FeedFileError, check_content
 
     if not has_role(by, Role.DATA_OFFICER):
         raise ApplicationError("只有数据专员可以上传部门数据", code="data_officer_required", http_status=403)
@@ -541,6 +541,11 @@ def feed_upload_create(*, by: User, source: str, file: Any, default_as_of: date 
     name = Path(getattr(file, "name", "") or "").name
     if Path(name).suffix.lower() not in SUFFIXES:
         raise ApplicationError("只支持CSV或XLSX文件", code="invalid_file_type", field="file")
+    try:
+        # By content, before anything is stored: a renamed PDF is refused here, not parsed as rows.
+        check_content(file, name)
+    except FeedFileError as error:
+        raise ApplicationError(str(error), code="invalid_file_content", field="file") from error
     with transaction.atomic():
         feed_import = FeedImport(
             source=source,

@@ -130,7 +130,7 @@ class WebhookEndpoint(models.Model):
 class DeliveryChannel(models.TextChoices):
     EMAIL = "email", "电子邮件"
     SMS = "sms", "短信"
-    WEBHOOK = "webhook", "Webhook"
+    WEBHOOK = "webhook", "接口回调"
 
 
 class DeliveryStatus(models.TextChoices):

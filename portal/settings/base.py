@@ -77,9 +77,13 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.api.middleware.NoStoreForPrivateResponses",
+    # Near the end, so its process_exception sees a view's exception first: Chinese 404/500 pages under DEBUG too.
+    "frontend.errors.ChineseErrorPagesMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+# Django's CSRF failure page is English (and a developer's checklist under DEBUG).
+CSRF_FAILURE_VIEW = "frontend.errors.csrf_failure"
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"

@@ -120,15 +120,69 @@ def test_xlsx_upload(staff_data_officer) -> None:
     assert a.employees == 410 and FeedImport.objects.get(pk=fi.pk).status == "done"
 
 
-def test_an_unreadable_file_fails_with_a_reason(staff_data_officer) -> None:
+def _zip(parts: dict[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_an_unreadable_workbook_fails_with_a_reason(staff_data_officer) -> None:
+    # A zip with the OOXML parts passes the content check; a broken workbook inside fails in the worker.
+    broken = _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"not xml"})
     fi = services.feed_upload_create(
-        by=staff_data_officer, source="statistics", file=SimpleUploadedFile("坏.xlsx", b"not a workbook")
+        by=staff_data_officer, source="statistics", file=SimpleUploadedFile("坏.xlsx", broken)
     )
 
     feed_upload_task(fi.pk)
 
     fi.refresh_from_db()
     assert (fi.status, fi.error) == ("failed", "无法读取XLSX文件")
+
+
+PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "words"),
+    [
+        ("统计局.csv", PDF, "PDF文档"),  # a PDF renamed .csv: only text, GB18030 would decode it
+        ("统计局.csv", b"credit_code,employees\n\x00\x01\x02,3\n", "二进制内容"),
+        ("统计局.csv", _zip({"word/document.xml": b"x"}), "压缩包"),
+        ("统计局.xlsx", PDF, "PDF文档"),
+        ("统计局.xlsx", b"not a workbook", "不是XLSX工作簿"),
+        ("统计局.xlsx", _zip({"word/document.xml": b"x", "[Content_Types].xml": b"x"}), "不是XLSX工作簿"),
+    ],
+)
+def test_a_file_that_is_not_csv_or_xlsx_by_content_is_refused_and_nothing_is_written(
+    staff_data_officer, settings, name, data, words
+) -> None:
+    from pathlib import Path
+
+    with pytest.raises(ApplicationError) as error:
+        services.feed_upload_create(by=staff_data_officer, source="statistics", file=SimpleUploadedFile(name, data))
+
+    assert (error.value.code, error.value.field) == ("invalid_file_content", "file")
+    assert f"文件“{name}”" in error.value.message and words in error.value.message
+    assert not FeedImport.objects.exists()
+    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]  # no stored file either
+
+
+def test_a_gb18030_csv_is_accepted(staff_data_officer) -> None:
+    a = EnterpriseFactory()
+    data = f"统一社会信用代码,从业人员\n{a.credit_code},77\n".encode("gb18030")
+
+    fi = services.feed_upload_create(
+        by=staff_data_officer, source="statistics", file=SimpleUploadedFile("统计局.csv", data)
+    )
+    feed_upload_task(fi.pk)
+
+    a.refresh_from_db()
+    assert a.employees == 77
 
 
 @pytest.mark.parametrize(

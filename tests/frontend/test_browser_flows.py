@@ -94,7 +94,7 @@ def test_editor_builds_a_rule_and_a_reviewer_publishes(page, live_server, screen
 
     login(page, live_server, "editor1")
     page.get_by_role("link", name="新建政策").click()
-    page.get_by_label("政策标识").fill("browser-rule")
+    expect(page.get_by_label("政策标识")).not_to_be_editable()  # generated on save
     page.get_by_label("政策名称").fill("网页新建的软件奖励（示例）")
     page.get_by_label("兑现方式").select_option("exempt")
     page.get_by_label("责任部门").fill("区科技局")
@@ -130,7 +130,7 @@ def test_editor_builds_a_rule_and_a_reviewer_publishes(page, live_server, screen
     expect(page.locator(".run-status")).to_have_text("已完成", timeout=15000)
     screenshot("published")
 
-    version = PolicyVersion.objects.get(policy__key="browser-rule")
+    version = PolicyVersion.objects.get(title="网页新建的软件奖励（示例）")
     assert MatchRecord.objects.filter(enterprise=enterprise, policy_version=version, outcome="eligible").exists()
 
     # The matched enterprise's inbox shows the push (免申即享, on the factory's department data).

@@ -82,7 +82,7 @@ def test_dashboard_figures(client, staff_auditor, data) -> None:
     assert table(html, "各渠道投递状态（条）") == {
         "电子邮件": ["2", "0", "1"],
         "短信": ["1", "1", "0"],
-        "Webhook": ["0", "0", "0"],
+        "接口回调": ["0", "0", "0"],
     }
     assert 'id="total-published">3<' in html and 'id="total-eligible">4<' in html
     assert 'id="total-success">75.0%<' in html  # 3 sent of 4 finished

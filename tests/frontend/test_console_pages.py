@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from matching.models import MatchRun
@@ -11,7 +13,6 @@ from tests.policies.factories import PolicyVersionFactory
 pytestmark = pytest.mark.django_db
 
 FORM = {
-    "key": "web-rule-test",
     "title": "网页新建政策（示例）",
     "benefit_kind": "subsidy",
     "mode": "exempt",
@@ -77,7 +78,7 @@ def test_rule_preview_names_the_bad_node(client, staff_editor) -> None:
         "/console/rule/preview/", {**FORM, "r1_fact": "employees", "r1_op": "gte", "r1_value": "x"}
     ).content.decode()
 
-    assert "all[1].value" in html
+    assert "第2个条件 › 取值" in html and "all[1]" not in html
 
 
 def test_rule_row_offers_the_operators_of_the_chosen_fact(client, staff_editor) -> None:
@@ -94,7 +95,9 @@ def test_editor_creates_a_draft_from_the_builder(client, staff_editor) -> None:
     response = client.post("/console/policies/new/", FORM)
 
     assert response.status_code == 302
-    version = PolicyVersion.objects.get(policy__key="web-rule-test")
+    version = PolicyVersion.objects.get(title=FORM["title"])
+    assert re.fullmatch(r"p-20\d\d-\d{4,}", version.policy.key)  # generated, not typed
+    assert version.policy.key.endswith(f"-{version.policy_id:04d}")
     assert version.rule == {
         "all": [
             {"fact": "industry", "op": "under", "value": ["65"]},
@@ -109,8 +112,8 @@ def test_editor_form_shows_rule_errors_on_the_row(client, staff_editor) -> None:
     response = client.post("/console/policies/new/", {**FORM, "r0_value": "99999"})
 
     assert response.status_code == 200
-    assert "all[0].value" in response.content.decode()
-    assert not PolicyVersion.objects.filter(policy__key="web-rule-test").exists()
+    assert "第1个条件 › 取值" in response.content.decode()
+    assert not PolicyVersion.objects.filter(title=FORM["title"]).exists()
 
 
 def test_editor_can_use_raw_json(client, staff_editor) -> None:
@@ -119,7 +122,7 @@ def test_editor_can_use_raw_json(client, staff_editor) -> None:
 
     client.post("/console/policies/new/", {**FORM, "use_json": "1", "rule_json": rule})
 
-    version = PolicyVersion.objects.get(policy__key="web-rule-test")
+    version = PolicyVersion.objects.get(title=FORM["title"])
     assert version.rule == {"any": [{"not": {"fact": "dishonest", "op": "eq", "value": True}}]}
 
 
@@ -128,7 +131,7 @@ def test_submit_approve_publish_starts_a_match_run(
 ) -> None:
     client.force_login(staff_editor)
     client.post("/console/policies/new/", FORM)
-    version = PolicyVersion.objects.get(policy__key="web-rule-test")
+    version = PolicyVersion.objects.get(title=FORM["title"])
     client.post(f"/console/versions/{version.pk}/", {**FORM, "action": "submit"})
     version.refresh_from_db()
     assert version.status == PolicyVersion.Status.IN_REVIEW

@@ -39,5 +39,12 @@ def test_bootstrap_on_sqlite_loads_the_demo_and_matches_it(tmp_path: Path) -> No
         (entitlements,) = db.execute("SELECT count(*) FROM entitlements_entitlement").fetchone()
         (explained,) = db.execute("SELECT count(*) FROM matching_matchrecord WHERE explanation IS NULL").fetchone()
     assert outcomes.get("eligible", 0) > 0 and outcomes.get("needs_info", 0) > 0
+    # The summary is the true count of what this run decided (every record is new on a fresh
+    # database), labelled in Chinese, never "0 条…有变化 {}" or change-kind codes.
+    changed = sum(outcomes.values())
+    assert f"本次 {changed} 条匹配结果有变化" in result.stdout, result.stdout[-3000:]
+    assert f"新符合条件 {outcomes['eligible']} 条" in result.stdout
+    assert f"符合条件 {outcomes['eligible']} 条，需补充信息 {outcomes['needs_info']} 条" in result.stdout
+    assert "newly_eligible" not in result.stdout and "{}" not in result.stdout
     assert entitlements > 0  # 免申即享 granted from the demo's department data
     assert explained == 0  # every decision carries its explanation
