@@ -155,6 +155,7 @@ def policy_version_match(
         if run is not None:
             MatchRun.objects.filter(pk=run.pk).update(processed=end - lo)
         start = end
+    signals_out.policy_version_decided(version_id=version_id)
     return summary
 
 
