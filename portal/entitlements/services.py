@@ -56,11 +56,20 @@ def _benefit_key(version: Any, kind: str) -> str:
     return f"p{version.policy_id}:{version.benefit_period}:{kind}"
 
 
-def _needs_info_key(version: Any, missing: str) -> str:
+def _unknown_facts(rule: dict[str, Any], states: str) -> list[str]:
+    """The facts of the conditions that were unknown (what the enterprise would have to supply)."""
+    conditions = list(iter_conditions(rule))
+    facts = {cond.get("fact", "") for (_, cond, _), letter in zip(conditions, states, strict=False) if letter == "U"}
+    return sorted(facts)
+
+
+def _needs_info_key(version: Any, states: str) -> str:
     if version.mode != "exempt":
         return f"pv{version.pk}:{Kind.NEEDS_INFO}"
-    # The same missing facts under a newer version are the same notice; different ones are news.
-    digest = hashlib.sha1(missing.encode(), usedforsecurity=False).hexdigest()[:12]
+    # Keyed by the facts still missing, not the version or the condition's wording: the same facts
+    # missing under a corrected version (even with a changed threshold) are the same notice.
+    facts = ",".join(_unknown_facts(version.rule, states))
+    digest = hashlib.sha1(facts.encode(), usedforsecurity=False).hexdigest()[:12]
     return f"{_benefit_key(version, Kind.NEEDS_INFO)}:{digest}"
 
 
@@ -155,7 +164,7 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
                 NotificationSpec(
                     c.enterprise_id,
                     Kind.NEEDS_INFO,
-                    _needs_info_key(version, missing),
+                    _needs_info_key(version, letters),
                     title=f"补充信息即可判断：{version.title}",
                     body=f"还需要以下信息才能判断贵企业是否符合：{missing}。请在“企业信息”中补充。",
                     link="/workspace/profile/",
