@@ -47,7 +47,7 @@ class Entitlement(models.Model):
         "policies.PolicyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     review_explanation = models.JSONField("复核依据", null=True, blank=True)
-    status_before_review = models.CharField("复核前状态", max_length=16, blank=True, default="")
+    status_before_review = models.CharField("复核前状态", max_length=16, choices=Status.choices, blank=True, default="")
     # Already disbursed but a newer version finds it no longer eligible: a possible 追回 case for staff.
     recovery_flagged_at = models.DateTimeField("列为可能追回", null=True, blank=True)
     recovery_note = models.TextField("追回核查意见", blank=True, default="")

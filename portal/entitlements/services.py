@@ -583,6 +583,12 @@ def _move(
     return locked
 
 
+def sentence(text: str) -> str:
+    """`text` ending as a sentence, so the next one ("下一步：…") does not run on."""
+    text = (text or "").strip()
+    return text if not text or text[-1] in "。！？.!?；;" else f"{text}。"
+
+
 def _require_reason(reason: str, field: str = "reason") -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -629,15 +635,16 @@ def entitlement_resolve(*, entitlement: Entitlement, by: Any, decision: str, res
     if entitlement.status != Status.OBJECTED:
         raise ApplicationError("只有“企业有异议”的记录需要处理", code="invalid_transition", http_status=409)
     title = entitlement.policy_version.title
+    role = EntitlementTransition.ByRole(actor_role(by)).label
     if decision == "confirm":
         return _move(
             entitlement=entitlement,
             to=Status.NOTIFIED,
             by=by,
-            reason=f"异议处理：维持认定。{resolution}",
+            reason=f"异议处理：维持认定。{sentence(resolution)}",
             allowed=(Status.OBJECTED,),
             notice=(
-                f"您对“{title}”兑现记录提出的异议已由审核人处理：维持认定。处理意见：{resolution}"
+                f"您对“{title}”兑现记录提出的异议已由{role}处理：维持认定。处理意见：{sentence(resolution)}"
                 "下一步：请在“免申即享兑现”中确认，确认后安排兑现；如仍有异议，可再次提出。"
             ),
             resolution=resolution,
@@ -647,9 +654,9 @@ def entitlement_resolve(*, entitlement: Entitlement, by: Any, decision: str, res
             entitlement=entitlement,
             to=Status.REVOKED,
             by=by,
-            reason=f"异议处理：撤销。{resolution}",
+            reason=f"异议处理：撤销。{sentence(resolution)}",
             notice=(
-                f"您对“{title}”兑现记录提出的异议已由审核人处理：撤销该兑现记录。处理意见：{resolution}"
+                f"您对“{title}”兑现记录提出的异议已由{role}处理：撤销该兑现记录。处理意见：{sentence(resolution)}"
                 "下一步：无需办理；如对处理结果有疑问，请联系政策的责任部门。"
             ),
             resolution=resolution,
@@ -677,9 +684,9 @@ def entitlement_review_resolve(*, entitlement: Entitlement, by: Any, decision: s
             entitlement=entitlement,
             to=back,
             by=by,
-            reason=f"复核：维持认定。{reason}",
+            reason=f"复核：维持认定。{sentence(reason)}",
             allowed=(Status.PENDING_REVIEW,),
-            notice=f"“{title}”兑现记录复核完成：维持认定。复核意见：{reason}{next_step}",
+            notice=f"“{title}”兑现记录复核完成：维持认定。复核意见：{sentence(reason)}{next_step}",
             status_before_review="",
         )
     if decision == "revoke":
@@ -687,9 +694,9 @@ def entitlement_review_resolve(*, entitlement: Entitlement, by: Any, decision: s
             entitlement=entitlement,
             to=Status.REVOKED,
             by=by,
-            reason=f"复核：撤销。{reason}",
+            reason=f"复核：撤销。{sentence(reason)}",
             notice=(
-                f"“{title}”兑现记录复核完成：按更新后的政策不符合条件，撤销该兑现记录。复核意见：{reason}"
+                f"“{title}”兑现记录复核完成：按更新后的政策不符合条件，撤销该兑现记录。复核意见：{sentence(reason)}"
                 "下一步：无需办理；如有疑问，请联系政策的责任部门。"
             ),
             revoke_reason=reason,

@@ -113,7 +113,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='entitlement',
             name='status_before_review',
-            field=models.CharField(blank=True, default='', max_length=16, verbose_name='复核前状态'),
+            field=models.CharField(blank=True, choices=[('determined', '已认定'), ('notified', '已通知，待确认'), ('confirmed', '企业已确认'), ('objected', '企业有异议'), ('disbursed', '已兑现'), ('revoked', '已撤销'), ('pending_review', '待复核')], default='', max_length=16, verbose_name='复核前状态'),
         ),
         migrations.AddField(
             model_name='entitlementtransition',
