@@ -1,5 +1,5 @@
-# Second step of 0002, in its own transaction: PostgreSQL refuses ALTER TABLE on rows the data
-# migration just updated while their deferred foreign-key checks are pending.
+# Last step: policy and period required, and the constraints, once every row has them (0003). Its own
+# transaction: PostgreSQL refuses ALTER TABLE on rows with pending deferred foreign-key checks.
 from django.db import migrations, models
 import django.db.models.deletion
 
@@ -7,7 +7,7 @@ import django.db.models.deletion
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0002_entitlement_per_benefit'),
+        ('entitlements', '0003_entitlement_per_benefit_data'),
     ]
 
     operations = [
