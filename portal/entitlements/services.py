@@ -50,6 +50,11 @@ def _unknown_conditions(rule: dict[str, Any], states: str) -> list[str]:
     ]
 
 
+def exempt_granted_key(version: Any) -> str:
+    """The dedupe key of a version's 免申即享 granted push (shared with every version of the same benefit)."""
+    return _benefit_key(version, Kind.EXEMPT_GRANTED)
+
+
 def _benefit_key(version: Any, kind: str) -> str:
     """Dedupe key of a 免申即享 push: the benefit (policy + period), not the version, so a corrected
     version that decides the same thing sends nothing again."""
