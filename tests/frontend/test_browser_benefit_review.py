@@ -25,6 +25,7 @@ from portal.entitlements import services
 from portal.entitlements.models import Entitlement
 from tests.enterprises.factories import EnterpriseUserFactory, StaffUserFactory
 from tests.frontend.support import SOFTWARE_HIGH_TECH, software_enterprise
+from tests.frontend.test_accessibility import assert_accessible
 from tests.frontend.test_browser_flows import login
 
 pytestmark = [
@@ -87,6 +88,7 @@ def test_reviewer_compares_both_decisions_and_keeps_the_entitlement(page, live_s
     expect(old).to_contain_text("持有有效的高新技术企业资质")
     expect(new).to_contain_text("第2版 · 不符合")
     expect(new).to_contain_text("研发费用占营业收入比例不低于10%：当前为 6.5%")
+    assert_accessible(page.content())  # every control labelled, headings in order
     screenshot("review")
 
     card.get_by_role("button", name="维持认定").click()  # no reason: refused, nothing changes
@@ -132,6 +134,7 @@ def test_the_enterprise_reads_its_timeline_with_roles_not_names(page, live_serve
     expect(timeline).to_contain_text("审核人")
     expect(card).not_to_contain_text("shenhe-zhang")  # a staff member's user name never reaches the enterprise
     expect(timeline.locator("li").last).to_contain_text("异议处理：维持认定。金额以拨付通知为准")
+    assert_accessible(page.content())
     screenshot("timeline")
 
     card.get_by_role("button", name="确认兑现").click()
