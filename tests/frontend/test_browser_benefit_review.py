@@ -141,3 +141,73 @@ def test_the_enterprise_reads_its_timeline_with_roles_not_names(page, live_serve
     expect(page.get_by_text("已确认，工作人员将尽快办理兑现。")).to_be_visible()
     entitlement.refresh_from_db()
     assert entitlement.status == "confirmed"
+
+
+def test_a_disbursed_case_is_listed_for_recovery_and_a_revocation_reads_true(
+    page, live_server, screenshot, people
+) -> None:
+    other = software_enterprise(name="苏州撤销示例软件有限公司")
+    EnterpriseUserFactory(username="qiye-chexiao", enterprise=other)
+    match_profiles_refresh()
+    draft = policy_create(
+        by=people["editor"],
+        key="rd-high-tech-exempt",
+        title="高新技术企业研发奖励（示例）",
+        summary="示例",
+        benefit_kind="subsidy",
+        mode="exempt",
+        effective_from=timezone.localdate().replace(year=2020),
+        rule=SOFTWARE_HIGH_TECH,
+        department="区科技创新局",
+        contact_name="韩杰（示例）",
+        contact_phone="0512-0000-0026（示例）",
+    )
+    policy_submit(version=draft, by=people["editor"])
+    policy_approve(version=draft, by=people["reviewer"])
+    policy_publish(version=draft, by=people["reviewer"])
+    paid = Entitlement.objects.get(enterprise=people["enterprise"])
+    services.entitlement_confirm(entitlement=paid, by=people["user"])
+    services.entitlement_disburse(entitlement=paid, by=people["reviewer"])
+    v2 = policy_version_create_draft(policy=draft.policy, by=people["editor"])
+    v2 = policy_version_update(version=v2, by=people["editor"], rule=TIGHTER)
+    policy_submit(version=v2, by=people["editor"])
+    policy_approve(version=v2, by=people["reviewer"])
+    policy_publish(version=v2, by=people["reviewer"])
+    pending = Entitlement.objects.get(enterprise=other)
+    assert pending.status == "pending_review"
+
+    login(page, live_server, "shenhe-zhang")
+    page.goto(f"{live_server.url}/console/entitlements/?list=recovery")
+    card = page.locator(f"#entitlement-{paid.pk}")
+    expect(card).to_contain_text("状态：已兑现")
+    expect(card.get_by_role("region", name="新版本认定")).to_contain_text("第2版 · 不符合")
+    expect(page.get_by_text("系统不会自动追回")).to_be_visible()
+    screenshot("recovery")
+    card.get_by_role("button", name="记录核查意见").click()
+    expect(page.get_by_text("请填写理由")).to_be_visible()
+    page.locator(f"#entitlement-{paid.pk}").get_by_label("核查意见（必填）").fill(
+        "<b>已核查</b>，按第1版兑现，无需追回"
+    )
+    page.locator(f"#entitlement-{paid.pk}").get_by_role("button", name="记录核查意见").click()
+    expect(page.get_by_role("link", name="可能追回（0）")).to_be_visible()
+    paid.refresh_from_db()
+    assert paid.status == "disbursed" and paid.recovery_note.startswith("<b>已核查</b>")
+
+    page.goto(f"{live_server.url}/console/entitlements/?status=pending_review")
+    card = page.locator(f"#entitlement-{pending.pk}")
+    card.get_by_label("复核意见（必填，企业可见）").fill("研发费用占比未达到第2版要求")
+    card.get_by_role("button", name="撤销认定").click()
+    expect(page.get_by_text("已办理。")).to_be_visible()
+
+    page.context.clear_cookies()  # sign out
+    login(page, live_server, "qiye-chexiao")
+    page.goto(f"{live_server.url}/enterprises/{other.credit_code}/")
+    card = page.locator(f"#entitlement-{pending.pk}")
+    expect(card.locator(".next-step")).to_have_text(
+        "已撤销。理由：研发费用占比未达到第2版要求。如有疑问，请联系政策的责任部门。"
+    )
+    expect(card.get_by_role("button", name="确认兑现")).to_have_count(0)
+    card.locator("summary", has_text="办理记录").click()
+    expect(card.get_by_role("list", name="办理记录").locator("li").last).to_contain_text("审核人")
+    expect(card).not_to_contain_text("shenhe-zhang")
+    screenshot("revoked")
