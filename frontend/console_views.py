@@ -428,16 +428,35 @@ def golden_delete(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @staff_required
 def entitlements(request: HttpRequest) -> HttpResponse:
-    """Entitlements by status (objections first by default), with the staff actions each allows."""
-    from portal.entitlements.models import Entitlement
-    from portal.entitlements.selectors import entitlements_for_staff
+    """Entitlements by status (objections first by default), with the staff actions each allows.
 
+    `?list=recovery` lists the possible 追回 cases instead: disbursed entitlements that a newer version
+    of the policy no longer finds eligible (nothing is clawed back automatically). 待复核 and 追回 cards
+    show the two decisions side by side: the one the entitlement rests on, and the newer version's.
+    """
+    from matching.evaluator import Outcome
+    from portal.entitlements.models import Entitlement
+    from portal.entitlements.selectors import entitlement_timeline, entitlements_for_staff
+
+    recovery = request.GET.get("list") == "recovery"
     status, statuses = status_tabs(Entitlement, request.GET.get("status"), default=Entitlement.Status.OBJECTED)
+    queryset = entitlements_for_staff(user=request.user, recovery=recovery, status=None if recovery else status)
+    rows = [
+        {
+            "e": e,
+            "timeline": entitlement_timeline(entitlement=e, for_staff=True),
+            "outcome": Outcome.from_dict(e.explanation) if e.explanation else None,
+            "review_outcome": Outcome.from_dict(e.review_explanation) if e.review_explanation else None,
+        }
+        for e in queryset[:200]
+    ]
     context = {
         "section": "console",
-        "rows": entitlements_for_staff(user=request.user, status=status)[:200],
-        "status": status,
+        "rows": rows,
+        "status": "" if recovery else status,
         "statuses": statuses,
+        "recovery": recovery,
+        "recovery_count": entitlements_for_staff(user=request.user, recovery=True).count(),
     }
     return render(request, "frontend/console/entitlements.html", context)
 
@@ -460,6 +479,12 @@ def entitlement_action(request: HttpRequest, entitlement_id: int, action: str) -
             entitlement_services.entitlement_resolve(
                 entitlement=entitlement, by=request.user, decision=action.removeprefix("resolve-"), resolution=text
             )
+        elif action in ("review-keep", "review-revoke"):
+            entitlement_services.entitlement_review_resolve(
+                entitlement=entitlement, by=request.user, decision=action.removeprefix("review-"), reason=text
+            )
+        elif action == "recovery-note":
+            entitlement_services.entitlement_recovery_note(entitlement=entitlement, by=request.user, note=text)
         else:
             raise PermissionDenied("未知操作")
         messages.success(request, "已办理。")
@@ -468,6 +493,8 @@ def entitlement_action(request: HttpRequest, entitlement_id: int, action: str) -
     # Back to the list the form came from; only a known status is echoed, never a caller-given URL.
     status = request.POST.get("status", "")
     target = reverse("frontend:console_entitlements")
+    if request.POST.get("list") == "recovery":
+        return redirect(f"{target}?list=recovery")
     return redirect(f"{target}?status={status}" if status in Entitlement.Status.values else target)
 
 

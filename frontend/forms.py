@@ -310,6 +310,12 @@ class PolicyContentForm(forms.Form):
     benefit_description = forms.CharField(label="惠企内容", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     amount_max_wan = forms.DecimalField(label="最高金额（万元）", required=False, max_digits=12, decimal_places=2)
     mode = forms.ChoiceField(label="兑现方式", choices=Mode.choices)
+    benefit_period = forms.ChoiceField(
+        label="兑现期",
+        initial="once",
+        required=False,
+        help_text="免申即享：同一兑现期内发布的更正版本不会重复兑现；按年度兑现的新一年请选新的年份",
+    )
     application_start = forms.DateField(label="申报开始", required=False, **_DATE)
     application_end = forms.DateField(label="申报截止", required=False, **_DATE)
     effective_from = forms.DateField(label="生效日期", **_DATE)
@@ -328,6 +334,19 @@ class PolicyContentForm(forms.Form):
         choices=[(code, label) for code, (label, _) in INDUSTRY_CHAINS.items()],
         widget=forms.CheckboxSelectMultiple,
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # 一次性, or a year around now; a version's own (older) year stays selectable.
+        this_year = timezone.localdate().year
+        years = [str(y) for y in range(this_year - 2, this_year + 4)]
+        for current in (str(self.initial.get("benefit_period") or ""), str(self.data.get("benefit_period") or "")):
+            if re.fullmatch(r"20[0-9]{2}", current) and current not in years:
+                years = sorted({*years, current})
+        self.fields["benefit_period"].choices = [("once", "一次性"), *((y, f"{y}年度") for y in years)]
+
+    def clean_benefit_period(self) -> str:
+        return self.cleaned_data.get("benefit_period") or "once"
 
     def clean_materials(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data.get("materials", "").splitlines() if line.strip()]

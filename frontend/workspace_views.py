@@ -87,10 +87,24 @@ def dashboard(request: HttpRequest, credit_code: str) -> HttpResponse:
                     "frontend:enterprise_apply", args=[enterprise.credit_code, record.policy_version_id]
                 )
             groups["apply"].append(item)
-    from portal.entitlements.selectors import entitlements_for_enterprise
+    from portal.entitlements.selectors import (
+        entitlement_next_step,
+        entitlement_timeline,
+        entitlements_for_enterprise,
+    )
 
     entitlements = [
-        {"entitlement": e, "outcome": Outcome.from_dict(e.explanation) if e.explanation else None}
+        {
+            "entitlement": e,
+            "outcome": Outcome.from_dict(e.explanation) if e.explanation else None,
+            "review_outcome": (
+                Outcome.from_dict(e.review_explanation)
+                if e.status == "pending_review" and e.review_explanation
+                else None
+            ),
+            "timeline": entitlement_timeline(entitlement=e),
+            "next_step": entitlement_next_step(entitlement=e),
+        }
         for e in entitlements_for_enterprise(enterprise=enterprise)
     ]
     return render(

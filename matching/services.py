@@ -156,6 +156,7 @@ def policy_version_match(
         if explain and changes and active:
             explanations_fill(version_id=version_id, record_ids=[c.record_id for c in changes], on=on)
         start = end
+    signals_out.policy_version_decided(version_id=version_id)
     return summary
 
 

@@ -24,3 +24,11 @@ def match_explanations_filled(*, version_id: int, enterprise_ids: Sequence[int])
     from portal.entitlements.services import entitlement_explanations_sync
 
     entitlement_explanations_sync(version_id=version_id, enterprise_ids=enterprise_ids)
+
+
+def policy_version_decided(*, version_id: int) -> None:
+    """The bulk path has decided a version for the whole district (every chunk committed): 免申即享
+    entitlements that rested on an earlier version of the policy are settled against it."""
+    from portal.entitlements.services import entitlements_reconcile
+
+    entitlements_reconcile(version_id=version_id)

@@ -8,6 +8,7 @@ is wrong nothing is written and the error lists every problem. Then each entry i
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -51,6 +52,7 @@ _ENTRY_KEYS = frozenset(
         "chains",
         "rule",
         "golden_cases",
+        "benefit_period",
     }
 )
 _APPLICATION_KEYS = frozenset({"window_start", "window_end", "conditions_text", "materials"})
@@ -153,6 +155,11 @@ def _parse_entry(raw: Any) -> Entry:
     fields["effective_from"] = _date(raw.get("effective_from"), "effective_from")
     fields["effective_to"] = _date(raw.get("effective_to"), "effective_to", required=False)
     fields["chains"] = raw.get("chains") or []
+    # 一次性 unless the entry states the year its (annual) benefit is for.
+    period = raw.get("benefit_period", "once")
+    if not isinstance(period, str) or not re.fullmatch(r"once|20[0-9]{2}", period):
+        raise _Problem("benefit_period", "兑现期应为 once（一次性）或四位年份（如 2026）")
+    fields["benefit_period"] = period
     if "rule" not in raw:
         raise _Problem("rule", "必填")
     fields["rule"] = raw["rule"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -31,6 +32,17 @@ class Outcome(models.TextChoices):
     ELIGIBLE = "eligible", "符合条件"
     NEEDS_INFO = "needs_info", "需补充信息"
     INELIGIBLE = "ineligible", "不符合条件"
+
+
+ONCE = "once"
+benefit_period_validator = RegexValidator(
+    r"^(once|20[0-9]{2})$", "兑现期应为“一次性”或四位年份（如 2026）", code="invalid_benefit_period"
+)
+
+
+def benefit_period_label(period: str) -> str:
+    """一次性 / 2026年度: how a benefit period reads on a page (the stored code never does)."""
+    return "一次性" if period == ONCE else f"{period}年度"
 
 
 class Policy(models.Model):
@@ -84,6 +96,15 @@ class PolicyVersion(models.Model):
     amount_note = models.CharField("金额说明", max_length=200, blank=True)
 
     mode = models.CharField("兑现方式", max_length=16, choices=Mode.choices)
+    # The benefit this version pays: "once" (一次性) or a year (年度). A corrected version of the same
+    # period is the same benefit (one entitlement per enterprise); a new period is a new benefit.
+    benefit_period = models.CharField(
+        "兑现期",
+        max_length=8,
+        default=ONCE,
+        validators=[benefit_period_validator],
+        help_text="一次性，或按年度兑现的年份",
+    )
     application_start = models.DateField("申报开始", null=True, blank=True)
     application_end = models.DateField("申报截止", null=True, blank=True)
     conditions_text = models.TextField("申报条件", blank=True)
@@ -153,6 +174,10 @@ class PolicyVersion(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    @property
+    def benefit_period_label(self) -> str:
+        return benefit_period_label(self.benefit_period)
 
     def in_effect_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)

@@ -54,6 +54,7 @@ CONTENT_FIELDS: tuple[str, ...] = (
     "amount_max_wan",
     "amount_note",
     "mode",
+    "benefit_period",
     "application_start",
     "application_end",
     "conditions_text",

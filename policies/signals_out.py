@@ -12,7 +12,9 @@ def policy_published(*, version_id: int) -> None:
     """A policy version has been published (any previous version of it is now retired).
 
     Matching decides it for every enterprise (in a worker, in chunks, with progress). The retired
-    predecessor's records stay as they were: history, not news.
+    predecessor's records stay as they were: history, not news. 免申即享 entitlements to the same
+    benefit (policy + period) are settled against the new version once it has been decided for the
+    whole district (portal.entitlements.services.entitlements_reconcile); retirement moves none.
     """
     from matching.models import MatchRun
     from matching.services import match_run_request

@@ -63,6 +63,7 @@ class PublicPolicyListSerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="number")
     benefit_kind_label = serializers.CharField(source="get_benefit_kind_display")
     mode_label = serializers.CharField(source="get_mode_display")
+    benefit_period_label = serializers.CharField(help_text="兑现期：一次性，或某年度")
     chains = serializers.SerializerMethodField()
 
     class Meta:
@@ -81,6 +82,8 @@ class PublicPolicyListSerializer(serializers.ModelSerializer):
             "amount_note",
             "mode",
             "mode_label",
+            "benefit_period",
+            "benefit_period_label",
             "application_start",
             "application_end",
             "effective_from",
@@ -156,6 +159,13 @@ class VersionInputSerializer(StrictInputSerializer):
     amount_max_wan = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True)
     amount_note = serializers.CharField(max_length=200, required=False, allow_blank=True)
     mode = serializers.ChoiceField(choices=Mode.choices)
+    benefit_period = serializers.RegexField(
+        r"^(once|20[0-9]{2})$",
+        max_length=8,
+        required=False,
+        help_text="兑现期：once（一次性）或按年度兑现的四位年份，如 2026。同一兑现期内的更正版本不再重复兑现",
+        error_messages={"invalid": "兑现期应为 once（一次性）或四位年份（如 2026）"},
+    )
     application_start = serializers.DateField(required=False, allow_null=True)
     application_end = serializers.DateField(required=False, allow_null=True)
     conditions_text = serializers.CharField(required=False, allow_blank=True)
@@ -199,12 +209,14 @@ class StaffVersionSerializer(serializers.ModelSerializer):
     submitted_by = serializers.CharField(source="submitted_by.username", allow_null=True, default=None)
     approved_by = serializers.CharField(source="approved_by.username", allow_null=True, default=None)
     status_label = serializers.CharField(source="get_status_display")
+    benefit_period_label = serializers.CharField()
 
     class Meta:
         model = PolicyVersion
         fields = [
             "id",
             "policy",
+            "benefit_period_label",
             "policy_key",
             "number",
             "status",

@@ -58,6 +58,7 @@ EXPORT_COLUMNS: tuple[tuple[str, Callable[[PolicyVersion], Any]], ...] = (
     ("政策名称", lambda v: v.title),
     ("惠企类型", lambda v: v.get_benefit_kind_display()),
     ("兑现方式", lambda v: v.get_mode_display()),
+    ("兑现期", lambda v: v.benefit_period_label),
     ("责任部门", lambda v: v.department),
     ("责任人", lambda v: v.contact_name),
     ("联系电话", lambda v: v.contact_phone),

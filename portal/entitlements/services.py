@@ -3,12 +3,17 @@
 `on_match_changes` runs INSIDE the transaction that wrote the changed match records (it is the
 receiver of matching.signals_out.match_records_changed), so an entitlement, its notification and
 the notification's outbox rows commit or roll back with the decision itself. Unique keys make it
-exactly-once: one entitlement per (enterprise, policy version), one notification per (enterprise,
-policy version, kind).
+exactly-once: one entitlement per (enterprise, policy, benefit period) whatever versions are
+published, one 免申即享 notification per (enterprise, benefit, kind).
+
+A new version of a live policy re-decides everyone; `entitlements_reconcile` (called when the version
+has been decided for the whole district) settles the entitlements that rested on its predecessor.
+Retiring the predecessor never moves an entitlement by itself.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,9 +52,38 @@ def _unknown_conditions(rule: dict[str, Any], states: str, letters: str = "U") -
     ]
 
 
-def _needs_info_spec(version: Any, enterprise_id: int, unknown: list[str], pending: list[str]) -> NotificationSpec:
+def exempt_granted_key(version: Any) -> str:
+    """The dedupe key of a version's 免申即享 granted push (shared with every version of the same benefit)."""
+    return _benefit_key(version, Kind.EXEMPT_GRANTED)
+
+
+def _benefit_key(version: Any, kind: str) -> str:
+    """Dedupe key of a 免申即享 push: the benefit (policy + period), not the version, so a corrected
+    version that decides the same thing sends nothing again."""
+    return f"p{version.policy_id}:{version.benefit_period}:{kind}"
+
+
+def _unknown_facts(rule: dict[str, Any], states: str) -> list[str]:
+    """The facts of the conditions that were unknown (what the enterprise would have to supply)."""
+    conditions = list(iter_conditions(rule))
+    facts = {cond.get("fact", "") for (_, cond, _), letter in zip(conditions, states, strict=False) if letter == "U"}
+    return sorted(facts)
+
+
+def _needs_info_key(version: Any, states: str) -> str:
+    if version.mode != "exempt":
+        return f"pv{version.pk}:{Kind.NEEDS_INFO}"
+    # Keyed by the facts still missing, not the version or the condition's wording: the same facts
+    # missing under a corrected version (even with a changed threshold) are the same notice.
+    facts = ",".join(_unknown_facts(version.rule, states))
+    digest = hashlib.sha1(facts.encode(), usedforsecurity=False).hexdigest()[:12]
+    return f"{_benefit_key(version, Kind.NEEDS_INFO)}:{digest}"
+
+
+def _needs_info_spec(
+    version: Any, enterprise_id: int, key: str, unknown: list[str], pending: list[str]
+) -> NotificationSpec:
     """What a needs_info decision asks for: facts to supply, and commitments / judgements no data decides."""
-    key = f"pv{version.pk}:{Kind.NEEDS_INFO}"
     payload = {"policy_version_id": version.pk}
     waiting = "；".join(pending)
     if unknown or not pending:
@@ -93,6 +127,11 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     newly_eligible = [c for c in changes if c.outcome == Outcome.ELIGIBLE and c.previous_outcome != Outcome.ELIGIBLE]
     specs: list[NotificationSpec] = []
     if version.mode == Mode.EXEMPT:
+        if version.status != PolicyVersion.Status.PUBLISHED:
+            # A retired (or never published) version's decisions are history: whether its records
+            # stay or fall to ineligible, they neither grant, move nor revoke an entitlement. The
+            # published successor decides (see entitlements_reconcile).
+            return
         granted = [
             c
             for c in changes
@@ -100,15 +139,20 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
             and c.verified
             and not (c.previous_outcome == Outcome.ELIGIBLE and c.previous_verified)
         ]
-        granted_ids = [c.enterprise_id for c in granted]
-        if _entitlements_create(version=version, enterprise_ids=granted_ids):
+        granted_ids = list(dict.fromkeys(c.enterprise_id for c in granted))
+        created = _entitlements_create(version=version, enterprise_ids=granted_ids)
+        # Already entitled to this benefit under an earlier version: the entitlement now rests on
+        # this version's decision; the enterprise's situation did not change, so no push.
+        created_set = set(created)
+        _entitlements_rebase(version=version, enterprise_ids=[e for e in granted_ids if e not in created_set])
+        if granted_ids:
             # The incremental path has already stored the explanation; the bulk path syncs it later.
             entitlement_explanations_sync(version_id=version.pk, enterprise_ids=granted_ids)
         specs += [
             NotificationSpec(
-                c.enterprise_id,
+                enterprise_id,
                 Kind.EXEMPT_GRANTED,
-                f"pv{version.pk}:{Kind.EXEMPT_GRANTED}",
+                _benefit_key(version, Kind.EXEMPT_GRANTED),
                 title=f"免申即享：{version.title}",
                 body=(
                     f"根据相关部门共享的数据，贵企业符合“{version.title}”的条件，无需申报即可享受。"
@@ -117,14 +161,14 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
                 link="/workspace/",
                 payload={"policy_version_id": version.pk},
             )
-            for c in granted
+            for enterprise_id in created
         ]
         # Self-declared eligibility never creates an entitlement: say what to get confirmed.
         specs += [
             NotificationSpec(
                 c.enterprise_id,
                 Kind.CONFIRM_FACT,
-                f"pv{version.pk}:{Kind.CONFIRM_FACT}",
+                _benefit_key(version, Kind.CONFIRM_FACT),
                 title=f"请核验信息以享受：{version.title}",
                 body=(
                     "按贵企业自行填报的信息，符合该免申即享政策；相关信息经部门核验后即可直接享受。"
@@ -160,7 +204,8 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
                     _unknown_conditions(version.rule, letters),
                     _unknown_conditions(version.rule, letters, letters="AJ"),
                 )
-            specs.append(_needs_info_spec(version, c.enterprise_id, *wording_cache[letters]))
+            key = _needs_info_key(version, letters)
+            specs.append(_needs_info_spec(version, c.enterprise_id, key, *wording_cache[letters]))
     # 请核验 must lead somewhere: each enterprise's notice names its pending facts, the departments that
     # verify them and the policy's contact (built here, after the branches, from what they chose).
     confirm = [spec.enterprise_id for spec in specs if spec.kind == Kind.CONFIRM_FACT]
@@ -187,24 +232,32 @@ _GRANT_STEPS = (
 )
 
 
-def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> int:
-    """Entitlements for these enterprises (those that already have one are left alone), each with its
-    transitions; returns how many were new. The unique key decides, also against a concurrent run."""
+def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> list[int]:
+    """Entitlements for these enterprises where they have none for this benefit (policy + period),
+    each with its transitions; returns the enterprises that got a new one. The unique key on the
+    benefit decides, also against a concurrent run or a concurrent version."""
     if not enterprise_ids:
-        return 0
+        return []
     now = timezone.now()
     ids = list(dict.fromkeys(enterprise_ids))
     if connection.vendor == "postgresql":
-        return _entitlements_create_postgresql(version_id=version.pk, enterprise_ids=ids, now=now)
+        return _entitlements_create_postgresql(version=version, enterprise_ids=ids, now=now)
     existing = set(
-        Entitlement.objects.filter(policy_version=version, enterprise_id__in=ids).values_list(
-            "enterprise_id", flat=True
-        )
+        Entitlement.objects.filter(
+            policy_id=version.policy_id, period=version.benefit_period, enterprise_id__in=ids
+        ).values_list("enterprise_id", flat=True)
     )
     fresh = [e for e in ids if e not in existing]
     Entitlement.objects.bulk_create(
         [
-            Entitlement(enterprise_id=e, policy_version=version, status=Status.NOTIFIED, determined_at=now)
+            Entitlement(
+                enterprise_id=e,
+                policy_id=version.policy_id,
+                period=version.benefit_period,
+                policy_version=version,
+                status=Status.NOTIFIED,
+                determined_at=now,
+            )
             for e in fresh
         ],
         ignore_conflicts=True,  # a concurrent run may have just created some: the unique key decides
@@ -212,21 +265,23 @@ def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> int:
     )
     created = list(
         Entitlement.objects.filter(policy_version=version, enterprise_id__in=fresh, determined_at=now).values_list(
-            "pk", flat=True
+            "pk", "enterprise_id"
         )
     )
     EntitlementTransition.objects.bulk_create(
         [
-            EntitlementTransition(entitlement_id=pk, from_status=frm, to_status=to, reason=why, at=now)
-            for pk in created
+            EntitlementTransition(
+                entitlement_id=pk, from_status=frm, to_status=to, reason=why, at=now, policy_version=version
+            )
+            for pk, _ in created
             for frm, to, why in _GRANT_STEPS
         ],
         batch_size=5000,
     )
-    return len(created)
+    return [e for _, e in created]
 
 
-def _entitlements_create_postgresql(*, version_id: int, enterprise_ids: list[int], now: Any) -> int:
+def _entitlements_create_postgresql(*, version: Any, enterprise_ids: list[int], now: Any) -> list[int]:
     """The same as one set-based statement: INSERT … SELECT FROM unnest(ids) ON CONFLICT DO NOTHING
     RETURNING feeds the transitions' INSERT, so only the rows this statement created get them."""
     qn = connection.ops.quote_name
@@ -234,25 +289,32 @@ def _entitlements_create_postgresql(*, version_id: int, enterprise_ids: list[int
     # Table names from model metadata; every value is a parameter.
     sql = f"""
         WITH new AS (
-            INSERT INTO {entitlement} (enterprise_id, policy_version_id, status, explanation, objection_reason,
-                                       resolution, revoke_reason, determined_at, updated_at)
-            SELECT e, %(version)s, %(status)s, NULL, '', '', '', %(now)s, %(now)s
+            INSERT INTO {entitlement} (enterprise_id, policy_id, period, policy_version_id, status, explanation,
+                                       objection_reason, resolution, revoke_reason, review_version_id,
+                                       review_explanation, status_before_review, recovery_flagged_at,
+                                       recovery_note, duplicate_of_id, determined_at, updated_at)
+            SELECT e, %(policy)s, %(period)s, %(version)s, %(status)s, NULL, '', '', '', NULL, NULL, '', NULL, '',
+                   NULL, %(now)s, %(now)s
             FROM unnest(%(ids)s::bigint[]) AS e ORDER BY e
-            ON CONFLICT (enterprise_id, policy_version_id) DO NOTHING
-            RETURNING id
+            ON CONFLICT (enterprise_id, policy_id, period) WHERE duplicate_of_id IS NULL DO NOTHING
+            RETURNING id, enterprise_id
         ), steps AS (
             SELECT * FROM unnest(%(step)s::int[], %(from)s::text[], %(to)s::text[], %(why)s::text[])
                 AS s(n, from_status, to_status, reason)
         ), audit AS (
-            INSERT INTO {transition} (entitlement_id, from_status, to_status, by_id, reason, at)
-            SELECT new.id, s.from_status, s.to_status, NULL, s.reason, %(now)s
+            INSERT INTO {transition} (entitlement_id, from_status, to_status, by_id, by_role, policy_version_id,
+                                      previous_version_id, previous_explanation, reason, at)
+            SELECT new.id, s.from_status, s.to_status, NULL, %(role)s, %(version)s, NULL, NULL, s.reason, %(now)s
             FROM new CROSS JOIN steps s ORDER BY new.id, s.n
         )
-        SELECT count(*) FROM new
+        SELECT enterprise_id FROM new ORDER BY enterprise_id
     """  # noqa: S608
     params = {
-        "version": version_id,
+        "policy": version.policy_id,
+        "period": version.benefit_period,
+        "version": version.pk,
         "status": Status.NOTIFIED,
+        "role": EntitlementTransition.ByRole.SYSTEM,
         "now": now,
         "ids": enterprise_ids,
         "step": list(range(len(_GRANT_STEPS))),
@@ -262,7 +324,215 @@ def _entitlements_create_postgresql(*, version_id: int, enterprise_ids: list[int
     }
     with bound_cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()[0]
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _benefit_entitlements(version: Any) -> Any:
+    """The live entitlements to `version`'s benefit (same policy, same period), merged duplicates aside."""
+    return Entitlement.objects.filter(
+        policy_id=version.policy_id, period=version.benefit_period, duplicate_of__isnull=True
+    ).exclude(status=Status.REVOKED)
+
+
+def _entitlements_rebase(*, version: Any, enterprise_ids: Sequence[int], now: Any = None) -> int:
+    """Entitlements to this benefit granted under an earlier version, whose enterprise `version` finds
+    eligible (verified) too: they stay, now resting on `version`'s decision. The earlier decision is
+    kept in the transition row. One under review (待复核) because an intermediate version dropped it
+    goes back to where it was; a disbursed one flagged as a possible 追回 case is unflagged."""
+    if not enterprise_ids:
+        return 0
+    now = now or timezone.now()
+    rows = list(
+        _benefit_entitlements(version)
+        .filter(enterprise_id__in=list(enterprise_ids))
+        .exclude(policy_version=version)
+        .select_related("policy_version")
+        .select_for_update(of=("self",))
+    )
+    transitions = []
+    for row in rows:
+        previous_status = row.status
+        reason = f"政策更新为第{version.number}版，按新版本重新核验仍符合条件，兑现记录不变"
+        if row.status == Status.PENDING_REVIEW:
+            row.status = row.status_before_review or Status.NOTIFIED
+            reason += "；复核自动解除"
+        if row.recovery_flagged_at is not None:
+            row.recovery_flagged_at = None
+            row.recovery_note = f"第{version.number}版重新核验符合条件，不再列为可能追回"
+        transitions.append(
+            EntitlementTransition(
+                entitlement_id=row.pk,
+                from_status=previous_status,
+                to_status=row.status,
+                by_role=EntitlementTransition.ByRole.SYSTEM,
+                policy_version=version,
+                previous_version_id=row.policy_version_id,
+                previous_explanation=row.explanation,
+                reason=reason,
+                at=now,
+            )
+        )
+        row.policy_version = version
+        row.explanation = None  # the new decision's, copied by entitlement_explanations_sync
+        row.review_version = None
+        row.review_explanation = None
+        row.status_before_review = ""
+        row.updated_at = now
+    Entitlement.objects.bulk_update(
+        rows,
+        [
+            "status",
+            "policy_version",
+            "explanation",
+            "review_version",
+            "review_explanation",
+            "status_before_review",
+            "recovery_flagged_at",
+            "recovery_note",
+            "updated_at",
+        ],
+        batch_size=2000,
+    )
+    EntitlementTransition.objects.bulk_create(transitions, batch_size=2000)
+    return len(rows)
+
+
+def _decision_explanations(version: Any, enterprise_ids: list[int]) -> dict[int, Any]:
+    """`version`'s explanation for each enterprise: its stored match record's, or (no record: the bulk
+    path stores none for an ineligible decision) the evaluator's, computed now."""
+    from matching.evaluator import compile_rule
+    from matching.models import MatchRecord
+    from matching.selectors import today
+    from portal.enterprises.models import Enterprise
+    from portal.enterprises.selectors import enterprise_profiles_by_id
+
+    found = dict(
+        MatchRecord.objects.filter(policy_version=version, enterprise_id__in=enterprise_ids)
+        .exclude(explanation__isnull=True)
+        .values_list("enterprise_id", "explanation")
+    )
+    missing = [e for e in enterprise_ids if e not in found]
+    if missing:
+        on = today()
+        compiled = compile_rule(version.rule)
+        for pk, profile in enterprise_profiles_by_id(queryset=Enterprise.objects.filter(pk__in=missing)):
+            found[pk] = compiled.evaluate(profile, on=on).to_dict() if version.in_effect_on(on) else None
+    return found
+
+
+def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
+    """After `version` has been decided for the whole district: settle the entitlements to its benefit
+    that rest on an earlier version's decision.
+
+    State-based, so the result does not depend on the order in which the new version's chunks, its
+    predecessor's retirement or an incremental match arrived, and running it again changes nothing:
+    - the new version finds the enterprise eligible (verified): the entitlement now rests on it;
+    - it does not, and nothing was paid: 待复核 (staff keep or revoke; never revoked here);
+    - it does not, and it was already disbursed: listed as a possible 追回 case, status unchanged.
+    An entitlement staff already reviewed under this version (review_version) is left alone.
+    """
+    from matching.models import MatchRecord, Outcome
+    from policies.models import Mode, PolicyVersion
+
+    counts = {"rebased": 0, "review": 0, "recovery": 0}
+    with transaction.atomic():
+        # Serialise with the version's own chunks (they lock the same row).
+        version = PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
+        if version is None or version.mode != Mode.EXEMPT or version.status != PolicyVersion.Status.PUBLISHED:
+            return counts
+        stale = (
+            _benefit_entitlements(version)
+            .exclude(policy_version=version)
+            .exclude(review_version=version)
+            .values_list("enterprise_id", flat=True)
+        )
+        enterprise_ids = list(stale)
+        if not enterprise_ids:
+            return counts
+        eligible = set(
+            MatchRecord.objects.filter(
+                policy_version=version, enterprise_id__in=enterprise_ids, outcome=Outcome.ELIGIBLE, verified=True
+            ).values_list("enterprise_id", flat=True)
+        )
+        now = timezone.now()
+        counts["rebased"] = _entitlements_rebase(version=version, enterprise_ids=sorted(eligible), now=now)
+        if counts["rebased"]:
+            entitlement_explanations_sync(version_id=version.pk, enterprise_ids=sorted(eligible))
+        dropped = sorted(set(enterprise_ids) - eligible)
+        if not dropped:
+            return counts
+        explanations = _decision_explanations(version, dropped)
+        rows = list(
+            _benefit_entitlements(version)
+            .filter(enterprise_id__in=dropped)
+            .exclude(policy_version=version)
+            .exclude(review_version=version)
+            .select_for_update()
+        )
+        transitions, specs = [], []
+        for row in rows:
+            previous_status = row.status
+            row.review_version = version
+            row.review_explanation = explanations.get(row.enterprise_id)
+            if row.status == Status.DISBURSED:
+                row.recovery_flagged_at = now
+                row.recovery_note = ""
+                reason = (
+                    f"政策更新为第{version.number}版，按新版本不再符合条件；该笔已兑现，列为可能追回，"
+                    "由工作人员核查（不自动追回）"
+                )
+                counts["recovery"] += 1
+            else:
+                if row.status != Status.PENDING_REVIEW:
+                    row.status_before_review = row.status
+                row.status = Status.PENDING_REVIEW
+                reason = f"政策更新为第{version.number}版，按新版本未认定符合条件；转工作人员复核，复核前不撤销、不兑现"
+                counts["review"] += 1
+                specs.append(
+                    NotificationSpec(
+                        row.enterprise_id,
+                        Kind.ENTITLEMENT_UPDATE,
+                        f"ent{row.pk}:review:pv{version.pk}",
+                        title=f"兑现进度：{Status.PENDING_REVIEW.label}",
+                        body=(
+                            f"“{version.title}”已更新为第{version.number}版。按新版本，贵企业的兑现记录需由工作人员复核；"
+                            "复核期间记录不会被撤销，复核结果将在此告知。"
+                        ),
+                        link="/workspace/",
+                        payload={"entitlement_id": row.pk},
+                    )
+                )
+            row.updated_at = now
+            transitions.append(
+                EntitlementTransition(
+                    entitlement_id=row.pk,
+                    from_status=previous_status,
+                    to_status=row.status,
+                    by_role=EntitlementTransition.ByRole.SYSTEM,
+                    policy_version=version,
+                    previous_version_id=row.policy_version_id,
+                    previous_explanation=row.explanation,
+                    reason=reason,
+                    at=now,
+                )
+            )
+        Entitlement.objects.bulk_update(
+            rows,
+            [
+                "status",
+                "status_before_review",
+                "review_version",
+                "review_explanation",
+                "recovery_flagged_at",
+                "recovery_note",
+                "updated_at",
+            ],
+            batch_size=2000,
+        )
+        EntitlementTransition.objects.bulk_create(transitions, batch_size=2000)
+        if specs:
+            notifications_create_bulk(items=specs)
+    return counts
 
 
 def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[int]) -> int:
@@ -307,8 +577,20 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     Status.CONFIRMED: (Status.DETERMINED, Status.NOTIFIED),
     Status.OBJECTED: (Status.DETERMINED, Status.NOTIFIED, Status.CONFIRMED),
     Status.DISBURSED: (Status.CONFIRMED,),
-    Status.REVOKED: (Status.DETERMINED, Status.NOTIFIED, Status.CONFIRMED, Status.OBJECTED),
+    Status.REVOKED: (Status.DETERMINED, Status.NOTIFIED, Status.CONFIRMED, Status.OBJECTED, Status.PENDING_REVIEW),
 }
+
+
+def actor_role(user: Any) -> str:
+    """The role an actor holds for the audit trail: what an enterprise is shown instead of a staff name."""
+    ByRole = EntitlementTransition.ByRole
+    if user is None:
+        return ByRole.SYSTEM
+    if has_any_role(user, Role.REVIEWER):
+        return ByRole.REVIEWER
+    if has_any_role(user, Role.DATA_OFFICER):
+        return ByRole.DATA_OFFICER
+    return ByRole.ENTERPRISE
 
 
 def _move(
@@ -318,23 +600,34 @@ def _move(
     by: Any,
     reason: str = "",
     allowed: tuple[str, ...] | None = None,
+    notice: str = "",
     **fields: Any,
 ) -> Entitlement:
     locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
     previous = status_move(locked, to=to, allowed=allowed or _ALLOWED[to], **fields)
     now = timezone.now()
     EntitlementTransition.objects.create(
-        entitlement=locked, from_status=previous, to_status=to, by=by, reason=reason, at=now
+        entitlement=locked,
+        from_status=previous,
+        to_status=to,
+        by=by,
+        by_role=actor_role(by),
+        policy_version_id=locked.policy_version_id,
+        reason=reason,
+        at=now,
     )
     from portal.notifications.services import notification_create
     from portal.notifications.text import sentences
 
+    # One notice per step taken: a second objection round or review gets its own.
+    step = EntitlementTransition.objects.filter(entitlement=locked, to_status=to).count()
     notification_create(
         enterprise_id=locked.enterprise_id,
         kind=Kind.ENTITLEMENT_UPDATE,
-        dedupe_key=f"ent{locked.pk}:{to}",
+        dedupe_key=f"ent{locked.pk}:{to}" if step == 1 else f"ent{locked.pk}:{to}:{step}",
         title=f"兑现进度：{Status(to).label}",
-        body=sentences(
+        body=notice
+        or sentences(
             f"“{locked.policy_version.title}”的免申即享兑现记录已更新为“{Status(to).label}”",
             f"说明：{reason}" if reason else "",
         ),
@@ -344,6 +637,12 @@ def _move(
         actor=by,
     )
     return locked
+
+
+def sentence(text: str) -> str:
+    """`text` ending as a sentence, so the next one ("下一步：…") does not run on."""
+    text = (text or "").strip()
+    return text if not text or text[-1] in "。！？.!?；;" else f"{text}。"
 
 
 def _require_reason(reason: str, field: str = "reason") -> str:
@@ -380,31 +679,101 @@ def entitlement_object(*, entitlement: Entitlement, by: Any, reason: str) -> Ent
 
 @transaction.atomic
 def entitlement_resolve(*, entitlement: Entitlement, by: Any, decision: str, resolution: str) -> Entitlement:
-    """Staff settle an objection: `confirm` (the entitlement stands) or `revoke` (it is withdrawn)."""
+    """Staff settle an objection: `confirm` (the entitlement stands) or `revoke` (it is withdrawn).
+
+    A resolution that keeps the entitlement does NOT count as the enterprise's confirmation: the
+    record goes back to 已通知，待确认, and only the enterprise's own confirmation (or a new objection)
+    moves it on. Staff cannot agree on an enterprise's behalf, and disbursement needs its consent.
+    The enterprise is told the resolution and this next step.
+    """
     _require_staff(by)
     resolution = _require_reason(resolution, "resolution")
     if entitlement.status != Status.OBJECTED:
         raise ApplicationError("只有“企业有异议”的记录需要处理", code="invalid_transition", http_status=409)
+    title = entitlement.policy_version.title
+    role = EntitlementTransition.ByRole(actor_role(by)).label
     if decision == "confirm":
-        # Only staff settling an objection move it back to confirmed.
         return _move(
             entitlement=entitlement,
-            to=Status.CONFIRMED,
+            to=Status.NOTIFIED,
             by=by,
-            reason=resolution,
-            resolution=resolution,
+            reason=f"异议处理：维持认定。{sentence(resolution)}",
             allowed=(Status.OBJECTED,),
+            notice=(
+                f"您对“{title}”兑现记录提出的异议已由{role}处理：维持认定。处理意见：{sentence(resolution)}"
+                "下一步：请在“免申即享兑现”中确认，确认后安排兑现；如仍有异议，可再次提出。"
+            ),
+            resolution=resolution,
         )
     if decision == "revoke":
         return _move(
             entitlement=entitlement,
             to=Status.REVOKED,
             by=by,
-            reason=resolution,
+            reason=f"异议处理：撤销。{sentence(resolution)}",
+            notice=(
+                f"您对“{title}”兑现记录提出的异议已由{role}处理：撤销该兑现记录。处理意见：{sentence(resolution)}"
+                "下一步：无需办理；如对处理结果有疑问，请联系政策的责任部门。"
+            ),
             resolution=resolution,
             revoke_reason=resolution,
         )
     raise ApplicationError("处理结果只能是 confirm 或 revoke", code="invalid_choice", field="decision")
+
+
+@transaction.atomic
+def entitlement_review_resolve(*, entitlement: Entitlement, by: Any, decision: str, reason: str) -> Entitlement:
+    """Staff settle a 待复核 entitlement (a newer version did not find the enterprise eligible):
+    `keep` (it returns to the status it had, and stays kept under that version) or `revoke`."""
+    _require_staff(by)
+    reason = _require_reason(reason)
+    if entitlement.status != Status.PENDING_REVIEW:
+        raise ApplicationError("只有“待复核”的记录需要复核", code="invalid_transition", http_status=409)
+    title = entitlement.policy_version.title
+    if decision == "keep":
+        back = entitlement.status_before_review or Status.NOTIFIED
+        next_step = {
+            Status.CONFIRMED: "下一步：等待兑现，无需办理。",
+            Status.OBJECTED: "下一步：您此前提出的异议仍由工作人员处理。",
+        }.get(back, "下一步：请在“免申即享兑现”中确认；如有异议可提出。")
+        return _move(
+            entitlement=entitlement,
+            to=back,
+            by=by,
+            reason=f"复核：维持认定。{sentence(reason)}",
+            allowed=(Status.PENDING_REVIEW,),
+            notice=f"“{title}”兑现记录复核完成：维持认定。复核意见：{sentence(reason)}{next_step}",
+            status_before_review="",
+        )
+    if decision == "revoke":
+        return _move(
+            entitlement=entitlement,
+            to=Status.REVOKED,
+            by=by,
+            reason=f"复核：撤销。{sentence(reason)}",
+            notice=(
+                f"“{title}”兑现记录复核完成：按更新后的政策不符合条件，撤销该兑现记录。复核意见：{sentence(reason)}"
+                "下一步：无需办理；如有疑问，请联系政策的责任部门。"
+            ),
+            revoke_reason=reason,
+            status_before_review="",
+        )
+    raise ApplicationError("复核结果只能是 keep 或 revoke", code="invalid_choice", field="decision")
+
+
+@transaction.atomic
+def entitlement_recovery_note(*, entitlement: Entitlement, by: Any, note: str) -> Entitlement:
+    """Staff record what they found on a possible 追回 case (nothing is clawed back by the system).
+    The status stays 已兑现; the case leaves the list once noted. Not shown to the enterprise."""
+    _require_staff(by)
+    note = _require_reason(note, "note")
+    locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
+    if locked.recovery_flagged_at is None:
+        raise ApplicationError("该记录不在可能追回清单中", code="invalid_transition", http_status=409)
+    locked.recovery_note = note
+    locked.recovery_flagged_at = None
+    locked.save(update_fields=["recovery_note", "recovery_flagged_at", "updated_at"])
+    return locked
 
 
 @transaction.atomic

@@ -288,6 +288,7 @@ SPECTACULAR_SETTINGS = {
         "SiteKindEnum": "portal.enterprises.models.Site.Kind",
         "QualificationKindEnum": "portal.enterprises.models.QualificationKind",
         "ApplicationStatusEnum": "portal.applications.models.Application.Status",
+        "EntitlementStatusEnum": "portal.entitlements.models.Entitlement.Status",
     },
 }
 

@@ -119,4 +119,9 @@ def test_staff_dismiss_an_objection_and_the_entitlement_stands(api_client, alice
         format="json",
     )
 
-    assert resolved.status_code == 200 and resolved.json()["status"] == "confirmed"
+    # Not the enterprise's confirmation (see services.entitlement_resolve): back to 待确认, and only
+    # the enterprise's own confirmation moves it on, so disbursing now is refused.
+    assert resolved.status_code == 200 and resolved.json()["status"] == "notified"
+    assert api_client.post(f"/api/v1/staff/entitlements/{entitlement.pk}/disburse/").status_code == 409
+    api_client.force_authenticate(alice)
+    assert api_client.post(url(entitlement, "confirm")).json()["status"] == "confirmed"

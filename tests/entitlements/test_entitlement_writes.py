@@ -1,4 +1,4 @@
-"""The set-based entitlement writes of a 免申即享 fan-out: once per (enterprise, version), each with its audit trail."""
+"""The set-based entitlement writes of a 免申即享 fan-out: once per (enterprise, benefit), each with its audit trail."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_each_new_entitlement_gets_determined_then_notified_in_order(version) ->
 
     created = services._entitlements_create(version=version, enterprise_ids=[*ids, ids[0]])  # a repeat in the input
 
-    assert created == 3
+    assert sorted(created) == sorted(ids)
     assert sorted(Entitlement.objects.values_list("enterprise_id", flat=True)) == sorted(ids)
     for entitlement in Entitlement.objects.all():
         assert entitlement.status == Status.NOTIFIED and entitlement.policy_version_id == version.pk
@@ -48,15 +48,15 @@ def test_running_again_adds_neither_entitlements_nor_transitions(version) -> Non
 
     created = services._entitlements_create(version=version, enterprise_ids=[first.pk, second.pk])
 
-    assert created == 1  # only the second enterprise is new
+    assert created == [second.pk]  # only the second enterprise is new
     assert Entitlement.objects.count() == 2 and EntitlementTransition.objects.count() == 4
     assert Entitlement.objects.get(pk=confirmed.pk).status == Status.CONFIRMED  # the existing one is left alone
-    assert services._entitlements_create(version=version, enterprise_ids=[first.pk, second.pk]) == 0
+    assert services._entitlements_create(version=version, enterprise_ids=[first.pk, second.pk]) == []
     assert EntitlementTransition.objects.count() == 4
 
 
 def test_nothing_to_grant_writes_nothing(version) -> None:
-    assert services._entitlements_create(version=version, enterprise_ids=[]) == 0
+    assert services._entitlements_create(version=version, enterprise_ids=[]) == []
     assert not Entitlement.objects.exists()
 
 
@@ -91,5 +91,5 @@ def test_the_grant_is_one_statement_on_postgresql(version, django_assert_max_num
         pytest.skip("the set-based path is PostgreSQL's")
     ids = [EnterpriseFactory().pk for _ in range(50)]
     with django_assert_max_num_queries(1):
-        assert services._entitlements_create(version=version, enterprise_ids=ids) == 50
+        assert services._entitlements_create(version=version, enterprise_ids=ids) == sorted(ids)
     assert EntitlementTransition.objects.count() == 100

@@ -33,10 +33,12 @@ def test_a_reviewer_sees_the_objection_and_resolves_it(client, staff_reviewer, o
     client.post(f"/console/entitlements/{objected.pk}/resolve-confirm/", {"text": "经核实数据无误"})
 
     objected.refresh_from_db()
-    assert (objected.status, objected.resolution) == ("confirmed", "经核实数据无误")
-    client.post(f"/console/entitlements/{objected.pk}/disburse/")
+    # Keeping the entitlement is not the enterprise's confirmation: back to 待确认 (services.entitlement_resolve).
+    assert (objected.status, objected.resolution) == ("notified", "经核实数据无误")
+    refused = client.post(f"/console/entitlements/{objected.pk}/disburse/", follow=True).content.decode()
+    assert "不能改为" in refused  # only after the enterprise itself confirms
     objected.refresh_from_db()
-    assert objected.status == "disbursed"
+    assert objected.status == "notified"
 
 
 def test_an_editor_may_look_but_not_act(client, staff_editor, objected) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 
 from matching.models import MatchRun
 from policies.models import PolicyVersion
@@ -160,3 +161,20 @@ def test_editor_cannot_approve(client, staff_editor) -> None:
     assert "只有政策审核人员" in response.content.decode()
     version.refresh_from_db()
     assert version.approved_by_id is None
+
+
+def test_editor_states_the_benefit_period_and_refuses_a_made_up_one(client, staff_editor) -> None:
+    client.force_login(staff_editor)
+    page = client.get("/console/policies/new/").content.decode()
+    assert "兑现期" in page and ">一次性<" in page and "年度<" in page and ">once<" not in page
+
+    bad = client.post("/console/policies/new/", {**FORM, "benefit_period": "1999"})
+    assert bad.status_code == 200 and "兑现期" in bad.content.decode()
+    assert not PolicyVersion.objects.filter(policy__key="web-rule-test").exists()  # nothing half-written
+
+    year = str(timezone.localdate().year)
+    client.post("/console/policies/new/", {**FORM, "benefit_period": year})
+    version = PolicyVersion.objects.get(policy__key="web-rule-test")
+    assert version.benefit_period == year
+    editor = client.get(f"/console/versions/{version.pk}/").content.decode()  # the draft, open in the editor
+    assert f'<option value="{year}" selected>{year}年度</option>' in editor

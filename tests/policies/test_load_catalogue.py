@@ -235,3 +235,23 @@ def test_the_project_catalogue_loads_idempotently():
     assert before[0] == len(entries) >= 30
     assert PolicyVersion.objects.filter(status=Status.PUBLISHED).count() == len(entries)
     assert PolicyVersion.objects.filter(status=Status.PUBLISHED, mode="exempt").count() >= 8
+
+
+def test_benefit_periods_default_to_once_and_annual_entries_name_their_year() -> None:
+    from policies.loader import DEFAULT_FILE, read_catalogue
+
+    periods = {entry.key: entry.fields["benefit_period"] for entry in read_catalogue(DEFAULT_FILE)}
+    assert periods["tech-sme-rd-reward"] == "2026" and periods["patent-insurance"] == "2026"
+    assert periods["high-tech-enterprise-reward"] == "once"  # 一次性 in its text
+    assert set(periods.values()) == {"once", "2026"}
+
+
+def test_a_made_up_benefit_period_is_refused_by_name() -> None:
+    import json
+
+    from policies.loader import DEFAULT_FILE, CatalogueError, parse_catalogue
+
+    data = json.loads(DEFAULT_FILE.read_text(encoding="utf-8"))
+    data[0]["benefit_period"] = "annual"
+    with pytest.raises(CatalogueError, match="benefit_period"):
+        parse_catalogue(data)

@@ -269,3 +269,19 @@ def test_draft_effective_dates_are_checked(staff_editor):
     assert response.status_code == 400
     assert response.json()["error"]["fields"][0]["field"] == "effective_to"
     assert PolicyVersion.objects.count() == 0
+
+
+def test_a_version_states_its_benefit_period(staff_editor):
+    client = client_for(staff_editor)
+
+    bad = client.post("/api/v1/staff/policies/", payload(benefit_period="每年"), format="json")
+    assert bad.status_code == 400
+    assert bad.json()["error"]["fields"][0]["field"] == "benefit_period"
+    assert not PolicyVersion.objects.exists()
+
+    created = client.post("/api/v1/staff/policies/", payload(), format="json").json()
+    assert (created["benefit_period"], created["benefit_period_label"]) == ("once", "一次性")
+    edited = client.patch(
+        f"/api/v1/staff/policy-versions/{created['id']}/", {"benefit_period": "2026"}, format="json"
+    ).json()
+    assert (edited["benefit_period"], edited["benefit_period_label"]) == ("2026", "2026年度")

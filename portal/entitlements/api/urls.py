@@ -22,4 +22,10 @@ urlpatterns = [
     path("staff/entitlements/<int:pk>/disburse/", views.StaffDisburse.as_view(), name="staff-entitlement-disburse"),
     path("staff/entitlements/<int:pk>/revoke/", views.StaffRevoke.as_view(), name="staff-entitlement-revoke"),
     path("staff/entitlements/<int:pk>/resolve/", views.StaffResolve.as_view(), name="staff-entitlement-resolve"),
+    path("staff/entitlements/<int:pk>/review/", views.StaffReview.as_view(), name="staff-entitlement-review"),
+    path(
+        "staff/entitlements/<int:pk>/recovery-note/",
+        views.StaffRecoveryNote.as_view(),
+        name="staff-entitlement-recovery-note",
+    ),
 ]

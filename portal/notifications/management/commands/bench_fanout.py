@@ -123,9 +123,12 @@ class Command(BaseCommand):
             version_id = self._exempt_policy(enterprise_ids) if options["via_matching"] else None
             self._vacuum()  # set-up, not timed
             if version_id is not None:
-                key = f"pv{version_id}:{Notification.Kind.EXEMPT_GRANTED}"
                 from matching.services import policy_version_match
+                from policies.models import PolicyVersion
                 from portal.entitlements.models import Entitlement
+                from portal.entitlements.services import exempt_granted_key
+
+                key = exempt_granted_key(PolicyVersion.objects.get(pk=version_id))
 
                 t0 = time.perf_counter()
                 # Explanations are a second pass after the decisions commit (reported by bench_matching).
