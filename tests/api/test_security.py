@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from policies.models import PolicyVersion
 from portal.accounts.services import api_key_create
 from portal.api.parsers import JSONLimitError, check_json_limits
-from portal.enterprises.models import FeedImport
+from portal.enterprises.models import Enterprise, FeedImport
 from tests.enterprises.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -392,3 +392,44 @@ def test_the_feed_error_report_neutralises_formulas(client, staff_data_officer) 
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[1][1] == '\'=HYPERLINK("http://x","y")'
     assert rows[1][5] == "'@SUM(1)"
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "code"),
+    [
+        ("employees", "1e1000000", "invalid_integer"),
+        ("employees", "9" * 41, "invalid_integer"),
+        ("employees", "9" * 100_000, "invalid_integer"),
+        ("employees", "1e99", "max_value"),
+        ("revenue", "1e1000000", "invalid_number"),
+        ("rd_expense_ratio", "1e1000000", "invalid_number"),
+        ("rd_expense_ratio", "1e-1000000", "invalid_number"),
+    ],
+)
+def test_pathological_numbers_in_feed_records_are_refused_quickly(field: str, raw: str, code: str) -> None:
+    from portal.enterprises.facts import DEPARTMENT_FACTS
+    from tests.enterprises.factories import EnterpriseFactory
+
+    source = next(s for s, fields in DEPARTMENT_FACTS.items() if field in fields)
+    key = api_key_create(name="接口", source=source)[1]
+    enterprise = EnterpriseFactory()
+    before = Enterprise.objects.filter(pk=enterprise.pk).values_list(field, flat=True).get()
+    started = time.perf_counter()
+    response = APIClient().post(
+        f"/api/v1/feeds/{source}/records/",
+        {"records": [{"credit_code": enterprise.credit_code, field: raw}]},
+        format="json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
+    assert time.perf_counter() - started < 1.0
+    assert response.status_code == 200
+    rejected = response.json()["rejected"]
+    assert rejected and rejected[0]["errors"][0]["code"] == code
+    assert Enterprise.objects.filter(pk=enterprise.pk).values_list(field, flat=True).get() == before
+
+
+def test_spreadsheet_numbers_with_a_small_exponent_are_read() -> None:
+    from portal.enterprises.facts import parse_decimal, parse_int
+
+    assert parse_int("1.2E+3", "employees") == 1200
+    assert str(parse_decimal("1,234.5", "revenue")) == "1234.50"
