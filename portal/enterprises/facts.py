@@ -54,13 +54,33 @@ def is_blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip() == "")
 
 
+def has_control_characters(text: str) -> bool:
+    """NUL, line breaks, tabs and other control characters: never part of a name, code or number.
+    (PostgreSQL refuses NUL in text outright; the others would corrupt exports and pages.)"""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
 def _text(field: str, raw: Any, *, max_length: int) -> str:
     if not isinstance(raw, (str, int)) or isinstance(raw, bool):
         raise FieldError(field, "invalid", "应为文本")
     value = str(raw).strip()
     if len(value) > max_length:
         raise FieldError(field, "max_length", f"长度不能超过{max_length}个字符")
+    if has_control_characters(value):
+        raise FieldError(field, "control_character", "不能包含控制字符（如空字符、换行）")
     return value
+
+
+def printable_code(raw: Any) -> str | None:
+    """A submitted credit code as it may be echoed in a report: text only, control characters
+    removed, at most 64 characters."""
+    if not isinstance(raw, str):
+        return None
+    return "".join(c for c in raw if not has_control_characters(c))[:64]
+
+
+def parse_certificate_no(raw: Any, field: str = "certificate_no") -> str:
+    return _text(field, raw, max_length=64)
 
 
 def parse_name(raw: Any, field: str = "name") -> str:

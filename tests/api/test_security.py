@@ -433,3 +433,63 @@ def test_spreadsheet_numbers_with_a_small_exponent_are_read() -> None:
 
     assert parse_int("1.2E+3", "employees") == 1200
     assert str(parse_decimal("1,234.5", "revenue")) == "1234.50"
+
+
+def test_control_characters_reject_one_record_and_the_good_ones_are_applied() -> None:
+    from tests.enterprises.factories import EnterpriseFactory
+
+    key = api_key_create(name="市场监管接口", source="market_regulation")[1]
+    good = [EnterpriseFactory() for _ in range(3)]
+    bad = EnterpriseFactory()
+    records = [{"credit_code": e.credit_code, "name": f"{e.name}（更名示例）"} for e in good]
+    records.insert(1, {"credit_code": bad.credit_code, "name": "坏\x00名字"})
+    records.append({"credit_code": "9132\x00", "name": "x"})
+    records.append({"credit_code": good[0].credit_code, "bad\x00key": "1"})
+    response = APIClient().post(
+        "/api/v1/feeds/market_regulation/records/",
+        {"records": records},
+        format="json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["accepted_count"] == 3
+    rejected = {r["index"]: r for r in body["rejected"]}
+    assert rejected[1]["errors"] == [
+        {"field": "name", "code": "control_character", "message": "不能包含控制字符（如空字符、换行）"}
+    ]
+    assert rejected[4]["credit_code"] == "9132"
+    assert rejected[5]["errors"][0]["code"] == "invalid_field_name"
+    for e in good:
+        e.refresh_from_db()
+        assert e.name.endswith("（更名示例）")
+    bad_name = Enterprise.objects.get(pk=bad.pk).name
+    assert "\x00" not in bad_name and bad_name == bad.name
+    assert FeedImport.objects.get(pk=body["import_id"]).rejected == 3
+
+
+def test_two_records_for_one_enterprise_in_one_batch_are_reported(stats_key) -> None:
+    from tests.enterprises.factories import EnterpriseFactory
+
+    enterprise = EnterpriseFactory()
+    response = APIClient().post(
+        "/api/v1/feeds/statistics/records/",
+        {
+            "records": [
+                {"credit_code": enterprise.credit_code, "employees": 10},
+                {"credit_code": enterprise.credit_code, "employees": 99},
+            ]
+        },
+        format="json",
+        HTTP_AUTHORIZATION=f"Api-Key {stats_key}",
+    )
+    body = response.json()
+    assert body["accepted_count"] == 1
+    assert body["rejected"][0]["index"] == 1
+    assert body["rejected"][0]["errors"][0] == {
+        "field": "credit_code",
+        "code": "duplicate_record",
+        "message": "同一批次中该企业已有第1条记录",
+    }
+    enterprise.refresh_from_db()
+    assert enterprise.employees == 10
