@@ -107,6 +107,9 @@ class FeedResult:
     history_rows: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase, for the benchmark
     created: int = 0  # enterprises created by this batch
+    # Records that repeat an earlier record's facts for the same enterprise: applied (the later one
+    # wins, as dates being equal a later statement does), and reported so the sender can check.
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -125,6 +128,7 @@ class FeedResult:
             "created_count": fi.created,
             "accepted": self.accepted,
             "rejected": self.rejected,
+            "duplicates": self.duplicates,
         }
 
 
@@ -638,19 +642,20 @@ def _feed_apply(
                     code = printable_code(raw.get("credit_code")) if isinstance(raw, Mapping) else None
                     result.rejected.append({"index": index, "credit_code": code, "errors": checked})
                     continue
-                # One enterprise's facts once per batch (which record would win is not the sender's
-                # intent to guess); several qualifications of different kinds are several records.
-                what = ("facts",) if checked.facts else ()
-                if checked.qualification is not None:
-                    what += (checked.qualification.get("kind"),)
-                first = next((seen[(checked.credit_code, w)] for w in what if (checked.credit_code, w) in seen), None)
-                if first is not None:
-                    result.rejected.append(
-                        _reject(checked, "credit_code", "duplicate_record", f"同一批次中该企业已有第{first + 1}条记录")
-                    )
-                    continue
-                for w in what:
-                    seen[(checked.credit_code, w)] = index
+                # The same enterprise's same fact twice in one batch: reported (the later record wins).
+                for fact in checked.facts:
+                    earlier = seen.get((checked.credit_code, fact))
+                    if earlier is not None:
+                        result.duplicates.append(
+                            {
+                                "index": index,
+                                "credit_code": checked.credit_code,
+                                "field": fact,
+                                "code": "duplicate_record",
+                                "message": f"同一批次第{earlier + 1}条记录也提供了该项，以本条为准",
+                            }
+                        )
+                    seen[(checked.credit_code, fact)] = index
                 valid.append(checked)
                 codes.add(checked.credit_code)
             codes -= requested

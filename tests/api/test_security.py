@@ -476,7 +476,7 @@ def test_two_records_for_one_enterprise_in_one_batch_are_reported(stats_key) -> 
         "/api/v1/feeds/statistics/records/",
         {
             "records": [
-                {"credit_code": enterprise.credit_code, "employees": 10},
+                {"credit_code": enterprise.credit_code, "employees": 10, "revenue": 100},
                 {"credit_code": enterprise.credit_code, "employees": 99},
             ]
         },
@@ -484,12 +484,14 @@ def test_two_records_for_one_enterprise_in_one_batch_are_reported(stats_key) -> 
         HTTP_AUTHORIZATION=f"Api-Key {stats_key}",
     )
     body = response.json()
-    assert body["accepted_count"] == 1
-    assert body["rejected"][0]["index"] == 1
-    assert body["rejected"][0]["errors"][0] == {
-        "field": "credit_code",
-        "code": "duplicate_record",
-        "message": "同一批次中该企业已有第1条记录",
-    }
+    assert body["duplicates"] == [
+        {
+            "index": 1,
+            "credit_code": enterprise.credit_code,
+            "field": "employees",
+            "code": "duplicate_record",
+            "message": "同一批次第1条记录也提供了该项，以本条为准",
+        }
+    ]
     enterprise.refresh_from_db()
-    assert enterprise.employees == 10
+    assert enterprise.employees == 99  # the later record wins, as before
