@@ -512,6 +512,7 @@ class FeedRecordsView(APIView):
                 "rejected_count": serializers.IntegerField(),
                 "accepted": serializers.ListField(child=serializers.DictField()),
                 "rejected": serializers.ListField(child=serializers.DictField()),
+                "duplicates": serializers.ListField(child=serializers.DictField()),
             },
         ),
     )

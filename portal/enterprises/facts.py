@@ -54,13 +54,33 @@ def is_blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip() == "")
 
 
+def has_control_characters(text: str) -> bool:
+    """NUL, line breaks, tabs and other control characters: never part of a name, code or number.
+    (PostgreSQL refuses NUL in text outright; the others would corrupt exports and pages.)"""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
 def _text(field: str, raw: Any, *, max_length: int) -> str:
     if not isinstance(raw, (str, int)) or isinstance(raw, bool):
         raise FieldError(field, "invalid", "应为文本")
     value = str(raw).strip()
     if len(value) > max_length:
         raise FieldError(field, "max_length", f"长度不能超过{max_length}个字符")
+    if has_control_characters(value):
+        raise FieldError(field, "control_character", "不能包含控制字符（如空字符、换行）")
     return value
+
+
+def printable_code(raw: Any) -> str | None:
+    """A submitted credit code as it may be echoed in a report: text only, control characters
+    removed, at most 64 characters."""
+    if not isinstance(raw, str):
+        return None
+    return "".join(c for c in raw if not has_control_characters(c))[:64]
+
+
+def parse_certificate_no(raw: Any, field: str = "certificate_no") -> str:
+    return _text(field, raw, max_length=64)
 
 
 def parse_name(raw: Any, field: str = "name") -> str:
@@ -104,20 +124,37 @@ def parse_date(raw: Any, field: str, *, not_future: bool = False, today: date | 
     return value
 
 
+# A number typed as text: digits (thousands commas allowed), a fraction, and at most a two-digit
+# exponent (spreadsheets write 1.23E+11), at most 40 characters. "1e1000000" would otherwise become a
+# million-digit integer: seconds of CPU for one field.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d{1,2})?")
+_MAX_NUMBER_TEXT = 40
+
+
+def _number_text(raw: str, field: str, code: str, message: str) -> str:
+    text = raw.strip()
+    if len(text) > _MAX_NUMBER_TEXT or not _PLAIN_NUMBER.fullmatch(text):
+        raise FieldError(field, code, message)
+    return text.replace(",", "")
+
+
 def parse_int(raw: Any, field: str, *, minimum: int = 0, maximum: int = 2_000_000_000) -> int:
     if isinstance(raw, bool):
         raise FieldError(field, "invalid_integer", "应为整数")
     if isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and raw.isascii() and raw.isdigit():
+    elif isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= _MAX_NUMBER_TEXT:
         value = int(raw)  # the usual case, without Decimal
     else:
+        text = _number_text(raw, field, "invalid_integer", "应为整数") if isinstance(raw, str) else str(raw)
         try:
-            number = Decimal(str(raw).strip().replace(",", ""))
+            number = Decimal(text)
         except InvalidOperation:
             raise FieldError(field, "invalid_integer", "应为整数") from None
         if not number.is_finite() or number != number.to_integral_value():
             raise FieldError(field, "invalid_integer", "应为整数")
+        if abs(number) > maximum:  # before int(): never build a huge integer to refuse it
+            raise FieldError(field, "max_value", f"不能大于{maximum}")
         value = int(number)
     if value < minimum:
         raise FieldError(field, "min_value", f"不能小于{minimum}")
@@ -133,7 +170,7 @@ def parse_decimal(raw: Any, field: str, *, maximum: Decimal = _MAX_AMOUNT, place
         if isinstance(raw, Decimal):
             value = raw
         elif isinstance(raw, str):
-            value = Decimal(raw.strip().replace(",", ""))
+            value = Decimal(_number_text(raw, field, "invalid_number", "应为数字"))
         else:
             value = Decimal(str(raw))  # int, or a float from JSON/XLSX (its shortest repr)
     except InvalidOperation:

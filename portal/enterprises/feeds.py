@@ -38,9 +38,12 @@ from .facts import (
     FieldError,
     decide,
     decide_department,
+    has_control_characters,
     is_blank,
+    parse_certificate_no,
     parse_date,
     parse_qualification_kind,
+    printable_code,
 )
 from .models import (
     MARKET_REGULATION,
@@ -104,6 +107,9 @@ class FeedResult:
     history_rows: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase, for the benchmark
     created: int = 0  # enterprises created by this batch
+    # Records that repeat an earlier record's facts for the same enterprise: applied (the later one
+    # wins, as dates being equal a later statement does), and reported so the sender can check.
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -122,6 +128,7 @@ class FeedResult:
             "created_count": fi.created,
             "accepted": self.accepted,
             "rejected": self.rejected,
+            "duplicates": self.duplicates,
         }
 
 
@@ -195,8 +202,10 @@ class _Checker:
                 qual_raw[key] = value
             elif key in PARSERS or key in QUALIFICATION_FIELDS:
                 errors.append(FieldError(key, "not_owned", f"该字段不由{SOURCES[self.source]}提供"))
-            else:
+            elif isinstance(key, str) and not has_control_characters(key) and len(key) <= 64:
                 errors.append(FieldError(key, "unknown_field", "未知字段"))
+            else:  # not echoed: the report must stay printable and storable
+                errors.append(FieldError("", "invalid_field_name", "字段名无效"))
         qualification = _validate_qualification(qual_raw, kinds, self.source, errors) if qual_raw else None
         if not errors and not facts and qualification is None:
             errors.append(FieldError("", "empty_record", "记录中没有可更新的数据"))
@@ -226,10 +235,10 @@ def _validate_qualification(
         except FieldError as exc:
             errors.append(exc)
     if "certificate_no" in raw:
-        certificate = str(raw["certificate_no"]).strip()
-        if len(certificate) > 64:
-            errors.append(FieldError("certificate_no", "max_length", "证书编号不能超过64个字符"))
-        out["certificate_no"] = certificate
+        try:
+            out["certificate_no"] = parse_certificate_no(raw["certificate_no"])
+        except FieldError as exc:
+            errors.append(exc)
     for key in ("valid_from", "valid_to"):
         if key in raw:
             try:
@@ -623,17 +632,32 @@ def _feed_apply(
         valid: list[_Record] = []
         reads: list[Future[Any]] = []
         requested: set[str] = set()
+        seen: dict[tuple[str, Any], int] = {}
         for start in range(0, len(records), CHUNK):
             codes: set[str] = set()
             for index in range(start, min(start + CHUNK, len(records))):
                 raw = records[index]
                 checked = check(index, raw)
                 if isinstance(checked, list):
-                    code = raw.get("credit_code") if isinstance(raw, Mapping) else None
+                    code = printable_code(raw.get("credit_code")) if isinstance(raw, Mapping) else None
                     result.rejected.append({"index": index, "credit_code": code, "errors": checked})
-                else:
-                    valid.append(checked)
-                    codes.add(checked.credit_code)
+                    continue
+                # The same enterprise's same fact twice in one batch: reported (the later record wins).
+                for fact in checked.facts:
+                    earlier = seen.get((checked.credit_code, fact))
+                    if earlier is not None:
+                        result.duplicates.append(
+                            {
+                                "index": index,
+                                "credit_code": checked.credit_code,
+                                "field": fact,
+                                "code": "duplicate_record",
+                                "message": f"同一批次第{earlier + 1}条记录也提供了该项，以本条为准",
+                            }
+                        )
+                    seen[(checked.credit_code, fact)] = index
+                valid.append(checked)
+                codes.add(checked.credit_code)
             codes -= requested
             requested |= codes
             reads.append(db.read(sorted(codes)))

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from policies.models import PolicyVersion
 from portal.accounts.services import api_key_create
 from portal.api.parsers import JSONLimitError, check_json_limits
-from portal.enterprises.models import FeedImport
+from portal.enterprises.models import Enterprise, FeedImport
 from tests.enterprises.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -392,3 +392,106 @@ def test_the_feed_error_report_neutralises_formulas(client, staff_data_officer) 
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[1][1] == '\'=HYPERLINK("http://x","y")'
     assert rows[1][5] == "'@SUM(1)"
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "code"),
+    [
+        ("employees", "1e1000000", "invalid_integer"),
+        ("employees", "9" * 41, "invalid_integer"),
+        ("employees", "9" * 100_000, "invalid_integer"),
+        ("employees", "1e99", "max_value"),
+        ("revenue", "1e1000000", "invalid_number"),
+        ("rd_expense_ratio", "1e1000000", "invalid_number"),
+        ("rd_expense_ratio", "1e-1000000", "invalid_number"),
+    ],
+)
+def test_pathological_numbers_in_feed_records_are_refused_quickly(field: str, raw: str, code: str) -> None:
+    from portal.enterprises.facts import DEPARTMENT_FACTS
+    from tests.enterprises.factories import EnterpriseFactory
+
+    source = next(s for s, fields in DEPARTMENT_FACTS.items() if field in fields)
+    key = api_key_create(name="接口", source=source)[1]
+    enterprise = EnterpriseFactory()
+    before = Enterprise.objects.filter(pk=enterprise.pk).values_list(field, flat=True).get()
+    started = time.perf_counter()
+    response = APIClient().post(
+        f"/api/v1/feeds/{source}/records/",
+        {"records": [{"credit_code": enterprise.credit_code, field: raw}]},
+        format="json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
+    assert time.perf_counter() - started < 1.0
+    assert response.status_code == 200
+    rejected = response.json()["rejected"]
+    assert rejected and rejected[0]["errors"][0]["code"] == code
+    assert Enterprise.objects.filter(pk=enterprise.pk).values_list(field, flat=True).get() == before
+
+
+def test_spreadsheet_numbers_with_a_small_exponent_are_read() -> None:
+    from portal.enterprises.facts import parse_decimal, parse_int
+
+    assert parse_int("1.2E+3", "employees") == 1200
+    assert str(parse_decimal("1,234.5", "revenue")) == "1234.50"
+
+
+def test_control_characters_reject_one_record_and_the_good_ones_are_applied() -> None:
+    from tests.enterprises.factories import EnterpriseFactory
+
+    key = api_key_create(name="市场监管接口", source="market_regulation")[1]
+    good = [EnterpriseFactory() for _ in range(3)]
+    bad = EnterpriseFactory()
+    records = [{"credit_code": e.credit_code, "name": f"{e.name}（更名示例）"} for e in good]
+    records.insert(1, {"credit_code": bad.credit_code, "name": "坏\x00名字"})
+    records.append({"credit_code": "9132\x00", "name": "x"})
+    records.append({"credit_code": good[0].credit_code, "bad\x00key": "1"})
+    response = APIClient().post(
+        "/api/v1/feeds/market_regulation/records/",
+        {"records": records},
+        format="json",
+        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["accepted_count"] == 3
+    rejected = {r["index"]: r for r in body["rejected"]}
+    assert rejected[1]["errors"] == [
+        {"field": "name", "code": "control_character", "message": "不能包含控制字符（如空字符、换行）"}
+    ]
+    assert rejected[4]["credit_code"] == "9132"
+    assert rejected[5]["errors"][0]["code"] == "invalid_field_name"
+    for e in good:
+        e.refresh_from_db()
+        assert e.name.endswith("（更名示例）")
+    bad_name = Enterprise.objects.get(pk=bad.pk).name
+    assert "\x00" not in bad_name and bad_name == bad.name
+    assert FeedImport.objects.get(pk=body["import_id"]).rejected == 3
+
+
+def test_two_records_for_one_enterprise_in_one_batch_are_reported(stats_key) -> None:
+    from tests.enterprises.factories import EnterpriseFactory
+
+    enterprise = EnterpriseFactory()
+    response = APIClient().post(
+        "/api/v1/feeds/statistics/records/",
+        {
+            "records": [
+                {"credit_code": enterprise.credit_code, "employees": 10, "revenue": 100},
+                {"credit_code": enterprise.credit_code, "employees": 99},
+            ]
+        },
+        format="json",
+        HTTP_AUTHORIZATION=f"Api-Key {stats_key}",
+    )
+    body = response.json()
+    assert body["duplicates"] == [
+        {
+            "index": 1,
+            "credit_code": enterprise.credit_code,
+            "field": "employees",
+            "code": "duplicate_record",
+            "message": "同一批次第1条记录也提供了该项，以本条为准",
+        }
+    ]
+    enterprise.refresh_from_db()
+    assert enterprise.employees == 99  # the later record wins, as before
