@@ -141,7 +141,7 @@ def test_outsider_gets_403_on_every_attachment_url_and_no_file(client, outsider,
     assert downloads() == before
 
 
-def test_deciders_see_everything_on_the_console_page_and_download(client, decider, application) -> None:
+def test_deciders_see_everything_on_the_console_page_and_download(client, decider, staff_auditor, application) -> None:
     client.force_login(decider)
     body = client.get(f"/console/applications/{application.pk}/").content.decode()
     assert CONTACT in body and PHONE in body and FILE_NAME in body and "周晓红" in body
@@ -150,6 +150,15 @@ def test_deciders_see_everything_on_the_console_page_and_download(client, decide
     response = client.get(f"/console/applications/{application.pk}/attachments/{attachment.pk}/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == PDF_BYTES
+
+    # The download is audited by material, so the auditor's log does not carry the file's (personal) name.
+    event = AuditEvent.objects.get(action="applicationattachment.downloaded")
+    assert event.object_label == f"项目申报书（申报 #{application.pk}，材料 #{attachment.pk}）"
+    client.force_login(staff_auditor)
+    log = client.get("/console/audit/?action=applicationattachment.downloaded")
+    assert log.status_code == 200
+    assert "项目申报书" in log.content.decode()
+    assert_nothing_personal(log.content.decode())
 
 
 def test_the_enterprise_sees_its_own_data_and_only_the_role_of_staff(client, applicant, bob, application) -> None:
