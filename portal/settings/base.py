@@ -268,6 +268,12 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Console uploads of department data (CSV/XLSX): size on disk, size once an XLSX is inflated, and data
+# rows. XLSX is parsed with defusedxml installed (openpyxl uses it), so XML entity tricks are refused.
+FEED_UPLOAD_MAX_BYTES = env.int("FEED_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+FEED_UPLOAD_MAX_UNCOMPRESSED_BYTES = env.int("FEED_UPLOAD_MAX_UNCOMPRESSED_BYTES", default=300 * 1024 * 1024)
+FEED_UPLOAD_MAX_ROWS = env.int("FEED_UPLOAD_MAX_ROWS", default=200_000)
+
 # Nesting levels accepted in any JSON body (the rule language needs at most 2 × 12; see
 # portal/api/parsers.py): deeper documents are refused before parsing.
 API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=64)
