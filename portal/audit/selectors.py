@@ -79,6 +79,7 @@ def describe(event: AuditEvent) -> EventRow:
     before, after = event.before or {}, event.after or {}
     keys = list(dict.fromkeys([*before, *after]))
     changes = [(_field_label(model, k), _word(before.get(k)), _word(after.get(k))) for k in keys]
+    changes = [(label, old, new) for label, old, new in changes if (old, new) != ("—", "—")]
     return EventRow(event=event, action=action_label(event.action, event.object_type), changes=changes)
 
 
