@@ -186,14 +186,21 @@ def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> int:
 def _entitlements_create_postgresql(*, version_id: int, enterprise_ids: list[int], now: Any) -> int:
     """The same as one set-based statement: INSERT … SELECT FROM unnest(ids) ON CONFLICT DO NOTHING
     RETURNING feeds the transitions' INSERT, so only the rows this statement created get them."""
+    from matching.models import MatchRecord
+
     qn = connection.ops.quote_name
     entitlement, transition = qn(Entitlement._meta.db_table), qn(EntitlementTransition._meta.db_table)
-    # Table names from model metadata; every value is a parameter.
+    record = qn(MatchRecord._meta.db_table)
+    # Table names from model metadata; every value is a parameter. Each entitlement is created with
+    # its 认定依据: the decision's explanation, written earlier in this same transaction.
     sql = f"""
         WITH new AS (
             INSERT INTO {entitlement} (enterprise_id, policy_version_id, status, explanation, objection_reason,
                                        resolution, revoke_reason, determined_at, updated_at)
-            SELECT e, %(version)s, %(status)s, NULL, '', '', '', %(now)s, %(now)s
+            SELECT e, %(version)s, %(status)s,
+                   (SELECT r.explanation FROM {record} r
+                     WHERE r.policy_version_id = %(version)s AND r.enterprise_id = e),
+                   '', '', '', %(now)s, %(now)s
             FROM unnest(%(ids)s::bigint[]) AS e ORDER BY e
             ON CONFLICT (enterprise_id, policy_version_id) DO NOTHING
             RETURNING id
@@ -222,10 +229,21 @@ def _entitlements_create_postgresql(*, version_id: int, enterprise_ids: list[int
         return cursor.fetchone()[0]
 
 
-def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[int]) -> int:
-    """Copy the match records' explanations onto entitlements that have none yet."""
-    from matching.models import MatchRecord
+# An entitlement in these states keeps the basis it was decided (and paid, or closed) on.
+EXPLANATION_FROZEN = (Status.DISBURSED, Status.REVOKED)
 
+
+def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[int]) -> int:
+    """Bring these enterprises' entitlements' 认定依据 to their match record's explanation.
+
+    Inside the decision's transaction. Only an eligible and verified record's explanation is an
+    entitlement's basis; a disbursed or revoked entitlement keeps the one it had. Writes only the
+    entitlements whose explanation differs (a new one has none yet); sends nothing.
+    """
+    from matching.models import MatchRecord, Outcome
+
+    if not enterprise_ids:
+        return 0
     if connection.vendor == "postgresql":
         entitlement = connection.ops.quote_name(Entitlement._meta.db_table)
         record = connection.ops.quote_name(MatchRecord._meta.db_table)
@@ -235,23 +253,34 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
             FROM unnest(%(ids)s::bigint[]) AS given(enterprise_id)
             JOIN {record} r ON r.policy_version_id = %(version)s AND r.enterprise_id = given.enterprise_id
             WHERE e.policy_version_id = %(version)s AND e.enterprise_id = given.enterprise_id
-              AND e.explanation IS NULL AND r.explanation IS NOT NULL
+              AND r.outcome = %(eligible)s AND r.verified AND r.explanation IS NOT NULL
+              AND e.explanation IS DISTINCT FROM r.explanation AND NOT (e.status = ANY(%(frozen)s))
         """  # noqa: S608
         # unnest + join, not `= ANY(ids)`: rows written earlier in this transaction leave the planner
         # with empty-table statistics, and it then tested every row against the whole id array.
+        params = {
+            "version": version_id,
+            "ids": list(enterprise_ids),
+            "eligible": str(Outcome.ELIGIBLE),
+            "frozen": [str(s) for s in EXPLANATION_FROZEN],
+        }
         with bound_cursor() as cursor:
-            cursor.execute(sql, {"version": version_id, "ids": list(enterprise_ids)})
+            cursor.execute(sql, params)
             return cursor.rowcount
     explanations = dict(
-        MatchRecord.objects.filter(policy_version_id=version_id, enterprise_id__in=enterprise_ids)
+        MatchRecord.objects.filter(
+            policy_version_id=version_id, enterprise_id__in=enterprise_ids, outcome=Outcome.ELIGIBLE, verified=True
+        )
         .exclude(explanation__isnull=True)
         .values_list("enterprise_id", "explanation")
     )
-    pending = list(
-        Entitlement.objects.filter(
-            policy_version_id=version_id, enterprise_id__in=explanations, explanation__isnull=True
-        )
-    )
+    pending = [
+        entitlement
+        for entitlement in Entitlement.objects.filter(policy_version_id=version_id, enterprise_id__in=explanations)
+        .exclude(status__in=EXPLANATION_FROZEN)
+        .only("pk", "enterprise_id", "explanation")
+        if entitlement.explanation != explanations[entitlement.enterprise_id]
+    ]
     for entitlement in pending:
         entitlement.explanation = explanations[entitlement.enterprise_id]
     Entitlement.objects.bulk_update(pending, ["explanation"], batch_size=2000)
