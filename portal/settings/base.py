@@ -150,6 +150,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notifications.sweep_outbox": {"task": "notifications.sweep_outbox", "schedule": 60.0},
     # Dates move (qualifications expire, enterprises age): re-decide everything once a night.
     "matching.nightly": {"task": "matching.nightly", "schedule": crontab(hour=2, minute=30)},
+    # Decisions with their reasons, entitlements on a current decision, nothing payable twice: counted
+    # after the night's re-match (portal.ops.invariants), the latest shown on the staff dashboard.
+    "ops.check_invariants": {"task": "ops.check_invariants", "schedule": crontab(hour=4, minute=30)},
     # 申报 deadlines and expiring qualifications: reminders, once a day.
     "entitlements.reminders": {"task": "entitlements.reminders", "schedule": crontab(hour=8, minute=0)},
     # Re-sends match runs whose task was lost (broker down when requested, worker died).
