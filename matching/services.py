@@ -119,9 +119,9 @@ def policy_version_match(
     """Decide one policy version for every enterprise (SQL path) and record what changed.
 
     Works in chunks of enterprise ids, one transaction each, updating `run.processed` for progress.
-    Each chunk's transaction also stores the full explanation of every record it changed, before
-    the change is signalled: an entitlement is created already carrying its 认定依据, and no crash
-    can leave a decision without its reasons (the decision and its explanation commit together).
+    Each chunk's transaction writes every record it changed with its full explanation (one INSERT),
+    before the change is signalled: an entitlement is created already carrying its 认定依据, and no
+    crash can leave a decision without its reasons (the decision and its explanation commit together).
     """
     from policies.models import PolicyVersion
     from policies.selectors import policy_in_effect
@@ -152,10 +152,9 @@ def policy_version_match(
                 hi=end,
                 now=timezone.now(),
                 run_id=run.pk if run else None,
-            )
-            if changes and explainer is not None:
                 # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
-                explainer.write({c.record_id: c.enterprise_id for c in changes})
+                explain=explainer.texts if explainer is not None else None,
+            )
             signals_out.match_records_changed(version_id=version_id, changes=changes, run_id=run.pk if run else None)
             # An entitlement that already existed (verified again after a lapse) takes the new basis; a
             # first decision (no previous outcome) has no entitlement but the one just created with it.
@@ -259,10 +258,9 @@ class _Explainer:
         """enterprise id → explanation (Outcome.to_dict()) as of `on`."""
         return {pk: found[0] for pk, found in self._explained(enterprise_ids)}
 
-    def write(self, records: dict[int, int]) -> int:
-        """Store the explanation of each record (record id → enterprise id). Inside the caller's transaction."""
-        texts = {pk: found[1] for pk, found in self._explained(list(records.values()))}
-        return explanations_store(explanations={rid: texts[eid] for rid, eid in records.items() if eid in texts})
+    def texts(self, enterprise_ids: Sequence[int]) -> dict[int, str]:
+        """enterprise id → explanation as JSON text, for the decision's own INSERT (bulk.decide_and_write)."""
+        return {pk: found[1] for pk, found in self._explained(enterprise_ids)}
 
 
 def explanations_store(*, explanations: dict[int, dict[str, Any] | str]) -> int:

@@ -24,4 +24,4 @@ def match_explanations_filled(*, version_id: int, enterprise_ids: Sequence[int])
     (inside the same transaction; no push)."""
     from portal.entitlements.services import entitlement_explanations_sync
 
-    entitlement_explanations_sync(version_id=version_id, enterprise_ids=enterprise_ids)
+    entitlement_explanations_sync(version_id=version_id, enterprise_ids=enterprise_ids, refresh=True)

@@ -233,12 +233,13 @@ def _entitlements_create_postgresql(*, version_id: int, enterprise_ids: list[int
 EXPLANATION_FROZEN = (Status.DISBURSED, Status.REVOKED)
 
 
-def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[int]) -> int:
-    """Bring these enterprises' entitlements' 认定依据 to their match record's explanation.
+def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[int], refresh: bool = False) -> int:
+    """Give these enterprises' entitlements their match record's explanation as 认定依据.
 
     Inside the decision's transaction. Only an eligible and verified record's explanation is an
-    entitlement's basis; a disbursed or revoked entitlement keeps the one it had. Writes only the
-    entitlements whose explanation differs (a new one has none yet); sends nothing.
+    entitlement's basis. By default only entitlements without one are filled (cheap: a new one is
+    created with it); `refresh` also replaces a different one (the record's explanation was restated),
+    except on a disbursed or revoked entitlement, which keeps the basis it had. Sends nothing.
     """
     from matching.models import MatchRecord, Outcome
 
@@ -254,7 +255,11 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
             JOIN {record} r ON r.policy_version_id = %(version)s AND r.enterprise_id = given.enterprise_id
             WHERE e.policy_version_id = %(version)s AND e.enterprise_id = given.enterprise_id
               AND r.outcome = %(eligible)s AND r.verified AND r.explanation IS NOT NULL
-              AND e.explanation IS DISTINCT FROM r.explanation AND NOT (e.status = ANY(%(frozen)s))
+              AND {
+            "e.explanation IS DISTINCT FROM r.explanation AND NOT (e.status = ANY(%(frozen)s))"
+            if refresh
+            else "e.explanation IS NULL"
+        }
         """  # noqa: S608
         # unnest + join, not `= ANY(ids)`: rows written earlier in this transaction leave the planner
         # with empty-table statistics, and it then tested every row against the whole id array.
@@ -274,11 +279,14 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
         .exclude(explanation__isnull=True)
         .values_list("enterprise_id", "explanation")
     )
+    candidates = Entitlement.objects.filter(policy_version_id=version_id, enterprise_id__in=explanations)
+    if refresh:
+        candidates = candidates.exclude(status__in=EXPLANATION_FROZEN)
+    else:
+        candidates = candidates.filter(explanation__isnull=True)
     pending = [
         entitlement
-        for entitlement in Entitlement.objects.filter(policy_version_id=version_id, enterprise_id__in=explanations)
-        .exclude(status__in=EXPLANATION_FROZEN)
-        .only("pk", "enterprise_id", "explanation")
+        for entitlement in candidates.only("pk", "enterprise_id", "explanation")
         if entitlement.explanation != explanations[entitlement.enterprise_id]
     ]
     for entitlement in pending:

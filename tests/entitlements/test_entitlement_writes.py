@@ -86,7 +86,11 @@ def test_explanations_follow_the_eligible_verified_record_except_once_disbursed_
             decided_at=timezone.now(),
         )
 
-    assert services.entitlement_explanations_sync(version_id=version.pk, enterprise_ids=ids) == 2
+    # By default (after creating entitlements) only a missing one is filled.
+    assert services.entitlement_explanations_sync(version_id=version.pk, enterprise_ids=ids) == 1
+    Entitlement.objects.filter(enterprise=explained).update(explanation=None)
+    # Restated explanations: every live entitlement follows its eligible and verified record.
+    assert services.entitlement_explanations_sync(version_id=version.pk, enterprise_ids=ids, refresh=True) == 2
 
     explanations = dict(Entitlement.objects.values_list("enterprise_id", "explanation"))
     assert explanations == {
@@ -97,7 +101,7 @@ def test_explanations_follow_the_eligible_verified_record_except_once_disbursed_
         closed.pk: earlier,
         lapsed.pk: earlier,
     }
-    assert services.entitlement_explanations_sync(version_id=version.pk, enterprise_ids=ids) == 0  # diff-only
+    assert services.entitlement_explanations_sync(version_id=version.pk, enterprise_ids=ids, refresh=True) == 0
 
 
 def test_the_grant_is_one_statement_on_postgresql(version, django_assert_max_num_queries) -> None:

@@ -93,15 +93,14 @@ def test_a_crash_in_the_decision_transaction_commits_nothing_and_the_rerun_expla
         raise Crash
 
     if where == "after_explanations":
-        # The explanations are written; the crash comes before the change is even signalled.
-        real_write = services._Explainer.write
-
-        def write_then_crash(self, records):
-            assert real_write(self, records) == len(records)
+        # decide_and_write has written the records, each with its explanation; the crash comes before
+        # the change is even signalled (no entitlement, no push yet).
+        def written_then_crash(*, version_id, changes, run_id):
+            assert len(changes) == 3
             assert MatchRecord.objects.filter(policy_version=version, explanation__isnull=False).count() == 3
             raise Crash
 
-        monkeypatch.setattr(services._Explainer, "write", write_then_crash)
+        monkeypatch.setattr(services.signals_out, "match_records_changed", written_then_crash)
     else:
         # The entitlements are created (with their explanation); the notifications fail.
         monkeypatch.setattr("portal.entitlements.services.notifications_create_bulk", crash)
