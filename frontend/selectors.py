@@ -159,5 +159,7 @@ def _invariants_line() -> dict[str, Any] | None:
     return {
         "checked_at": timezone.localtime(check.checked_at),
         "ok": check.ok,
-        "items": [(LABELS.get(code, code), count) for code, count in check.counts.items()],
+        # In the rules' documented order (the stored JSON keeps none); a code without a label last.
+        "items": [(label, check.counts[code]) for code, label in LABELS.items() if code in check.counts]
+        + [(code, n) for code, n in check.counts.items() if code not in LABELS],
     }

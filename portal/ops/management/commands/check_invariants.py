@@ -21,8 +21,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         check = invariants_check()
-        for code, count in check.counts.items():
-            self.stdout.write(f"{LABELS.get(code, code)}（{code}）：{count}")
+        for code in sorted(check.counts, key=lambda c: list(LABELS).index(c) if c in LABELS else len(LABELS)):
+            self.stdout.write(f"{LABELS.get(code, code)}（{code}）：{check.counts[code]}")
         if not check.ok:
             self.stderr.write("数据一致性检查未通过：以上计数应全部为零。")
             sys.exit(1)
