@@ -265,3 +265,28 @@ def test_check_invariants_counts_each_broken_rule_and_exits_non_zero(capsys) -> 
     assert "同一企业同一政策重复的可兑现记录（duplicate_payable_entitlements）：1" in out.out
     assert "未通过" in out.err
     assert revoked.status == Entitlement.Status.REVOKED
+
+
+def test_a_confirmation_with_a_newer_date_is_announced_and_refreshes_the_dates_shown(
+    django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    """Same value, same department, a newer date: no outcome moves, the explanations' date does."""
+    firms, exempt, _apply, _disbursed = _granted_setup()
+    announced: list[list[int]] = []
+    monkeypatch.setattr(
+        "portal.enterprises.signals_out.enterprise_facts_changed",
+        lambda *, enterprise_ids: announced.append(enterprise_ids),
+    )
+    pushed = Notification.objects.count()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = enterprise_update_facts(enterprise=firms[0], facts={"dishonest": False}, source="credit", as_of=NEW)
+    assert changed == []
+    assert announced == [[firms[0].pk]]  # re-matched although no value changed
+
+    assert services.enterprise_match(enterprise_id=firms[0].pk) == []
+    for record in MatchRecord.objects.filter(enterprise=firms[0]):
+        assert condition(record.explanation, "dishonest")["as_of"] == NEW.isoformat()
+    live = Entitlement.objects.get(enterprise=firms[0], policy_version=exempt)
+    assert condition(live.explanation, "dishonest")["as_of"] == NEW.isoformat()
+    assert Notification.objects.count() == pushed
