@@ -8,7 +8,7 @@ Both write only the records whose outcome or verified flag changed, with their f
 and report those changes to `signals_out.match_records_changed` inside the same transaction. A
 record whose outcome stands but whose explanation no longer shows the current facts (a department
 figure replaced a self-declared one, a date moved) gets the new explanation without any push:
-`enterprise_match` diffs each explanation's inputs, `explanations_refresh` does it in bulk.
+`enterprise_match` diffs each explanation (`explanation_stale`), `explanations_refresh` in bulk.
 """
 
 from __future__ import annotations
@@ -303,18 +303,19 @@ def explanations_store(*, explanations: dict[int, dict[str, Any] | str]) -> int:
     return written
 
 
-def explanation_inputs(explanation: dict[str, Any] | None) -> Any:
-    """What an explanation shows about the enterprise: all of it but the day it was computed on,
-    in its stored (JSON) form, so a fresh explanation compares equal to the same one read back.
+def explanation_stale(fresh: dict[str, Any] | None, stored: dict[str, Any] | None) -> bool:
+    """Whether a stored explanation no longer shows what a fresh one does: any fact, source, date or
+    result differs. The day it was computed on ("on") is not an input: a mere re-run changes nothing.
 
-    Two explanations with equal inputs say the same thing (facts, sources, dates, results); only
-    when these differ is a stored explanation stale.
+    Compared as stored (JSON): the fresh one is round-tripped only when a plain comparison differs.
     """
     import json
 
-    if explanation is None:
-        return None
-    return json.loads(json.dumps({k: v for k, v in explanation.items() if k != "on"}))
+    if fresh is None or stored is None:
+        return fresh is not stored
+    a = {k: v for k, v in fresh.items() if k != "on"}
+    b = {k: v for k, v in stored.items() if k != "on"}
+    return a != b and json.loads(json.dumps(a)) != b
 
 
 def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = None, chunk_size: int = 5000) -> int:
@@ -355,7 +356,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
                     # A record whose outcome this explanation would change is the decision path's to write.
                     if new is None or (new["status"], new["verified"]) != (outcome, verified):
                         continue
-                    if explanation_inputs(new) != explanation_inputs(explanation):
+                    if explanation_stale(new, explanation):
                         stale[pk] = (enterprise_id, new)
                 explanations_store(explanations={pk: e for pk, (_, e) in stale.items()})
                 signals_out.match_explanations_filled(
@@ -486,7 +487,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                     # Same decision; a fact, source or date it shows may still have moved.
                     if outcome is not None:
                         explanation = outcome.to_dict()
-                        if explanation_inputs(explanation) != explanation_inputs(kept.explanation):
+                        if explanation_stale(explanation, kept.explanation):
                             restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
                             if status == OutcomeChoice.ELIGIBLE and verified:
                                 restated_entitled.append(version.pk)

@@ -290,3 +290,19 @@ def test_a_confirmation_with_a_newer_date_is_announced_and_refreshes_the_dates_s
     live = Entitlement.objects.get(enterprise=firms[0], policy_version=exempt)
     assert condition(live.explanation, "dishonest")["as_of"] == NEW.isoformat()
     assert Notification.objects.count() == pushed
+
+
+def test_explanation_stale_ignores_the_day_and_the_json_form_but_not_a_shown_fact() -> None:
+    from matching.evaluator import evaluate
+
+    profile = EnterpriseProfile(credit_code="", facts={"employees": Fact(50, "statistics", OLD)})
+    rule = {"fact": "employees", "op": "between", "value": [10, 100]}
+    fresh = evaluate(rule, profile, on=date(2026, 1, 1)).to_dict()
+    stored = evaluate(rule, profile, on=date(2025, 1, 1)).to_dict()
+    import json
+
+    stored = json.loads(json.dumps(stored))  # as read back from the database
+    assert not services.explanation_stale(fresh, stored)
+    moved = EnterpriseProfile(credit_code="", facts={"employees": Fact(50, "statistics", NEW)})
+    assert services.explanation_stale(evaluate(rule, moved, on=date(2026, 1, 1)).to_dict(), stored)
+    assert services.explanation_stale(fresh, None) and not services.explanation_stale(None, None)
