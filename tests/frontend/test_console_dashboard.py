@@ -147,4 +147,4 @@ def test_dashboard_shows_the_latest_invariants_check(client, staff_auditor) -> N
 
     invariants_check()  # an empty database breaks nothing: the newest check is shown
     html = client.get("/console/dashboard/").content.decode()
-    assert "全部为零，通过" in html and "同一企业同一政策重复的可兑现记录：<strong>0</strong> 条" in html
+    assert "全部为零，通过" in html and "同一企业同一政策同一兑现期重复的可兑现记录：<strong>0</strong> 条" in html
