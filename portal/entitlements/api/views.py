@@ -100,7 +100,9 @@ class EntitlementSerializer(serializers.ModelSerializer):
 
 class StaffEntitlementSerializer(EntitlementSerializer):
     transitions = StaffTransitionSerializer(many=True)
-    recovery_flagged_at = serializers.DateTimeField(help_text="已兑现但新版本不再认定：可能需追回（不自动追回）")
+    recovery_flagged_at = serializers.DateTimeField(
+        allow_null=True, help_text="已兑现但新版本不再认定：可能需追回（不自动追回）"
+    )
 
     class Meta(EntitlementSerializer.Meta):
         fields = (*EntitlementSerializer.Meta.fields, "status_before_review", "recovery_flagged_at", "recovery_note")
