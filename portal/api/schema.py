@@ -84,13 +84,35 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("429")
         return codes
 
+    def _get_serializer_name(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> str:
+        name = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        # One serializer that both reads and writes (read-only fields, e.g. PreferenceSerializer) would
+        # be one component for both directions, and the response's open form would win; the request
+        # gets its own, strict component.
+        if direction == "request" and isinstance(serializer, StrictInputSerializer) and _read_only_fields(serializer):
+            name = f"{name}Input"
+        return name
+
     def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         # Unknown keys are refused with 400 unknown_field, unless the view reads some keys itself.
         strict = isinstance(serializer, StrictInputSerializer) and not serializer.extra_key_prefixes
         if direction == "request" and strict:
             schema["additionalProperties"] = False
+            # Read-only fields are output: a request need not (and gains nothing by) sending them.
+            properties = schema.get("properties", {})
+            read_only = {name for name, prop in properties.items() if prop.get("readOnly")}
+            for name in read_only:
+                del properties[name]
+            if "required" in schema:
+                schema["required"] = [name for name in schema["required"] if name not in read_only]
+                if not schema["required"]:
+                    del schema["required"]
         return schema
+
+
+def _read_only_fields(serializer: Any) -> bool:
+    return any(field.read_only for field in serializer.fields.values())
 
 
 def _auth(view: Any) -> list[type]:

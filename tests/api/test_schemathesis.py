@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -206,6 +207,7 @@ def _run_operation(operation: Any, mode: GenerationMode, examples: int, world, h
         case_headers = {**(case.headers or {}), **headers}
         response = case.call(headers=case_headers, cookies=cookies)
         report["statuses"][response.status_code] += 1
+        report["by_operation"][(operation.label, mode.value)][response.status_code] += 1
         try:
             case.validate_response(response, checks=CHECKS)
         except (Exception, FailureGroup) as exc:  # collected, so one run reports every failing operation
@@ -222,7 +224,13 @@ def _run_operation(operation: Any, mode: GenerationMode, examples: int, world, h
 @pytest.mark.parametrize("caller", ["anonymous", "enterprise", "staff"])
 def test_every_operation_answers_within_its_schema(api_schema, world, caller, caplog) -> None:
     headers, cookies = _caller(caller, world)
-    report: dict[str, Any] = {"examples": 0, "statuses": defaultdict(int), "failures": {}, "no_negative": []}
+    report: dict[str, Any] = {
+        "examples": 0,
+        "statuses": defaultdict(int),
+        "failures": {},
+        "no_negative": [],
+        "by_operation": defaultdict(lambda: defaultdict(int)),
+    }
     caplog.set_level(logging.ERROR, logger="django.request")  # thousands of expected 4xx warnings
     operations = [result.ok() for result in api_schema.get_all_operations()]
     for operation in operations:
@@ -233,5 +241,8 @@ def test_every_operation_answers_within_its_schema(api_schema, world, caller, ca
         f"\n[{caller}] operations: {len(operations)}, examples: {report['examples']}, "
         f"statuses: {dict(sorted(report['statuses'].items()))}"
     )
+    if os.environ.get("SCHEMATHESIS_VERBOSE"):
+        for key, statuses in sorted(report["by_operation"].items()):
+            print(caller, key, dict(statuses))
     assert len(operations) >= 60
     assert not report["failures"], "\n\n".join(f"{key}: {message}" for key, message in report["failures"].items())

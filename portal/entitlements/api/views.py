@@ -117,14 +117,14 @@ class ResolveSerializer(StrictInputSerializer):
     resolution = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class ReviewSerializer(serializers.Serializer):
+class ReviewSerializer(StrictInputSerializer):
     decision = serializers.ChoiceField(
         choices=["keep", "revoke"], error_messages={"invalid_choice": "复核结果只能是维持（keep）或撤销（revoke）"}
     )
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(StrictInputSerializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
