@@ -74,7 +74,8 @@ class AutoSchema(SpectacularAutoSchema):
         # Session writes need a CSRF token even on public endpoints; private ones need a login.
         if write or not public:
             codes.append("403")
-        if has_path_params or "/staff/" in self.path or not public:
+        # A page past the last one is 404 (DRF's page-number pagination).
+        if has_path_params or "/staff/" in self.path or not public or self._is_paginated():
             codes.append("404")
         if write and has_path_params:
             codes.append("409")  # a lifecycle transition from the wrong status (portal/lifecycle.py)
@@ -83,6 +84,12 @@ class AutoSchema(SpectacularAutoSchema):
         if getattr(view, "throttle_classes", None):
             codes.append("429")
         return codes
+
+    def _is_paginated(self) -> bool:
+        if self.method == "GET" and self._is_list_view() and self._get_paginator() is not None:
+            return True
+        # Views that paginate by hand declare portal.api.pagination.PAGE_PARAMETERS.
+        return any(getattr(p, "name", None) == "page" for p in self.get_override_parameters())
 
     def _get_serializer_name(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> str:
         name = super()._get_serializer_name(serializer, direction, bypass_extensions)

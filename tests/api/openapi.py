@@ -39,6 +39,14 @@ def _templates() -> list[tuple[re.Pattern[str], str]]:
     return sorted(patterns, key=lambda item: item[1].count("{"))
 
 
+def is_operation(method: str, path: str) -> bool:
+    try:
+        operation_for(method, path)
+    except AssertionError:
+        return False
+    return True
+
+
 def operation_for(method: str, path: str) -> Any:
     for regex, template in _templates():
         if regex.match(path):
@@ -53,6 +61,10 @@ def assert_matches_schema(response: HttpResponse) -> None:
     method = response.request["REQUEST_METHOD"]
     path = response.request["PATH_INFO"]
     operation = operation_for(method, path)
+    documented = operation.definition.raw["responses"]
+    assert str(response.status_code) in documented, (
+        f"{method} {path} answered {response.status_code}, which its schema does not document ({sorted(documented)})"
+    )
     request = EnvironBuilder(path=path, method=method).get_request()
     as_werkzeug = TestResponse(
         [response.content],
