@@ -48,6 +48,11 @@ _DESCRIPTIONS = {
 
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
+# The services that answer 409: the status machines of applications and entitlements
+# (portal/lifecycle.status_move), a second application for the same policy, retrying a delivery
+# that has not failed. (Policy versions refuse a wrong status with 400 invalid_status.)
+_CONFLICT_PATHS = ("/applications/", "/entitlements/", "/deliveries/")
+
 
 class AutoSchema(SpectacularAutoSchema):
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
@@ -77,8 +82,8 @@ class AutoSchema(SpectacularAutoSchema):
         # A page past the last one is 404 (DRF's page-number pagination).
         if has_path_params or "/staff/" in self.path or not public or self._is_paginated():
             codes.append("404")
-        if write and has_path_params:
-            codes.append("409")  # a lifecycle transition from the wrong status (portal/lifecycle.py)
+        if self.method == "POST" and has_path_params and any(part in self.path for part in _CONFLICT_PATHS):
+            codes.append("409")
         if write:
             codes.append("413")
         if getattr(view, "throttle_classes", None):
