@@ -43,6 +43,7 @@ _DESCRIPTIONS = {
     "404": "未找到该资源（或无权查看）",
     "409": "当前状态不允许此操作",
     "413": "请求体过大",
+    "415": "不支持的内容类型",
     "429": "请求过于频繁",
 }
 
@@ -86,6 +87,8 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("409")
         if write:
             codes.append("413")
+        if write and self.method != "DELETE" and self.get_request_serializer() is not None:
+            codes.append("415")  # a body in a content type the operation does not parse
         if getattr(view, "throttle_classes", None):
             codes.append("429")
         return codes

@@ -60,10 +60,11 @@ def test_errors_are_one_component_attached_to_4xx(client) -> None:
         }
 
     feed = refs("/api/v1/feeds/{source}/records/", "post")
-    assert set(feed) == {"400", "401", "403", "404", "413"}
+    assert set(feed) == {"400", "401", "403", "404", "413", "415"}
     assert "409" in refs("/api/v1/applications/{id}/accept/", "post")  # a status machine
     assert set(feed.values()) == {"#/components/schemas/Error"}
     assert "429" in refs("/api/v1/eligibility/check", "post")  # the only throttled operation
+    assert "415" in refs("/api/v1/enterprises/{credit_code}/applications/{id}/resubmit/", "post")
     assert set(refs("/api/v1/policies/{policy_id}/", "get")) == {"400", "404"}  # public read: no 403
 
 
@@ -80,3 +81,16 @@ def test_strict_inputs_refuse_unknown_properties(client) -> None:
     for name in ("PreferenceInput", "Review", "Note", "PatchedVersionInput", "SiteInput"):
         assert schemas[name]["additionalProperties"] is False, name
     assert "email" not in schemas["PreferenceInput"]["properties"]  # read-only: not part of a request
+
+
+def test_an_unsupported_content_type_is_a_documented_415() -> None:
+    """Found by schemathesis: a body the operation cannot parse was an undocumented 415."""
+    from rest_framework.test import APIClient
+
+    from tests.api.openapi import assert_matches_schema
+
+    response = APIClient().generic("POST", "/api/v1/eligibility/check", "facts", content_type="text/plain")
+
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert_matches_schema(response)

@@ -50,8 +50,10 @@ from tests.policies.factories import GoldenCaseFactory, PolicyVersionFactory
 
 pytestmark = pytest.mark.django_db
 
-POSITIVE_EXAMPLES = 10
-NEGATIVE_EXAMPLES = 5
+# SCHEMATHESIS_SCALE=N multiplies both for a longer hunt by hand (CI runs the default).
+_SCALE = int(os.environ.get("SCHEMATHESIS_SCALE", "1"))
+POSITIVE_EXAMPLES = 10 * _SCALE
+NEGATIVE_EXAMPLES = 5 * _SCALE
 # No 5xx; the body fits the schema of its status; the status is one the operation documents.
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 CSRF_TOKEN = "schemathesisCsrfToken0123456789a"  # 32 characters: Django's unmasked secret format
