@@ -24,7 +24,7 @@ from portal.api.exceptions import ApplicationError
 from portal.applications import rules
 from portal.applications import selectors as app_selectors
 from portal.applications import services as app_services
-from portal.applications.api.serializers import actor_label, chinese_name, files_from_request
+from portal.applications.api.serializers import files_from_request
 from portal.applications.http import attachment_response
 from portal.applications.models import Application
 from portal.enterprises.models import Enterprise
@@ -44,18 +44,25 @@ def _application(request: HttpRequest, credit_code: str, application_id: int) ->
     return enterprise, application
 
 
-def _timeline(application: Application) -> list[dict[str, Any]]:
-    return [
-        {"transition": t, "by": actor_label(t.by, application.enterprise_id)} for t in application.transitions.all()
-    ]
+def _personal(request: HttpRequest, application: Application) -> dict[str, Any]:
+    """What every application page shows of the applicant, as this user may see it (masking lives in selectors)."""
+    user = request.user
+    return {
+        "timeline": app_selectors.application_timeline(user=user, application=application),
+        "attachment_groups": _attachment_groups(request, application),
+        "contact": app_selectors.application_contact(user=user, application=application),
+        "may_download": app_selectors.may_see_personal_data(user=user, application=application),
+        "deciding_roles": app_selectors.DECIDING_ROLES_LABEL,
+    }
 
 
-def _attachment_groups(application: Application) -> list[tuple[str, list[Any]]]:
-    """Attachments by material, in the order of the policy's materials list."""
+def _attachment_groups(request: HttpRequest, application: Application) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Attachments by material, in the order of the policy's materials list, each with the name this user sees."""
     order = {m.name: m.index for m in rules.materials_of(application.policy_version)}
-    groups: dict[str, list[Any]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for attachment in application.attachments.all():
-        groups.setdefault(attachment.material, []).append(attachment)
+        label = app_selectors.attachment_label(user=request.user, attachment=attachment)
+        groups.setdefault(attachment.material, []).append({"file": attachment, "label": label})
     return sorted(groups.items(), key=lambda item: order.get(item[0], len(order)))
 
 
@@ -71,7 +78,7 @@ def _prefill(request: HttpRequest, previous: Application | None) -> dict[str, st
         return {k: getattr(previous, k) for k in ("contact_name", "contact_phone", "statement")}
     preference = getattr(request.user, "notification_preference", None)
     return {
-        "contact_name": chinese_name(request.user),
+        "contact_name": app_selectors.chinese_name(request.user),
         "contact_phone": getattr(preference, "phone", "") or "",
     }
 
@@ -147,7 +154,9 @@ def apply(request: HttpRequest, credit_code: str, version_id: int) -> HttpRespon
 def application_list(request: HttpRequest, credit_code: str) -> HttpResponse:
     """我的申报: every application of the enterprise with its status."""
     enterprise = _enterprise(request, credit_code)
-    rows = app_selectors.applications_for_enterprise(enterprise=enterprise)
+    rows = app_selectors.with_contacts(
+        user=request.user, applications=app_selectors.applications_for_enterprise(enterprise=enterprise)
+    )
     return render(request, "frontend/workspace/applications.html", _context(enterprise, "applications", rows=rows))
 
 
@@ -164,9 +173,8 @@ def _detail(request: HttpRequest, enterprise: Enterprise, application: Applicati
         enterprise,
         "applications",
         application=application,
-        timeline=_timeline(application),
-        attachment_groups=_attachment_groups(application),
         member=member,
+        **_personal(request, application),
         form=form,
         **extra,
     )
@@ -276,8 +284,7 @@ def console_application(request: HttpRequest, application_id: int) -> HttpRespon
     context = {
         "section": "console",
         "application": application,
-        "timeline": _timeline(application),
-        "attachment_groups": _attachment_groups(application),
+        **_personal(request, application),
         "outcome": _outcome(application.enterprise, application.policy_version),
     }
     return render(request, "frontend/console/application.html", context)

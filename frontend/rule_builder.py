@@ -241,8 +241,17 @@ def attach_errors(rows: list[Row], problems: list[dict[str, str]]) -> list[dict[
     return left
 
 
-_PATH_PART = re.compile(r"(all|any)(?:\[(\d+)\])?|(not)|(value|op|fact)(?:\[(\d+)\])?|([^.\[\]]+)")
-_PART_LABELS = {"value": "取值", "op": "判断方式", "fact": "信息项"}
+_PATH_PART = re.compile(
+    r"(all|any)(?:\[(\d+)\])?|(not)|(value|op|fact|attest|judge|department)(?:\[(\d+)\])?|([^.\[\]]+)"
+)
+_PART_LABELS = {
+    "value": "取值",
+    "op": "判断方式",
+    "fact": "信息项",
+    "attest": "承诺内容",
+    "judge": "认定事项",
+    "department": "认定部门",
+}
 
 
 def path_words(field: str) -> str:

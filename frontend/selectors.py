@@ -137,6 +137,7 @@ def console_dashboard(*, today: date | None = None, weeks: int = 12) -> dict[str
         "matches_by_chain": sorted(by_chain.items(), key=lambda kv: (-kv[1], kv[0])),
         "matches_by_zone": by_zone,
         "deliveries": deliveries,
+        "invariants": _invariants_line(),
         "totals": {
             "published": sum(by_mode.values()),
             "enterprises": enterprise_count,
@@ -145,4 +146,20 @@ def console_dashboard(*, today: date | None = None, weeks: int = 12) -> dict[str
             "delivery_success": round(sent_total * 100 / finished_total, 1) if finished_total else None,
             "deliveries_finished": finished_total,
         },
+    }
+
+
+def _invariants_line() -> dict[str, Any] | None:
+    """The latest data-consistency check (manage.py check_invariants / the nightly beat), in Chinese."""
+    from portal.ops.invariants import LABELS, latest_check
+
+    check = latest_check()
+    if check is None:
+        return None
+    return {
+        "checked_at": timezone.localtime(check.checked_at),
+        "ok": check.ok,
+        # In the rules' documented order (the stored JSON keeps none); a code without a label last.
+        "items": [(label, check.counts[code]) for code, label in LABELS.items() if code in check.counts]
+        + [(code, n) for code, n in check.counts.items() if code not in LABELS],
     }

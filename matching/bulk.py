@@ -1,13 +1,15 @@
 """Run a compiled rule over the district in the database and write only what changed.
 
-PostgreSQL: one statement per chunk of enterprise ids decides every candidate, compares with the
-stored records and upserts the changed ones (`INSERT … SELECT … ON CONFLICT`), returning them; no
-enterprise row travels to Python. Other databases (SQLite in embedded mode): the same decision
+PostgreSQL: one statement per chunk of enterprise ids decides every candidate and compares with the
+stored records; the changed ones get their explanation (the caller's `explain`) and are upserted
+with it by a second statement (`INSERT … SELECT FROM unnest … ON CONFLICT`), returning them, so
+each record is written once, decision and reasons together. Other databases (SQLite in embedded mode): the same decision
 query, with the writes done through the ORM.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -80,52 +82,108 @@ SELECT o.enterprise_id, o.outcome, o.verified, o.states, r.id AS record_id,
 """
 
 
+# enterprise ids → {enterprise id: explanation as JSON text}: the decisions' reasons, computed
+# between deciding and writing so that each record is written once, with its explanation.
+Explain = Callable[[Sequence[int]], dict[int, str]]
+
+
 def decide_and_write(
-    compiled: CompiledSql, *, version_id: int, lo: int, hi: int, now: datetime, run_id: int | None
+    compiled: CompiledSql,
+    *,
+    version_id: int,
+    lo: int,
+    hi: int,
+    now: datetime,
+    run_id: int | None,
+    explain: Explain | None = None,
 ) -> list[ChangedRecord]:
-    """Decide enterprises with lo <= id < hi and upsert the changed records. Call inside a transaction."""
+    """Decide enterprises with lo <= id < hi and upsert the changed records, each with its explanation
+    (`explain`; none when not given, e.g. a version not in effect). Call inside a transaction."""
     select = _changed_sql(compiled, version_id=version_id, lo=lo, hi=hi)
     if connection.vendor == "postgresql":
-        return _write_postgresql(select, version_id=version_id, now=now, run_id=run_id)
-    return _write_orm(select, version_id=version_id, now=now, run_id=run_id)
+        return _write_postgresql(select, version_id=version_id, now=now, run_id=run_id, explain=explain)
+    return _write_orm(select, version_id=version_id, now=now, run_id=run_id, explain=explain)
 
 
-def _write_postgresql(select: str, *, version_id: int, now: datetime, run_id: int | None) -> list[ChangedRecord]:
+def _write_postgresql(
+    select: str, *, version_id: int, now: datetime, run_id: int | None, explain: Explain | None
+) -> list[ChangedRecord]:
     records = MatchRecord._meta.db_table
-    # Inlined, not bound: the rule's LIKE patterns contain "%", which parameter binding would parse.
-    run = "NULL" if run_id is None else str(int(run_id))
-    stamp = f"'{now.isoformat()}'::timestamptz"
-    # A concurrent writer may have stored the same decision since the SELECT: the conflict branch
-    # then updates nothing (IS DISTINCT FROM) and returns nothing, so no change is reported twice.
-    sql = f"""
-WITH changed AS ({select})
-INSERT INTO {records} AS m (enterprise_id, policy_version_id, outcome, verified, states, explanation,
-                            previous_outcome, previous_verified, run_id, first_decided_at, decided_at)
-SELECT c.enterprise_id, {int(version_id)}, c.outcome, c.verified, c.states, NULL,
-       COALESCE(c.previous_outcome, ''), COALESCE(c.previous_verified, FALSE), {run}, {stamp}, {stamp}
-  FROM changed c
-ON CONFLICT (enterprise_id, policy_version_id) DO UPDATE
-   SET outcome = EXCLUDED.outcome, verified = EXCLUDED.verified, states = EXCLUDED.states,
-       explanation = NULL, previous_outcome = m.outcome, previous_verified = m.verified,
-       run_id = EXCLUDED.run_id, decided_at = EXCLUDED.decided_at
- WHERE (m.outcome, m.verified) IS DISTINCT FROM (EXCLUDED.outcome, EXCLUDED.verified)
-RETURNING m.id, m.enterprise_id, m.outcome, m.verified, m.previous_outcome, m.previous_verified
-"""
+    # Two statements: the decision (inlined, not bound: the rule's LIKE patterns contain "%", which
+    # parameter binding would parse), then the upsert of the changed rows with their explanations.
     with connection.cursor() as cursor:
         # The planner's cost for a rule's correlated sub-selects easily passes jit_above_cost, and
         # compiling the expressions then takes seconds for a statement that runs in milliseconds.
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute(sql)
+        cursor.execute(select)
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    texts = explain([row[0] for row in rows]) if explain is not None else {}
+    distinct: dict[str, int] = {}
+    index: list[int | None] = []
+    for row in rows:
+        text = texts.get(row[0])
+        if text is None:
+            index.append(None)
+            continue
+        if text not in distinct:
+            distinct[text] = len(distinct)
+        index.append(distinct[text])
+    # A concurrent writer may have stored the same decision since the SELECT: the conflict branch
+    # then updates nothing (IS DISTINCT FROM) and returns nothing, so no change is reported twice.
+    sql = f"""
+WITH changed AS (
+    SELECT * FROM unnest(%(enterprise)s::bigint[], %(outcome)s::text[], %(verified)s::boolean[], %(states)s::text[],
+                         %(previous_outcome)s::text[], %(previous_verified)s::boolean[], %(i)s::int[])
+        AS c(enterprise_id, outcome, verified, states, previous_outcome, previous_verified, i)
+)
+INSERT INTO {records} AS m (enterprise_id, policy_version_id, outcome, verified, states, explanation,
+                            previous_outcome, previous_verified, run_id, first_decided_at, decided_at)
+SELECT c.enterprise_id, %(version)s, c.outcome, c.verified, c.states, (%(explanations)s::jsonb) -> c.i,
+       COALESCE(c.previous_outcome, ''), COALESCE(c.previous_verified, FALSE), %(run)s, %(now)s, %(now)s
+  FROM changed c
+ON CONFLICT (enterprise_id, policy_version_id) DO UPDATE
+   SET outcome = EXCLUDED.outcome, verified = EXCLUDED.verified, states = EXCLUDED.states,
+       explanation = EXCLUDED.explanation, previous_outcome = m.outcome, previous_verified = m.verified,
+       run_id = EXCLUDED.run_id, decided_at = EXCLUDED.decided_at
+ WHERE (m.outcome, m.verified) IS DISTINCT FROM (EXCLUDED.outcome, EXCLUDED.verified)
+RETURNING m.id, m.enterprise_id, m.outcome, m.verified, m.previous_outcome, m.previous_verified
+"""  # the table name comes from model metadata; every value is a parameter
+    params = {
+        "enterprise": [r[0] for r in rows],
+        "outcome": [r[1] for r in rows],
+        "verified": [bool(r[2]) for r in rows],
+        "states": [r[3] for r in rows],
+        "previous_outcome": [r[5] for r in rows],
+        "previous_verified": [r[6] for r in rows],
+        "i": index,
+        "explanations": "[" + ",".join(distinct) + "]",
+        "version": int(version_id),
+        "run": run_id,
+        "now": now,
+    }
+    from portal.notifications.binding import bound_cursor
+
+    # Bound server-side: 100,000-element arrays are sent as such, not rendered into the SQL text.
+    with bound_cursor() as cursor:
+        cursor.execute(sql, params)
         return [ChangedRecord(*row) for row in cursor.fetchall()]
 
 
-def _write_orm(select: str, *, version_id: int, now: datetime, run_id: int | None) -> list[ChangedRecord]:
+def _write_orm(
+    select: str, *, version_id: int, now: datetime, run_id: int | None, explain: Explain | None
+) -> list[ChangedRecord]:
+    import json
+
     with connection.cursor() as cursor:
         cursor.execute(select)
         rows = cursor.fetchall()
+    texts = explain([row[0] for row in rows]) if explain is not None and rows else {}
     new: list[MatchRecord] = []
     updates: list[MatchRecord] = []
     for enterprise_id, outcome, verified, states, record_id, previous_outcome, previous_verified in rows:
+        text = texts.get(enterprise_id)
         record = MatchRecord(
             id=record_id,
             enterprise_id=enterprise_id,
@@ -133,7 +191,7 @@ def _write_orm(select: str, *, version_id: int, now: datetime, run_id: int | Non
             outcome=outcome,
             verified=bool(verified),
             states=states,
-            explanation=None,
+            explanation=json.loads(text) if text is not None else None,
             previous_outcome=previous_outcome or "",
             previous_verified=bool(previous_verified),
             run_id=run_id,

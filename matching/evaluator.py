@@ -524,7 +524,7 @@ class CompiledRule:
         for leaf, (result, evidence) in zip(self._leaves, states, strict=True):
             if result == UNKNOWN or leaf.spec is None:
                 continue
-            if evidence is not None and evidence.source in leaf.spec.verified_sources:
+            if leaf.spec.is_verified(evidence):
                 verified = True
             else:
                 unverified = True

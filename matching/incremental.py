@@ -33,6 +33,7 @@ class StoredRecord:
     policy_version_id: int
     outcome: str
     verified: bool
+    explanation: dict[str, Any] | None = None  # as stored: diffed against a fresh one (inputs, not only outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def _load_orm(enterprise_id: int) -> LoadedEnterprise | None:
         return None
     stored = getattr(enterprise, "match_profile", None)
     records = MatchRecord.objects.filter(enterprise_id=enterprise_id).values_list(
-        "id", "policy_version_id", "outcome", "verified"
+        "id", "policy_version_id", "outcome", "verified", "explanation"
     )
     return LoadedEnterprise(
         profile=enterprise_profile(enterprise=enterprise),
@@ -88,7 +89,7 @@ SELECT e.credit_code, e.name, e.provenance, {facts},
        q.kinds, q.valid_froms, q.valid_tos, q.sources, q.as_ofs, q.numbers,
        s.townships, s.zones, s.parks, s.sources, s.filed_ats,
        mp.enterprise_id IS NOT NULL, {stored},
-       r.ids, r.versions, r.outcomes, r.verifieds
+       r.ids, r.versions, r.outcomes, r.verifieds, r.explanations
   FROM {Enterprise._meta.db_table} e
   LEFT JOIN {MatchProfile._meta.db_table} mp ON mp.enterprise_id = e.id
   CROSS JOIN LATERAL (
@@ -108,7 +109,7 @@ SELECT e.credit_code, e.name, e.provenance, {facts},
        WHERE st.enterprise_id = e.id) s
   CROSS JOIN LATERAL (
       SELECT array_agg(id) AS ids, array_agg(policy_version_id) AS versions, array_agg(outcome) AS outcomes,
-             array_agg(verified) AS verifieds
+             array_agg(verified) AS verifieds, array_agg(explanation::text) AS explanations
         FROM {MatchRecord._meta.db_table} WHERE enterprise_id = e.id) r
  WHERE e.id = %(id)s
    FOR UPDATE OF e
@@ -137,7 +138,7 @@ def _load_postgresql(enterprise_id: int) -> LoadedEnterprise | None:
     has_stored = row[at]
     stored_values = row[at + 1 : at + 1 + len(PROJECTION_COLUMNS)]
     at += 1 + len(PROJECTION_COLUMNS)
-    ids, versions, outcomes, verifieds = row[at : at + 4]
+    ids, versions, outcomes, verifieds, explanations = row[at : at + 5]
 
     qualifications = tuple(
         QualificationRecord(kind=k, valid_from=f, valid_to=t, source=s, as_of=a, certificate_no=n)
@@ -163,7 +164,10 @@ def _load_postgresql(enterprise_id: int) -> LoadedEnterprise | None:
     return LoadedEnterprise(
         profile=profile,
         stored_row=dict(zip(PROJECTION_COLUMNS, stored_values, strict=True)) if has_stored else None,
-        records={v: StoredRecord(i, v, o, b) for i, v, o, b in _rows(ids, versions, outcomes, verifieds)},
+        records={
+            v: StoredRecord(i, v, o, b, json.loads(x) if x is not None else None)
+            for i, v, o, b, x in _rows(ids, versions, outcomes, verifieds, explanations)
+        },
     )
 
 

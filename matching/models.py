@@ -71,8 +71,9 @@ class MatchRecord(models.Model):
     # One letter per condition of the rule in document order (M met, N unmet, U unknown): the
     # decision's reasons as they stood, written by both the bulk and the incremental path.
     states = models.CharField("各条件结果", max_length=500, default="")
-    # The evaluator's full explanation (Outcome.to_dict()) when the decision was made; the bulk path
-    # fills it in a second pass, so it may briefly be null after a district-wide run.
+    # The evaluator's full explanation (Outcome.to_dict()), written with the decision in the same
+    # statement (bulk) or transaction (incremental), and restated, with no push, when a fact, source or
+    # date it shows moves while the outcome stands. Null only where nothing was checked (not in effect).
     explanation = models.JSONField("判定说明", null=True, blank=True)
     # The change that produced the current decision stays visible on the row itself (newly
     # eligible: previous "" or ineligible → eligible), tagged with the run that made it, so the

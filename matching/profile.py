@@ -9,8 +9,9 @@ Scalar fact keys in `EnterpriseProfile.facts` (each a `Fact` with its source and
     above_designated_size (bool), foreign_investor_country (str, ISO 3166 alpha-2, "" for none),
     tax_credit_rating (str A/B/M/C/D), dishonest (bool), size (str, see vocabulary.SIZES).
 A key that is absent, or whose value is None, is unknown (the condition on it is `unknown`).
-`size` is derived from industry and indicators; its source is the weakest of the sources it
-was computed from (self_declared if any input was), its date the oldest.
+`size` is derived from industry and indicators: its source names the department(s) whose
+figures decided the class (those at the class's tier, joined with "+" when several), its date the
+oldest of those; self_declared if any input was self-declared (it is then not verified).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .vocabulary import DEPARTMENT_SOURCES
+from .vocabulary import DEPARTMENT_SOURCES, sources_within
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class Fact:
 
     @property
     def verified(self) -> bool:
-        return self.source in DEPARTMENT_SOURCES
+        return sources_within(self.source, DEPARTMENT_SOURCES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,8 @@ from .vocabulary import (
     SOURCES,
     TAX_CREDIT_RATINGS,
     ZONES,
+    source_codes,
+    sources_within,
 )
 
 # Three-valued results, ordered so that `all` is min, `any` is max and `not` is 2 - x (Kleene).
@@ -86,7 +88,7 @@ class ValueType(StrEnum):
 def source_label(source: str | None) -> str:
     if not source:
         return ""
-    return SOURCES.get(source, source)
+    return "、".join(SOURCES.get(code, code) for code in source_codes(source))
 
 
 def format_number(value: Any) -> str:
@@ -168,7 +170,7 @@ class FactSpec:
         return self.input_label or self.label
 
     def is_verified(self, evidence: Evidence | None) -> bool:
-        return evidence is not None and evidence.source in self.verified_sources
+        return evidence is not None and sources_within(evidence.source, self.verified_sources)
 
     def show(self, evidence: Evidence | None, on: date) -> str:
         """The actual value behind a result in plain Chinese."""

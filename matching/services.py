@@ -4,8 +4,11 @@ Two paths give the same decisions (a property test holds them to it):
 - bulk (`policy_version_match`): one policy over the whole district, compiled to SQL (matching.sql);
 - incremental (`enterprise_match`): one enterprise against every published policy, with the pure
   evaluator (matching.evaluator).
-Both write only the records whose outcome or verified flag changed, and report those changes to
-`signals_out.match_records_changed` inside the same transaction.
+Both write only the records whose outcome or verified flag changed, with their full explanation,
+and report those changes to `signals_out.match_records_changed` inside the same transaction. A
+record whose outcome stands but whose explanation no longer shows the current facts (a department
+figure replaced a self-declared one, a date moved) gets the new explanation without any push:
+`enterprise_match` diffs each explanation (`explanation_stale`), `explanations_refresh` in bulk.
 """
 
 from __future__ import annotations
@@ -115,12 +118,13 @@ def policy_version_match(
     on: date | None = None,
     run: MatchRun | None = None,
     chunk_size: int | None = None,
-    explain: bool = True,
 ) -> MatchSummary:
     """Decide one policy version for every enterprise (SQL path) and record what changed.
 
     Works in chunks of enterprise ids, one transaction each, updating `run.processed` for progress.
-    The rows a chunk changed get their full explanation in a second pass (`explain`).
+    Each chunk's transaction writes every record it changed with its full explanation (one INSERT),
+    before the change is signalled: an entitlement is created already carrying its 认定依据, and no
+    crash can leave a decision without its reasons (the decision and its explanation commit together).
     """
     from policies.models import PolicyVersion
     from policies.selectors import policy_in_effect
@@ -130,6 +134,7 @@ def policy_version_match(
     version = PolicyVersion.objects.get(pk=version_id)
     active = policy_in_effect(version, on)
     compiled = compile_for(version.rule, on=on) if active else _NOT_IN_EFFECT
+    explainer = _Explainer(rule=version.rule, compiled=_compiled(version), on=on) if active else None
     bounds = MatchProfile.objects.aggregate(lo=Min("enterprise_id"), hi=Max("enterprise_id"))
     summary = MatchSummary(version_id=version_id)
     if bounds["lo"] is None:
@@ -148,35 +153,220 @@ def policy_version_match(
                 hi=end,
                 now=timezone.now(),
                 run_id=run.pk if run else None,
+                # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
+                explain=explainer.texts if explainer is not None else None,
             )
             signals_out.match_records_changed(version_id=version_id, changes=changes, run_id=run.pk if run else None)
+            # An entitlement that already existed (verified again after a lapse) takes the new basis; a
+            # first decision (no previous outcome) has no entitlement but the one just created with it.
+            regranted = [
+                c.enterprise_id
+                for c in changes
+                if c.outcome == OutcomeChoice.ELIGIBLE and c.verified and c.previous_outcome
+            ]
+            if regranted:
+                signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=regranted)
             if run is not None:  # last in the chunk's transaction: progress commits with the chunk, or neither
                 match_run_progress(run=run, processed=end - lo, cursor=end, changes=changes)
         summary.add(changes)
-        if explain and changes and active:
-            explanations_fill(version_id=version_id, record_ids=[c.record_id for c in changes], on=on)
         start = end
     signals_out.policy_version_decided(version_id=version_id)
     return summary
 
 
-def explanations_fill(*, version_id: int, record_ids: Sequence[int], on: date, chunk_size: int = 2000) -> int:
-    """Store the evaluator's full explanation on records the bulk path decided."""
-    from policies.models import PolicyVersion
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profiles_by_id
+class _Explainer:
+    """Computes and stores the evaluator's full explanation for records of one version (bulk paths).
 
-    compiled = _compiled(PolicyVersion.objects.get(pk=version_id))
-    filled = 0
-    for i in range(0, len(record_ids), chunk_size):
-        records = {r.enterprise_id: r for r in MatchRecord.objects.filter(pk__in=record_ids[i : i + chunk_size])}
-        queryset = Enterprise.objects.filter(pk__in=records)
-        for enterprise_id, profile in enterprise_profiles_by_id(queryset=queryset, chunk_size=chunk_size):
-            records[enterprise_id].explanation = compiled.evaluate(profile, on=on).to_dict()
-        MatchRecord.objects.bulk_update(list(records.values()), ["explanation"], batch_size=chunk_size)
-        signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=list(records))
-        filled += len(records)
-    return filled
+    For a rule on scalar facts only, reads just the fact columns the rule's conditions read, with
+    their provenance entries, as plain rows; enterprises whose rows are equal get the same
+    explanation, so each distinct row is turned into a profile (the registry's own `profile_facts`)
+    and evaluated once, and each distinct explanation is sent to the database once per statement.
+    A rule on qualifications or places reads whole profiles (`enterprise_profiles_by_id`).
+    """
+
+    def __init__(self, *, rule: dict[str, Any], compiled: CompiledRule, on: date) -> None:
+        from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS
+
+        from .registry import FACTS, PlaceFact, QualificationFact
+        from .rules import iter_conditions
+
+        self.compiled = compiled
+        self.on = on
+        # Attestations and judgements read no fact (no data decides them).
+        specs = [FACTS[cond["fact"]] for _, cond, _ in iter_conditions(rule) if "fact" in cond]
+        self.full_profiles = connection.vendor != "postgresql" or any(
+            isinstance(spec, QualificationFact | PlaceFact) for spec in specs
+        )
+        columns: set[str] = set()
+        for spec in specs:
+            if spec.profile_key == "size":
+                columns.update(SIZE_INPUTS)
+            elif spec.profile_key in FACT_FIELDS:
+                columns.add(spec.profile_key)
+            else:  # a fact read some other way: read them all rather than guess
+                columns.update(FACT_FIELDS)
+        self.columns = tuple(f for f in FACT_FIELDS if f in columns)
+        self._memo: dict[Any, tuple[dict[str, Any], str]] = {}
+
+    def _remember(self, key: Any, profile: Any) -> tuple[dict[str, Any], str]:
+        import json
+
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) > 50_000:
+                self._memo.clear()
+            explanation = self.compiled.evaluate(profile, on=self.on).to_dict()
+            found = self._memo[key] = (explanation, json.dumps(explanation, ensure_ascii=False, sort_keys=True))
+        return found
+
+    def _explained(self, enterprise_ids: Sequence[int]) -> Iterable[tuple[int, tuple[dict[str, Any], str]]]:
+        import json
+
+        from portal.enterprises.models import Enterprise
+        from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
+
+        from .profile import EnterpriseProfile
+
+        if self.full_profiles:
+            queryset = Enterprise.objects.filter(pk__in=list(enterprise_ids))
+            for pk, profile in enterprise_profiles_by_id(queryset=queryset):
+                key = (tuple(sorted(profile.facts.items())), profile.qualifications, profile.sites)
+                yield pk, self._remember(key, profile)
+            return
+        table = connection.ops.quote_name(Enterprise._meta.db_table)
+        fields = [Enterprise._meta.get_field(f) for f in self.columns]
+        selected = "".join(f", e.{connection.ops.quote_name(f.column)}, e.provenance -> %s" for f in fields)
+        sql = f"""
+            SELECT e.id{selected} FROM {table} e JOIN unnest(%s::bigint[]) AS g(id) ON g.id = e.id
+        """  # noqa: S608 -- names from model metadata; values are parameters.
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*(f.name for f in fields), list(enterprise_ids)])
+            rows = cursor.fetchall()
+        for pk, *cells in rows:
+            # The cells are hashable as read (provenance entries as jsonb text or dicts, by driver set-up).
+            key = tuple(json.dumps(c, sort_keys=True) if isinstance(c, dict) else c for c in cells)
+            found = self._memo.get(key)
+            if found is None:
+                values, provenance = {}, {}
+                for i, name in enumerate(self.columns):
+                    values[name] = cells[2 * i]
+                    entry = cells[2 * i + 1]
+                    if entry is not None:
+                        provenance[name] = json.loads(entry) if isinstance(entry, str) else entry
+                profile = EnterpriseProfile(credit_code="", facts=profile_facts(values=values, provenance=provenance))
+                found = self._remember(key, profile)
+            yield pk, found
+
+    def explanations(self, enterprise_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """enterprise id → explanation (Outcome.to_dict()) as of `on`."""
+        return {pk: found[0] for pk, found in self._explained(enterprise_ids)}
+
+    def texts(self, enterprise_ids: Sequence[int]) -> dict[int, str]:
+        """enterprise id → explanation as JSON text, for the decision's own INSERT (bulk.decide_and_write)."""
+        return {pk: found[1] for pk, found in self._explained(enterprise_ids)}
+
+
+def explanations_store(*, explanations: dict[int, dict[str, Any] | str]) -> int:
+    """Write explanations onto match records (record id → explanation, or its JSON text) in one
+    statement per batch. Each distinct explanation travels once: records point into an array of them.
+    """
+    import json
+
+    if not explanations:
+        return 0
+    if connection.vendor != "postgresql":
+        records = [
+            MatchRecord(pk=rid, explanation=json.loads(e) if isinstance(e, str) else e)
+            for rid, e in explanations.items()
+        ]
+        MatchRecord.objects.bulk_update(records, ["explanation"], batch_size=2000)
+        return len(records)
+    table = connection.ops.quote_name(MatchRecord._meta.db_table)
+    sql = f"""
+        UPDATE {table} r SET explanation = (%(distinct)s::jsonb) -> g.i
+          FROM unnest(%(ids)s::bigint[], %(idx)s::int[]) AS g(id, i)
+         WHERE r.id = g.id
+    """  # noqa: S608 -- the table name comes from model metadata; every value is a parameter.
+    items = list(explanations.items())
+    written = 0
+    for n in range(0, len(items), 20_000):
+        batch = items[n : n + 20_000]
+        distinct: dict[str, int] = {}
+        texts: list[str] = []
+        idx: list[int] = []
+        for _, explanation in batch:
+            text = explanation if isinstance(explanation, str) else json.dumps(explanation, ensure_ascii=False)
+            if text not in distinct:
+                distinct[text] = len(texts)
+                texts.append(text)
+            idx.append(distinct[text])
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"distinct": "[" + ",".join(texts) + "]", "ids": [rid for rid, _ in batch], "idx": idx})
+            written += cursor.rowcount
+    return written
+
+
+def explanation_stale(fresh: dict[str, Any] | None, stored: dict[str, Any] | None) -> bool:
+    """Whether a stored explanation no longer shows what a fresh one does: any fact, source, date or
+    result differs. The day it was computed on ("on") is not an input: a mere re-run changes nothing.
+
+    Compared as stored (JSON): the fresh one is round-tripped only when a plain comparison differs.
+    """
+    import json
+
+    if fresh is None or stored is None:
+        return fresh is not stored
+    a = {k: v for k, v in fresh.items() if k != "on"}
+    b = {k: v for k, v in stored.items() if k != "on"}
+    return a != b and json.loads(json.dumps(a)) != b
+
+
+def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = None, chunk_size: int = 5000) -> int:
+    """Re-explain these enterprises' eligible / needs-info records whose explanation no longer says
+    what their facts say (a department figure replaced a self-declared one, a date moved), although
+    the outcome did not change; their entitlements follow (not a disbursed one). Sends nothing.
+
+    The bulk path's counterpart of the incremental path's explanation diff: diff-only, so calling it
+    again is free; each version's records are rewritten under that version's lock.
+    """
+    from policies.models import PolicyVersion
+    from policies.selectors import policy_in_effect
+
+    on = on or today()
+    ids = sorted(set(enterprise_ids))
+    refreshed = 0
+    for version in published_versions().order_by("pk"):
+        if not policy_in_effect(version, on):
+            continue
+        explainer = _Explainer(rule=version.rule, compiled=_compiled(version), on=on)
+        for i in range(0, len(ids), chunk_size):
+            part = ids[i : i + chunk_size]
+            with transaction.atomic():
+                PolicyVersion.objects.select_for_update().filter(pk=version.pk).first()
+                stored = list(
+                    MatchRecord.objects.filter(
+                        policy_version_id=version.pk,
+                        enterprise_id__in=part,
+                        outcome__in=(OutcomeChoice.ELIGIBLE, OutcomeChoice.NEEDS_INFO),
+                    ).values_list("pk", "enterprise_id", "outcome", "verified", "explanation")
+                )
+                if not stored:
+                    continue
+                fresh = explainer.explanations([row[1] for row in stored])
+                stale = {}
+                for pk, enterprise_id, outcome, verified, explanation in stored:
+                    new = fresh.get(enterprise_id)
+                    # A record whose outcome this explanation would change is the decision path's to write.
+                    if new is None or (new["status"], new["verified"]) != (outcome, verified):
+                        continue
+                    if explanation_stale(new, explanation):
+                        stale[pk] = (enterprise_id, new)
+                explanations_store(explanations={pk: e for pk, (_, e) in stale.items()})
+                signals_out.match_explanations_filled(
+                    version_id=version.pk, enterprise_ids=[eid for eid, _ in stale.values()]
+                )
+                refreshed += len(stale)
+    return refreshed
 
 
 # --- Incremental: one enterprise against every published policy ---------------------------------
@@ -274,6 +464,8 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
         by_version: dict[int, list[MatchRecord]] = {}
         new: list[MatchRecord] = []
         updated: list[MatchRecord] = []
+        restated: list[MatchRecord] = []  # outcome unchanged, explanation stale: rewritten, never pushed
+        restated_entitled: list[int] = []
         for version in _published_compiled():
             kept = stored.get(version.pk)
             if kept is None and version.compiled.surely_ineligible(profile, on=on):
@@ -295,6 +487,13 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 status = outcome.status if outcome else OutcomeChoice.INELIGIBLE
                 verified = outcome.verified if outcome else False
                 if (kept.outcome, kept.verified) == (status, verified):
+                    # Same decision; a fact, source or date it shows may still have moved.
+                    if outcome is not None:
+                        explanation = outcome.to_dict()
+                        if explanation_stale(explanation, kept.explanation):
+                            restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
+                            if status == OutcomeChoice.ELIGIBLE and verified:
+                                restated_entitled.append(version.pk)
                     continue
                 record = MatchRecord(
                     id=kept.record_id,
@@ -325,12 +524,18 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 "decided_at",
             ],
         )
+        MatchRecord.objects.bulk_update(restated, ["explanation"])
+        for version_id in restated_entitled:
+            signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
         for version_id, records in by_version.items():
             version_changes = [
                 ChangedRecord(r.pk, r.enterprise_id, r.outcome, r.verified, r.previous_outcome, r.previous_verified)
                 for r in records
             ]
             signals_out.match_records_changed(version_id=version_id, changes=version_changes, run_id=run_id)
+            if any(r.outcome == OutcomeChoice.ELIGIBLE and r.verified and r.previous_outcome for r in records):
+                # An entitlement that already existed (verified again after a lapse) takes the new basis.
+                signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
             changes.extend(version_changes)
     return changes
 
@@ -474,7 +679,6 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     """Do the work of a claimed run and record its outcome. Safe to repeat: writes are diff-only."""
     if run.kind == MatchRun.Kind.POLICY:
         summary = policy_version_match(version_id=run.policy_version_id, on=on, run=run)
-        _explanations_repair(run=run, on=on)
         changed = dict(run.changed or {})  # counted chunk by chunk, across every holder of the run
     elif run.kind == MatchRun.Kind.ENTERPRISES:
         summary = enterprises_match(enterprise_ids=run.enterprise_ids, on=on, run=run)
@@ -490,28 +694,6 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     rows.update(status=MatchRun.Status.DONE, changed=changed, cursor=None, finished_at=now, heartbeat_at=now)
     logger.info("match run %s (%s) done: %s", run.pk, run.kind, changed)
     return summary
-
-
-def _explanations_repair(*, run: MatchRun, on: date | None) -> int:
-    """Fill the explanations a killed holder committed a chunk without (it died before the second pass).
-
-    The resumed run skips that chunk, and a re-decision writes nothing (diff-only), so nothing else would.
-    """
-    from policies.models import PolicyVersion
-    from policies.selectors import policy_in_effect
-
-    version = PolicyVersion.objects.get(pk=run.policy_version_id)
-    if not policy_in_effect(version, on or today()):
-        return 0  # out of effect: the bulk path stores no explanation either
-    missing = list(
-        MatchRecord.objects.filter(run_id=run.pk, policy_version_id=version.pk, explanation__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if missing:
-        logger.info("match run %s: filling %s explanations left by a lost worker", run.pk, len(missing))
-        explanations_fill(version_id=version.pk, record_ids=missing, on=on or today())
-    return len(missing)
 
 
 def match_run_fail(*, run_id: int, error: BaseException, claim: uuid.UUID | None = None) -> None:
@@ -537,6 +719,9 @@ def enterprises_match(
             part = policy_version_match(version_id=version_id, on=on, run=None)
             summary.changed_records += part.changed_records
             summary.changes.update(part.changes)
+        # The decisions above explain only the records whose outcome changed; these enterprises' facts
+        # changed, so every explanation of theirs that shows a fact may now be stale.
+        explanations_refresh(enterprise_ids=ids, on=on)
         return summary
     for n, enterprise_id in enumerate(ids, start=1):
         summary.add(enterprise_match(enterprise_id=enterprise_id, on=on, run_id=run.pk if run else None))
@@ -573,7 +758,7 @@ def match_runs_sweep(*, pending_after_seconds: float | None = None, running_afte
     return len(resend)
 
 
-def match_everything(*, on: date | None = None, run: MatchRun | None = None, explain: bool = True) -> MatchSummary:
+def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> MatchSummary:
     """The nightly job: refresh missing projection rows, then re-decide every published version.
 
     Versions are independent (each locks its own row and writes its own records), so they are
@@ -595,7 +780,7 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, exp
 
     def one(version_id: int) -> MatchSummary:
         try:
-            return policy_version_match(version_id=version_id, on=on, explain=explain)
+            return policy_version_match(version_id=version_id, on=on)
         finally:
             if parallel:
                 connections.close_all()  # this thread's connection

@@ -20,10 +20,11 @@ def match_records_changed(*, version_id: int, changes: Sequence[ChangedRecord], 
 
 
 def match_explanations_filled(*, version_id: int, enterprise_ids: Sequence[int]) -> None:
-    """The bulk path stored full explanations: entitlements take theirs as the justification."""
+    """Records' explanations were written or restated: entitlements take theirs as the justification
+    (inside the same transaction; no push)."""
     from portal.entitlements.services import entitlement_explanations_sync
 
-    entitlement_explanations_sync(version_id=version_id, enterprise_ids=enterprise_ids)
+    entitlement_explanations_sync(version_id=version_id, enterprise_ids=enterprise_ids, refresh=True)
 
 
 def policy_version_decided(*, version_id: int) -> None:

@@ -20,6 +20,21 @@ SOURCES: dict[str, str] = {
     "credit": "信用办（公共信用信息平台）",
 }
 DEPARTMENT_SOURCES: frozenset[str] = frozenset(SOURCES) - {SELF_DECLARED}
+# A derived fact decided by figures from several departments (企业规模 from 统计局 and 税务局 figures)
+# names them all, joined: "statistics+tax". Verified when every one of them is.
+SOURCE_JOINER = "+"
+
+
+def source_codes(source: str | None) -> tuple[str, ...]:
+    """The department codes (or self_declared) a source names: one, or several joined."""
+    return tuple(source.split(SOURCE_JOINER)) if source else ()
+
+
+def sources_within(source: str | None, accepted: frozenset[str]) -> bool:
+    """Whether every code the source names is in `accepted` (False for none)."""
+    codes = source_codes(source)
+    return bool(codes) and all(code in accepted for code in codes)
+
 
 # 企业资质 kinds.
 QUALIFICATION_KINDS: dict[str, str] = {

@@ -21,7 +21,9 @@ def attachment_response(attachment: ApplicationAttachment) -> FileResponse:
     audit_record(
         action="applicationattachment.downloaded",
         obj=attachment,
-        label=f"{attachment.original_name}（申报 #{attachment.application_id}）",
+        # The material, not the uploaded file name: names like 王小明身份证.pdf are personal data, and the
+        # auditor reading this log is not a role that may see them (selectors.DECIDING_ROLES).
+        label=f"{attachment.material}（申报 #{attachment.application_id}，材料 #{attachment.pk}）",
     )
     # Never let a browser render an uploaded file inline as something else.
     response["X-Content-Type-Options"] = "nosniff"

@@ -22,18 +22,20 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.accounts.roles import Role, has_any_role, is_enterprise_user
+from portal.accounts.roles import has_any_role, is_enterprise_user
 from portal.api.exceptions import ApplicationError
 from portal.lifecycle import status_move
 
 from . import rules
 from .files import CheckedFile, FileProblem, check_file
 from .models import Application, ApplicationAttachment, ApplicationTransition
+from .selectors import DECIDING_ROLES
 
 logger = logging.getLogger(__name__)
 
 Status = Application.Status
-STAFF_ROLES = (Role.REVIEWER, Role.DATA_OFFICER)
+# One list of deciding roles: it also decides who sees an applicant's personal data (selectors.py).
+STAFF_ROLES = DECIDING_ROLES
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     Status.SUBMITTED: (Status.RETURNED, Status.WITHDRAWN),

@@ -100,14 +100,25 @@ def _deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
         audit_record(action=f"{sender._meta.model_name}.deleted", obj=instance, before=snapshot(instance))
 
 
+def _status_label(model: Any, code: str) -> str:
+    """A status code in words (已提交, 已兑现 …), as the pages say it."""
+    choices = getattr(model, "Status", None)
+    try:
+        return str(choices(code).label) if choices is not None and code else code
+    except ValueError:
+        return code
+
+
 def _transition(row: Any) -> None:
     subject = next(f for f in row._meta.concrete_fields if f.is_relation and f.name not in ("by",))
     target = getattr(row, subject.name)
+    model = type(target)
     audit_record(
         action=f"{target._meta.model_name}.status",
         obj=target,
-        before={"status": getattr(row, "from_status", "")},
-        after={"status": getattr(row, "to_status", "")},
+        label=f"{model._meta.verbose_name} #{target.pk}",
+        before={"status": _status_label(model, getattr(row, "from_status", ""))},
+        after={"status": _status_label(model, getattr(row, "to_status", ""))},
         detail=getattr(row, "reason", "") or getattr(row, "comment", "") or "",
         actor=getattr(row, "by", None),
     )
@@ -123,8 +134,13 @@ def _roles_changed(sender: Any, instance: Any, action: str, pk_set: Any, model: 
         return
     if not isinstance(instance, User):
         return
-    names = sorted(Group.objects.filter(pk__in=pk_set or ()).values_list("name", flat=True))
-    now = sorted(instance.groups.values_list("name", flat=True))
+    from portal.accounts.roles import Role
+
+    def word(code: str) -> str:
+        return str(Role(code).label) if code in Role.values else code
+
+    names = sorted(word(n) for n in Group.objects.filter(pk__in=pk_set or ()).values_list("name", flat=True))
+    now = sorted(word(n) for n in instance.groups.values_list("name", flat=True))
     word = {"post_add": "授予", "post_remove": "撤销", "post_clear": "清空"}[action]
     audit_record(
         action="user.roles_changed",

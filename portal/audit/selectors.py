@@ -54,6 +54,19 @@ def _field_label(model: Any, name: str) -> str:
         return name
 
 
+def _word(value: Any) -> str:
+    """A stored value as a person reads it: 是/否, — for nothing."""
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value) or "—"
+    return str(value)
+
+
 @dataclass
 class EventRow:
     event: AuditEvent
@@ -65,7 +78,8 @@ def describe(event: AuditEvent) -> EventRow:
     model = _model(event.object_type)
     before, after = event.before or {}, event.after or {}
     keys = list(dict.fromkeys([*before, *after]))
-    changes = [(_field_label(model, k), before.get(k, "—"), after.get(k, "—")) for k in keys]
+    changes = [(_field_label(model, k), _word(before.get(k)), _word(after.get(k))) for k in keys]
+    changes = [(label, old, new) for label, old, new in changes if (old, new) != ("—", "—")]
     return EventRow(event=event, action=action_label(event.action, event.object_type), changes=changes)
 
 

@@ -117,9 +117,15 @@ def check_content(fh: IO[bytes], filename: str) -> None:
     """
     import zipfile
 
+    from django.conf import settings
+
     name = Path(filename).name
     suffix = Path(name).suffix.lower()
+    size = fh.seek(0, 2)
     fh.seek(0)
+    if size > settings.FEED_UPLOAD_MAX_BYTES:
+        limit = settings.FEED_UPLOAD_MAX_BYTES // 1048576
+        raise FeedFileError(f"文件“{name}”过大（{size / 1048576:.1f} MB），上限为 {limit} MB，请分成几个文件上传")
     try:
         if suffix == ".csv":
             data = fh.read()
@@ -145,6 +151,13 @@ def check_content(fh: IO[bytes], filename: str) -> None:
             fh.seek(0)
             with zipfile.ZipFile(fh) as archive:
                 names = set(archive.namelist())
+                # What it inflates to, as the archive declares it (a small file can hold gigabytes of XML).
+                inflated = sum(info.file_size for info in archive.infolist())
+            if inflated > settings.FEED_UPLOAD_MAX_UNCOMPRESSED_BYTES:
+                raise FeedFileError(
+                    f"文件“{name}”解压后过大（{inflated / 1048576:.0f} MB），"
+                    f"上限为 {settings.FEED_UPLOAD_MAX_UNCOMPRESSED_BYTES // 1048576} MB，已拒收"
+                )
             if not all(part in names for part in _XLSX_PARTS):
                 raise FeedFileError(f"文件“{name}”是压缩包，但不是XLSX工作簿，已拒收；请上传CSV或XLSX格式的数据表")
     except zipfile.BadZipFile as exc:
@@ -156,8 +169,13 @@ def check_content(fh: IO[bytes], filename: str) -> None:
 def _rows_to_records(
     header: list[Any], rows: Iterator[tuple[Any, ...] | list[Any]]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
+    from django.conf import settings
+
     keys = [column_key(h) for h in header]
+    limit = settings.FEED_UPLOAD_MAX_ROWS
     for number, row in enumerate(rows, start=2):
+        if number - 1 > limit:
+            raise FeedFileError(f"文件超过 {limit} 行数据，已停止读取；请分成几个文件上传")
         record: dict[str, Any] = {}
         for key, value in zip(keys, row, strict=False):
             if not key:

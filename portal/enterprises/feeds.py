@@ -795,6 +795,9 @@ def _compare_and_write(
     db.write(states, [(eid, items, max(dates)) for eid, (items, dates) in events.items()])
     result.history_rows += len(events)
     changed_ids.update(events)
+    # Confirmed (same values, a newer date or now a department's): no outcome moves, but the dates and
+    # sources that explanations show do, so these enterprises are re-matched too (explanations only).
+    changed_ids.update(row.id for _, row, status, _, _ in chunk_accepted if status == STATUS_CONFIRMED)
 
     for record, _row, status, changed, stale in chunk_accepted:
         if record.index in qual_changed:

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from matching.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
-from matching.vocabulary import SELF_DECLARED
+from matching.vocabulary import SELF_DECLARED, SOURCE_JOINER, source_codes
 from portal.accounts.roles import is_staff_user
 
 from . import credit_code as cc
@@ -45,7 +45,13 @@ def _as_of(entry: Mapping[str, Any] | None) -> date | None:
 
 
 def _size_fact(values: Mapping[str, Any], facts: Mapping[str, Fact]) -> Fact | None:
-    """Size from its inputs; source is the weakest input's (self_declared if any was), date the oldest.
+    """Size from its inputs, with the provenance of the figures that decided it.
+
+    The class is the lowest tier the indicators reach, so the figures that decided it are those at
+    that tier (from 统计局, 税务局 …): the fact names their department(s) (joined with "+" when
+    several) and the oldest of their dates, not the industry code's 市场监督管理局 or whichever input
+    happens to be oldest. If any input was self-declared, the size is self-declared (not verified):
+    a self-declared figure could be wrong and, lower, change the class.
 
     Omitted (unknown) when the industry or a needed indicator is missing: the evaluator must see
     `unknown`, not a guess. An industry outside the 2017 table gives the value "unclassified".
@@ -61,14 +67,15 @@ def _size_fact(values: Mapping[str, Any], facts: Mapping[str, Fact]) -> Fact | N
     inputs = [facts[k] for k in result.inputs if k in facts]
     if len(inputs) != len(result.inputs):
         return None  # an input has a value but no provenance: do not vouch for it
-    dated = [f.as_of for f in inputs if f.as_of is not None]
+    # Not covered by the table: the industry code alone decided ("unclassified").
+    deciding_keys = [k for k, tier in result.tiers.items() if tier == result.size] or ["industry_code"]
+    deciding = [facts[k] for k in deciding_keys]
+    dated = [f.as_of for f in deciding if f.as_of is not None]
     oldest = min(dated) if dated else None
     if any(f.source == SELF_DECLARED for f in inputs):
-        source = SELF_DECLARED
-    else:
-        # All inputs verified: name the department behind the oldest of them.
-        source = min(inputs, key=lambda f: f.as_of or date.min).source
-    return Fact(result.size, source, oldest)
+        return Fact(result.size, SELF_DECLARED, oldest)
+    departments = list(dict.fromkeys(code for f in deciding for code in source_codes(f.source)))
+    return Fact(result.size, SOURCE_JOINER.join(departments), oldest)
 
 
 def profile_facts(*, values: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, Fact]:

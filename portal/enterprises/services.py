@@ -212,7 +212,8 @@ def enterprise_update_facts(
     if locked.provenance != enterprise.provenance or changes:
         locked.save()
     _record_history(locked, changes, source=source, as_of=as_of, by=by)
-    if changes:
+    if changes or locked.provenance != enterprise.provenance:
+        # A confirmation (same value, a newer date) changes no outcome but what explanations show.
         notify_facts_changed([locked.pk])
     # Keep the caller's instance current.
     for field in locked._meta.concrete_fields:

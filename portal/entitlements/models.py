@@ -35,8 +35,8 @@ class Entitlement(models.Model):
     # The version whose (eligible, verified) decision backs the entitlement now.
     policy_version = models.ForeignKey("policies.PolicyVersion", on_delete=models.PROTECT, related_name="entitlements")
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.DETERMINED)
-    # The evaluator's explanation that justified the entitlement (Outcome.to_dict()). The bulk path
-    # fills it right after the decision commits (matching.services.explanations_fill).
+    # The evaluator's explanation that justified the entitlement (Outcome.to_dict()), written in the
+    # decision's transaction and kept current while the outcome stands (frozen once disbursed or revoked).
     explanation = models.JSONField("认定依据", null=True, blank=True)
     objection_reason = models.TextField("异议理由", blank=True, default="")
     resolution = models.TextField("处理意见", blank=True, default="")

@@ -146,7 +146,8 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
         created_set = set(created)
         _entitlements_rebase(version=version, enterprise_ids=[e for e in granted_ids if e not in created_set])
         if granted_ids:
-            # The incremental path has already stored the explanation; the bulk path syncs it later.
+            # Rebased entitlements (and new ones on SQLite, whose insert carries none) take this decision's
+            # explanation here, in the decision's own transaction.
             entitlement_explanations_sync(version_id=version.pk, enterprise_ids=granted_ids)
         specs += [
             NotificationSpec(
@@ -284,17 +285,23 @@ def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> list[int
 def _entitlements_create_postgresql(*, version: Any, enterprise_ids: list[int], now: Any) -> list[int]:
     """The same as one set-based statement: INSERT … SELECT FROM unnest(ids) ON CONFLICT DO NOTHING
     RETURNING feeds the transitions' INSERT, so only the rows this statement created get them."""
+    from matching.models import MatchRecord
+
     qn = connection.ops.quote_name
     entitlement, transition = qn(Entitlement._meta.db_table), qn(EntitlementTransition._meta.db_table)
-    # Table names from model metadata; every value is a parameter.
+    record = qn(MatchRecord._meta.db_table)
+    # Table names from model metadata; every value is a parameter. Each entitlement is created with
+    # its 认定依据: the decision's explanation, written earlier in this same transaction.
     sql = f"""
         WITH new AS (
             INSERT INTO {entitlement} (enterprise_id, policy_id, period, policy_version_id, status, explanation,
                                        objection_reason, resolution, revoke_reason, review_version_id,
                                        review_explanation, status_before_review, recovery_flagged_at,
                                        recovery_note, duplicate_of_id, determined_at, updated_at)
-            SELECT e, %(policy)s, %(period)s, %(version)s, %(status)s, NULL, '', '', '', NULL, NULL, '', NULL, '',
-                   NULL, %(now)s, %(now)s
+            SELECT e, %(policy)s, %(period)s, %(version)s, %(status)s,
+                   (SELECT r.explanation FROM {record} r
+                     WHERE r.policy_version_id = %(version)s AND r.enterprise_id = e),
+                   '', '', '', NULL, NULL, '', NULL, '', NULL, %(now)s, %(now)s
             FROM unnest(%(ids)s::bigint[]) AS e ORDER BY e
             ON CONFLICT (enterprise_id, policy_id, period) WHERE duplicate_of_id IS NULL DO NOTHING
             RETURNING id, enterprise_id
@@ -535,10 +542,22 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
     return counts
 
 
-def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[int]) -> int:
-    """Copy the match records' explanations onto entitlements that have none yet."""
-    from matching.models import MatchRecord
+# An entitlement in these states keeps the basis it was decided (and paid, or closed) on.
+EXPLANATION_FROZEN = (Status.DISBURSED, Status.REVOKED)
 
+
+def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[int], refresh: bool = False) -> int:
+    """Give these enterprises' entitlements their match record's explanation as 认定依据.
+
+    Inside the decision's transaction. Only an eligible and verified record's explanation is an
+    entitlement's basis. By default only entitlements without one are filled (cheap: a new one is
+    created with it); `refresh` also replaces a different one (the record's explanation was restated),
+    except on a disbursed or revoked entitlement, which keeps the basis it had. Sends nothing.
+    """
+    from matching.models import MatchRecord, Outcome
+
+    if not enterprise_ids:
+        return 0
     if connection.vendor == "postgresql":
         entitlement = connection.ops.quote_name(Entitlement._meta.db_table)
         record = connection.ops.quote_name(MatchRecord._meta.db_table)
@@ -548,23 +567,41 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
             FROM unnest(%(ids)s::bigint[]) AS given(enterprise_id)
             JOIN {record} r ON r.policy_version_id = %(version)s AND r.enterprise_id = given.enterprise_id
             WHERE e.policy_version_id = %(version)s AND e.enterprise_id = given.enterprise_id
-              AND e.explanation IS NULL AND r.explanation IS NOT NULL
+              AND r.outcome = %(eligible)s AND r.verified AND r.explanation IS NOT NULL
+              AND {
+            "e.explanation IS DISTINCT FROM r.explanation AND NOT (e.status = ANY(%(frozen)s))"
+            if refresh
+            else "e.explanation IS NULL"
+        }
         """  # noqa: S608
         # unnest + join, not `= ANY(ids)`: rows written earlier in this transaction leave the planner
         # with empty-table statistics, and it then tested every row against the whole id array.
+        params = {
+            "version": version_id,
+            "ids": list(enterprise_ids),
+            "eligible": str(Outcome.ELIGIBLE),
+            "frozen": [str(s) for s in EXPLANATION_FROZEN],
+        }
         with bound_cursor() as cursor:
-            cursor.execute(sql, {"version": version_id, "ids": list(enterprise_ids)})
+            cursor.execute(sql, params)
             return cursor.rowcount
     explanations = dict(
-        MatchRecord.objects.filter(policy_version_id=version_id, enterprise_id__in=enterprise_ids)
+        MatchRecord.objects.filter(
+            policy_version_id=version_id, enterprise_id__in=enterprise_ids, outcome=Outcome.ELIGIBLE, verified=True
+        )
         .exclude(explanation__isnull=True)
         .values_list("enterprise_id", "explanation")
     )
-    pending = list(
-        Entitlement.objects.filter(
-            policy_version_id=version_id, enterprise_id__in=explanations, explanation__isnull=True
-        )
-    )
+    candidates = Entitlement.objects.filter(policy_version_id=version_id, enterprise_id__in=explanations)
+    if refresh:
+        candidates = candidates.exclude(status__in=EXPLANATION_FROZEN)
+    else:
+        candidates = candidates.filter(explanation__isnull=True)
+    pending = [
+        entitlement
+        for entitlement in candidates.only("pk", "enterprise_id", "explanation")
+        if entitlement.explanation != explanations[entitlement.enterprise_id]
+    ]
     for entitlement in pending:
         entitlement.explanation = explanations[entitlement.enterprise_id]
     Entitlement.objects.bulk_update(pending, ["explanation"], batch_size=2000)

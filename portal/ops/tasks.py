@@ -14,3 +14,12 @@ def record_probe(token: str) -> str:
 
     probe, _ = WorkerProbe.objects.get_or_create(token=token, defaults={"worker_hostname": socket.gethostname()})
     return probe.worker_hostname
+
+
+@shared_task(name="ops.check_invariants", acks_late=True)
+def check_invariants_task() -> dict[str, int]:
+    """Beat (nightly, after the re-match): count and store the invariants' offenders. Idempotent: a
+    redelivery stores one more check with the same counts."""
+    from .invariants import invariants_check
+
+    return invariants_check().counts

@@ -212,6 +212,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notifications.sweep_outbox": {"task": "notifications.sweep_outbox", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
     # Dates move (qualifications expire, enterprises age): re-decide everything once a night.
     "matching.nightly": {"task": "matching.nightly", "schedule": crontab(hour=2, minute=30)},
+    # Decisions with their reasons, entitlements on a current decision, nothing payable twice: counted
+    # after the night's re-match (portal.ops.invariants), the latest shown on the staff dashboard.
+    "ops.check_invariants": {"task": "ops.check_invariants", "schedule": crontab(hour=4, minute=30)},
     # 申报 deadlines and expiring qualifications: reminders, once a day.
     "entitlements.reminders": {"task": "entitlements.reminders", "schedule": crontab(hour=8, minute=0)},
     # 可申报 is pushed when a 申报 window opens, not before (nor after it closes): on the opening day.
@@ -267,6 +270,12 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+
+# Console uploads of department data (CSV/XLSX): size on disk, size once an XLSX is inflated, and data
+# rows. XLSX is parsed with defusedxml installed (openpyxl uses it), so XML entity tricks are refused.
+FEED_UPLOAD_MAX_BYTES = env.int("FEED_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+FEED_UPLOAD_MAX_UNCOMPRESSED_BYTES = env.int("FEED_UPLOAD_MAX_UNCOMPRESSED_BYTES", default=300 * 1024 * 1024)
+FEED_UPLOAD_MAX_ROWS = env.int("FEED_UPLOAD_MAX_ROWS", default=200_000)
 
 # Nesting levels accepted in any JSON body (the rule language needs at most 2 × 12; see
 # portal/api/parsers.py): deeper documents are refused before parsing.

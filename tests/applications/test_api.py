@@ -130,7 +130,7 @@ def test_withdraw_and_resubmit_after_return(api_client, alice, staff_reviewer, a
     withdrawn = api_client.post(f"{url}withdraw/", {"reason": "暂不申报"}, format="json")
     assert withdrawn.json()["status"] == "withdrawn"
     assert [t["to_status"] for t in withdrawn.json()["timeline"]] == ["submitted", "returned", "submitted", "withdrawn"]
-    assert withdrawn.json()["timeline"][1]["by"] == "审核工作人员"  # staff are shown by role, not by name
+    assert withdrawn.json()["timeline"][1]["by"] == "审核人"  # staff are shown by role, not by name
 
 
 def test_a_stranger_gets_404_everywhere(api_client, charlie, application, version) -> None:

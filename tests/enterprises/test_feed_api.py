@@ -120,6 +120,22 @@ def test_the_same_batch_twice_changes_nothing_the_second_time(
     assert facts_changed.calls == []
 
 
+def test_a_confirmation_with_a_newer_date_is_announced_for_re_matching(
+    stats_key, facts_changed, django_capture_on_commit_callbacks
+) -> None:
+    # Same values, a newer date: no value changes, but explanations show the date, so they re-match.
+    enterprises = EnterpriseFactory.create_batch(2, facts_as_of=date(2025, 1, 31))
+    records = [
+        {"credit_code": e.credit_code, "as_of": "2026-01-31", "employees": e.employees, "revenue": str(e.revenue)}
+        for e in enterprises
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        body = post("statistics", records, stats_key).json()
+    assert [a["status"] for a in body["accepted"]] == ["confirmed"] * 2
+    assert body["changed_count"] == 0
+    assert facts_changed.ids == {e.pk for e in enterprises}
+
+
 def test_accepted_changes_are_in_the_history_with_who_and_old_and_new(stats_key) -> None:
     enterprise = EnterpriseFactory(employees=150, revenue=Decimal("8000"))
     post("statistics", [{"credit_code": enterprise.credit_code, "as_of": "2026-01-31", "employees": 10}], stats_key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -221,3 +223,53 @@ def test_sweep_sends_again_uploads_whose_task_was_lost(staff_data_officer, celer
     assert (lost.status, lost.accepted) == ("done", 1)
     assert fresh.status == "queued"
     assert services.feed_uploads_sweep() == 0
+
+
+def test_a_file_over_the_size_limit_is_refused_before_storing(staff_data_officer, settings) -> None:
+    settings.FEED_UPLOAD_MAX_BYTES = 1024
+    data = ("统一社会信用代码,从业人员\n" + "913205050000000000,1\n" * 200).encode()
+    with pytest.raises(ApplicationError) as error:
+        services.feed_upload_create(by=staff_data_officer, source="statistics", file=SimpleUploadedFile("大.csv", data))
+    assert error.value.code == "invalid_file_content" and "过大" in error.value.message
+    assert not FeedImport.objects.exists()
+
+
+def test_an_xlsx_that_inflates_past_the_limit_is_refused(staff_data_officer, settings) -> None:
+    # 2 MB of sheet XML that compresses to a few kilobytes: the declared inflated size decides.
+    settings.FEED_UPLOAD_MAX_UNCOMPRESSED_BYTES = 1024 * 1024
+    import zipfile
+
+    rows = b"<row><c><v>1</v></c></row>" * 80_000
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("xl/workbook.xml", b"<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"<worksheet><sheetData>" + rows + b"</sheetData></worksheet>")
+    bomb = buffer.getvalue()
+    assert len(bomb) < 100_000
+    with pytest.raises(ApplicationError) as error:
+        services.feed_upload_create(
+            by=staff_data_officer, source="statistics", file=SimpleUploadedFile("炸弹.xlsx", bomb)
+        )
+    assert "解压后过大" in error.value.message
+    assert not FeedImport.objects.exists()
+
+
+def test_rows_past_the_limit_stop_the_read_with_a_reason(staff_data_officer, settings) -> None:
+    settings.FEED_UPLOAD_MAX_ROWS = 5
+    a = EnterpriseFactory()
+    data = ("统一社会信用代码,从业人员\n" + f"{a.credit_code},7\n" * 6).encode()
+    fi = services.feed_upload_create(
+        by=staff_data_officer, source="statistics", file=SimpleUploadedFile("多.csv", data)
+    )
+    feed_upload_task(fi.pk)
+    fi.refresh_from_db()
+    assert fi.status == "failed" and "超过 5 行" in fi.error
+    a.refresh_from_db()
+    assert a.employees != 7  # nothing applied from a file that was refused
+
+
+def test_xlsx_is_parsed_with_defusedxml() -> None:
+    import openpyxl.xml
+
+    assert openpyxl.xml.DEFUSEDXML is True

@@ -47,7 +47,8 @@ def test_profile_has_the_documented_facts_with_their_sources() -> None:
     assert profile.fact("established_on").as_of == date(2025, 12, 31)
 
 
-def test_size_takes_the_weakest_source_and_the_oldest_date() -> None:
+def test_size_with_a_self_declared_input_is_self_declared_dated_by_the_deciding_figure() -> None:
+    # 150 people (self-declared) put it at 小型, below the revenue's tier: the headcount decided.
     enterprise = EnterpriseFactory(
         provenance={
             "industry_code": {"source": "market_regulation", "as_of": "2024-05-01"},
@@ -56,7 +57,7 @@ def test_size_takes_the_weakest_source_and_the_oldest_date() -> None:
         }
     )
     size = selectors.enterprise_profile(enterprise=enterprise).fact("size")
-    assert (size.value, size.source, size.as_of) == ("small", "self_declared", date(2024, 5, 1))
+    assert (size.value, size.source, size.as_of) == ("small", "self_declared", date(2025, 6, 30))
     assert not size.verified
 
 

@@ -60,30 +60,48 @@ def test_nothing_to_grant_writes_nothing(version) -> None:
     assert not Entitlement.objects.exists()
 
 
-def test_explanations_are_copied_only_where_missing(version) -> None:
-    explained, unexplained, kept = EnterpriseFactory(), EnterpriseFactory(), EnterpriseFactory()
-    ids = [explained.pk, unexplained.pk, kept.pk]
+def test_explanations_follow_the_eligible_verified_record_except_once_disbursed_or_revoked(version) -> None:
+    explained, unexplained, restated, paid, closed, lapsed = (EnterpriseFactory() for _ in range(6))
+    ids = [e.pk for e in (explained, unexplained, restated, paid, closed, lapsed)]
     services._entitlements_create(version=version, enterprise_ids=ids)
-    Entitlement.objects.filter(enterprise=kept).update(explanation={"status": "earlier"})
-    for enterprise, explanation in (
-        (explained, {"status": "eligible"}),
-        (unexplained, None),
-        (kept, {"status": "new"}),
+    earlier = {"status": "earlier"}
+    Entitlement.objects.filter(enterprise__in=[restated, paid, closed, lapsed]).update(explanation=earlier)
+    Entitlement.objects.filter(enterprise=paid).update(status=Entitlement.Status.DISBURSED)
+    Entitlement.objects.filter(enterprise=closed).update(status=Entitlement.Status.REVOKED)
+    for enterprise, explanation, outcome in (
+        (explained, {"status": "eligible"}, "eligible"),
+        (unexplained, None, "eligible"),
+        (restated, {"status": "new"}, "eligible"),
+        (paid, {"status": "new"}, "eligible"),
+        (closed, {"status": "new"}, "eligible"),
+        (lapsed, {"status": "ineligible"}, "ineligible"),  # no longer a basis for a benefit
     ):
         MatchRecord.objects.create(
             enterprise=enterprise,
             policy_version=version,
-            outcome="eligible",
+            outcome=outcome,
             verified=True,
             explanation=explanation,
             first_decided_at=timezone.now(),
             decided_at=timezone.now(),
         )
 
+    # By default (after creating entitlements) only a missing one is filled.
     assert services.entitlement_explanations_sync(version_id=version.pk, enterprise_ids=ids) == 1
+    Entitlement.objects.filter(enterprise=explained).update(explanation=None)
+    # Restated explanations: every live entitlement follows its eligible and verified record.
+    assert services.entitlement_explanations_sync(version_id=version.pk, enterprise_ids=ids, refresh=True) == 2
 
     explanations = dict(Entitlement.objects.values_list("enterprise_id", "explanation"))
-    assert explanations == {explained.pk: {"status": "eligible"}, unexplained.pk: None, kept.pk: {"status": "earlier"}}
+    assert explanations == {
+        explained.pk: {"status": "eligible"},
+        unexplained.pk: None,
+        restated.pk: {"status": "new"},
+        paid.pk: earlier,
+        closed.pk: earlier,
+        lapsed.pk: earlier,
+    }
+    assert services.entitlement_explanations_sync(version_id=version.pk, enterprise_ids=ids, refresh=True) == 0
 
 
 def test_the_grant_is_one_statement_on_postgresql(version, django_assert_max_num_queries) -> None:

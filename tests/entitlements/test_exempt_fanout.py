@@ -8,11 +8,12 @@ a worker killed mid fan-out loses nothing and duplicates nothing.
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from matching import benchdata
 from matching.evaluator import compile_rule
-from matching.models import MatchRun
+from matching.models import MatchRecord, MatchRun
 from matching.selectors import today
 from matching.services import match_profiles_refresh, match_runs_sweep, policy_version_match
 from matching.tasks import match_run_task
@@ -20,6 +21,7 @@ from policies.services import policy_approve, policy_create, policy_publish, pol
 from portal.enterprises.selectors import enterprise_profiles_by_id
 from portal.entitlements.models import Entitlement
 from portal.notifications.models import Notification
+from portal.ops.models import InvariantCheck
 from tests.support.services import need_postgres, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -124,3 +126,9 @@ def test_a_worker_killed_mid_fanout_loses_and_duplicates_nothing(
             "GROUP BY enterprise_id, dedupe_key HAVING count(*) > 1) d"
         )
         assert cursor.fetchone()[0] == 0
+    # After the fault: every decision and entitlement has its reasons, every entitlement stands on a
+    # current eligible and verified decision, nothing is payable twice (exit status 0, all zero).
+    call_command("check_invariants")
+    check = InvariantCheck.objects.latest("checked_at")
+    assert check.ok and check.counts == dict.fromkeys(check.counts, 0)
+    assert not MatchRecord.objects.filter(outcome__in=["eligible", "needs_info"], explanation__isnull=True).exists()

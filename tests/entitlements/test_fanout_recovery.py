@@ -179,6 +179,11 @@ def assert_exactly_once(version_pk: int, expected: set[int], addresses: dict[int
     run = MatchRun.objects.get(policy_version_id=version_pk)
     assert sum(run.changed.values()) == MatchRecord.objects.filter(policy_version_id=version_pk).count()
     assert run.processed == run.total
+    # And the data's own rules hold after the fault: every decision explained, no benefit on no
+    # decision, nothing payable twice (manage.py check_invariants, as the nightly beat runs it).
+    from portal.ops.invariants import invariant_counts
+
+    assert set(invariant_counts().values()) == {0}, invariant_counts()
 
 
 def exempt_version(reviewer) -> int:

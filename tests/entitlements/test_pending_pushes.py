@@ -26,7 +26,7 @@ def test_the_letters_pick_the_conditions() -> None:
 
 
 def test_only_commitments_left_sends_to_the_policy_page() -> None:
-    spec = _needs_info_spec(VERSION, 1, [], _unknown_conditions(RULE, "MAJ", letters="AJ"))
+    spec = _needs_info_spec(VERSION, 1, "k", [], _unknown_conditions(RULE, "MAJ", letters="AJ"))
     assert spec.title == "需承诺或认定：示例政策（示例）"
     assert "近三年无重大安全生产事故" in spec.body and "补充" not in spec.body
     assert spec.link == "/policies/3/"
@@ -34,7 +34,7 @@ def test_only_commitments_left_sends_to_the_policy_page() -> None:
 
 def test_missing_facts_and_commitments_say_both_apart() -> None:
     spec = _needs_info_spec(
-        VERSION, 1, _unknown_conditions(RULE, "UAJ"), _unknown_conditions(RULE, "UAJ", letters="AJ")
+        VERSION, 1, "k", _unknown_conditions(RULE, "UAJ"), _unknown_conditions(RULE, "UAJ", letters="AJ")
     )
     assert spec.title == "补充信息即可判断：示例政策（示例）"
     assert spec.body.startswith("还需要以下信息才能判断贵企业是否符合“示例政策（示例）”：从业人员不少于10人。")

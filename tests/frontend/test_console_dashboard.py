@@ -108,7 +108,7 @@ def test_dashboard_query_ceiling(client, staff_auditor, data, django_assert_max_
         PolicyVersionFactory(published=True, chains=["ngit"])
         SiteFactory()
 
-    with django_assert_max_num_queries(12):  # 8 for the figures, 4 for session, user and roles
+    with django_assert_max_num_queries(13):  # 8 for the figures, 1 for the latest check, 4 for session, user, roles
         assert client.get("/console/dashboard/").status_code == 200
 
 
@@ -124,3 +124,27 @@ def test_empty_dashboard(client, staff_auditor) -> None:
     html = client.get("/console/dashboard/").content.decode()
 
     assert 'id="total-success">—<' in html and "暂无数据" in html
+
+
+def test_dashboard_shows_the_latest_invariants_check(client, staff_auditor) -> None:
+    from datetime import datetime
+
+    from portal.ops.invariants import invariants_check
+    from portal.ops.models import InvariantCheck
+
+    client.force_login(staff_auditor)
+    assert "尚未运行过数据一致性检查" in client.get("/console/dashboard/").content.decode()
+
+    InvariantCheck.objects.create(
+        checked_at=timezone.make_aware(datetime(2026, 1, 2, 4, 30)),
+        counts={"unexplained_entitlements": 2, "duplicate_payable_entitlements": 0},
+        ok=False,
+    )
+    html = client.get("/console/dashboard/").content.decode()
+    assert "未通过" in html and "2026-01-02 04:30" in html
+    assert "无认定依据的免申即享兑现记录：<strong>2</strong> 条" in html
+    assert "unexplained_entitlements" not in html  # codes never reach the page
+
+    invariants_check()  # an empty database breaks nothing: the newest check is shown
+    html = client.get("/console/dashboard/").content.decode()
+    assert "全部为零，通过" in html and "同一企业同一政策重复的可兑现记录：<strong>0</strong> 条" in html

@@ -170,11 +170,11 @@ def test_editor_states_the_benefit_period_and_refuses_a_made_up_one(client, staf
 
     bad = client.post("/console/policies/new/", {**FORM, "benefit_period": "1999"})
     assert bad.status_code == 200 and "兑现期" in bad.content.decode()
-    assert not PolicyVersion.objects.filter(policy__key="web-rule-test").exists()  # nothing half-written
+    assert not PolicyVersion.objects.filter(title=FORM["title"]).exists()  # nothing half-written
 
     year = str(timezone.localdate().year)
     client.post("/console/policies/new/", {**FORM, "benefit_period": year})
-    version = PolicyVersion.objects.get(policy__key="web-rule-test")
+    version = PolicyVersion.objects.get(title=FORM["title"])
     assert version.benefit_period == year
     editor = client.get(f"/console/versions/{version.pk}/").content.decode()  # the draft, open in the editor
     assert f'<option value="{year}" selected>{year}年度</option>' in editor

@@ -52,14 +52,14 @@ def test_preview_words_them(client, staff_editor) -> None:
 def test_an_empty_wording_is_named_on_its_row(client, staff_editor) -> None:
     client.force_login(staff_editor)
     html = client.post("/console/rule/preview/", {**FORM, "r2_fact": "attest", "r2_value": " "}).content.decode()
-    assert "all[2].attest" in html and "非空文字" in html
+    assert "第3个条件 › 承诺内容" in html and "非空文字" in html and "all[2]" not in html
 
 
 def test_an_apply_draft_saves_them_and_the_builder_shows_them_again(client, staff_editor) -> None:
     client.force_login(staff_editor)
     response = client.post("/console/policies/new/", {**FORM, **APPLY, **PENDING_ROWS})
     assert response.status_code == 302, response.content.decode()[:2000]
-    version = PolicyVersion.objects.get(policy__key="web-rule-test")
+    version = PolicyVersion.objects.get(title=FORM["title"])
     assert version.rule["all"][2:] == [
         {"attest": "近三年无重大安全生产事故"},
         {"judge": "属于行业领先企业", "department": "区工业和信息化局"},
@@ -71,7 +71,7 @@ def test_an_apply_draft_saves_them_and_the_builder_shows_them_again(client, staf
 def test_an_exempt_draft_with_an_attestation_is_not_submitted(client, staff_editor) -> None:
     client.force_login(staff_editor)
     client.post("/console/policies/new/", {**FORM, **PENDING_ROWS})
-    version = PolicyVersion.objects.get(policy__key="web-rule-test")
+    version = PolicyVersion.objects.get(title=FORM["title"])
 
     response = client.post(f"/console/versions/{version.pk}/", {**FORM, **PENDING_ROWS, "action": "submit"})
 

@@ -91,7 +91,11 @@ def test_read_carries_certificates_dates_and_match_records() -> None:
     assert loaded.profile == _orm_profile(enterprise.pk)
     (qualification,) = loaded.profile.qualifications
     assert (qualification.certificate_no, qualification.as_of) == ("GR202432000123", date(2025, 3, 1))
-    assert loaded.records == {version.pk: StoredRecord(record.pk, version.pk, record.outcome, record.verified)}
+    # The stored explanation too (written with the decision), for the explanation diff.
+    assert record.explanation is not None
+    assert loaded.records == {
+        version.pk: StoredRecord(record.pk, version.pk, record.outcome, record.verified, record.explanation)
+    }
 
 
 def test_unknown_enterprise_reads_nothing() -> None:

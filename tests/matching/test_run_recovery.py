@@ -53,27 +53,27 @@ def stale(run: MatchRun) -> None:
     MatchRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=61))
 
 
-def test_a_revived_run_resumes_after_the_committed_chunks_and_fills_the_explanations_left_behind(
+def test_a_revived_run_resumes_after_the_committed_chunks_with_their_explanations(
     settings, monkeypatch, celery_eager
 ) -> None:
-    # given: one enterprise per chunk; the worker dies right after the first chunk committed, before the
-    # explanations of its changes were written
+    # given: one enterprise per chunk; the worker dies right after the first chunk committed
     settings.MATCH_CHUNK_SIZE = 1
     d = district()
     run = MatchRun.objects.create(kind=MatchRun.Kind.POLICY, policy_version=d["version"])
-    original_fill = services.explanations_fill
+    original_add = services.MatchSummary.add
 
-    def die(**kwargs):
+    def die(self, changes):
         raise Killed
 
-    monkeypatch.setattr(services, "explanations_fill", die)
+    monkeypatch.setattr(services.MatchSummary, "add", die)
     with pytest.raises(Killed):
         services.match_run_execute(run=services.match_run_claim(run_id=run.pk))
-    monkeypatch.setattr(services, "explanations_fill", original_fill)
+    monkeypatch.setattr(services.MatchSummary, "add", original_add)
     run.refresh_from_db()
     first = MatchRecord.objects.get(enterprise=d["eligible"])
     assert (run.status, run.cursor, run.processed) == ("running", d["eligible"].pk + 1, 1)
-    assert first.explanation is None
+    # The explanation committed with the decision: a dead worker leaves no record without its reasons.
+    assert first.explanation is not None
 
     # when: nobody beats for the staleness; the beat's sweep sends the run again (runs inline here)
     decided_from: list[int] = []
@@ -104,14 +104,14 @@ def test_a_worker_that_lost_its_run_stops_and_its_chunk_is_rolled_back(settings,
     settings.MATCH_CHUNK_SIZE = 1
     d = district()
     run = services.match_run_claim(run_id=MatchRun.objects.create(kind="policy", policy_version=d["version"]).pk)
-    original_fill = services.explanations_fill
+    original_add = services.MatchSummary.add
     other = uuid.uuid4()
 
-    def fill_then_lose_the_run(**kwargs):
-        original_fill(**kwargs)
+    def count_then_lose_the_run(self, changes):
+        original_add(self, changes)  # after the first chunk committed
         MatchRun.objects.filter(pk=run.pk).update(claim=other)  # another worker's claim
 
-    monkeypatch.setattr(services, "explanations_fill", fill_then_lose_the_run)
+    monkeypatch.setattr(services.MatchSummary, "add", count_then_lose_the_run)
 
     # when / then: its next progress write finds another claim: it stops, and that chunk is not kept
     with pytest.raises(services.MatchRunLost):

@@ -7,7 +7,7 @@
 
 Figures:
 1. publish_one_policy_s: decide one new policy over N enterprises and persist its records
-   (explanations_fill_s: the second pass that stores full explanations, reported apart);
+   (publish_with_pushes_s includes the full explanations, written in each chunk's transaction);
 2. floor_s: a hand-written SELECT of the same eligible ids plus a COPY of as many rows, in the
    same run, and ratio_to_floor = 1 / 2 (1 and 2 each run --repeats times, a new version each
    time; medians are compared and every run is printed, the first, cold one included);
@@ -37,7 +37,6 @@ from matching.models import MatchRecord
 from matching.selectors import today
 from matching.services import (
     enterprise_match,
-    explanations_fill,
     match_everything,
     match_profiles_refresh,
     policy_version_match,
@@ -141,14 +140,11 @@ class Command(BaseCommand):
         decisions_s = statistics.median(decision_runs)
         # …then the whole publish path: chunks, locks, and the pushes written with each decision.
         started = time.perf_counter()
-        summary = policy_version_match(version_id=new_version_id, on=on, explain=False)
+        summary = policy_version_match(version_id=new_version_id, on=on)
         publish_s = time.perf_counter() - started
         written = MatchRecord.objects.filter(policy_version_id=new_version_id)
         eligible = written.filter(outcome="eligible").count()
         persisted = written.count()
-        started = time.perf_counter()
-        explanations_fill(version_id=new_version_id, record_ids=list(written.values_list("pk", flat=True)), on=on)
-        result["explanations_fill_s"] = round(time.perf_counter() - started, 3)
         floor_runs = [self.floor(on, persisted) for _ in range(repeats)]
         floor_select_s = statistics.median(run[0] for run in floor_runs)
         floor_copy_s = statistics.median(run[1] for run in floor_runs)
@@ -179,9 +175,8 @@ class Command(BaseCommand):
         benchdata.publish_versions(m - 1, seed=7)
         if not options["skip_full"]:
             started = time.perf_counter()
-            # From no records at all, every decision is new: the explanation pass would dominate
-            # (it is reported per policy above); the nightly steady state below explains as usual.
-            initial = match_everything(on=on, explain=False)
+            # From no records at all, every decision is new, and each is explained as it is written.
+            initial = match_everything(on=on)
             result["full_rematch_initial_s"] = round(time.perf_counter() - started, 2)
             result["full_rematch_initial_records"] = initial.changed_records
             self.log(

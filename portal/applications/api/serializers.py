@@ -9,7 +9,11 @@ from rest_framework import serializers
 
 from portal.api.serializers import StrictInputSerializer
 
+from .. import selectors
 from ..models import Application, ApplicationAttachment, ApplicationTransition
+from ..selectors import actor_label, chinese_name
+
+__all__ = ["actor_label", "chinese_name", "files_from_request"]
 
 _MATERIAL_FIELD = re.compile(r"^material_(\d{1,3})$")
 
@@ -24,19 +28,12 @@ def files_from_request(request: Any) -> dict[int, list[Any]]:
     return files
 
 
-def chinese_name(user: Any) -> str:
-    """姓 then 名, no space (get_full_name gives "名 姓")."""
-    return f"{user.last_name}{user.first_name}".strip()
-
-
-def actor_label(user: Any, enterprise_id: int) -> str:
-    """Who acted, as the enterprise may see it: its own users by name, staff by role (no query per row:
-    only the enterprise's own users can act on its applications, so anyone else is staff)."""
-    if user is None:
-        return "系统"
-    if user.enterprise_id != enterprise_id:
-        return "审核工作人员"
-    return chinese_name(user) or user.get_username()
+def _viewer(context: dict[str, Any]) -> Any:
+    """Who the data is serialized for: the views pass "viewer"; generic views have the request."""
+    if "viewer" in context:
+        return context["viewer"]
+    request = context.get("request")
+    return getattr(request, "user", None)
 
 
 class ApplicationTransitionSerializer(serializers.ModelSerializer):
@@ -48,17 +45,26 @@ class ApplicationTransitionSerializer(serializers.ModelSerializer):
         fields = ("from_status", "to_status", "to_label", "by", "note", "at")
 
     def get_by(self, obj: ApplicationTransition) -> str:
-        return actor_label(obj.by, obj.application.enterprise_id)
+        masked = not selectors.may_see_personal_data(user=_viewer(self.context), application=obj.application)
+        return actor_label(obj.by, obj.application.enterprise_id, masked=masked)
 
 
 class ApplicationAttachmentSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField(help_text="下载地址（需登录，按企业范围校验）")
+    original_name = serializers.SerializerMethodField(help_text="原文件名（非审核角色只见扩展名，如 ***.pdf）")
+    url = serializers.SerializerMethodField(
+        help_text="下载地址（需登录，按企业范围校验）；只有申报企业和审核人、数据专员可以下载，其他角色为 null"
+    )
 
     class Meta:
         model = ApplicationAttachment
         fields = ("id", "material", "original_name", "size", "content_type", "uploaded_at", "url")
 
-    def get_url(self, obj: ApplicationAttachment) -> str:
+    def get_original_name(self, obj: ApplicationAttachment) -> str:
+        return selectors.attachment_label(user=_viewer(self.context), attachment=obj)
+
+    def get_url(self, obj: ApplicationAttachment) -> str | None:
+        if not selectors.may_see_personal_data(user=_viewer(self.context), application=obj.application):
+            return None
         return self.context["attachment_url"](obj)
 
 
@@ -72,6 +78,13 @@ class ApplicationSerializer(serializers.ModelSerializer):
     can_resubmit = serializers.BooleanField()
     attachments = ApplicationAttachmentSerializer(many=True)
     timeline = ApplicationTransitionSerializer(many=True, source="transitions")
+    contact_name = serializers.SerializerMethodField(help_text="联系人（非审核角色的工作人员看到脱敏值，如 王**）")
+    contact_phone = serializers.SerializerMethodField(
+        help_text="联系电话（非审核角色的工作人员看到脱敏值，如 138****5678）"
+    )
+    personal_data_masked = serializers.SerializerMethodField(
+        help_text="true：联系人、电话、提交人姓名和文件名已脱敏，材料不可下载（只有申报企业和审核角色可见全文）"
+    )
 
     class Meta:
         model = Application
@@ -86,6 +99,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "status_label",
             "contact_name",
             "contact_phone",
+            "personal_data_masked",
             "statement",
             "staff_note",
             "submitted_at",
@@ -95,6 +109,18 @@ class ApplicationSerializer(serializers.ModelSerializer):
             "attachments",
             "timeline",
         )
+
+    def _contact(self, obj: Application) -> selectors.ApplicationContact:
+        return selectors.application_contact(user=_viewer(self.context), application=obj)
+
+    def get_contact_name(self, obj: Application) -> str:
+        return self._contact(obj).name
+
+    def get_contact_phone(self, obj: Application) -> str:
+        return self._contact(obj).phone
+
+    def get_personal_data_masked(self, obj: Application) -> bool:
+        return self._contact(obj).masked
 
 
 class ApplicationCreateSerializer(StrictInputSerializer):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -46,6 +47,16 @@ def _staff_urls(a: ApplicationAttachment) -> str:
     return reverse("staff-application-attachment", args=[a.application_id, a.pk])
 
 
+def _attachment(request: Request, application: Application, attachment_id: int) -> ApplicationAttachment:
+    """The attachment, or 403 with a stable code for staff outside the deciding roles (the file is personal data)."""
+    try:
+        return selectors.attachment_get_for_user(
+            user=request.user, application=application, attachment_id=attachment_id
+        )
+    except PermissionDenied as refusal:
+        raise ApplicationError(str(refusal), code="personal_data_restricted", http_status=403) from None
+
+
 class _EnterpriseScope:
     def enterprise(self, request: Request, credit_code: str) -> Any:
         return enterprise_get_for_user(user=request.user, credit_code=credit_code)
@@ -56,7 +67,7 @@ class _EnterpriseScope:
 
     def respond(self, application: Application, code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.applications_for_enterprise(enterprise=application.enterprise).get(pk=application.pk)
-        context = {"attachment_url": _enterprise_urls(application.enterprise.credit_code)}
+        context = {"attachment_url": _enterprise_urls(application.enterprise.credit_code), "viewer": self.request.user}
         return Response(ApplicationSerializer(fresh, context=context).data, status=code)
 
 
@@ -141,9 +152,7 @@ class EnterpriseAttachmentDownload(_EnterpriseScope, APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="下载申报材料")
     def get(self, request: Request, credit_code: str, pk: int, attachment_id: int) -> FileResponse:
         application = self.application(request, credit_code, pk)
-        return attachment_response(
-            selectors.attachment_get_for_user(user=request.user, application=application, attachment_id=attachment_id)
-        )
+        return attachment_response(_attachment(request, application, attachment_id))
 
 
 # --- Staff --------------------------------------------------------------------------------------
@@ -193,7 +202,8 @@ class _StaffScope(APIView):
 
     def respond(self, application: Application) -> Response:
         fresh = selectors.application_get_for_staff(user=self.request.user, application_id=application.pk)
-        return Response(ApplicationSerializer(fresh, context={"attachment_url": _staff_urls}).data)
+        context = {"attachment_url": _staff_urls, "viewer": self.request.user}
+        return Response(ApplicationSerializer(fresh, context=context).data)
 
 
 class StaffApplicationDetail(_StaffScope):
@@ -205,11 +215,7 @@ class StaffApplicationDetail(_StaffScope):
 class StaffAttachmentDownload(_StaffScope):
     @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="下载申报材料（工作人员）")
     def get(self, request: Request, pk: int, attachment_id: int) -> FileResponse:
-        return attachment_response(
-            selectors.attachment_get_for_user(
-                user=request.user, application=self.application(request, pk), attachment_id=attachment_id
-            )
-        )
+        return attachment_response(_attachment(request, self.application(request, pk), attachment_id))
 
 
 class StaffApplicationAction(_StaffScope):
