@@ -94,3 +94,23 @@ def test_an_unsupported_content_type_is_a_documented_415() -> None:
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
     assert_matches_schema(response)
+
+
+def test_a_throttled_request_is_a_documented_429(monkeypatch) -> None:
+    from rest_framework.test import APIClient
+
+    from portal.api.throttling import AtomicAnonRateThrottle
+    from tests.api.openapi import assert_matches_schema
+
+    monkeypatch.setattr(AtomicAnonRateThrottle, "rate", "2/min", raising=False)
+    client = APIClient(REMOTE_ADDR="198.51.100.77")
+    statuses = []
+    for _ in range(3):  # the third in one minute at the latest is refused
+        response = client.post("/api/v1/eligibility/check", {"facts": {}}, format="json")
+        statuses.append(response.status_code)
+        if response.status_code == 429:
+            break
+
+    assert statuses[-1] == 429, statuses
+    assert response.json()["error"]["code"] == "throttled"
+    assert_matches_schema(response)
