@@ -67,7 +67,8 @@ class AutoSchema(SpectacularAutoSchema):
         return responses
 
     def _error_status_codes(self) -> list[str]:
-        """The 4xx statuses this operation can answer, read from the view's own classes."""
+        """The 4xx statuses this operation can answer: from its view's permission, authentication,
+        throttle and pagination classes, its method and path parameters, and _CONFLICT_PATHS."""
         view = self.view
         write = self.method in _WRITE_METHODS
         has_path_params = "{" in self.path

@@ -17,7 +17,6 @@ operation and mode, derandomised, no example database.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 from collections import defaultdict
@@ -160,7 +159,6 @@ def world(alice, charlie, settings, tmp_path) -> dict[str, Any]:
             "sites": [site.pk, missing],
             "qualifications": [qualification.pk, missing],
         },
-        "today": dt.date.today(),
     }
 
 
