@@ -22,7 +22,7 @@ class MatchSerializer(serializers.ModelSerializer):
     mode_label = serializers.CharField(source="policy_version.get_mode_display")
     benefit_kind = serializers.CharField(source="policy_version.benefit_kind")
     department = serializers.CharField(source="policy_version.department")
-    application_end = serializers.DateField(source="policy_version.application_end")
+    application_end = serializers.DateField(source="policy_version.application_end", allow_null=True)
     outcome_label = serializers.CharField(source="get_outcome_display")
     change = serializers.CharField(source="change_kind")
     summary = serializers.SerializerMethodField()

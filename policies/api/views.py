@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.pagination import PagePagination
+from portal.api.pagination import PAGE_PARAMETERS, PagePagination, paginated
 from portal.api.spreadsheets import append_text_safe_row, safe_cell
 from portal.api.throttling import AtomicAnonRateThrottle
 
@@ -42,8 +42,8 @@ class PolicyListApi(APIView):
 
     @extend_schema(
         operation_id="policies_list",
-        parameters=[s.PolicyFilterSerializer],
-        responses=s.PublicPolicyListSerializer(many=True),
+        parameters=[s.PolicyFilterSerializer, *PAGE_PARAMETERS],
+        responses=paginated(s.PublicPolicyListSerializer),
         summary="政策清单（已发布且在有效期内）",
     )
     def get(self, request: Request) -> Response:
@@ -217,7 +217,9 @@ def _version(version_id: int) -> PolicyVersion:
 
 
 class StaffPolicyListApi(StaffApi):
-    @extend_schema(operation_id="staff_policies_list", responses=s.StaffPolicySerializer(many=True))
+    @extend_schema(
+        operation_id="staff_policies_list", parameters=PAGE_PARAMETERS, responses=paginated(s.StaffPolicySerializer)
+    )
     def get(self, request: Request) -> Response:
         paginator = PagePagination()
         page = paginator.paginate_queryset(selectors.staff_policy_list(), request, view=self)

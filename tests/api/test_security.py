@@ -18,6 +18,7 @@ from policies.models import PolicyVersion
 from portal.accounts.services import api_key_create
 from portal.api.parsers import JSONLimitError, check_json_limits
 from portal.enterprises.models import Enterprise, FeedImport
+from tests.api.openapi import assert_matches_schema, is_operation
 from tests.enterprises.factories import StaffUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,8 @@ DEEP = "[" * 2000 + "]" * 2000
 
 def error_of(response) -> dict:
     assert response["Content-Type"].startswith("application/json"), response.content[:200]
+    if is_operation(response.request["REQUEST_METHOD"], response.request["PATH_INFO"]):
+        assert_matches_schema(response)  # the status is documented, in the one error format
     return response.json()["error"]
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from portal.applications import services
 from portal.applications.models import Application
+from tests.api.openapi import assert_matches_schema
 
 from .support import PDF_BYTES, apply_policy, decide, full_files, pdf, png, xlsx
 
@@ -50,6 +51,7 @@ def test_submit_by_multipart_then_read_the_timeline_and_download(api_client, ali
     )
 
     assert created.status_code == 201, created.json()
+    assert_matches_schema(created)
     body = created.json()
     assert (body["status"], body["status_label"], body["policy_title"]) == ("submitted", "已提交", version.title)
     assert [(t["to_status"], t["to_label"]) for t in body["timeline"]] == [("submitted", "已提交")]
@@ -58,9 +60,13 @@ def test_submit_by_multipart_then_read_the_timeline_and_download(api_client, ali
     assert first["url"] == f"{base(alice.enterprise)}{body['id']}/attachments/{first['id']}/"
     assert "/media/" not in str(body)
 
-    listed = api_client.get(base(alice.enterprise)).json()
+    listed_response = api_client.get(base(alice.enterprise))
+    assert_matches_schema(listed_response)
+    listed = listed_response.json()
     assert [a["id"] for a in listed["results"]] == [body["id"]]
-    detail = api_client.get(f"{base(alice.enterprise)}{body['id']}/").json()
+    detail_response = api_client.get(f"{base(alice.enterprise)}{body['id']}/")
+    assert_matches_schema(detail_response)
+    detail = detail_response.json()
     assert detail["timeline"][0]["by"] == alice.username
 
     download = api_client.get(first["url"])

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from portal.accounts.services import api_key_create
 from portal.enterprises.models import Enterprise, EnterpriseChange, FeedImport, Qualification
+from tests.api.openapi import assert_matches_schema
 from tests.enterprises.factories import EnterpriseFactory, QualificationFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +37,7 @@ def test_a_key_is_required(stats_key) -> None:
     response = post("statistics", [], "nope.nope")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
+    assert_matches_schema(response)
 
 
 def test_a_key_only_works_for_its_own_department(stats_key) -> None:
@@ -67,6 +69,7 @@ def test_each_record_is_accepted_or_rejected_with_field_reasons(stats_key) -> No
     ]
     response = post("statistics", records, stats_key)
     assert response.status_code == 200
+    assert_matches_schema(response)
     body = response.json()
     assert body["accepted"] == [
         {"index": 0, "credit_code": a.credit_code, "status": "updated", "changed": ["employees"]}

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from portal.entitlements import services
 from portal.entitlements.models import Entitlement, EntitlementTransition
+from tests.api.openapi import assert_matches_schema
 from tests.policies.factories import PolicyVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,9 @@ def test_staff_keep_a_pending_entitlement_and_the_enterprise_sees_a_role_not_a_n
     api_client, alice, staff_reviewer, pending
 ) -> None:
     api_client.force_authenticate(staff_reviewer)
-    listed = api_client.get("/api/v1/staff/entitlements/", {"status": "pending_review"}).json()["results"]
+    response = api_client.get("/api/v1/staff/entitlements/", {"status": "pending_review"})
+    assert_matches_schema(response)
+    listed = response.json()["results"]
     assert [(e["id"], e["review_version_number"], e["status_before_review"]) for e in listed] == [
         (pending.pk, 2, "confirmed")
     ]
@@ -54,6 +57,7 @@ def test_staff_keep_a_pending_entitlement_and_the_enterprise_sees_a_role_not_a_n
 
     missing = review(api_client, pending.pk, decision="keep", reason="")
     assert missing.status_code == 400 and missing.json()["error"]["fields"][0]["field"] == "reason"
+    assert_matches_schema(missing)
     wrong = review(api_client, pending.pk, decision="pay")
     assert wrong.status_code == 400 and wrong.json()["error"]["fields"][0]["field"] == "decision"
     assert Entitlement.objects.get(pk=pending.pk).status == Status.PENDING_REVIEW  # nothing half-written
@@ -63,7 +67,9 @@ def test_staff_keep_a_pending_entitlement_and_the_enterprise_sees_a_role_not_a_n
     assert kept.json()["transitions"][-1]["by_name"] == "reviewer"  # staff see who
 
     api_client.force_authenticate(alice)
-    mine = api_client.get(f"/api/v1/enterprises/{alice.enterprise.credit_code}/entitlements/").json()["results"]
+    response = api_client.get(f"/api/v1/enterprises/{alice.enterprise.credit_code}/entitlements/")
+    assert_matches_schema(response)
+    mine = response.json()["results"]
     last = mine[0]["transitions"][-1]
     assert (last["by_role"], last["by_role_label"], last["by_name"]) == ("reviewer", "审核人", "")
     assert "reviewer" not in str(mine[0]["transitions"]).replace('"reviewer"', "").replace("'reviewer'", "")
@@ -112,7 +118,9 @@ def test_the_recovery_list_and_a_staff_note(api_client, alice, staff_reviewer) -
     )
     api_client.force_authenticate(staff_reviewer)
 
-    listed = api_client.get("/api/v1/staff/entitlements/", {"recovery": "1"}).json()["results"]
+    response = api_client.get("/api/v1/staff/entitlements/", {"recovery": "1"})
+    assert_matches_schema(response)  # recovery_flagged_at is set here, null elsewhere
+    listed = response.json()["results"]
     assert [e["id"] for e in listed] == [flagged.pk]
     empty = api_client.post(f"/api/v1/staff/entitlements/{flagged.pk}/recovery-note/", {"note": " "}, format="json")
     assert empty.status_code == 400 and empty.json()["error"]["fields"][0]["field"] == "note"
@@ -120,6 +128,7 @@ def test_the_recovery_list_and_a_staff_note(api_client, alice, staff_reviewer) -
         f"/api/v1/staff/entitlements/{flagged.pk}/recovery-note/", {"note": "已核查，无需追回"}, format="json"
     )
     assert noted.json()["status"] == "disbursed" and noted.json()["recovery_note"] == "已核查，无需追回"
+    assert_matches_schema(noted)
     assert api_client.get("/api/v1/staff/entitlements/", {"recovery": "1"}).json()["results"] == []
 
 

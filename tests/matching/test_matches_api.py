@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from matching.services import match_profiles_refresh, policy_version_match
+from tests.api.openapi import assert_matches_schema
 from tests.enterprises.factories import QualificationFactory
 from tests.policies.factories import PolicyVersionFactory
 
@@ -47,6 +48,7 @@ def test_the_enterprise_user_sees_its_matches_eligible_first(api_client, alice, 
     response = api_client.get(f"/api/v1/enterprises/{matched.credit_code}/matches/")
 
     assert response.status_code == 200
+    assert_matches_schema(response)  # policies with no application window: application_end is null
     results = response.json()["results"]
     assert [r["outcome"] for r in results] == ["eligible", "eligible", "needs_info"]
     needs = results[-1]
@@ -63,12 +65,15 @@ def test_filter_by_outcome_and_reject_a_bad_one(api_client, alice, matched) -> N
     bad = api_client.get(url, {"outcome": "maybe"})
     assert bad.status_code == 400
     assert bad.json()["error"]["fields"][0]["field"] == "outcome"
+    assert_matches_schema(bad)
 
 
 def test_a_stranger_gets_404(api_client, charlie, matched) -> None:
     api_client.force_authenticate(charlie)
 
-    assert api_client.get(f"/api/v1/enterprises/{matched.credit_code}/matches/").status_code == 404
+    response = api_client.get(f"/api/v1/enterprises/{matched.credit_code}/matches/")
+    assert response.status_code == 404
+    assert_matches_schema(response)
 
 
 def test_anonymous_is_refused(api_client, matched) -> None:

@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from policies.models import PolicyVersion
+from tests.api.openapi import assert_matches_schema
 from tests.policies.factories import PolicyFactory, PolicyVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,6 +71,7 @@ def test_it_lists_published_policies_in_effect_to_anyone(catalogue):
     response = APIClient().get(URL)
 
     assert titles(response) == [v.title for v in catalogue.values()]
+    assert_matches_schema(response)
     body = response.json()
     assert body["count"] == 4
     first = body["results"][0]
@@ -131,6 +133,7 @@ def test_invalid_filters_are_400_naming_the_parameter(query):
 
     assert response.status_code == 400
     assert response.json()["error"]["fields"][0]["field"] == query.split("=")[0]
+    assert_matches_schema(response)
 
 
 def test_pagination(catalogue):
@@ -138,6 +141,7 @@ def test_pagination(catalogue):
 
     assert response.json()["count"] == 4
     assert titles(response) == [catalogue["park"].title]
+    assert_matches_schema(response)  # a page: {count, next, previous, results}
 
 
 def test_list_query_count_does_not_grow_with_the_catalogue(catalogue, django_assert_max_num_queries):

@@ -100,7 +100,9 @@ class EntitlementSerializer(serializers.ModelSerializer):
 
 class StaffEntitlementSerializer(EntitlementSerializer):
     transitions = StaffTransitionSerializer(many=True)
-    recovery_flagged_at = serializers.DateTimeField(help_text="已兑现但新版本不再认定：可能需追回（不自动追回）")
+    recovery_flagged_at = serializers.DateTimeField(
+        allow_null=True, help_text="已兑现但新版本不再认定：可能需追回（不自动追回）"
+    )
 
     class Meta(EntitlementSerializer.Meta):
         fields = (*EntitlementSerializer.Meta.fields, "status_before_review", "recovery_flagged_at", "recovery_note")
@@ -115,14 +117,14 @@ class ResolveSerializer(StrictInputSerializer):
     resolution = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class ReviewSerializer(serializers.Serializer):
+class ReviewSerializer(StrictInputSerializer):
     decision = serializers.ChoiceField(
         choices=["keep", "revoke"], error_messages={"invalid_choice": "复核结果只能是维持（keep）或撤销（revoke）"}
     )
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class NoteSerializer(serializers.Serializer):
+class NoteSerializer(StrictInputSerializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 

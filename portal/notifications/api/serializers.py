@@ -47,7 +47,10 @@ class ReadAllResultSerializer(serializers.Serializer):
 
 class PreferenceSerializer(StrictInputSerializer):
     email_enabled = serializers.BooleanField(required=False, help_text="电子邮件通知")
-    email = serializers.EmailField(source="user.email", read_only=True, help_text="通知邮箱（账号邮箱）")
+    # Accounts may have no e-mail: allow_blank makes the schema say "" is a valid value.
+    email = serializers.EmailField(
+        source="user.email", read_only=True, allow_blank=True, help_text="通知邮箱（账号邮箱；未填写时为空）"
+    )
     sms_enabled = serializers.BooleanField(required=False, help_text="短信通知（需填写手机号码）")
     phone = serializers.CharField(required=False, allow_blank=True, max_length=20, help_text="手机号码")
     inbox_enabled = serializers.SerializerMethodField(help_text="站内消息始终开启")

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.accounts.roles import is_staff_user
-from portal.api.pagination import PagePagination
+from portal.api.pagination import PAGE_PARAMETERS, PagePagination, paginated
 
 from .. import selectors, services
 from . import serializers as s
@@ -18,7 +18,7 @@ from . import serializers as s
 class NotificationListApi(APIView):
     @extend_schema(
         operation_id="notifications_list",
-        parameters=[s.NotificationFilterSerializer],
+        parameters=[s.NotificationFilterSerializer, *PAGE_PARAMETERS],
         responses=s.NotificationPageSerializer,
         summary="我的消息（所在企业的通知，含本人已读状态与未读数）",
     )
@@ -77,8 +77,8 @@ class NotificationPreferenceApi(APIView):
 class StaffDeliveryListApi(APIView):
     @extend_schema(
         operation_id="staff_deliveries_list",
-        parameters=[s.DeliveryFilterSerializer],
-        responses=s.DeliverySerializer(many=True),
+        parameters=[s.DeliveryFilterSerializer, *PAGE_PARAMETERS],
+        responses=paginated(s.DeliverySerializer),
         summary="推送状态（工作人员）",
     )
     def get(self, request: Request) -> Response:
