@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
@@ -58,6 +59,17 @@ def _logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def _login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     username = str(credentials.get("username", ""))[:150]
     audit_record(action="auth.login_failed", object_type="accounts.user", label=username, detail=f"用户名：{username}")
+
+
+@receiver(user_locked_out, dispatch_uid="audit_locked_out")
+def _locked_out(sender: Any, request: Any = None, username: str = "", ip_address: str = "", **kwargs: Any) -> None:
+    name = str(username or "")[:150]
+    audit_record(
+        action="auth.locked_out",
+        object_type="accounts.user",
+        label=name,
+        detail=f"连续登录失败，已锁定：用户名 {name or '—'}，来源地址 {ip_address or '—'}",
+    )
 
 
 @receiver(pre_save, dispatch_uid="audit_pre_save")

@@ -18,6 +18,7 @@ _FIXED = {
     "auth.login": "登录",
     "auth.logout": "退出登录",
     "auth.login_failed": "登录失败",
+    "auth.locked_out": "账号锁定",
     "user.roles_changed": "角色变更",
     "enterprise.viewed": "查看企业数据",
     "applicationattachment.downloaded": "下载申报材料",

@@ -49,6 +49,13 @@ def test_sign_ins_and_failures_are_recorded_with_the_address(client, alice) -> N
     assert PASSWORD not in str(failed.detail) + str(login.after)
 
 
+def test_a_lockout_is_recorded(client, alice) -> None:
+    for _ in range(5):
+        client.post("/accounts/login/", {"username": "alice", "password": "wrong"}, REMOTE_ADDR="198.51.100.8")
+    locked = events("auth.locked_out")
+    assert locked and locked[-1].object_label == "alice" and "198.51.100.8" in locked[-1].detail
+
+
 def test_role_changes_through_the_service_are_recorded() -> None:
     user = UserFactory(username="newstaff")
     user_set_roles(user=user, roles=[Role.REVIEWER])
