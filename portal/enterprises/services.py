@@ -4,7 +4,7 @@ EnterpriseChange and announced with signals_out.notify_facts_changed (after comm
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -616,20 +616,30 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
     redelivered task resumes after the last committed chunk and never counts a chunk twice (and
     re-applying records changes nothing anyway).
     """
-    from .feed_files import FeedFileError, read_numbered_records
+    from itertools import islice
+
+    from .feed_files import FeedFileError, iter_numbered_records
     from .feeds import FeedError, feed_apply
 
-    try:
+    def records() -> Iterator[tuple[int, dict[str, Any]]]:
         with feed_import.file.open("rb") as fh:
-            numbered = read_numbered_records(fh, feed_import.filename)
+            yield from iter_numbered_records(fh, feed_import.filename)
+
+    # Two streaming passes, never the whole file as records in memory: the first counts (and refuses a
+    # file that breaks a limit before anything is applied), the second applies chunk by chunk.
+    try:
+        total = sum(1 for _ in records())
     except (FeedFileError, OSError) as exc:
         feed_upload_fail(import_id=feed_import.pk, error=str(exc) or "无法读取文件")
         return FeedImport.objects.get(pk=feed_import.pk)
-    FeedImport.objects.filter(pk=feed_import.pk).update(total=len(numbered))
+    FeedImport.objects.filter(pk=feed_import.pk).update(total=total)
     start = FeedImport.objects.get(pk=feed_import.pk).processed
-    while start < len(numbered):
-        part = numbered[start : start + chunk]
+    stream = islice(records(), start, None)  # resume after the committed chunks
+    while start < total:
         try:
+            part = list(islice(stream, chunk))
+            if not part:
+                break  # the file changed under us: stop at what it holds
             with transaction.atomic():
                 row = FeedImport.objects.select_for_update().get(pk=feed_import.pk)
                 if row.status != FeedImport.Status.RUNNING or row.processed != start:
@@ -646,6 +656,9 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
                 _count_chunk(row, result, part, start)
         except FeedError as exc:
             feed_upload_fail(import_id=feed_import.pk, error=exc.message)
+            return FeedImport.objects.get(pk=feed_import.pk)
+        except (FeedFileError, OSError) as exc:
+            feed_upload_fail(import_id=feed_import.pk, error=str(exc) or "无法读取文件")
             return FeedImport.objects.get(pk=feed_import.pk)
         start += len(part)
     FeedImport.objects.filter(pk=feed_import.pk, status=FeedImport.Status.RUNNING).update(

@@ -273,3 +273,35 @@ def test_xlsx_is_parsed_with_defusedxml() -> None:
     import openpyxl.xml
 
     assert openpyxl.xml.DEFUSEDXML is True
+
+
+def test_an_upload_is_read_as_a_stream_never_as_one_list_of_records(staff_data_officer, monkeypatch) -> None:
+    from portal.enterprises import feed_files, feeds
+
+    firms = EnterpriseFactory.create_batch(5)
+    data = (
+        "统一社会信用代码,从业人员\n" + "".join(f"{f.credit_code},{40 + i}\n" for i, f in enumerate(firms))
+    ).encode()
+    upload = SimpleUploadedFile("流式.csv", data)
+    fi = services.feed_upload_create(by=staff_data_officer, source="statistics", file=upload)
+
+    def whole_list(*args, **kwargs):
+        raise AssertionError("the worker must not build the whole list of records")
+
+    monkeypatch.setattr(feed_files, "read_numbered_records", whole_list)
+    sizes: list[int] = []
+    original = feeds.feed_apply
+
+    def spy(**kwargs):
+        sizes.append(len(kwargs["records"]))
+        return original(**kwargs)
+
+    monkeypatch.setattr(feeds, "feed_apply", spy)
+    services.feed_upload_process(feed_import=services.feed_upload_claim(import_id=fi.pk), chunk=2)
+
+    fi.refresh_from_db()
+    assert (fi.status, fi.total, fi.processed, fi.accepted) == ("done", 5, 5, 5)
+    assert sizes == [2, 2, 1]
+    for i, firm in enumerate(firms):
+        firm.refresh_from_db()
+        assert firm.employees == 40 + i
