@@ -233,6 +233,22 @@ _GRANT_STEPS = (
 )
 
 
+def _version_transition(row: Entitlement, previous_status: str, *, version: Any, reason: str, now: Any) -> Any:
+    """The system's history row when a new version re-decides an entitlement: both decisions kept
+    (the earlier version and its explanation on the row, the new version as the current one)."""
+    return EntitlementTransition(
+        entitlement_id=row.pk,
+        from_status=previous_status,
+        to_status=row.status,
+        by_role=EntitlementTransition.ByRole.SYSTEM,
+        policy_version=version,
+        previous_version_id=row.policy_version_id,
+        previous_explanation=row.explanation,
+        reason=reason,
+        at=now,
+    )
+
+
 def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> list[int]:
     """Entitlements for these enterprises where they have none for this benefit (policy + period),
     each with its transitions; returns the enterprises that got a new one. The unique key on the
@@ -366,19 +382,7 @@ def _entitlements_rebase(*, version: Any, enterprise_ids: Sequence[int], now: An
         if row.recovery_flagged_at is not None:
             row.recovery_flagged_at = None
             row.recovery_note = f"第{version.number}版重新核验符合条件，不再列为可能追回"
-        transitions.append(
-            EntitlementTransition(
-                entitlement_id=row.pk,
-                from_status=previous_status,
-                to_status=row.status,
-                by_role=EntitlementTransition.ByRole.SYSTEM,
-                policy_version=version,
-                previous_version_id=row.policy_version_id,
-                previous_explanation=row.explanation,
-                reason=reason,
-                at=now,
-            )
-        )
+        transitions.append(_version_transition(row, previous_status, version=version, reason=reason, now=now))
         row.policy_version = version
         row.explanation = None  # the new decision's, copied by entitlement_explanations_sync
         row.review_version = None
@@ -510,19 +514,7 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
                     )
                 )
             row.updated_at = now
-            transitions.append(
-                EntitlementTransition(
-                    entitlement_id=row.pk,
-                    from_status=previous_status,
-                    to_status=row.status,
-                    by_role=EntitlementTransition.ByRole.SYSTEM,
-                    policy_version=version,
-                    previous_version_id=row.policy_version_id,
-                    previous_explanation=row.explanation,
-                    reason=reason,
-                    at=now,
-                )
-            )
+            transitions.append(_version_transition(row, previous_status, version=version, reason=reason, now=now))
         Entitlement.objects.bulk_update(
             rows,
             [
