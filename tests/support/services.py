@@ -79,11 +79,13 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # not a test, despite the name
 
 
-class WorkerProcess:
-    """A real `celery worker` subprocess on the test database and the test broker."""
+class _CeleryProcess:
+    """A real `celery` subprocess (its own process group) on the test database and the given broker."""
 
-    def __init__(self, *, broker_url: str, concurrency: int = 1, extra_env: dict[str, str] | None = None) -> None:
-        self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    kind = "celery"
+    ready_marker = b""
+
+    def __init__(self, *, broker_url: str, args: list[str], extra_env: dict[str, str] | None = None) -> None:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "portal.settings.test",
@@ -92,25 +94,10 @@ class WorkerProcess:
             "PYTHONUNBUFFERED": "1",
             **(extra_env or {}),
         }
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"huiqi-worker-{uuid.uuid4().hex[:8]}.log"
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"huiqi-{self.kind}-{uuid.uuid4().hex[:8]}.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "--loglevel=INFO",
-                f"--concurrency={concurrency}",
-                "--pool=prefork",
-                "-n",
-                self.name,
-                "--without-heartbeat",
-                "--without-mingle",
-                "--without-gossip",
-            ],
+            [sys.executable, "-m", "celery", "-A", "portal", *args],
             cwd=ROOT,
             env=env,
             stdout=self._log,
@@ -122,17 +109,17 @@ class WorkerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited early:\n{self.log()}")
-            if b"ready." in self.log_path.read_bytes():
+                raise RuntimeError(f"{self.kind} exited early:\n{self.log()}")
+            if self.ready_marker in self.log_path.read_bytes():
                 return
             time.sleep(0.2)
-        raise RuntimeError(f"worker not ready after {timeout}s:\n{self.log()}")
+        raise RuntimeError(f"{self.kind} not ready after {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def kill(self) -> None:
-        """SIGKILL the whole process group: the worker and its pool children."""
+        """SIGKILL the whole process group (a worker and its pool children)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
@@ -146,6 +133,28 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._log.close()
+
+
+class WorkerProcess(_CeleryProcess):
+    """A real `celery worker` subprocess on the test database and the test broker."""
+
+    kind = "worker"
+    ready_marker = b"ready."
+
+    def __init__(self, *, broker_url: str, concurrency: int = 1, extra_env: dict[str, str] | None = None) -> None:
+        self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
+        args = [
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "--pool=prefork",
+            "-n",
+            self.name,
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
+        ]
+        super().__init__(broker_url=broker_url, args=args, extra_env=extra_env)
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:
@@ -200,66 +209,18 @@ class PrivateRedis:
             self.process.wait(timeout=10)
 
 
-class BeatProcess:
+class BeatProcess(_CeleryProcess):
     """The single real `celery beat` subprocess (the project's DatabaseScheduler) on the test database and broker.
 
     `extra_env` carries short intervals for a test (e.g. JOB_SWEEP_INTERVAL_SECONDS).
     """
 
+    kind = "beat"
+    ready_marker = b"beat: Starting"
+
     def __init__(self, *, broker_url: str, extra_env: dict[str, str] | None = None) -> None:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-            "DATABASE_URL": test_database_url(),
-            "REDIS_URL": broker_url,
-            "PYTHONUNBUFFERED": "1",
-            **(extra_env or {}),
-        }
-        tag = uuid.uuid4().hex[:8]
-        tmp = Path(os.environ.get("TMPDIR", "/tmp"))
-        self.log_path = tmp / f"huiqi-beat-{tag}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "beat",
-                "--loglevel=INFO",
-                "--pidfile=",
-                "--max-interval=1",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"beat exited early:\n{self.log()}")
-            if b"beat: Starting" in self.log_path.read_bytes():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"beat not started after {timeout}s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        self._log.close()
+        args = ["beat", "--loglevel=INFO", "--pidfile=", "--max-interval=1"]
+        super().__init__(broker_url=broker_url, args=args, extra_env=extra_env)
 
 
 def manage_shell(code: str, broker_url: str) -> subprocess.CompletedProcess[str]:
