@@ -32,6 +32,9 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    # A URL typed without a scheme is read as https (Django 6's default), never plain http.
+    url = forms.URLField(label="接收地址", max_length=500, assume_scheme="https")
+
     class Meta:
         model = WebhookEndpoint
         fields = ("enterprise", "url", "description", "active")
