@@ -394,6 +394,14 @@ _LINK_LABELS = {
 }
 
 
+def link_label(kind: str, link: str) -> str:
+    """What the notice's button says: where its link goes. A needs-info notice about commitments
+    links to the policy page, not the profile, so the target decides before the kind."""
+    if (link or "").startswith("/policies/"):
+        return "查看政策"
+    return _LINK_LABELS.get(kind, "查看详情")
+
+
 @login_required
 def own_page(request: HttpRequest, page: str) -> HttpResponse:
     """/workspace/<page>/: the signed-in user's own enterprise's page (links in notices carry no credit code)."""
@@ -432,7 +440,7 @@ def inbox(request: HttpRequest, credit_code: str) -> HttpResponse:
     member = _is_member(request, enterprise)
     notifications = list(notification_list(user=request.user)[:50]) if member else []
     for n in notifications:
-        n.link_label = _LINK_LABELS.get(n.kind, "查看详情")
+        n.link_label = link_label(n.kind, n.link)
     unread = notification_unread_count(user=request.user) if member else 0
     return render(
         request,

@@ -62,3 +62,14 @@ def test_following_a_notice_reads_it_for_the_reader_only_and_strangers_get_404(c
 
     assert list(NotificationRead.objects.values_list("user__username", "notification_id")) == [("alice", notice.pk)]
     assert notification_unread_count(user=bob) == 2
+
+
+def test_a_notice_button_names_where_its_link_goes(client, alice) -> None:
+    # A needs-info notice about commitments (承诺/认定) leads to the policy page, not to the profile.
+    NotificationFactory(enterprise=alice.enterprise, kind="needs_info", title="需承诺或认定：示例", link="/policies/3/")
+    NotificationFactory(
+        enterprise=alice.enterprise, kind="needs_info", title="补充信息：示例", link="/workspace/profile/"
+    )
+    client.force_login(alice)
+    html = client.get(f"/enterprises/{alice.enterprise.credit_code}/inbox/").content.decode()
+    assert html.count("查看政策") == 1 and html.count("补充企业信息") == 1
