@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -14,30 +11,11 @@ from portal.entitlements.models import Entitlement
 from portal.notifications.models import Delivery, Notification
 from tests.enterprises.factories import EnterpriseFactory, EnterpriseUserFactory, QualificationFactory
 from tests.policies.factories import PolicyVersionFactory
-from tests.support.services import ROOT, PrivateRedis, WorkerProcess, need, need_postgres, test_database_url, wait_for
+from tests.support.services import PrivateRedis, WorkerProcess, manage_shell, need, need_postgres, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 RULE = {"fact": "qualification", "op": "has", "value": "high_tech"}
-
-
-def manage_shell(code: str, broker_url: str) -> subprocess.CompletedProcess[str]:
-    """Run code in a separate web-like process on the test database and the private broker."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-        "DATABASE_URL": test_database_url(),
-        "REDIS_URL": broker_url,
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_publish_while_redis_is_down_then_everything_arrives(staff_reviewer) -> None:
