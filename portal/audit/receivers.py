@@ -74,8 +74,11 @@ def _locked_out(sender: Any, request: Any = None, username: str = "", ip_address
 
 @receiver(pre_save, dispatch_uid="audit_pre_save")
 def _remember_before(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
-    if _label(sender) not in WATCHED or instance.pk is None:
+    label = _label(sender)
+    if label not in WATCHED or instance.pk is None:
         return
+    if update_fields and set(update_fields) <= _IGNORED_UPDATES.get(label, set()):
+        return  # bookkeeping (a sign-in's last_login): not recorded, so no need to read the old row
     old = sender._default_manager.filter(pk=instance.pk).first()
     instance._audit_before = snapshot(old) if old is not None else None
 
