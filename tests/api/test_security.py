@@ -244,6 +244,7 @@ def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(client, alice
         assert locked.status_code == 429
         page = locked.content.decode()
         assert "登录失败次数过多" in page and "2026-12-07 10:15" in page
+        assert "该账号已暂停登录" in page
         assert "_auth_user_id" not in client.session
     with time_machine.travel("2026-12-07 10:16 +0800", tick=False):
         assert _login(client, "alice", "Correct-Horse-9").status_code == 302
@@ -255,7 +256,10 @@ def test_one_address_trying_many_user_names_is_locked_too(client, alice) -> None
     alice.save()
     for n in range(5):
         _login(client, f"guess{n}", "wrong")
-    assert _login(client, "alice", "Correct-Horse-9").status_code == 429
+    locked = _login(client, "alice", "Correct-Horse-9")
+    assert locked.status_code == 429
+    # alice's own account had no failure: the page says it is the address that is paused.
+    assert "您所在网络地址的登录已暂停" in locked.content.decode()
 
 
 def test_failed_sign_ins_are_recorded(client, alice) -> None:
