@@ -68,7 +68,8 @@ def _locked_out(sender: Any, request: Any = None, username: str = "", ip_address
         action="auth.locked_out",
         object_type="accounts.user",
         label=name,
-        detail=f"连续登录失败，已锁定：用户名 {name or '—'}，来源地址 {ip_address or '—'}",
+        # The pause may be the account's or the address's (AXES_LOCKOUT_PARAMETERS): name both, claim neither.
+        detail=f"失败次数过多，登录被暂停：用户名 {name or '—'}，来源地址 {ip_address or '—'}",
     )
 
 

@@ -18,7 +18,11 @@ _FIXED = {
     "auth.login": "登录",
     "auth.logout": "退出登录",
     "auth.login_failed": "登录失败",
-    "auth.locked_out": "账号锁定",
+    "auth.locked_out": "登录暂停（失败次数过多）",
+    # django-otp's model is named in English: its events in words here.
+    "totpdevice.created": "两步验证：开始设置",
+    "totpdevice.updated": "两步验证：修改",
+    "totpdevice.deleted": "两步验证：移除",
     "user.roles_changed": "角色变更",
     "enterprise.viewed": "查看企业数据",
     "applicationattachment.downloaded": "下载申报材料",

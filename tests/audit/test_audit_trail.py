@@ -100,6 +100,16 @@ def test_a_staff_view_of_an_enterprise_is_recorded(client, staff_data_officer, e
     assert viewed.actor_name == staff_data_officer.username and viewed.object_id == enterprise_a.credit_code
 
 
+def test_a_two_factor_device_is_named_in_words(client) -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    auditor = StaffUserFactory(username="shenji2", roles=[Role.AUDITOR])
+    TOTPDevice.objects.create(user=auditor, name="x", confirmed=False)
+    client.force_login(auditor)
+    text = client.get("/console/audit/").content.decode()
+    assert "两步验证：开始设置" in text and "TOTP" not in text
+
+
 def test_only_auditors_read_the_trail(client, staff_reviewer, alice) -> None:
     for user in (staff_reviewer, alice):
         client.force_login(user)
