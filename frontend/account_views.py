@@ -41,7 +41,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     device = two_factor.totp_device_start(user=request.user)
     context = {
         "qr": segno.make(device.config_url, error="m").svg_data_uri(scale=4),
-        "secret": " ".join(_base32(device)[i : i + 4] for i in range(0, len(_base32(device)), 4)),
+        "secret": _grouped_secret(device),
         "error": error,
         "next": _next(request),
         "required": request.session.get(two_factor.PENDING_KEY, False),
@@ -68,7 +68,9 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _base32(device: two_factor.TOTPDevice) -> str:
+def _grouped_secret(device: two_factor.TOTPDevice) -> str:
+    """The secret in base32, in groups of four, as authenticator apps ask for it typed."""
     from base64 import b32encode
 
-    return b32encode(device.bin_key).decode()
+    secret = b32encode(device.bin_key).decode()
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
