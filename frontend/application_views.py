@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from matching.evaluator import Outcome
+from matching.core.evaluator import Outcome
 from matching.selectors import enterprise_matches
 from policies.models import PolicyVersion
 from portal.api.exceptions import ApplicationError

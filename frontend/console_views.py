@@ -18,8 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from matching.core.rules import RuleError
 from matching.models import MatchRun
-from matching.rules import RuleError
 from policies import permissions
 from policies import selectors as policy_selectors
 from policies import services as policy_services
@@ -101,7 +101,7 @@ def _builder_context(
 
 def _preview(rule: Any, rows: list[rb.Row], json_error: str = "") -> dict[str, Any]:
     """The rule in plain words, or its problems by node path (also attached to the rows they name)."""
-    from matching.describe import describe_rule
+    from matching.core.describe import describe_rule
 
     if json_error:
         return {"words": [], "problems": [{"field": "rule", "message": json_error}]}
@@ -229,7 +229,7 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
             )
     elif request.method == "POST":
         raise PermissionDenied("该版本不能在此修改")
-    from matching.describe import describe_rule
+    from matching.core.describe import describe_rule
 
     try:
         words = describe_rule(version.rule)
@@ -434,7 +434,7 @@ def entitlements(request: HttpRequest) -> HttpResponse:
     of the policy no longer finds eligible (nothing is clawed back automatically). 待复核 and 追回 cards
     show the two decisions side by side: the one the entitlement rests on, and the newer version's.
     """
-    from matching.evaluator import Outcome
+    from matching.core.evaluator import Outcome
     from portal.entitlements.models import Entitlement
     from portal.entitlements.selectors import entitlement_timeline, entitlements_for_staff
 

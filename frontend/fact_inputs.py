@@ -1,11 +1,11 @@
 """Form inputs for the registry's facts, shared by the 政策计算器 and the console's golden-case form.
 
-Every fact in matching.registry.FACTS gets one input, chosen by its value type and labelled,
+Every fact in matching.core.registry.FACTS gets one input, chosen by its value type and labelled,
 bounded and worded by the registry, so a fact a rule can test can also be typed in. A fact of a
 value type this module does not know gets no input, and tests/frontend/test_fact_inputs.py fails:
 a new fact cannot go live with no way to declare it.
 
-Inputs parse only; the limits are checked by matching.calculator (the same code as the API), so
+Inputs parse only; the limits are checked by matching.core.calculator (the same code as the API), so
 the page and the API refuse the same things with the same words.
 """
 
@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 from django import forms
 
-from matching.profile import EnterpriseProfile
-from matching.registry import FACTS, FactSpec, ValueType, format_number
+from matching.core.profile import EnterpriseProfile
+from matching.core.registry import FACTS, FactSpec, ValueType, format_number
 
 Purpose = Literal["calculator", "golden"]
 CALCULATOR: Purpose = "calculator"
@@ -185,7 +185,7 @@ def fact_inputs(
 
 
 def declared_facts(cleaned: Mapping[str, Any], inputs: Sequence[FactInput]) -> dict[str, Any]:
-    """The keys matching.calculator.profile_from_declared accepts, for the inputs filled in.
+    """The keys matching.core.calculator.profile_from_declared accepts, for the inputs filled in.
 
     Numbers stay the text typed (the calculator parses and bounds them, as for the API).
     """

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from matching.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, TAX_CREDIT_RATINGS, ZONES
+from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, TAX_CREDIT_RATINGS, ZONES
 from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
 from portal.enterprises import industries
 
@@ -103,7 +103,7 @@ def industry_suggestions(raw: str, *, limit: int = 8) -> list[tuple[str, str]]:
 class CalculatorForm(forms.Form):
     """The public 政策计算器: an input for every fact a rule can test (from the registry), all optional.
 
-    Inputs only parse; matching.calculator.profile_from_declared checks limits (the API's rules) and
+    Inputs only parse; matching.core.calculator.profile_from_declared checks limits (the API's rules) and
     builds the profile, kept as `self.profile` when the form is valid.
     """
 
@@ -145,7 +145,7 @@ class CalculatorForm(forms.Form):
             ) from None
 
     def clean(self) -> dict[str, Any]:
-        from matching.calculator import DeclaredFactsError, profile_from_declared
+        from matching.core.calculator import DeclaredFactsError, profile_from_declared
 
         from .fact_inputs import declared_facts
 
@@ -438,7 +438,7 @@ class GoldenCaseForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        from matching.calculator import DeclaredFactsError, profile_from_declared
+        from matching.core.calculator import DeclaredFactsError, profile_from_declared
 
         from .fact_inputs import declared_facts
 
@@ -545,7 +545,7 @@ def _form_sites(sites: Any) -> dict[str, Any] | None:
 
 def _form_facts(profile: Any) -> dict[str, Any] | None:
     """The fact fields for `profile`, or None when it says more than the fields can (then JSON is shown)."""
-    from matching.registry import format_number
+    from matching.core.registry import format_number
 
     from .fact_inputs import NO_FOREIGN_CAPITAL
 
@@ -587,7 +587,7 @@ class FeedFileForm(forms.Form):
     as_of = forms.DateField(label="数据日期", required=False, help_text="记录中未注明数据日期时使用；默认今天", **_DATE)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from matching.vocabulary import DEPARTMENT_SOURCES, SOURCES
+        from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
 
         super().__init__(*args, **kwargs)
         self.fields["source"].choices = [("", "请选择")] + [

@@ -1,6 +1,6 @@
 """The staff rule builder: rows of fact / operator / value under one top-level all / any, to and from rule JSON.
 
-The builder only shapes JSON; validation and wording are matching.rules / matching.describe's. A rule the
+The builder only shapes JSON; validation and wording are matching.core.rules / matching.core.describe's. A rule the
 rows cannot show (nested groups, `not`) is edited as raw JSON instead. Besides facts, a row may be an
 attestation (企业承诺) or a judgement (主管部门认定): a condition no data decides, entered as its wording
 (and, for a judgement, the department), which the evaluator never reports as met.
@@ -16,7 +16,7 @@ from typing import Any
 
 from django.http import QueryDict
 
-from matching.registry import FACTS, OPERATOR_LABELS, ValueType
+from matching.core.registry import FACTS, OPERATOR_LABELS, ValueType
 from portal.api.parsers import JSONLimitError, loads_bounded
 
 _ROW_KEY = re.compile(r"^r(\d+)_fact$")

@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from matching.vocabulary import INDUSTRY_CHAINS
+from matching.core.vocabulary import INDUSTRY_CHAINS
 
 NO_DEPARTMENT = "未填责任部门"
 NO_ZONE = "未登记经营场所"

@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from matching.evaluator import Outcome
-from matching.rules import RuleError
+from matching.core.evaluator import Outcome
+from matching.core.rules import RuleError
 from policies import selectors as policy_selectors
 from policies.models import Mode, PolicyVersion
 
@@ -45,7 +45,7 @@ def _departments() -> list[str]:
 
 def describe(version: PolicyVersion) -> list[str]:
     """The rule in plain words; an invalid stored rule falls back to the written conditions."""
-    from matching.describe import describe_rule
+    from matching.core.describe import describe_rule
 
     try:
         return describe_rule(version.rule)
@@ -84,7 +84,7 @@ def _enterprise_outcome(user: Any, version: PolicyVersion) -> dict[str, Any] | N
     record's stored explanation, or by evaluating the rule now when the record has none (a pair that
     was never eligible has no record). Only the user's own enterprise is ever read here.
     """
-    from matching.evaluator import compile_rule
+    from matching.core.evaluator import compile_rule
     from matching.selectors import enterprise_matches
     from portal.api.exceptions import ApplicationError
     from portal.applications.selectors import applied_version_ids

@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from matching.evaluator import Outcome
+from matching.core.evaluator import Outcome
+from matching.core.vocabulary import SELF_DECLARED
 from matching.selectors import enterprise_matches
-from matching.vocabulary import SELF_DECLARED
 from policies.models import Mode
 from portal.api.exceptions import ApplicationError
 from portal.applications.rules import window_problem
@@ -158,7 +158,7 @@ def _display(enterprise: Enterprise, key: str) -> str:
     if key == "tax_credit_rating":
         return enterprise.get_tax_credit_rating_display()
     if key == "foreign_investor_country":
-        from matching.vocabulary import COUNTRIES
+        from matching.core.vocabulary import COUNTRIES
 
         return COUNTRIES.get(value, value)  # 美国, not US
     return str(value)

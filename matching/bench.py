@@ -10,8 +10,8 @@ import time
 from datetime import date
 from decimal import Decimal
 
-from .evaluator import compile_rule, evaluate
-from .profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from .core.evaluator import compile_rule, evaluate
+from .core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
 
 RULE = {
     "all": [

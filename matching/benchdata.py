@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
-from matching.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, TOWNSHIPS
+from matching.core.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, TOWNSHIPS
 
 DEPARTMENTS = sorted(DEPARTMENT_SOURCES)
 FACT_DEPARTMENT = {

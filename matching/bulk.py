@@ -15,8 +15,8 @@ from datetime import date, datetime
 
 from django.db import connection
 
+from .core.sql import CompiledSql, Tables, compile_rule_sql
 from .models import MatchProfile, MatchRecord, Outcome
-from .sql import CompiledSql, Tables, compile_rule_sql
 
 
 @dataclass(frozen=True, slots=True)

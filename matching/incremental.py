@@ -19,9 +19,9 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from .core.profile import EnterpriseProfile, QualificationRecord, SiteRecord
+from .core.projection import PROJECTION_COLUMNS
 from .models import MatchProfile, MatchRecord
-from .profile import EnterpriseProfile, QualificationRecord, SiteRecord
-from .projection import PROJECTION_COLUMNS
 
 # A park code never contains this; it joins a site's park codes into one array element.
 _PARK_SEPARATOR = "\x1f"

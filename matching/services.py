@@ -1,9 +1,9 @@
 """Writes of the matching engine: refresh the profile projection, decide and record matches.
 
 Two paths give the same decisions (a property test holds them to it):
-- bulk (`policy_version_match`): one policy over the whole district, compiled to SQL (matching.sql);
+- bulk (`policy_version_match`): one policy over the whole district, compiled to SQL (matching.core.sql);
 - incremental (`enterprise_match`): one enterprise against every published policy, with the pure
-  evaluator (matching.evaluator).
+  evaluator (matching.core.evaluator).
 Both write only the records whose outcome or verified flag changed, with their full explanation,
 and report those changes to `signals_out.match_records_changed` inside the same transaction. A
 record whose outcome stands but whose explanation no longer shows the current facts (a department
@@ -31,14 +31,14 @@ from portal.lifecycle import stale_running
 
 from . import signals_out
 from .bulk import ChangedRecord, compile_for, decide_and_write
-from .evaluator import CompiledRule, compile_rule
+from .core.evaluator import CompiledRule, compile_rule
+from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
+from .core.sql import CompiledSql
 from .incremental import load_for_match
 from .models import MatchProfile, MatchRecord, MatchRun
 from .models import Outcome as OutcomeChoice
 from .models import change_kind as kind_of_change
-from .projection import PROJECTION_COLUMNS, facts_row, profile_row
 from .selectors import published_versions, today
-from .sql import CompiledSql
 
 logger = logging.getLogger(__name__)
 
@@ -187,8 +187,8 @@ class _Explainer:
     def __init__(self, *, rule: dict[str, Any], compiled: CompiledRule, on: date) -> None:
         from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS
 
-        from .registry import FACTS, PlaceFact, QualificationFact
-        from .rules import iter_conditions
+        from .core.registry import FACTS, PlaceFact, QualificationFact
+        from .core.rules import iter_conditions
 
         self.compiled = compiled
         self.on = on
@@ -225,7 +225,7 @@ class _Explainer:
         from portal.enterprises.models import Enterprise
         from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
 
-        from .profile import EnterpriseProfile
+        from .core.profile import EnterpriseProfile
 
         if self.full_profiles:
             queryset = Enterprise.objects.filter(pk__in=list(enterprise_ids))

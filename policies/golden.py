@@ -24,8 +24,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from matching.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
-from matching.vocabulary import (
+from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from matching.core.vocabulary import (
     PARKS,
     QUALIFICATION_KINDS,
     SELF_DECLARED,
@@ -101,7 +101,7 @@ def _choice(value: Any, allowed: Mapping[str, str], field: str) -> str:
 
 def _at_most(key: str, value: Any) -> Any:
     """The value, unless it is above the registry's limit for the fact (an absurd figure is refused)."""
-    from matching.registry import FACTS, format_number
+    from matching.core.registry import FACTS, format_number
 
     spec = FACTS[key]
     if spec.maximum is not None and value > spec.maximum:
@@ -111,7 +111,7 @@ def _at_most(key: str, value: Any) -> Any:
 
 def _fact_value(key: str, value: Any) -> Any:
     if key == "industry_code":
-        from matching.industries import is_class_code
+        from matching.core.industries import is_class_code
 
         if not is_class_code(value):
             raise GoldenProfileError(key, "invalid_industry", "应为 GB/T 4754-2017 的4位小类代码")
@@ -268,7 +268,7 @@ def golden_check_cases(
     today: date | None = None,
 ) -> list[GoldenResult]:
     """Evaluate each case against `rule`; a case whose profile is malformed fails with the reason."""
-    from matching.evaluator import compile_rule
+    from matching.core.evaluator import compile_rule
 
     today = today or timezone.localdate()
     compiled = compile_rule(rule)

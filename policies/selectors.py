@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from matching.profile import EnterpriseProfile
+from matching.core.profile import EnterpriseProfile
 
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
 
@@ -63,7 +63,7 @@ MET, UNMET, UNKNOWN = True, False, None
 
 
 def _expand(code: str) -> list[str]:
-    from matching.industries import SECTION_DIVISIONS, section_divisions
+    from matching.core.industries import SECTION_DIVISIONS, section_divisions
 
     return list(section_divisions(code)) if code in SECTION_DIVISIONS else [code]
 
@@ -205,7 +205,7 @@ def staff_golden_cases(*, version: PolicyVersion) -> QuerySet[GoldenCase]:
 
 def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -> list[tuple[GoldenCase, Any]]:
     """Each golden case with its current check (a GoldenResult), or None when the rule itself is invalid."""
-    from matching.rules import RuleError
+    from matching.core.rules import RuleError
 
     from .golden import GoldenInput, golden_check_cases
 
@@ -260,7 +260,7 @@ def policy_preview(
     rule compiled once. A version outside its effective period matches nobody: every enterprise is
     counted under `not_in_effect` and the result says 不在有效期.
     """
-    from matching.evaluator import compile_rule
+    from matching.core.evaluator import compile_rule
 
     on = on or timezone.localdate()
     if profiles is None:
@@ -296,7 +296,7 @@ def policy_preview(
         if len(bucket) < sample_size:
             bucket.append(_sample_row(profile, outcome))
 
-    from matching.describe import describe_rule
+    from matching.core.describe import describe_rule
 
     wordings = [describe_rule(node) for _, node in _top_level_paths(version.rule)]
     conditions = [
@@ -357,7 +357,7 @@ _STATUS_ORDER = {"eligible": 0, "needs_info": 1, "ineligible": 2}
 
 def eligibility_check(*, profile: EnterpriseProfile, on: date | None = None) -> list[CheckResult]:
     """Every published in-effect policy's outcome for `profile`, eligible first. Reads only."""
-    from matching.evaluator import compile_rule
+    from matching.core.evaluator import compile_rule
 
     on = on or timezone.localdate()
     results = [

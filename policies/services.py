@@ -26,7 +26,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
-from matching.vocabulary import INDUSTRY_CHAINS
+from matching.core.vocabulary import INDUSTRY_CHAINS
 from portal.api.exceptions import ApplicationError
 
 from . import signals_out
@@ -75,7 +75,7 @@ def _check_field_names(fields: dict[str, Any], allowed: Iterable[str]) -> None:
 
 def rule_validation_error(error: Any) -> ValidationError:
     """A RuleError as field errors named by the offending node's path, e.g. `rule.all[1].value`."""
-    from matching.rules import join
+    from matching.core.rules import join
 
     by_field: dict[str, list[ValidationError]] = {}
     for item in error.errors:
@@ -85,7 +85,7 @@ def rule_validation_error(error: Any) -> ValidationError:
 
 def validate_policy_rule(rule: Any) -> None:
     """Raise ValidationError naming the node path when `rule` is not a valid rule."""
-    from matching.rules import RuleError, validate_rule
+    from matching.core.rules import RuleError, validate_rule
 
     try:
         validate_rule(rule)
@@ -305,8 +305,8 @@ def _require_decidable_for_exempt(*, mode: str, rule: Any) -> None:
     naming each by its number ("第N个条件：…"). The rule must be valid already."""
     if mode != Mode.EXEMPT:
         return
-    from matching.describe import describe_condition
-    from matching.rules import RuleError, undecidable_conditions
+    from matching.core.describe import describe_condition
+    from matching.core.rules import RuleError, undecidable_conditions
 
     try:
         found = undecidable_conditions(rule)

@@ -6,8 +6,8 @@ from typing import Any
 
 from django import template
 
-from matching.registry import source_label
-from matching.vocabulary import DEPARTMENT_SOURCES
+from matching.core.registry import source_label
+from matching.core.vocabulary import DEPARTMENT_SOURCES
 
 register = template.Library()
 

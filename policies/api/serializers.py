@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from matching.vocabulary import INDUSTRY_CHAINS, SIZES
+from matching.core.vocabulary import INDUSTRY_CHAINS, SIZES
 from portal.api.serializers import StrictInputSerializer
 
 from ..models import BenefitKind, GoldenCase, Mode, Outcome, PolicyTransition, PolicyVersion
@@ -35,7 +35,7 @@ class PolicyFilterSerializer(serializers.Serializer):
     )
 
     def validate_industry(self, value: str) -> str:
-        from matching.industries import is_industry_code
+        from matching.core.industries import is_industry_code
 
         value = value.strip().upper()
         if value and not is_industry_code(value):
@@ -126,7 +126,7 @@ class PublicPolicyDetailSerializer(PublicPolicyListSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_conditions(self, version: PolicyVersion) -> list[str]:
-        from matching.describe import describe_rule
+        from matching.core.describe import describe_rule
 
         return describe_rule(version.rule)
 
@@ -243,7 +243,7 @@ class StaffVersionDetailSerializer(StaffVersionSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_conditions(self, version: PolicyVersion) -> list[str]:
-        from matching.describe import describe_rule
+        from matching.core.describe import describe_rule
 
         return describe_rule(version.rule)
 

@@ -182,7 +182,7 @@ class EligibilityCheckApi(APIView):
         summary="政策计算器",
     )
     def post(self, request: Request) -> Response:
-        from matching.calculator import profile_from_declared
+        from matching.core.calculator import profile_from_declared
 
         serializer = s.CalculatorInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

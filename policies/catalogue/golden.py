@@ -1,6 +1,6 @@
 """Golden cases of the catalogue file (policies.json) as enterprise profiles for the evaluator.
 
-Pure: plain data in, `matching.profile.EnterpriseProfile` out, no database. The conversion itself
+Pure: plain data in, `matching.core.profile.EnterpriseProfile` out, no database. The conversion itself
 (which department shares each fact when a case says "sources": "department", self-declared otherwise)
 is `policies.golden.golden_profile`, the one the loader and the publish check use, so the catalogue's
 tests check exactly what publishing checks.
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from matching.profile import EnterpriseProfile
+from matching.core.profile import EnterpriseProfile
 from policies.golden import golden_profile
 
 # The day the catalogue's golden cases were written for; a case may name its own ("on").

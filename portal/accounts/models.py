@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from matching.vocabulary import DEPARTMENT_SOURCES, SOURCES
+from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
 
 DEPARTMENT_CHOICES = [(code, name) for code, name in SOURCES.items() if code in DEPARTMENT_SOURCES]
 

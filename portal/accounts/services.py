@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from matching.vocabulary import DEPARTMENT_SOURCES
+from matching.core.vocabulary import DEPARTMENT_SOURCES
 from portal.api.exceptions import ApplicationError
 
 from .models import DepartmentApiKey, User

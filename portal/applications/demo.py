@@ -53,7 +53,7 @@ def _sample_pdf(title: str) -> bytes:
 def _candidate_versions(enterprise: Any) -> list[Any]:
     """Published, in-effect 申报 versions with materials that the enterprise qualifies for (the evaluator
     decides now: at the first load_demo the re-match has not run yet); otherwise the first ones by key."""
-    from matching.evaluator import Status, evaluate
+    from matching.core.evaluator import Status, evaluate
     from policies.models import Mode
     from policies.selectors import published_versions
     from portal.enterprises.selectors import enterprise_profile

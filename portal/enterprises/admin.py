@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from matching.vocabulary import DEPARTMENT_SOURCES, SOURCES
+from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
 from portal.accounts.roles import Role, has_role
 
 from . import services

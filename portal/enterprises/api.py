@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from matching.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
+from matching.core.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
 from portal.accounts.authentication import DepartmentApiKeyAuthentication
 from portal.accounts.models import DepartmentApiKey
 from portal.accounts.roles import Role, has_role, is_staff_user

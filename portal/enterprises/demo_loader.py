@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from matching.registry import source_label
-from matching.vocabulary import SELF_DECLARED
+from matching.core.registry import source_label
+from matching.core.vocabulary import SELF_DECLARED
 
 from . import demo, services
 from .feeds import feed_apply

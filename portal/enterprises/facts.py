@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from matching.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SELF_DECLARED, SOURCES, TAX_CREDIT_RATINGS
+from matching.core.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SELF_DECLARED, SOURCES, TAX_CREDIT_RATINGS
 
 from . import credit_code, industries
 

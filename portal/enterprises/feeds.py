@@ -24,7 +24,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from matching.vocabulary import DEPARTMENT_SOURCES, SOURCES
+from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
 from portal.accounts.models import DepartmentApiKey, User
 
 from . import credit_code as cc

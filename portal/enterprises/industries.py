@@ -1,6 +1,6 @@
 """GB/T 4754-2017 国民经济行业分类 for the registry: names, validation, prefixes and paths.
 
-The code table and the 门类 ranges live once, in `matching.industries` (the matching core may not
+The code table and the 门类 ranges live once, in `matching.core.industries` (the matching core may not
 depend on the portal); this module adds what the registry's forms, filters and sizing need.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from matching.industries import SECTION_DIVISIONS, section_divisions
-from matching.industries import code_names as _names
-from matching.industries import section_of as section_of
+from matching.core.industries import SECTION_DIVISIONS, section_divisions
+from matching.core.industries import code_names as _names
+from matching.core.industries import section_of as section_of
 
 
 def codes() -> MappingProxyType[str, str]:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from matching.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SIZES, SOURCES, TAX_CREDIT_RATINGS
+from matching.core.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SIZES, SOURCES, TAX_CREDIT_RATINGS
 from portal.lifecycle import ProgressMixin
 
 from . import sizing
@@ -36,7 +36,7 @@ SIZE_INPUTS: tuple[str, ...] = ("industry_code", "employees", "revenue", "total_
 
 
 class Zone(models.Model):
-    """功能区 (三区). Initial rows from matching.vocabulary.ZONES; administrators edit names and mapping."""
+    """功能区 (三区). Initial rows from matching.core.vocabulary.ZONES; administrators edit names and mapping."""
 
     code = models.SlugField("代码", max_length=40, unique=True)
     name = models.CharField("名称", max_length=100)
@@ -52,7 +52,7 @@ class Zone(models.Model):
 
 
 class Park(models.Model):
-    """特色园区. Initial rows from matching.vocabulary.PARKS."""
+    """特色园区. Initial rows from matching.core.vocabulary.PARKS."""
 
     code = models.SlugField("代码", max_length=40, unique=True)
     name = models.CharField("名称", max_length=100)

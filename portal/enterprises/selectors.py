@@ -12,8 +12,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from matching.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
-from matching.vocabulary import SELF_DECLARED, SOURCE_JOINER, source_codes
+from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from matching.core.vocabulary import SELF_DECLARED, SOURCE_JOINER, source_codes
 from portal.accounts.roles import is_staff_user
 
 from . import credit_code as cc

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from matching.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
+from matching.core.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
 from portal.accounts.models import User
 from portal.api.exceptions import ApplicationError
 

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from matching.vocabulary import SOURCES
+from matching.core.vocabulary import SOURCES
 from portal.enterprises.facts import DEPARTMENT_FACTS, DEPARTMENT_QUALIFICATIONS
 from portal.notifications.text import sentences
 
-# Rule facts (matching.registry) → the enterprise fields they are read from.
+# Rule facts (matching.core.registry) → the enterprise fields they are read from.
 _RULE_FACT_FIELDS: dict[str, tuple[str, ...]] = {
     "industry": ("industry_code",),
     "size": ("industry_code", "employees", "revenue", "total_assets"),
@@ -97,7 +97,7 @@ def confirm_fact_body(*, version: Any, facts: list[PendingFact]) -> str:
 def confirm_fact_bodies(*, version: Any, enterprise_ids: list[int], on: Any) -> dict[int, str]:
     """The 请核验 text for each enterprise: its own pending facts (the evaluator says which conditions
     rest on self-declared data), the verifying departments, and the policy's contact."""
-    from matching.evaluator import compile_rule
+    from matching.core.evaluator import compile_rule
     from portal.enterprises.models import Enterprise
     from portal.enterprises.selectors import enterprise_profiles_by_id
 
@@ -124,7 +124,7 @@ def verification_requests(*, enterprise: Any, on: Any) -> list[VerificationReque
     """For the profile page's 申请核验: each published 免申即享 version this enterprise meets only on
     self-declared data, with the pending facts (evaluated now, from the current profile) and contacts.
     The caller has already checked that the user may see `enterprise`."""
-    from matching.evaluator import compile_rule
+    from matching.core.evaluator import compile_rule
     from matching.models import Outcome
     from matching.selectors import enterprise_matches
     from policies.models import Mode

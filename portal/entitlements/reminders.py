@@ -61,8 +61,8 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
 @transaction.atomic
 def qualification_expiry_reminders(*, today: date, lead_days: int | None = None) -> int:
     """Remind enterprises whose eligible matches rest on a qualification expiring within `lead_days`."""
+    from matching.core.rules import iter_conditions
     from matching.models import MatchRecord, Outcome
-    from matching.rules import iter_conditions
     from policies.models import PolicyVersion
     from portal.applications.rules import cn_date
     from portal.enterprises.models import Qualification

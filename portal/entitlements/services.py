@@ -20,8 +20,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from matching.describe import describe_condition
-from matching.rules import iter_conditions
+from matching.core.describe import describe_condition
+from matching.core.rules import iter_conditions
 from portal.accounts.roles import Role, has_any_role
 from portal.api.exceptions import ApplicationError
 from portal.lifecycle import status_move
@@ -411,7 +411,7 @@ def _entitlements_rebase(*, version: Any, enterprise_ids: Sequence[int], now: An
 def _decision_explanations(version: Any, enterprise_ids: list[int]) -> dict[int, Any]:
     """`version`'s explanation for each enterprise: its stored match record's, or (no record: the bulk
     path stores none for an ineligible decision) the evaluator's, computed now."""
-    from matching.evaluator import compile_rule
+    from matching.core.evaluator import compile_rule
     from matching.models import MatchRecord
     from matching.selectors import today
     from portal.enterprises.models import Enterprise

@@ -18,7 +18,7 @@ def admin_client_(client):
 
 
 def test_places_are_seeded_from_the_vocabulary() -> None:
-    from matching.vocabulary import PARKS, TOWNSHIPS, ZONES
+    from matching.core.vocabulary import PARKS, TOWNSHIPS, ZONES
 
     assert set(Zone.objects.values_list("code", flat=True)) == set(ZONES)
     assert {t.code: (t.name, t.zone.code if t.zone else None) for t in Township.objects.all()} == TOWNSHIPS

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils import timezone
 
-from matching.profile import EnterpriseProfile
+from matching.core.profile import EnterpriseProfile
 from portal.enterprises import selectors
 from portal.enterprises.models import Enterprise, Park, Township
 from tests.enterprises.factories import EnterpriseFactory, QualificationFactory, SiteFactory

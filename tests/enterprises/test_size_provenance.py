@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from matching.evaluator import evaluate
-from matching.profile import EnterpriseProfile
-from matching.projection import facts_row
-from matching.registry import FACTS, source_label
+from matching.core.evaluator import evaluate
+from matching.core.profile import EnterpriseProfile
+from matching.core.projection import facts_row
+from matching.core.registry import FACTS, source_label
 from portal.enterprises import sizing
 from portal.enterprises.selectors import profile_facts
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from matching import benchdata
-from matching.evaluator import compile_rule
+from matching.core.evaluator import compile_rule
 from matching.models import MatchRecord, MatchRun
 from matching.selectors import today
 from matching.services import match_profiles_refresh, match_runs_sweep, policy_version_match

@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from matching import benchdata
-from matching.evaluator import compile_rule
+from matching.core.evaluator import compile_rule
 from matching.models import MatchRecord, MatchRun
 from matching.selectors import today
 from matching.services import match_profiles_refresh

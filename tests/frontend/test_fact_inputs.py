@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from frontend.fact_inputs import CALCULATOR, GOLDEN, fact_inputs
 from frontend.forms import CalculatorForm, GoldenCaseForm
-from matching.registry import FACTS, ValueType
-from matching.rules import rule_facts
-from matching.vocabulary import PARKS, ZONES
+from matching.core.registry import FACTS, ValueType
+from matching.core.rules import rule_facts
+from matching.core.vocabulary import PARKS, ZONES
 from policies.loader import DEFAULT_FILE
 
 ZONE_CHOICES = list(ZONES.items())

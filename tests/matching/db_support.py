@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from matching.profile import EnterpriseProfile
+from matching.core.profile import EnterpriseProfile
 from portal.enterprises.models import FACT_FIELDS, Enterprise, Park, Qualification, Site, Township, Zone
 
 _serial = itertools.count(1)

@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from matching.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
 
 ON = st.sampled_from([date(2024, 2, 29), date(2025, 6, 30), date(2025, 12, 31), date(2026, 1, 1)])
 SOURCES = st.sampled_from(["self_declared", "market_regulation", "tax", "statistics", "science_tech", "credit"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from matching.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
 
 DAY = date(2025, 6, 30)  # the evaluation date most tests use
 AS_OF = date(2025, 3, 31)  # when department data was last shared

@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching.bulk import _changed_sql, tables
-from matching.evaluator import compile_rule
+from matching.core.evaluator import compile_rule
+from matching.core.profile import EnterpriseProfile
+from matching.core.sql import compile_rule_sql
 from matching.models import MatchRecord
-from matching.profile import EnterpriseProfile
 from matching.services import enterprise_match, match_profiles_refresh, policy_version_match
-from matching.sql import compile_rule_sql
 from portal.enterprises.models import Enterprise
 from portal.enterprises.selectors import enterprise_profiles_by_id
 from tests.matching.db_support import publish_version, store_profile

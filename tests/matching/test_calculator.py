@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from matching.calculator import DeclaredFactsError, profile_from_declared
-from matching.evaluator import evaluate
-from matching.profile import Fact, QualificationRecord, SiteRecord
+from matching.core.calculator import DeclaredFactsError, profile_from_declared
+from matching.core.evaluator import evaluate
+from matching.core.profile import Fact, QualificationRecord, SiteRecord
 from tests.matching.support import DAY, cond
 
 
@@ -173,7 +173,7 @@ def test_facts_must_be_an_object() -> None:
 
 
 def test_a_declared_qualification_without_dates_reads_without_a_made_up_start() -> None:
-    from matching.registry import FACTS
+    from matching.core.registry import FACTS
 
     undated = profile_from_declared({"qualifications": ["high_tech"]}, on=DAY).qualifications
     dated = profile_from_declared(
@@ -210,7 +210,7 @@ def test_huge_or_malformed_numbers_are_refused_without_being_computed(raw: Any, 
 
 
 def test_the_registry_limits_are_the_calculators() -> None:
-    from matching.registry import FACTS
+    from matching.core.registry import FACTS
 
     at_limit = {key: str(FACTS[key].maximum) for key in ("employees", "revenue", "total_assets", "rd_expense_ratio")}
     profile = profile_from_declared(at_limit, on=DAY)

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from matching.describe import describe_condition, describe_rule
-from matching.rules import RuleError
+from matching.core.describe import describe_condition, describe_rule
+from matching.core.rules import RuleError
 from tests.matching.support import cond
 
 

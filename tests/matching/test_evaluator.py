@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from matching.evaluator import ConditionResult, Outcome, Status, compile_rule, evaluate
-from matching.profile import EnterpriseProfile, Fact
-from matching.rules import RuleError
+from matching.core.evaluator import ConditionResult, Outcome, Status, compile_rule, evaluate
+from matching.core.profile import EnterpriseProfile, Fact
+from matching.core.rules import RuleError
 from tests.matching.support import AS_OF, DAY, cond, make_profile, qualification, site
 
 # Two independent conditions whose result each test sets: met, unmet or unknown.

@@ -14,8 +14,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 
-from matching.evaluator import compile_rule
-from matching.profile import EnterpriseProfile
+from matching.core.evaluator import compile_rule
+from matching.core.profile import EnterpriseProfile
 from tests.matching.strategies import ON, RULES, profiles
 
 # --- the reference evaluator -------------------------------------------------------------------

@@ -17,8 +17,8 @@ import pytest
 from django.core.management import call_command
 
 from matching import services
+from matching.core.profile import EnterpriseProfile, Fact
 from matching.models import MatchRecord
-from matching.profile import EnterpriseProfile, Fact
 from matching.selectors import today
 from portal.enterprises.models import Enterprise
 from portal.enterprises.services import enterprise_update_facts
@@ -306,7 +306,7 @@ def test_a_confirmation_with_a_newer_date_is_announced_and_refreshes_the_dates_s
 
 
 def test_explanation_stale_ignores_the_day_and_the_json_form_but_not_a_shown_fact() -> None:
-    from matching.evaluator import evaluate
+    from matching.core.evaluator import evaluate
 
     profile = EnterpriseProfile(credit_code="", facts={"employees": Fact(50, "statistics", OLD)})
     rule = {"fact": "employees", "op": "between", "value": [10, 100]}

@@ -14,10 +14,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from matching.core.profile import EnterpriseProfile
+from matching.core.projection import PROJECTION_COLUMNS, profile_row
 from matching.incremental import StoredRecord, load_for_match
 from matching.models import MatchRecord
-from matching.profile import EnterpriseProfile
-from matching.projection import PROJECTION_COLUMNS, profile_row
 from matching.services import match_profiles_refresh, policy_version_match
 from portal.enterprises.models import Enterprise, Qualification
 from portal.enterprises.selectors import PROFILE_PREFETCHES, enterprise_profile
@@ -63,7 +63,7 @@ def test_one_statement_read_equals_registry_profile(generated: list[EnterprisePr
 
 
 def test_read_carries_certificates_dates_and_match_records() -> None:
-    from matching.profile import Fact
+    from matching.core.profile import Fact
 
     profile = EnterpriseProfile(
         credit_code="X",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from matching.industries import (
+from matching.core.industries import (
     DATA_FILE,
     SECTION_DIVISIONS,
     industry_display,

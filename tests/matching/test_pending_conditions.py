@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from matching.describe import describe_condition, describe_rule
-from matching.evaluator import Outcome, compile_rule, evaluate
-from matching.rules import RuleError, rule_facts, undecidable_conditions, validate_rule
+from matching.core.describe import describe_condition, describe_rule
+from matching.core.evaluator import Outcome, compile_rule, evaluate
+from matching.core.rules import RuleError, rule_facts, undecidable_conditions, validate_rule
 from tests.matching.support import DAY, cond, make_profile, qualification
 
 ATTEST = {"attest": "近三年无重大安全生产事故"}

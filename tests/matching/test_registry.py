@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from matching.evaluator import compile_rule
-from matching.profile import EnterpriseProfile, Fact
-from matching.registry import FACTS, MET, UNMET, fact_spec, set_place_names
-from matching.vocabulary import DEPARTMENT_SOURCES
+from matching.core.evaluator import compile_rule
+from matching.core.profile import EnterpriseProfile, Fact
+from matching.core.registry import FACTS, MET, UNMET, fact_spec, set_place_names
+from matching.core.vocabulary import DEPARTMENT_SOURCES
 from tests.matching.support import DAY, cond, make_profile, qualification, site
 
 EMPTY = make_profile()
@@ -364,7 +364,7 @@ def test_administrators_zone_names_reach_the_wording() -> None:
         set_place_names(zones={"west_lake_zone": "西部新区"})
         assert zone.wording("in", ["west_lake_zone", "tech_ecology"]) == "经营场所位于：西部新区、科技生态功能区"
         rule = cond("zone", "in", ["west_lake_zone"])
-        from matching.evaluator import evaluate
+        from matching.core.evaluator import evaluate
 
         outcome = evaluate(rule, make_profile(sites=(site("west_lake_zone"),)), on=DAY)
         assert outcome.conditions[0].wording == "经营场所位于：西部新区"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from matching.rules import MAX_DEPTH, MAX_NODES, RuleError, iter_conditions, rule_facts, validate_rule
+from matching.core.rules import MAX_DEPTH, MAX_NODES, RuleError, iter_conditions, rule_facts, validate_rule
 from tests.matching.support import cond
 
 GOOD = cond("employees", "gte", 10)

@@ -13,7 +13,7 @@ from django.db import connections
 from django.utils import timezone
 
 from matching import benchdata, services
-from matching.evaluator import compile_rule
+from matching.core.evaluator import compile_rule
 from matching.models import MatchRecord, MatchRun
 from matching.selectors import today
 from portal.enterprises.selectors import enterprise_profiles_by_id

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from matching.evaluator import evaluate
-from matching.industries import section_divisions
-from matching.rules import is_pending, undecidable_conditions, validate_rule
-from matching.vocabulary import INDUSTRY_CHAINS, PARKS, QUALIFICATION_KINDS, TOWNSHIPS, ZONES
+from matching.core.evaluator import evaluate
+from matching.core.industries import section_divisions
+from matching.core.rules import is_pending, undecidable_conditions, validate_rule
+from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, QUALIFICATION_KINDS, TOWNSHIPS, ZONES
 from policies.catalogue.golden import CATALOGUE_DAY, case_day, profile_from_case
 from portal.enterprises.sizing import classify
 

@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 from rest_framework.test import APIClient
 
-from matching.registry import FACTS
+from matching.core.registry import FACTS
 from policies import services
 from policies.models import PolicyTransition, PolicyVersion
 from portal.api.exceptions import ApplicationError

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from matching.calculator import profile_from_declared
+from matching.core.calculator import profile_from_declared
 from policies.selectors import eligibility_check, policy_in_effect, policy_list, published_versions
 from tests.policies.factories import PolicyVersionFactory
 

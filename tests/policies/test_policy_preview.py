@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from matching.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
 from policies.selectors import policy_preview
 from tests.policies.factories import PolicyVersionFactory
 

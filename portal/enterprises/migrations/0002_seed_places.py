@@ -1,4 +1,4 @@
-"""Seed zones (三区), townships of 320505 and 特色园区 from matching.vocabulary; administrators edit them later."""
+"""Seed zones (三区), townships of 320505 and 特色园区 from matching.core.vocabulary; administrators edit them later."""
 
 from django.db import migrations
 

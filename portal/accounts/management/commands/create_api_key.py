@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from matching.vocabulary import DEPARTMENT_SOURCES
+from matching.core.vocabulary import DEPARTMENT_SOURCES
 from portal.accounts.services import api_key_create
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from matching.vocabulary import DEPARTMENT_SOURCES
+from matching.core.vocabulary import DEPARTMENT_SOURCES
 from portal.enterprises.feed_files import FeedFileError, read_records
 from portal.enterprises.feeds import FeedError, feed_apply
 from portal.enterprises.models import FeedImport

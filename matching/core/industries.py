@@ -1,6 +1,6 @@
 """GB/T 4754-2017 国民经济行业分类: code names, valid codes at every level, and the `under` test.
 
-The code table is loaded lazily from matching/data/gbt4754-2017.json (this app's own copy, so the
+The code table is loaded lazily from matching/core/data/gbt4754-2017.json (this app's own copy, so the
 matching core depends on nothing outside `matching/`). No Django imports.
 """
 

@@ -1,0 +1,7 @@
+"""The pure matching core (匹配内核): facts, rules, evaluation, SQL compilation, descriptions.
+
+Nothing here imports Django or any other project package; import-linter holds that line
+(see ``[tool.importlinter]`` in pyproject.toml). The orchestration around it (reading
+the database, writing match records, runs and tasks) lives in the ``matching`` package
+itself.
+"""
