@@ -19,15 +19,24 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from portal.lifecycle import stale_running
+from portal.jobs import (
+    JobLost,
+    job_claim,
+    job_fail,
+    job_finish,
+    job_heartbeat,
+    job_progress,
+    job_release,
+    job_sweep,
+)
 
 from . import signals_out
 from .bulk import ChangedRecord, compile_for, decide_and_write
@@ -543,12 +552,12 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
 # --- Runs ---------------------------------------------------------------------------------------
 
 
-class MatchRunLost(Exception):
-    """The run was taken over by another worker (revived after its heartbeat went stale): stop writing."""
+# The job cycle (claim, heartbeat, progress, release, fail, sweep) is portal.jobs'; these name it for runs.
+MatchRunLost = JobLost
 
 
 def match_run_claim(*, run_id: int) -> MatchRun | None:
-    """Take a pending run, or a running one whose heartbeat is stale, under a new claim token (one UPDATE).
+    """Take a queued run, or a running one whose heartbeat is stale, under a new claim token (one UPDATE).
 
     None when it is done, failed, or held by a live worker (a message redelivered early). Only one
     UPDATE can take a given row, and the token it writes makes the previous holder's next progress step
@@ -556,23 +565,12 @@ def match_run_claim(*, run_id: int) -> MatchRun | None:
     nothing: every write is diff-only under row locks (the version row, or the enterprise row) and
     unique keys.
     """
-    now = timezone.now()
-    claimed = (
-        MatchRun.objects.filter(pk=run_id)
-        .filter(Q(status=MatchRun.Status.PENDING) | stale_running(MatchRun.Status.RUNNING, now=now))
-        .update(status=MatchRun.Status.RUNNING, claim=uuid.uuid4(), started_at=now, heartbeat_at=now)
-    )
-    return MatchRun.objects.get(pk=run_id) if claimed == 1 else None
+    return job_claim(MatchRun.objects.all(), pk=run_id)
 
 
 def match_run_heartbeat(*, run_id: int, claim: uuid.UUID | None) -> bool:
     """Move the heartbeat of a run this worker still holds; False once it is no longer ours (or finished)."""
-    return (
-        MatchRun.objects.filter(pk=run_id, claim=claim, status=MatchRun.Status.RUNNING).update(
-            heartbeat_at=timezone.now()
-        )
-        == 1
-    )
+    return job_heartbeat(MatchRun.objects.all(), pk=run_id, claim=claim)
 
 
 def match_run_progress(
@@ -583,7 +581,7 @@ def match_run_progress(
     Called inside a chunk's transaction, the failure rolls that chunk back. A run nobody claimed (a
     direct call, e.g. from a test or a shell) is updated unconditionally.
     """
-    fields: dict[str, Any] = {"processed": processed, "heartbeat_at": timezone.now()}
+    fields: dict[str, Any] = {"processed": processed}
     if cursor is not None:
         fields["cursor"] = cursor
     counted = Counter(run.changed or {})
@@ -591,15 +589,8 @@ def match_run_progress(
         for c in changes:
             counted[kind_of_change(c.previous_outcome, c.previous_verified, c.outcome, c.verified)] += 1
         fields["changed"] = dict(counted)
-    rows = MatchRun.objects.filter(pk=run.pk)
-    if run.claim is not None:
-        rows = rows.filter(claim=run.claim, status=MatchRun.Status.RUNNING)
-    if rows.update(**fields) != 1:
-        raise MatchRunLost(run.pk)
-    run.processed = processed
+    job_progress(run, **fields)
     run.changed = dict(counted)
-    if cursor is not None:
-        run.cursor = cursor
 
 
 def match_run_resume_at(*, run: MatchRun, lo: int, hi: int) -> int:
@@ -611,14 +602,7 @@ def match_run_resume_at(*, run: MatchRun, lo: int, hi: int) -> int:
     start = lo if run.cursor is None else min(max(run.cursor, lo), hi)
     if start == lo:
         run.changed = {}  # a fresh start counts from nothing
-    rows = MatchRun.objects.filter(pk=run.pk)
-    if run.claim is not None:
-        rows = rows.filter(claim=run.claim, status=MatchRun.Status.RUNNING)
-    moved = rows.update(
-        total=hi - lo, processed=start - lo, cursor=start, heartbeat_at=timezone.now(), changed=run.changed
-    )
-    if moved != 1:
-        raise MatchRunLost(run.pk)
+    job_progress(run, total=hi - lo, processed=start - lo, cursor=start, changed=run.changed)
     if start > lo:
         logger.info("match run %s resumes at enterprise %s (%s of %s done)", run.pk, start, start - lo, hi - lo)
     return start
@@ -638,7 +622,7 @@ def match_run_request(
 ) -> MatchRun:
     """Record a run and send it to a worker. Call outside a transaction (e.g. from on_commit).
 
-    The run row is written first: if the broker is down the send fails, the run stays pending and
+    The run row is written first: if the broker is down the send fails, the run stays queued and
     `match_runs_sweep` sends it again later, so a change is never lost, only delayed. A nightly run
     is recorded once per day (`nightly_for` is unique): asked again, the existing run is returned.
     """
@@ -665,14 +649,12 @@ def _send(run_id: int) -> None:
     try:
         match_run_task.delay(run_id)
     except BrokerError:
-        logger.warning("broker unavailable: match run %s stays pending for the sweep", run_id)
+        logger.warning("broker unavailable: match run %s stays queued for the sweep", run_id)
 
 
 def match_run_release(*, run: MatchRun) -> None:
     """Give a claimed run back (a transient error): the retry, or the sweep, claims it again (and resumes)."""
-    MatchRun.objects.filter(pk=run.pk, claim=run.claim, status=MatchRun.Status.RUNNING).update(
-        status=MatchRun.Status.PENDING, claim=None
-    )
+    job_release(run)
 
 
 def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
@@ -686,12 +668,8 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     else:
         summary = match_everything(on=on, run=run)
         changed = dict(summary.changes)
-    rows = MatchRun.objects.filter(pk=run.pk)
-    if run.claim is not None:
-        rows = rows.filter(claim=run.claim)
-    now = timezone.now()
-    # The cursor is cleared: a finished run asked for again (set back to pending) decides everything anew.
-    rows.update(status=MatchRun.Status.DONE, changed=changed, cursor=None, finished_at=now, heartbeat_at=now)
+    # The cursor is cleared: a finished run asked for again (set back to queued) decides everything anew.
+    job_finish(run, changed=changed, cursor=None)
     logger.info("match run %s (%s) done: %s", run.pk, run.kind, changed)
     return summary
 
@@ -699,12 +677,7 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
 def match_run_fail(*, run_id: int, error: BaseException, claim: uuid.UUID | None = None) -> None:
     """Record a run as failed; with `claim`, only while that claim still holds it (a worker that lost
     its run to another must not fail the other's work)."""
-    rows = MatchRun.objects.filter(pk=run_id)
-    if claim is not None:
-        rows = rows.filter(claim=claim)
-    rows.update(
-        status=MatchRun.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
-    )
+    job_fail(MatchRun.objects.all(), pk=run_id, error=error, claim=claim)
 
 
 def enterprises_match(
@@ -736,26 +709,17 @@ def match_runs_sweep(*, pending_after_seconds: float | None = None, running_afte
     """Send again runs whose task was lost (broker down when requested, or a worker that died).
 
     A run "running" whose heartbeat has not moved for JOB_STALE_AFTER_SECONDS (`running_after_seconds`)
-    lost its worker: it goes back to pending and is sent at once; the next holder resumes after the
-    chunks that committed (see match_run_claim, match_run_resume_at). A run pending for as long
+    lost its worker: it goes back to the queue and is sent at once; the next holder resumes after the
+    chunks that committed (see match_run_claim, match_run_resume_at). A run queued for as long
     (`pending_after_seconds`) is sent again too: its message may be gone (broker down, or restarted
     without persistence); a second message for a run still queued is harmless, one claim wins.
     """
-    now = timezone.now()
-    stale_after = settings.JOB_STALE_AFTER_SECONDS if running_after_seconds is None else running_after_seconds
-    pending_after = settings.JOB_STALE_AFTER_SECONDS if pending_after_seconds is None else pending_after_seconds
-    stale = stale_running(MatchRun.Status.RUNNING, now=now, seconds=stale_after)
-    revived = list(MatchRun.objects.filter(stale).values_list("pk", flat=True))
-    if revived:
-        MatchRun.objects.filter(stale, pk__in=revived).update(status=MatchRun.Status.PENDING, claim=None)
-        logger.warning("match runs %s lost their worker (no heartbeat for %ss): sent again", revived, stale_after)
-    waiting = MatchRun.objects.filter(
-        status=MatchRun.Status.PENDING, created_at__lt=now - timedelta(seconds=pending_after)
-    ).values_list("pk", flat=True)
-    resend = sorted({*revived, *waiting})
-    for run_id in resend:
-        _send(run_id)
-    return len(resend)
+    return job_sweep(
+        MatchRun.objects.all(),
+        send=_send,
+        queued_after_seconds=pending_after_seconds,
+        running_after_seconds=running_after_seconds,
+    )
 
 
 def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> MatchSummary:
@@ -776,7 +740,7 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
     total = MatchSummary()
     versions = list(published_versions().values_list("pk", flat=True))
     if run is not None:
-        MatchRun.objects.filter(pk=run.pk).update(total=len(versions), processed=0)
+        job_progress(run, total=len(versions), processed=0)
 
     def one(version_id: int) -> MatchSummary:
         try:

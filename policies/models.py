@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from portal.lifecycle import ProgressMixin
+from portal.jobs import Job
 
 
 class BenefitKind(models.TextChoices):
@@ -239,37 +239,25 @@ class GoldenCase(models.Model):
         return self.name
 
 
-class PreviewRun(ProgressMixin, models.Model):
+class PreviewRun(Job):
     """A pre-publication preview (发布前预览) computed by a worker, with progress for the console page.
 
     The page never waits for the district-wide count: it creates this row, a task fills it in, and
-    the page polls. `result` is what policies.selectors.policy_preview returns.
+    the page polls. `result` is what policies.selectors.policy_preview returns. Status, claim and
+    heartbeat: portal.jobs.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "排队中"
-        RUNNING = "running", "试算中"
-        DONE = "done", "已完成"
-        FAILED = "failed", "失败"
+    RUNNING_LABEL = "试算中"
 
     version = models.ForeignKey(
         PolicyVersion, verbose_name="政策版本", on_delete=models.CASCADE, related_name="preview_runs"
     )
-    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.QUEUED)
     on = models.DateField("试算日期")
-    total = models.PositiveIntegerField("企业总数", default=0)
-    processed = models.PositiveIntegerField("已试算", default=0)
     result = models.JSONField("结果", null=True, blank=True)
-    error = models.TextField("错误", blank=True, default="")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="发起人", on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
-    # Heartbeat: written with every progress step. "Running" with a heartbeat older than
-    # JOB_STALE_AFTER_SECONDS means its worker died: the sweep sends it again and a new claim takes it.
-    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "发布前预览"
@@ -277,4 +265,4 @@ class PreviewRun(ProgressMixin, models.Model):
         ordering = ("-created_at", "-id")
 
     def __str__(self) -> str:
-        return f"{self.version} 预览 #{self.pk} {self.get_status_display()}"
+        return f"{self.version} 预览 #{self.pk} {self.status_label}"

@@ -28,6 +28,7 @@ from django.utils.text import slugify
 
 from matching.core.vocabulary import INDUSTRY_CHAINS
 from portal.api.exceptions import ApplicationError
+from portal.jobs import job_claim, job_fail, job_finish, job_progress, job_sweep
 
 from . import signals_out
 from .golden import GoldenProfileError, golden_check, golden_profile
@@ -587,30 +588,18 @@ def _send_preview(run_id: int) -> None:
 
 
 def preview_run_claim(*, run_id: int) -> PreviewRun | None:
-    """Mark a run running with a conditional UPDATE; None when another worker has it or it is finished.
+    """Mark a run running under a new claim (portal.jobs.job_claim); None when another worker has it or it
+    is finished.
 
     A redelivered message (the same id again) finds the row running or done and does nothing; only a
     run whose worker died (no heartbeat for JOB_STALE_AFTER_SECONDS) is taken over. It starts again from
     the first enterprise: a preview only counts, and keeps no partial tally worth resuming from.
     """
-    from django.db.models import Q
-
     from portal.enterprises.models import Enterprise
-    from portal.lifecycle import stale_running
 
-    now = timezone.now()
-    claimed = (
-        PreviewRun.objects.filter(pk=run_id)
-        .filter(Q(status=PreviewRun.Status.QUEUED) | stale_running(PreviewRun.Status.RUNNING, now=now))
-        .update(
-            status=PreviewRun.Status.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            processed=0,
-            total=Enterprise.objects.count(),
-        )
+    return job_claim(
+        PreviewRun.objects.select_related("version"), pk=run_id, processed=0, total=Enterprise.objects.count()
     )
-    return PreviewRun.objects.select_related("version").get(pk=run_id) if claimed == 1 else None
 
 
 def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> PreviewRun:
@@ -623,7 +612,7 @@ def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> Previ
         for done, profile in enumerate(profiles, start=1):
             yield profile
             if done % chunk == 0:
-                PreviewRun.objects.filter(pk=run.pk).update(processed=done, heartbeat_at=timezone.now())
+                job_progress(run, processed=done)  # JobLost once another worker took the run over
 
     result = policy_preview(
         version=run.version,
@@ -631,13 +620,7 @@ def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> Previ
         sample_size=PREVIEW_SAMPLE_SIZE,
         profiles=counted(enterprise_profiles(chunk_size=chunk)),
     )
-    PreviewRun.objects.filter(pk=run.pk, status=PreviewRun.Status.RUNNING).update(
-        status=PreviewRun.Status.DONE,
-        result=result,
-        processed=result["total"],
-        total=result["total"],
-        finished_at=timezone.now(),
-    )
+    job_finish(run, result=result, processed=result["total"], total=result["total"])
     run.refresh_from_db()
     return run
 
@@ -647,27 +630,9 @@ def preview_runs_sweep(*, queued_after_seconds: float | None = None) -> int:
 
     Sending twice is harmless: only one claim succeeds (preview_run_claim).
     """
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Q
-
-    from portal.lifecycle import stale_running
-
-    now = timezone.now()
-    # Queued this long: its message may be gone (broker down, or restarted without its data).
-    queued_after = settings.JOB_STALE_AFTER_SECONDS if queued_after_seconds is None else queued_after_seconds
-    lost = PreviewRun.objects.filter(
-        Q(status=PreviewRun.Status.QUEUED, created_at__lt=now - timedelta(seconds=queued_after))
-        | stale_running(PreviewRun.Status.RUNNING, now=now)
-    )
-    run_ids = list(lost.values_list("pk", flat=True))
-    for run_id in run_ids:
-        _send_preview(run_id)
-    return len(run_ids)
+    return job_sweep(PreviewRun.objects.all(), send=_send_preview, queued_after_seconds=queued_after_seconds)
 
 
-def preview_run_fail(*, run_id: int, error: BaseException) -> None:
-    PreviewRun.objects.filter(pk=run_id).exclude(status=PreviewRun.Status.DONE).update(
-        status=PreviewRun.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
-    )
+def preview_run_fail(*, run_id: int, error: BaseException | str, claim: uuid.UUID | None = None) -> None:
+    """Record a preview as failed (unless done); with `claim`, only while that claim still holds it."""
+    job_fail(PreviewRun.objects.all(), pk=run_id, error=error, claim=claim)

@@ -5,34 +5,25 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import OperationalError
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="enterprises.feed_upload", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def feed_upload_task(self, import_id: int) -> None:
-    """Import one uploaded department file. A redelivered message finds the row claimed or done."""
+    """Import one uploaded department file. A redelivered message finds the row claimed or done; a lost
+    connection gives it back, and the retry resumes after the last committed chunk."""
+    from portal.jobs import job_task_run
+
     from . import services
-    from .models import FeedImport
 
-    feed_import = services.feed_upload_claim(import_id=import_id)
-    if feed_import is None:
-        logger.info("feed upload %s already claimed or finished", import_id)
-        return
-    from portal.lifecycle import job_keepalive
-
-    try:
-        with job_keepalive(FeedImport, import_id, running=FeedImport.Status.RUNNING, eager=self.request.is_eager):
-            services.feed_upload_process(feed_import=feed_import)
-    except OperationalError as exc:  # lost connection, deadlock: give it back; it resumes after the last chunk
-        FeedImport.objects.filter(pk=import_id, status=FeedImport.Status.RUNNING).update(
-            status=FeedImport.Status.QUEUED
-        )
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries * 5, 120)) from exc
-    except Exception as exc:
-        services.feed_upload_fail(import_id=import_id, error=f"{type(exc).__name__}: {exc}")
-        raise
+    job_task_run(
+        self,
+        claim=lambda: services.feed_upload_claim(import_id=import_id),
+        execute=lambda feed_import: services.feed_upload_process(feed_import=feed_import),
+        fail=lambda feed_import, exc: services.feed_upload_fail(import_id=feed_import.pk, error=exc),
+        max_countdown=120,
+    )
 
 
 @shared_task(name="enterprises.sweep_feed_uploads")
