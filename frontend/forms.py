@@ -11,7 +11,7 @@ from django import forms
 from django.utils import timezone
 
 from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, TAX_CREDIT_RATINGS, ZONES
-from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
+from policies.models import BenefitKind, ExpectedOutcome, Mode, PolicyVersion
 from portal.enterprises import industries
 
 # A code alone ("6513", "C"), after a name in brackets ("软件开发（6513）"), or digits ending the text;
@@ -372,7 +372,7 @@ class GoldenCaseForm(forms.Form):
     """
 
     name = forms.CharField(label="案例名称", max_length=200)
-    expected = forms.ChoiceField(label="预期结果", choices=Outcome.choices)
+    expected = forms.ChoiceField(label="预期结果", choices=ExpectedOutcome.choices)
     on = forms.DateField(label="评估日期", required=False, help_text="留空：按今天评估（移入政策有效期内）", **_DATE)
     verified = forms.BooleanField(label="以上信息来自部门共享（已核验）", required=False)
     profile_json = forms.CharField(

@@ -39,7 +39,7 @@ def _parks() -> list[tuple[str, str]]:
 
 def _departments() -> list[str]:
     return sorted(
-        set(policy_selectors.published_versions().exclude(department="").values_list("department", flat=True))
+        set(policy_selectors.published_versions_in_effect().exclude(department="").values_list("department", flat=True))
     )
 
 

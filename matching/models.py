@@ -8,7 +8,7 @@ from django.db.models import Q
 from portal.jobs import Job
 
 
-class Outcome(models.TextChoices):
+class MatchOutcome(models.TextChoices):
     ELIGIBLE = "eligible", "符合"
     NEEDS_INFO = "needs_info", "需补充信息"
     INELIGIBLE = "ineligible", "不符合"
@@ -68,7 +68,7 @@ class MatchRecord(models.Model):
 
     enterprise = models.ForeignKey("enterprises.Enterprise", on_delete=models.CASCADE, related_name="match_records")
     policy_version = models.ForeignKey("policies.PolicyVersion", on_delete=models.CASCADE, related_name="match_records")
-    outcome = models.CharField("结果", max_length=12, choices=Outcome.choices)
+    outcome = models.CharField("结果", max_length=12, choices=MatchOutcome.choices)
     verified = models.BooleanField("已核验", default=False)
     # One letter per condition of the rule in document order (M met, N unmet, U unknown): the
     # decision's reasons as they stood, written by both the bulk and the incremental path.
@@ -91,7 +91,7 @@ class MatchRecord(models.Model):
         verbose_name_plural = "匹配结果"
         constraints = [
             models.UniqueConstraint(fields=("enterprise", "policy_version"), name="match_record_unique_pair"),
-            models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="match_record_outcome_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=MatchOutcome.values), name="match_record_outcome_valid"),
         ]
         indexes = [models.Index(fields=("policy_version", "enterprise"), name="match_record_version_idx")]
 
@@ -105,13 +105,13 @@ class MatchRecord(models.Model):
 
 
 def change_kind(previous_outcome: str, previous_verified: bool, outcome: str, verified: bool) -> str:
-    if outcome == Outcome.ELIGIBLE:
-        if previous_outcome != Outcome.ELIGIBLE:
+    if outcome == MatchOutcome.ELIGIBLE:
+        if previous_outcome != MatchOutcome.ELIGIBLE:
             return "newly_eligible"
         return "newly_verified" if verified and not previous_verified else "no_longer_verified"
-    if previous_outcome == Outcome.ELIGIBLE:
+    if previous_outcome == MatchOutcome.ELIGIBLE:
         return "no_longer_eligible"
-    if outcome == Outcome.NEEDS_INFO:
+    if outcome == MatchOutcome.NEEDS_INFO:
         return "needs_info"
     return "no_longer_needs_info"
 

@@ -8,14 +8,14 @@ from typing import Any
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
-from .models import MatchRecord, Outcome
+from .models import MatchOutcome, MatchRecord
 
 
 def today() -> date:
     return timezone.localdate()
 
 
-def published_versions() -> QuerySet:
+def published_versions_any_period() -> QuerySet:
     """Every published policy version (in effect or not: an expired one must stop matching)."""
     from policies.models import PolicyVersion
 
@@ -23,8 +23,8 @@ def published_versions() -> QuerySet:
 
 
 _OUTCOME_ORDER = Case(
-    When(outcome=Outcome.ELIGIBLE, then=Value(0)),
-    When(outcome=Outcome.NEEDS_INFO, then=Value(1)),
+    When(outcome=MatchOutcome.ELIGIBLE, then=Value(0)),
+    When(outcome=MatchOutcome.NEEDS_INFO, then=Value(1)),
     default=Value(2),
     output_field=IntegerField(),
 )

@@ -44,10 +44,9 @@ from .core.evaluator import CompiledRule, compile_rule
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
 from .core.sql import CompiledSql
 from .incremental import load_for_match
-from .models import MatchProfile, MatchRecord, MatchRun
-from .models import Outcome as OutcomeChoice
+from .models import MatchOutcome, MatchProfile, MatchRecord, MatchRun
 from .models import change_kind as kind_of_change
-from .selectors import published_versions, today
+from .selectors import published_versions_any_period, today
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +170,7 @@ def policy_version_match(
             regranted = [
                 c.enterprise_id
                 for c in changes
-                if c.outcome == OutcomeChoice.ELIGIBLE and c.verified and c.previous_outcome
+                if c.outcome == MatchOutcome.ELIGIBLE and c.verified and c.previous_outcome
             ]
             if regranted:
                 signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=regranted)
@@ -344,7 +343,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
     on = on or today()
     ids = sorted(set(enterprise_ids))
     refreshed = 0
-    for version in published_versions().order_by("pk"):
+    for version in published_versions_any_period().order_by("pk"):
         if not policy_in_effect(version, on):
             continue
         explainer = _Explainer(rule=version.rule, compiled=_compiled(version), on=on)
@@ -356,7 +355,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
                     MatchRecord.objects.filter(
                         policy_version_id=version.pk,
                         enterprise_id__in=part,
-                        outcome__in=(OutcomeChoice.ELIGIBLE, OutcomeChoice.NEEDS_INFO),
+                        outcome__in=(MatchOutcome.ELIGIBLE, MatchOutcome.NEEDS_INFO),
                     ).values_list("pk", "enterprise_id", "outcome", "verified", "explanation")
                 )
                 if not stored:
@@ -414,7 +413,7 @@ _LIVE: dict[str, Any] = {"stamp": None, "versions": []}
 @functools.cache
 def _stamp_sql() -> tuple[str, tuple]:
     stamps = (
-        published_versions()
+        published_versions_any_period()
         .order_by()
         .values("status")
         .annotate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
@@ -443,9 +442,11 @@ def _published_compiled() -> list[_LiveVersion]:
     """
     stamp = _published_stamp()
     if stamp != _LIVE["stamp"]:
-        rows = list(published_versions().values_list("pk", "updated_at", "effective_from", "effective_to"))
+        rows = list(published_versions_any_period().values_list("pk", "updated_at", "effective_from", "effective_to"))
         missing = [pk for pk, updated_at, _, _ in rows if (pk, updated_at) not in _COMPILED]
-        rules = dict(published_versions().filter(pk__in=missing).values_list("pk", "rule")) if missing else {}
+        rules = (
+            dict(published_versions_any_period().filter(pk__in=missing).values_list("pk", "rule")) if missing else {}
+        )
         live = []
         for pk, updated_at, effective_from, effective_to in rows:
             key = (pk, updated_at)
@@ -482,7 +483,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
             # A version not in effect decides nobody: its record (if any) falls to ineligible.
             outcome = version.compiled.evaluate(profile, on=on) if version.in_effect_on(on) else None
             if kept is None:
-                if outcome is None or outcome.status == OutcomeChoice.INELIGIBLE:
+                if outcome is None or outcome.status == MatchOutcome.INELIGIBLE:
                     continue
                 record = MatchRecord(
                     enterprise_id=enterprise_id,
@@ -493,7 +494,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 )
                 new.append(record)
             else:
-                status = outcome.status if outcome else OutcomeChoice.INELIGIBLE
+                status = outcome.status if outcome else MatchOutcome.INELIGIBLE
                 verified = outcome.verified if outcome else False
                 if (kept.outcome, kept.verified) == (status, verified):
                     # Same decision; a fact, source or date it shows may still have moved.
@@ -501,7 +502,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                         explanation = outcome.to_dict()
                         if explanation_stale(explanation, kept.explanation):
                             restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
-                            if status == OutcomeChoice.ELIGIBLE and verified:
+                            if status == MatchOutcome.ELIGIBLE and verified:
                                 restated_entitled.append(version.pk)
                     continue
                 record = MatchRecord(
@@ -512,7 +513,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                     previous_verified=kept.verified,
                 )
                 updated.append(record)
-            record.outcome = outcome.status if outcome else OutcomeChoice.INELIGIBLE
+            record.outcome = outcome.status if outcome else MatchOutcome.INELIGIBLE
             record.verified = outcome.verified if outcome else False
             record.states = outcome.state_letters if outcome else ""
             record.explanation = outcome.to_dict() if outcome else None
@@ -542,7 +543,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 for r in records
             ]
             signals_out.match_records_changed(version_id=version_id, changes=version_changes, run_id=run_id)
-            if any(r.outcome == OutcomeChoice.ELIGIBLE and r.verified and r.previous_outcome for r in records):
+            if any(r.outcome == MatchOutcome.ELIGIBLE and r.verified and r.previous_outcome for r in records):
                 # An entitlement that already existed (verified again after a lapse) takes the new basis.
                 signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
             changes.extend(version_changes)
@@ -688,7 +689,7 @@ def enterprises_match(
     ids = sorted(set(enterprise_ids))
     if len(ids) > BULK_THRESHOLD:
         match_profiles_refresh(enterprise_ids=ids)
-        for version_id in published_versions().values_list("pk", flat=True):
+        for version_id in published_versions_any_period().values_list("pk", flat=True):
             part = policy_version_match(version_id=version_id, on=on, run=None)
             summary.changed_records += part.changed_records
             summary.changes.update(part.changes)
@@ -738,7 +739,7 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
     missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
     match_profiles_refresh(enterprise_ids=list(missing))
     total = MatchSummary()
-    versions = list(published_versions().values_list("pk", flat=True))
+    versions = list(published_versions_any_period().values_list("pk", flat=True))
     if run is not None:
         job_progress(run, total=len(versions), processed=0)
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from portal.jobs import Job
+from portal.lifecycle import Transition
 
 
 class BenefitKind(models.TextChoices):
@@ -26,7 +27,7 @@ class Mode(models.TextChoices):
     APPLY = "apply", "申报"
 
 
-class Outcome(models.TextChoices):
+class ExpectedOutcome(models.TextChoices):
     """The evaluator's outcome statuses, as choices for golden cases."""
 
     ELIGIBLE = "eligible", "符合条件"
@@ -183,7 +184,7 @@ class PolicyVersion(models.Model):
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
 
-class PolicyTransition(models.Model):
+class PolicyTransition(Transition):
     """Audit row: who moved a version from one status to another, when, and why."""
 
     class Action(models.TextChoices):
@@ -198,19 +199,17 @@ class PolicyTransition(models.Model):
         PolicyVersion, verbose_name="政策版本", on_delete=models.CASCADE, related_name="transitions"
     )
     action = models.CharField("操作", max_length=16, choices=Action.choices)
-    from_status = models.CharField("原状态", max_length=16, choices=PolicyVersion.Status.choices, blank=True)
     to_status = models.CharField("新状态", max_length=16, choices=PolicyVersion.Status.choices)
+    # Always a person, kept: an editor who moved a version cannot be deleted from under its record.
     by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField("时间", auto_now_add=True)
     comment = models.TextField("意见", blank=True)
 
-    class Meta:
+    class Meta(Transition.Meta):
         verbose_name = "流转记录"
         verbose_name_plural = "流转记录"
-        ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()}：{self.from_status or '—'} → {self.to_status}"
+        return f"{self.get_action_display()}：{super().__str__()}"
 
 
 class GoldenCase(models.Model):
@@ -222,7 +221,7 @@ class GoldenCase(models.Model):
     name = models.CharField("名称", max_length=200)
     # The golden-case profile format of the catalogue (see policies/golden.py).
     profile = models.JSONField("企业画像", default=dict, blank=True)
-    expected = models.CharField("预期结果", max_length=16, choices=Outcome.choices)
+    expected = models.CharField("预期结果", max_length=16, choices=ExpectedOutcome.choices)
     # Evaluate as of this date; empty means today, moved into the version's effective period.
     on = models.DateField("评估日期", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)

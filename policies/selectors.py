@@ -38,7 +38,7 @@ def effect_note(version: PolicyVersion, on: date) -> str:
     return ""
 
 
-def published_versions(*, on: date | None = None) -> QuerySet[PolicyVersion]:
+def published_versions_in_effect(*, on: date | None = None) -> QuerySet[PolicyVersion]:
     """Published versions in effect on `on` (today), one per policy."""
     on = on or timezone.localdate()
     return (
@@ -118,7 +118,7 @@ def policy_list(*, filters: dict[str, Any] | None = None, on: date | None = None
     The catalogue has hundreds of policies at most, so the rule and tag filters run in Python.
     """
     filters = filters or {}
-    versions = published_versions(on=on)
+    versions = published_versions_in_effect(on=on)
     for name in ("mode", "department", "benefit_kind"):
         if filters.get(name):
             versions = versions.filter(**{name: filters[name]})
@@ -184,9 +184,9 @@ def staff_review_queue(*, user: Any) -> dict[str, list[PolicyVersion]]:
     "approve": not yet approved, and neither written nor submitted by `user` (policy_approve refuses
     those: four eyes). "publish": approved, waiting for a reviewer to publish. Empty for non-reviewers.
     """
-    from .permissions import can_review
+    from portal.accounts.permissions import can_review_policies
 
-    if not can_review(user):
+    if not can_review_policies(user):
         return {"approve": [], "publish": []}
     in_review = staff_version_queryset().filter(status=Status.IN_REVIEW).order_by("submitted_at", "id")
     return {
@@ -362,7 +362,7 @@ def eligibility_check(*, profile: EnterpriseProfile, on: date | None = None) -> 
     on = on or timezone.localdate()
     results = [
         CheckResult(version, compile_rule(version.rule).evaluate(profile, on=on))
-        for version in published_versions(on=on)
+        for version in published_versions_in_effect(on=on)
     ]
     results.sort(key=lambda r: (_STATUS_ORDER.get(r.outcome.status, 9), r.version.policy_id))
     return results

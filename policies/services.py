@@ -27,13 +27,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from matching.core.vocabulary import INDUSTRY_CHAINS
+from portal.accounts.permissions import require_policy_editor, require_policy_reviewer, require_staff
 from portal.api.exceptions import ApplicationError
 from portal.jobs import job_claim, job_fail, job_finish, job_progress, job_sweep
 
 from . import signals_out
 from .golden import GoldenProfileError, golden_check, golden_profile
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
-from .permissions import require_editor, require_reviewer
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def policy_create(*, by: Any, key: str = "", **fields: Any) -> PolicyVersion:
     Without `key` the 政策标识 is generated (`p-2026-0061`): editors are not asked to invent an
     English slug. A given key (the API, the catalogue loader) is checked as before.
     """
-    require_editor(by)
+    require_policy_editor(by)
     _check_field_names(fields, CONTENT_FIELDS)
     if key:
         if slugify(key) != key or not key.isascii():
@@ -188,7 +188,7 @@ def policy_create(*, by: Any, key: str = "", **fields: Any) -> PolicyVersion:
 @transaction.atomic
 def policy_version_update(*, version: PolicyVersion, by: Any, **fields: Any) -> PolicyVersion:
     """Edit a draft. Submitted versions are immutable."""
-    require_editor(by)
+    require_policy_editor(by)
     _check_field_names(fields, CONTENT_FIELDS)
     version = _lock_version(version)
     if not version.is_editable:
@@ -207,7 +207,7 @@ def policy_version_update(*, version: PolicyVersion, by: Any, **fields: Any) -> 
 @transaction.atomic
 def policy_version_create_draft(*, policy: Policy, by: Any) -> PolicyVersion:
     """Start a new version (number + 1) from the published one (or the latest), golden cases included."""
-    require_editor(by)
+    require_policy_editor(by)
     Policy.objects.select_for_update().filter(pk=policy.pk).first()
     versions = PolicyVersion.objects.filter(policy=policy)
     open_version = versions.filter(status__in=[Status.DRAFT, Status.IN_REVIEW]).order_by("-number").first()
@@ -239,7 +239,7 @@ def policy_version_create_draft(*, policy: Policy, by: Any) -> PolicyVersion:
 @transaction.atomic
 def policy_submit(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
     """Send a draft for review; from here on it is immutable."""
-    require_editor(by)
+    require_policy_editor(by)
     version = _lock_version(version)
     _require_status(version, Status.DRAFT)
     _validate_version(version)
@@ -256,7 +256,7 @@ def policy_submit(*, version: PolicyVersion, by: Any, comment: str = "") -> Poli
 @transaction.atomic
 def policy_approve(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
     """A reviewer who neither wrote nor submitted the version approves it for publication."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     version = _lock_version(version)
     _require_status(version, Status.IN_REVIEW)
     if by.pk in (version.author_id, version.submitted_by_id):
@@ -275,7 +275,7 @@ def policy_approve(*, version: PolicyVersion, by: Any, comment: str = "") -> Pol
 @transaction.atomic
 def policy_reject(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVersion:
     """Send a version under review back to its editors as a draft, saying why."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     if not (comment or "").strip():
         raise ValidationError({"comment": ValidationError("退回时请说明原因", code="comment_required")})
     version = _lock_version(version)
@@ -365,7 +365,7 @@ def _publish(version: PolicyVersion, *, by: Any, comment: str = "") -> PolicyVer
 @transaction.atomic
 def policy_publish(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
     """Publish an approved version: refused without a responsible person, or while a golden case fails."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     version = _lock_version(version)
     _require_status(version, Status.IN_REVIEW)
     if version.approved_by_id is None:
@@ -380,7 +380,7 @@ def policy_publish(*, version: PolicyVersion, by: Any, comment: str = "") -> Pol
 @transaction.atomic
 def policy_retire(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVersion:
     """Withdraw a published version: the policy leaves the public catalogue and stops matching."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     if not (comment or "").strip():
         raise ValidationError({"comment": ValidationError("停用时请说明原因", code="comment_required")})
     version = _lock_version(version)
@@ -428,7 +428,7 @@ def _require_draft_for_golden(version: PolicyVersion) -> None:
 def golden_case_create(
     *, version: PolicyVersion, by: Any, name: str, profile: dict, expected: str, on: date | None = None
 ) -> GoldenCase:
-    require_editor(by)
+    require_policy_editor(by)
     version = _lock_version(version)
     _require_draft_for_golden(version)
     case = GoldenCase(version=version, name=name, profile=profile, expected=expected, on=on)
@@ -439,7 +439,7 @@ def golden_case_create(
 
 @transaction.atomic
 def golden_case_update(*, case: GoldenCase, by: Any, **fields: Any) -> GoldenCase:
-    require_editor(by)
+    require_policy_editor(by)
     _check_field_names(fields, GOLDEN_FIELDS)
     version = _lock_version(case.version)
     _require_draft_for_golden(version)
@@ -453,7 +453,7 @@ def golden_case_update(*, case: GoldenCase, by: Any, **fields: Any) -> GoldenCas
 
 @transaction.atomic
 def golden_case_delete(*, case: GoldenCase, by: Any) -> None:
-    require_editor(by)
+    require_policy_editor(by)
     version = _lock_version(case.version)
     _require_draft_for_golden(version)
     GoldenCase.objects.filter(pk=case.pk).delete()
@@ -564,10 +564,7 @@ PREVIEW_SAMPLE_SIZE = 8
 
 def preview_run_request(*, version: PolicyVersion, by: Any, on: date | None = None) -> PreviewRun:
     """Record a preview and send its task once the row is committed. Any staff role may ask."""
-    from .permissions import is_staff_user
-
-    if not is_staff_user(by):
-        raise ApplicationError("仅限工作人员访问", code="staff_required", http_status=403)
+    require_staff(by)
     with transaction.atomic():
         run = PreviewRun.objects.create(version=version, requested_by=by, on=on or timezone.localdate())
         run_id = run.pk

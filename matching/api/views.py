@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 
-from matching.models import MatchRecord, Outcome
+from matching.models import MatchOutcome, MatchRecord
 from matching.selectors import enterprise_matches
 from portal.enterprises.selectors import enterprise_get_for_user
 
@@ -63,7 +63,7 @@ class MatchSerializer(serializers.ModelSerializer):
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("outcome", str, enum=Outcome.values, description="只看某一结果")],
+    parameters=[OpenApiParameter("outcome", str, enum=MatchOutcome.values, description="只看某一结果")],
     summary="企业的政策匹配结果（符合的在前，含判定说明与“还差什么”）",
 )
 class EnterpriseMatchesView(generics.ListAPIView):
@@ -74,7 +74,7 @@ class EnterpriseMatchesView(generics.ListAPIView):
         request: Request = self.request
         enterprise = enterprise_get_for_user(user=request.user, credit_code=self.kwargs["credit_code"])
         outcome = request.query_params.get("outcome") or None
-        if outcome is not None and outcome not in Outcome.values:
+        if outcome is not None and outcome not in MatchOutcome.values:
             from portal.api.exceptions import ApplicationError
 
             raise ApplicationError(

@@ -19,13 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.accounts.permissions import IsStaff
 from portal.api.pagination import PAGE_PARAMETERS, PagePagination, paginated
 from portal.api.spreadsheets import append_text_safe_row, safe_cell
 from portal.api.throttling import AtomicAnonRateThrottle
 
 from .. import selectors, services
 from ..models import GoldenCase, Policy, PolicyVersion
-from ..permissions import IsStaffUser
 from . import serializers as s
 
 # Public: the 政策清单 and the 政策计算器. Anyone may read; unpublished policies are 404.
@@ -209,7 +209,7 @@ class EligibilityCheckApi(APIView):
 
 
 class StaffApi(APIView):
-    permission_classes = [IsStaffUser]
+    permission_classes = [IsStaff]
 
 
 def _version(version_id: int) -> PolicyVersion:

@@ -50,13 +50,6 @@ def write_source(user: Any, requested: str | None, *, default: str | None = None
     return SELF_DECLARED
 
 
-class IsStaffUser(permissions.BasePermission):
-    message = "仅限工作人员"
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_staff_user(request.user)
-
-
 # --- Serializers ----------------------------------------------------------------------------------
 
 

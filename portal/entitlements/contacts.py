@@ -125,7 +125,7 @@ def verification_requests(*, enterprise: Any, on: Any) -> list[VerificationReque
     self-declared data, with the pending facts (evaluated now, from the current profile) and contacts.
     The caller has already checked that the user may see `enterprise`."""
     from matching.core.evaluator import compile_rule
-    from matching.models import Outcome
+    from matching.models import MatchOutcome
     from matching.selectors import enterprise_matches
     from policies.models import Mode
     from portal.enterprises.models import Enterprise
@@ -133,7 +133,7 @@ def verification_requests(*, enterprise: Any, on: Any) -> list[VerificationReque
 
     records = [
         r
-        for r in enterprise_matches(enterprise=enterprise, outcome=Outcome.ELIGIBLE)
+        for r in enterprise_matches(enterprise=enterprise, outcome=MatchOutcome.ELIGIBLE)
         if not r.verified and r.policy_version.mode == Mode.EXEMPT
     ]
     if not records:

@@ -16,7 +16,7 @@ from portal.notifications.text import sentences
 @transaction.atomic
 def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> int:
     """Remind eligible enterprises of apply policies whose window closes within `lead_days`."""
-    from matching.models import MatchRecord, Outcome
+    from matching.models import MatchOutcome, MatchRecord
     from policies.models import Mode, PolicyVersion
 
     lead = settings.NOTIFY_APPLY_DEADLINE_DAYS if lead_days is None else lead_days
@@ -27,7 +27,7 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
         application_end__lte=today + timedelta(days=lead),
     )
     from portal.applications.models import Application
-    from portal.applications.rules import cn_date
+    from portal.applications.requirements import cn_date
 
     specs = []
     for version in versions:
@@ -36,7 +36,7 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
         # Enterprises that have applied (and not withdrawn) need no reminder to apply.
         applied = Application.objects.filter(policy_version=version).exclude(status=Application.Status.WITHDRAWN)
         eligible = (
-            MatchRecord.objects.filter(policy_version=version, outcome=Outcome.ELIGIBLE)
+            MatchRecord.objects.filter(policy_version=version, outcome=MatchOutcome.ELIGIBLE)
             .exclude(enterprise_id__in=applied.values("enterprise_id"))
             .values_list("enterprise_id", flat=True)
         )
@@ -62,9 +62,9 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
 def qualification_expiry_reminders(*, today: date, lead_days: int | None = None) -> int:
     """Remind enterprises whose eligible matches rest on a qualification expiring within `lead_days`."""
     from matching.core.rules import iter_conditions
-    from matching.models import MatchRecord, Outcome
+    from matching.models import MatchOutcome, MatchRecord
     from policies.models import PolicyVersion
-    from portal.applications.rules import cn_date
+    from portal.applications.requirements import cn_date
     from portal.enterprises.models import Qualification
 
     lead = settings.NOTIFY_QUALIFICATION_EXPIRY_DAYS if lead_days is None else lead_days
@@ -83,7 +83,7 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
             continue
         titles = list(
             MatchRecord.objects.filter(
-                enterprise_id=q.enterprise_id, policy_version_id__in=versions, outcome=Outcome.ELIGIBLE
+                enterprise_id=q.enterprise_id, policy_version_id__in=versions, outcome=MatchOutcome.ELIGIBLE
             ).values_list("policy_version__title", flat=True)[:5]
         )
         if not titles:
@@ -118,7 +118,7 @@ def window_is_open(version: Any, on: date) -> bool:
 
 def may_apply_spec(*, enterprise_id: int, version: Any) -> NotificationSpec:
     """The 可申报 push: the same text and dedupe key at decision time and on the window's opening day."""
-    from portal.applications.rules import window_text
+    from portal.applications.requirements import window_text
 
     from .contacts import policy_contact
 
@@ -146,7 +146,7 @@ def apply_window_opening_pushes(*, today: date) -> int:
     the opening day. The dedupe key is the decision-time one, so running it twice (or after a push at
     decision time) creates nothing more. Enterprises that already applied are not told again.
     """
-    from matching.models import MatchRecord, Outcome
+    from matching.models import MatchOutcome, MatchRecord
     from policies.models import Mode, PolicyVersion
     from portal.applications.models import Application
 
@@ -159,7 +159,7 @@ def apply_window_opening_pushes(*, today: date) -> int:
             continue
         applied = Application.objects.filter(policy_version=version).exclude(status=Application.Status.WITHDRAWN)
         eligible = (
-            MatchRecord.objects.filter(policy_version=version, outcome=Outcome.ELIGIBLE)
+            MatchRecord.objects.filter(policy_version=version, outcome=MatchOutcome.ELIGIBLE)
             .exclude(enterprise_id__in=applied.values("enterprise_id"))
             .values_list("enterprise_id", flat=True)
         )
