@@ -26,6 +26,7 @@ from policies.models import GoldenCase, PolicyVersion
 from portal.accounts.permissions import can_edit_policies, can_review_policies
 from portal.accounts.roles import is_staff_user
 from portal.api.exceptions import ApplicationError
+from portal.enterprises.place_names import place_choices
 
 from . import rule_builder as rb
 from .forms import GoldenCaseForm, PolicyContentForm, PolicyCreateForm
@@ -363,8 +364,9 @@ def _golden_editable(version: PolicyVersion, user: Any) -> None:
 
 def _golden_form(request: HttpRequest, version: PolicyVersion, case: GoldenCase | None) -> HttpResponse:
     _golden_editable(version, request.user)
+    zones, parks = place_choices()
     if request.method == "POST":
-        form = GoldenCaseForm(request.POST, held_from=version.effective_from)
+        form = GoldenCaseForm(request.POST, held_from=version.effective_from, zones=zones, parks=parks)
         if form.is_valid():
             fields = {
                 "name": form.cleaned_data["name"],
@@ -392,7 +394,7 @@ def _golden_form(request: HttpRequest, version: PolicyVersion, case: GoldenCase 
                 return redirect(reverse("frontend:console_version", args=[version.pk]) + "#golden-heading")
     else:
         initial = GoldenCaseForm.initial_from(case) if case is not None else {"expected": "eligible"}
-        form = GoldenCaseForm(initial=initial, held_from=version.effective_from)
+        form = GoldenCaseForm(initial=initial, held_from=version.effective_from, zones=zones, parks=parks)
     context = {"form": form, "version": version, "case": case, "section": "console"}
     return render(request, "frontend/console/golden_form.html", context)
 

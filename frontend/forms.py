@@ -10,7 +10,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, TAX_CREDIT_RATINGS, ZONES
+from matching.core.registry import FACTS
+from matching.core.vocabulary import INDUSTRY_CHAINS, SIZES, TAX_CREDIT_RATINGS
 from policies.models import BenefitKind, ExpectedOutcome, Mode, PolicyVersion
 from portal.enterprises import industries
 
@@ -397,8 +398,10 @@ class GoldenCaseForm(forms.Form):
         # A ticked qualification is held from the earliest of: the case's date, this date (the version's
         # first effective day), today; so it is valid whenever the case is evaluated.
         self.held_from = held_from
-        zones = zones if zones is not None else list(ZONES.items())
-        parks = parks if parks is not None else list(PARKS.items())
+        # The database's names, passed in by the view (place_choices); without, the names the rule wording
+        # holds (the database's too, once a request has synced them: portal.enterprises.place_names).
+        zones = zones if zones is not None else list(FACTS["zone"].choices.items())
+        parks = parks if parks is not None else list(FACTS["park"].choices.items())
         self.inputs = fact_inputs(purpose=GOLDEN, zones=zones, parks=parks)
         fields = dict(self.fields)
         self.fields = {key: fields[key] for key in ("name", "expected", "on")}

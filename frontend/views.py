@@ -15,6 +15,7 @@ from matching.core.evaluator import Outcome
 from matching.core.rules import RuleError
 from policies import selectors as policy_selectors
 from policies.models import Mode, PolicyVersion
+from portal.enterprises.place_names import place_choices
 
 from .forms import CalculatorForm, PolicyFilterForm, industry_label, industry_search
 
@@ -26,15 +27,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _zones() -> list[tuple[str, str]]:
-    from portal.enterprises.models import Zone
-
-    return list(Zone.objects.order_by("sort_order", "code").values_list("code", "name"))
+    return place_choices()[0]
 
 
 def _parks() -> list[tuple[str, str]]:
-    from portal.enterprises.models import Park
-
-    return list(Park.objects.order_by("sort_order", "code").values_list("code", "name"))
+    return place_choices()[1]
 
 
 def _departments() -> list[str]:

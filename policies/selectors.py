@@ -206,6 +206,7 @@ def staff_golden_cases(*, version: PolicyVersion) -> QuerySet[GoldenCase]:
 def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -> list[tuple[GoldenCase, Any]]:
     """Each golden case with its current check (a GoldenResult), or None when the rule itself is invalid."""
     from matching.core.rules import RuleError
+    from portal.enterprises.place_names import place_names
 
     from .golden import GoldenInput, golden_check_cases
 
@@ -217,6 +218,7 @@ def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -
             effective_to=version.effective_to,
             cases=[GoldenInput(c.name, c.profile, c.expected, c.on) for c in cases],
             today=today,
+            places=place_names(),
         )
     except RuleError:
         return [(case, None) for case in cases]

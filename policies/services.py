@@ -29,6 +29,7 @@ from django.utils.text import slugify
 from matching.core.vocabulary import INDUSTRY_CHAINS
 from portal.accounts.permissions import require_policy_editor, require_policy_reviewer, require_staff
 from portal.api.exceptions import ApplicationError
+from portal.enterprises.place_names import place_names
 from portal.jobs import job_claim, job_fail, job_finish, job_progress, job_sweep
 
 from . import signals_out
@@ -330,7 +331,7 @@ def _require_decidable_for_exempt(*, mode: str, rule: Any) -> None:
 
 
 def _require_golden_cases_pass(version: PolicyVersion, *, today: date | None = None) -> None:
-    failures = [r for r in golden_check(version, today=today) if not r.passed]
+    failures = [r for r in golden_check(version, today=today, places=place_names()) if not r.passed]
     if failures:
         reasons = "；".join(r.reason for r in failures)
         raise ApplicationError(
@@ -405,7 +406,7 @@ def _clean_golden(case: GoldenCase) -> None:
         for name, messages in error.message_dict.items():
             errors.setdefault(name, []).extend(ValidationError(m, code="invalid") for m in messages)
     try:
-        golden_profile(case.profile)
+        golden_profile(case.profile, places=place_names())
     except GoldenProfileError as error:
         name = f"profile.{error.field}" if error.field else "profile"
         errors.setdefault(name, []).append(ValidationError(error.message, code=error.code))
@@ -509,6 +510,7 @@ def validate_import(*, fields: dict[str, Any], golden_cases: list[dict[str, Any]
         effective_from=version.effective_from,
         effective_to=version.effective_to,
         cases=[GoldenInput(c["name"], c["profile"], c["expected"], c.get("on")) for c in golden_cases],
+        places=place_names(),
     )
     failures = [r for r in results if not r.passed]
     if failures:

@@ -324,9 +324,11 @@ class StaffVersionPreviewApi(StaffApi):
 
 
 def _golden_results(version: PolicyVersion) -> dict[str, Any]:
+    from portal.enterprises.place_names import place_names
+
     from ..golden import golden_check
 
-    return {result.name: result for result in golden_check(version)}
+    return {result.name: result for result in golden_check(version, places=place_names())}
 
 
 class StaffGoldenCaseListApi(StaffApi):
