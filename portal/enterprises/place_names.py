@@ -1,9 +1,12 @@
 """Zone, park and township names from the database, where administrators edit them, for everyone who shows or
 checks a place: the rule wording (the matching core's registry is told the names), forms and golden cases.
 
-The core is pure and never reads the database: `place_names_sync` hands it the current names. It runs when a
-zone or park is saved or deleted (once committed, in that process) and, in every other web or worker process, at the
-start of a request or task once the names it holds are older than PLACE_NAMES_REFRESH_SECONDS.
+Forms and golden-case validation read the database when they need the names (`place_names`, `place_choices`).
+The core is pure and never reads the database, so its wording is handed the names:
+- at start-up of each web process (portal/wsgi.py, asgi.py) and worker process (`place_names_load`);
+- when a zone or park is saved or deleted, once committed: that process reloads, and puts the names in the
+  shared cache, where every other process picks them up at the start of its next request or task (checked
+  at most every PLACE_NAMES_CHECK_SECONDS; no database query at request time).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import logging
 import time
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.core.cache import cache
+from django.db import DatabaseError, connections, transaction
 
 from matching.core.registry import set_place_names
 from matching.core.vocabulary import INITIAL_PLACES, PlaceNames
@@ -21,9 +25,13 @@ from .models import Park, Township, Zone
 
 logger = logging.getLogger(__name__)
 
-PLACE_NAMES_REFRESH_SECONDS = 60.0
+CACHE_KEY = "enterprises:place_names:v1"
+PLACE_NAMES_CHECK_SECONDS = 5.0
 
-_synced: dict[str, Any] = {"at": None, "names": None}
+Names = tuple[dict[str, str], dict[str, str]]  # (zones, parks): code → name
+
+_initial: Names = (dict(INITIAL_PLACES.zones), dict(INITIAL_PLACES.parks))
+_held: dict[str, Any] = {"names": _initial, "checked_at": None}
 
 
 def place_names() -> PlaceNames:
@@ -41,47 +49,62 @@ def place_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return list(names.zones.items()), list(names.parks.items())
 
 
-def place_names_sync(*, force: bool = False) -> None:
-    """Give the matching core's wording the database's zone and park names (when they changed).
+def _hold(names: Names) -> None:
+    """Give the core's wording these names (only when they changed: a change invalidates compiled rules)."""
+    if names != _held["names"]:
+        set_place_names(zones=names[0], parks=names[1])
+        _held["names"] = names
 
-    Without `force`, at most once per PLACE_NAMES_REFRESH_SECONDS. A database that cannot be read keeps
-    the names held so far (the next request tries again).
-    """
-    now = time.monotonic()
-    if not force and _synced["at"] is not None and now - _synced["at"] < PLACE_NAMES_REFRESH_SECONDS:
-        return
+
+def place_names_load(*, share: bool = False) -> None:
+    """Read the names from the database into the wording; with `share`, also into the cache for the other
+    processes. A database that cannot be read keeps the names held so far."""
     try:
-        zones = dict(Zone.objects.values_list("code", "name"))
-        parks = dict(Park.objects.values_list("code", "name"))
+        names: Names = (dict(Zone.objects.values_list("code", "name")), dict(Park.objects.values_list("code", "name")))
     except DatabaseError:
         logger.warning("zone and park names could not be read; the wording keeps the names it has", exc_info=True)
         return
-    _synced["at"] = now
-    if (zones, parks) != _synced["names"]:
-        set_place_names(zones=zones, parks=parks)
-        _synced["names"] = (zones, parks)
+    _hold(names)
+    if share:
+        cache.set(CACHE_KEY, names, timeout=None)
+
+
+def place_names_check() -> None:
+    """Pick up names another process shared (at most every PLACE_NAMES_CHECK_SECONDS; a cache read only)."""
+    now = time.monotonic()
+    if _held["checked_at"] is not None and now - _held["checked_at"] < PLACE_NAMES_CHECK_SECONDS:
+        return
+    _held["checked_at"] = now
+    shared = cache.get(CACHE_KEY)
+    if shared is not None:
+        _hold(shared)
+
+
+def place_names_at_startup() -> None:
+    """Load the names at process start, then close the connection (a web server may fork after this)."""
+    place_names_load()
+    connections.close_all()
 
 
 def place_names_reset() -> None:
-    """Back to the initial names until the next sync (tests: a rolled-back rename must not stay in the wording)."""
-    initial = (dict(INITIAL_PLACES.zones), dict(INITIAL_PLACES.parks))
-    if _synced["names"] not in (None, initial):
-        set_place_names(zones=initial[0], parks=initial[1])
-    _synced.update(at=None, names=initial)
+    """Back to the initial names, nothing shared (tests: a rolled-back rename must not stay in the wording)."""
+    _hold(_initial)
+    _held["checked_at"] = None
+    cache.delete(CACHE_KEY)
 
 
 def _on_edit(sender: Any, **kwargs: Any) -> None:
-    # After the commit: a rename rolled back must not reach the wording.
-    transaction.on_commit(lambda: place_names_sync(force=True))
+    # After the commit: a rename rolled back must reach neither the wording nor the other processes.
+    transaction.on_commit(lambda: place_names_load(share=True))
 
 
 def _on_start(sender: Any = None, **kwargs: Any) -> None:
-    place_names_sync()
+    place_names_check()
 
 
 def connect() -> None:
-    """Wire the sync to edits and to the start of requests and tasks (called from the app's ready())."""
-    from celery.signals import task_prerun
+    """Wire the names to edits, to the start of requests and tasks, and to worker start-up (from ready())."""
+    from celery.signals import task_prerun, worker_process_init
     from django.core.signals import request_started
     from django.db.models.signals import post_delete, post_save
 
@@ -90,3 +113,6 @@ def connect() -> None:
         post_delete.connect(_on_edit, sender=model, dispatch_uid=f"place_names_{model.__name__}_deleted")
     request_started.connect(_on_start, dispatch_uid="place_names_request")
     task_prerun.connect(_on_start, dispatch_uid="place_names_task")
+    worker_process_init.connect(
+        lambda **kwargs: place_names_at_startup(), weak=False, dispatch_uid="place_names_worker"
+    )

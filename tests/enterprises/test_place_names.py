@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from matching.core.registry import FACTS
+from matching.core.vocabulary import INITIAL_PLACES
 from policies import services as policy_services
 from portal.enterprises.models import Park, Zone
-from portal.enterprises.place_names import place_choices, place_names_sync
+from portal.enterprises.place_names import CACHE_KEY, place_choices, place_names_load
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +23,16 @@ def test_a_renamed_zone_reaches_the_rule_wording_once_committed(django_capture_o
     assert FACTS["zone"].wording("in", ["tech_ecology"]) == "经营场所位于：科技生态新区"
 
 
-def test_other_processes_pick_the_names_up_at_their_next_sync() -> None:
-    Park.objects.create(code="new_valley_park", name="新谷园", sort_order=99)  # no commit: no push
-    place_names_sync(force=True)
+def test_other_processes_pick_shared_names_up_at_their_next_request(client) -> None:
+    zones, parks = dict(INITIAL_PLACES.zones), {**INITIAL_PLACES.parks, "new_valley_park": "新谷园"}
+    cache.set(CACHE_KEY, (zones, parks))  # as the process where an administrator added the park shares them
+    client.get("/healthz")
+    assert FACTS["park"].wording("in", ["new_valley_park"]).endswith("新谷园")
+
+
+def test_a_process_starts_with_the_database_names() -> None:
+    Park.objects.create(code="new_valley_park", name="新谷园", sort_order=99)
+    place_names_load()
     assert FACTS["park"].wording("in", ["new_valley_park"]).endswith("新谷园")
 
 
