@@ -81,9 +81,12 @@ def place_names_check() -> None:
 
 
 def place_names_at_startup() -> None:
-    """Load the names at process start, then close the connection (a web server may fork after this)."""
+    """Load the names at process start, then close the connection (a web server may fork after this; a
+    connection inside a transaction, as in a test importing the WSGI application, is left alone)."""
     place_names_load()
-    connections.close_all()
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 def place_names_reset() -> None:
