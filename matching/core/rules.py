@@ -272,7 +272,7 @@ def undecidable_conditions(rule: object) -> list[tuple[int, str, Leaf, bool, str
     decides: an attestation, a judgement, or a fact the registry says only self-declaration supplies
     (no verified source). `number` counts conditions from 1 in document order, as pages list them.
     RuleError if the rule is not valid."""
-    found = []
+    found: list[tuple[int, str, Leaf, bool, str]] = []
     for number, (path, leaf, negated) in enumerate(iter_leaves(as_tree(rule)), start=1):
         if isinstance(leaf, Attestation):
             found.append((number, path, leaf, negated, "需企业承诺，没有部门数据可以核验"))
