@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from matching.core.profile import EnterpriseProfile
 from matching.core.registry import MET, UNKNOWN, UNMET
-from matching.core.rules import RuleError, as_tree
+from matching.core.rules import RuleError, as_tree, parse_rule_keyed
 from matching.core.tree import AllOf, Condition, Leaf, Node, child_paths, three_valued
 
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
@@ -95,16 +95,17 @@ def _known_value(leaf: Leaf, known: dict[str, str]) -> int:
     return UNKNOWN
 
 
-def rule_admits(rule: Any, *, industry: str = "", size: str = "", zone: str = "") -> bool:
+def rule_admits(rule: Any, *, industry: str = "", size: str = "", zone: str = "", key: Hashable | None = None) -> bool:
     """False only when the given facts alone make the rule unmet (see the comment above).
 
-    `rule` is a rule's JSON or its parsed tree; a rule that does not parse is admitted (published
-    rules always parse: publishing validates them)."""
+    `rule` is a rule's JSON or its parsed tree; with `key` (a published version's (pk, updated_at)),
+    its JSON is parsed once per process, not on every request. A rule that does not parse is
+    admitted (published rules always parse: publishing validates them)."""
     known = {k: v for k, v in (("industry", industry), ("size", size), ("zone", zone)) if v}
     if not known:
         return True
     try:
-        tree = as_tree(rule)
+        tree = as_tree(rule) if key is None else parse_rule_keyed(key, rule)
     except RuleError:
         return True
     return three_valued(tree, lambda leaf: _known_value(leaf, known)) != UNMET
@@ -130,7 +131,8 @@ def policy_list(*, filters: dict[str, Any] | None = None, on: date | None = None
     return [
         v
         for v in versions
-        if (not chain or chain in v.chains) and rule_admits(v.rule, industry=industry, size=size, zone=zone)
+        if (not chain or chain in v.chains)
+        and rule_admits(v.rule, industry=industry, size=size, zone=zone, key=(v.pk, v.updated_at))
     ]
 
 

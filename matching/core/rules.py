@@ -24,7 +24,7 @@ Pure Python, no Django imports.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 from .registry import FACTS, OPERATOR_LABELS
@@ -235,6 +235,26 @@ def as_tree(rule: object) -> Node:
     if isinstance(rule, NODE_TYPES):
         return rule
     return parse_rule(rule)
+
+
+_TREES_BY_KEY: dict[Hashable, Node] = {}
+_TREES_BY_KEY_LIMIT = 5000
+
+
+def parse_rule_keyed(key: Hashable, rule: object) -> Node:
+    """`parse_rule(rule)`, remembered under `key`: for callers that read many stored rules on every
+    request (the policy list's filters), so that each rule version is parsed once per process.
+
+    The caller guarantees that `key` changes whenever the rule does: a published version's
+    (pk, updated_at). Trees are immutable, so sharing one is safe; a rule that does not parse is
+    not remembered (RuleError each time).
+    """
+    tree = _TREES_BY_KEY.get(key)
+    if tree is None:
+        if len(_TREES_BY_KEY) >= _TREES_BY_KEY_LIMIT:
+            _TREES_BY_KEY.clear()
+        tree = _TREES_BY_KEY[key] = parse_rule(rule)
+    return tree
 
 
 def validate_rule(rule: object) -> None:

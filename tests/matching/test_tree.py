@@ -15,7 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from matching.core.describe import describe_rule
 from matching.core.evaluator import compile_rule
 from matching.core.registry import FACTS, UNKNOWN
-from matching.core.rules import MAX_DEPTH, MAX_ERRORS, MAX_NODES, RuleError, as_tree, iter_conditions, parse_rule
+from matching.core.rules import (
+    MAX_DEPTH,
+    MAX_ERRORS,
+    MAX_NODES,
+    RuleError,
+    as_tree,
+    iter_conditions,
+    parse_rule,
+    parse_rule_keyed,
+)
 from matching.core.sql import Tables, compile_rule_sql
 from matching.core.tree import (
     AllOf,
@@ -117,6 +126,16 @@ def test_as_tree_takes_a_tree_as_it_is_and_parses_json() -> None:
     assert as_tree(EMPLOYEES) == tree
     with pytest.raises(RuleError):
         as_tree({"all": []})
+
+
+def test_a_keyed_parse_is_remembered_until_the_key_changes() -> None:
+    first = parse_rule_keyed(("test", 1, "v1"), EMPLOYEES)
+
+    assert parse_rule_keyed(("test", 1, "v1"), {"all": [EMPLOYEES]}) is first  # the caller's key decides
+    assert parse_rule_keyed(("test", 1, "v2"), {"all": [EMPLOYEES]}) == AllOf((first,))
+    for _ in range(2):  # a rule that does not parse is refused every time, never remembered
+        with pytest.raises(RuleError):
+            parse_rule_keyed(("test", 2, "v1"), {"all": []})
 
 
 def nested_nots(depth: int) -> dict[str, Any]:
