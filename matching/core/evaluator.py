@@ -75,7 +75,7 @@ from .registry import (
     source_label,
 )
 from .rules import PENDING_LABELS, as_tree
-from .tree import DEFAULT_DEPARTMENT, AllOf, AnyOf, Condition, Judgement, Node, Not, child_paths, join
+from .tree import DEFAULT_DEPARTMENT, AllOf, AnyOf, Condition, Judgement, Node, Not, child_paths, join, to_raw
 
 EXPLANATION_SCHEMA = 1
 
@@ -487,6 +487,11 @@ class CompiledRule:
             )
         leaves.append(leaf)
         return _Node(_LEAF, index=index)
+
+    @property
+    def rule(self) -> dict[str, Any]:
+        """The rule's JSON (a fresh copy, from the tree)."""
+        return to_raw(self.tree)
 
     def surely_ineligible(self, profile: EnterpriseProfile, *, on: date) -> bool:
         """True when a condition directly under a root `all` is unmet: the outcome is then ineligible

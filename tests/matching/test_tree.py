@@ -76,6 +76,7 @@ def test_round_trip_raw_tree_raw(raw: dict[str, Any]) -> None:
     assert to_raw(tree) == raw
     assert json.dumps(to_raw(tree), sort_keys=True, default=str) == json.dumps(raw, sort_keys=True, default=str)
     assert parse_rule(to_raw(tree)) == tree
+    assert compile_rule(raw).rule == raw
 
 
 def test_the_nodes_are_typed_and_carry_the_fact_definition() -> None:
