@@ -97,7 +97,7 @@ NODE_TYPES = (AllOf, AnyOf, Not, Condition, Attestation, Judgement)
 def freeze(value: Any) -> Any:
     """A JSON value with its lists as tuples (hashable, immutable)."""
     if isinstance(value, list):
-        return tuple(freeze(item) for item in value)
+        return tuple([freeze(item) if isinstance(item, list) else item for item in value])
     return value
 
 
