@@ -46,7 +46,8 @@ def tables() -> Tables:
     )
 
 
-def compile_for(rule: dict, *, on: date) -> CompiledSql:
+def compile_for(rule: object, *, on: date) -> CompiledSql:
+    """The SQL of a rule (its JSON or its parsed tree) over this database's tables."""
     return compile_rule_sql(rule, tables=tables(), on=on, lateral=connection.vendor == "postgresql")
 
 

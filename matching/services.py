@@ -133,8 +133,8 @@ def policy_version_match(
     chunk_size = chunk_size or settings.MATCH_CHUNK_SIZE
     version = PolicyVersion.objects.get(pk=version_id)
     active = policy_in_effect(version, on)
-    compiled = compile_for(version.rule, on=on) if active else _NOT_IN_EFFECT
-    explainer = _Explainer(rule=version.rule, compiled=_compiled(version), on=on) if active else None
+    compiled = compile_for(_compiled(version).tree, on=on) if active else _NOT_IN_EFFECT
+    explainer = _Explainer(compiled=_compiled(version), on=on) if active else None
     bounds = MatchProfile.objects.aggregate(lo=Min("enterprise_id"), hi=Max("enterprise_id"))
     summary = MatchSummary(version_id=version_id)
     if bounds["lo"] is None:
@@ -184,16 +184,15 @@ class _Explainer:
     A rule on qualifications or places reads whole profiles (`enterprise_profiles_by_id`).
     """
 
-    def __init__(self, *, rule: dict[str, Any], compiled: CompiledRule, on: date) -> None:
+    def __init__(self, *, compiled: CompiledRule, on: date) -> None:
         from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS
 
         from .core.registry import FACTS, PlaceFact, QualificationFact
-        from .core.rules import iter_conditions
 
         self.compiled = compiled
         self.on = on
-        # Attestations and judgements read no fact (no data decides them).
-        specs = [FACTS[cond["fact"]] for _, cond, _ in iter_conditions(rule) if "fact" in cond]
+        # The facts the rule's conditions test (attestations and judgements read none).
+        specs = [FACTS[name] for name in sorted(compiled.facts)]
         self.full_profiles = connection.vendor != "postgresql" or any(
             isinstance(spec, QualificationFact | PlaceFact) for spec in specs
         )
@@ -338,7 +337,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
     for version in published_versions().order_by("pk"):
         if not policy_in_effect(version, on):
             continue
-        explainer = _Explainer(rule=version.rule, compiled=_compiled(version), on=on)
+        explainer = _Explainer(compiled=_compiled(version), on=on)
         for i in range(0, len(ids), chunk_size):
             part = ids[i : i + chunk_size]
             with transaction.atomic():
