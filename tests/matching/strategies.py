@@ -43,6 +43,9 @@ CONDITIONS = st.one_of(
     numeric("revenue", [100, 2000.5]),
     numeric("rd_expense_ratio", [0.1, 3]),
     numeric("age_years", [1, 3, 5]),
+    numeric("social_insurance_staff", [10, 100]),
+    numeric("invention_patents", [0, 3]),
+    numeric("rd_staff", [5, 50]),
     st.builds(lambda v: {"fact": "qualification", "op": "has", "value": v}, st.sampled_from(["high_tech", "gazelle"])),
     st.builds(lambda v: {"fact": "zone", "op": "in", "value": v}, sublist(["tech_ecology", "business_innovation"])),
     st.builds(lambda v: {"fact": "park", "op": "in", "value": v}, sublist(["hefeng_park", "taihu_science_city"])),
@@ -107,6 +110,9 @@ def profiles(draw: st.DrawFn) -> EnterpriseProfile:
         "dishonest": maybe([True, False]),
         "above_designated_size": maybe([True, False]),
         "foreign_investor_country": maybe(["", "JP", "US", "DE"]),
+        "social_insurance_staff": maybe([0, 9, 10, 11, 100, 101]),
+        "invention_patents": maybe([0, 2, 3, 4]),
+        "rd_staff": maybe([0, 5, 50, 51]),
     }
     facts = {}
     for key, strategy in scalar.items():
