@@ -3,6 +3,21 @@
 Every other part of matching (validation, evaluation, descriptions, the calculator) asks this module
 about a fact; nothing else knows how a fact is read from an `EnterpriseProfile` or worded in Chinese.
 Pure Python, no Django imports.
+
+One fact, one definition. Each fact is defined once, in `_build`: label, value type, unit, operators,
+how it is read from a profile, which sources verify it, its bounds, its column on the enterprise
+register (`stored`), the departments whose feeds share it, the column titles spreadsheets give it,
+how typed text becomes a number on each input channel (reading.py), an example value and (for new
+facts) its demo-data generator. Derived from it: the projection columns and the SQL column map
+(projection.py, sql.py), the register's FACT_FIELDS, feed parsers, department ownership and column
+aliases (portal.enterprises), the API input, the workspace profile form, the calculator and its form,
+golden-case profiles and their form, demo and benchmark data. tests/matching/test_fact_definitions.py
+walks FACTS and proves every one of those places knows every fact.
+
+Adding a fact: its definition here; its Enterprise column (`register_count` / `register_amount` for
+numbers) and MatchProfile column and flag (`projection_number`), with their migrations; a strategy in
+tests/matching/strategies.py and operator cases in tests/matching/test_registry.py. The tests name
+whatever is left out.
 """
 
 from __future__ import annotations
@@ -757,7 +772,6 @@ MAX_AGE_YEARS = 200  # 年
 # Far above the largest patent portfolios (a few hundred thousand), so only absurd input is refused.
 MAX_PATENTS = 10_000_000  # 件
 _PERSON_COMPARATIVES = {"gte": "不少于", "gt": "多于", "lte": "不超过", "lt": "少于"}
-_COUNT_COMPARATIVES = {"gte": "不少于", "gt": "多于", "lte": "不超过", "lt": "少于"}
 
 
 # --- demo data generators (sample data, never official figures) -----------------------------------
@@ -997,7 +1011,7 @@ def _build() -> dict[str, FactSpec]:
             operators=_NUMERIC_OPS,
             read=_scalar_reader("invention_patents"),
             unit="件",
-            phrases=_COUNT_COMPARATIVES,
+            phrases=_PERSON_COMPARATIVES,  # the same words for counts of patents
             profile_key="invention_patents",
             maximum=MAX_PATENTS,
             stored=Stored(),
