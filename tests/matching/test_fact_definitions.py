@@ -285,6 +285,26 @@ def test_the_new_counts_are_worded_and_evaluated() -> None:
     assert compiled.evaluate(short, on=ON).status == "ineligible"
 
 
+def test_golden_cases_check_rules_on_the_new_counts() -> None:
+    from policies.golden import GoldenInput, golden_check_cases
+
+    rule = {
+        "any": [
+            {"fact": "invention_patents", "op": "gte", "value": 1},
+            {"fact": "rd_staff", "op": "gte", "value": 10},
+        ]
+    }
+    cases = [
+        GoldenInput("专利", {"invention_patents": 2, "sources": "department"}, "eligible"),
+        GoldenInput("无专利、研发人员少", {"invention_patents": 0, "rd_staff": 3}, "ineligible"),
+        GoldenInput("未知", {"social_insurance_staff": 50}, "needs_info"),
+        GoldenInput("负数", {"rd_staff": -1}, "ineligible"),
+    ]
+    results = golden_check_cases(rule=rule, effective_from=date(2026, 1, 1), effective_to=None, cases=cases, today=ON)
+    assert [r.passed for r in results] == [True, True, True, False]
+    assert results[3].actual == "invalid_profile"
+
+
 @pytest.mark.django_db
 def test_a_department_file_with_the_new_counts_reaches_both_matching_paths(tmp_path) -> None:
     from django.core.management import call_command
