@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from matching.core.reading import Widget
 from matching.core.registry import FactSpec, ValueType, scalar_facts, stored_facts
 from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, ZONES
 from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
@@ -215,9 +216,10 @@ def profile_form_field(spec: FactSpec) -> forms.Field:
     """The enterprise workspace's input for a stored fact, from its definition (type, unit, column bounds)."""
     stored = spec.stored
     assert stored is not None
-    if spec.type is ValueType.INDUSTRY:
+    widget = spec.input_widget
+    if widget is Widget.INDUSTRY:
         return forms.CharField(label=f"{spec.label}（4位小类代码）", required=False, max_length=120)
-    if spec.profile_key == "established_on":
+    if widget is Widget.DATE:
         return forms.DateField(
             label=spec.ask, required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
         )
@@ -233,11 +235,11 @@ def profile_form_field(spec: FactSpec) -> forms.Field:
             decimal_places=stored.places,
             **bounds,
         )
-    if spec.type is ValueType.BOOLEAN:
+    if widget is Widget.YES_NO:
         return forms.ChoiceField(
             label=spec.ask, required=False, choices=[("", "不填"), ("true", "是"), ("false", "否")]
         )
-    if spec.type is ValueType.CHOICE:
+    if widget is Widget.SELECT and spec.type is ValueType.CHOICE:
         return forms.ChoiceField(label=spec.label, required=False, choices=[("", "不填"), *spec.choices.items()])
     raise TypeError(f"no profile form input for {spec.name} ({spec.type})")
 

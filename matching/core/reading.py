@@ -20,6 +20,17 @@ from decimal import Decimal
 from enum import StrEnum
 
 
+class Widget(StrEnum):
+    """How a form asks for a fact (the 政策计算器, the golden-case form, the workspace profile form)."""
+
+    INDUSTRY = "industry"  # an industry by name or code
+    NUMBER = "number"  # text with a numeric keyboard (never <input type=number>: it hides bad input)
+    DATE = "date"
+    SELECT = "select"  # one of the fact's choices, or 不填
+    CHECKBOXES = "checkboxes"  # any of the choices (qualifications held, places)
+    YES_NO = "yes_no"  # 不填 / 是 / 否, or the visitor's own statement as a checkbox
+
+
 class Channel(StrEnum):
     TYPED = "typed"  # a person at a form (政策计算器, golden-case form, enterprise workspace)
     FILE = "file"  # a department feed: spreadsheet upload or system export through the API

@@ -36,7 +36,7 @@ from typing import Any
 
 from .industries import IndustryMatcher, industry_display, is_industry_code
 from .profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
-from .reading import NUMBER_SYNTAX, Channel, NumberSyntax, Stored
+from .reading import NUMBER_SYNTAX, Channel, NumberSyntax, Stored, Widget
 from .vocabulary import (
     COUNTRIES,
     DEPARTMENT_SOURCES,
@@ -100,6 +100,18 @@ class ValueType(StrEnum):
     PLACE = "place"  # list of zone / park codes (administrators add new ones)
     BOOLEAN = "boolean"
     COUNTRY = "country"  # list of ISO 3166 alpha-2 codes
+
+
+_TYPE_WIDGETS: dict[ValueType, Widget] = {
+    ValueType.INDUSTRY: Widget.INDUSTRY,
+    ValueType.CHOICE: Widget.SELECT,
+    ValueType.INTEGER: Widget.NUMBER,
+    ValueType.NUMBER: Widget.NUMBER,
+    ValueType.QUALIFICATION: Widget.CHECKBOXES,
+    ValueType.PLACE: Widget.CHECKBOXES,
+    ValueType.BOOLEAN: Widget.YES_NO,
+    ValueType.COUNTRY: Widget.SELECT,
+}
 
 
 def source_label(source: str | None) -> str:
@@ -189,6 +201,8 @@ class FactSpec:
     shared_by: tuple[str, ...] = ()
     # The department a golden case's "sources": "department" credits; defaults to shared_by[0].
     golden_source: str = ""
+    # How forms ask for the fact; None: the usual input for its value type (see `input_widget`).
+    widget: Widget | None = None
     # Offered on the enterprise workspace's profile form (what an enterprise declares about itself there).
     profile_form: bool = True
     # Column titles people put in spreadsheets for the fact (besides its code and column title).
@@ -211,6 +225,10 @@ class FactSpec:
     def title(self) -> str:
         """The fact's name with its unit, as a column title: 从业人员（人）."""
         return f"{self.label}（{self.unit}）" if self.unit else self.label
+
+    @property
+    def input_widget(self) -> Widget:
+        return self.widget or _TYPE_WIDGETS[self.type]
 
     @property
     def golden_department(self) -> str:
@@ -906,6 +924,7 @@ def _build() -> dict[str, FactSpec]:
             operators=_NUMERIC_OPS,
             read=_read_age,
             input_label="成立日期",
+            widget=Widget.DATE,  # asked as the establishment date; the age follows from it
             unit="年",
             phrases={"gte": "不少于", "gt": "超过", "lte": "不超过", "lt": "不满"},
             profile_key="established_on",

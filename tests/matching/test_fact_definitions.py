@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django import forms
 from django.db import models
 
 from frontend.fact_inputs import CALCULATOR, GOLDEN, fact_inputs
@@ -27,7 +28,7 @@ from matching import benchdata
 from matching.core.calculator import FIELDS, profile_from_declared
 from matching.core.evaluator import compile_rule
 from matching.core.projection import PROJECTION_COLUMNS, SCALAR_COLUMNS
-from matching.core.reading import FILE_NUMBER, TYPED_NUMBER, Channel
+from matching.core.reading import FILE_NUMBER, TYPED_NUMBER, Channel, Widget
 from matching.core.registry import FACTS, FactSpec, ValueType, scalar_facts, stored_facts
 from matching.core.sql import Tables, compile_rule_sql
 from matching.core.vocabulary import DEPARTMENT_SOURCES
@@ -145,6 +146,13 @@ def test_the_calculator_accepts_every_scalar_fact(name: str) -> None:
 def test_the_calculator_and_golden_case_forms_have_an_input_for_every_fact(purpose: str) -> None:
     inputs = fact_inputs(purpose=purpose, zones=[("tech_ecology", "科技生态功能区")], parks=[])  # type: ignore[arg-type]
     assert sorted(i.fact for i in inputs) == sorted(FACTS)
+    for item in inputs:  # each input is the widget the fact's definition asks for
+        spec = FACTS[item.fact]
+        if spec.input_widget is Widget.NUMBER:
+            expected = "numeric" if spec.type is ValueType.INTEGER else "decimal"
+            assert item.field.widget.attrs["inputmode"] == expected, item.fact
+        if spec.input_widget is Widget.DATE:
+            assert isinstance(item.field, forms.DateField), item.fact
 
 
 @pytest.mark.parametrize("name", every_scalar())
