@@ -25,6 +25,7 @@ from typing import Any
 from django.utils import timezone
 
 from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from matching.core.reading import Channel
 from matching.core.registry import FACTS, FactSpec, ValueType, format_number, scalar_facts
 from matching.core.vocabulary import (
     PARKS,
@@ -102,8 +103,11 @@ def _fact_value(key: str, value: Any) -> Any:
     if spec.type is ValueType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
             raise GoldenProfileError(key, "invalid_number", "应为数字")
-        if isinstance(value, str) and len(value) > 40:  # never convert a huge text ("1e1000000…")
-            raise GoldenProfileError(key, "invalid_number", "应为数字")
+        if isinstance(value, str):  # read as a file's number is (the fact's FILE syntax): never a huge text
+            text = spec.syntax(Channel.FILE).text(value)
+            if text is None:
+                raise GoldenProfileError(key, "invalid_number", "应为数字")
+            value = text
         try:
             number = Decimal(str(value))
         except InvalidOperation:
