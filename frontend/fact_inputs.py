@@ -20,6 +20,7 @@ from typing import Any, Literal
 from django import forms
 
 from matching.core.profile import EnterpriseProfile
+from matching.core.reading import Widget
 from matching.core.registry import FACTS, FactSpec, ValueType, format_number
 
 Purpose = Literal["calculator", "golden"]
@@ -107,8 +108,8 @@ def _boolean_field(spec: FactSpec, *, purpose: Purpose) -> forms.Field:
 
 
 def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]], parks: Sequence[tuple[str, str]]):
-    kind = spec.type
-    if kind is ValueType.INDUSTRY:
+    widget = spec.input_widget  # from the fact's definition (its value type's usual input unless it says)
+    if widget is Widget.INDUSTRY:
         if purpose == CALCULATOR:
             field: forms.Field = forms.CharField(
                 label=spec.label,
@@ -126,19 +127,19 @@ def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]]
             error_messages={"max_length": "所属行业请填写4位行业小类代码（如 6513）"},
         )
         return FactInput(spec.name, "industry_code", field)
-    if kind in (ValueType.INTEGER, ValueType.NUMBER) and spec.profile_key == "established_on":
+    if widget is Widget.DATE:
         field = forms.DateField(
             label=spec.ask,
             required=False,
             widget=forms.DateInput(attrs=_DATE_WIDGET, format="%Y-%m-%d"),
             error_messages={"invalid": f"{spec.ask}必须是有效的日期（如 2019-03-01）"},
         )
-        return FactInput(spec.name, "established_on", field)
-    if kind in (ValueType.INTEGER, ValueType.NUMBER):
+        return FactInput(spec.name, spec.profile_key, field)
+    if widget is Widget.NUMBER:
         return FactInput(spec.name, spec.name, _number_field(spec))
-    if kind is ValueType.CHOICE:
+    if widget is Widget.SELECT and spec.type is ValueType.CHOICE:
         return FactInput(spec.name, spec.name, _choice_field(spec, purpose=purpose))
-    if kind is ValueType.QUALIFICATION:
+    if widget is Widget.CHECKBOXES and spec.type is ValueType.QUALIFICATION:
         field = forms.MultipleChoiceField(
             label="持有的有效资质",
             required=False,
@@ -148,7 +149,7 @@ def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]]
             help_text="未勾选的资质按“未持有”判断",
         )
         return FactInput(spec.name, "qualifications", field)
-    if kind is ValueType.PLACE:
+    if widget is Widget.CHECKBOXES and spec.type is ValueType.PLACE:
         options = zones if spec.name == "zone" else parks
         field = forms.MultipleChoiceField(
             label=spec.ask,
@@ -158,9 +159,9 @@ def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]]
             help_text="有多个经营场所（一照多址）时可多选" if spec.name == "zone" else "不在特色园区内时不选",
         )
         return FactInput(spec.name, "zone" if spec.name == "zone" else "parks", field)
-    if kind is ValueType.BOOLEAN:
+    if widget is Widget.YES_NO:
         return FactInput(spec.name, spec.name, _boolean_field(spec, purpose=purpose))
-    if kind is ValueType.COUNTRY:
+    if widget is Widget.SELECT and spec.type is ValueType.COUNTRY:
         field = forms.ChoiceField(
             label=spec.label,
             required=False,

@@ -10,7 +10,9 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, TAX_CREDIT_RATINGS, ZONES
+from matching.core.reading import Widget
+from matching.core.registry import FactSpec, ValueType, scalar_facts, stored_facts
+from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, ZONES
 from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
 from portal.enterprises import industries
 
@@ -209,28 +211,42 @@ def derived_size(facts: dict[str, Any]) -> str:
 
 # --- Enterprise workspace -----------------------------------------------------------------------
 
-# The self-declarable facts, as form fields. Keys are the registry's fact names.
+
+def profile_form_field(spec: FactSpec) -> forms.Field:
+    """The enterprise workspace's input for a stored fact, from its definition (type, unit, column bounds)."""
+    stored = spec.stored
+    assert stored is not None
+    widget = spec.input_widget
+    if widget is Widget.INDUSTRY:
+        return forms.CharField(label=f"{spec.label}（4位小类代码）", required=False, max_length=120)
+    if widget is Widget.DATE:
+        return forms.DateField(
+            label=spec.ask, required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        )
+    if spec.type is ValueType.INTEGER:
+        return forms.IntegerField(label=spec.title, required=False, min_value=0)
+    if spec.type is ValueType.NUMBER:
+        bounds: dict[str, Any] = {} if stored.maximum is None else {"max_value": stored.maximum}
+        return forms.DecimalField(
+            label=spec.title,
+            required=False,
+            min_value=0,
+            max_digits=stored.digits,
+            decimal_places=stored.places,
+            **bounds,
+        )
+    if widget is Widget.YES_NO:
+        return forms.ChoiceField(
+            label=spec.ask, required=False, choices=[("", "不填"), ("true", "是"), ("false", "否")]
+        )
+    if widget is Widget.SELECT and spec.type is ValueType.CHOICE:
+        return forms.ChoiceField(label=spec.label, required=False, choices=[("", "不填"), *spec.choices.items()])
+    raise TypeError(f"no profile form input for {spec.name} ({spec.type})")
+
+
+# The self-declarable facts, as form fields (keys are profile keys); each from its registry definition.
 FACT_FORM_FIELDS: dict[str, forms.Field] = {
-    "industry_code": forms.CharField(label="所属行业（4位小类代码）", required=False, max_length=120),
-    "established_on": forms.DateField(
-        label="成立日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    ),
-    "employees": forms.IntegerField(label="从业人员（人）", required=False, min_value=0),
-    "revenue": forms.DecimalField(
-        label="营业收入（万元）", required=False, min_value=0, max_digits=16, decimal_places=2
-    ),
-    "total_assets": forms.DecimalField(
-        label="资产总额（万元）", required=False, min_value=0, max_digits=16, decimal_places=2
-    ),
-    "above_designated_size": forms.ChoiceField(
-        label="是否规模以上企业", required=False, choices=[("", "不填"), ("true", "是"), ("false", "否")]
-    ),
-    "rd_expense_ratio": forms.DecimalField(
-        label="研发费用占营业收入比例（%）", required=False, min_value=0, max_value=100, max_digits=5, decimal_places=2
-    ),
-    "tax_credit_rating": forms.ChoiceField(
-        label="纳税信用等级", required=False, choices=[("", "不填"), *list(TAX_CREDIT_RATINGS.items())]
-    ),
+    spec.profile_key: profile_form_field(spec) for spec in stored_facts() if spec.profile_form
 }
 
 
@@ -252,8 +268,12 @@ class FactsForm(forms.Form):
         for key, value in self.cleaned_data.items():
             if value in (None, ""):
                 continue
-            values[key] = {"true": True, "false": False}.get(value, value) if key == "above_designated_size" else value
+            boolean = isinstance(self.fields[key], forms.ChoiceField) and key in _BOOLEAN_KEYS
+            values[key] = {"true": True, "false": False}.get(value, value) if boolean else value
         return values
+
+
+_BOOLEAN_KEYS = frozenset(spec.profile_key for spec in stored_facts() if spec.type is ValueType.BOOLEAN)
 
 
 def _field_kwargs(field: forms.Field) -> dict[str, Any]:
@@ -520,10 +540,14 @@ class GoldenCaseForm(forms.Form):
         return initial
 
 
+# Golden-profile keys whose value is the field's value as it stands (numbers shown plainly).
 _SCALAR_KEYS = frozenset(
-    {"industry_code", "employees", "revenue", "total_assets", "rd_expense_ratio", "established_on", "size"}
-    | {"tax_credit_rating"}
+    spec.profile_key
+    for spec in scalar_facts()
+    if spec.type in (ValueType.INDUSTRY, ValueType.CHOICE, ValueType.INTEGER, ValueType.NUMBER)
 )
+_YES_NO_KEYS = frozenset(spec.profile_key for spec in scalar_facts() if spec.type is ValueType.BOOLEAN)
+_COUNTRY_KEYS = frozenset(spec.profile_key for spec in scalar_facts() if spec.type is ValueType.COUNTRY)
 
 
 def _form_sites(sites: Any) -> dict[str, Any] | None:
@@ -556,9 +580,9 @@ def _form_facts(profile: Any) -> dict[str, Any] | None:
         if key in _SCALAR_KEYS:
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
             facts[key] = format_number(value) if is_number else value
-        elif key in ("dishonest", "above_designated_size") and isinstance(value, bool):
+        elif key in _YES_NO_KEYS and isinstance(value, bool):
             facts[key] = "true" if value else "false"
-        elif key == "foreign_investor_country" and isinstance(value, str):
+        elif key in _COUNTRY_KEYS and isinstance(value, str):
             facts[key] = value or NO_FOREIGN_CAPITAL
         elif key == "sources" and value in ("department", "self_declared"):
             facts["verified"] = value == "department"

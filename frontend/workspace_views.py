@@ -281,8 +281,9 @@ def profile(request: HttpRequest, credit_code: str) -> HttpResponse:
                     return redirect("frontend:enterprise_profile", credit_code=enterprise.credit_code)
         else:
             initial = {key: getattr(enterprise, key) for key in editable if enterprise.fact_known(key)}
-            if "above_designated_size" in initial:
-                initial["above_designated_size"] = "true" if initial["above_designated_size"] else "false"
+            for key, value in initial.items():
+                if isinstance(value, bool):  # a yes/no fact's choice input
+                    initial[key] = "true" if value else "false"
             if initial.get("industry_code"):
                 initial["industry_code"] = industry_label(initial["industry_code"])
             form = FactsForm(initial=initial, editable=editable)

@@ -148,9 +148,8 @@ class _Compiler:
 
     # --- scalar facts from the projection ------------------------------------------------------
     def _column(self, fact: str) -> tuple[str, str]:
-        column = {"industry": "industry_code", "age_years": "established_on"}.get(fact, fact)
-        flag = {"industry": "industry_verified"}.get(fact, f"{column}_verified")
-        return f"{self.p}.{column}", f"{self.p}.{flag}"
+        spec = FACTS[fact]  # its projection column and flag (projection.SCALAR_COLUMNS)
+        return f"{self.p}.{spec.profile_key}", f"{self.p}.{spec.flag_column}"
 
     def _scalar(self, fact: str, op: str, value: Any) -> tuple[str, str, str, str]:
         column, flag = self._column(fact)

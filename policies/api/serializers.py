@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from matching.core.calculator import FIELDS as CALCULATOR_FIELDS
 from matching.core.vocabulary import INDUSTRY_CHAINS, SIZES
 from portal.api.serializers import StrictInputSerializer
 
@@ -343,13 +344,21 @@ class PreviewSerializer(serializers.Serializer):
 # The public 政策计算器
 
 
+def _calculator_keys() -> str:
+    """The calculator's keys (one per registry fact, see matching.core.calculator.FIELDS), with notes."""
+    notes = {
+        "established_on": " 或 age_years",
+        "dishonest": "（未被列入失信名单填 false）",
+        "foreign_investor_country": "（无外资填空字符串）",
+    }
+    keys = [key for key in CALCULATOR_FIELDS if key not in ("name", "credit_code", "age_years")]
+    return "、".join(key + notes.get(key, "") for key in keys)
+
+
 class CalculatorInputSerializer(StrictInputSerializer):
     facts = serializers.DictField(
         help_text=(
-            "企业自行填写的信息，各项均可省略（省略即未知）：industry_code、size、employees、revenue、total_assets、"
-            "rd_expense_ratio、established_on 或 age_years、qualifications、zones、parks、tax_credit_rating、"
-            "dishonest（未被列入失信名单填 false）、above_designated_size、"
-            "foreign_investor_country（无外资填空字符串）。"
+            f"企业自行填写的信息，各项均可省略（省略即未知）：{_calculator_keys()}。"
             "数字不能为负，也不能超过登记可能的上限；文字形式的数字只接受普通写法（如 3000.5）。"
             "有误时返回 400，fields 中逐项给出 facts.<字段>、稳定的 code（invalid、out_of_range、unknown_code、"
             "conflict、unknown_field）和中文说明。"

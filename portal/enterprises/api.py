@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from matching.core.registry import FactSpec, ValueType, stored_facts
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
 from portal.accounts.authentication import DepartmentApiKeyAuthentication
 from portal.accounts.models import DepartmentApiKey
@@ -119,22 +120,40 @@ class EnterpriseDetailOutput(serializers.ModelSerializer):
         return _provenance(obj)
 
 
+def fact_input_field(spec: FactSpec) -> serializers.Field:
+    """The API input for a stored fact, from its definition (value type and column bounds)."""
+    stored = spec.stored
+    assert stored is not None
+    if spec.profile_key == "established_on":
+        return serializers.DateField(required=False)
+    if spec.type is ValueType.INTEGER:
+        return serializers.IntegerField(required=False, min_value=0)
+    if spec.type is ValueType.NUMBER:
+        bounds: dict[str, Any] = {"min_value": 0}
+        if stored.maximum is not None:
+            bounds["max_value"] = stored.maximum
+        return serializers.DecimalField(
+            required=False, max_digits=stored.digits, decimal_places=stored.places, **bounds
+        )
+    if spec.type is ValueType.BOOLEAN:
+        return serializers.BooleanField(required=False)
+    if spec.type is ValueType.COUNTRY:
+        return serializers.CharField(required=False, max_length=stored.input_length, allow_blank=False)
+    if spec.type in (ValueType.INDUSTRY, ValueType.CHOICE):
+        return serializers.CharField(required=False, max_length=stored.input_length)
+    raise TypeError(f"no API input for {spec.name} ({spec.type})")
+
+
 class FactsInput(StrictInputSerializer):
-    industry_code = serializers.CharField(required=False, max_length=10)
-    established_on = serializers.DateField(required=False)
-    employees = serializers.IntegerField(required=False, min_value=0)
-    revenue = serializers.DecimalField(required=False, max_digits=16, decimal_places=2, min_value=0)
-    total_assets = serializers.DecimalField(required=False, max_digits=16, decimal_places=2, min_value=0)
-    above_designated_size = serializers.BooleanField(required=False)
-    foreign_investor_country = serializers.CharField(required=False, max_length=10, allow_blank=False)
-    rd_expense_ratio = serializers.DecimalField(
-        required=False, max_digits=5, decimal_places=2, min_value=0, max_value=100
-    )
-    tax_credit_rating = serializers.CharField(required=False, max_length=2)
-    dishonest = serializers.BooleanField(required=False)
+    """Fact values (one input per stored registry fact, see `fact_input_field`), their source and date."""
+
     name = serializers.CharField(required=False, max_length=200)
     source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
     as_of = serializers.DateField(required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        facts = {spec.profile_key: fact_input_field(spec) for spec in stored_facts()}
+        return {**facts, **super().get_fields()}
 
     def facts(self) -> dict[str, Any]:
         return {k: v for k, v in self.validated_data.items() if k not in ("source", "as_of")}
