@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from . import credit_code as cc
+from portal.enterprises import credit_code as cc
 
 SEED = 3205052025
 # Fixed dates keep the data identical from run to run (load_demo must be idempotent).
