@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from celery import shared_task
@@ -22,8 +23,15 @@ def feed_upload_task(self, import_id: int) -> None:
         return
     from portal.lifecycle import job_keepalive
 
+    from .feeds import batch_process_settings
+
+    # Inline (eager, `make run` without Redis) the task runs in the web process: no process-wide settings there.
+    interpreter = contextlib.nullcontext() if self.request.is_eager else batch_process_settings()
     try:
-        with job_keepalive(FeedImport, import_id, running=FeedImport.Status.RUNNING, eager=self.request.is_eager):
+        with (
+            interpreter,
+            job_keepalive(FeedImport, import_id, running=FeedImport.Status.RUNNING, eager=self.request.is_eager),
+        ):
             services.feed_upload_process(feed_import=feed_import)
     except OperationalError as exc:  # lost connection, deadlock: give it back; it resumes after the last chunk
         FeedImport.objects.filter(pk=import_id, status=FeedImport.Status.RUNNING).update(

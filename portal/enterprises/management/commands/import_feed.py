@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from matching.core.vocabulary import DEPARTMENT_SOURCES
 from portal.enterprises.feed_files import FeedFileError, read_records
-from portal.enterprises.feeds import FeedError, feed_apply
+from portal.enterprises.feeds import FeedError, batch_process_settings, feed_apply
 from portal.enterprises.models import FeedImport
 
 
@@ -30,13 +30,14 @@ class Command(BaseCommand):
         try:
             with path.open("rb") as fh:
                 records = read_records(fh, path.name)
-            result = feed_apply(
-                source=str(options["source"]),
-                records=records,
-                channel=FeedImport.Channel.COMMAND,
-                filename=path.name,
-                default_as_of=options["as_of"],  # type: ignore[arg-type]
-            )
+            with batch_process_settings():  # a command's own process: see the function
+                result = feed_apply(
+                    source=str(options["source"]),
+                    records=records,
+                    channel=FeedImport.Channel.COMMAND,
+                    filename=path.name,
+                    default_as_of=options["as_of"],  # type: ignore[arg-type]
+                )
         except (FeedFileError, FeedError) as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:

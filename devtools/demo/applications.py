@@ -1,6 +1,6 @@
 """Sample applications (示例) for the demo enterprise, so 我的申报 and the staff console are not empty.
 
-Called by portal.accounts.demo.load_demo after the demo logins exist. Idempotent: a policy version the
+Called by devtools.demo.accounts.load_demo after the demo logins exist. Idempotent: a policy version the
 demo enterprise already applied for is left alone. Needs the catalogue (load_catalogue runs first in
 `bootstrap`); without published 申报 policies it does nothing.
 """
@@ -14,8 +14,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from . import rules
-from .models import Application, ApplicationAttachment, ApplicationTransition
+from portal.applications import rules
+from portal.applications.models import Application, ApplicationAttachment, ApplicationTransition
 
 DEMO_USER = "qiye_a"
 DEMO_REVIEWER = "reviewer"

@@ -67,7 +67,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"惠企通已就绪：{options['url']}"))
         self.stdout.write(task_mode_line())
         if "load_demo" in available:
-            from portal.accounts.demo import DEMO_LOGINS
+            from devtools.demo.accounts import DEMO_LOGINS
 
             self.stdout.write("示例账号（用户名、密码、身份）：")
             for username, password, what in DEMO_LOGINS:

@@ -10,7 +10,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from portal.accounts.demo import load_demo
+from devtools.demo.accounts import load_demo
 
 
 class Command(BaseCommand):
