@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from matching.core.registry import FACTS, generated_facts, sample_facts
-
 from portal.enterprises import credit_code as cc
 
 SEED = 3205052025
