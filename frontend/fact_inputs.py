@@ -106,7 +106,9 @@ def _boolean_field(spec: FactSpec, *, purpose: Purpose) -> forms.Field:
     )
 
 
-def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]], parks: Sequence[tuple[str, str]]):
+def _input(
+    spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]], parks: Sequence[tuple[str, str]]
+) -> FactInput:
     kind = spec.type
     if kind is ValueType.INDUSTRY:
         if purpose == CALCULATOR:

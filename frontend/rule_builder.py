@@ -164,6 +164,7 @@ def rows_from_rule(rule: Any) -> tuple[str, list[Row]] | None:
     """(combinator, rows) for a flat rule; None when it has nested groups or `not` (edit as JSON)."""
     if not isinstance(rule, dict):
         return None
+    children: list[Any]  # the raw rule's items, checked one by one below
     if "fact" in rule or any(kind in rule for kind in PENDING_CHOICES):
         children, combinator = [rule], "all"
     elif "all" in rule or "any" in rule:
