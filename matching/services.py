@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -39,6 +39,10 @@ from .models import MatchProfile, MatchRecord, MatchRun
 from .models import Outcome as OutcomeChoice
 from .models import change_kind as kind_of_change
 from .selectors import published_versions, today
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+
 
 logger = logging.getLogger(__name__)
 
@@ -374,7 +378,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
 _COMPILED: dict[tuple[int, Any], CompiledRule] = {}
 
 
-def _compiled(version: Any) -> CompiledRule:
+def _compiled(version: PolicyVersion) -> CompiledRule:
     # Versions are immutable once submitted, so a compiled rule can be kept per version (its
     # updated_at too, in case a database is rebuilt and ids come round again).
     key = (version.pk, version.updated_at)

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -15,6 +15,10 @@ from django.utils import timezone
 from matching.core.profile import EnterpriseProfile
 
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 Status = PolicyVersion.Status
 NOT_IN_EFFECT = "不在有效期"
@@ -178,7 +182,7 @@ def staff_version_queryset() -> QuerySet[PolicyVersion]:
     return PolicyVersion.objects.select_related("policy", "author", "submitted_by", "approved_by")
 
 
-def staff_review_queue(*, user: Any) -> dict[str, list[PolicyVersion]]:
+def staff_review_queue(*, user: User) -> dict[str, list[PolicyVersion]]:
     """待我审核: versions in review that `user` may act on now, oldest submission first.
 
     "approve": not yet approved, and neither written nor submitted by `user` (policy_approve refuses

@@ -8,7 +8,7 @@ demo enterprise already applied for is left alone. Needs the catalogue (load_cat
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -16,6 +16,10 @@ from django.utils import timezone
 
 from . import rules
 from .models import Application, ApplicationAttachment, ApplicationTransition
+
+if TYPE_CHECKING:
+    from portal.enterprises.models import Enterprise
+
 
 DEMO_USER = "qiye_a"
 DEMO_REVIEWER = "reviewer"
@@ -50,7 +54,7 @@ def _sample_pdf(title: str) -> bytes:
     return bytes(out)
 
 
-def _candidate_versions(enterprise: Any) -> list[Any]:
+def _candidate_versions(enterprise: Enterprise) -> list[Any]:
     """Published, in-effect 申报 versions with materials that the enterprise qualifies for (the evaluator
     decides now: at the first load_demo the re-match has not run yet); otherwise the first ones by key."""
     from matching.core.evaluator import Status, evaluate

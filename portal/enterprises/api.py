@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -26,17 +26,22 @@ from .facts import FieldError, source_name
 from .feeds import FeedError, feed_apply
 from .models import FACT_FIELDS, SOURCE_CHOICES, Enterprise, FeedImport, Qualification, QualificationKind, Site, Size
 
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.accounts.requests import AuthenticatedRequest
+
+
 # --- Permissions ----------------------------------------------------------------------------------
 
 
-def can_edit(user: Any, enterprise: Enterprise) -> bool:
+def can_edit(user: User, enterprise: Enterprise) -> bool:
     """Data officers edit any enterprise; an enterprise user edits their own (as self-declared data)."""
     if has_role(user, Role.DATA_OFFICER):
         return True
     return getattr(user, "enterprise_id", None) == enterprise.pk and not is_staff_user(user)
 
 
-def write_source(user: Any, requested: str | None, *, default: str | None = None) -> str:
+def write_source(user: User, requested: str | None, *, default: str | None = None) -> str:
     """The source a write is recorded under: enterprise users always self-declare; staff name a department."""
     if has_role(user, Role.DATA_OFFICER):
         source = requested or default
@@ -133,7 +138,8 @@ class FactsInput(StrictInputSerializer):
     tax_credit_rating = serializers.CharField(required=False, max_length=2)
     dishonest = serializers.BooleanField(required=False)
     name = serializers.CharField(required=False, max_length=200)
-    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)  # type: ignore[assignment]
     as_of = serializers.DateField(required=False)
 
     def facts(self) -> dict[str, Any]:
@@ -224,7 +230,8 @@ class QualificationInput(StrictInputSerializer):
     certificate_no = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     valid_from = serializers.DateField()
     valid_to = serializers.DateField(required=False, allow_null=True, default=None)
-    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)  # type: ignore[assignment]
     as_of = serializers.DateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -247,7 +254,8 @@ class ChangeOutput(serializers.Serializer):
     id = serializers.IntegerField()
     changes = serializers.JSONField(help_text='[{"field", "old", "new"}, …]')
     summary = serializers.CharField()
-    source = serializers.CharField()
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.CharField()  # type: ignore[assignment]
     source_display = serializers.SerializerMethodField()
     as_of = serializers.DateField()
     changed_at = serializers.DateTimeField()
@@ -266,6 +274,8 @@ class EnterpriseViewSet(
     viewsets.GenericViewSet,
 ):
     """企业库. Staff see every enterprise; an enterprise user sees only their own (404 for any other)."""
+
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
 
     lookup_field = "credit_code"
     lookup_value_regex = "[^/]+"
@@ -300,7 +310,7 @@ class EnterpriseViewSet(
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=EnterpriseCreateInput, responses={201: EnterpriseDetailOutput})
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         if not has_role(request.user, Role.DATA_OFFICER):
             raise ApplicationError("仅数据专员可以登记企业", code="permission_denied", http_status=403)
         data = EnterpriseCreateInput(data=request.data)
@@ -317,7 +327,7 @@ class EnterpriseViewSet(
         return Response(EnterpriseDetailOutput(enterprise).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=FactsInput, responses=EnterpriseDetailOutput)
-    def partial_update(self, request: Request, credit_code: str) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.get_object()
         if not can_edit(request.user, enterprise):
             raise ApplicationError("没有修改该企业信息的权限", code="permission_denied", http_status=403)
@@ -344,6 +354,8 @@ class EnterpriseViewSet(
 
 class _EnterpriseChildViewSet(viewsets.GenericViewSet):
     """Shared by sites/ and qualifications/: the parent enterprise is resolved (and scoped) first."""
+
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
 
     def enterprise(self) -> Enterprise:
         if not hasattr(self, "_enterprise"):
@@ -380,7 +392,7 @@ class SiteViewSet(_EnterpriseChildViewSet):
         return Response(SiteOutput(self._site(pk)).data)
 
     @extend_schema(request=SiteInput, responses={201: SiteOutput})
-    def create(self, request: Request, credit_code: str) -> Response:
+    def create(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.enterprise()
         self.check_can_edit()
         data = SiteInput(data=request.data)
@@ -397,7 +409,7 @@ class SiteViewSet(_EnterpriseChildViewSet):
         )
         return Response(SiteOutput(selectors.site_list(enterprise=enterprise).get(pk=site.pk)).data, status=201)
 
-    def destroy(self, request: Request, credit_code: str, pk: str) -> Response:
+    def destroy(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         site = self._site(pk)
         self.check_can_edit()
         services.site_withdraw(site=site, by=request.user)
@@ -427,7 +439,7 @@ class QualificationViewSet(_EnterpriseChildViewSet):
         return Response(QualificationOutput(self._qualification(pk)).data)
 
     @extend_schema(request=QualificationInput, responses={201: QualificationOutput})
-    def create(self, request: Request, credit_code: str) -> Response:
+    def create(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.enterprise()
         self.check_can_edit()
         data = QualificationInput(data=request.data)
@@ -446,7 +458,7 @@ class QualificationViewSet(_EnterpriseChildViewSet):
         return Response(QualificationOutput(q).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=QualificationUpdateInput, responses=QualificationOutput)
-    def partial_update(self, request: Request, credit_code: str, pk: str) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         """Correct a self-declared qualification (a department-verified one: 400 `verified_fact`)."""
         q = self._qualification(pk)
         self.check_can_edit()
@@ -462,7 +474,7 @@ class QualificationViewSet(_EnterpriseChildViewSet):
         )
         return Response(QualificationOutput(q).data)
 
-    def destroy(self, request: Request, credit_code: str, pk: str) -> Response:
+    def destroy(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         q = self._qualification(pk)
         self.check_can_edit()
         source = q.source if has_role(request.user, Role.DATA_OFFICER) else SELF_DECLARED

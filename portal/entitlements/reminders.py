@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -11,6 +11,9 @@ from django.db import transaction
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notifications_create_bulk
 from portal.notifications.text import sentences
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
 
 
 @transaction.atomic
@@ -106,17 +109,17 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
     return notifications_create_bulk(items=specs) if specs else 0
 
 
-def window_closed(version: Any, on: date) -> bool:
+def window_closed(version: PolicyVersion, on: date) -> bool:
     return bool(version.application_end and on > version.application_end)
 
 
-def window_is_open(version: Any, on: date) -> bool:
+def window_is_open(version: PolicyVersion, on: date) -> bool:
     """Whether `on` lies in the version's application window (a missing bound is open on that side)."""
     start, end = version.application_start, version.application_end
     return not (start and on < start) and not (end and on > end)
 
 
-def may_apply_spec(*, enterprise_id: int, version: Any) -> NotificationSpec:
+def may_apply_spec(*, enterprise_id: int, version: PolicyVersion) -> NotificationSpec:
     """The 可申报 push: the same text and dedupe key at decision time and on the window's opening day."""
     from portal.applications.rules import window_text
 
