@@ -446,11 +446,11 @@ class CompiledRule:
     def _build(self, node: dict[str, Any], path: str, negated: bool, leaves: list[_Leaf]) -> _Node:
         if "not" in node:
             return _Node(_NOT, (self._build(node["not"], join(path, "not"), not negated, leaves),))
-        for key, kind in (("all", _ALL), ("any", _ANY)):
+        for key, combinator in (("all", _ALL), ("any", _ANY)):
             if key in node:
                 here = join(path, key)
                 children = tuple(self._build(c, f"{here}[{i}]", negated, leaves) for i, c in enumerate(node[key]))
-                return _Node(kind, children)
+                return _Node(combinator, children)
         kind = pending_kind(node)
         if kind:
             text = node[kind]

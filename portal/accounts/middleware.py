@@ -41,7 +41,7 @@ class StaffSessionIdleTimeout:
         session = getattr(request, "session", None)
         touched = session.get(STAFF_SESSION_KEY) if session is not None else None
         now = int(time.time())
-        if touched is not None and now - touched >= TOUCH_EVERY_SECONDS:
+        if session is not None and touched is not None and now - touched >= TOUCH_EVERY_SECONDS:
             session[STAFF_SESSION_KEY] = now
             session.set_expiry(settings.STAFF_SESSION_IDLE_SECONDS)
         return self.get_response(request)

@@ -52,7 +52,9 @@ def _mark_pending(sender: Any, request: HttpRequest | None, user: User, **kwargs
             request.session.pop(PENDING_KEY, None)
 
 
-def confirmed_device(user: User) -> TOTPDevice | None:
+def confirmed_device(user: User | AnonymousUser) -> TOTPDevice | None:
+    if not user.is_authenticated:
+        return None  # an anonymous visitor has no device
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 

@@ -78,6 +78,8 @@ def load_sample_applications(*, log: Callable[[str], None] = lambda _: None) -> 
     if user is None:
         return 0
     enterprise = user.enterprise
+    if enterprise is None:  # the demo user always belongs to the demo enterprise
+        return 0
     if Application.objects.filter(enterprise=enterprise).exists():
         return 0  # samples made before, or the demo user applied already
     reviewer = User.objects.filter(username=DEMO_REVIEWER).first()

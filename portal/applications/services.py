@@ -235,7 +235,7 @@ def _store_files(
     old = list(ApplicationAttachment.objects.filter(application=application, material__in=replaced))
     if old:
         ApplicationAttachment.objects.filter(pk__in=[a.pk for a in old]).delete()
-        _delete_after_commit([a.file.name for a in old])
+        _delete_after_commit([a.file.name for a in old if a.file.name])
     for index, items in sorted(checked.items()):
         for item in items:
             attachment = ApplicationAttachment(
@@ -249,7 +249,8 @@ def _store_files(
             )
             item.upload.seek(0)
             attachment.file.save(f"upload{item.extension}", item.upload, save=False)
-            written.append(attachment.file.name)
+            if attachment.file.name:  # always, once saved
+                written.append(attachment.file.name)
             attachment.save()
 
 

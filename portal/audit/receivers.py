@@ -161,10 +161,10 @@ def _roles_changed(sender: Any, instance: Any, action: str, pk_set: Any, model: 
 
     names = sorted(word(n) for n in Group.objects.filter(pk__in=pk_set or ()).values_list("name", flat=True))
     now = sorted(word(n) for n in instance.groups.values_list("name", flat=True))
-    word = {"post_add": "授予", "post_remove": "撤销", "post_clear": "清空"}[action]
+    verb = {"post_add": "授予", "post_remove": "撤销", "post_clear": "清空"}[action]
     audit_record(
         action="user.roles_changed",
         obj=instance,
         after={"roles": now},
-        detail=f"{word}角色：{'、'.join(names) or '全部'}",
+        detail=f"{verb}角色：{'、'.join(names) or '全部'}",
     )

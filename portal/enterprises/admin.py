@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Field
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -111,7 +112,8 @@ class EnterpriseAdmin(admin.ModelAdmin):
     def provenance_table(self, obj: Enterprise) -> str:
         lines = []
         for key, entry in (obj.provenance or {}).items():
-            label = Enterprise._meta.get_field(key).verbose_name
+            field = Enterprise._meta.get_field(key)
+            label = field.verbose_name if isinstance(field, Field) else key
             mark = "已核验" if entry["source"] in DEPARTMENT_SOURCES else "自行填报"
             lines.append(
                 f"{label}：{SOURCES.get(entry['source'], entry['source'])}，{entry.get('as_of') or ''}（{mark}）"
@@ -185,7 +187,7 @@ class FeedImportAdmin(admin.ModelAdmin):
                     source=source,
                     records=records,
                     channel=FeedImport.Channel.UPLOAD,
-                    by=request.user,
+                    by=request.user if request.user.is_authenticated else None,  # admin pages: always signed in
                     filename=upload.name,
                     default_as_of=form.cleaned_data["as_of"],
                 )

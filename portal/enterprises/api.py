@@ -529,6 +529,8 @@ class FeedRecordsView(APIView):
         ),
     )
     def post(self, request: Request, source: str) -> Response:
+        api_key = request.auth
+        assert isinstance(api_key, DepartmentApiKey)  # DepartmentApiKeyAuthentication and HasDepartmentKey
         records = request.data.get("records") if isinstance(request.data, dict) else request.data
         if not isinstance(records, list):
             raise ApplicationError("请求体应包含records数组", code="invalid_batch", field="records")
@@ -550,7 +552,7 @@ class FeedRecordsView(APIView):
                 source=source,
                 records=records,
                 channel=FeedImport.Channel.API,
-                api_key=request.auth,
+                api_key=api_key,
                 default_as_of=batch_as_of,
             )
         except FeedError as exc:

@@ -119,7 +119,7 @@ def _profile(enterprise: Enterprise) -> EnterpriseProfile:
     sites = tuple(
         SiteRecord(
             township_code=s.township.code,
-            zone_code=s.township.zone.code if s.township.zone_id else None,
+            zone_code=s.township.zone.code if s.township.zone is not None else None,
             park_codes=tuple(sorted(p.code for p in s.parks.all())),
             source=s.source,
             as_of=s.as_of,

@@ -34,7 +34,10 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
 
     specs = []
     for version in versions:
-        days = (version.application_end - today).days
+        end = version.application_end
+        if end is None:  # excluded by the filter; narrows the type
+            continue
+        days = (end - today).days
         when = "今天" if days == 0 else f"{days}天后"
         # Enterprises that have applied (and not withdrawn) need no reminder to apply.
         applied = Application.objects.filter(policy_version=version).exclude(status=Application.Status.WITHDRAWN)
@@ -51,7 +54,7 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
                     f"pv{version.pk}:apply_deadline",
                     title=f"申报即将截止：{version.title}",
                     body=sentences(
-                        f"“{version.title}”将于{when}（{cn_date(version.application_end)}）截止申报",
+                        f"“{version.title}”将于{when}（{cn_date(end)}）截止申报",
                         "贵企业符合申报条件，尚未提交申报",
                     ),
                     link=f"/policies/{version.policy_id}/",
@@ -81,6 +84,9 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
     expiring = Qualification.objects.filter(valid_to__gte=today, valid_to__lte=today + timedelta(days=lead))
     specs = []
     for q in expiring.iterator(chunk_size=2000):
+        valid_to = q.valid_to
+        if valid_to is None:  # excluded by the filter; narrows the type
+            continue
         versions = [v for v, kinds in kinds_by_version.items() if q.kind in kinds]
         if not versions:
             continue
@@ -95,10 +101,10 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
             NotificationSpec(
                 q.enterprise_id,
                 Notification.Kind.QUALIFICATION_EXPIRING,
-                f"q{q.pk}:{q.valid_to.isoformat()}:expiring",
+                f"q{q.pk}:{valid_to.isoformat()}:expiring",
                 title=f"资质即将到期：{q.get_kind_display()}",
                 body=sentences(
-                    f"贵企业的{q.get_kind_display()}资质将于{cn_date(q.valid_to)}到期",
+                    f"贵企业的{q.get_kind_display()}资质将于{cn_date(valid_to)}到期",
                     f"以下政策的享受条件依赖该资质：{'、'.join(titles)}",
                     "请及时办理复审或重新认定",
                 ),

@@ -601,8 +601,8 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
         for entitlement in candidates.only("pk", "enterprise_id", "explanation")
         if entitlement.explanation != explanations[entitlement.enterprise_id]
     ]
-    for entitlement in pending:
-        entitlement.explanation = explanations[entitlement.enterprise_id]
+    for row in pending:
+        row.explanation = explanations[row.enterprise_id]
     Entitlement.objects.bulk_update(pending, ["explanation"], batch_size=2000)
     return len(pending)
 
@@ -768,10 +768,11 @@ def entitlement_review_resolve(*, entitlement: Entitlement, by: User, decision: 
     title = entitlement.policy_version.title
     if decision == "keep":
         back = entitlement.status_before_review or Status.NOTIFIED
-        next_step = {
+        next_steps: dict[str, str] = {
             Status.CONFIRMED: "下一步：等待兑现，无需办理。",
             Status.OBJECTED: "下一步：您此前提出的异议仍由工作人员处理。",
-        }.get(back, "下一步：请在“免申即享兑现”中确认；如有异议可提出。")
+        }
+        next_step = next_steps.get(back, "下一步：请在“免申即享兑现”中确认；如有异议可提出。")
         return _move(
             entitlement=entitlement,
             to=back,

@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import formatdate
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -93,7 +93,8 @@ class NotificationEmail(EmailMessage):
     per-recipient headers go through SafeMIMEText's own checks (no newlines, address encoding).
     """
 
-    def message(self) -> Any:
+    # django-stubs 6 describes Django 6's message(*, policy=...); Django 5.2's takes no argument.
+    def message(self) -> Any:  # type: ignore[override]
         headers = {name.lower() for name in self.extra_headers}
         if (
             self.attachments
@@ -108,12 +109,20 @@ class NotificationEmail(EmailMessage):
         shared = _prototype(str(self.subject), self.body, self.from_email, encoding)
         msg = copy.copy(shared)
         # email.message.Message keeps its headers in a list: the copy needs its own before appending.
-        msg._headers = list(shared._headers)
+        msg._headers = list(shared._headers)  # type: ignore[attr-defined]  # email.message.Message internals
         msg["To"] = ", ".join(str(address) for address in self.to)
         msg["Date"] = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
         for name, value in self.extra_headers.items():
             msg[name] = value
         return msg
+
+
+class Channel(Protocol):
+    """What the delivery loop needs of a channel: send one item (the provider's id back), then close."""
+
+    def send(self, item: Outgoing) -> str: ...
+
+    def close(self) -> None: ...
 
 
 class EmailChannel:
@@ -279,4 +288,4 @@ class WebhookChannel:
         pass
 
 
-CHANNELS = {"email": EmailChannel, "sms": SmsChannel, "webhook": WebhookChannel}
+CHANNELS: dict[str, type[Channel]] = {"email": EmailChannel, "sms": SmsChannel, "webhook": WebhookChannel}

@@ -20,9 +20,10 @@ def _reads_of(user: User) -> QuerySet[NotificationRead]:
 
 def notification_list(*, user: User, unread: bool | None = None) -> QuerySet[Notification]:
     """The user's enterprise's notifications, newest first, each annotated with this user's `read_at`."""
-    if getattr(user, "enterprise_id", None) is None:
+    enterprise_id = getattr(user, "enterprise_id", None)
+    if enterprise_id is None:
         return Notification.objects.none()
-    qs = Notification.objects.filter(enterprise_id=user.enterprise_id).annotate(
+    qs = Notification.objects.filter(enterprise_id=enterprise_id).annotate(
         read_at=Subquery(_reads_of(user).values("read_at")[:1])
     )
     if unread is True:
@@ -38,9 +39,10 @@ def notification_get(*, user: User, notification_id: int) -> Notification | None
 
 
 def notification_unread_count(*, user: User) -> int:
-    if getattr(user, "enterprise_id", None) is None:
+    enterprise_id = getattr(user, "enterprise_id", None)
+    if enterprise_id is None:
         return 0
-    return Notification.objects.filter(enterprise_id=user.enterprise_id).exclude(Exists(_reads_of(user))).count()
+    return Notification.objects.filter(enterprise_id=enterprise_id).exclude(Exists(_reads_of(user))).count()
 
 
 def channel_preference_get(*, user: User) -> ChannelPreference:

@@ -393,7 +393,8 @@ def _broker_queue_empty() -> bool:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1)
             try:
-                _, waiting, _ = conn.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
+                channel: Any = conn.default_channel  # kombu's Channel; its stub (StdChannel) omits queue_declare
+                _, waiting, _ = channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
             except ChannelError:  # Redis drops an empty list: no such queue means nothing waits
                 return True
             return waiting == 0

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from portal.accounts.requests import AuthenticatedRequest
 
 
-def _version_number(version: PolicyVersion) -> int | None:
+def _version_number(version: PolicyVersion | None) -> int | None:
     return version.number if version is not None else None
 
 
@@ -75,7 +75,7 @@ class EntitlementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Entitlement
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "credit_code",
             "enterprise_name",

@@ -46,7 +46,8 @@ class NotificationReadApi(APIView):
         if notification is None:
             raise NotFound()
         read = services.notification_mark_read(notification=notification, user=request.user)
-        notification.read_at = read.read_at
+        # as notification_list annotates it (the model has no such column, so mypy does not know the name)
+        setattr(notification, "read_at", read.read_at)  # noqa: B010
         return Response(s.NotificationSerializer(notification).data)
 
 
