@@ -83,7 +83,8 @@ def _sql() -> str:
     park_col = through._meta.get_field("park").column
     enterprise_columns = {f.name: f.column for f in Enterprise._meta.concrete_fields}
     facts = ", ".join(f"e.{enterprise_columns[k]}" for k in FACT_FIELDS)
-    stored = ", ".join(f"mp.{MatchProfile._meta.get_field(k).column}" for k in PROJECTION_COLUMNS)
+    projection_columns = {f.name: f.column for f in MatchProfile._meta.concrete_fields}
+    stored = ", ".join(f"mp.{projection_columns[k]}" for k in PROJECTION_COLUMNS)
     # Each array is ordered by primary key, as the ORM's prefetches are.
     return f"""
 SELECT e.credit_code, e.name, e.provenance, {facts},

@@ -98,6 +98,7 @@ class PolicyExportXlsxApi(APIView):
         versions = selectors.policy_list(filters=_filters(request))
         workbook = Workbook()
         sheet = workbook.active
+        assert sheet is not None  # a new workbook has its one sheet
         sheet.title = "政策清单"
         sheet.append([title for title, _ in EXPORT_COLUMNS])
         for version in versions:

@@ -71,7 +71,7 @@ def entitlement_timeline(*, entitlement: Entitlement, for_staff: bool = False) -
     """The entitlement's steps, oldest first, each with who, when, what and why, ready for a page."""
     steps = []
     for t in entitlement.transitions.all():
-        if t.from_status == t.to_status and t.previous_version is not None:
+        if t.from_status == t.to_status and t.previous_version is not None and t.policy_version is not None:
             what = f"依据更新：第{t.previous_version.number}版 → 第{t.policy_version.number}版"
         elif t.from_status == t.to_status:
             what = f"仍为“{t.get_to_status_display()}”"

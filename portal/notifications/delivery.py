@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -55,7 +55,10 @@ def retry_delay(attempts: int) -> float:
     return _random.uniform(ceiling / 2, ceiling)
 
 
-def chunked(items: list[int], size: int) -> Iterator[list[int]]:
+_T = TypeVar("_T")
+
+
+def chunked(items: list[_T], size: int) -> Iterator[list[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

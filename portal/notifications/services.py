@@ -98,8 +98,9 @@ def _insert_new(objs: list[Notification]) -> list[Notification]:
     so that a repeat creates no outbox rows either.) The portable path, used on SQLite (≥ 3.35).
     """
     meta = Notification._meta
-    columns = {f.name: f for f in meta.concrete_fields}
-    fields = [columns[name] for name in _INSERT_FIELDS]
+    concrete = {f.name: f for f in meta.concrete_fields}
+    fields = [concrete[name] for name in _INSERT_FIELDS]
+    columns = [f.column for f in fields if f.column is not None]  # every concrete field has one
     qn = connection.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     by_key = {(obj.enterprise_id, obj.dedupe_key): obj for obj in objs}
@@ -110,7 +111,7 @@ def _insert_new(objs: list[Notification]) -> list[Notification]:
             part = objs[start : start + batch]
             # Identifiers come from model metadata; every value is a parameter.
             sql = (
-                f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+                f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
                 f"VALUES {', '.join([row] * len(part))} "
                 f"ON CONFLICT ({qn('enterprise_id')}, {qn('dedupe_key')}) DO NOTHING "
                 f"RETURNING {qn('id')}, {qn('enterprise_id')}, {qn('dedupe_key')}"

@@ -36,8 +36,7 @@ def _viewer(context: Mapping[str, Any]) -> User:
     """Who the data is serialized for: the views pass "viewer"; generic views have the request."""
     if "viewer" in context:
         return context["viewer"]
-    request = context.get("request")
-    return getattr(request, "user", None)
+    return context["request"].user
 
 
 class ApplicationTransitionSerializer(serializers.ModelSerializer):
