@@ -23,7 +23,7 @@ from matching.models import MatchRun
 from policies import permissions
 from policies import selectors as policy_selectors
 from policies import services as policy_services
-from policies.models import GoldenCase, PolicyVersion
+from policies.models import GoldenCase, PolicyVersion, PreviewRun
 from portal.api.exceptions import ApplicationError
 
 from . import rule_builder as rb
@@ -319,7 +319,7 @@ def _preview_run_response(request: AuthenticatedHttpRequest, run_id: int) -> Htt
     return render(request, "frontend/console/preview_run_page.html", {**context, "section": "console"})
 
 
-def _preview_result_context(run: Any) -> dict[str, Any]:
+def _preview_result_context(run: PreviewRun) -> dict[str, Any]:
     """The finished result, with the condition that excludes most picked out for the chart."""
     result = run.result if run.status == run.Status.DONE else None
     if not result:

@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from matching.core.profile import EnterpriseProfile
 from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, TAX_CREDIT_RATINGS, ZONES
 from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
 from portal.enterprises import industries
@@ -130,7 +131,7 @@ class CalculatorForm(forms.Form):
         for item in self.inputs:
             self.fields[item.name] = item.field
         self.on = on or timezone.localdate()
-        self.profile: Any = None
+        self.profile: EnterpriseProfile | None = None
         self.suggestions: list[tuple[str, str]] = []
 
     def clean_industry(self) -> str:

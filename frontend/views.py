@@ -175,7 +175,7 @@ def calculator(request: HttpRequest) -> HttpResponse:
     form = CalculatorForm(request.GET if submitted else None, initial=initial, zones=_zones(), parks=_parks())
     groups: dict[str, list[Any]] | None = None
     declared: list[tuple[str, str]] = []
-    if submitted and form.is_valid():
+    if submitted and form.is_valid() and form.profile is not None:  # a valid form has its profile
         from .fact_inputs import declared_summary
 
         derived = not form.cleaned_data.get("size")

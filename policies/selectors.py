@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from matching.core.evaluator import Outcome
 from matching.core.profile import EnterpriseProfile
 
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
@@ -239,7 +240,7 @@ def _top_level_paths(rule: Any) -> list[tuple[str, Any]]:
     return [("", rule)]
 
 
-def _sample_row(profile: EnterpriseProfile, outcome: Any) -> dict[str, Any]:
+def _sample_row(profile: EnterpriseProfile, outcome: Outcome) -> dict[str, Any]:
     return {
         "credit_code": profile.credit_code,
         "name": profile.name,
@@ -353,7 +354,7 @@ def preview_run_latest(*, version: PolicyVersion) -> PreviewRun | None:
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     version: PolicyVersion
-    outcome: Any
+    outcome: Outcome
 
 
 _STATUS_ORDER = {"eligible": 0, "needs_info": 1, "ineligible": 2}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -193,9 +194,10 @@ def application_timeline(*, user: User, application: Application) -> list[dict[s
     ]
 
 
-def with_contacts(*, user: User, applications: Any) -> list[Application]:
+def with_contacts(*, user: User, applications: Iterable[Application]) -> list[Application]:
     """The applications, each carrying `.contact` (ApplicationContact) for pages listing them."""
     rows = list(applications)
     for application in rows:
-        application.contact = application_contact(user=user, application=application)
+        # a page-only attribute, not a column: mypy does not know the name
+        setattr(application, "contact", application_contact(user=user, application=application))  # noqa: B010
     return rows

@@ -321,7 +321,7 @@ def notification_create(
     body: str = "",
     link: str = "",
     payload: dict[str, Any] | None = None,
-    actor: Any = None,
+    actor: User | None = None,
 ) -> Notification | None:
     """Create the notification and its outbox rows; None if (enterprise_id, dedupe_key) already exists.
 

@@ -18,7 +18,7 @@ from portal.api.serializers import StrictInputSerializer
 from portal.enterprises.selectors import enterprise_get_for_user
 
 from .. import selectors, services
-from ..models import Entitlement
+from ..models import Entitlement, EntitlementTransition
 
 if TYPE_CHECKING:
     from policies.models import PolicyVersion
@@ -44,20 +44,20 @@ class EntitlementTransitionSerializer(serializers.Serializer):
     reason = serializers.CharField()
     at = serializers.DateTimeField()
 
-    def get_by_name(self, transition: Any) -> str:
+    def get_by_name(self, transition: EntitlementTransition) -> str:
         if transition.by_role == "enterprise" and transition.by is not None:
             return transition.by.get_full_name() or transition.by.username
         return ""
 
-    def get_policy_version_number(self, transition: Any) -> int | None:
+    def get_policy_version_number(self, transition: EntitlementTransition) -> int | None:
         return _version_number(transition.policy_version)
 
-    def get_previous_version_number(self, transition: Any) -> int | None:
+    def get_previous_version_number(self, transition: EntitlementTransition) -> int | None:
         return _version_number(transition.previous_version)
 
 
 class StaffTransitionSerializer(EntitlementTransitionSerializer):
-    def get_by_name(self, transition: Any) -> str:
+    def get_by_name(self, transition: EntitlementTransition) -> str:
         return transition.by.username if transition.by is not None else ""
 
 
