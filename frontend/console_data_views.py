@@ -7,11 +7,11 @@ everywhere in the console.
 from __future__ import annotations
 
 import csv
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -22,12 +22,16 @@ from portal.api.spreadsheets import safe_cell
 from .console_views import staff_required
 from .forms import FeedFileForm
 
+if TYPE_CHECKING:
+    from portal.accounts.requests import AuthenticatedHttpRequest
+
+
 REPORT_ON_PAGE = 500  # error-report lines shown on the page; the CSV download has them all
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def feeds(request: HttpRequest) -> HttpResponse:
+def feeds(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Recent imports from every channel, and the upload form for data officers."""
     from portal.enterprises import services
     from portal.enterprises.selectors import feed_imports_for_staff
@@ -61,7 +65,7 @@ def feeds(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_GET
-def feed_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+def feed_detail(request: AuthenticatedHttpRequest, import_id: int) -> HttpResponse:
     """One import: a progress bar while it runs (polled by htmx), then the counts and the error report."""
     from portal.enterprises.selectors import feed_import_get
 
@@ -78,7 +82,7 @@ def feed_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 
 @staff_required
 @require_GET
-def feed_report_csv(request: HttpRequest, import_id: int) -> HttpResponse:
+def feed_report_csv(request: AuthenticatedHttpRequest, import_id: int) -> HttpResponse:
     """The whole per-record error report as CSV (UTF-8 with BOM, so spreadsheet programs read Chinese)."""
     from portal.enterprises.selectors import feed_import_get
 
@@ -108,7 +112,7 @@ def feed_report_csv(request: HttpRequest, import_id: int) -> HttpResponse:
 
 @staff_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """数据看板: policies, matching activity, chains and zones, delivery success; charts with data tables."""
     from .selectors import console_dashboard
 

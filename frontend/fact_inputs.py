@@ -107,7 +107,9 @@ def _boolean_field(spec: FactSpec, *, purpose: Purpose) -> forms.Field:
     )
 
 
-def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]], parks: Sequence[tuple[str, str]]):
+def _input(
+    spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]], parks: Sequence[tuple[str, str]]
+) -> FactInput | None:
     widget = spec.input_widget  # from the fact's definition (its value type's usual input unless it says)
     if widget is Widget.INDUSTRY:
         if purpose == CALCULATOR:

@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from matching.core.profile import EnterpriseProfile
 from matching.core.reading import Widget
 from matching.core.registry import FactSpec, ValueType, scalar_facts, stored_facts
 from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, ZONES
@@ -20,6 +21,14 @@ from portal.enterprises import industries
 # a letter ending other text is not a code ("asdfgh" is not 门类 H).
 _CODE_IN_TEXT = re.compile(r"(?:^|[(（]\s*)([A-T]|\d{2,4})\s*[)）]?\s*$|(?<!\d)(\d{2,4})\s*$")
 BLANK = [("", "不限")]
+
+
+def _choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's own copy of a choice field, whose choices are set per request."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{name} is not a choice field")
+    return field
 
 
 def industry_search(query: str, *, classes_only: bool = False, limit: int = 15) -> list[tuple[str, str]]:
@@ -77,8 +86,8 @@ class PolicyFilterForm(forms.Form):
 
     def __init__(self, *args: Any, zones: list[tuple[str, str]], departments: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["zone"].choices = BLANK + zones
-        self.fields["department"].choices = BLANK + [(d, d) for d in departments]
+        _choice_field(self, "zone").choices = BLANK + zones
+        _choice_field(self, "department").choices = BLANK + [(d, d) for d in departments]
 
     def clean_industry(self) -> str:
         return resolve_industry(self.cleaned_data.get("industry", ""), classes_only=False)
@@ -124,7 +133,7 @@ class CalculatorForm(forms.Form):
         for item in self.inputs:
             self.fields[item.name] = item.field
         self.on = on or timezone.localdate()
-        self.profile: Any = None
+        self.profile: EnterpriseProfile | None = None
         self.suggestions: list[tuple[str, str]] = []
 
     def clean_industry(self) -> str:
@@ -151,7 +160,8 @@ class CalculatorForm(forms.Form):
 
         from .fact_inputs import declared_facts
 
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         facts = declared_facts(cleaned, self.inputs)
         try:
             profile = profile_from_declared(facts, on=self.on)
@@ -296,8 +306,8 @@ class SiteForm(forms.Form):
 
     def __init__(self, *args: Any, townships: list[tuple[str, str]], parks: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["township"].choices = [("", "请选择"), *townships]
-        self.fields["parks"].choices = parks
+        _choice_field(self, "township").choices = [("", "请选择"), *townships]
+        _choice_field(self, "parks").choices = parks
 
 
 class QualificationEditForm(forms.Form):
@@ -315,7 +325,7 @@ class QualificationEditForm(forms.Form):
 
 # --- Staff console ------------------------------------------------------------------------------
 
-_DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+_DATE: dict[str, Any] = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
 
 class PolicyContentForm(forms.Form):
@@ -363,7 +373,7 @@ class PolicyContentForm(forms.Form):
         for current in (str(self.initial.get("benefit_period") or ""), str(self.data.get("benefit_period") or "")):
             if re.fullmatch(r"20[0-9]{2}", current) and current not in years:
                 years = sorted({*years, current})
-        self.fields["benefit_period"].choices = [("once", "一次性"), *((y, f"{y}年度") for y in years)]
+        _choice_field(self, "benefit_period").choices = [("once", "一次性"), *((y, f"{y}年度") for y in years)]
 
     def clean_benefit_period(self) -> str:
         return self.cleaned_data.get("benefit_period") or "once"
@@ -462,7 +472,8 @@ class GoldenCaseForm(forms.Form):
 
         from .fact_inputs import declared_facts
 
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("profile_json") is not None:
             return cleaned
         facts = declared_facts(cleaned, self.inputs)
@@ -614,6 +625,6 @@ class FeedFileForm(forms.Form):
         from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
 
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [("", "请选择")] + [
+        _choice_field(self, "source").choices = [("", "请选择")] + [
             (code, label) for code, label in SOURCES.items() if code in DEPARTMENT_SOURCES
         ]

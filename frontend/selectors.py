@@ -23,7 +23,7 @@ NO_CHAIN = "未标注产业链"
 def status_tabs(model: Any, requested: str | None, *, default: str) -> tuple[str, list[tuple[str, str, int]]]:
     """The status a console list shows (`requested` when valid, else `default`) and its tabs:
     (value, label, rows in that status) for every status of `model`, counted in one query."""
-    status = requested if requested in model.Status.values else default
+    status = requested if requested is not None and requested in model.Status.values else default
     counts = dict(model.objects.values_list("status").annotate(n=Count("id")).order_by())
     return status, [(value, label, counts.get(value, 0)) for value, label in model.Status.choices]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -17,6 +17,13 @@ from policies import selectors as policy_selectors
 from policies.models import Mode, PolicyVersion
 
 from .forms import CalculatorForm, PolicyFilterForm, industry_label, industry_search
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from portal.accounts.models import User
+    from portal.accounts.requests import HtmxHttpRequest
+
 
 PAGE_SIZE = 10
 
@@ -53,7 +60,7 @@ def describe(version: PolicyVersion) -> list[str]:
         return [version.conditions_text] if version.conditions_text else []
 
 
-def policy_list(request: HttpRequest) -> HttpResponse:
+def policy_list(request: HtmxHttpRequest) -> HttpResponse:
     form = PolicyFilterForm(request.GET or None, zones=_zones(), departments=_departments())
     filters = form.filters() if form.is_valid() else {}
     versions = policy_selectors.policy_list(filters=filters) if (form.is_valid() or not request.GET) else []
@@ -77,7 +84,7 @@ def policy_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _enterprise_outcome(user: Any, version: PolicyVersion) -> dict[str, Any] | None:
+def _enterprise_outcome(user: User | AnonymousUser, version: PolicyVersion) -> dict[str, Any] | None:
     """The logged-in enterprise user's own enterprise against this policy, and whether it may apply.
 
     The status is matching's decision (the MatchRecord; no record means 不符合), explained by the
@@ -91,7 +98,7 @@ def _enterprise_outcome(user: Any, version: PolicyVersion) -> dict[str, Any] | N
     from portal.applications.services import application_precheck
     from portal.enterprises.selectors import enterprise_profile
 
-    if not user.is_authenticated or getattr(user, "enterprise_id", None) is None:
+    if not user.is_authenticated or user.enterprise is None:
         return None
     enterprise = user.enterprise
     today = timezone.localdate()
@@ -168,7 +175,7 @@ def calculator(request: HttpRequest) -> HttpResponse:
     form = CalculatorForm(request.GET if submitted else None, initial=initial, zones=_zones(), parks=_parks())
     groups: dict[str, list[Any]] | None = None
     declared: list[tuple[str, str]] = []
-    if submitted and form.is_valid():
+    if submitted and form.is_valid() and form.profile is not None:  # a valid form has its profile
         from .fact_inputs import declared_summary
 
         derived = not form.cleaned_data.get("size")
@@ -210,6 +217,6 @@ def workspace(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('login')}?next={reverse('frontend:workspace')}")
     if is_staff_user(user):
         return redirect("frontend:console")
-    if user.enterprise_id is not None:
+    if user.enterprise is not None:
         return redirect("frontend:enterprise_dashboard", credit_code=user.enterprise.credit_code)
     return render(request, "frontend/no_enterprise.html", {"section": "workspace"}, status=403)

@@ -81,8 +81,10 @@ def _sql() -> str:
     through = Site.parks.through
     site_col = through._meta.get_field("site").column
     park_col = through._meta.get_field("park").column
-    facts = ", ".join(f"e.{Enterprise._meta.get_field(k).column}" for k in FACT_FIELDS)
-    stored = ", ".join(f"mp.{MatchProfile._meta.get_field(k).column}" for k in PROJECTION_COLUMNS)
+    enterprise_columns = {f.name: f.column for f in Enterprise._meta.concrete_fields}
+    facts = ", ".join(f"e.{enterprise_columns[k]}" for k in FACT_FIELDS)
+    projection_columns = {f.name: f.column for f in MatchProfile._meta.concrete_fields}
+    stored = ", ".join(f"mp.{projection_columns[k]}" for k in PROJECTION_COLUMNS)
     # Each array is ordered by primary key, as the ORM's prefetches are.
     return f"""
 SELECT e.credit_code, e.name, e.provenance, {facts},

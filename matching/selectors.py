@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from .models import MatchRecord, Outcome
+
+if TYPE_CHECKING:
+    from portal.enterprises.models import Enterprise
 
 
 def today() -> date:
@@ -30,7 +33,7 @@ _OUTCOME_ORDER = Case(
 )
 
 
-def enterprise_matches(*, enterprise: Any, outcome: str | None = None) -> QuerySet[MatchRecord]:
+def enterprise_matches(*, enterprise: Enterprise, outcome: str | None = None) -> QuerySet[MatchRecord]:
     """The enterprise's records on currently published versions, eligible first.
 
     The caller has already checked that the user may see `enterprise` (enterprise_get_for_user).

@@ -17,10 +17,10 @@ import functools
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -31,7 +31,7 @@ from portal.lifecycle import stale_running
 
 from . import signals_out
 from .bulk import ChangedRecord, compile_for, decide_and_write
-from .core.evaluator import CompiledRule, compile_rule
+from .core.evaluator import CompiledRule, Status, compile_rule
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
 from .core.sql import CompiledSql
 from .incremental import load_for_match
@@ -39,6 +39,12 @@ from .models import MatchProfile, MatchRecord, MatchRun
 from .models import Outcome as OutcomeChoice
 from .models import change_kind as kind_of_change
 from .selectors import published_versions, today
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+
+    from .core.profile import EnterpriseProfile
+
 
 logger = logging.getLogger(__name__)
 
@@ -205,9 +211,9 @@ class _Explainer:
             else:  # a fact read some other way: read them all rather than guess
                 columns.update(FACT_FIELDS)
         self.columns = tuple(f for f in FACT_FIELDS if f in columns)
-        self._memo: dict[Any, tuple[dict[str, Any], str]] = {}
+        self._memo: dict[Hashable, tuple[dict[str, Any], str]] = {}
 
-    def _remember(self, key: Any, profile: Any) -> tuple[dict[str, Any], str]:
+    def _remember(self, key: Hashable, profile: EnterpriseProfile) -> tuple[dict[str, Any], str]:
         import json
 
         found = self._memo.get(key)
@@ -229,17 +235,17 @@ class _Explainer:
         if self.full_profiles:
             queryset = Enterprise.objects.filter(pk__in=list(enterprise_ids))
             for pk, profile in enterprise_profiles_by_id(queryset=queryset):
-                key = (tuple(sorted(profile.facts.items())), profile.qualifications, profile.sites)
-                yield pk, self._remember(key, profile)
+                profile_key = (tuple(sorted(profile.facts.items())), profile.qualifications, profile.sites)
+                yield pk, self._remember(profile_key, profile)
             return
         table = connection.ops.quote_name(Enterprise._meta.db_table)
-        fields = [Enterprise._meta.get_field(f) for f in self.columns]
-        selected = "".join(f", e.{connection.ops.quote_name(f.column)}, e.provenance -> %s" for f in fields)
+        column_of = {f.name: f.column for f in Enterprise._meta.concrete_fields if f.column is not None}
+        selected = "".join(f", e.{connection.ops.quote_name(column_of[f])}, e.provenance -> %s" for f in self.columns)
         sql = f"""
             SELECT e.id{selected} FROM {table} e JOIN unnest(%s::bigint[]) AS g(id) ON g.id = e.id
         """  # noqa: S608 -- names from model metadata; values are parameters.
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*(f.name for f in fields), list(enterprise_ids)])
+            cursor.execute(sql, [*self.columns, list(enterprise_ids)])
             rows = cursor.fetchall()
         for pk, *cells in rows:
             # The cells are hashable as read (provenance entries as jsonb text or dicts, by driver set-up).
@@ -373,7 +379,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
 _COMPILED: dict[tuple[int, Any], CompiledRule] = {}
 
 
-def _compiled(version: Any) -> CompiledRule:
+def _compiled(version: PolicyVersion) -> CompiledRule:
     # Versions are immutable once submitted, so a compiled rule can be kept per version (its
     # updated_at too, in case a database is rebuilt and ids come round again).
     key = (version.pk, version.updated_at)
@@ -393,9 +399,9 @@ class _LiveVersion:
     compiled: CompiledRule
 
     def in_effect_on(self, day: date) -> bool:
-        from policies.models import PolicyVersion
+        from policies.models import dates_in_effect
 
-        return PolicyVersion.in_effect_on(self, day)  # the model's own rule, on the cached dates
+        return dates_in_effect(self.effective_from, self.effective_to, day)  # the model's own rule, cached dates
 
 
 _LIVE: dict[str, Any] = {"stamp": None, "versions": []}
@@ -472,7 +478,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
             # A version not in effect decides nobody: its record (if any) falls to ineligible.
             outcome = version.compiled.evaluate(profile, on=on) if version.in_effect_on(on) else None
             if kept is None:
-                if outcome is None or outcome.status == OutcomeChoice.INELIGIBLE:
+                if outcome is None or outcome.status == Status.INELIGIBLE:
                     continue
                 record = MatchRecord(
                     enterprise_id=enterprise_id,
@@ -677,6 +683,8 @@ def match_run_release(*, run: MatchRun) -> None:
 def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     """Do the work of a claimed run and record its outcome. Safe to repeat: writes are diff-only."""
     if run.kind == MatchRun.Kind.POLICY:
+        if run.policy_version_id is None:  # a policy run always names its version (set on creation)
+            raise ValueError(f"match run {run.pk} has no policy version")
         summary = policy_version_match(version_id=run.policy_version_id, on=on, run=run)
         changed = dict(run.changed or {})  # counted chunk by chunk, across every holder of the run
     elif run.kind == MatchRun.Kind.ENTERPRISES:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import OperationalError
 
 logger = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
     reject_on_worker_lost=True,
     max_retries=5,
 )
-def match_run_task(self, run_id: int) -> None:
+def match_run_task(self: Task[Any, Any], run_id: int) -> None:
     """Execute one MatchRun. Redelivery is harmless: the claim lets one worker in, writes are diff-only.
 
     While it runs, a keep-alive moves the run's heartbeat every third of JOB_STALE_AFTER_SECONDS, so a

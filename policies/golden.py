@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -34,6 +34,10 @@ from matching.core.vocabulary import (
     TOWNSHIPS,
     ZONES,
 )
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+
 
 # Which department would share each fact (部门信息共享) when a golden profile says "department": every
 # scalar fact of the registry, by its definition's `golden_department`.
@@ -277,7 +281,7 @@ def golden_check_cases(
     return results
 
 
-def golden_check(version: Any, *, today: date | None = None) -> list[GoldenResult]:
+def golden_check(version: PolicyVersion, *, today: date | None = None) -> list[GoldenResult]:
     """Check a PolicyVersion's stored golden cases."""
     cases = [GoldenInput(c.name, c.profile, c.expected, c.on) for c in version.golden_cases.all()]
     return golden_check_cases(

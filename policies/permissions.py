@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import status
 from rest_framework.permissions import BasePermission
 
 from portal.api.exceptions import ApplicationError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from portal.accounts.models import User
 
 
 def _roles() -> Any:
@@ -17,21 +22,21 @@ def _roles() -> Any:
     return roles
 
 
-def is_staff_user(user: Any) -> bool:
+def is_staff_user(user: User | AnonymousUser | None) -> bool:
     return bool(user is not None and user.is_authenticated and _roles().is_staff_user(user))
 
 
-def can_edit(user: Any) -> bool:
+def can_edit(user: User | AnonymousUser | None) -> bool:
     roles = _roles()
     return bool(user is not None and user.is_authenticated and roles.has_role(user, roles.Role.POLICY_EDITOR))
 
 
-def can_review(user: Any) -> bool:
+def can_review(user: User | AnonymousUser | None) -> bool:
     roles = _roles()
     return bool(user is not None and user.is_authenticated and roles.has_role(user, roles.Role.REVIEWER))
 
 
-def require_editor(user: Any) -> None:
+def require_editor(user: User | AnonymousUser | None) -> None:
     if not can_edit(user):
         raise ApplicationError(
             "只有政策编辑人员可以创建、修改或提交政策",
@@ -40,7 +45,7 @@ def require_editor(user: Any) -> None:
         )
 
 
-def require_reviewer(user: Any) -> None:
+def require_reviewer(user: User | AnonymousUser | None) -> None:
     if not can_review(user):
         raise ApplicationError(
             "只有政策审核人员可以审核、发布或停用政策",

@@ -6,18 +6,23 @@ from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from matching.core.evaluator import Outcome
 from matching.core.profile import EnterpriseProfile
 from matching.core.registry import MET, UNKNOWN, UNMET
 from matching.core.rules import RuleError, as_tree, parse_rule_keyed
 from matching.core.tree import AllOf, Condition, Leaf, Node, child_paths, three_valued
 
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 Status = PolicyVersion.Status
 NOT_IN_EFFECT = "不在有效期"
@@ -180,7 +185,7 @@ def staff_version_queryset() -> QuerySet[PolicyVersion]:
     return PolicyVersion.objects.select_related("policy", "author", "submitted_by", "approved_by")
 
 
-def staff_review_queue(*, user: Any) -> dict[str, list[PolicyVersion]]:
+def staff_review_queue(*, user: User) -> dict[str, list[PolicyVersion]]:
     """待我审核: versions in review that `user` may act on now, oldest submission first.
 
     "approve": not yet approved, and neither written nor submitted by `user` (policy_approve refuses
@@ -235,7 +240,7 @@ def _top_level_paths(tree: Node) -> list[tuple[str, Node]]:
     return [("", tree)]
 
 
-def _sample_row(profile: EnterpriseProfile, outcome: Any) -> dict[str, Any]:
+def _sample_row(profile: EnterpriseProfile, outcome: Outcome) -> dict[str, Any]:
     return {
         "credit_code": profile.credit_code,
         "name": profile.name,
@@ -350,7 +355,7 @@ def preview_run_latest(*, version: PolicyVersion) -> PreviewRun | None:
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     version: PolicyVersion
-    outcome: Any
+    outcome: Outcome
 
 
 _STATUS_ORDER = {"eligible": 0, "needs_info": 1, "ineligible": 2}

@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -33,6 +33,10 @@ from . import signals_out
 from .golden import GoldenProfileError, golden_check, golden_profile
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
 from .permissions import require_editor, require_reviewer
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +127,7 @@ def _validate_version(version: PolicyVersion) -> None:
 
 
 def _transition(
-    version: PolicyVersion, *, action: str, from_status: str, by: Any, comment: str = ""
+    version: PolicyVersion, *, action: str, from_status: str, by: User, comment: str = ""
 ) -> PolicyTransition:
     return PolicyTransition.objects.create(
         version=version, action=action, from_status=from_status, to_status=version.status, by=by, comment=comment
@@ -153,7 +157,7 @@ def _generated_key(policy: Policy) -> str:
 
 
 @transaction.atomic
-def policy_create(*, by: Any, key: str = "", **fields: Any) -> PolicyVersion:
+def policy_create(*, by: User, key: str = "", **fields: Any) -> PolicyVersion:
     """Create a policy and its first version (a draft authored by `by`). Returns the version.
 
     Without `key` the 政策标识 is generated (`p-2026-0061`): editors are not asked to invent an
@@ -185,7 +189,7 @@ def policy_create(*, by: Any, key: str = "", **fields: Any) -> PolicyVersion:
 
 
 @transaction.atomic
-def policy_version_update(*, version: PolicyVersion, by: Any, **fields: Any) -> PolicyVersion:
+def policy_version_update(*, version: PolicyVersion, by: User, **fields: Any) -> PolicyVersion:
     """Edit a draft. Submitted versions are immutable."""
     require_editor(by)
     _check_field_names(fields, CONTENT_FIELDS)
@@ -204,7 +208,7 @@ def policy_version_update(*, version: PolicyVersion, by: Any, **fields: Any) -> 
 
 
 @transaction.atomic
-def policy_version_create_draft(*, policy: Policy, by: Any) -> PolicyVersion:
+def policy_version_create_draft(*, policy: Policy, by: User) -> PolicyVersion:
     """Start a new version (number + 1) from the published one (or the latest), golden cases included."""
     require_editor(by)
     Policy.objects.select_for_update().filter(pk=policy.pk).first()
@@ -236,7 +240,7 @@ def policy_version_create_draft(*, policy: Policy, by: Any) -> PolicyVersion:
 
 
 @transaction.atomic
-def policy_submit(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
+def policy_submit(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """Send a draft for review; from here on it is immutable."""
     require_editor(by)
     version = _lock_version(version)
@@ -253,7 +257,7 @@ def policy_submit(*, version: PolicyVersion, by: Any, comment: str = "") -> Poli
 
 
 @transaction.atomic
-def policy_approve(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
+def policy_approve(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """A reviewer who neither wrote nor submitted the version approves it for publication."""
     require_reviewer(by)
     version = _lock_version(version)
@@ -272,7 +276,7 @@ def policy_approve(*, version: PolicyVersion, by: Any, comment: str = "") -> Pol
 
 
 @transaction.atomic
-def policy_reject(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVersion:
+def policy_reject(*, version: PolicyVersion, by: User, comment: str) -> PolicyVersion:
     """Send a version under review back to its editors as a draft, saying why."""
     require_reviewer(by)
     if not (comment or "").strip():
@@ -339,7 +343,7 @@ def _require_golden_cases_pass(version: PolicyVersion, *, today: date | None = N
         )
 
 
-def _publish(version: PolicyVersion, *, by: Any, comment: str = "") -> PolicyVersion:
+def _publish(version: PolicyVersion, *, by: User, comment: str = "") -> PolicyVersion:
     """Retire the current published version (if any) and publish `version`. Caller holds the locks."""
     now = timezone.now()
     previous = PolicyVersion.objects.select_for_update().filter(policy_id=version.policy_id, status=Status.PUBLISHED)
@@ -362,7 +366,7 @@ def _publish(version: PolicyVersion, *, by: Any, comment: str = "") -> PolicyVer
 
 
 @transaction.atomic
-def policy_publish(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
+def policy_publish(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """Publish an approved version: refused without a responsible person, or while a golden case fails."""
     require_reviewer(by)
     version = _lock_version(version)
@@ -377,7 +381,7 @@ def policy_publish(*, version: PolicyVersion, by: Any, comment: str = "") -> Pol
 
 
 @transaction.atomic
-def policy_retire(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVersion:
+def policy_retire(*, version: PolicyVersion, by: User, comment: str) -> PolicyVersion:
     """Withdraw a published version: the policy leaves the public catalogue and stops matching."""
     require_reviewer(by)
     if not (comment or "").strip():
@@ -425,7 +429,7 @@ def _require_draft_for_golden(version: PolicyVersion) -> None:
 
 @transaction.atomic
 def golden_case_create(
-    *, version: PolicyVersion, by: Any, name: str, profile: dict, expected: str, on: date | None = None
+    *, version: PolicyVersion, by: User, name: str, profile: dict, expected: str, on: date | None = None
 ) -> GoldenCase:
     require_editor(by)
     version = _lock_version(version)
@@ -437,7 +441,7 @@ def golden_case_create(
 
 
 @transaction.atomic
-def golden_case_update(*, case: GoldenCase, by: Any, **fields: Any) -> GoldenCase:
+def golden_case_update(*, case: GoldenCase, by: User, **fields: Any) -> GoldenCase:
     require_editor(by)
     _check_field_names(fields, GOLDEN_FIELDS)
     version = _lock_version(case.version)
@@ -451,7 +455,7 @@ def golden_case_update(*, case: GoldenCase, by: Any, **fields: Any) -> GoldenCas
 
 
 @transaction.atomic
-def golden_case_delete(*, case: GoldenCase, by: Any) -> None:
+def golden_case_delete(*, case: GoldenCase, by: User) -> None:
     require_editor(by)
     version = _lock_version(case.version)
     _require_draft_for_golden(version)
@@ -520,7 +524,7 @@ def validate_import(*, fields: dict[str, Any], golden_cases: list[dict[str, Any]
 
 @transaction.atomic
 def policy_version_import(
-    *, key: str, fields: dict[str, Any], golden_cases: list[dict[str, Any]], by: Any, comment: str
+    *, key: str, fields: dict[str, Any], golden_cases: list[dict[str, Any]], by: User, comment: str
 ) -> tuple[PolicyVersion | None, str]:
     """Publish `fields` as the policy `key` unless the last version `by` imported already says the same.
 
@@ -561,7 +565,7 @@ PREVIEW_CHUNK = 500  # enterprises between two progress updates
 PREVIEW_SAMPLE_SIZE = 8
 
 
-def preview_run_request(*, version: PolicyVersion, by: Any, on: date | None = None) -> PreviewRun:
+def preview_run_request(*, version: PolicyVersion, by: User, on: date | None = None) -> PreviewRun:
     """Record a preview and send its task once the row is committed. Any staff role may ask."""
     from .permissions import is_staff_user
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import OperationalError
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="policies.preview", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=3)
-def preview_run_task(self, run_id: int) -> None:
+def preview_run_task(self: Task[Any, Any], run_id: int) -> None:
     """Compute one PreviewRun. A redelivered message finds the row claimed or done and does nothing."""
     from . import services
     from .models import PreviewRun

@@ -39,14 +39,15 @@ class ProgressMixin:
     status: str
     processed: int
     total: int
+    # Each job model defines its own Status choices with DONE and FAILED (the mixin cannot name the class).
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)  # type: ignore[attr-defined]
+        return self.status in (self.Status.DONE, self.Status.FAILED)  # type: ignore[attr-defined]  # see above
 
     @property
     def percent(self) -> int:
-        if self.status == self.Status.DONE:  # type: ignore[attr-defined]
+        if self.status == self.Status.DONE:  # type: ignore[attr-defined]  # see above
             return 100
         return int(self.processed * 100 / self.total) if self.total else 0
 

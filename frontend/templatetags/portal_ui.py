@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 
 from matching.core.registry import source_label
 from matching.core.vocabulary import DEPARTMENT_SOURCES
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 register = template.Library()
 
@@ -62,7 +66,7 @@ def change_counts(changes: dict[str, int] | None) -> str:
 
 
 @register.filter
-def person(user: Any) -> str:
+def person(user: User) -> str:
     """A user as people know them: the name on the account (政策清单, 王敏), else the login name."""
     if user is None:
         return "—"

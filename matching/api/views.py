@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.request import Request
 
 from matching.models import MatchRecord, Outcome
 from matching.selectors import enterprise_matches
 from portal.enterprises.selectors import enterprise_get_for_user
+
+if TYPE_CHECKING:
+    from portal.accounts.requests import AuthenticatedRequest
 
 
 class MatchSerializer(serializers.ModelSerializer):
@@ -67,11 +70,12 @@ class MatchSerializer(serializers.ModelSerializer):
     summary="企业的政策匹配结果（符合的在前，含判定说明与“还差什么”）",
 )
 class EnterpriseMatchesView(generics.ListAPIView):
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
     serializer_class = MatchSerializer
     filter_backends: list[Any] = []
 
-    def get_queryset(self):
-        request: Request = self.request
+    def get_queryset(self) -> QuerySet[MatchRecord]:
+        request = self.request
         enterprise = enterprise_get_for_user(user=request.user, credit_code=self.kwargs["credit_code"])
         outcome = request.query_params.get("outcome") or None
         if outcome is not None and outcome not in Outcome.values:

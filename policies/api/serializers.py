@@ -55,7 +55,8 @@ def _chains(version: PolicyVersion) -> list[dict[str, str]]:
 
 class ChainSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # drf-stubs: a field named "label" shadows Field.label (DRF keeps declared fields apart)
+    label = serializers.CharField()  # type: ignore[assignment]
 
 
 class PublicPolicyListSerializer(serializers.ModelSerializer):

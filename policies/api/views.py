@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -27,6 +27,10 @@ from .. import selectors, services
 from ..models import GoldenCase, Policy, PolicyVersion
 from ..permissions import IsStaffUser
 from . import serializers as s
+
+if TYPE_CHECKING:
+    from portal.accounts.requests import AuthenticatedRequest
+
 
 # Public: the 政策清单 and the 政策计算器. Anyone may read; unpublished policies are 404.
 
@@ -94,6 +98,7 @@ class PolicyExportXlsxApi(APIView):
         versions = selectors.policy_list(filters=_filters(request))
         workbook = Workbook()
         sheet = workbook.active
+        assert sheet is not None  # a new workbook has its one sheet
         sheet.title = "政策清单"
         sheet.append([title for title, _ in EXPORT_COLUMNS])
         for version in versions:
@@ -231,7 +236,7 @@ class StaffPolicyListApi(StaffApi):
         responses={201: s.StaffVersionDetailSerializer},
         summary="新建政策（第1版草稿）",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = s.PolicyCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         version = services.policy_create(by=request.user, **serializer.validated_data)
@@ -252,7 +257,7 @@ class StaffPolicyNewVersionApi(StaffApi):
         responses={201: s.StaffVersionDetailSerializer},
         summary="在已发布版本基础上新建草稿",
     )
-    def post(self, request: Request, policy_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, policy_id: int) -> Response:
         policy = get_object_or_404(Policy, pk=policy_id)
         version = services.policy_version_create_draft(policy=policy, by=request.user)
         return Response(s.StaffVersionDetailSerializer(_version(version.pk)).data, status=status.HTTP_201_CREATED)
@@ -269,7 +274,7 @@ class StaffVersionDetailApi(StaffApi):
         responses=s.StaffVersionDetailSerializer,
         summary="修改草稿",
     )
-    def patch(self, request: Request, version_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, version_id: int) -> Response:
         version = _version(version_id)
         serializer = s.VersionInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -287,7 +292,7 @@ def _transition_api(action: str, service: Callable[..., PolicyVersion], summary:
             responses=s.StaffVersionDetailSerializer,
             summary=summary,
         )
-        def post(self, request: Request, version_id: int) -> Response:
+        def post(self, request: AuthenticatedRequest, version_id: int) -> Response:
             version = _version(version_id)
             serializer = s.CommentInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
@@ -346,7 +351,7 @@ class StaffGoldenCaseListApi(StaffApi):
         request=s.GoldenCaseInputSerializer,
         responses={201: s.GoldenCaseSerializer},
     )
-    def post(self, request: Request, version_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, version_id: int) -> Response:
         version = _version(version_id)
         serializer = s.GoldenCaseInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -367,7 +372,7 @@ class StaffGoldenCaseDetailApi(StaffApi):
         request=s.GoldenCaseInputSerializer(partial=True),
         responses=s.GoldenCaseSerializer,
     )
-    def patch(self, request: Request, version_id: int, case_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, version_id: int, case_id: int) -> Response:
         case = self._case(version_id, case_id)
         serializer = s.GoldenCaseInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -375,6 +380,6 @@ class StaffGoldenCaseDetailApi(StaffApi):
         return Response(s.GoldenCaseSerializer(case).data)
 
     @extend_schema(operation_id="staff_golden_cases_destroy", responses={204: OpenApiResponse(description="已删除")})
-    def delete(self, request: Request, version_id: int, case_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, version_id: int, case_id: int) -> Response:
         services.golden_case_delete(case=self._case(version_id, case_id), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from portal.accounts.models import User
 
 
 @dataclass(frozen=True)
 class Actor:
-    user: Any = None
+    user: User | AnonymousUser | None = None
     ip: str | None = None
 
 

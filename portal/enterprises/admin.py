@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Field
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -112,7 +113,8 @@ class EnterpriseAdmin(admin.ModelAdmin):
     def provenance_table(self, obj: Enterprise) -> str:
         lines = []
         for key, entry in (obj.provenance or {}).items():
-            label = Enterprise._meta.get_field(key).verbose_name
+            field = Enterprise._meta.get_field(key)
+            label = field.verbose_name if isinstance(field, Field) else key
             mark = "已核验" if entry["source"] in DEPARTMENT_SOURCES else "自行填报"
             lines.append(
                 f"{label}：{SOURCES.get(entry['source'], entry['source'])}，{entry.get('as_of') or ''}（{mark}）"
@@ -176,13 +178,14 @@ class FeedImportAdmin(admin.ModelAdmin):
 
         After the upload the page shows that import (?import=<id>): its status, then its counts and report.
         """
-        if not has_role(request.user, Role.DATA_OFFICER):
+        user = request.user
+        if not user.is_authenticated or not has_role(user, Role.DATA_OFFICER):
             raise PermissionDenied
         form = FeedUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:
-                feed_import = services.feed_upload_create(
-                    by=request.user,
+                created = services.feed_upload_create(
+                    by=user,
                     source=form.cleaned_data["source"],
                     file=form.cleaned_data["file"],
                     default_as_of=form.cleaned_data["as_of"],
@@ -191,7 +194,7 @@ class FeedImportAdmin(admin.ModelAdmin):
                 form.add_error(error.field if error.field in form.fields else "file", error.message)
             else:
                 messages.success(request, "文件已上传，正在后台导入。")
-                return redirect(f"{reverse('admin:enterprises_feedimport_upload')}?import={feed_import.pk}")
+                return redirect(f"{reverse('admin:enterprises_feedimport_upload')}?import={created.pk}")
         shown = request.GET.get("import", "")
         feed_import = (
             FeedImport.objects.filter(pk=shown, channel=FeedImport.Channel.CONSOLE).first() if shown.isdigit() else None

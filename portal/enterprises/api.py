@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -27,17 +27,22 @@ from .facts import FieldError, source_name
 from .feeds import FeedError, feed_apply
 from .models import FACT_FIELDS, SOURCE_CHOICES, Enterprise, FeedImport, Qualification, QualificationKind, Site, Size
 
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.accounts.requests import AuthenticatedRequest
+
+
 # --- Permissions ----------------------------------------------------------------------------------
 
 
-def can_edit(user: Any, enterprise: Enterprise) -> bool:
+def can_edit(user: User, enterprise: Enterprise) -> bool:
     """Data officers edit any enterprise; an enterprise user edits their own (as self-declared data)."""
     if has_role(user, Role.DATA_OFFICER):
         return True
     return getattr(user, "enterprise_id", None) == enterprise.pk and not is_staff_user(user)
 
 
-def write_source(user: Any, requested: str | None, *, default: str | None = None) -> str:
+def write_source(user: User, requested: str | None, *, default: str | None = None) -> str:
     """The source a write is recorded under: enterprise users always self-declare; staff name a department."""
     if has_role(user, Role.DATA_OFFICER):
         source = requested or default
@@ -148,7 +153,8 @@ class FactsInput(StrictInputSerializer):
     """Fact values (one input per stored registry fact, see `fact_input_field`), their source and date."""
 
     name = serializers.CharField(required=False, max_length=200)
-    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)  # type: ignore[assignment]
     as_of = serializers.DateField(required=False)
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -243,7 +249,8 @@ class QualificationInput(StrictInputSerializer):
     certificate_no = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     valid_from = serializers.DateField()
     valid_to = serializers.DateField(required=False, allow_null=True, default=None)
-    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)  # type: ignore[assignment]
     as_of = serializers.DateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -266,7 +273,8 @@ class ChangeOutput(serializers.Serializer):
     id = serializers.IntegerField()
     changes = serializers.JSONField(help_text='[{"field", "old", "new"}, …]')
     summary = serializers.CharField()
-    source = serializers.CharField()
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.CharField()  # type: ignore[assignment]
     source_display = serializers.SerializerMethodField()
     as_of = serializers.DateField()
     changed_at = serializers.DateTimeField()
@@ -285,6 +293,8 @@ class EnterpriseViewSet(
     viewsets.GenericViewSet,
 ):
     """企业库. Staff see every enterprise; an enterprise user sees only their own (404 for any other)."""
+
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
 
     lookup_field = "credit_code"
     lookup_value_regex = "[^/]+"
@@ -319,7 +329,7 @@ class EnterpriseViewSet(
         return super().list(request, *args, **kwargs)
 
     @extend_schema(request=EnterpriseCreateInput, responses={201: EnterpriseDetailOutput})
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         if not has_role(request.user, Role.DATA_OFFICER):
             raise ApplicationError("仅数据专员可以登记企业", code="permission_denied", http_status=403)
         data = EnterpriseCreateInput(data=request.data)
@@ -336,7 +346,7 @@ class EnterpriseViewSet(
         return Response(EnterpriseDetailOutput(enterprise).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=FactsInput, responses=EnterpriseDetailOutput)
-    def partial_update(self, request: Request, credit_code: str) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.get_object()
         if not can_edit(request.user, enterprise):
             raise ApplicationError("没有修改该企业信息的权限", code="permission_denied", http_status=403)
@@ -363,6 +373,8 @@ class EnterpriseViewSet(
 
 class _EnterpriseChildViewSet(viewsets.GenericViewSet):
     """Shared by sites/ and qualifications/: the parent enterprise is resolved (and scoped) first."""
+
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
 
     def enterprise(self) -> Enterprise:
         if not hasattr(self, "_enterprise"):
@@ -399,7 +411,7 @@ class SiteViewSet(_EnterpriseChildViewSet):
         return Response(SiteOutput(self._site(pk)).data)
 
     @extend_schema(request=SiteInput, responses={201: SiteOutput})
-    def create(self, request: Request, credit_code: str) -> Response:
+    def create(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.enterprise()
         self.check_can_edit()
         data = SiteInput(data=request.data)
@@ -416,7 +428,7 @@ class SiteViewSet(_EnterpriseChildViewSet):
         )
         return Response(SiteOutput(selectors.site_list(enterprise=enterprise).get(pk=site.pk)).data, status=201)
 
-    def destroy(self, request: Request, credit_code: str, pk: str) -> Response:
+    def destroy(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         site = self._site(pk)
         self.check_can_edit()
         services.site_withdraw(site=site, by=request.user)
@@ -446,7 +458,7 @@ class QualificationViewSet(_EnterpriseChildViewSet):
         return Response(QualificationOutput(self._qualification(pk)).data)
 
     @extend_schema(request=QualificationInput, responses={201: QualificationOutput})
-    def create(self, request: Request, credit_code: str) -> Response:
+    def create(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.enterprise()
         self.check_can_edit()
         data = QualificationInput(data=request.data)
@@ -465,7 +477,7 @@ class QualificationViewSet(_EnterpriseChildViewSet):
         return Response(QualificationOutput(q).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=QualificationUpdateInput, responses=QualificationOutput)
-    def partial_update(self, request: Request, credit_code: str, pk: str) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         """Correct a self-declared qualification (a department-verified one: 400 `verified_fact`)."""
         q = self._qualification(pk)
         self.check_can_edit()
@@ -481,7 +493,7 @@ class QualificationViewSet(_EnterpriseChildViewSet):
         )
         return Response(QualificationOutput(q).data)
 
-    def destroy(self, request: Request, credit_code: str, pk: str) -> Response:
+    def destroy(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         q = self._qualification(pk)
         self.check_can_edit()
         source = q.source if has_role(request.user, Role.DATA_OFFICER) else SELF_DECLARED
@@ -536,6 +548,8 @@ class FeedRecordsView(APIView):
         ),
     )
     def post(self, request: Request, source: str) -> Response:
+        api_key = request.auth
+        assert isinstance(api_key, DepartmentApiKey)  # DepartmentApiKeyAuthentication and HasDepartmentKey
         records = request.data.get("records") if isinstance(request.data, dict) else request.data
         if not isinstance(records, list):
             raise ApplicationError("请求体应包含records数组", code="invalid_batch", field="records")
@@ -557,7 +571,7 @@ class FeedRecordsView(APIView):
                 source=source,
                 records=records,
                 channel=FeedImport.Channel.API,
-                api_key=request.auth,
+                api_key=api_key,
                 default_as_of=batch_as_of,
             )
         except FeedError as exc:

@@ -97,6 +97,13 @@ class _Row:
     size_inputs_changed: bool = False
     last_as_of: str = ""
 
+    @property
+    def saved_id(self) -> int:
+        """The primary key, once the row is in the database (new rows get theirs from bulk_create)."""
+        if self.id is None:
+            raise RuntimeError(f"enterprise {self.credit_code} has not been saved")
+        return self.id
+
 
 @dataclass
 class FeedResult:
@@ -791,13 +798,13 @@ def _compare_and_write(
     states: list[_RowState] = []
     for row in touched.values():
         if row.dirty:
-            states.append(_RowState(row.id, row.values.copy(), row.size, row.size_basis, row.patch))  # type: ignore[arg-type]
+            states.append(_RowState(row.saved_id, row.values.copy(), row.size, row.size_basis, row.patch))
             row.patch, row.dirty, row.size_basis = {}, False, None
 
     # One history row per changed enterprise, listing its field changes.
     events: dict[int, tuple[list[tuple[str, Any, Any]], list[str]]] = {}
     for row, fld, old, new, as_of in history:
-        items, dates = events.setdefault(row.id, ([], []))  # type: ignore[arg-type]
+        items, dates = events.setdefault(row.saved_id, ([], []))
         items.append((fld, old, new))
         dates.append(as_of)
     for eid, fld, old, new, as_of in qual_history:
@@ -809,7 +816,7 @@ def _compare_and_write(
     changed_ids.update(events)
     # Confirmed (same values, a newer date or now a department's): no outcome moves, but the dates and
     # sources that explanations show do, so these enterprises are re-matched too (explanations only).
-    changed_ids.update(row.id for _, row, status, _, _ in chunk_accepted if status == STATUS_CONFIRMED)
+    changed_ids.update(row.saved_id for _, row, status, _, _ in chunk_accepted if status == STATUS_CONFIRMED)
 
     for record, _row, status, changed, stale in chunk_accepted:
         if record.index in qual_changed:

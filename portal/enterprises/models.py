@@ -427,7 +427,7 @@ class EnterpriseChange(models.Model):
     def who(self) -> str:
         if self.changed_by_id:
             return str(self.changed_by)
-        if self.feed_import_id and self.feed_import.api_key_id:
+        if self.feed_import is not None and self.feed_import.api_key_id:
             return str(self.feed_import.api_key)
         return SOURCES.get(self.source, self.source)
 
@@ -435,7 +435,9 @@ class EnterpriseChange(models.Model):
 def field_label(field: str) -> str:
     """Chinese label of a history field key."""
     if field in ("size", *TRACKED_FIELDS):
-        return str(Enterprise._meta.get_field(field).verbose_name)
+        model_field = Enterprise._meta.get_field(field)
+        assert isinstance(model_field, models.Field)  # tracked fields are the model's own columns
+        return str(model_field.verbose_name)
     if field.startswith("qualification:"):
         return QUALIFICATION_KINDS.get(field.partition(":")[2], field)
     return {"site": "经营场所", "created": "登记入库"}.get(field, field)

@@ -93,7 +93,7 @@ def _apply_facts(
             new_source=source,
             new_as_of=as_of,
         )
-        if decision is Decision.REFUSED:
+        if decision is Decision.REFUSED and entry is not None:  # refused only over a department's entry
             refused.append(
                 FieldError(
                     key,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import OperationalError
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="enterprises.feed_upload", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
-def feed_upload_task(self, import_id: int) -> None:
+def feed_upload_task(self: Task[Any, Any], import_id: int) -> None:
     """Import one uploaded department file. A redelivered message finds the row claimed or done."""
     from . import services
     from .models import FeedImport

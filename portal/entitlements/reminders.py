@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -11,6 +11,9 @@ from django.db import transaction
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notifications_create_bulk
 from portal.notifications.text import sentences
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
 
 
 @transaction.atomic
@@ -31,7 +34,10 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
 
     specs = []
     for version in versions:
-        days = (version.application_end - today).days
+        end = version.application_end
+        if end is None:  # excluded by the filter; narrows the type
+            continue
+        days = (end - today).days
         when = "今天" if days == 0 else f"{days}天后"
         # Enterprises that have applied (and not withdrawn) need no reminder to apply.
         applied = Application.objects.filter(policy_version=version).exclude(status=Application.Status.WITHDRAWN)
@@ -48,7 +54,7 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
                     f"pv{version.pk}:apply_deadline",
                     title=f"申报即将截止：{version.title}",
                     body=sentences(
-                        f"“{version.title}”将于{when}（{cn_date(version.application_end)}）截止申报",
+                        f"“{version.title}”将于{when}（{cn_date(end)}）截止申报",
                         "贵企业符合申报条件，尚未提交申报",
                     ),
                     link=f"/policies/{version.policy_id}/",
@@ -78,6 +84,9 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
     expiring = Qualification.objects.filter(valid_to__gte=today, valid_to__lte=today + timedelta(days=lead))
     specs = []
     for q in expiring.iterator(chunk_size=2000):
+        valid_to = q.valid_to
+        if valid_to is None:  # excluded by the filter; narrows the type
+            continue
         versions = [v for v, kinds in kinds_by_version.items() if q.kind in kinds]
         if not versions:
             continue
@@ -92,10 +101,10 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
             NotificationSpec(
                 q.enterprise_id,
                 Notification.Kind.QUALIFICATION_EXPIRING,
-                f"q{q.pk}:{q.valid_to.isoformat()}:expiring",
+                f"q{q.pk}:{valid_to.isoformat()}:expiring",
                 title=f"资质即将到期：{q.get_kind_display()}",
                 body=sentences(
-                    f"贵企业的{q.get_kind_display()}资质将于{cn_date(q.valid_to)}到期",
+                    f"贵企业的{q.get_kind_display()}资质将于{cn_date(valid_to)}到期",
                     f"以下政策的享受条件依赖该资质：{'、'.join(titles)}",
                     "请及时办理复审或重新认定",
                 ),
@@ -106,17 +115,17 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
     return notifications_create_bulk(items=specs) if specs else 0
 
 
-def window_closed(version: Any, on: date) -> bool:
+def window_closed(version: PolicyVersion, on: date) -> bool:
     return bool(version.application_end and on > version.application_end)
 
 
-def window_is_open(version: Any, on: date) -> bool:
+def window_is_open(version: PolicyVersion, on: date) -> bool:
     """Whether `on` lies in the version's application window (a missing bound is open on that side)."""
     start, end = version.application_start, version.application_end
     return not (start and on < start) and not (end and on > end)
 
 
-def may_apply_spec(*, enterprise_id: int, version: Any) -> NotificationSpec:
+def may_apply_spec(*, enterprise_id: int, version: PolicyVersion) -> NotificationSpec:
     """The 可申报 push: the same text and dedupe key at decision time and on the window's opening day."""
     from portal.applications.rules import window_text
 

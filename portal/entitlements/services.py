@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -32,12 +32,17 @@ from portal.notifications.text import sentences
 
 from .models import Entitlement, EntitlementTransition
 
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+    from portal.accounts.models import User
+
+
 Status = Entitlement.Status
 Kind = Notification.Kind
 STAFF_ROLES = (Role.REVIEWER, Role.DATA_OFFICER)
 
 
-def _policy_link(version: Any) -> str:
+def _policy_link(version: PolicyVersion) -> str:
     return f"/policies/{version.policy_id}/"
 
 
@@ -52,12 +57,12 @@ def _unknown_conditions(rule: dict[str, Any], states: str, letters: str = "U") -
     ]
 
 
-def exempt_granted_key(version: Any) -> str:
+def exempt_granted_key(version: PolicyVersion) -> str:
     """The dedupe key of a version's 免申即享 granted push (shared with every version of the same benefit)."""
     return _benefit_key(version, Kind.EXEMPT_GRANTED)
 
 
-def _benefit_key(version: Any, kind: str) -> str:
+def _benefit_key(version: PolicyVersion, kind: str) -> str:
     """Dedupe key of a 免申即享 push: the benefit (policy + period), not the version, so a corrected
     version that decides the same thing sends nothing again."""
     return f"p{version.policy_id}:{version.benefit_period}:{kind}"
@@ -70,7 +75,7 @@ def _unknown_facts(rule: dict[str, Any], states: str) -> list[str]:
     return sorted(facts)
 
 
-def _needs_info_key(version: Any, states: str) -> str:
+def _needs_info_key(version: PolicyVersion, states: str) -> str:
     if version.mode != "exempt":
         return f"pv{version.pk}:{Kind.NEEDS_INFO}"
     # Keyed by the facts still missing, not the version or the condition's wording: the same facts
@@ -81,7 +86,7 @@ def _needs_info_key(version: Any, states: str) -> str:
 
 
 def _needs_info_spec(
-    version: Any, enterprise_id: int, key: str, unknown: list[str], pending: list[str]
+    version: PolicyVersion, enterprise_id: int, key: str, unknown: list[str], pending: list[str]
 ) -> NotificationSpec:
     """What a needs_info decision asks for: facts to supply, and commitments / judgements no data decides."""
     payload = {"policy_version_id": version.pk}
@@ -233,7 +238,9 @@ _GRANT_STEPS = (
 )
 
 
-def _version_transition(row: Entitlement, previous_status: str, *, version: Any, reason: str, now: Any) -> Any:
+def _version_transition(
+    row: Entitlement, previous_status: str, *, version: PolicyVersion, reason: str, now: Any
+) -> Any:
     """The system's history row when a new version re-decides an entitlement: both decisions kept
     (the earlier version and its explanation on the row, the new version as the current one)."""
     return EntitlementTransition(
@@ -249,7 +256,7 @@ def _version_transition(row: Entitlement, previous_status: str, *, version: Any,
     )
 
 
-def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> list[int]:
+def _entitlements_create(*, version: PolicyVersion, enterprise_ids: list[int]) -> list[int]:
     """Entitlements for these enterprises where they have none for this benefit (policy + period),
     each with its transitions; returns the enterprises that got a new one. The unique key on the
     benefit decides, also against a concurrent run or a concurrent version."""
@@ -298,7 +305,7 @@ def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> list[int
     return [e for _, e in created]
 
 
-def _entitlements_create_postgresql(*, version: Any, enterprise_ids: list[int], now: Any) -> list[int]:
+def _entitlements_create_postgresql(*, version: PolicyVersion, enterprise_ids: list[int], now: Any) -> list[int]:
     """The same as one set-based statement: INSERT … SELECT FROM unnest(ids) ON CONFLICT DO NOTHING
     RETURNING feeds the transitions' INSERT, so only the rows this statement created get them."""
     from matching.models import MatchRecord
@@ -350,14 +357,14 @@ def _entitlements_create_postgresql(*, version: Any, enterprise_ids: list[int], 
         return [row[0] for row in cursor.fetchall()]
 
 
-def _benefit_entitlements(version: Any) -> Any:
+def _benefit_entitlements(version: PolicyVersion) -> Any:
     """The live entitlements to `version`'s benefit (same policy, same period), merged duplicates aside."""
     return Entitlement.objects.filter(
         policy_id=version.policy_id, period=version.benefit_period, duplicate_of__isnull=True
     ).exclude(status=Status.REVOKED)
 
 
-def _entitlements_rebase(*, version: Any, enterprise_ids: Sequence[int], now: Any = None) -> int:
+def _entitlements_rebase(*, version: PolicyVersion, enterprise_ids: Sequence[int], now: Any = None) -> int:
     """Entitlements to this benefit granted under an earlier version, whose enterprise `version` finds
     eligible (verified) too: they stay, now resting on `version`'s decision. The earlier decision is
     kept in the transition row. One under review (待复核) because an intermediate version dropped it
@@ -408,7 +415,7 @@ def _entitlements_rebase(*, version: Any, enterprise_ids: Sequence[int], now: An
     return len(rows)
 
 
-def _decision_explanations(version: Any, enterprise_ids: list[int]) -> dict[int, Any]:
+def _decision_explanations(version: PolicyVersion, enterprise_ids: list[int]) -> dict[int, Any]:
     """`version`'s explanation for each enterprise: its stored match record's, or (no record: the bulk
     path stores none for an ineligible decision) the evaluator's, computed now."""
     from matching.core.evaluator import compile_rule
@@ -594,8 +601,8 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
         for entitlement in candidates.only("pk", "enterprise_id", "explanation")
         if entitlement.explanation != explanations[entitlement.enterprise_id]
     ]
-    for entitlement in pending:
-        entitlement.explanation = explanations[entitlement.enterprise_id]
+    for row in pending:
+        row.explanation = explanations[row.enterprise_id]
     Entitlement.objects.bulk_update(pending, ["explanation"], batch_size=2000)
     return len(pending)
 
@@ -610,7 +617,7 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 
-def actor_role(user: Any) -> str:
+def actor_role(user: User) -> str:
     """The role an actor holds for the audit trail: what an enterprise is shown instead of a staff name."""
     ByRole = EntitlementTransition.ByRole
     if user is None:
@@ -626,7 +633,7 @@ def _move(
     *,
     entitlement: Entitlement,
     to: str,
-    by: Any,
+    by: User,
     reason: str = "",
     allowed: tuple[str, ...] | None = None,
     notice: str = "",
@@ -683,31 +690,31 @@ def _require_reason(reason: str, field: str = "reason") -> str:
     return reason
 
 
-def _require_member(entitlement: Entitlement, user: Any) -> None:
+def _require_member(entitlement: Entitlement, user: User) -> None:
     if getattr(user, "enterprise_id", None) != entitlement.enterprise_id:
         raise ApplicationError("只有该企业的用户可以办理", code="not_enterprise_user", http_status=403)
 
 
-def _require_staff(user: Any) -> None:
+def _require_staff(user: User) -> None:
     if not has_any_role(user, *STAFF_ROLES):
         raise ApplicationError("只有审核人或数据专员可以办理", code="staff_role_required", http_status=403)
 
 
 @transaction.atomic
-def entitlement_confirm(*, entitlement: Entitlement, by: Any) -> Entitlement:
+def entitlement_confirm(*, entitlement: Entitlement, by: User) -> Entitlement:
     _require_member(entitlement, by)
     return _move(entitlement=entitlement, to=Status.CONFIRMED, by=by, reason="企业确认")
 
 
 @transaction.atomic
-def entitlement_object(*, entitlement: Entitlement, by: Any, reason: str) -> Entitlement:
+def entitlement_object(*, entitlement: Entitlement, by: User, reason: str) -> Entitlement:
     _require_member(entitlement, by)
     reason = _require_reason(reason)
     return _move(entitlement=entitlement, to=Status.OBJECTED, by=by, reason=reason, objection_reason=reason)
 
 
 @transaction.atomic
-def entitlement_resolve(*, entitlement: Entitlement, by: Any, decision: str, resolution: str) -> Entitlement:
+def entitlement_resolve(*, entitlement: Entitlement, by: User, decision: str, resolution: str) -> Entitlement:
     """Staff settle an objection: `confirm` (the entitlement stands) or `revoke` (it is withdrawn).
 
     A resolution that keeps the entitlement does NOT count as the enterprise's confirmation: the
@@ -751,7 +758,7 @@ def entitlement_resolve(*, entitlement: Entitlement, by: Any, decision: str, res
 
 
 @transaction.atomic
-def entitlement_review_resolve(*, entitlement: Entitlement, by: Any, decision: str, reason: str) -> Entitlement:
+def entitlement_review_resolve(*, entitlement: Entitlement, by: User, decision: str, reason: str) -> Entitlement:
     """Staff settle a 待复核 entitlement (a newer version did not find the enterprise eligible):
     `keep` (it returns to the status it had, and stays kept under that version) or `revoke`."""
     _require_staff(by)
@@ -761,10 +768,11 @@ def entitlement_review_resolve(*, entitlement: Entitlement, by: Any, decision: s
     title = entitlement.policy_version.title
     if decision == "keep":
         back = entitlement.status_before_review or Status.NOTIFIED
-        next_step = {
+        next_steps: dict[str, str] = {
             Status.CONFIRMED: "下一步：等待兑现，无需办理。",
             Status.OBJECTED: "下一步：您此前提出的异议仍由工作人员处理。",
-        }.get(back, "下一步：请在“免申即享兑现”中确认；如有异议可提出。")
+        }
+        next_step = next_steps.get(back, "下一步：请在“免申即享兑现”中确认；如有异议可提出。")
         return _move(
             entitlement=entitlement,
             to=back,
@@ -791,7 +799,7 @@ def entitlement_review_resolve(*, entitlement: Entitlement, by: Any, decision: s
 
 
 @transaction.atomic
-def entitlement_recovery_note(*, entitlement: Entitlement, by: Any, note: str) -> Entitlement:
+def entitlement_recovery_note(*, entitlement: Entitlement, by: User, note: str) -> Entitlement:
     """Staff record what they found on a possible 追回 case (nothing is clawed back by the system).
     The status stays 已兑现; the case leaves the list once noted. Not shown to the enterprise."""
     _require_staff(by)
@@ -806,13 +814,13 @@ def entitlement_recovery_note(*, entitlement: Entitlement, by: Any, note: str) -
 
 
 @transaction.atomic
-def entitlement_disburse(*, entitlement: Entitlement, by: Any) -> Entitlement:
+def entitlement_disburse(*, entitlement: Entitlement, by: User) -> Entitlement:
     _require_staff(by)
     return _move(entitlement=entitlement, to=Status.DISBURSED, by=by, reason="已兑现")
 
 
 @transaction.atomic
-def entitlement_revoke(*, entitlement: Entitlement, by: Any, reason: str) -> Entitlement:
+def entitlement_revoke(*, entitlement: Entitlement, by: User, reason: str) -> Entitlement:
     _require_staff(by)
     reason = _require_reason(reason)
     return _move(entitlement=entitlement, to=Status.REVOKED, by=by, reason=reason, revoke_reason=reason)

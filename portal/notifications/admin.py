@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from portal.api.exceptions import ApplicationError
 
@@ -27,7 +28,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     raw_id_fields = ("notification", "user", "endpoint", "retried_by")
     readonly_fields = [f.name for f in Delivery._meta.fields]
 
-    def has_add_permission(self, request) -> bool:  # outbox rows are written by the services only
+    def has_add_permission(self, request: HttpRequest) -> bool:  # outbox rows are written by the services only
         return False
 
 

@@ -24,5 +24,6 @@ def bound_cursor() -> Iterator[Any]:
     connection.ensure_connection()
     raw = psycopg.Cursor(connection.connection)
     wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    with wrap(raw) as cursor:
+    # django-stubs types the argument as Django's CursorWrapper; Django passes the driver's cursor, as here
+    with wrap(raw) as cursor:  # type: ignore[arg-type]
         yield cursor

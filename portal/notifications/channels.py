@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -65,6 +65,14 @@ def message_id(delivery_id: int) -> str:
     """The same Message-ID on every attempt, so a receiving system can drop a repeat."""
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(" >") or "huiqi.local"
     return f"<huiqi.delivery.{delivery_id}@{domain}>"
+
+
+class Channel(Protocol):
+    """What the delivery loop needs of a channel: send one item (the provider's id back), then close."""
+
+    def send(self, item: Outgoing) -> str: ...
+
+    def close(self) -> None: ...
 
 
 class EmailChannel:
@@ -232,4 +240,4 @@ class WebhookChannel:
         pass
 
 
-CHANNELS = {"email": EmailChannel, "sms": SmsChannel, "webhook": WebhookChannel}
+CHANNELS: dict[str, type[Channel]] = {"email": EmailChannel, "sms": SmsChannel, "webhook": WebhookChannel}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 # acks_late + reject_on_worker_lost: a task lost with its worker is delivered again; that is safe
 # because only the claim UPDATE can start a send (see delivery.py). Only a lost database connection
 # retries the task; a channel's errors are recorded on the row and retried by the sweep.
-_OUTBOX_TASK = {
+_OUTBOX_TASK: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": (OperationalError, InterfaceError),

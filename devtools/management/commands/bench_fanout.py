@@ -145,7 +145,7 @@ class Command(BaseCommand):
         copy_seconds = self._copy_baseline(created, total_deliveries, extra_rows=2 * entitlements)
         if not options["keep"]:
             self._cleanup(key)
-            if options["via_matching"]:
+            if version_id is not None:  # made for --via-matching
                 self._cleanup_policy(version_id)
 
         create_seconds, deliver_seconds = t1 - t0, t2 - t1
@@ -193,10 +193,10 @@ class Command(BaseCommand):
         missing = [code for code in wanted if code not in existing]
         if missing:
             self.stderr.write(f"creating {len(missing)} synthetic enterprises (基准测试企业, sample data)…")
-            for batch in chunked(missing, 5000):
+            for codes in chunked(missing, 5000):
                 with transaction.atomic():
                     Enterprise.objects.bulk_create(
-                        Enterprise(credit_code=code, name=f"基准测试企业{wanted[code]:06d}（示例）") for code in batch
+                        Enterprise(credit_code=code, name=f"基准测试企业{wanted[code]:06d}（示例）") for code in codes
                     )
             existing = dict(Enterprise.objects.filter(credit_code__in=list(wanted)).values_list("credit_code", "pk"))
         ids = sorted(existing[code] for code in wanted)
@@ -244,7 +244,7 @@ class Command(BaseCommand):
             if process.poll() is not None:
                 raise RuntimeError(f"worker exited early; see {log_path}")
             replies = app.control.ping(timeout=0.5)
-            if any(name.startswith("bench-") for reply in replies for name in reply):
+            if any(name.startswith("bench-") for reply in replies or [] for name in reply):
                 self.stderr.write(f"worker ready (log: {log_path})")
                 return process
         process.terminate()

@@ -12,6 +12,7 @@ import random
 import time
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
@@ -43,9 +44,9 @@ class Command(BaseCommand):
         parser.add_argument("--profile", action="store_true", help="cProfile the first pass (to stderr)")
         parser.add_argument("--keep", action="store_true", help="leave the throw-away enterprises in place")
 
-    def handle(self, *args: object, **options: object) -> None:
-        n = int(options["records"])  # type: ignore[arg-type]
-        rng = random.Random(int(options["seed"]))  # type: ignore[arg-type]
+    def handle(self, *args: Any, **options: Any) -> None:
+        n = int(options["records"])
+        rng = random.Random(int(options["seed"]))
         today = timezone.localdate()
         old_as_of = (today - timedelta(days=400)).isoformat()
         new_as_of = (today - timedelta(days=30)).isoformat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -23,8 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the full result as JSON")
         parser.add_argument("file", type=Path)
 
-    def handle(self, *args: object, **options: object) -> None:
-        path: Path = options["file"]  # type: ignore[assignment]
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
         if not path.exists():
             raise CommandError(f"文件不存在：{path}")
         try:
@@ -36,7 +37,7 @@ class Command(BaseCommand):
                     records=records,
                     channel=FeedImport.Channel.COMMAND,
                     filename=path.name,
-                    default_as_of=options["as_of"],  # type: ignore[arg-type]
+                    default_as_of=options["as_of"],
                 )
         except (FeedFileError, FeedError) as exc:
             raise CommandError(str(exc)) from exc
