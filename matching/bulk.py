@@ -163,7 +163,7 @@ RETURNING m.id, m.enterprise_id, m.outcome, m.verified, m.previous_outcome, m.pr
         "run": run_id,
         "now": now,
     }
-    from portal.notifications.binding import bound_cursor
+    from portal.db import bound_cursor
 
     # Bound server-side: 100,000-element arrays are sent as such, not rendered into the SQL text.
     with bound_cursor() as cursor:

@@ -5,7 +5,7 @@ Two paths give the same decisions (a property test holds them to it):
 - incremental (`enterprise_match`): one enterprise against every published policy, with the pure
   evaluator (matching.core.evaluator).
 Both write only the records whose outcome or verified flag changed, with their full explanation,
-and report those changes to `signals_out.match_records_changed` inside the same transaction. A
+and emit those changes as `events.MATCH_RECORDS_CHANGED` inside the same transaction. A
 record whose outcome stands but whose explanation no longer shows the current facts (a department
 figure replaced a self-declared one, a date moved) gets the new explanation without any push:
 `enterprise_match` diffs each explanation (`explanation_stale`), `explanations_refresh` in bulk.
@@ -27,9 +27,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from portal import events
 from portal.lifecycle import stale_running
 
-from . import signals_out
 from .bulk import ChangedRecord, compile_for, decide_and_write
 from .core.evaluator import CompiledRule, compile_rule
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
@@ -156,7 +156,9 @@ def policy_version_match(
                 # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
                 explain=explainer.texts if explainer is not None else None,
             )
-            signals_out.match_records_changed(version_id=version_id, changes=changes, run_id=run.pk if run else None)
+            events.emit(
+                events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=changes, run_id=run.pk if run else None
+            )
             # An entitlement that already existed (verified again after a lapse) takes the new basis; a
             # first decision (no previous outcome) has no entitlement but the one just created with it.
             regranted = [
@@ -165,12 +167,12 @@ def policy_version_match(
                 if c.outcome == OutcomeChoice.ELIGIBLE and c.verified and c.previous_outcome
             ]
             if regranted:
-                signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=regranted)
+                events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
             if run is not None:  # last in the chunk's transaction: progress commits with the chunk, or neither
                 match_run_progress(run=run, processed=end - lo, cursor=end, changes=changes)
         summary.add(changes)
         start = end
-    signals_out.policy_version_decided(version_id=version_id)
+    events.emit(events.POLICY_VERSION_DECIDED, version_id=version_id)
     return summary
 
 
@@ -362,8 +364,10 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
                     if explanation_stale(new, explanation):
                         stale[pk] = (enterprise_id, new)
                 explanations_store(explanations={pk: e for pk, (_, e) in stale.items()})
-                signals_out.match_explanations_filled(
-                    version_id=version.pk, enterprise_ids=[eid for eid, _ in stale.values()]
+                events.emit(
+                    events.MATCH_EXPLANATIONS_FILLED,
+                    version_id=version.pk,
+                    enterprise_ids=[eid for eid, _ in stale.values()],
                 )
                 refreshed += len(stale)
     return refreshed
@@ -526,16 +530,16 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
         )
         MatchRecord.objects.bulk_update(restated, ["explanation"])
         for version_id in restated_entitled:
-            signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
+            events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
         for version_id, records in by_version.items():
             version_changes = [
                 ChangedRecord(r.pk, r.enterprise_id, r.outcome, r.verified, r.previous_outcome, r.previous_verified)
                 for r in records
             ]
-            signals_out.match_records_changed(version_id=version_id, changes=version_changes, run_id=run_id)
+            events.emit(events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=version_changes, run_id=run_id)
             if any(r.outcome == OutcomeChoice.ELIGIBLE and r.verified and r.previous_outcome for r in records):
                 # An entitlement that already existed (verified again after a lapse) takes the new basis.
-                signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
+                events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
             changes.extend(version_changes)
     return changes
 

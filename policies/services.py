@@ -27,9 +27,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from matching.core.vocabulary import INDUSTRY_CHAINS
+from portal import events
 from portal.api.exceptions import ApplicationError
 
-from . import signals_out
 from .golden import GoldenProfileError, golden_check, golden_profile
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
 from .permissions import require_editor, require_reviewer
@@ -357,7 +357,7 @@ def _publish(version: PolicyVersion, *, by: Any, comment: str = "") -> PolicyVer
     version.save(update_fields=["status", "published_at", "updated_at"])
     _transition(version, action=Action.PUBLISH, from_status=from_status, by=by, comment=comment)
     version_id = version.pk
-    transaction.on_commit(lambda: signals_out.policy_published(version_id=version_id))
+    events.emit(events.POLICY_PUBLISHED, version_id=version_id)
     return version
 
 
@@ -389,7 +389,7 @@ def policy_retire(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVer
     version.save(update_fields=["status", "retired_at", "updated_at"])
     _transition(version, action=Action.RETIRE, from_status=Status.PUBLISHED, by=by, comment=comment)
     version_id = version.pk
-    transaction.on_commit(lambda: signals_out.policy_retired(version_id=version_id))
+    events.emit(events.POLICY_RETIRED, version_id=version_id)
     return version
 
 

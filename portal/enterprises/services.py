@@ -1,5 +1,5 @@
 """Writes to the enterprise registry. Every change to facts, qualifications or sites is recorded in
-EnterpriseChange and announced with signals_out.notify_facts_changed (after commit)."""
+EnterpriseChange and announced with events.FACTS_CHANGED (after commit)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
+from portal import events
 from portal.accounts.models import User
 from portal.api.exceptions import ApplicationError
 
@@ -33,7 +34,6 @@ from .models import (
     Zone,
     json_value,
 )
-from .signals_out import notify_facts_changed
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def enterprise_create(
         # Lost a race with another registration of the same code.
         raise ApplicationError("该统一社会信用代码已登记", code="duplicate_credit_code", field="credit_code") from None
     _record_history(enterprise, [("created", None, code), *changes], source=source, as_of=as_of, by=by)
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return enterprise
 
 
@@ -214,7 +214,7 @@ def enterprise_update_facts(
     _record_history(locked, changes, source=source, as_of=as_of, by=by)
     if changes or locked.provenance != enterprise.provenance:
         # A confirmation (same value, a newer date) changes no outcome but what explanations show.
-        notify_facts_changed([locked.pk])
+        events.emit(events.FACTS_CHANGED, enterprise_ids=[locked.pk])
     # Keep the caller's instance current.
     for field in locked._meta.concrete_fields:
         setattr(enterprise, field.attname, getattr(locked, field.attname))
@@ -271,7 +271,7 @@ def qualification_create(
     )
     change = (f"qualification:{kind}", None, _qualification_value(q))
     _record_history(enterprise, [change], source=source, as_of=as_of, by=by)
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return q
 
 
@@ -316,7 +316,7 @@ def qualification_update(
         _record_history(
             enterprise, [(f"qualification:{locked.kind}", old, new)], source=SELF_DECLARED, as_of=_today(), by=by
         )
-        notify_facts_changed([enterprise.pk])
+        events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return locked
 
 
@@ -338,7 +338,7 @@ def qualification_delete(*, qualification: Qualification, by: User | None = None
         by=by,
     )
     qualification.delete()
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
 
 
 # --- Sites (一照多址) -------------------------------------------------------------------------------
@@ -418,7 +418,7 @@ def site_file(
     )
     site.parks.set(parks)
     _record_history(enterprise, [("site", None, _site_value(site, park_codes))], source=source, as_of=site.as_of, by=by)
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return site
 
 
@@ -478,7 +478,7 @@ def site_withdraw(*, site: Site, by: User | None = None) -> None:
     value = _site_value(site, site.parks.values_list("code", flat=True))
     _record_history(enterprise, [("site", value, None)], source=site.source, as_of=_today(), by=by)
     site.delete()
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
 
 
 def _user(by: User | None) -> User | None:
@@ -496,7 +496,10 @@ def township_update(*, township: Township, name: str, zone: Zone | None) -> Town
     township.zone = zone
     township.save()
     if moved:
-        notify_facts_changed(Site.objects.filter(township=township).values_list("enterprise_id", flat=True).distinct())
+        events.emit(
+            events.FACTS_CHANGED,
+            enterprise_ids=Site.objects.filter(township=township).values_list("enterprise_id", flat=True).distinct(),
+        )
     return township
 
 
@@ -505,7 +508,7 @@ def zone_delete(*, zone: Zone) -> None:
     """Remove a functional zone; its townships keep no zone, and enterprises with sites there are re-matched."""
     affected = list(Site.objects.filter(township__zone=zone).values_list("enterprise_id", flat=True).distinct())
     zone.delete()
-    notify_facts_changed(affected)
+    events.emit(events.FACTS_CHANGED, enterprise_ids=affected)
 
 
 @transaction.atomic
@@ -513,7 +516,7 @@ def park_delete(*, park: Park) -> None:
     """Remove a 特色园区; enterprises with sites in it are re-matched."""
     affected = list(Site.objects.filter(parks=park).values_list("enterprise_id", flat=True).distinct())
     park.delete()
-    notify_facts_changed(affected)
+    events.emit(events.FACTS_CHANGED, enterprise_ids=affected)
 
 
 def parse_as_of(raw: Any) -> date:

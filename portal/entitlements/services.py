@@ -1,7 +1,7 @@
 """Writes for 免申即享 entitlements and the pushes that follow a match decision.
 
 `on_match_changes` runs INSIDE the transaction that wrote the changed match records (it is the
-receiver of matching.signals_out.match_records_changed), so an entitlement, its notification and
+handler of events.MATCH_RECORDS_CHANGED, see portal/events.py), so an entitlement, its notification and
 the notification's outbox rows commit or roll back with the decision itself. Unique keys make it
 exactly-once: one entitlement per (enterprise, policy, benefit period) whatever versions are
 published, one 免申即享 notification per (enterprise, benefit, kind).
@@ -24,8 +24,8 @@ from matching.core.describe import describe_condition
 from matching.core.rules import iter_conditions
 from portal.accounts.roles import Role, has_any_role
 from portal.api.exceptions import ApplicationError
+from portal.db import bound_cursor
 from portal.lifecycle import status_move
-from portal.notifications.binding import bound_cursor
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notifications_create_bulk
 from portal.notifications.text import sentences

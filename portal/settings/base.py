@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "matching",
     "policies",
     "frontend",
+    "portal",  # last: its ready() wires the domain events (portal/events.py) once every app is loaded
 ]
 
 MIDDLEWARE = [

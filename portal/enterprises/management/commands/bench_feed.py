@@ -17,8 +17,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from portal import events
 from portal.enterprises import credit_code as cc
-from portal.enterprises import signals_out
 from portal.enterprises.feeds import feed_apply
 from portal.enterprises.models import Enterprise, EnterpriseChange, FeedImport
 
@@ -124,8 +124,9 @@ class Command(BaseCommand):
         # Re-matching runs after commit, in a Celery task (inline without Redis): it is the matching
         # engine's work, with its own benchmark. Here it is only counted.
         rematch: list[int] = []
-        hook = signals_out.enterprise_facts_changed
-        signals_out.enterprise_facts_changed = lambda *, enterprise_ids: rematch.extend(enterprise_ids)
+        name = events.FACTS_CHANGED.name
+        hooks = events.HANDLERS.get(name)
+        events.HANDLERS[name] = [lambda *, enterprise_ids: rematch.extend(enterprise_ids)]
         try:
             started = time.perf_counter()
             result = feed_apply(
@@ -133,7 +134,10 @@ class Command(BaseCommand):
             )
             seconds = time.perf_counter() - started
         finally:
-            signals_out.enterprise_facts_changed = hook
+            if hooks is None:
+                del events.HANDLERS[name]
+            else:
+                events.HANDLERS[name] = hooks
         fi = result.feed_import
         return {
             "seconds": round(seconds, 3),
