@@ -27,12 +27,20 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from policies.models import PolicyVersion
+from policies.selectors import policy_in_effect
 from portal import events
+from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS, Enterprise, Site
+from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
 from portal.lifecycle import stale_running
 
+from . import tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write
 from .core.evaluator import CompiledRule, compile_rule
+from .core.profile import EnterpriseProfile
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
+from .core.registry import FACTS, PlaceFact, QualificationFact
+from .core.rules import iter_conditions
 from .core.sql import CompiledSql
 from .incremental import load_for_match
 from .models import MatchProfile, MatchRecord, MatchRun
@@ -69,9 +77,6 @@ def match_profiles_refresh(*, enterprise_ids: Iterable[int] | None = None, chunk
     refresh stays fast while meaning exactly what `enterprise_profile` means.
     """
     from django.db.models import Exists, OuterRef
-
-    from portal.enterprises.models import FACT_FIELDS, Enterprise, Site
-    from portal.enterprises.selectors import profile_facts
 
     now = timezone.now()
     columns = ("pk", *FACT_FIELDS, "provenance", "has_site")
@@ -126,9 +131,6 @@ def policy_version_match(
     before the change is signalled: an entitlement is created already carrying its 认定依据, and no
     crash can leave a decision without its reasons (the decision and its explanation commit together).
     """
-    from policies.models import PolicyVersion
-    from policies.selectors import policy_in_effect
-
     on = on or today()
     chunk_size = chunk_size or settings.MATCH_CHUNK_SIZE
     version = PolicyVersion.objects.get(pk=version_id)
@@ -187,11 +189,6 @@ class _Explainer:
     """
 
     def __init__(self, *, rule: dict[str, Any], compiled: CompiledRule, on: date) -> None:
-        from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS
-
-        from .core.registry import FACTS, PlaceFact, QualificationFact
-        from .core.rules import iter_conditions
-
         self.compiled = compiled
         self.on = on
         # Attestations and judgements read no fact (no data decides them).
@@ -223,11 +220,6 @@ class _Explainer:
 
     def _explained(self, enterprise_ids: Sequence[int]) -> Iterable[tuple[int, tuple[dict[str, Any], str]]]:
         import json
-
-        from portal.enterprises.models import Enterprise
-        from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
-
-        from .core.profile import EnterpriseProfile
 
         if self.full_profiles:
             queryset = Enterprise.objects.filter(pk__in=list(enterprise_ids))
@@ -331,9 +323,6 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
     The bulk path's counterpart of the incremental path's explanation diff: diff-only, so calling it
     again is free; each version's records are rewritten under that version's lock.
     """
-    from policies.models import PolicyVersion
-    from policies.selectors import policy_in_effect
-
     on = on or today()
     ids = sorted(set(enterprise_ids))
     refreshed = 0
@@ -398,8 +387,6 @@ class _LiveVersion:
     compiled: CompiledRule
 
     def in_effect_on(self, day: date) -> bool:
-        from policies.models import PolicyVersion
-
         return PolicyVersion.in_effect_on(self, day)  # the model's own rule, on the cached dates
 
 
@@ -664,10 +651,8 @@ def match_run_request(
 def _send(run_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from .tasks import match_run_task
-
     try:
-        match_run_task.delay(run_id)
+        tasks.match_run_task.delay(run_id)
     except BrokerError:
         logger.warning("broker unavailable: match run %s stays pending for the sweep", run_id)
 
@@ -772,8 +757,6 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connection, connections
-
-    from portal.enterprises.models import Enterprise
 
     missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
     match_profiles_refresh(enterprise_ids=list(missing))

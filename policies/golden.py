@@ -24,7 +24,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from matching.core.evaluator import compile_rule
+from matching.core.industries import is_class_code
 from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from matching.core.registry import FACTS, format_number
 from matching.core.vocabulary import (
     PARKS,
     QUALIFICATION_KINDS,
@@ -101,8 +104,6 @@ def _choice(value: Any, allowed: Mapping[str, str], field: str) -> str:
 
 def _at_most(key: str, value: Any) -> Any:
     """The value, unless it is above the registry's limit for the fact (an absurd figure is refused)."""
-    from matching.core.registry import FACTS, format_number
-
     spec = FACTS[key]
     if spec.maximum is not None and value > spec.maximum:
         raise GoldenProfileError(key, "out_of_range", f"不能超过{format_number(spec.maximum)}{spec.unit}")
@@ -111,8 +112,6 @@ def _at_most(key: str, value: Any) -> Any:
 
 def _fact_value(key: str, value: Any) -> Any:
     if key == "industry_code":
-        from matching.core.industries import is_class_code
-
         if not is_class_code(value):
             raise GoldenProfileError(key, "invalid_industry", "应为 GB/T 4754-2017 的4位小类代码")
         return value
@@ -268,8 +267,6 @@ def golden_check_cases(
     today: date | None = None,
 ) -> list[GoldenResult]:
     """Evaluate each case against `rule`; a case whose profile is malformed fails with the reason."""
-    from matching.core.evaluator import compile_rule
-
     today = today or timezone.localdate()
     compiled = compile_rule(rule)
     results = []

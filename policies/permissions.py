@@ -7,12 +7,12 @@ from typing import Any
 from rest_framework import status
 from rest_framework.permissions import BasePermission
 
+from portal.accounts import roles
 from portal.api.exceptions import ApplicationError
 
 
 def _roles() -> Any:
     # Imported late: the registry owns roles, and policies must import cleanly on its own.
-    from portal.accounts import roles
 
     return roles
 

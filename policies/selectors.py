@@ -12,9 +12,16 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from matching.core.describe import describe_rule
+from matching.core.evaluator import compile_rule
+from matching.core.industries import SECTION_DIVISIONS, section_divisions
 from matching.core.profile import EnterpriseProfile
+from matching.core.rules import RuleError
+from portal.enterprises import selectors as enterprise_selectors
 
+from .golden import GoldenInput, golden_check_cases
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
+from .permissions import can_review
 
 Status = PolicyVersion.Status
 NOT_IN_EFFECT = "不在有效期"
@@ -63,8 +70,6 @@ MET, UNMET, UNKNOWN = True, False, None
 
 
 def _expand(code: str) -> list[str]:
-    from matching.core.industries import SECTION_DIVISIONS, section_divisions
-
     return list(section_divisions(code)) if code in SECTION_DIVISIONS else [code]
 
 
@@ -184,8 +189,6 @@ def staff_review_queue(*, user: Any) -> dict[str, list[PolicyVersion]]:
     "approve": not yet approved, and neither written nor submitted by `user` (policy_approve refuses
     those: four eyes). "publish": approved, waiting for a reviewer to publish. Empty for non-reviewers.
     """
-    from .permissions import can_review
-
     if not can_review(user):
         return {"approve": [], "publish": []}
     in_review = staff_version_queryset().filter(status=Status.IN_REVIEW).order_by("submitted_at", "id")
@@ -205,10 +208,6 @@ def staff_golden_cases(*, version: PolicyVersion) -> QuerySet[GoldenCase]:
 
 def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -> list[tuple[GoldenCase, Any]]:
     """Each golden case with its current check (a GoldenResult), or None when the rule itself is invalid."""
-    from matching.core.rules import RuleError
-
-    from .golden import GoldenInput, golden_check_cases
-
     cases = list(staff_golden_cases(version=version))
     try:
         results = golden_check_cases(
@@ -260,13 +259,9 @@ def policy_preview(
     rule compiled once. A version outside its effective period matches nobody: every enterprise is
     counted under `not_in_effect` and the result says 不在有效期.
     """
-    from matching.core.evaluator import compile_rule
-
     on = on or timezone.localdate()
     if profiles is None:
-        from portal.enterprises.selectors import enterprise_profiles
-
-        profiles = enterprise_profiles()
+        profiles = enterprise_selectors.enterprise_profiles()
     note = effect_note(version, on)
     compiled = compile_rule(version.rule)
     top_level = [(path, compile_rule(node)) for path, node in _top_level_paths(version.rule)]
@@ -295,8 +290,6 @@ def policy_preview(
         bucket = samples[outcome.status]
         if len(bucket) < sample_size:
             bucket.append(_sample_row(profile, outcome))
-
-    from matching.core.describe import describe_rule
 
     wordings = [describe_rule(node) for _, node in _top_level_paths(version.rule)]
     conditions = [
@@ -357,8 +350,6 @@ _STATUS_ORDER = {"eligible": 0, "needs_info": 1, "ineligible": 2}
 
 def eligibility_check(*, profile: EnterpriseProfile, on: date | None = None) -> list[CheckResult]:
     """Every published in-effect policy's outcome for `profile`, eligible first. Reads only."""
-    from matching.core.evaluator import compile_rule
-
     on = on or timezone.localdate()
     results = [
         CheckResult(version, compile_rule(version.rule).evaluate(profile, on=on))

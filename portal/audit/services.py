@@ -6,6 +6,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from portal.accounts.roles import roles_of
+
 from .context import current_actor
 from .models import AuditEvent
 
@@ -38,8 +40,6 @@ def audit_record(
     actor: Any = None,
 ) -> AuditEvent:
     """Append one event; the actor and address come from the request unless `actor` is given."""
-    from portal.accounts.roles import roles_of
-
     context = current_actor()
     user = actor if actor is not None else context.user
     signed_in = user is not None and getattr(user, "is_authenticated", False)

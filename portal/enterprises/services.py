@@ -15,11 +15,15 @@ from django.utils import timezone
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
 from portal import events
 from portal.accounts.models import User
+from portal.accounts.roles import Role, has_role
 from portal.api.exceptions import ApplicationError
+from portal.lifecycle import stale_running
 
 from . import credit_code as cc
-from . import places
+from . import places, tasks
 from .facts import Decision, FieldError, decide, parse_date, parse_facts, source_name
+from .feed_files import SUFFIXES, FeedFileError, check_content, field_label, iter_numbered_records
+from .feeds import KEPT_REJECTIONS, FeedError, feed_apply
 from .models import (
     MARKET_REGULATION,
     SIZE_INPUTS,
@@ -534,10 +538,6 @@ def feed_upload_create(*, by: User, source: str, file: Any, default_as_of: date 
     """Store an uploaded CSV/XLSX and queue its import (the task is sent once the row is committed)."""
     from pathlib import Path
 
-    from portal.accounts.roles import Role, has_role
-
-    from .feed_files import SUFFIXES, FeedFileError, check_content
-
     if not has_role(by, Role.DATA_OFFICER):
         raise ApplicationError("只有数据专员可以上传部门数据", code="data_officer_required", http_status=403)
     if source not in DEPARTMENT_SOURCES:
@@ -569,10 +569,8 @@ def feed_upload_create(*, by: User, source: str, file: Any, default_as_of: date 
 def _send_feed_upload(import_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from .tasks import feed_upload_task
-
     try:
-        feed_upload_task.delay(import_id)
+        tasks.feed_upload_task.delay(import_id)
     except BrokerError:
         logger.warning("broker unavailable: feed upload %s stays queued", import_id)
 
@@ -580,8 +578,6 @@ def _send_feed_upload(import_id: int) -> None:
 def feed_upload_claim(*, import_id: int) -> FeedImport | None:
     """Mark a queued upload running (conditional UPDATE); None when another worker has it or it is finished."""
     from django.db.models import Q
-
-    from portal.lifecycle import stale_running
 
     now = timezone.now()
     claimed = (
@@ -594,8 +590,6 @@ def feed_upload_claim(*, import_id: int) -> FeedImport | None:
 
 def _report_lines(rejected: list[dict[str, Any]], rows: list[int]) -> list[dict[str, Any]]:
     """feed_apply's rejections (index within the chunk) as report lines naming the file row."""
-    from .feed_files import field_label
-
     lines = []
     for item in rejected:
         for error in item["errors"]:
@@ -620,9 +614,6 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
     re-applying records changes nothing anyway).
     """
     from itertools import islice
-
-    from .feed_files import FeedFileError, iter_numbered_records
-    from .feeds import FeedError, feed_apply
 
     def records() -> Iterator[tuple[int, dict[str, Any]]]:
         with feed_import.file.open("rb") as fh:
@@ -673,8 +664,6 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
 def _count_chunk(row: FeedImport, result: Any, part: list[tuple[int, Any]], start: int) -> None:
     from django.db.models import F
 
-    from .feeds import KEPT_REJECTIONS
-
     lines = _report_lines(result.rejected, [number for number, _ in part])
     room = max(FEED_REPORT_LIMIT - len(row.report), 0)
     FeedImport.objects.filter(pk=row.pk).update(
@@ -698,8 +687,6 @@ def feed_uploads_sweep(*, queued_after_seconds: float | None = None) -> int:
 
     from django.conf import settings
     from django.db.models import Q
-
-    from portal.lifecycle import stale_running
 
     now = timezone.now()
     # Queued this long: its message may be gone (broker down, or restarted without its data).

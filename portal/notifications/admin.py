@@ -8,6 +8,7 @@ from django.contrib import admin
 from portal.api.exceptions import ApplicationError
 
 from .models import ChannelPreference, Delivery, Notification, SmsMessage, WebhookEndpoint
+from .services import webhook_url_validate
 
 
 @admin.register(Notification)
@@ -41,7 +42,6 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def clean_url(self) -> str:
         # The same check as the API and the pages: the admin is no way around it.
-        from .services import webhook_url_validate
 
         try:
             return webhook_url_validate(self.cleaned_data.get("url", ""))
