@@ -11,23 +11,15 @@ from portal.accounts import roles
 from portal.api.exceptions import ApplicationError
 
 
-def _roles() -> Any:
-    # Imported late: the registry owns roles, and policies must import cleanly on its own.
-
-    return roles
-
-
 def is_staff_user(user: Any) -> bool:
-    return bool(user is not None and user.is_authenticated and _roles().is_staff_user(user))
+    return bool(user is not None and user.is_authenticated and roles.is_staff_user(user))
 
 
 def can_edit(user: Any) -> bool:
-    roles = _roles()
     return bool(user is not None and user.is_authenticated and roles.has_role(user, roles.Role.POLICY_EDITOR))
 
 
 def can_review(user: Any) -> bool:
-    roles = _roles()
     return bool(user is not None and user.is_authenticated and roles.has_role(user, roles.Role.REVIEWER))
 
 

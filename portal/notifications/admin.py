@@ -42,7 +42,6 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def clean_url(self) -> str:
         # The same check as the API and the pages: the admin is no way around it.
-
         try:
             return webhook_url_validate(self.cleaned_data.get("url", ""))
         except ApplicationError as error:
