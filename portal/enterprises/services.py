@@ -20,10 +20,10 @@ from portal.api.exceptions import ApplicationError
 from portal.lifecycle import stale_running
 
 from . import credit_code as cc
-from . import places, tasks
+from . import feeds, places, tasks
 from .facts import Decision, FieldError, decide, parse_date, parse_facts, source_name
 from .feed_files import SUFFIXES, FeedFileError, check_content, field_label, iter_numbered_records
-from .feeds import KEPT_REJECTIONS, FeedError, feed_apply
+from .feeds import KEPT_REJECTIONS, FeedError
 from .models import (
     MARKET_REGULATION,
     SIZE_INPUTS,
@@ -638,7 +638,8 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
                 row = FeedImport.objects.select_for_update().get(pk=feed_import.pk)
                 if row.status != FeedImport.Status.RUNNING or row.processed != start:
                     return row  # another worker took over (or it was failed): leave it to them
-                result = feed_apply(
+                # Looked up on the module at each call, so a test can watch the chunks it is given.
+                result = feeds.feed_apply(
                     source=row.source,
                     records=[record for _, record in part],
                     channel=row.channel,
