@@ -30,9 +30,9 @@ from portal.api.exceptions import ApplicationError
 from portal.entitlements import services as entitlement_services
 from portal.entitlements.models import Entitlement
 from portal.entitlements.selectors import entitlement_timeline, entitlements_for_staff
+from portal.notifications import services as notification_services
 from portal.notifications.models import Delivery
 from portal.notifications.selectors import delivery_get, delivery_list
-from portal.notifications.services import delivery_retry as retry
 
 from . import rule_builder as rb
 from .forms import GoldenCaseForm, PolicyContentForm, PolicyCreateForm
@@ -515,7 +515,7 @@ def delivery_retry(request: HttpRequest, delivery_id: int) -> HttpResponse:
     if delivery is None:
         raise PermissionDenied("未找到该投递记录")
     try:
-        retry(delivery=delivery, by=request.user)
+        notification_services.delivery_retry(delivery=delivery, by=request.user)
         messages.success(request, "已重新排队发送。")
     except ApplicationError as error:
         messages.error(request, error.message)
