@@ -18,6 +18,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from matching.core.describe import describe_rule
+from matching.core.evaluator import Outcome
 from matching.core.rules import RuleError
 from matching.models import MatchRun
 from policies import permissions
@@ -25,6 +27,12 @@ from policies import selectors as policy_selectors
 from policies import services as policy_services
 from policies.models import GoldenCase, PolicyVersion, PreviewRun
 from portal.api.exceptions import ApplicationError
+from portal.entitlements import services as entitlement_services
+from portal.entitlements.models import Entitlement
+from portal.entitlements.selectors import entitlement_timeline, entitlements_for_staff
+from portal.notifications import services as notification_services
+from portal.notifications.models import Delivery
+from portal.notifications.selectors import delivery_get, delivery_list
 
 from . import rule_builder as rb
 from .forms import GoldenCaseForm, PolicyContentForm, PolicyCreateForm
@@ -106,8 +114,6 @@ def _builder_context(
 
 def _preview(rule: Any, rows: list[rb.Row], json_error: str = "") -> dict[str, Any]:
     """The rule in plain words, or its problems by node path (also attached to the rows they name)."""
-    from matching.core.describe import describe_rule
-
     if json_error:
         return {"words": [], "problems": [{"field": "rule", "message": json_error}]}
     try:
@@ -237,7 +243,6 @@ def version_detail(request: AuthenticatedHttpRequest, version_id: int) -> HttpRe
             )
     elif request.method == "POST":
         raise PermissionDenied("该版本不能在此修改")
-    from matching.core.describe import describe_rule
 
     try:
         words = describe_rule(version.rule)
@@ -442,10 +447,6 @@ def entitlements(request: AuthenticatedHttpRequest) -> HttpResponse:
     of the policy no longer finds eligible (nothing is clawed back automatically). 待复核 and 追回 cards
     show the two decisions side by side: the one the entitlement rests on, and the newer version's.
     """
-    from matching.core.evaluator import Outcome
-    from portal.entitlements.models import Entitlement
-    from portal.entitlements.selectors import entitlement_timeline, entitlements_for_staff
-
     recovery = request.GET.get("list") == "recovery"
     status, statuses = status_tabs(Entitlement, request.GET.get("status"), default=Entitlement.Status.OBJECTED)
     queryset = entitlements_for_staff(user=request.user, recovery=recovery, status=None if recovery else status)
@@ -472,10 +473,6 @@ def entitlements(request: AuthenticatedHttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def entitlement_action(request: AuthenticatedHttpRequest, entitlement_id: int, action: str) -> HttpResponse:
-    from portal.entitlements import services as entitlement_services
-    from portal.entitlements.models import Entitlement
-    from portal.entitlements.selectors import entitlements_for_staff
-
     entitlement = get_object_or_404(entitlements_for_staff(user=request.user), pk=entitlement_id)
     text = request.POST.get("text", "")
     try:
@@ -509,9 +506,6 @@ def entitlement_action(request: AuthenticatedHttpRequest, entitlement_id: int, a
 @staff_required
 def deliveries(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Delivery status of pushes (e-mail, SMS, webhooks); dead letters first by default."""
-    from portal.notifications.models import Delivery
-    from portal.notifications.selectors import delivery_list
-
     status, statuses = status_tabs(Delivery, request.GET.get("status"), default=Delivery.Status.DEAD)
     context = {
         "section": "console",
@@ -525,14 +519,11 @@ def deliveries(request: AuthenticatedHttpRequest) -> HttpResponse:
 @staff_required
 @require_POST
 def delivery_retry(request: AuthenticatedHttpRequest, delivery_id: int) -> HttpResponse:
-    from portal.notifications.selectors import delivery_get
-    from portal.notifications.services import delivery_retry as retry
-
     delivery = delivery_get(user=request.user, delivery_id=delivery_id)
     if delivery is None:
         raise PermissionDenied("未找到该投递记录")
     try:
-        retry(delivery=delivery, by=request.user)
+        notification_services.delivery_retry(delivery=delivery, by=request.user)
         messages.success(request, "已重新排队发送。")
     except ApplicationError as error:
         messages.error(request, error.message)

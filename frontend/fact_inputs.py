@@ -22,10 +22,18 @@ from django import forms
 from matching.core.profile import EnterpriseProfile
 from matching.core.reading import Widget
 from matching.core.registry import FACTS, FactSpec, ValueType, format_number
+from portal.enterprises import industries
 
 Purpose = Literal["calculator", "golden"]
 CALCULATOR: Purpose = "calculator"
 GOLDEN: Purpose = "golden"
+
+
+def industry_label(code: str) -> str:
+    """An industry code as its name with the code (the code alone when unknown)."""
+    name = industries.industry_name(code)
+    return f"{name}（{code}）" if name else code
+
 
 _ORDER = (
     "industry",
@@ -213,8 +221,6 @@ def declared_facts(cleaned: Mapping[str, Any], inputs: Sequence[FactInput]) -> d
 
 def initial_from_profile(profile: EnterpriseProfile, *, on: date, purpose: Purpose) -> dict[str, Any]:
     """Field values describing an enterprise's profile (what it holds on `on`), for pre-filling a form."""
-    from .forms import industry_label
-
     initial: dict[str, Any] = {}
     facts = profile.facts
     for item in fact_inputs(purpose=purpose, zones=(), parks=()):

@@ -10,12 +10,23 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from matching.core.calculator import DeclaredFactsError, profile_from_declared
 from matching.core.profile import EnterpriseProfile
 from matching.core.reading import Widget
-from matching.core.registry import FactSpec, ValueType, scalar_facts, stored_facts
-from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, ZONES
+from matching.core.registry import FactSpec, ValueType, format_number, scalar_facts, stored_facts
+from matching.core.vocabulary import (
+    DEPARTMENT_SOURCES,
+    INDUSTRY_CHAINS,
+    PARKS,
+    SIZES,
+    SOURCES,
+    ZONES,
+)
+from policies.golden import EXAMPLE_PROFILE
 from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
-from portal.enterprises import industries
+from portal.enterprises import industries, sizing
+
+from .fact_inputs import CALCULATOR, GOLDEN, NO_FOREIGN_CAPITAL, declared_facts, fact_inputs, industry_label
 
 # A code alone ("6513", "C"), after a name in brackets ("软件开发（6513）"), or digits ending the text;
 # a letter ending other text is not a code ("asdfgh" is not 门类 H).
@@ -64,11 +75,6 @@ def resolve_industry(raw: str, *, classes_only: bool) -> str:
     if classes_only and not industries.is_class_code(code):
         raise forms.ValidationError("请选择到4位行业小类（如 6520 集成电路设计）")
     return code
-
-
-def industry_label(code: str) -> str:
-    name = industries.industry_name(code)
-    return f"{name}（{code}）" if name else code
 
 
 class PolicyFilterForm(forms.Form):
@@ -126,8 +132,6 @@ class CalculatorForm(forms.Form):
         on: date | None = None,
         **kwargs: Any,
     ) -> None:
-        from .fact_inputs import CALCULATOR, fact_inputs
-
         super().__init__(*args, **kwargs)
         self.inputs = fact_inputs(purpose=CALCULATOR, zones=zones, parks=parks or [])
         for item in self.inputs:
@@ -156,10 +160,6 @@ class CalculatorForm(forms.Form):
             ) from None
 
     def clean(self) -> dict[str, Any]:
-        from matching.core.calculator import DeclaredFactsError, profile_from_declared
-
-        from .fact_inputs import declared_facts
-
         super().clean()
         cleaned = self.cleaned_data
         facts = declared_facts(cleaned, self.inputs)
@@ -185,8 +185,6 @@ class CalculatorForm(forms.Form):
 
     def declared_facts(self) -> dict[str, Any]:
         """The facts the visitor declared (numbers as typed), for the API or a test."""
-        from .fact_inputs import declared_facts
-
         return declared_facts(self.cleaned_data, self.inputs)
 
     def fact_fields(self) -> list[Any]:
@@ -206,8 +204,6 @@ def _is_group(field: forms.Field) -> bool:
 
 def derived_size(facts: dict[str, Any]) -> str:
     """Size by the registry's own classifier, or "" when an input it needs is missing."""
-    from portal.enterprises import sizing
-
     result = sizing.classify(
         industry_code=facts.get("industry_code"),
         employees=facts.get("employees"),
@@ -421,8 +417,6 @@ class GoldenCaseForm(forms.Form):
         parks: list[tuple[str, str]] | None = None,
         **kwargs: Any,
     ) -> None:
-        from .fact_inputs import GOLDEN, fact_inputs
-
         super().__init__(*args, **kwargs)
         # A ticked qualification is held from the earliest of: the case's date, this date (the version's
         # first effective day), today; so it is valid whenever the case is evaluated.
@@ -441,8 +435,6 @@ class GoldenCaseForm(forms.Form):
     @staticmethod
     def json_example() -> str:
         import json
-
-        from policies.golden import EXAMPLE_PROFILE
 
         return json.dumps(EXAMPLE_PROFILE, ensure_ascii=False, indent=2)
 
@@ -468,10 +460,6 @@ class GoldenCaseForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        from matching.core.calculator import DeclaredFactsError, profile_from_declared
-
-        from .fact_inputs import declared_facts
-
         super().clean()
         cleaned = self.cleaned_data
         if cleaned.get("profile_json") is not None:
@@ -580,10 +568,6 @@ def _form_sites(sites: Any) -> dict[str, Any] | None:
 
 def _form_facts(profile: Any) -> dict[str, Any] | None:
     """The fact fields for `profile`, or None when it says more than the fields can (then JSON is shown)."""
-    from matching.core.registry import format_number
-
-    from .fact_inputs import NO_FOREIGN_CAPITAL
-
     if not isinstance(profile, dict):
         return None
     facts: dict[str, Any] = {}
@@ -622,8 +606,6 @@ class FeedFileForm(forms.Form):
     as_of = forms.DateField(label="数据日期", required=False, help_text="记录中未注明数据日期时使用；默认今天", **_DATE)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
-
         super().__init__(*args, **kwargs)
         _choice_field(self, "source").choices = [("", "请选择")] + [
             (code, label) for code, label in SOURCES.items() if code in DEPARTMENT_SOURCES

@@ -11,11 +11,20 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from matching.core.evaluator import Outcome
+from matching.core.describe import describe_rule
+from matching.core.evaluator import Outcome, compile_rule
 from matching.core.rules import RuleError
+from matching.selectors import enterprise_matches
 from policies import selectors as policy_selectors
 from policies.models import Mode, PolicyVersion
+from portal.accounts.roles import is_staff_user
+from portal.api.exceptions import ApplicationError
+from portal.applications.selectors import applied_version_ids
+from portal.applications.services import application_precheck
+from portal.enterprises.models import Enterprise, Park, Zone
+from portal.enterprises.selectors import enterprise_profile
 
+from .fact_inputs import CALCULATOR, declared_summary, initial_from_profile
 from .forms import CalculatorForm, PolicyFilterForm, industry_label, industry_search
 
 if TYPE_CHECKING:
@@ -33,14 +42,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _zones() -> list[tuple[str, str]]:
-    from portal.enterprises.models import Zone
-
     return list(Zone.objects.order_by("sort_order", "code").values_list("code", "name"))
 
 
 def _parks() -> list[tuple[str, str]]:
-    from portal.enterprises.models import Park
-
     return list(Park.objects.order_by("sort_order", "code").values_list("code", "name"))
 
 
@@ -52,8 +57,6 @@ def _departments() -> list[str]:
 
 def describe(version: PolicyVersion) -> list[str]:
     """The rule in plain words; an invalid stored rule falls back to the written conditions."""
-    from matching.core.describe import describe_rule
-
     try:
         return describe_rule(version.rule)
     except RuleError:
@@ -91,13 +94,6 @@ def _enterprise_outcome(user: User | AnonymousUser, version: PolicyVersion) -> d
     record's stored explanation, or by evaluating the rule now when the record has none (a pair that
     was never eligible has no record). Only the user's own enterprise is ever read here.
     """
-    from matching.core.evaluator import compile_rule
-    from matching.selectors import enterprise_matches
-    from portal.api.exceptions import ApplicationError
-    from portal.applications.selectors import applied_version_ids
-    from portal.applications.services import application_precheck
-    from portal.enterprises.selectors import enterprise_profile
-
     if not user.is_authenticated or user.enterprise is None:
         return None
     enterprise = user.enterprise
@@ -144,11 +140,6 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 def _own_profile_initial(request: HttpRequest) -> tuple[dict[str, Any], str] | None:
     """Form values from the signed-in enterprise user's own enterprise (never another's), and its name."""
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profile
-
-    from .fact_inputs import CALCULATOR, initial_from_profile
-
     enterprise_id = getattr(request.user, "enterprise_id", None) if request.user.is_authenticated else None
     if enterprise_id is None or not request.user.is_active:
         return None
@@ -176,8 +167,6 @@ def calculator(request: HttpRequest) -> HttpResponse:
     groups: dict[str, list[Any]] | None = None
     declared: list[tuple[str, str]] = []
     if submitted and form.is_valid() and form.profile is not None:  # a valid form has its profile
-        from .fact_inputs import declared_summary
-
         derived = not form.cleaned_data.get("size")
         notes = {"size": "（按行业和填写的指标划型）"} if derived else {}
         declared = declared_summary(form.profile, on=form.on, notes=notes)
@@ -210,8 +199,6 @@ def industry_options(request: HttpRequest) -> HttpResponse:
 
 def workspace(request: HttpRequest) -> HttpResponse:
     """我的企业 / 工作台: send each kind of user to their own start page."""
-    from portal.accounts.roles import is_staff_user
-
     user = request.user
     if not user.is_authenticated:
         return redirect(f"{reverse('login')}?next={reverse('frontend:workspace')}")

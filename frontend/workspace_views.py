@@ -18,15 +18,30 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from matching.core.evaluator import Outcome
-from matching.core.vocabulary import SELF_DECLARED
+from matching.core.vocabulary import COUNTRIES, SELF_DECLARED
 from matching.selectors import enterprise_matches
 from policies.models import Mode
+from portal.accounts.roles import is_enterprise_user
 from portal.api.exceptions import ApplicationError
 from portal.applications.rules import window_problem
 from portal.applications.selectors import applied_version_ids
 from portal.enterprises import selectors as enterprise_selectors
 from portal.enterprises import services as enterprise_services
 from portal.enterprises.models import FACT_FIELDS, Enterprise, Park, Township
+from portal.entitlements import services as entitlement_services
+from portal.entitlements.contacts import (
+    departments_for_field,
+    departments_for_qualification,
+    verification_requests,
+)
+from portal.entitlements.selectors import (
+    entitlement_get_for_user,
+    entitlement_next_step,
+    entitlement_timeline,
+    entitlements_for_enterprise,
+)
+from portal.notifications.selectors import notification_get, notification_list, notification_unread_count
+from portal.notifications.services import notification_mark_read, notifications_mark_all_read
 
 from .forms import FACT_FORM_FIELDS, FactsForm, QualificationEditForm, SiteForm, industry_label
 
@@ -40,8 +55,6 @@ def _enterprise(request: AuthenticatedHttpRequest, credit_code: str) -> Enterpri
 
 def _is_member(request: AuthenticatedHttpRequest, enterprise: Enterprise) -> bool:
     """Only the enterprise's own users declare facts or file sites here (staff use the registry's tools)."""
-    from portal.accounts.roles import is_enterprise_user
-
     return is_enterprise_user(request.user) and request.user.enterprise_id == enterprise.pk
 
 
@@ -91,11 +104,6 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
                     "frontend:enterprise_apply", args=[enterprise.credit_code, record.policy_version_id]
                 )
             groups["apply"].append(item)
-    from portal.entitlements.selectors import (
-        entitlement_next_step,
-        entitlement_timeline,
-        entitlements_for_enterprise,
-    )
 
     entitlements = [
         {
@@ -132,9 +140,6 @@ def entitlement_action(
     request: AuthenticatedHttpRequest, credit_code: str, entitlement_id: int, action: str
 ) -> HttpResponse:
     """Confirm (确认) or object to (提出异议) a 免申即享 entitlement; only the enterprise's own users."""
-    from portal.entitlements import services as entitlement_services
-    from portal.entitlements.selectors import entitlement_get_for_user
-
     enterprise = _enterprise(request, credit_code)
     entitlement = entitlement_get_for_user(user=request.user, enterprise=enterprise, entitlement_id=entitlement_id)
     if action not in ("confirm", "object"):
@@ -164,8 +169,6 @@ def _display(enterprise: Enterprise, key: str) -> str:
     if key == "tax_credit_rating":
         return enterprise.get_tax_credit_rating_display()
     if key == "foreign_investor_country":
-        from matching.core.vocabulary import COUNTRIES
-
         return COUNTRIES.get(value, value)  # 美国, not US
     return str(value)
 
@@ -239,12 +242,6 @@ def _profile_page(
     form: Any = None,
     bound: dict[int, QualificationEditForm] | None = None,
 ) -> HttpResponse:
-    from portal.entitlements.contacts import (
-        departments_for_field,
-        departments_for_qualification,
-        verification_requests,
-    )
-
     facts = _fact_rows(enterprise)
     for row in facts:
         # 申请核验 leads somewhere: the departments whose shared data would verify a self-declared fact.
@@ -442,8 +439,6 @@ def site_withdraw(request: AuthenticatedHttpRequest, credit_code: str, site_id: 
 
 @login_required
 def inbox(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse:
-    from portal.notifications.selectors import notification_list, notification_unread_count
-
     enterprise = _enterprise(request, credit_code)
     # Read state is per user: only the enterprise's own users have an inbox (staff see none).
     member = _is_member(request, enterprise)
@@ -460,9 +455,6 @@ def inbox(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse:
 @login_required
 @require_POST
 def inbox_mark_read(request: AuthenticatedHttpRequest, credit_code: str, notification_id: int) -> HttpResponse:
-    from portal.notifications.selectors import notification_get
-    from portal.notifications.services import notification_mark_read
-
     enterprise = _enterprise(request, credit_code)
     notification = notification_get(user=request.user, notification_id=notification_id)
     if notification is None or notification.enterprise_id != enterprise.pk:
@@ -479,9 +471,6 @@ def inbox_open(request: AuthenticatedHttpRequest, credit_code: str, notification
     link must stay an ordinary link. Links are written by our services; anything but a local path is
     refused rather than followed.
     """
-    from portal.notifications.selectors import notification_get
-    from portal.notifications.services import notification_mark_read
-
     enterprise = _enterprise(request, credit_code)
     notification = notification_get(user=request.user, notification_id=notification_id)
     if notification is None or notification.enterprise_id != enterprise.pk:
@@ -496,8 +485,6 @@ def inbox_open(request: AuthenticatedHttpRequest, credit_code: str, notification
 @require_POST
 def inbox_mark_all_read(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse:
     """全部标为已读: for this user, in their own enterprise only (anyone else gets 404, nothing written)."""
-    from portal.notifications.services import notifications_mark_all_read
-
     enterprise = _enterprise(request, credit_code)
     if not _is_member(request, enterprise):
         raise Http404

@@ -15,6 +15,9 @@ from datetime import date, datetime
 
 from django.db import connection
 
+from portal.db import bound_cursor
+from portal.enterprises.models import Park, Qualification, Site, Township, Zone
+
 from .core.sql import CompiledSql, Tables, compile_rule_sql
 from .models import MatchProfile, MatchRecord, Outcome
 
@@ -30,8 +33,6 @@ class ChangedRecord:
 
 
 def tables() -> Tables:
-    from portal.enterprises.models import Park, Qualification, Site, Township, Zone
-
     through = Site.parks.through
     return Tables(
         profile=MatchProfile._meta.db_table,
@@ -164,7 +165,6 @@ RETURNING m.id, m.enterprise_id, m.outcome, m.verified, m.previous_outcome, m.pr
         "run": run_id,
         "now": now,
     }
-    from portal.notifications.binding import bound_cursor
 
     # Bound server-side: 100,000-element arrays are sent as such, not rendered into the SQL text.
     with bound_cursor() as cursor:

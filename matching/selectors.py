@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
+from policies.models import PolicyVersion
+
 from .models import MatchRecord, Outcome
 
 if TYPE_CHECKING:
@@ -20,8 +22,6 @@ def today() -> date:
 
 def published_versions() -> QuerySet:
     """Every published policy version (in effect or not: an expired one must stop matching)."""
-    from policies.models import PolicyVersion
-
     return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("pk")
 
 
@@ -38,8 +38,6 @@ def enterprise_matches(*, enterprise: Enterprise, outcome: str | None = None) ->
 
     The caller has already checked that the user may see `enterprise` (enterprise_get_for_user).
     """
-    from policies.models import PolicyVersion
-
     records = MatchRecord.objects.filter(
         enterprise=enterprise, policy_version__status=PolicyVersion.Status.PUBLISHED
     ).select_related("policy_version", "policy_version__policy")

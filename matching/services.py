@@ -5,7 +5,7 @@ Two paths give the same decisions (a property test holds them to it):
 - incremental (`enterprise_match`): one enterprise against every published policy, with the pure
   evaluator (matching.core.evaluator).
 Both write only the records whose outcome or verified flag changed, with their full explanation,
-and report those changes to `signals_out.match_records_changed` inside the same transaction. A
+and emit those changes as `events.MATCH_RECORDS_CHANGED` inside the same transaction. A
 record whose outcome stands but whose explanation no longer shows the current facts (a department
 figure replaced a self-declared one, a date moved) gets the new explanation without any push:
 `enterprise_match` diffs each explanation (`explanation_stale`), `explanations_refresh` in bulk.
@@ -27,12 +27,19 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from policies.models import PolicyVersion, dates_in_effect
+from policies.selectors import policy_in_effect
+from portal import events
+from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS, Enterprise, Site
+from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
 from portal.lifecycle import stale_running
 
-from . import signals_out
+from . import tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write
 from .core.evaluator import CompiledRule, Status, compile_rule
+from .core.profile import EnterpriseProfile
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
+from .core.registry import FACTS, PlaceFact, QualificationFact
 from .core.sql import CompiledSql
 from .incremental import load_for_match
 from .models import MatchProfile, MatchRecord, MatchRun
@@ -75,9 +82,6 @@ def match_profiles_refresh(*, enterprise_ids: Iterable[int] | None = None, chunk
     refresh stays fast while meaning exactly what `enterprise_profile` means.
     """
     from django.db.models import Exists, OuterRef
-
-    from portal.enterprises.models import FACT_FIELDS, Enterprise, Site
-    from portal.enterprises.selectors import profile_facts
 
     now = timezone.now()
     columns = ("pk", *FACT_FIELDS, "provenance", "has_site")
@@ -132,9 +136,6 @@ def policy_version_match(
     before the change is signalled: an entitlement is created already carrying its 认定依据, and no
     crash can leave a decision without its reasons (the decision and its explanation commit together).
     """
-    from policies.models import PolicyVersion
-    from policies.selectors import policy_in_effect
-
     on = on or today()
     chunk_size = chunk_size or settings.MATCH_CHUNK_SIZE
     version = PolicyVersion.objects.get(pk=version_id)
@@ -162,7 +163,9 @@ def policy_version_match(
                 # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
                 explain=explainer.texts if explainer is not None else None,
             )
-            signals_out.match_records_changed(version_id=version_id, changes=changes, run_id=run.pk if run else None)
+            events.emit(
+                events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=changes, run_id=run.pk if run else None
+            )
             # An entitlement that already existed (verified again after a lapse) takes the new basis; a
             # first decision (no previous outcome) has no entitlement but the one just created with it.
             regranted = [
@@ -171,12 +174,12 @@ def policy_version_match(
                 if c.outcome == OutcomeChoice.ELIGIBLE and c.verified and c.previous_outcome
             ]
             if regranted:
-                signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=regranted)
+                events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
             if run is not None:  # last in the chunk's transaction: progress commits with the chunk, or neither
                 match_run_progress(run=run, processed=end - lo, cursor=end, changes=changes)
         summary.add(changes)
         start = end
-    signals_out.policy_version_decided(version_id=version_id)
+    events.emit(events.POLICY_VERSION_DECIDED, version_id=version_id)
     return summary
 
 
@@ -191,10 +194,6 @@ class _Explainer:
     """
 
     def __init__(self, *, compiled: CompiledRule, on: date) -> None:
-        from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS
-
-        from .core.registry import FACTS, PlaceFact, QualificationFact
-
         self.compiled = compiled
         self.on = on
         # The facts the rule's conditions test (attestations and judgements read none).
@@ -226,11 +225,6 @@ class _Explainer:
 
     def _explained(self, enterprise_ids: Sequence[int]) -> Iterable[tuple[int, tuple[dict[str, Any], str]]]:
         import json
-
-        from portal.enterprises.models import Enterprise
-        from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
-
-        from .core.profile import EnterpriseProfile
 
         if self.full_profiles:
             queryset = Enterprise.objects.filter(pk__in=list(enterprise_ids))
@@ -334,9 +328,6 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
     The bulk path's counterpart of the incremental path's explanation diff: diff-only, so calling it
     again is free; each version's records are rewritten under that version's lock.
     """
-    from policies.models import PolicyVersion
-    from policies.selectors import policy_in_effect
-
     on = on or today()
     ids = sorted(set(enterprise_ids))
     refreshed = 0
@@ -367,8 +358,10 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
                     if explanation_stale(new, explanation):
                         stale[pk] = (enterprise_id, new)
                 explanations_store(explanations={pk: e for pk, (_, e) in stale.items()})
-                signals_out.match_explanations_filled(
-                    version_id=version.pk, enterprise_ids=[eid for eid, _ in stale.values()]
+                events.emit(
+                    events.MATCH_EXPLANATIONS_FILLED,
+                    version_id=version.pk,
+                    enterprise_ids=[eid for eid, _ in stale.values()],
                 )
                 refreshed += len(stale)
     return refreshed
@@ -399,8 +392,6 @@ class _LiveVersion:
     compiled: CompiledRule
 
     def in_effect_on(self, day: date) -> bool:
-        from policies.models import dates_in_effect
-
         return dates_in_effect(self.effective_from, self.effective_to, day)  # the model's own rule, cached dates
 
 
@@ -531,16 +522,16 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
         )
         MatchRecord.objects.bulk_update(restated, ["explanation"])
         for version_id in restated_entitled:
-            signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
+            events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
         for version_id, records in by_version.items():
             version_changes = [
                 ChangedRecord(r.pk, r.enterprise_id, r.outcome, r.verified, r.previous_outcome, r.previous_verified)
                 for r in records
             ]
-            signals_out.match_records_changed(version_id=version_id, changes=version_changes, run_id=run_id)
+            events.emit(events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=version_changes, run_id=run_id)
             if any(r.outcome == OutcomeChoice.ELIGIBLE and r.verified and r.previous_outcome for r in records):
                 # An entitlement that already existed (verified again after a lapse) takes the new basis.
-                signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
+                events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
             changes.extend(version_changes)
     return changes
 
@@ -665,10 +656,8 @@ def match_run_request(
 def _send(run_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from .tasks import match_run_task
-
     try:
-        match_run_task.delay(run_id)
+        tasks.match_run_task.delay(run_id)
     except BrokerError:
         logger.warning("broker unavailable: match run %s stays pending for the sweep", run_id)
 
@@ -775,8 +764,6 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connection, connections
-
-    from portal.enterprises.models import Enterprise
 
     missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
     match_profiles_refresh(enterprise_ids=list(missing))

@@ -9,6 +9,11 @@ from typing import Any
 from celery import Task, shared_task
 from django.db import OperationalError
 
+from portal.lifecycle import Keepalive
+
+from . import services
+from .models import MatchRun
+
 logger = logging.getLogger(__name__)
 
 
@@ -27,10 +32,6 @@ def match_run_task(self: Task[Any, Any], run_id: int) -> None:
     the run within JOB_STALE_AFTER_SECONDS + JOB_SWEEP_INTERVAL_SECONDS.
     """
     from django.conf import settings
-
-    from portal.lifecycle import Keepalive
-
-    from . import services
 
     run = services.match_run_claim(run_id=run_id)
     if run is None:
@@ -61,15 +62,10 @@ def match_run_task(self: Task[Any, Any], run_id: int) -> None:
 @shared_task(name="matching.nightly", acks_late=True)
 def match_nightly_task() -> None:
     """Beat: re-decide every published policy for every enterprise (dates move: expiry, age)."""
-    from . import services
-    from .models import MatchRun
-
     services.match_run_request(kind=MatchRun.Kind.NIGHTLY, nightly_for=services.today())
 
 
 @shared_task(name="matching.sweep_runs")
 def match_runs_sweep_task() -> int:
     """Beat: send again the runs whose task was lost."""
-    from . import services
-
     return services.match_runs_sweep()

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from matching.core.evaluator import compile_rule
+from matching.core.industries import is_class_code
 from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
 from matching.core.reading import Channel
 from matching.core.registry import FACTS, FactSpec, ValueType, format_number, scalar_facts
@@ -93,8 +95,6 @@ def _fact_value(key: str, value: Any) -> Any:
     """The value of one scalar fact, checked by its registry definition's value type."""
     spec = _SPEC_OF_KEY[key]
     if spec.type is ValueType.INDUSTRY:
-        from matching.core.industries import is_class_code
-
         if not is_class_code(value):
             raise GoldenProfileError(key, "invalid_industry", "应为 GB/T 4754-2017 的4位小类代码")
         return value
@@ -251,8 +251,6 @@ def golden_check_cases(
     today: date | None = None,
 ) -> list[GoldenResult]:
     """Evaluate each case against `rule`; a case whose profile is malformed fails with the reason."""
-    from matching.core.evaluator import compile_rule
-
     today = today or timezone.localdate()
     compiled = compile_rule(rule)
     results = []

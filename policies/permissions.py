@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rest_framework import status
 from rest_framework.permissions import BasePermission
 
+from portal.accounts import roles
 from portal.api.exceptions import ApplicationError
 
 if TYPE_CHECKING:
@@ -15,24 +16,15 @@ if TYPE_CHECKING:
     from portal.accounts.models import User
 
 
-def _roles() -> Any:
-    # Imported late: the registry owns roles, and policies must import cleanly on its own.
-    from portal.accounts import roles
-
-    return roles
-
-
 def is_staff_user(user: User | AnonymousUser | None) -> bool:
-    return bool(user is not None and user.is_authenticated and _roles().is_staff_user(user))
+    return bool(user is not None and user.is_authenticated and roles.is_staff_user(user))
 
 
 def can_edit(user: User | AnonymousUser | None) -> bool:
-    roles = _roles()
     return bool(user is not None and user.is_authenticated and roles.has_role(user, roles.Role.POLICY_EDITOR))
 
 
 def can_review(user: User | AnonymousUser | None) -> bool:
-    roles = _roles()
     return bool(user is not None and user.is_authenticated and roles.has_role(user, roles.Role.REVIEWER))
 
 

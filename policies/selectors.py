@@ -12,13 +12,18 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from matching.core.evaluator import Outcome
+from matching.core.describe import describe_rule
+from matching.core.evaluator import Outcome, compile_rule
+from matching.core.industries import SECTION_DIVISIONS, section_divisions
 from matching.core.profile import EnterpriseProfile
 from matching.core.registry import MET, UNKNOWN, UNMET
 from matching.core.rules import RuleError, as_tree, parse_rule_keyed
 from matching.core.tree import AllOf, Condition, Leaf, Node, child_paths, three_valued
+from portal.enterprises import selectors as enterprise_selectors
 
+from .golden import GoldenInput, golden_check_cases
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
+from .permissions import can_review
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
@@ -70,8 +75,6 @@ def policy_current_published(*, policy: Policy) -> PolicyVersion | None:
 
 
 def _expand(code: str) -> list[str]:
-    from matching.core.industries import SECTION_DIVISIONS, section_divisions
-
     return list(section_divisions(code)) if code in SECTION_DIVISIONS else [code]
 
 
@@ -191,8 +194,6 @@ def staff_review_queue(*, user: User) -> dict[str, list[PolicyVersion]]:
     "approve": not yet approved, and neither written nor submitted by `user` (policy_approve refuses
     those: four eyes). "publish": approved, waiting for a reviewer to publish. Empty for non-reviewers.
     """
-    from .permissions import can_review
-
     if not can_review(user):
         return {"approve": [], "publish": []}
     in_review = staff_version_queryset().filter(status=Status.IN_REVIEW).order_by("submitted_at", "id")
@@ -212,8 +213,6 @@ def staff_golden_cases(*, version: PolicyVersion) -> QuerySet[GoldenCase]:
 
 def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -> list[tuple[GoldenCase, Any]]:
     """Each golden case with its current check (a GoldenResult), or None when the rule itself is invalid."""
-    from .golden import GoldenInput, golden_check_cases
-
     cases = list(staff_golden_cases(version=version))
     try:
         results = golden_check_cases(
@@ -265,13 +264,9 @@ def policy_preview(
     rule compiled once. A version outside its effective period matches nobody: every enterprise is
     counted under `not_in_effect` and the result says 不在有效期.
     """
-    from matching.core.evaluator import compile_rule
-
     on = on or timezone.localdate()
     if profiles is None:
-        from portal.enterprises.selectors import enterprise_profiles
-
-        profiles = enterprise_profiles()
+        profiles = enterprise_selectors.enterprise_profiles()
     note = effect_note(version, on)
     compiled = compile_rule(version.rule)  # parsed once: the parts below are its tree's
     parts = _top_level_paths(compiled.tree)
@@ -301,8 +296,6 @@ def policy_preview(
         bucket = samples[outcome.status]
         if len(bucket) < sample_size:
             bucket.append(_sample_row(profile, outcome))
-
-    from matching.core.describe import describe_rule
 
     wordings = [describe_rule(node) for _, node in parts]
     conditions = [
@@ -363,8 +356,6 @@ _STATUS_ORDER = {"eligible": 0, "needs_info": 1, "ineligible": 2}
 
 def eligibility_check(*, profile: EnterpriseProfile, on: date | None = None) -> list[CheckResult]:
     """Every published in-effect policy's outcome for `profile`, eligible first. Reads only."""
-    from matching.core.evaluator import compile_rule
-
     on = on or timezone.localdate()
     results = [
         CheckResult(version, compile_rule(version.rule).evaluate(profile, on=on))

@@ -26,13 +26,20 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
+from matching.core.describe import describe_condition
+from matching.core.rules import RuleError, join, undecidable_conditions, validate_rule
 from matching.core.vocabulary import INDUSTRY_CHAINS
+from portal import events
 from portal.api.exceptions import ApplicationError
+from portal.enterprises import selectors as enterprise_selectors
+from portal.enterprises.models import Enterprise
+from portal.lifecycle import stale_running
 
-from . import signals_out
-from .golden import GoldenProfileError, golden_check, golden_profile
+from . import tasks
+from .golden import GoldenInput, GoldenProfileError, golden_check, golden_check_cases, golden_profile
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
-from .permissions import require_editor, require_reviewer
+from .permissions import is_staff_user, require_editor, require_reviewer
+from .selectors import policy_preview
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
@@ -79,8 +86,6 @@ def _check_field_names(fields: dict[str, Any], allowed: Iterable[str]) -> None:
 
 def rule_validation_error(error: Any) -> ValidationError:
     """A RuleError as field errors named by the offending node's path, e.g. `rule.all[1].value`."""
-    from matching.core.rules import join
-
     by_field: dict[str, list[ValidationError]] = {}
     for item in error.errors:
         by_field.setdefault(join("rule", item.path), []).append(ValidationError(item.message, code=item.code))
@@ -89,8 +94,6 @@ def rule_validation_error(error: Any) -> ValidationError:
 
 def validate_policy_rule(rule: Any) -> None:
     """Raise ValidationError naming the node path when `rule` is not a valid rule."""
-    from matching.core.rules import RuleError, validate_rule
-
     try:
         validate_rule(rule)
     except RuleError as error:
@@ -309,8 +312,6 @@ def _require_decidable_for_exempt(*, mode: str, rule: Any) -> None:
     naming each by its number ("第N个条件：…"). The rule must be valid already."""
     if mode != Mode.EXEMPT:
         return
-    from matching.core.describe import describe_condition
-    from matching.core.rules import RuleError, undecidable_conditions
 
     try:
         found = undecidable_conditions(rule)
@@ -361,7 +362,7 @@ def _publish(version: PolicyVersion, *, by: User, comment: str = "") -> PolicyVe
     version.save(update_fields=["status", "published_at", "updated_at"])
     _transition(version, action=Action.PUBLISH, from_status=from_status, by=by, comment=comment)
     version_id = version.pk
-    transaction.on_commit(lambda: signals_out.policy_published(version_id=version_id))
+    events.emit(events.POLICY_PUBLISHED, version_id=version_id)
     return version
 
 
@@ -393,7 +394,7 @@ def policy_retire(*, version: PolicyVersion, by: User, comment: str) -> PolicyVe
     version.save(update_fields=["status", "retired_at", "updated_at"])
     _transition(version, action=Action.RETIRE, from_status=Status.PUBLISHED, by=by, comment=comment)
     version_id = version.pk
-    transaction.on_commit(lambda: signals_out.policy_retired(version_id=version_id))
+    events.emit(events.POLICY_RETIRED, version_id=version_id)
     return version
 
 
@@ -505,7 +506,6 @@ def validate_import(*, fields: dict[str, Any], golden_cases: list[dict[str, Any]
             )
     if errors:
         raise ValidationError(errors)
-    from .golden import GoldenInput, golden_check_cases
 
     results = golden_check_cases(
         rule=version.rule,
@@ -567,8 +567,6 @@ PREVIEW_SAMPLE_SIZE = 8
 
 def preview_run_request(*, version: PolicyVersion, by: User, on: date | None = None) -> PreviewRun:
     """Record a preview and send its task once the row is committed. Any staff role may ask."""
-    from .permissions import is_staff_user
-
     if not is_staff_user(by):
         raise ApplicationError("仅限工作人员访问", code="staff_required", http_status=403)
     with transaction.atomic():
@@ -581,10 +579,8 @@ def preview_run_request(*, version: PolicyVersion, by: User, on: date | None = N
 def _send_preview(run_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from .tasks import preview_run_task
-
     try:
-        preview_run_task.delay(run_id)
+        tasks.preview_run_task.delay(run_id)
     except BrokerError:
         # The row stays queued and the page says so; asking again sends a new one.
         logger.warning("broker unavailable: preview run %s stays queued", run_id)
@@ -598,9 +594,6 @@ def preview_run_claim(*, run_id: int) -> PreviewRun | None:
     the first enterprise: a preview only counts, and keeps no partial tally worth resuming from.
     """
     from django.db.models import Q
-
-    from portal.enterprises.models import Enterprise
-    from portal.lifecycle import stale_running
 
     now = timezone.now()
     claimed = (
@@ -619,9 +612,6 @@ def preview_run_claim(*, run_id: int) -> PreviewRun | None:
 
 def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> PreviewRun:
     """Count the district for a claimed run, saving progress every `chunk` enterprises, then the result."""
-    from portal.enterprises.selectors import enterprise_profiles
-
-    from .selectors import policy_preview
 
     def counted(profiles: Iterable[Any]) -> Iterable[Any]:
         for done, profile in enumerate(profiles, start=1):
@@ -633,7 +623,7 @@ def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> Previ
         version=run.version,
         on=run.on,
         sample_size=PREVIEW_SAMPLE_SIZE,
-        profiles=counted(enterprise_profiles(chunk_size=chunk)),
+        profiles=counted(enterprise_selectors.enterprise_profiles(chunk_size=chunk)),
     )
     PreviewRun.objects.filter(pk=run.pk, status=PreviewRun.Status.RUNNING).update(
         status=PreviewRun.Status.DONE,
@@ -655,8 +645,6 @@ def preview_runs_sweep(*, queued_after_seconds: float | None = None) -> int:
 
     from django.conf import settings
     from django.db.models import Q
-
-    from portal.lifecycle import stale_running
 
     now = timezone.now()
     # Queued this long: its message may be gone (broker down, or restarted without its data).

@@ -8,20 +8,21 @@ from typing import Any
 from celery import Task, shared_task
 from django.db import OperationalError
 
+from portal.lifecycle import job_keepalive
+
+from . import services
+from .models import PreviewRun
+
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="policies.preview", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=3)
 def preview_run_task(self: Task[Any, Any], run_id: int) -> None:
     """Compute one PreviewRun. A redelivered message finds the row claimed or done and does nothing."""
-    from . import services
-    from .models import PreviewRun
-
     run = services.preview_run_claim(run_id=run_id)
     if run is None:
         logger.info("preview run %s already claimed or finished", run_id)
         return
-    from portal.lifecycle import job_keepalive
 
     try:
         with job_keepalive(PreviewRun, run_id, running=PreviewRun.Status.RUNNING, eager=self.request.is_eager):
@@ -37,6 +38,4 @@ def preview_run_task(self: Task[Any, Any], run_id: int) -> None:
 @shared_task(name="policies.sweep_previews")
 def preview_runs_sweep_task() -> int:
     """Beat: send again the previews whose task was lost."""
-    from . import services
-
     return services.preview_runs_sweep()

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from django.db import transaction
 
+from devtools.demo.enterprise_loader import load_enterprises
+from portal import events
 from portal.accounts.roles import Role
 
 # (username, password, what it shows). Demo only: load_demo refuses to run with production settings.
@@ -53,10 +55,8 @@ def load_demo(*, log: Callable[[str], None] = lambda _: None) -> bool:
             return True
         log("示例数据已存在，未作任何修改。")
         return False
-    from devtools.demo.enterprise_loader import load_enterprises
-    from portal.enterprises.signals_out import notifications_batched
 
-    with notifications_batched():  # one re-match of the demo enterprises, after commit
+    with events.batched(events.FACTS_CHANGED):  # one re-match of the demo enterprises, after commit
         enterprises = load_enterprises(log=log)
     _load_users(enterprises)
     load_sample_applications(log=log)

@@ -10,6 +10,7 @@ from rest_framework import generics, serializers
 
 from matching.models import MatchRecord, Outcome
 from matching.selectors import enterprise_matches
+from portal.api.exceptions import ApplicationError
 from portal.enterprises.selectors import enterprise_get_for_user
 
 if TYPE_CHECKING:
@@ -79,8 +80,6 @@ class EnterpriseMatchesView(generics.ListAPIView):
         enterprise = enterprise_get_for_user(user=request.user, credit_code=self.kwargs["credit_code"])
         outcome = request.query_params.get("outcome") or None
         if outcome is not None and outcome not in Outcome.values:
-            from portal.api.exceptions import ApplicationError
-
             raise ApplicationError(
                 "结果只能是 eligible、needs_info 或 ineligible", code="invalid_choice", field="outcome"
             )

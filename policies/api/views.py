@@ -19,11 +19,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from matching.core.calculator import profile_from_declared
 from portal.api.pagination import PAGE_PARAMETERS, PagePagination, paginated
 from portal.api.spreadsheets import append_text_safe_row, safe_cell
 from portal.api.throttling import AtomicAnonRateThrottle
 
 from .. import selectors, services
+from ..golden import golden_check
 from ..models import GoldenCase, Policy, PolicyVersion
 from ..permissions import IsStaffUser
 from . import serializers as s
@@ -187,8 +189,6 @@ class EligibilityCheckApi(APIView):
         summary="政策计算器",
     )
     def post(self, request: Request) -> Response:
-        from matching.core.calculator import profile_from_declared
-
         serializer = s.CalculatorInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -329,8 +329,6 @@ class StaffVersionPreviewApi(StaffApi):
 
 
 def _golden_results(version: PolicyVersion) -> dict[str, Any]:
-    from ..golden import golden_check
-
     return {result.name: result for result in golden_check(version)}
 
 

@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib import admin
 
+        # Imported here, not at the top: they import models, which exist only once apps are loaded.
         from . import middleware, two_factor  # noqa: F401 - register their sign-in receivers
 
         # /admin/ edits any table: administrators (superusers) only, whatever a role or is_staff says.

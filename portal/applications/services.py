@@ -22,9 +22,16 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from matching.models import Outcome
+from matching.selectors import enterprise_matches
+from policies.models import Mode
+from policies.selectors import policy_in_effect
 from portal.accounts.roles import has_any_role, is_enterprise_user
 from portal.api.exceptions import ApplicationError
 from portal.lifecycle import status_move
+from portal.notifications.models import Notification
+from portal.notifications.services import notification_create
+from portal.notifications.text import sentences
 
 from . import rules
 from .files import CheckedFile, FileProblem, check_file
@@ -93,9 +100,6 @@ def _optional_note(note: str, field: str = "note") -> str:
 
 def _require_open(version: PolicyVersion) -> None:
     """The version takes applications today: 申报 mode, published and in effect, inside the window."""
-    from policies.models import Mode
-    from policies.selectors import policy_in_effect
-
     if version.mode != Mode.APPLY:
         raise ApplicationError(
             "该政策实行“免申即享”，无需申报，符合条件的企业将自动兑现", code="not_apply_mode", field="policy_version"
@@ -112,9 +116,6 @@ def _require_open(version: PolicyVersion) -> None:
 
 def _require_not_ineligible(enterprise: Enterprise, version: PolicyVersion) -> None:
     """Refuse when matching decided the enterprise does not qualify (no record also means ineligible)."""
-    from matching.models import Outcome
-    from matching.selectors import enterprise_matches
-
     record = enterprise_matches(enterprise=enterprise).filter(policy_version=version).first()
     if record is None or record.outcome == Outcome.INELIGIBLE:
         raise ApplicationError(
@@ -256,10 +257,6 @@ def _store_files(
 
 def _record(*, application: Application, previous: str, to: str, by: User, note: str) -> None:
     """The timeline row and the enterprise's inbox notification for one status change."""
-    from portal.notifications.models import Notification
-    from portal.notifications.services import notification_create
-    from portal.notifications.text import sentences
-
     ApplicationTransition.objects.create(
         application=application, from_status=previous, to_status=to, by=by, note=note, at=timezone.now()
     )

@@ -11,6 +11,9 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from portal.accounts.models import User
+from portal.accounts.roles import Role
+
 from .services import audit_record, snapshot
 
 if TYPE_CHECKING:
@@ -148,13 +151,10 @@ def _transition(row: Any) -> None:
 def _roles_changed(sender: Any, instance: Any, action: str, pk_set: Any, model: Any, **kwargs: Any) -> None:
     from django.contrib.auth.models import Group
 
-    from portal.accounts.models import User
-
     if sender is not User.groups.through or action not in ("post_add", "post_remove", "post_clear"):
         return
     if not isinstance(instance, User):
         return
-    from portal.accounts.roles import Role
 
     def word(code: str) -> str:
         return str(Role(code).label) if code in Role.values else code

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from portal.accounts.roles import roles_of
+
 from .context import current_actor
 from .models import AuditEvent
 
@@ -44,8 +46,6 @@ def audit_record(
     actor: User | None = None,
 ) -> AuditEvent:
     """Append one event; the actor and address come from the request unless `actor` is given."""
-    from portal.accounts.roles import roles_of
-
     context = current_actor()
     user = actor if actor is not None else context.user
     signed_in = user if user is not None and user.is_authenticated else None

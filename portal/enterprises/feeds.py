@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
+from portal import events
 from portal.accounts.models import DepartmentApiKey, User
 
 from . import credit_code as cc
@@ -54,7 +55,6 @@ from .models import (
     Qualification,
     json_value,
 )
-from .signals_out import notify_facts_changed
 
 KEPT_REJECTIONS = 200  # rejected records kept on the FeedImport row for the admin page
 _GENERIC_CHUNK = 500  # SQLite's limit on query parameters
@@ -715,7 +715,7 @@ def _feed_apply(
         feed_import.created = created
         feed_import.rejections = result.rejected[:KEPT_REJECTIONS]
         feed_import.save(update_fields=["total", "accepted", "rejected", "changed", "created", "rejections"])
-    notify_facts_changed(changed_ids)
+    events.emit(events.FACTS_CHANGED, enterprise_ids=changed_ids)
     clock.lap("finish", result)
     return result
 

@@ -15,6 +15,7 @@ from matching.core.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SI
 from portal.lifecycle import ProgressMixin
 
 from . import sizing
+from .industries import industry_name
 
 SOURCE_CHOICES = list(SOURCES.items())
 MARKET_REGULATION = "market_regulation"
@@ -179,8 +180,6 @@ class Enterprise(models.Model):
 
     @property
     def industry_name(self) -> str:
-        from .industries import industry_name
-
         return industry_name(self.industry_code) or ""
 
     def size_result(self) -> sizing.SizeResult:

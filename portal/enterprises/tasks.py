@@ -9,20 +9,21 @@ from typing import Any
 from celery import Task, shared_task
 from django.db import OperationalError
 
+from portal.lifecycle import job_keepalive
+
+from . import services
+from .models import FeedImport
+
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="enterprises.feed_upload", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def feed_upload_task(self: Task[Any, Any], import_id: int) -> None:
     """Import one uploaded department file. A redelivered message finds the row claimed or done."""
-    from . import services
-    from .models import FeedImport
-
     feed_import = services.feed_upload_claim(import_id=import_id)
     if feed_import is None:
         logger.info("feed upload %s already claimed or finished", import_id)
         return
-    from portal.lifecycle import job_keepalive
 
     from .feeds import batch_process_settings
 
@@ -47,6 +48,4 @@ def feed_upload_task(self: Task[Any, Any], import_id: int) -> None:
 @shared_task(name="enterprises.sweep_feed_uploads")
 def feed_uploads_sweep_task() -> int:
     """Beat: send again the uploads whose task was lost."""
-    from . import services
-
     return services.feed_uploads_sweep()

@@ -11,8 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from matching.core.evaluator import compile_rule
 from matching.core.vocabulary import SOURCES
+from matching.models import Outcome
+from matching.selectors import enterprise_matches
+from policies.models import Mode
 from portal.enterprises.facts import DEPARTMENT_FACTS, DEPARTMENT_QUALIFICATIONS
+from portal.enterprises.models import Enterprise
+from portal.enterprises.selectors import enterprise_profiles_by_id
 from portal.notifications.text import sentences
 
 if TYPE_CHECKING:
@@ -102,10 +108,6 @@ def confirm_fact_body(*, version: PolicyVersion, facts: list[PendingFact]) -> st
 def confirm_fact_bodies(*, version: PolicyVersion, enterprise_ids: list[int], on: Any) -> dict[int, str]:
     """The 请核验 text for each enterprise: its own pending facts (the evaluator says which conditions
     rest on self-declared data), the verifying departments, and the policy's contact."""
-    from matching.core.evaluator import compile_rule
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profiles_by_id
-
     if not enterprise_ids:
         return {}
     compiled = compile_rule(version.rule)
@@ -129,13 +131,6 @@ def verification_requests(*, enterprise: Enterprise, on: Any) -> list[Verificati
     """For the profile page's 申请核验: each published 免申即享 version this enterprise meets only on
     self-declared data, with the pending facts (evaluated now, from the current profile) and contacts.
     The caller has already checked that the user may see `enterprise`."""
-    from matching.core.evaluator import compile_rule
-    from matching.models import Outcome
-    from matching.selectors import enterprise_matches
-    from policies.models import Mode
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profiles_by_id
-
     records = [
         r
         for r in enterprise_matches(enterprise=enterprise, outcome=Outcome.ELIGIBLE)

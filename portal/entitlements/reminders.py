@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 
+from matching.core.rules import iter_conditions
+from matching.models import MatchRecord, Outcome
+from policies.models import Mode, PolicyVersion
+from portal.applications.models import Application
+from portal.applications.rules import cn_date, window_text
+from portal.enterprises.models import Qualification
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notifications_create_bulk
 from portal.notifications.text import sentences
 
-if TYPE_CHECKING:
-    from policies.models import PolicyVersion
+from .contacts import policy_contact
 
 
 @transaction.atomic
 def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> int:
     """Remind eligible enterprises of apply policies whose window closes within `lead_days`."""
-    from matching.models import MatchRecord, Outcome
-    from policies.models import Mode, PolicyVersion
-
     lead = settings.NOTIFY_APPLY_DEADLINE_DAYS if lead_days is None else lead_days
     versions = PolicyVersion.objects.filter(
         status=PolicyVersion.Status.PUBLISHED,
@@ -29,8 +30,6 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
         application_end__gte=today,
         application_end__lte=today + timedelta(days=lead),
     )
-    from portal.applications.models import Application
-    from portal.applications.rules import cn_date
 
     specs = []
     for version in versions:
@@ -67,12 +66,6 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
 @transaction.atomic
 def qualification_expiry_reminders(*, today: date, lead_days: int | None = None) -> int:
     """Remind enterprises whose eligible matches rest on a qualification expiring within `lead_days`."""
-    from matching.core.rules import iter_conditions
-    from matching.models import MatchRecord, Outcome
-    from policies.models import PolicyVersion
-    from portal.applications.rules import cn_date
-    from portal.enterprises.models import Qualification
-
     lead = settings.NOTIFY_QUALIFICATION_EXPIRY_DAYS if lead_days is None else lead_days
     # Which published versions need which qualification kinds.
     kinds_by_version: dict[int, set[str]] = {}
@@ -127,10 +120,6 @@ def window_is_open(version: PolicyVersion, on: date) -> bool:
 
 def may_apply_spec(*, enterprise_id: int, version: PolicyVersion) -> NotificationSpec:
     """The 可申报 push: the same text and dedupe key at decision time and on the window's opening day."""
-    from portal.applications.rules import window_text
-
-    from .contacts import policy_contact
-
     return NotificationSpec(
         enterprise_id,
         Notification.Kind.MAY_APPLY,
@@ -155,10 +144,6 @@ def apply_window_opening_pushes(*, today: date) -> int:
     the opening day. The dedupe key is the decision-time one, so running it twice (or after a push at
     decision time) creates nothing more. Enterprises that already applied are not told again.
     """
-    from matching.models import MatchRecord, Outcome
-    from policies.models import Mode, PolicyVersion
-    from portal.applications.models import Application
-
     versions = PolicyVersion.objects.filter(
         status=PolicyVersion.Status.PUBLISHED, mode=Mode.APPLY, application_start=today
     )

@@ -10,6 +10,7 @@ from django.http import Http404
 from portal.accounts.roles import is_staff_user
 
 from .models import Entitlement, EntitlementTransition
+from .services import sentence
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
@@ -83,8 +84,6 @@ def entitlement_timeline(*, entitlement: Entitlement, for_staff: bool = False) -
 
 def entitlement_next_step(*, entitlement: Entitlement) -> str:
     """What happens next, in the enterprise's words (shown under the status)."""
-    from .services import sentence
-
     Status = Entitlement.Status
     status = entitlement.status
     if status in (Status.DETERMINED, Status.NOTIFIED):

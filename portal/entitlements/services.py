@@ -1,7 +1,7 @@
 """Writes for 免申即享 entitlements and the pushes that follow a match decision.
 
 `on_match_changes` runs INSIDE the transaction that wrote the changed match records (it is the
-receiver of matching.signals_out.match_records_changed), so an entitlement, its notification and
+handler of events.MATCH_RECORDS_CHANGED, see portal/events.py), so an entitlement, its notification and
 the notification's outbox rows commit or roll back with the decision itself. Unique keys make it
 exactly-once: one entitlement per (enterprise, policy, benefit period) whatever versions are
 published, one 免申即享 notification per (enterprise, benefit, kind).
@@ -15,22 +15,31 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from matching.core.describe import describe_condition
+from matching.core.evaluator import compile_rule
 from matching.core.rules import iter_conditions
+from matching.models import MatchRecord, Outcome
+from matching.selectors import today
+from policies.models import Mode, PolicyVersion
 from portal.accounts.roles import Role, has_any_role
 from portal.api.exceptions import ApplicationError
+from portal.db import bound_cursor
+from portal.enterprises.models import Enterprise
+from portal.enterprises.selectors import enterprise_profiles_by_id
 from portal.lifecycle import status_move
-from portal.notifications.binding import bound_cursor
 from portal.notifications.models import Notification
-from portal.notifications.services import NotificationSpec, notifications_create_bulk
+from portal.notifications.services import NotificationSpec, notification_create, notifications_create_bulk
 from portal.notifications.text import sentences
 
+from .contacts import confirm_fact_bodies
 from .models import Entitlement, EntitlementTransition
+from .reminders import may_apply_spec, window_closed, window_is_open
 
 if TYPE_CHECKING:
     from policies.models import PolicyVersion
@@ -123,9 +132,6 @@ def _needs_info_spec(
 
 def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | None) -> None:
     """Create entitlements and notifications for changed decisions (inside the decision's transaction)."""
-    from matching.models import MatchRecord, Outcome
-    from policies.models import Mode, PolicyVersion
-
     if not changes:
         return
     version = PolicyVersion.objects.get(pk=version_id)
@@ -189,17 +195,12 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     else:
         # 可申报 only while the window is open: a window that opens later is pushed on its opening day
         # (reminders.apply_window_opening_pushes, same dedupe key); a closed one is never pushed.
-        from .reminders import may_apply_spec, window_is_open
-
         if window_is_open(version, timezone.localdate()):
             specs += [may_apply_spec(enterprise_id=c.enterprise_id, version=version) for c in newly_eligible]
     needs_info = [c for c in changes if c.outcome == Outcome.NEEDS_INFO and c.previous_outcome != Outcome.NEEDS_INFO]
-    if needs_info and version.mode == Mode.APPLY:
-        from .reminders import window_closed
-
-        # Supplying information cannot help with a 申报 policy whose window has closed.
-        if window_closed(version, timezone.localdate()):
-            needs_info = []
+    # Supplying information cannot help with a 申报 policy whose window has closed.
+    if needs_info and version.mode == Mode.APPLY and window_closed(version, timezone.localdate()):
+        needs_info = []
     if needs_info:
         states = dict(MatchRecord.objects.filter(pk__in=[c.record_id for c in needs_info]).values_list("pk", "states"))
         wording_cache: dict[str, tuple[list[str], list[str]]] = {}
@@ -216,10 +217,6 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     # verify them and the policy's contact (built here, after the branches, from what they chose).
     confirm = [spec.enterprise_id for spec in specs if spec.kind == Kind.CONFIRM_FACT]
     if confirm:
-        from dataclasses import replace
-
-        from .contacts import confirm_fact_bodies
-
         bodies = confirm_fact_bodies(version=version, enterprise_ids=confirm, on=timezone.localdate())
         specs = [
             replace(spec, body=bodies[spec.enterprise_id])
@@ -308,8 +305,6 @@ def _entitlements_create(*, version: PolicyVersion, enterprise_ids: list[int]) -
 def _entitlements_create_postgresql(*, version: PolicyVersion, enterprise_ids: list[int], now: Any) -> list[int]:
     """The same as one set-based statement: INSERT … SELECT FROM unnest(ids) ON CONFLICT DO NOTHING
     RETURNING feeds the transitions' INSERT, so only the rows this statement created get them."""
-    from matching.models import MatchRecord
-
     qn = connection.ops.quote_name
     entitlement, transition = qn(Entitlement._meta.db_table), qn(EntitlementTransition._meta.db_table)
     record = qn(MatchRecord._meta.db_table)
@@ -418,12 +413,6 @@ def _entitlements_rebase(*, version: PolicyVersion, enterprise_ids: Sequence[int
 def _decision_explanations(version: PolicyVersion, enterprise_ids: list[int]) -> dict[int, Any]:
     """`version`'s explanation for each enterprise: its stored match record's, or (no record: the bulk
     path stores none for an ineligible decision) the evaluator's, computed now."""
-    from matching.core.evaluator import compile_rule
-    from matching.models import MatchRecord
-    from matching.selectors import today
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profiles_by_id
-
     found = dict(
         MatchRecord.objects.filter(policy_version=version, enterprise_id__in=enterprise_ids)
         .exclude(explanation__isnull=True)
@@ -449,9 +438,6 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
     - it does not, and it was already disbursed: listed as a possible 追回 case, status unchanged.
     An entitlement staff already reviewed under this version (review_version) is left alone.
     """
-    from matching.models import MatchRecord, Outcome
-    from policies.models import Mode, PolicyVersion
-
     counts = {"rebased": 0, "review": 0, "recovery": 0}
     with transaction.atomic():
         # Serialise with the version's own chunks (they lock the same row).
@@ -553,8 +539,6 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
     created with it); `refresh` also replaces a different one (the record's explanation was restated),
     except on a disbursed or revoked entitlement, which keeps the basis it had. Sends nothing.
     """
-    from matching.models import MatchRecord, Outcome
-
     if not enterprise_ids:
         return 0
     if connection.vendor == "postgresql":
@@ -652,8 +636,6 @@ def _move(
         reason=reason,
         at=now,
     )
-    from portal.notifications.services import notification_create
-    from portal.notifications.text import sentences
 
     # One notice per step taken: a second objection round or review gets its own.
     step = EntitlementTransition.objects.filter(entitlement=locked, to_status=to).count()

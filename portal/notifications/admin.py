@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from portal.api.exceptions import ApplicationError
 
 from .models import ChannelPreference, Delivery, Notification, SmsMessage, WebhookEndpoint
+from .services import webhook_url_validate
 
 
 @admin.register(Notification)
@@ -42,8 +43,6 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def clean_url(self) -> str:
         # The same check as the API and the pages: the admin is no way around it.
-        from .services import webhook_url_validate
-
         try:
             return webhook_url_validate(self.cleaned_data.get("url", ""))
         except ApplicationError as error:

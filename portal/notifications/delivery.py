@@ -32,7 +32,8 @@ from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from .binding import bound_cursor
+from portal.db import bound_cursor
+
 from .channels import CHANNELS, Channel, Outgoing, PermanentDeliveryError, TransientDeliveryError
 from .models import Delivery, Notification, WebhookEndpoint
 

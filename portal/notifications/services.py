@@ -23,8 +23,10 @@ from django.utils import timezone
 
 from portal.accounts.roles import Role, has_any_role
 from portal.api.exceptions import ApplicationError
+from portal.celery import app
+from portal.db import bound_cursor
 
-from .binding import bound_cursor
+from . import tasks
 from .delivery import chunked
 from .models import ChannelPreference, Delivery, Notification, NotificationRead, WebhookEndpoint
 from .sms import PHONE_RE
@@ -358,14 +360,12 @@ def deliveries_enqueue(delivery_ids: list[int]) -> int:
     Runs after commit, in the caller's request: a broker outage must not fail or hang it. On the first
     error we stop, log, and clear `enqueued_at` on the rest so the next sweep hands them over.
     """
-    from .tasks import deliver_batch
-
     ids = list(delivery_ids)
     handed = 0
     for batch in chunked(ids, settings.NOTIFICATIONS_BATCH_SIZE):
         try:
             # retry=False: one quick attempt (the broker transport options bound the connect); the sweep retries.
-            deliver_batch.apply_async(args=[batch], retry=False)
+            tasks.deliver_batch.apply_async(args=[batch], retry=False)
         except Exception:
             logger.warning(
                 "Could not hand %s deliveries to the broker; the outbox sweep will", len(ids) - handed, exc_info=True
@@ -385,8 +385,6 @@ def deliveries_enqueue(delivery_ids: list[int]) -> int:
 def _broker_queue_empty() -> bool:
     """Whether no message waits in the broker's default queue (False when unknown: tasks inline, broker down)."""
     from kombu.exceptions import ChannelError
-
-    from portal.celery import app
 
     if app.conf.task_always_eager:
         return False

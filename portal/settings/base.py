@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "matching",
     "policies",
     "frontend",
+    "portal",  # last: its ready() wires the domain events (portal/events.py) once every app is loaded
 ]
 
 MIDDLEWARE = [
@@ -70,7 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.accounts.middleware.StaffSessionIdleTimeout",
     "django_otp.middleware.OTPMiddleware",
-    "portal.audit.context.AuditContextMiddleware",
+    "portal.audit.middleware.AuditContextMiddleware",
     "portal.accounts.two_factor.TwoFactorGate",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -18,8 +18,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from portal import events
 from portal.enterprises import credit_code as cc
-from portal.enterprises import signals_out
 from portal.enterprises.feeds import batch_process_settings, feed_apply
 from portal.enterprises.models import Enterprise, EnterpriseChange, FeedImport
 
@@ -125,8 +125,9 @@ class Command(BaseCommand):
         # Re-matching runs after commit, in a Celery task (inline without Redis): it is the matching
         # engine's work, with its own benchmark. Here it is only counted.
         rematch: list[int] = []
-        hook = signals_out.enterprise_facts_changed
-        signals_out.enterprise_facts_changed = lambda *, enterprise_ids: rematch.extend(enterprise_ids)
+        name = events.FACTS_CHANGED.name
+        hooks = events.HANDLERS.get(name)
+        events.HANDLERS[name] = [lambda *, enterprise_ids: rematch.extend(enterprise_ids)]
         try:
             started, cpu_started = time.perf_counter(), time.process_time()
             # As the worker task and import_feed run it (the department API's bounded batches run without).
@@ -137,7 +138,10 @@ class Command(BaseCommand):
             seconds = time.perf_counter() - started
             cpu_seconds = time.process_time() - cpu_started
         finally:
-            signals_out.enterprise_facts_changed = hook
+            if hooks is None:
+                del events.HANDLERS[name]
+            else:
+                events.HANDLERS[name] = hooks
         fi = result.feed_import
         return {
             "seconds": round(seconds, 3),

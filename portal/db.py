@@ -1,4 +1,4 @@
-"""A server-side-binding cursor on Django's PostgreSQL connection, for the set-based fan-out statements.
+"""A server-side-binding cursor on Django's PostgreSQL connection, for set-based statements over many ids.
 
 Django's psycopg cursors bind client-side: every value is quoted into the SQL text in Python, which
 for a statement carrying 100,000 ids costs more than the statement. Here the ids travel as one array
