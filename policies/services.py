@@ -29,7 +29,7 @@ from django.utils.text import slugify
 from matching.core.vocabulary import INDUSTRY_CHAINS
 from portal.api.exceptions import ApplicationError
 
-from . import signals_out
+from . import public_cache, signals_out
 from .golden import GoldenProfileError, golden_check, golden_profile
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
 from .permissions import require_editor, require_reviewer
@@ -356,6 +356,7 @@ def _publish(version: PolicyVersion, *, by: Any, comment: str = "") -> PolicyVer
     version.published_at = now
     version.save(update_fields=["status", "published_at", "updated_at"])
     _transition(version, action=Action.PUBLISH, from_status=from_status, by=by, comment=comment)
+    public_cache.catalogue_changed()
     version_id = version.pk
     transaction.on_commit(lambda: signals_out.policy_published(version_id=version_id))
     return version
@@ -388,6 +389,7 @@ def policy_retire(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVer
     version.retired_at = timezone.now()
     version.save(update_fields=["status", "retired_at", "updated_at"])
     _transition(version, action=Action.RETIRE, from_status=Status.PUBLISHED, by=by, comment=comment)
+    public_cache.catalogue_changed()
     version_id = version.pk
     transaction.on_commit(lambda: signals_out.policy_retired(version_id=version_id))
     return version

@@ -62,6 +62,24 @@ class MatchSerializer(serializers.ModelSerializer):
         return [by_path[p]["requirement"] for p in explanation.get("missing", []) if p in by_path]
 
 
+MATCH_LIST_FIELDS = (
+    "outcome",
+    "verified",
+    "explanation",
+    "previous_outcome",
+    "previous_verified",
+    "first_decided_at",
+    "decided_at",
+    "policy_version__policy_id",
+    "policy_version__title",
+    "policy_version__mode",
+    "policy_version__benefit_kind",
+    "policy_version__department",
+    "policy_version__application_end",
+    "policy_version__policy__key",
+)
+
+
 @extend_schema(
     parameters=[OpenApiParameter("outcome", str, enum=Outcome.values, description="只看某一结果")],
     summary="企业的政策匹配结果（符合的在前，含判定说明与“还差什么”）",
@@ -80,4 +98,5 @@ class EnterpriseMatchesView(generics.ListAPIView):
             raise ApplicationError(
                 "结果只能是 eligible、needs_info 或 ineligible", code="invalid_choice", field="outcome"
             )
-        return enterprise_matches(enterprise=enterprise, outcome=outcome)
+        # Only the columns MatchSerializer shows: a version's rule, body and materials are large, unlisted.
+        return enterprise_matches(enterprise=enterprise, outcome=outcome).only(*MATCH_LIST_FIELDS)
