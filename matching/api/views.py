@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 
 from matching.models import MatchRecord, Outcome
 from matching.selectors import enterprise_matches
+from policies.models import PolicyVersion
 from portal.enterprises.selectors import enterprise_get_for_user
 
 _DATE = serializers.DateField()
-_DATETIME = serializers.DateTimeField()
+# get_FOO_display() rebuilds its choices dict on every call; these are the same labels, built once.
+_MODE_LABELS = dict(PolicyVersion._meta.get_field("mode").flatchoices)
+_OUTCOME_LABELS = dict(MatchRecord._meta.get_field("outcome").flatchoices)
+
+
+def _datetime(value: datetime, zone: tzinfo) -> str:
+    """As serializers.DateTimeField renders an aware datetime: ISO 8601 in the current zone, UTC as Z."""
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class MatchSerializer(serializers.ModelSerializer):
@@ -63,6 +74,7 @@ class MatchSerializer(serializers.ModelSerializer):
         """
         version = record.policy_version
         application_end = version.application_end
+        zone = timezone.get_current_timezone()
         return {
             "id": record.pk,
             "policy_id": version.policy_id,
@@ -70,19 +82,19 @@ class MatchSerializer(serializers.ModelSerializer):
             "version_id": record.policy_version_id,
             "title": str(version.title),
             "mode": str(version.mode),
-            "mode_label": str(version.get_mode_display()),
+            "mode_label": str(_MODE_LABELS.get(version.mode, version.mode)),
             "benefit_kind": str(version.benefit_kind),
             "department": str(version.department),
             "application_end": None if application_end is None else _DATE.to_representation(application_end),
             "outcome": record.outcome,
-            "outcome_label": str(record.get_outcome_display()),
+            "outcome_label": str(_OUTCOME_LABELS.get(record.outcome, record.outcome)),
             "verified": record.verified,
             "summary": str(self.get_summary(record)),
             "missing": self.get_missing(record),
             "explanation": record.explanation,
             "change": str(record.change_kind),
-            "first_decided_at": _DATETIME.to_representation(record.first_decided_at),
-            "decided_at": _DATETIME.to_representation(record.decided_at),
+            "first_decided_at": _datetime(record.first_decided_at, zone),
+            "decided_at": _datetime(record.decided_at, zone),
         }
 
     def get_summary(self, record: MatchRecord) -> str:

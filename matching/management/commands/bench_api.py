@@ -134,6 +134,7 @@ class Command(BaseCommand):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.server_pid = server.pid
         self.log(f"gunicorn pid {server.pid} on 127.0.0.1:{port} (log {gunicorn_log.name})")
         try:
             self.wait_ready(port, server)
@@ -308,10 +309,20 @@ class Command(BaseCommand):
             command += ["-H", f"{name}: {value}"]
         command.append(f"http://127.0.0.1:{port}{url}")
         started_cpu = _cpu_seconds()
+        started_servers = _server_cpu(self.server_pid)
         output = subprocess.run(  # noqa: S603 - wrk on 127.0.0.1
             command, capture_output=True, text=True, check=True, timeout=options["duration"] + 60
         ).stdout
-        return {**_parse_wrk(output), "machine_cpu_busy": round(_cpu_busy_since(started_cpu), 2)}
+        figures = {**_parse_wrk(output), "machine_cpu_busy": round(_cpu_busy_since(started_cpu), 2)}
+        # The machine is shared: req/s moves with everyone else's load, the CPU our servers spent per
+        # request much less. 2000 / that is what two idle cores could serve (wrk's own CPU aside).
+        ended_servers = _server_cpu(self.server_pid)
+        for name in ("gunicorn", "postgres"):
+            spent = sum(cpu - started_servers[name].get(pid, 0.0) for pid, cpu in ended_servers[name].items())
+            figures[f"{name}_cpu_ms_per_request"] = round(spent * 1000 / max(figures["requests"] or 1, 1), 2)
+        total = figures["gunicorn_cpu_ms_per_request"] + figures["postgres_cpu_ms_per_request"]
+        figures["req_per_s_two_idle_cores_estimate"] = round(2000 / total) if total else None
+        return figures
 
     # --- profile ------------------------------------------------------------------------------------
 
@@ -419,6 +430,36 @@ def _cpu_seconds() -> tuple[float, float]:
 def _cpu_busy_since(start: tuple[float, float]) -> float:
     busy, total = _cpu_seconds()
     return (busy - start[0]) / max(total - start[1], 1.0)
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_cpu(gunicorn_pid: int) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of the gunicorn master and workers, and of PostgreSQL backends on our database."""
+    workers = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == gunicorn_pid:
+                    workers.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    return {
+        "gunicorn": {pid: _process_cpu(pid) for pid in [gunicorn_pid, *workers]},
+        "postgres": {pid: _process_cpu(pid) for pid in backends},
+    }
 
 
 def _by_area(stats: pstats.Stats, requests: int) -> dict[str, float]:
