@@ -45,7 +45,9 @@ def test_a_stored_page_is_the_same_bytes_and_costs_no_query(store, settings, dja
 
     assert first.status_code == second.status_code == 200
     assert first.content == second.content == uncached.content
-    assert first["Content-Type"] == uncached["Content-Type"] == "application/json"
+    for header in ("Content-Type", "Vary", "Allow", "Cache-Control"):
+        assert first[header] == second[header] == uncached[header], header
+    assert first["Content-Type"] == "application/json"
     assert second.json()["next"].startswith("http://testserver/api/v1/policies/?page=2")
     assert_matches_schema(second)
 
