@@ -87,7 +87,11 @@ POLICY_PUBLISHED = Event(
     emitted_by="policies.services (policy_publish, and every path that publishes a version)",
     # Matching decides the new version for every enterprise, in a worker, in chunks, with progress.
     # The retired predecessor's records stay as history; its entitlements wait for POLICY_VERSION_DECIDED.
-    handlers=(Handler("matching.services.match_run_request", fixed={"kind": "policy"}),),
+    handlers=(
+        Handler("matching.services.match_run_request", fixed={"kind": "policy"}),
+        # The public 政策清单 pages each web process keeps are dropped (a new catalogue token).
+        Handler("policies.public_cache.catalogue_changed"),
+    ),
 )
 
 POLICY_RETIRED = Event(
@@ -97,7 +101,8 @@ POLICY_RETIRED = Event(
     emitted_by="policies.services.policy_retire",
     # Nothing to re-decide: matching runs published versions only, and the enterprise-facing reads
     # (matching.selectors.enterprise_matches) show only those; the records stay as history.
-    handlers=(),
+    # The public 政策清单 pages each web process keeps are dropped (a new catalogue token).
+    handlers=(Handler("policies.public_cache.catalogue_changed"),),
 )
 
 FACTS_CHANGED = Event(

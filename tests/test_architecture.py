@@ -106,7 +106,11 @@ def test_every_event_is_wired_at_start_up() -> None:
 
 def test_the_flow_from_publish_to_entitlements_is_in_the_table() -> None:
     handlers = {e.name: [h.path for h in e.handlers] for e in events.EVENTS}
-    assert handlers[events.POLICY_PUBLISHED.name] == ["matching.services.match_run_request"]
+    assert handlers[events.POLICY_PUBLISHED.name] == [
+        "matching.services.match_run_request",
+        "policies.public_cache.catalogue_changed",
+    ]
+    assert handlers[events.POLICY_RETIRED.name] == ["policies.public_cache.catalogue_changed"]
     assert handlers[events.FACTS_CHANGED.name] == ["matching.services.match_run_request"]
     assert handlers[events.MATCH_RECORDS_CHANGED.name] == ["portal.entitlements.services.on_match_changes"]
     assert handlers[events.POLICY_VERSION_DECIDED.name] == ["portal.entitlements.services.entitlements_reconcile"]

@@ -24,7 +24,7 @@ from portal.api.pagination import PAGE_PARAMETERS, PagePagination, paginated
 from portal.api.spreadsheets import append_text_safe_row, safe_cell
 from portal.api.throttling import AtomicAnonRateThrottle
 
-from .. import selectors, services
+from .. import public_cache, selectors, services
 from ..golden import golden_check
 from ..models import GoldenCase, Policy, PolicyVersion
 from ..permissions import IsStaffUser
@@ -52,11 +52,35 @@ class PolicyListApi(APIView):
         responses=paginated(s.PublicPolicyListSerializer),
         summary="政策清单（已发布且在有效期内）",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | HttpResponse:
+        if not public_cache.enabled() or request.accepted_renderer.format != "json":
+            return self._page(request)
+        try:
+            version = public_cache.catalogue_version()
+        except Exception:  # the shared cache is down: build the page as if there were no store
+            return self._page(request)
+        key = public_cache.page_key(
+            version=version,
+            base_url=request.build_absolute_uri("/"),
+            query=f"{request.accepted_media_type}?{request.GET.urlencode()}",
+        )
+        body, content_type = public_cache.cached_page(key, lambda: self._rendered(request))
+        return HttpResponse(body, content_type=content_type)
+
+    def _page(self, request: Request) -> Response:
         versions = selectors.policy_list(filters=_filters(request))
         paginator = PagePagination()
         page = paginator.paginate_queryset(versions, request, view=self)
         return paginator.get_paginated_response(s.PublicPolicyListSerializer(page, many=True).data)
+
+    def _rendered(self, request: Request) -> tuple[bytes, str]:
+        """The page as the JSON renderer sends it (invalid filters raise here, and nothing is stored)."""
+        response = self._page(request)
+        response.accepted_renderer = request.accepted_renderer
+        response.accepted_media_type = request.accepted_media_type
+        # DRF's finalize_response sets this attribute at run time; the stubs do not declare it.
+        response.renderer_context = self.get_renderer_context()  # type: ignore[attr-defined]
+        return response.rendered_content, response["Content-Type"]
 
 
 EXPORT_COLUMNS: tuple[tuple[str, Callable[[PolicyVersion], Any]], ...] = (

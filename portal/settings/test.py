@@ -15,3 +15,5 @@ INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "1000/min"}}  # noqa: F405
 # The webhook receiver in tests listens on 127.0.0.1; the refusal of internal addresses has its own tests.
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = True
+# Off by default: the store outlives each test's rolled-back data; tests/policies/test_public_cache.py turns it on.
+PUBLIC_POLICY_LIST_CACHE_SECONDS = 0
