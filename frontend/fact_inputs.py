@@ -20,11 +20,20 @@ from typing import Any, Literal
 from django import forms
 
 from matching.core.profile import EnterpriseProfile
+from matching.core.reading import Widget
 from matching.core.registry import FACTS, FactSpec, ValueType, format_number
+from portal.enterprises import industries
 
 Purpose = Literal["calculator", "golden"]
 CALCULATOR: Purpose = "calculator"
 GOLDEN: Purpose = "golden"
+
+
+def industry_label(code: str) -> str:
+    """An industry code as its name with the code (the code alone when unknown)."""
+    name = industries.industry_name(code)
+    return f"{name}（{code}）" if name else code
+
 
 _ORDER = (
     "industry",
@@ -106,9 +115,11 @@ def _boolean_field(spec: FactSpec, *, purpose: Purpose) -> forms.Field:
     )
 
 
-def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]], parks: Sequence[tuple[str, str]]):
-    kind = spec.type
-    if kind is ValueType.INDUSTRY:
+def _input(
+    spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]], parks: Sequence[tuple[str, str]]
+) -> FactInput | None:
+    widget = spec.input_widget  # from the fact's definition (its value type's usual input unless it says)
+    if widget is Widget.INDUSTRY:
         if purpose == CALCULATOR:
             field: forms.Field = forms.CharField(
                 label=spec.label,
@@ -126,19 +137,19 @@ def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]]
             error_messages={"max_length": "所属行业请填写4位行业小类代码（如 6513）"},
         )
         return FactInput(spec.name, "industry_code", field)
-    if kind in (ValueType.INTEGER, ValueType.NUMBER) and spec.profile_key == "established_on":
+    if widget is Widget.DATE:
         field = forms.DateField(
             label=spec.ask,
             required=False,
             widget=forms.DateInput(attrs=_DATE_WIDGET, format="%Y-%m-%d"),
             error_messages={"invalid": f"{spec.ask}必须是有效的日期（如 2019-03-01）"},
         )
-        return FactInput(spec.name, "established_on", field)
-    if kind in (ValueType.INTEGER, ValueType.NUMBER):
+        return FactInput(spec.name, spec.profile_key, field)
+    if widget is Widget.NUMBER:
         return FactInput(spec.name, spec.name, _number_field(spec))
-    if kind is ValueType.CHOICE:
+    if widget is Widget.SELECT and spec.type is ValueType.CHOICE:
         return FactInput(spec.name, spec.name, _choice_field(spec, purpose=purpose))
-    if kind is ValueType.QUALIFICATION:
+    if widget is Widget.CHECKBOXES and spec.type is ValueType.QUALIFICATION:
         field = forms.MultipleChoiceField(
             label="持有的有效资质",
             required=False,
@@ -148,7 +159,7 @@ def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]]
             help_text="未勾选的资质按“未持有”判断",
         )
         return FactInput(spec.name, "qualifications", field)
-    if kind is ValueType.PLACE:
+    if widget is Widget.CHECKBOXES and spec.type is ValueType.PLACE:
         options = zones if spec.name == "zone" else parks
         field = forms.MultipleChoiceField(
             label=spec.ask,
@@ -158,9 +169,9 @@ def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]]
             help_text="有多个经营场所（一照多址）时可多选" if spec.name == "zone" else "不在特色园区内时不选",
         )
         return FactInput(spec.name, "zone" if spec.name == "zone" else "parks", field)
-    if kind is ValueType.BOOLEAN:
+    if widget is Widget.YES_NO:
         return FactInput(spec.name, spec.name, _boolean_field(spec, purpose=purpose))
-    if kind is ValueType.COUNTRY:
+    if widget is Widget.SELECT and spec.type is ValueType.COUNTRY:
         field = forms.ChoiceField(
             label=spec.label,
             required=False,
@@ -210,8 +221,6 @@ def declared_facts(cleaned: Mapping[str, Any], inputs: Sequence[FactInput]) -> d
 
 def initial_from_profile(profile: EnterpriseProfile, *, on: date, purpose: Purpose) -> dict[str, Any]:
     """Field values describing an enterprise's profile (what it holds on `on`), for pre-filling a form."""
-    from .forms import industry_label
-
     initial: dict[str, Any] = {}
     facts = profile.facts
     for item in fact_inputs(purpose=purpose, zones=(), parks=()):

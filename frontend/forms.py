@@ -10,15 +10,34 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from matching.core.registry import FACTS
-from matching.core.vocabulary import INDUSTRY_CHAINS, SIZES, TAX_CREDIT_RATINGS
+from matching.core.calculator import DeclaredFactsError, profile_from_declared
+from matching.core.profile import EnterpriseProfile
+from matching.core.reading import Widget
+from matching.core.registry import FACTS, FactSpec, ValueType, format_number, scalar_facts, stored_facts
+from matching.core.vocabulary import (
+    DEPARTMENT_SOURCES,
+    INDUSTRY_CHAINS,
+    SIZES,
+    SOURCES,
+)
+from policies.golden import EXAMPLE_PROFILE
 from policies.models import BenefitKind, ExpectedOutcome, Mode, PolicyVersion
-from portal.enterprises import industries
+from portal.enterprises import industries, sizing
+
+from .fact_inputs import CALCULATOR, GOLDEN, NO_FOREIGN_CAPITAL, declared_facts, fact_inputs, industry_label
 
 # A code alone ("6513", "C"), after a name in brackets ("软件开发（6513）"), or digits ending the text;
 # a letter ending other text is not a code ("asdfgh" is not 门类 H).
 _CODE_IN_TEXT = re.compile(r"(?:^|[(（]\s*)([A-T]|\d{2,4})\s*[)）]?\s*$|(?<!\d)(\d{2,4})\s*$")
 BLANK = [("", "不限")]
+
+
+def _choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's own copy of a choice field, whose choices are set per request."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{name} is not a choice field")
+    return field
 
 
 def industry_search(query: str, *, classes_only: bool = False, limit: int = 15) -> list[tuple[str, str]]:
@@ -56,11 +75,6 @@ def resolve_industry(raw: str, *, classes_only: bool) -> str:
     return code
 
 
-def industry_label(code: str) -> str:
-    name = industries.industry_name(code)
-    return f"{name}（{code}）" if name else code
-
-
 class PolicyFilterForm(forms.Form):
     """The 政策清单's search box and filters (GET)."""
 
@@ -76,8 +90,8 @@ class PolicyFilterForm(forms.Form):
 
     def __init__(self, *args: Any, zones: list[tuple[str, str]], departments: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["zone"].choices = BLANK + zones
-        self.fields["department"].choices = BLANK + [(d, d) for d in departments]
+        _choice_field(self, "zone").choices = BLANK + zones
+        _choice_field(self, "department").choices = BLANK + [(d, d) for d in departments]
 
     def clean_industry(self) -> str:
         return resolve_industry(self.cleaned_data.get("industry", ""), classes_only=False)
@@ -116,14 +130,12 @@ class CalculatorForm(forms.Form):
         on: date | None = None,
         **kwargs: Any,
     ) -> None:
-        from .fact_inputs import CALCULATOR, fact_inputs
-
         super().__init__(*args, **kwargs)
         self.inputs = fact_inputs(purpose=CALCULATOR, zones=zones, parks=parks or [])
         for item in self.inputs:
             self.fields[item.name] = item.field
         self.on = on or timezone.localdate()
-        self.profile: Any = None
+        self.profile: EnterpriseProfile | None = None
         self.suggestions: list[tuple[str, str]] = []
 
     def clean_industry(self) -> str:
@@ -146,11 +158,8 @@ class CalculatorForm(forms.Form):
             ) from None
 
     def clean(self) -> dict[str, Any]:
-        from matching.core.calculator import DeclaredFactsError, profile_from_declared
-
-        from .fact_inputs import declared_facts
-
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         facts = declared_facts(cleaned, self.inputs)
         try:
             profile = profile_from_declared(facts, on=self.on)
@@ -174,8 +183,6 @@ class CalculatorForm(forms.Form):
 
     def declared_facts(self) -> dict[str, Any]:
         """The facts the visitor declared (numbers as typed), for the API or a test."""
-        from .fact_inputs import declared_facts
-
         return declared_facts(self.cleaned_data, self.inputs)
 
     def fact_fields(self) -> list[Any]:
@@ -195,8 +202,6 @@ def _is_group(field: forms.Field) -> bool:
 
 def derived_size(facts: dict[str, Any]) -> str:
     """Size by the registry's own classifier, or "" when an input it needs is missing."""
-    from portal.enterprises import sizing
-
     result = sizing.classify(
         industry_code=facts.get("industry_code"),
         employees=facts.get("employees"),
@@ -210,28 +215,42 @@ def derived_size(facts: dict[str, Any]) -> str:
 
 # --- Enterprise workspace -----------------------------------------------------------------------
 
-# The self-declarable facts, as form fields. Keys are the registry's fact names.
+
+def profile_form_field(spec: FactSpec) -> forms.Field:
+    """The enterprise workspace's input for a stored fact, from its definition (type, unit, column bounds)."""
+    stored = spec.stored
+    assert stored is not None
+    widget = spec.input_widget
+    if widget is Widget.INDUSTRY:
+        return forms.CharField(label=f"{spec.label}（4位小类代码）", required=False, max_length=120)
+    if widget is Widget.DATE:
+        return forms.DateField(
+            label=spec.ask, required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        )
+    if spec.type is ValueType.INTEGER:
+        return forms.IntegerField(label=spec.title, required=False, min_value=0)
+    if spec.type is ValueType.NUMBER:
+        bounds: dict[str, Any] = {} if stored.maximum is None else {"max_value": stored.maximum}
+        return forms.DecimalField(
+            label=spec.title,
+            required=False,
+            min_value=0,
+            max_digits=stored.digits,
+            decimal_places=stored.places,
+            **bounds,
+        )
+    if widget is Widget.YES_NO:
+        return forms.ChoiceField(
+            label=spec.ask, required=False, choices=[("", "不填"), ("true", "是"), ("false", "否")]
+        )
+    if widget is Widget.SELECT and spec.type is ValueType.CHOICE:
+        return forms.ChoiceField(label=spec.label, required=False, choices=[("", "不填"), *spec.choices.items()])
+    raise TypeError(f"no profile form input for {spec.name} ({spec.type})")
+
+
+# The self-declarable facts, as form fields (keys are profile keys); each from its registry definition.
 FACT_FORM_FIELDS: dict[str, forms.Field] = {
-    "industry_code": forms.CharField(label="所属行业（4位小类代码）", required=False, max_length=120),
-    "established_on": forms.DateField(
-        label="成立日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    ),
-    "employees": forms.IntegerField(label="从业人员（人）", required=False, min_value=0),
-    "revenue": forms.DecimalField(
-        label="营业收入（万元）", required=False, min_value=0, max_digits=16, decimal_places=2
-    ),
-    "total_assets": forms.DecimalField(
-        label="资产总额（万元）", required=False, min_value=0, max_digits=16, decimal_places=2
-    ),
-    "above_designated_size": forms.ChoiceField(
-        label="是否规模以上企业", required=False, choices=[("", "不填"), ("true", "是"), ("false", "否")]
-    ),
-    "rd_expense_ratio": forms.DecimalField(
-        label="研发费用占营业收入比例（%）", required=False, min_value=0, max_value=100, max_digits=5, decimal_places=2
-    ),
-    "tax_credit_rating": forms.ChoiceField(
-        label="纳税信用等级", required=False, choices=[("", "不填"), *list(TAX_CREDIT_RATINGS.items())]
-    ),
+    spec.profile_key: profile_form_field(spec) for spec in stored_facts() if spec.profile_form
 }
 
 
@@ -253,8 +272,12 @@ class FactsForm(forms.Form):
         for key, value in self.cleaned_data.items():
             if value in (None, ""):
                 continue
-            values[key] = {"true": True, "false": False}.get(value, value) if key == "above_designated_size" else value
+            boolean = isinstance(self.fields[key], forms.ChoiceField) and key in _BOOLEAN_KEYS
+            values[key] = {"true": True, "false": False}.get(value, value) if boolean else value
         return values
+
+
+_BOOLEAN_KEYS = frozenset(spec.profile_key for spec in stored_facts() if spec.type is ValueType.BOOLEAN)
 
 
 def _field_kwargs(field: forms.Field) -> dict[str, Any]:
@@ -277,8 +300,8 @@ class SiteForm(forms.Form):
 
     def __init__(self, *args: Any, townships: list[tuple[str, str]], parks: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["township"].choices = [("", "请选择"), *townships]
-        self.fields["parks"].choices = parks
+        _choice_field(self, "township").choices = [("", "请选择"), *townships]
+        _choice_field(self, "parks").choices = parks
 
 
 class QualificationEditForm(forms.Form):
@@ -296,7 +319,7 @@ class QualificationEditForm(forms.Form):
 
 # --- Staff console ------------------------------------------------------------------------------
 
-_DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+_DATE: dict[str, Any] = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
 
 class PolicyContentForm(forms.Form):
@@ -344,7 +367,7 @@ class PolicyContentForm(forms.Form):
         for current in (str(self.initial.get("benefit_period") or ""), str(self.data.get("benefit_period") or "")):
             if re.fullmatch(r"20[0-9]{2}", current) and current not in years:
                 years = sorted({*years, current})
-        self.fields["benefit_period"].choices = [("once", "一次性"), *((y, f"{y}年度") for y in years)]
+        _choice_field(self, "benefit_period").choices = [("once", "一次性"), *((y, f"{y}年度") for y in years)]
 
     def clean_benefit_period(self) -> str:
         return self.cleaned_data.get("benefit_period") or "once"
@@ -392,8 +415,6 @@ class GoldenCaseForm(forms.Form):
         parks: list[tuple[str, str]] | None = None,
         **kwargs: Any,
     ) -> None:
-        from .fact_inputs import GOLDEN, fact_inputs
-
         super().__init__(*args, **kwargs)
         # A ticked qualification is held from the earliest of: the case's date, this date (the version's
         # first effective day), today; so it is valid whenever the case is evaluated.
@@ -414,8 +435,6 @@ class GoldenCaseForm(forms.Form):
     @staticmethod
     def json_example() -> str:
         import json
-
-        from policies.golden import EXAMPLE_PROFILE
 
         return json.dumps(EXAMPLE_PROFILE, ensure_ascii=False, indent=2)
 
@@ -441,11 +460,8 @@ class GoldenCaseForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        from matching.core.calculator import DeclaredFactsError, profile_from_declared
-
-        from .fact_inputs import declared_facts
-
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("profile_json") is not None:
             return cleaned
         facts = declared_facts(cleaned, self.inputs)
@@ -523,10 +539,14 @@ class GoldenCaseForm(forms.Form):
         return initial
 
 
+# Golden-profile keys whose value is the field's value as it stands (numbers shown plainly).
 _SCALAR_KEYS = frozenset(
-    {"industry_code", "employees", "revenue", "total_assets", "rd_expense_ratio", "established_on", "size"}
-    | {"tax_credit_rating"}
+    spec.profile_key
+    for spec in scalar_facts()
+    if spec.type in (ValueType.INDUSTRY, ValueType.CHOICE, ValueType.INTEGER, ValueType.NUMBER)
 )
+_YES_NO_KEYS = frozenset(spec.profile_key for spec in scalar_facts() if spec.type is ValueType.BOOLEAN)
+_COUNTRY_KEYS = frozenset(spec.profile_key for spec in scalar_facts() if spec.type is ValueType.COUNTRY)
 
 
 def _form_sites(sites: Any) -> dict[str, Any] | None:
@@ -548,10 +568,6 @@ def _form_sites(sites: Any) -> dict[str, Any] | None:
 
 def _form_facts(profile: Any) -> dict[str, Any] | None:
     """The fact fields for `profile`, or None when it says more than the fields can (then JSON is shown)."""
-    from matching.core.registry import format_number
-
-    from .fact_inputs import NO_FOREIGN_CAPITAL
-
     if not isinstance(profile, dict):
         return None
     facts: dict[str, Any] = {}
@@ -559,9 +575,9 @@ def _form_facts(profile: Any) -> dict[str, Any] | None:
         if key in _SCALAR_KEYS:
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
             facts[key] = format_number(value) if is_number else value
-        elif key in ("dishonest", "above_designated_size") and isinstance(value, bool):
+        elif key in _YES_NO_KEYS and isinstance(value, bool):
             facts[key] = "true" if value else "false"
-        elif key == "foreign_investor_country" and isinstance(value, str):
+        elif key in _COUNTRY_KEYS and isinstance(value, str):
             facts[key] = value or NO_FOREIGN_CAPITAL
         elif key == "sources" and value in ("department", "self_declared"):
             facts["verified"] = value == "department"
@@ -590,9 +606,7 @@ class FeedFileForm(forms.Form):
     as_of = forms.DateField(label="数据日期", required=False, help_text="记录中未注明数据日期时使用；默认今天", **_DATE)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
-
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [("", "请选择")] + [
+        _choice_field(self, "source").choices = [("", "请选择")] + [
             (code, label) for code, label in SOURCES.items() if code in DEPARTMENT_SOURCES
         ]

@@ -1,7 +1,9 @@
 """The staff rule builder: rows of fact / operator / value under one top-level all / any, to and from rule JSON.
 
-The builder only shapes JSON; validation and wording are matching.core.rules / matching.core.describe's. A rule the
-rows cannot show (nested groups, `not`) is edited as raw JSON instead. Besides facts, a row may be an
+Rows are shown from a rule's parsed tree (matching.core.tree); rows are turned back into the rule's JSON as
+typed, valid or not, so that `parse_rule` can name each problem by its path (all[2].value) on its row.
+Validation and wording are matching.core.rules / matching.core.describe's. A rule the rows cannot show
+(nested groups, `not`) is edited as raw JSON instead. Besides facts, a row may be an
 attestation (企业承诺) or a judgement (主管部门认定): a condition no data decides, entered as its wording
 (and, for a judgement, the department), which the evaluator never reports as met.
 """
@@ -17,6 +19,8 @@ from typing import Any
 from django.http import QueryDict
 
 from matching.core.registry import FACTS, OPERATOR_LABELS, ValueType
+from matching.core.rules import RuleError, as_tree
+from matching.core.tree import AllOf, AnyOf, Attestation, Judgement, Leaf, Not
 from portal.api.parsers import JSONLimitError, loads_bounded
 
 _ROW_KEY = re.compile(r"^r(\d+)_fact$")
@@ -160,37 +164,39 @@ def rule_from_rows(combinator: str, rows: list[Row]) -> dict[str, Any]:
     return {"any" if combinator == "any" else "all": conditions}
 
 
-def rows_from_rule(rule: Any) -> tuple[str, list[Row]] | None:
-    """(combinator, rows) for a flat rule; None when it has nested groups or `not` (edit as JSON)."""
-    if not isinstance(rule, dict):
-        return None
-    if "fact" in rule or any(kind in rule for kind in PENDING_CHOICES):
-        children, combinator = [rule], "all"
-    elif "all" in rule or "any" in rule:
-        combinator = "all" if "all" in rule else "any"
-        children = rule[combinator]
+def _row(index: int, leaf: Leaf) -> Row:
+    """The builder row showing one condition of a parsed rule."""
+    if isinstance(leaf, Attestation):
+        return Row(index=index, fact=leaf.kind, values=[leaf.text])
+    if isinstance(leaf, Judgement):
+        return Row(index=index, fact=leaf.kind, values=[leaf.text], department=leaf.department)
+    value = leaf.value
+    if isinstance(value, tuple):
+        values = [str(v).lower() if isinstance(v, bool) else str(v) for v in value]
+        if leaf.spec.type == ValueType.INDUSTRY or leaf.op == "between":
+            values = [",".join(values)]
     else:
+        values = [str(value).lower() if isinstance(value, bool) else str(value)]
+    return Row(index=index, fact=leaf.fact, op=leaf.op, values=values)
+
+
+def rows_from_rule(rule: Any) -> tuple[str, list[Row]] | None:
+    """(combinator, rows) for a flat rule (its JSON or its tree): conditions, alone or under one
+    `all` / `any`. None when the rule has nested groups or `not`, or does not parse (edit as JSON)."""
+    try:
+        tree = as_tree(rule)
+    except RuleError:
         return None
-    rows = []
-    for index, child in enumerate(children):
-        kind = next((k for k in PENDING_CHOICES if isinstance(child, dict) and k in child), "")
-        if kind:
-            wording, department = child.get(kind), child.get("department", "")
-            if not isinstance(wording, str) or not isinstance(department, str):
-                return None
-            rows.append(Row(index=index, fact=kind, values=[wording], department=department))
-            continue
-        if not isinstance(child, dict) or "fact" not in child or child.get("fact") not in FACTS:
-            return None
-        value = child.get("value")
-        if isinstance(value, list):
-            values = [str(v).lower() if isinstance(v, bool) else str(v) for v in value]
-            if FACTS[child["fact"]].type == ValueType.INDUSTRY or child.get("op") == "between":
-                values = [",".join(values)]
-        else:
-            values = [str(value).lower() if isinstance(value, bool) else str(value)]
-        rows.append(Row(index=index, fact=child["fact"], op=child.get("op", ""), values=values))
-    return combinator, rows
+    if isinstance(tree, AllOf | AnyOf):
+        combinator, children = tree.kind, tree.children
+    elif isinstance(tree, Not):
+        return None
+    else:
+        combinator, children = "all", (tree,)
+    leaves = [child for child in children if not isinstance(child, AllOf | AnyOf | Not)]
+    if len(leaves) != len(children):
+        return None
+    return combinator, [_row(index, leaf) for index, leaf in enumerate(leaves)]
 
 
 _JSON_REASONS = {

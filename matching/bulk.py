@@ -15,6 +15,9 @@ from datetime import date, datetime
 
 from django.db import connection
 
+from portal.db import bound_cursor
+from portal.enterprises.models import Park, Qualification, Site, Township, Zone
+
 from .core.sql import CompiledSql, Tables, compile_rule_sql
 from .models import MatchOutcome, MatchProfile, MatchRecord
 
@@ -30,8 +33,6 @@ class ChangedRecord:
 
 
 def tables() -> Tables:
-    from portal.enterprises.models import Park, Qualification, Site, Township, Zone
-
     through = Site.parks.through
     return Tables(
         profile=MatchProfile._meta.db_table,
@@ -46,7 +47,8 @@ def tables() -> Tables:
     )
 
 
-def compile_for(rule: dict, *, on: date) -> CompiledSql:
+def compile_for(rule: object, *, on: date) -> CompiledSql:
+    """The SQL of a rule (its JSON or its parsed tree) over this database's tables."""
     return compile_rule_sql(rule, tables=tables(), on=on, lateral=connection.vendor == "postgresql")
 
 
@@ -163,7 +165,6 @@ RETURNING m.id, m.enterprise_id, m.outcome, m.verified, m.previous_outcome, m.pr
         "run": run_id,
         "now": now,
     }
-    from portal.notifications.binding import bound_cursor
 
     # Bound server-side: 100,000-element arrays are sent as such, not rendered into the SQL text.
     with bound_cursor() as cursor:

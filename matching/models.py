@@ -7,6 +7,15 @@ from django.db.models import Q
 
 from portal.jobs import Job
 
+from .core.registry import FACTS, FactSpec, ValueType
+
+
+def projection_number(name: str) -> models.DecimalField:
+    """The projection column of a number fact: wide enough for any value the register holds."""
+    spec: FactSpec = FACTS[name]
+    assert spec.type in (ValueType.INTEGER, ValueType.NUMBER) and spec.stored is not None, name
+    return models.DecimalField(max_digits=spec.stored.projection_digits, decimal_places=4, null=True)
+
 
 class MatchOutcome(models.TextChoices):
     ELIGIBLE = "eligible", "符合"
@@ -21,6 +30,8 @@ class MatchProfile(models.Model):
     `EnterpriseProfile` the pure evaluator reads, so both paths see the same facts: a column is
     NULL exactly when the evaluator would find the fact unknown, and `*_verified` is the registry's
     verdict on its source. Qualifications and sites are read from the registry's own tables.
+    One column and one flag per registry fact read from a profile key (projection.SCALAR_COLUMNS;
+    tests/matching/test_fact_definitions.py holds the two together); number columns are derived.
     """
 
     enterprise = models.OneToOneField(
@@ -30,13 +41,13 @@ class MatchProfile(models.Model):
     industry_verified = models.BooleanField(default=False)
     size = models.CharField(max_length=12, null=True, db_index=True)  # noqa: DJ001 - NULL is unknown; "" is a known value
     size_verified = models.BooleanField(default=False)
-    employees = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    employees = projection_number("employees")
     employees_verified = models.BooleanField(default=False)
-    revenue = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    revenue = projection_number("revenue")
     revenue_verified = models.BooleanField(default=False)
-    total_assets = models.DecimalField(max_digits=20, decimal_places=4, null=True)
+    total_assets = projection_number("total_assets")
     total_assets_verified = models.BooleanField(default=False)
-    rd_expense_ratio = models.DecimalField(max_digits=12, decimal_places=4, null=True)
+    rd_expense_ratio = projection_number("rd_expense_ratio")
     rd_expense_ratio_verified = models.BooleanField(default=False)
     established_on = models.DateField(null=True)
     established_on_verified = models.BooleanField(default=False)
@@ -48,6 +59,12 @@ class MatchProfile(models.Model):
     above_designated_size_verified = models.BooleanField(default=False)
     foreign_investor_country = models.CharField(max_length=2, null=True)  # noqa: DJ001 - NULL is unknown; "" is a known value
     foreign_investor_country_verified = models.BooleanField(default=False)
+    social_insurance_staff = projection_number("social_insurance_staff")
+    social_insurance_staff_verified = models.BooleanField(default=False)
+    invention_patents = projection_number("invention_patents")
+    invention_patents_verified = models.BooleanField(default=False)
+    rd_staff = projection_number("rd_staff")
+    rd_staff_verified = models.BooleanField(default=False)
     has_sites = models.BooleanField(default=False)
     refreshed_at = models.DateTimeField()
 

@@ -5,7 +5,7 @@ Two paths give the same decisions (a property test holds them to it):
 - incremental (`enterprise_match`): one enterprise against every published policy, with the pure
   evaluator (matching.core.evaluator).
 Both write only the records whose outcome or verified flag changed, with their full explanation,
-and report those changes to `signals_out.match_records_changed` inside the same transaction. A
+and emit those changes as `events.MATCH_RECORDS_CHANGED` inside the same transaction. A
 record whose outcome stands but whose explanation no longer shows the current facts (a department
 figure replaced a self-declared one, a date moved) gets the new explanation without any push:
 `enterprise_match` diffs each explanation (`explanation_stale`), `explanations_refresh` in bulk.
@@ -17,16 +17,21 @@ import functools
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from policies.models import PolicyVersion, dates_in_effect
+from policies.selectors import policy_in_effect
+from portal import events
+from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS, Enterprise, Site
+from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
 from portal.jobs import (
     JobLost,
     job_claim,
@@ -38,15 +43,23 @@ from portal.jobs import (
     job_sweep,
 )
 
-from . import signals_out
+from . import tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write
-from .core.evaluator import CompiledRule, compile_rule
+from .core.evaluator import CompiledRule, Status, compile_rule
+from .core.profile import EnterpriseProfile
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
+from .core.registry import FACTS, PlaceFact, QualificationFact
 from .core.sql import CompiledSql
 from .incremental import load_for_match
 from .models import MatchOutcome, MatchProfile, MatchRecord, MatchRun
 from .models import change_kind as kind_of_change
 from .selectors import published_versions_any_period, today
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+
+    from .core.profile import EnterpriseProfile
+
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +90,6 @@ def match_profiles_refresh(*, enterprise_ids: Iterable[int] | None = None, chunk
     refresh stays fast while meaning exactly what `enterprise_profile` means.
     """
     from django.db.models import Exists, OuterRef
-
-    from portal.enterprises.models import FACT_FIELDS, Enterprise, Site
-    from portal.enterprises.selectors import profile_facts
 
     now = timezone.now()
     columns = ("pk", *FACT_FIELDS, "provenance", "has_site")
@@ -134,15 +144,12 @@ def policy_version_match(
     before the change is signalled: an entitlement is created already carrying its 认定依据, and no
     crash can leave a decision without its reasons (the decision and its explanation commit together).
     """
-    from policies.models import PolicyVersion
-    from policies.selectors import policy_in_effect
-
     on = on or today()
     chunk_size = chunk_size or settings.MATCH_CHUNK_SIZE
     version = PolicyVersion.objects.get(pk=version_id)
     active = policy_in_effect(version, on)
-    compiled = compile_for(version.rule, on=on) if active else _NOT_IN_EFFECT
-    explainer = _Explainer(rule=version.rule, compiled=_compiled(version), on=on) if active else None
+    compiled = compile_for(_compiled(version).tree, on=on) if active else _NOT_IN_EFFECT
+    explainer = _Explainer(compiled=_compiled(version), on=on) if active else None
     bounds = MatchProfile.objects.aggregate(lo=Min("enterprise_id"), hi=Max("enterprise_id"))
     summary = MatchSummary(version_id=version_id)
     if bounds["lo"] is None:
@@ -164,7 +171,9 @@ def policy_version_match(
                 # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
                 explain=explainer.texts if explainer is not None else None,
             )
-            signals_out.match_records_changed(version_id=version_id, changes=changes, run_id=run.pk if run else None)
+            events.emit(
+                events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=changes, run_id=run.pk if run else None
+            )
             # An entitlement that already existed (verified again after a lapse) takes the new basis; a
             # first decision (no previous outcome) has no entitlement but the one just created with it.
             regranted = [
@@ -173,12 +182,12 @@ def policy_version_match(
                 if c.outcome == MatchOutcome.ELIGIBLE and c.verified and c.previous_outcome
             ]
             if regranted:
-                signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=regranted)
+                events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
             if run is not None:  # last in the chunk's transaction: progress commits with the chunk, or neither
                 match_run_progress(run=run, processed=end - lo, cursor=end, changes=changes)
         summary.add(changes)
         start = end
-    signals_out.policy_version_decided(version_id=version_id)
+    events.emit(events.POLICY_VERSION_DECIDED, version_id=version_id)
     return summary
 
 
@@ -192,16 +201,11 @@ class _Explainer:
     A rule on qualifications or places reads whole profiles (`enterprise_profiles_by_id`).
     """
 
-    def __init__(self, *, rule: dict[str, Any], compiled: CompiledRule, on: date) -> None:
-        from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS
-
-        from .core.registry import FACTS, PlaceFact, QualificationFact
-        from .core.rules import iter_conditions
-
+    def __init__(self, *, compiled: CompiledRule, on: date) -> None:
         self.compiled = compiled
         self.on = on
-        # Attestations and judgements read no fact (no data decides them).
-        specs = [FACTS[cond["fact"]] for _, cond, _ in iter_conditions(rule) if "fact" in cond]
+        # The facts the rule's conditions test (attestations and judgements read none).
+        specs = [FACTS[name] for name in sorted(compiled.facts)]
         self.full_profiles = connection.vendor != "postgresql" or any(
             isinstance(spec, QualificationFact | PlaceFact) for spec in specs
         )
@@ -214,9 +218,9 @@ class _Explainer:
             else:  # a fact read some other way: read them all rather than guess
                 columns.update(FACT_FIELDS)
         self.columns = tuple(f for f in FACT_FIELDS if f in columns)
-        self._memo: dict[Any, tuple[dict[str, Any], str]] = {}
+        self._memo: dict[Hashable, tuple[dict[str, Any], str]] = {}
 
-    def _remember(self, key: Any, profile: Any) -> tuple[dict[str, Any], str]:
+    def _remember(self, key: Hashable, profile: EnterpriseProfile) -> tuple[dict[str, Any], str]:
         import json
 
         found = self._memo.get(key)
@@ -230,25 +234,20 @@ class _Explainer:
     def _explained(self, enterprise_ids: Sequence[int]) -> Iterable[tuple[int, tuple[dict[str, Any], str]]]:
         import json
 
-        from portal.enterprises.models import Enterprise
-        from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
-
-        from .core.profile import EnterpriseProfile
-
         if self.full_profiles:
             queryset = Enterprise.objects.filter(pk__in=list(enterprise_ids))
             for pk, profile in enterprise_profiles_by_id(queryset=queryset):
-                key = (tuple(sorted(profile.facts.items())), profile.qualifications, profile.sites)
-                yield pk, self._remember(key, profile)
+                profile_key = (tuple(sorted(profile.facts.items())), profile.qualifications, profile.sites)
+                yield pk, self._remember(profile_key, profile)
             return
         table = connection.ops.quote_name(Enterprise._meta.db_table)
-        fields = [Enterprise._meta.get_field(f) for f in self.columns]
-        selected = "".join(f", e.{connection.ops.quote_name(f.column)}, e.provenance -> %s" for f in fields)
+        column_of = {f.name: f.column for f in Enterprise._meta.concrete_fields if f.column is not None}
+        selected = "".join(f", e.{connection.ops.quote_name(column_of[f])}, e.provenance -> %s" for f in self.columns)
         sql = f"""
             SELECT e.id{selected} FROM {table} e JOIN unnest(%s::bigint[]) AS g(id) ON g.id = e.id
         """  # noqa: S608 -- names from model metadata; values are parameters.
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*(f.name for f in fields), list(enterprise_ids)])
+            cursor.execute(sql, [*self.columns, list(enterprise_ids)])
             rows = cursor.fetchall()
         for pk, *cells in rows:
             # The cells are hashable as read (provenance entries as jsonb text or dicts, by driver set-up).
@@ -337,16 +336,13 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
     The bulk path's counterpart of the incremental path's explanation diff: diff-only, so calling it
     again is free; each version's records are rewritten under that version's lock.
     """
-    from policies.models import PolicyVersion
-    from policies.selectors import policy_in_effect
-
     on = on or today()
     ids = sorted(set(enterprise_ids))
     refreshed = 0
     for version in published_versions_any_period().order_by("pk"):
         if not policy_in_effect(version, on):
             continue
-        explainer = _Explainer(rule=version.rule, compiled=_compiled(version), on=on)
+        explainer = _Explainer(compiled=_compiled(version), on=on)
         for i in range(0, len(ids), chunk_size):
             part = ids[i : i + chunk_size]
             with transaction.atomic():
@@ -370,8 +366,10 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
                     if explanation_stale(new, explanation):
                         stale[pk] = (enterprise_id, new)
                 explanations_store(explanations={pk: e for pk, (_, e) in stale.items()})
-                signals_out.match_explanations_filled(
-                    version_id=version.pk, enterprise_ids=[eid for eid, _ in stale.values()]
+                events.emit(
+                    events.MATCH_EXPLANATIONS_FILLED,
+                    version_id=version.pk,
+                    enterprise_ids=[eid for eid, _ in stale.values()],
                 )
                 refreshed += len(stale)
     return refreshed
@@ -382,7 +380,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
 _COMPILED: dict[tuple[int, Any], CompiledRule] = {}
 
 
-def _compiled(version: Any) -> CompiledRule:
+def _compiled(version: PolicyVersion) -> CompiledRule:
     # Versions are immutable once submitted, so a compiled rule can be kept per version (its
     # updated_at too, in case a database is rebuilt and ids come round again).
     key = (version.pk, version.updated_at)
@@ -402,9 +400,7 @@ class _LiveVersion:
     compiled: CompiledRule
 
     def in_effect_on(self, day: date) -> bool:
-        from policies.models import PolicyVersion
-
-        return PolicyVersion.in_effect_on(self, day)  # the model's own rule, on the cached dates
+        return dates_in_effect(self.effective_from, self.effective_to, day)  # the model's own rule, cached dates
 
 
 _LIVE: dict[str, Any] = {"stamp": None, "versions": []}
@@ -483,7 +479,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
             # A version not in effect decides nobody: its record (if any) falls to ineligible.
             outcome = version.compiled.evaluate(profile, on=on) if version.in_effect_on(on) else None
             if kept is None:
-                if outcome is None or outcome.status == MatchOutcome.INELIGIBLE:
+                if outcome is None or outcome.status == Status.INELIGIBLE:
                     continue
                 record = MatchRecord(
                     enterprise_id=enterprise_id,
@@ -536,16 +532,16 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
         )
         MatchRecord.objects.bulk_update(restated, ["explanation"])
         for version_id in restated_entitled:
-            signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
+            events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
         for version_id, records in by_version.items():
             version_changes = [
                 ChangedRecord(r.pk, r.enterprise_id, r.outcome, r.verified, r.previous_outcome, r.previous_verified)
                 for r in records
             ]
-            signals_out.match_records_changed(version_id=version_id, changes=version_changes, run_id=run_id)
+            events.emit(events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=version_changes, run_id=run_id)
             if any(r.outcome == MatchOutcome.ELIGIBLE and r.verified and r.previous_outcome for r in records):
                 # An entitlement that already existed (verified again after a lapse) takes the new basis.
-                signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
+                events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
             changes.extend(version_changes)
     return changes
 
@@ -645,10 +641,8 @@ def match_run_request(
 def _send(run_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from .tasks import match_run_task
-
     try:
-        match_run_task.delay(run_id)
+        tasks.match_run_task.delay(run_id)
     except BrokerError:
         logger.warning("broker unavailable: match run %s stays queued for the sweep", run_id)
 
@@ -661,6 +655,8 @@ def match_run_release(*, run: MatchRun) -> None:
 def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     """Do the work of a claimed run and record its outcome. Safe to repeat: writes are diff-only."""
     if run.kind == MatchRun.Kind.POLICY:
+        if run.policy_version_id is None:  # a policy run always names its version (set on creation)
+            raise ValueError(f"match run {run.pk} has no policy version")
         summary = policy_version_match(version_id=run.policy_version_id, on=on, run=run)
         changed = dict(run.changed or {})  # counted chunk by chunk, across every holder of the run
     elif run.kind == MatchRun.Kind.ENTERPRISES:
@@ -733,8 +729,6 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connection, connections
-
-    from portal.enterprises.models import Enterprise
 
     missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
     match_profiles_refresh(enterprise_ids=list(missing))

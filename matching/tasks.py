@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+
+from portal.jobs import job_task_run
+
+from . import services
+from .models import MatchRun
 
 logger = logging.getLogger(__name__)
 
@@ -16,17 +22,13 @@ logger = logging.getLogger(__name__)
     reject_on_worker_lost=True,
     max_retries=5,
 )
-def match_run_task(self, run_id: int) -> None:
+def match_run_task(self: Task[Any, Any], run_id: int) -> None:
     """Execute one MatchRun. Redelivery is harmless: the claim lets one worker in, writes are diff-only.
 
     While it runs, a keep-alive moves the run's heartbeat every third of JOB_STALE_AFTER_SECONDS, so a
     slow chunk is not mistaken for a dead worker; a SIGKILLed worker stops beating and the sweep revives
     the run within JOB_STALE_AFTER_SECONDS + JOB_SWEEP_INTERVAL_SECONDS (see portal.jobs).
     """
-    from portal.jobs import job_task_run
-
-    from . import services
-
     job_task_run(
         self,
         claim=lambda: services.match_run_claim(run_id=run_id),
@@ -39,15 +41,10 @@ def match_run_task(self, run_id: int) -> None:
 @shared_task(name="matching.nightly", acks_late=True)
 def match_nightly_task() -> None:
     """Beat: re-decide every published policy for every enterprise (dates move: expiry, age)."""
-    from . import services
-    from .models import MatchRun
-
     services.match_run_request(kind=MatchRun.Kind.NIGHTLY, nightly_for=services.today())
 
 
 @shared_task(name="matching.sweep_runs")
 def match_runs_sweep_task() -> int:
     """Beat: send again the runs whose task was lost."""
-    from . import services
-
     return services.match_runs_sweep()

@@ -20,54 +20,38 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from matching.core.evaluator import compile_rule
+from matching.core.industries import is_class_code
 from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from matching.core.reading import Channel
+from matching.core.registry import FACTS, FactSpec, ValueType, format_number, scalar_facts
 from matching.core.vocabulary import (
     INITIAL_PLACES,
     QUALIFICATION_KINDS,
     SELF_DECLARED,
-    SIZES,
-    TAX_CREDIT_RATINGS,
     PlaceNames,
 )
 
-# Which department would share each fact (部门信息共享) when a golden profile says "department".
-DEPARTMENT_OF_FACT: dict[str, str] = {
-    "industry_code": "market_regulation",
-    "established_on": "market_regulation",
-    "foreign_investor_country": "market_regulation",
-    "employees": "statistics",
-    "revenue": "tax",
-    "total_assets": "statistics",
-    "above_designated_size": "statistics",
-    "size": "statistics",
-    "rd_expense_ratio": "tax",
-    "tax_credit_rating": "tax",
-    "dishonest": "credit",
-}
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+
+
+# Which department would share each fact (部门信息共享) when a golden profile says "department": every
+# scalar fact of the registry, by its definition's `golden_department`.
+DEPARTMENT_OF_FACT: dict[str, str] = {spec.profile_key: spec.golden_department for spec in scalar_facts()}
+_SPEC_OF_KEY: dict[str, FactSpec] = {spec.profile_key: spec for spec in scalar_facts()}
 INDUSTRY_INFO_QUALIFICATIONS = frozenset(
     {"specialized_sme", "little_giant", "single_champion", "service_manufacturing"}
 )
 
-_NUMBER_FACTS = ("revenue", "total_assets", "rd_expense_ratio")
-
-# Every key a golden profile may hold, with a value of the right shape (the module docstring's example;
-# the console's golden-case form shows it as the JSON box's help, and a test checks it is accepted).
+# Every key a golden profile may hold, with a value of the right shape (each fact's definition's
+# `example`; the console's golden-case form shows it as the JSON box's help, and a test checks it is accepted).
 EXAMPLE_PROFILE: dict[str, Any] = {
-    "industry_code": "6520",
-    "employees": 80,
-    "revenue": 5000,
-    "total_assets": 3000,
-    "established_on": "2018-05-01",
-    "size": "small",
-    "tax_credit_rating": "A",
-    "dishonest": False,
-    "above_designated_size": True,
-    "foreign_investor_country": "",
-    "rd_expense_ratio": 8.5,
+    **{spec.profile_key: spec.example for spec in scalar_facts()},
     "qualifications": [{"kind": "high_tech", "valid_from": "2024-01-01", "valid_to": "2026-12-31"}],
     "sites": [{"township_code": "320505407", "zone": "tech_ecology", "parks": ["kjc_ngit_park"]}],
     "sources": "department",
@@ -98,34 +82,35 @@ def _choice(value: Any, allowed: Mapping[str, str], field: str) -> str:
     return value
 
 
-def _at_most(key: str, value: Any) -> Any:
+def _at_most(name: str, value: Any) -> Any:
     """The value, unless it is above the registry's limit for the fact (an absurd figure is refused)."""
-    from matching.core.registry import FACTS, format_number
-
-    spec = FACTS[key]
+    spec = FACTS[name]
     if spec.maximum is not None and value > spec.maximum:
-        raise GoldenProfileError(key, "out_of_range", f"不能超过{format_number(spec.maximum)}{spec.unit}")
+        raise GoldenProfileError(spec.profile_key, "out_of_range", f"不能超过{format_number(spec.maximum)}{spec.unit}")
     return value
 
 
 def _fact_value(key: str, value: Any) -> Any:
-    if key == "industry_code":
-        from matching.core.industries import is_class_code
-
+    """The value of one scalar fact, checked by its registry definition's value type."""
+    spec = _SPEC_OF_KEY[key]
+    if spec.type is ValueType.INDUSTRY:
         if not is_class_code(value):
             raise GoldenProfileError(key, "invalid_industry", "应为 GB/T 4754-2017 的4位小类代码")
         return value
     if key == "established_on":
         return _date(value, key)
-    if key == "employees":
+    if spec.type is ValueType.INTEGER:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise GoldenProfileError(key, "invalid_number", "应为非负整数")
-        return _at_most(key, value)
-    if key in _NUMBER_FACTS:
+        return _at_most(spec.name, value)
+    if spec.type is ValueType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
             raise GoldenProfileError(key, "invalid_number", "应为数字")
-        if isinstance(value, str) and len(value) > 40:  # never convert a huge text ("1e1000000…")
-            raise GoldenProfileError(key, "invalid_number", "应为数字")
+        if isinstance(value, str):  # read as a file's number is (the fact's FILE syntax): never a huge text
+            text = spec.syntax(Channel.FILE).text(value)
+            if text is None:
+                raise GoldenProfileError(key, "invalid_number", "应为数字")
+            value = text
         try:
             number = Decimal(str(value))
         except InvalidOperation:
@@ -134,16 +119,14 @@ def _fact_value(key: str, value: Any) -> Any:
             raise GoldenProfileError(key, "invalid_number", "应为数字")
         if number < 0:
             raise GoldenProfileError(key, "invalid_number", "应为非负数")
-        return _at_most(key, number)
-    if key in ("above_designated_size", "dishonest"):
+        return _at_most(spec.name, number)
+    if spec.type is ValueType.BOOLEAN:
         if not isinstance(value, bool):
             raise GoldenProfileError(key, "invalid_boolean", "应为 true 或 false")
         return value
-    if key == "size":
-        return _choice(value, SIZES, key)
-    if key == "tax_credit_rating":
-        return _choice(value, TAX_CREDIT_RATINGS, key)
-    if key == "foreign_investor_country":
+    if spec.type is ValueType.CHOICE:
+        return _choice(value, spec.choices, key)
+    if spec.type is ValueType.COUNTRY:
         if not isinstance(value, str) or (value and not (len(value) == 2 and value.isascii() and value.isupper())):
             raise GoldenProfileError(key, "invalid_country", "应为 ISO 3166 两位字母代码，无外资填空字符串")
         return value
@@ -275,8 +258,6 @@ def golden_check_cases(
     """Evaluate each case against `rule`; a case whose profile is malformed fails with the reason.
 
     `places`: the database's zones, parks and townships (see golden_profile)."""
-    from matching.core.evaluator import compile_rule
-
     today = today or timezone.localdate()
     compiled = compile_rule(rule)
     results = []
@@ -305,7 +286,7 @@ def golden_check_cases(
     return results
 
 
-def golden_check(version: Any, *, places: PlaceNames, today: date | None = None) -> list[GoldenResult]:
+def golden_check(version: PolicyVersion, *, places: PlaceNames, today: date | None = None) -> list[GoldenResult]:
     """Check a PolicyVersion's stored golden cases against the database's `places`."""
     cases = [GoldenInput(c.name, c.profile, c.expected, c.on) for c in version.golden_cases.all()]
     return golden_check_cases(

@@ -181,7 +181,12 @@ class PolicyVersion(models.Model):
         return benefit_period_label(self.benefit_period)
 
     def in_effect_on(self, day: date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        return dates_in_effect(self.effective_from, self.effective_to, day)
+
+
+def dates_in_effect(effective_from: date, effective_to: date | None, day: date) -> bool:
+    """Whether a version with these dates is in effect on `day` (both ends included; no end: open)."""
+    return effective_from <= day and (effective_to is None or day <= effective_to)
 
 
 class PolicyTransition(Transition):

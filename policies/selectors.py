@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from matching.core.describe import describe_rule
+from matching.core.evaluator import Outcome, compile_rule
+from matching.core.industries import SECTION_DIVISIONS, section_divisions
 from matching.core.profile import EnterpriseProfile
+from matching.core.registry import MET, UNKNOWN, UNMET
+from matching.core.rules import RuleError, as_tree, parse_rule_keyed
+from matching.core.tree import AllOf, Condition, Leaf, Node, child_paths, three_valued
+from portal.accounts.permissions import can_review_policies
+from portal.enterprises import selectors as enterprise_selectors
+from portal.enterprises.place_names import place_names
 
+from .golden import GoldenInput, golden_check_cases
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 Status = PolicyVersion.Status
 NOT_IN_EFFECT = "不在有效期"
@@ -57,21 +71,18 @@ def policy_current_published(*, policy: Policy) -> PolicyVersion | None:
 # known; every other condition is "unknown"), and a policy is kept unless the known facts alone
 # already rule it out. So "industry 6520" keeps policies whose industry condition covers 6520 and
 # policies with no industry condition; "zone tech_ecology" keeps policies for a park (the filter
-# does not say which park), but drops those limited to another zone.
-
-MET, UNMET, UNKNOWN = True, False, None
+# does not say which park), but drops those limited to another zone. The rule's tree is combined
+# by the evaluator's own three-valued logic (`three_valued`); only the leaves are read differently.
 
 
 def _expand(code: str) -> list[str]:
-    from matching.core.industries import SECTION_DIVISIONS, section_divisions
-
     return list(section_divisions(code)) if code in SECTION_DIVISIONS else [code]
 
 
-def _industry_relation(filter_code: str, listed: Iterable[str]) -> bool | None:
+def _industry_relation(filter_code: str, listed: Iterable[str]) -> int:
     """MET when every enterprise under `filter_code` is under a listed code; UNMET when none can be."""
     wanted = _expand(filter_code)
-    prefixes = [p for code in listed if isinstance(code, str) for p in _expand(code)]
+    prefixes = [p for code in listed for p in _expand(code)]
     if all(any(w.startswith(p) for p in prefixes) for w in wanted):
         return MET
     if any(w.startswith(p) or p.startswith(w) for w in wanted for p in prefixes):
@@ -79,35 +90,34 @@ def _industry_relation(filter_code: str, listed: Iterable[str]) -> bool | None:
     return UNMET
 
 
-def _partial(node: Any, known: dict[str, str]) -> bool | None:
-    if not isinstance(node, dict):
+def _known_value(leaf: Leaf, known: dict[str, str]) -> int:
+    """A condition's value when only the filtered facts are known (unknown for every other one)."""
+    if not isinstance(leaf, Condition) or leaf.fact not in known:
         return UNKNOWN
-    if "all" in node or "any" in node:
-        is_all = "all" in node
-        results = [_partial(child, known) for child in node["all" if is_all else "any"]]
-        decisive, other = (UNMET, MET) if is_all else (MET, UNMET)
-        if decisive in results:
-            return decisive
-        return other if all(r is other for r in results) else UNKNOWN
-    if "not" in node:
-        result = _partial(node["not"], known)
-        return UNKNOWN if result is UNKNOWN else not result
-    fact, op, value = node.get("fact"), node.get("op"), node.get("value")
-    if fact not in known or not isinstance(value, list):
-        return UNKNOWN
+    fact, op, value = leaf.fact, leaf.op, leaf.value
     if fact == "industry" and op == "under":
         return _industry_relation(known["industry"], value)
     if fact == "size" and op in ("in", "not_in"):
-        return (known["size"] in value) == (op == "in")
+        return MET if (known["size"] in value) == (op == "in") else UNMET
     if fact == "zone" and op == "in":
-        return known["zone"] in value
+        return MET if known["zone"] in value else UNMET
     return UNKNOWN
 
 
-def rule_admits(rule: Any, *, industry: str = "", size: str = "", zone: str = "") -> bool:
-    """False only when the given facts alone make the rule unmet (see the comment above)."""
+def rule_admits(rule: Any, *, industry: str = "", size: str = "", zone: str = "", key: Hashable | None = None) -> bool:
+    """False only when the given facts alone make the rule unmet (see the comment above).
+
+    `rule` is a rule's JSON or its parsed tree; with `key` (a published version's (pk, updated_at)),
+    its JSON is parsed once per process, not on every request. A rule that does not parse is
+    admitted (published rules always parse: publishing validates them)."""
     known = {k: v for k, v in (("industry", industry), ("size", size), ("zone", zone)) if v}
-    return not known or _partial(rule, known) is not UNMET
+    if not known:
+        return True
+    try:
+        tree = as_tree(rule) if key is None else parse_rule_keyed(key, rule)
+    except RuleError:
+        return True
+    return three_valued(tree, lambda leaf: _known_value(leaf, known)) != UNMET
 
 
 def policy_list(*, filters: dict[str, Any] | None = None, on: date | None = None) -> list[PolicyVersion]:
@@ -130,7 +140,8 @@ def policy_list(*, filters: dict[str, Any] | None = None, on: date | None = None
     return [
         v
         for v in versions
-        if (not chain or chain in v.chains) and rule_admits(v.rule, industry=industry, size=size, zone=zone)
+        if (not chain or chain in v.chains)
+        and rule_admits(v.rule, industry=industry, size=size, zone=zone, key=(v.pk, v.updated_at))
     ]
 
 
@@ -178,14 +189,12 @@ def staff_version_queryset() -> QuerySet[PolicyVersion]:
     return PolicyVersion.objects.select_related("policy", "author", "submitted_by", "approved_by")
 
 
-def staff_review_queue(*, user: Any) -> dict[str, list[PolicyVersion]]:
+def staff_review_queue(*, user: User) -> dict[str, list[PolicyVersion]]:
     """待我审核: versions in review that `user` may act on now, oldest submission first.
 
     "approve": not yet approved, and neither written nor submitted by `user` (policy_approve refuses
     those: four eyes). "publish": approved, waiting for a reviewer to publish. Empty for non-reviewers.
     """
-    from portal.accounts.permissions import can_review_policies
-
     if not can_review_policies(user):
         return {"approve": [], "publish": []}
     in_review = staff_version_queryset().filter(status=Status.IN_REVIEW).order_by("submitted_at", "id")
@@ -205,11 +214,6 @@ def staff_golden_cases(*, version: PolicyVersion) -> QuerySet[GoldenCase]:
 
 def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -> list[tuple[GoldenCase, Any]]:
     """Each golden case with its current check (a GoldenResult), or None when the rule itself is invalid."""
-    from matching.core.rules import RuleError
-    from portal.enterprises.place_names import place_names
-
-    from .golden import GoldenInput, golden_check_cases
-
     cases = list(staff_golden_cases(version=version))
     try:
         results = golden_check_cases(
@@ -230,14 +234,14 @@ def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -
 OUTCOMES = ("eligible", "needs_info", "ineligible")
 
 
-def _top_level_paths(rule: Any) -> list[tuple[str, Any]]:
+def _top_level_paths(tree: Node) -> list[tuple[str, Node]]:
     """(path, node) of each top-level condition: the children of a root `all`, else the root itself."""
-    if isinstance(rule, dict) and "all" in rule:
-        return [(f"all[{index}]", child) for index, child in enumerate(rule["all"])]
-    return [("", rule)]
+    if isinstance(tree, AllOf):
+        return list(child_paths(tree, ""))
+    return [("", tree)]
 
 
-def _sample_row(profile: EnterpriseProfile, outcome: Any) -> dict[str, Any]:
+def _sample_row(profile: EnterpriseProfile, outcome: Outcome) -> dict[str, Any]:
     return {
         "credit_code": profile.credit_code,
         "name": profile.name,
@@ -262,16 +266,13 @@ def policy_preview(
     rule compiled once. A version outside its effective period matches nobody: every enterprise is
     counted under `not_in_effect` and the result says 不在有效期.
     """
-    from matching.core.evaluator import compile_rule
-
     on = on or timezone.localdate()
     if profiles is None:
-        from portal.enterprises.selectors import enterprise_profiles
-
-        profiles = enterprise_profiles()
+        profiles = enterprise_selectors.enterprise_profiles()
     note = effect_note(version, on)
-    compiled = compile_rule(version.rule)
-    top_level = [(path, compile_rule(node)) for path, node in _top_level_paths(version.rule)]
+    compiled = compile_rule(version.rule)  # parsed once: the parts below are its tree's
+    parts = _top_level_paths(compiled.tree)
+    top_level = [(path, compile_rule(node)) for path, node in parts]
     counts: Counter[str] = Counter()
     verified = 0
     unmet_by: Counter[str] = Counter()
@@ -298,9 +299,7 @@ def policy_preview(
         if len(bucket) < sample_size:
             bucket.append(_sample_row(profile, outcome))
 
-    from matching.core.describe import describe_rule
-
-    wordings = [describe_rule(node) for _, node in _top_level_paths(version.rule)]
+    wordings = [describe_rule(node) for _, node in parts]
     conditions = [
         {
             "path": path,
@@ -351,7 +350,7 @@ def preview_run_latest(*, version: PolicyVersion) -> PreviewRun | None:
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     version: PolicyVersion
-    outcome: Any
+    outcome: Outcome
 
 
 _STATUS_ORDER = {"eligible": 0, "needs_info": 1, "ineligible": 2}
@@ -359,8 +358,6 @@ _STATUS_ORDER = {"eligible": 0, "needs_info": 1, "ineligible": 2}
 
 def eligibility_check(*, profile: EnterpriseProfile, on: date | None = None) -> list[CheckResult]:
     """Every published in-effect policy's outcome for `profile`, eligible first. Reads only."""
-    from matching.core.evaluator import compile_rule
-
     on = on or timezone.localdate()
     results = [
         CheckResult(version, compile_rule(version.rule).evaluate(profile, on=on))

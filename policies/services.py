@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,15 +26,25 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
+from matching.core.describe import describe_condition
+from matching.core.rules import RuleError, join, undecidable_conditions, validate_rule
 from matching.core.vocabulary import INDUSTRY_CHAINS
+from portal import events
 from portal.accounts.permissions import require_policy_editor, require_policy_reviewer, require_staff
 from portal.api.exceptions import ApplicationError
+from portal.enterprises import selectors as enterprise_selectors
+from portal.enterprises.models import Enterprise
 from portal.enterprises.place_names import place_names
 from portal.jobs import job_claim, job_fail, job_finish, job_progress, job_sweep
 
-from . import signals_out
-from .golden import GoldenProfileError, golden_check, golden_profile
+from . import tasks
+from .golden import GoldenInput, GoldenProfileError, golden_check, golden_check_cases, golden_profile
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
+from .selectors import policy_preview
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +87,6 @@ def _check_field_names(fields: dict[str, Any], allowed: Iterable[str]) -> None:
 
 def rule_validation_error(error: Any) -> ValidationError:
     """A RuleError as field errors named by the offending node's path, e.g. `rule.all[1].value`."""
-    from matching.core.rules import join
-
     by_field: dict[str, list[ValidationError]] = {}
     for item in error.errors:
         by_field.setdefault(join("rule", item.path), []).append(ValidationError(item.message, code=item.code))
@@ -87,8 +95,6 @@ def rule_validation_error(error: Any) -> ValidationError:
 
 def validate_policy_rule(rule: Any) -> None:
     """Raise ValidationError naming the node path when `rule` is not a valid rule."""
-    from matching.core.rules import RuleError, validate_rule
-
     try:
         validate_rule(rule)
     except RuleError as error:
@@ -125,7 +131,7 @@ def _validate_version(version: PolicyVersion) -> None:
 
 
 def _transition(
-    version: PolicyVersion, *, action: str, from_status: str, by: Any, comment: str = ""
+    version: PolicyVersion, *, action: str, from_status: str, by: User, comment: str = ""
 ) -> PolicyTransition:
     return PolicyTransition.objects.create(
         version=version, action=action, from_status=from_status, to_status=version.status, by=by, comment=comment
@@ -155,7 +161,7 @@ def _generated_key(policy: Policy) -> str:
 
 
 @transaction.atomic
-def policy_create(*, by: Any, key: str = "", **fields: Any) -> PolicyVersion:
+def policy_create(*, by: User, key: str = "", **fields: Any) -> PolicyVersion:
     """Create a policy and its first version (a draft authored by `by`). Returns the version.
 
     Without `key` the 政策标识 is generated (`p-2026-0061`): editors are not asked to invent an
@@ -187,7 +193,7 @@ def policy_create(*, by: Any, key: str = "", **fields: Any) -> PolicyVersion:
 
 
 @transaction.atomic
-def policy_version_update(*, version: PolicyVersion, by: Any, **fields: Any) -> PolicyVersion:
+def policy_version_update(*, version: PolicyVersion, by: User, **fields: Any) -> PolicyVersion:
     """Edit a draft. Submitted versions are immutable."""
     require_policy_editor(by)
     _check_field_names(fields, CONTENT_FIELDS)
@@ -206,7 +212,7 @@ def policy_version_update(*, version: PolicyVersion, by: Any, **fields: Any) -> 
 
 
 @transaction.atomic
-def policy_version_create_draft(*, policy: Policy, by: Any) -> PolicyVersion:
+def policy_version_create_draft(*, policy: Policy, by: User) -> PolicyVersion:
     """Start a new version (number + 1) from the published one (or the latest), golden cases included."""
     require_policy_editor(by)
     Policy.objects.select_for_update().filter(pk=policy.pk).first()
@@ -238,7 +244,7 @@ def policy_version_create_draft(*, policy: Policy, by: Any) -> PolicyVersion:
 
 
 @transaction.atomic
-def policy_submit(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
+def policy_submit(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """Send a draft for review; from here on it is immutable."""
     require_policy_editor(by)
     version = _lock_version(version)
@@ -255,7 +261,7 @@ def policy_submit(*, version: PolicyVersion, by: Any, comment: str = "") -> Poli
 
 
 @transaction.atomic
-def policy_approve(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
+def policy_approve(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """A reviewer who neither wrote nor submitted the version approves it for publication."""
     require_policy_reviewer(by)
     version = _lock_version(version)
@@ -274,7 +280,7 @@ def policy_approve(*, version: PolicyVersion, by: Any, comment: str = "") -> Pol
 
 
 @transaction.atomic
-def policy_reject(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVersion:
+def policy_reject(*, version: PolicyVersion, by: User, comment: str) -> PolicyVersion:
     """Send a version under review back to its editors as a draft, saying why."""
     require_policy_reviewer(by)
     if not (comment or "").strip():
@@ -307,8 +313,6 @@ def _require_decidable_for_exempt(*, mode: str, rule: Any) -> None:
     naming each by its number ("第N个条件：…"). The rule must be valid already."""
     if mode != Mode.EXEMPT:
         return
-    from matching.core.describe import describe_condition
-    from matching.core.rules import RuleError, undecidable_conditions
 
     try:
         found = undecidable_conditions(rule)
@@ -341,7 +345,7 @@ def _require_golden_cases_pass(version: PolicyVersion, *, today: date | None = N
         )
 
 
-def _publish(version: PolicyVersion, *, by: Any, comment: str = "") -> PolicyVersion:
+def _publish(version: PolicyVersion, *, by: User, comment: str = "") -> PolicyVersion:
     """Retire the current published version (if any) and publish `version`. Caller holds the locks."""
     now = timezone.now()
     previous = PolicyVersion.objects.select_for_update().filter(policy_id=version.policy_id, status=Status.PUBLISHED)
@@ -359,12 +363,12 @@ def _publish(version: PolicyVersion, *, by: Any, comment: str = "") -> PolicyVer
     version.save(update_fields=["status", "published_at", "updated_at"])
     _transition(version, action=Action.PUBLISH, from_status=from_status, by=by, comment=comment)
     version_id = version.pk
-    transaction.on_commit(lambda: signals_out.policy_published(version_id=version_id))
+    events.emit(events.POLICY_PUBLISHED, version_id=version_id)
     return version
 
 
 @transaction.atomic
-def policy_publish(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
+def policy_publish(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """Publish an approved version: refused without a responsible person, or while a golden case fails."""
     require_policy_reviewer(by)
     version = _lock_version(version)
@@ -379,7 +383,7 @@ def policy_publish(*, version: PolicyVersion, by: Any, comment: str = "") -> Pol
 
 
 @transaction.atomic
-def policy_retire(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVersion:
+def policy_retire(*, version: PolicyVersion, by: User, comment: str) -> PolicyVersion:
     """Withdraw a published version: the policy leaves the public catalogue and stops matching."""
     require_policy_reviewer(by)
     if not (comment or "").strip():
@@ -391,7 +395,7 @@ def policy_retire(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVer
     version.save(update_fields=["status", "retired_at", "updated_at"])
     _transition(version, action=Action.RETIRE, from_status=Status.PUBLISHED, by=by, comment=comment)
     version_id = version.pk
-    transaction.on_commit(lambda: signals_out.policy_retired(version_id=version_id))
+    events.emit(events.POLICY_RETIRED, version_id=version_id)
     return version
 
 
@@ -427,7 +431,7 @@ def _require_draft_for_golden(version: PolicyVersion) -> None:
 
 @transaction.atomic
 def golden_case_create(
-    *, version: PolicyVersion, by: Any, name: str, profile: dict, expected: str, on: date | None = None
+    *, version: PolicyVersion, by: User, name: str, profile: dict, expected: str, on: date | None = None
 ) -> GoldenCase:
     require_policy_editor(by)
     version = _lock_version(version)
@@ -439,7 +443,7 @@ def golden_case_create(
 
 
 @transaction.atomic
-def golden_case_update(*, case: GoldenCase, by: Any, **fields: Any) -> GoldenCase:
+def golden_case_update(*, case: GoldenCase, by: User, **fields: Any) -> GoldenCase:
     require_policy_editor(by)
     _check_field_names(fields, GOLDEN_FIELDS)
     version = _lock_version(case.version)
@@ -453,7 +457,7 @@ def golden_case_update(*, case: GoldenCase, by: Any, **fields: Any) -> GoldenCas
 
 
 @transaction.atomic
-def golden_case_delete(*, case: GoldenCase, by: Any) -> None:
+def golden_case_delete(*, case: GoldenCase, by: User) -> None:
     require_policy_editor(by)
     version = _lock_version(case.version)
     _require_draft_for_golden(version)
@@ -503,7 +507,6 @@ def validate_import(*, fields: dict[str, Any], golden_cases: list[dict[str, Any]
             )
     if errors:
         raise ValidationError(errors)
-    from .golden import GoldenInput, golden_check_cases
 
     results = golden_check_cases(
         rule=version.rule,
@@ -523,7 +526,7 @@ def validate_import(*, fields: dict[str, Any], golden_cases: list[dict[str, Any]
 
 @transaction.atomic
 def policy_version_import(
-    *, key: str, fields: dict[str, Any], golden_cases: list[dict[str, Any]], by: Any, comment: str
+    *, key: str, fields: dict[str, Any], golden_cases: list[dict[str, Any]], by: User, comment: str
 ) -> tuple[PolicyVersion | None, str]:
     """Publish `fields` as the policy `key` unless the last version `by` imported already says the same.
 
@@ -564,7 +567,7 @@ PREVIEW_CHUNK = 500  # enterprises between two progress updates
 PREVIEW_SAMPLE_SIZE = 8
 
 
-def preview_run_request(*, version: PolicyVersion, by: Any, on: date | None = None) -> PreviewRun:
+def preview_run_request(*, version: PolicyVersion, by: User, on: date | None = None) -> PreviewRun:
     """Record a preview and send its task once the row is committed. Any staff role may ask."""
     require_staff(by)
     with transaction.atomic():
@@ -577,10 +580,8 @@ def preview_run_request(*, version: PolicyVersion, by: Any, on: date | None = No
 def _send_preview(run_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from .tasks import preview_run_task
-
     try:
-        preview_run_task.delay(run_id)
+        tasks.preview_run_task.delay(run_id)
     except BrokerError:
         # The row stays queued and the page says so; asking again sends a new one.
         logger.warning("broker unavailable: preview run %s stays queued", run_id)
@@ -594,8 +595,6 @@ def preview_run_claim(*, run_id: int) -> PreviewRun | None:
     run whose worker died (no heartbeat for JOB_STALE_AFTER_SECONDS) is taken over. It starts again from
     the first enterprise: a preview only counts, and keeps no partial tally worth resuming from.
     """
-    from portal.enterprises.models import Enterprise
-
     return job_claim(
         PreviewRun.objects.select_related("version"), pk=run_id, processed=0, total=Enterprise.objects.count()
     )
@@ -603,9 +602,6 @@ def preview_run_claim(*, run_id: int) -> PreviewRun | None:
 
 def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> PreviewRun:
     """Count the district for a claimed run, saving progress every `chunk` enterprises, then the result."""
-    from portal.enterprises.selectors import enterprise_profiles
-
-    from .selectors import policy_preview
 
     def counted(profiles: Iterable[Any]) -> Iterable[Any]:
         for done, profile in enumerate(profiles, start=1):
@@ -617,7 +613,7 @@ def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> Previ
         version=run.version,
         on=run.on,
         sample_size=PREVIEW_SAMPLE_SIZE,
-        profiles=counted(enterprise_profiles(chunk_size=chunk)),
+        profiles=counted(enterprise_selectors.enterprise_profiles(chunk_size=chunk)),
     )
     job_finish(run, result=result, processed=result["total"], total=result["total"])
     run.refresh_from_db()

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+
+from portal.jobs import job_task_run
+
+from . import services
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="policies.preview", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=3)
-def preview_run_task(self, run_id: int) -> None:
+def preview_run_task(self: Task[Any, Any], run_id: int) -> None:
     """Compute one PreviewRun. A redelivered message finds the row claimed or done and does nothing."""
-    from portal.jobs import job_task_run
-
-    from . import services
-
     job_task_run(
         self,
         claim=lambda: services.preview_run_claim(run_id=run_id),
@@ -28,6 +29,4 @@ def preview_run_task(self, run_id: int) -> None:
 @shared_task(name="policies.sweep_previews")
 def preview_runs_sweep_task() -> int:
     """Beat: send again the previews whose task was lost."""
-    from . import services
-
     return services.preview_runs_sweep()

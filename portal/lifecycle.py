@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from portal.accounts.roles import Role, has_any_role
 from portal.api.exceptions import ApplicationError
 
 
@@ -46,8 +47,6 @@ class ActorRole(models.TextChoices):
 def actor_role(user: Any) -> ActorRole:
     """The role an actor holds for the audit trail: none (the system), the deciding staff role they hold
     (审核人 before 数据专员 before 政策编辑), else the enterprise's own user."""
-    from portal.accounts.roles import Role, has_any_role
-
     if user is None:
         return ActorRole.SYSTEM
     for role in (ActorRole.REVIEWER, ActorRole.DATA_OFFICER, ActorRole.POLICY_EDITOR):

@@ -8,7 +8,8 @@ Accepted keys (all optional; None is the same as leaving a key out):
     name, credit_code                   str
     industry_code                       4-digit GB/T 4754-2017 小类
     size                                vocabulary.SIZES key
-    employees                           integer ≥ 0
+    employees, social_insurance_staff, invention_patents, rd_staff
+                                        integer ≥ 0
     revenue, total_assets               number ≥ 0 (万元)
     rd_expense_ratio                    number ≥ 0 (percent)
                                         (each number at most the registry's `maximum` for the fact)
@@ -22,6 +23,8 @@ Accepted keys (all optional; None is the same as leaving a key out):
     tax_credit_rating                   A/B/M/C/D
     dishonest, above_designated_size    true / false
     foreign_investor_country            ISO 3166 alpha-2, "" for none
+Every scalar fact of the registry is accepted under its profile key and read by its definition
+(value type, `maximum`, and its number syntax for typed input), so a fact added there is accepted here.
 Numbers may also be given as plain decimal strings (form input, "1,200.5"); a string in any other
 form ("1e1000000", "12万") is refused before it is converted, so nothing huge is ever computed.
 """
@@ -38,36 +41,27 @@ from zoneinfo import ZoneInfo
 
 from .industries import is_class_code
 from .profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
-from .registry import FACTS, format_number
-from .vocabulary import QUALIFICATION_KINDS, SELF_DECLARED, SIZES, TAX_CREDIT_RATINGS
+from .reading import TYPED_NUMBER, Channel, NumberSyntax
+from .registry import FACTS, ValueType, format_number, scalar_facts
+from .vocabulary import QUALIFICATION_KINDS, SELF_DECLARED
 
 MAX_LIST_ITEMS = 50
-_MAX_NUMBER_TEXT = 32  # characters of a typed number (after removing thousands separators)
 _MAX_DIGITS = 20  # a Decimal given directly (not text) may have at most this many integer digits
-_PLAIN_NUMBER = re.compile(r"-?\d{1,20}(\.\d{1,8})?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PLACE_CODE = re.compile(r"[a-z0-9_]{1,64}")
 _COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 _LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
-FIELDS = (
+# Every scalar fact of the registry by its profile key (its definition says how it is read), plus
+# the keys that describe records and places, and age_years as another way to give established_on.
+FIELDS: tuple[str, ...] = (
     "name",
     "credit_code",
-    "industry_code",
-    "size",
-    "employees",
-    "revenue",
-    "total_assets",
-    "rd_expense_ratio",
-    "established_on",
+    *(spec.profile_key for spec in scalar_facts()),
     "age_years",
     "qualifications",
     "zones",
     "parks",
-    "tax_credit_rating",
-    "dishonest",
-    "above_designated_size",
-    "foreign_investor_country",
 )
 
 
@@ -110,8 +104,16 @@ class _Reader:
     def get(self, key: str) -> Any:
         return self.facts.get(key)
 
-    def integer(self, key: str, label: str, *, maximum: int | Decimal | None = None, unit: str = "") -> int | None:
-        number = self.number(key, label, maximum=maximum, unit=unit)
+    def integer(
+        self,
+        key: str,
+        label: str,
+        *,
+        maximum: int | Decimal | None = None,
+        unit: str = "",
+        syntax: NumberSyntax = TYPED_NUMBER,
+    ) -> int | None:
+        number = self.number(key, label, maximum=maximum, unit=unit, syntax=syntax)
         if number is None:
             return None
         if number != number.to_integral_value():
@@ -119,8 +121,17 @@ class _Reader:
             return None
         return int(number)
 
-    def number(self, key: str, label: str, *, maximum: int | Decimal | None = None, unit: str = "") -> Decimal | None:
-        """A non-negative number not above `maximum`, from a number or a plain decimal string.
+    def number(
+        self,
+        key: str,
+        label: str,
+        *,
+        maximum: int | Decimal | None = None,
+        unit: str = "",
+        syntax: NumberSyntax = TYPED_NUMBER,
+    ) -> Decimal | None:
+        """A non-negative number not above `maximum`, from a number or a string written in `syntax`
+        (the fact's way of reading typed text: reading.TYPED_NUMBER, plain decimals).
 
         Text is matched against a bounded pattern before anything converts it, so "1e1000000" or a
         thousand-digit string is refused at once instead of being turned into a huge Decimal.
@@ -142,10 +153,10 @@ class _Reader:
         elif isinstance(raw, Decimal):
             value = raw if raw.is_finite() and raw.adjusted() < _MAX_DIGITS else None
         elif isinstance(raw, str):
-            text = raw.strip().replace(",", "").replace("，", "")
-            if not text:
+            if not raw.strip().replace(",", "").replace("，", ""):
                 return None
-            if len(text) > _MAX_NUMBER_TEXT or not _PLAIN_NUMBER.fullmatch(text):
+            text = syntax.text(raw)
+            if text is None:
                 example = "如 120" if "整数" in label else "如 120 或 3000.5"
                 self.fail(key, "invalid", f"{label}请填写普通写法的数字（{example}），不能含字母或科学计数法")
                 return None
@@ -224,35 +235,46 @@ def profile_from_declared(facts: dict[str, Any], *, on: date | None = None) -> E
     name = text("name", "企业名称", 200)
     credit_code = text("credit_code", "统一社会信用代码", 18).upper()
 
-    industry = r.get("industry_code")
-    if industry is not None:
+    # Each scalar fact read by its registry definition, grouped by value type.
+    scalars = scalar_facts()
+    for spec in scalars:
+        if spec.type is not ValueType.INDUSTRY:
+            continue
+        industry = r.get(spec.profile_key)
+        if industry is None:
+            continue
         if isinstance(industry, str) and is_class_code(industry.strip()):
-            values["industry_code"] = industry.strip()
+            values[spec.profile_key] = industry.strip()
         else:
-            r.fail("industry_code", "unknown_code", "所属行业请填写GB/T 4754-2017中的4位行业小类代码（如 6513）")
+            r.fail(spec.profile_key, "unknown_code", "所属行业请填写GB/T 4754-2017中的4位行业小类代码（如 6513）")
 
-    choices = (("size", "企业规模", SIZES), ("tax_credit_rating", "纳税信用等级", TAX_CREDIT_RATINGS))
-    for key, label, vocabulary in choices:
-        raw = r.get(key)
+    for spec in scalars:
+        if spec.type is not ValueType.CHOICE:
+            continue
+        raw = r.get(spec.profile_key)
         if raw is None:
             continue
-        if isinstance(raw, str) and raw.strip() in vocabulary:
-            values[key] = raw.strip()
+        if isinstance(raw, str) and raw.strip() in spec.choices:
+            values[spec.profile_key] = raw.strip()
         else:
-            options = "、".join(vocabulary)
-            r.fail(key, "unknown_code", f"{label}只能是：{options}")
+            options = "、".join(spec.choices)
+            r.fail(spec.profile_key, "unknown_code", f"{spec.label}只能是：{options}")
 
-    for key in ("employees", "revenue", "total_assets", "rd_expense_ratio"):
-        spec = FACTS[key]
-        read = r.integer if key == "employees" else r.number
-        values[key] = read(key, spec.label, maximum=spec.maximum, unit=spec.unit)
+    for spec in scalars:
+        if spec.type not in (ValueType.INTEGER, ValueType.NUMBER) or spec.profile_key == "established_on":
+            continue
+        read = r.integer if spec.type is ValueType.INTEGER else r.number
+        values[spec.profile_key] = read(
+            spec.profile_key, spec.label, maximum=spec.maximum, unit=spec.unit, syntax=spec.syntax(Channel.TYPED)
+        )
 
+    age = FACTS["age_years"]
     raw_established, raw_age = r.get("established_on"), r.get("age_years")
     if raw_established is not None and raw_age is not None:
         r.fail("age_years", "conflict", "成立日期和成立年限只需填写一项")
     elif raw_established is not None:
         established = r.day("established_on", "成立日期", raw_established)
-        earliest = _years_before(on, int(FACTS["age_years"].maximum or 0))
+        earliest = _years_before(on, int(age.maximum or 0))
         if established is not None and established > on:
             r.fail("established_on", "out_of_range", f"成立日期不能晚于今天（{on.isoformat()}）")
         elif established is not None and established < earliest:
@@ -260,20 +282,25 @@ def profile_from_declared(facts: dict[str, Any], *, on: date | None = None) -> E
         else:
             values["established_on"] = established
     elif raw_age is not None:
-        years = r.integer("age_years", "成立年限", maximum=FACTS["age_years"].maximum, unit="年")
+        years = r.integer("age_years", "成立年限", maximum=age.maximum, unit="年", syntax=age.syntax(Channel.TYPED))
         if years is not None:
             values["established_on"] = _years_before(on, years)
 
-    for key, label in (("dishonest", "是否被列为失信主体"), ("above_designated_size", "是否为规模以上企业")):
-        values[key] = r.boolean(key, label)
+    for spec in scalars:
+        if spec.type is ValueType.BOOLEAN:
+            values[spec.profile_key] = r.boolean(spec.profile_key, spec.ask)
 
-    country = r.get("foreign_investor_country")
-    if country is not None:
+    for spec in scalars:
+        if spec.type is not ValueType.COUNTRY:
+            continue
+        country = r.get(spec.profile_key)
+        if country is None:
+            continue
         code = country.strip().upper() if isinstance(country, str) else None
         if code is not None and (code == "" or _COUNTRY_CODE.fullmatch(code)):
-            values["foreign_investor_country"] = code
+            values[spec.profile_key] = code
         else:
-            r.fail("foreign_investor_country", "invalid", "外资来源国（地区）请填写两位字母代码（如 JP），无外资请留空")
+            r.fail(spec.profile_key, "invalid", "外资来源国（地区）请填写两位字母代码（如 JP），无外资请留空")
 
     qualifications = _qualifications(r)
     zones = r.code_list("zones", "功能区")

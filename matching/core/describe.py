@@ -8,10 +8,8 @@ No Django imports.
 
 from __future__ import annotations
 
-from typing import Any
-
-from .registry import FACTS
-from .rules import RuleError, pending_kind, validate_rule
+from .rules import RuleError, as_tree
+from .tree import AllOf, AnyOf, Attestation, Judgement, Leaf, Node, Not
 
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 
@@ -20,15 +18,14 @@ def _number(i: int) -> str:
     return _CIRCLED[i] if i < len(_CIRCLED) else f"（{i + 1}）"
 
 
-def _flatten(node: dict[str, Any], negated: bool) -> tuple[str, list[tuple[dict[str, Any], bool]]]:
+def _flatten(node: Node, negated: bool) -> tuple[str, list[tuple[Node, bool]]]:
     """("all" | "any" | "cond", items) after pushing `not` down; same-kind groups are merged."""
-    while "not" in node:
-        node, negated = node["not"], not negated
-    if "all" in node or "any" in node:
-        key = "all" if "all" in node else "any"
-        kind = key if not negated else ("any" if key == "all" else "all")  # De Morgan
-        items: list[tuple[dict[str, Any], bool]] = []
-        for child in node[key]:
+    while isinstance(node, Not):
+        node, negated = node.child, not negated
+    if isinstance(node, AllOf | AnyOf):
+        kind = node.kind if not negated else ("any" if node.kind == "all" else "all")  # De Morgan
+        items: list[tuple[Node, bool]] = []
+        for child in node.children:
             child_kind, child_items = _flatten(child, negated)
             if child_kind == kind:
                 items.extend(child_items)
@@ -38,12 +35,13 @@ def _flatten(node: dict[str, Any], negated: bool) -> tuple[str, list[tuple[dict[
     return "cond", [(node, negated)]
 
 
-def _phrase(node: dict[str, Any], negated: bool, level: int) -> str:
+def _phrase(node: Node, negated: bool, level: int) -> str:
     """Level 0: a line of its own; 1: an item of a numbered list; 2+: inside an item (bracketed)."""
     kind, items = _flatten(node, negated)
     if kind == "cond":
-        cond, neg = items[0]
-        return _condition(cond, neg)
+        leaf, neg = items[0]
+        assert not isinstance(leaf, AllOf | AnyOf | Not)  # _flatten gives groups only as "all" / "any"
+        return leaf_wording(leaf, negated=neg)
     if len(items) == 1:
         return _phrase(items[0][0], items[0][1], level)
     if level == 0:
@@ -54,29 +52,31 @@ def _phrase(node: dict[str, Any], negated: bool, level: int) -> str:
     return text if level == 1 else f"（{text}）"
 
 
-def _condition(cond: dict[str, Any], negated: bool) -> str:
-    kind = pending_kind(cond)
-    if kind == "attest":
-        return f"企业承诺：{cond['attest']}"
-    if kind == "judge":
-        return f"经{cond.get('department') or '主管部门'}认定：{cond['judge']}"
-    return FACTS[cond["fact"]].wording(cond["op"], cond["value"], negated=negated)
+def leaf_wording(leaf: Leaf, *, negated: bool = False) -> str:
+    """One condition of a tree in plain Chinese; `negated` gives a fact condition's opposite
+    (attestations and judgements never sit under a `not`)."""
+    if isinstance(leaf, Attestation):
+        return f"企业承诺：{leaf.text}"
+    if isinstance(leaf, Judgement):
+        return f"经{leaf.judge}认定：{leaf.text}"
+    return leaf.spec.wording(leaf.op, leaf.value, negated=negated)
 
 
-def describe_condition(cond: dict[str, Any], *, negated: bool = False) -> str:
-    """One condition ({"fact", "op", "value"}, {"attest"} or {"judge"}) in plain Chinese; `negated`
-    gives a fact condition's opposite."""
-    validate_rule(cond)
-    if "all" in cond or "any" in cond or "not" in cond:
+def describe_condition(cond: object, *, negated: bool = False) -> str:
+    """One condition ({"fact", "op", "value"}, {"attest"} or {"judge"}, or a tree leaf) in plain
+    Chinese; `negated` gives a fact condition's opposite."""
+    node = as_tree(cond)
+    if isinstance(node, AllOf | AnyOf | Not):
         raise RuleError("", "malformed_node", "这里需要一个条件（fact、op、value，或 attest、judge），而不是条件组")
-    return _condition(cond, negated)
+    return leaf_wording(node, negated=negated)
 
 
-def describe_rule(rule: dict[str, Any]) -> list[str]:
-    """Bullet lines for a whole rule: one line per requirement of the top-level `all`; a group in it
-    as "满足以下任一项：①…；②…", deeper groups bracketed "（A，且B）" (RuleError if the rule is not valid)."""
-    validate_rule(rule)
-    kind, items = _flatten(rule, False)
+def describe_rule(rule: object) -> list[str]:
+    """Bullet lines for a whole rule (its JSON or its tree): one line per requirement of the top-level
+    `all`; a group in it as "满足以下任一项：①…；②…", deeper groups bracketed "（A，且B）" (RuleError
+    if the rule is not valid)."""
+    tree = as_tree(rule)
+    kind, items = _flatten(tree, False)
     if kind == "all":
         return [_phrase(child, neg, 0) for child, neg in items]
-    return [_phrase(rule, False, 0)]
+    return [_phrase(tree, False, 0)]

@@ -14,7 +14,7 @@ counts as verified (department data). What decided a node, for its current value
     condition                → itself: verified when its evidence's source is verified for the fact
 The conditions so chosen are flagged `decisive` in the explanation.
 
-Attestations and judgements ({"attest": …} / {"judge": …}, see rules.py) are conditions no data
+Attestations and judgements (tree.Attestation / tree.Judgement, see rules.py) are conditions no data
 decides. They are always unknown in the logic above, so a rule that needs one is at best
 needs_info, never eligible: nothing unchecked is ever reported as met, and no 免申即享 entitlement
 (which needs eligible and verified) can rest on one. Their result in the explanation is "attest"
@@ -38,14 +38,15 @@ exact minimum hitting sets. A condition under an odd number of `not`s is needed 
 `requirement` wording says so (未持有…, 不属于…). Ties between equally small sets prefer the set
 with fewer definite failures (more unknowns), then document order.
 
-Evaluation is hot (millions of runs): `compile_rule` validates and precompiles a rule once; leaf
-checks are closures from the registry; the explanation (conditions, missing, summary) is built
-lazily on first access. No Django imports.
+Evaluation is hot (millions of runs): `compile_rule` parses a rule (rules.parse_rule, which
+validates) or takes its parsed tree, and precompiles it once; leaf checks are closures from the
+registry; the explanation (conditions, missing, summary) is built lazily on first access. The
+Kleene combination is precompiled into closures (`_value_fn`); `tree.three_valued` is the same
+logic over a tree for callers with other leaf values. No Django imports.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import operator
 from collections.abc import Callable, Sequence
@@ -56,6 +57,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from .describe import leaf_wording
 from .profile import EnterpriseProfile
 from .registry import (
     FACTS,
@@ -72,7 +74,8 @@ from .registry import (
     names_version,
     source_label,
 )
-from .rules import PENDING_LABELS, join, pending_kind, validate_rule
+from .rules import PENDING_LABELS, as_tree
+from .tree import DEFAULT_DEPARTMENT, AllOf, AnyOf, Condition, Judgement, Node, Not, child_paths, join, to_raw
 
 EXPLANATION_SCHEMA = 1
 
@@ -347,7 +350,7 @@ class Outcome:
             return NotImplemented
         return self.to_dict() == other.to_dict()
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # compared by value, so not hashable (the usual idiom)
 
     def __repr__(self) -> str:
         return f"<Outcome {self.status} verified={self.verified} on={self.on.isoformat()}>"
@@ -371,6 +374,7 @@ class _Leaf:
     wording: str
     requirement: str
     short: str
+    checker: Checker
     department: str = ""  # a judgement's department as the rule names it ("" → 主管部门)
 
 
@@ -420,19 +424,19 @@ def _value_fn(node: _Node) -> ValueFn:
 
 
 class CompiledRule:
-    """A validated rule, precompiled for fast evaluation: `compiled.evaluate(profile, on=day)`."""
+    """A parsed rule, precompiled for fast evaluation: `compiled.evaluate(profile, on=day)`.
 
-    __slots__ = ("_checks", "_leaves", "_letters", "_pending", "_root", "_root_all_checks", "_value", "facts", "rule")
+    `tree` is the rule's parsed tree (see tree.py), for callers that walk the rule further.
+    """
 
-    def __init__(self, rule: dict[str, Any]) -> None:
-        validate_rule(rule)  # before anything else: a hostile rule never reaches the compiler
-        self.rule = copy.deepcopy(rule)
+    __slots__ = ("_checks", "_leaves", "_letters", "_pending", "_root", "_root_all_checks", "_value", "facts", "tree")
+
+    def __init__(self, tree: Node) -> None:
+        self.tree = tree
         leaves: list[_Leaf] = []
-        self._root = self._build(self.rule, "", False, leaves)
+        self._root = self._build(tree, "", False, leaves)
         self._leaves: tuple[_Leaf, ...] = tuple(leaves)
-        self._checks: tuple[Checker, ...] = tuple(
-            leaf.spec.checker(leaf.op, leaf.value) if leaf.spec is not None else _pending_check for leaf in leaves
-        )
+        self._checks: tuple[Checker, ...] = tuple(leaf.checker for leaf in leaves)
         # The state letter of each leaf whose letter does not follow from its value (A / J).
         self._letters: tuple[str, ...] = tuple(_PENDING_LETTERS.get(leaf.kind, "") for leaf in leaves)
         self._pending: frozenset[int] = frozenset(leaf.index for leaf in leaves if leaf.kind)
@@ -443,52 +447,51 @@ class CompiledRule:
             tuple(self._checks[c.index] for c in root.children if c.kind == _LEAF) if root.kind == _ALL else ()
         )
 
-    def _build(self, node: dict[str, Any], path: str, negated: bool, leaves: list[_Leaf]) -> _Node:
-        if "not" in node:
-            return _Node(_NOT, (self._build(node["not"], join(path, "not"), not negated, leaves),))
-        for key, kind in (("all", _ALL), ("any", _ANY)):
-            if key in node:
-                here = join(path, key)
-                children = tuple(self._build(c, f"{here}[{i}]", negated, leaves) for i, c in enumerate(node[key]))
-                return _Node(kind, children)
-        kind = pending_kind(node)
-        if kind:
-            text = node[kind]
-            quoted = f"“{text}”"
-            if kind == "attest":
-                wording = f"企业承诺：{text}"
-            else:
-                wording = f"经{node.get('department') or '主管部门'}认定：{text}"
+    def _build(self, node: Node, path: str, negated: bool, leaves: list[_Leaf]) -> _Node:
+        if isinstance(node, Not):
+            return _Node(_NOT, (self._build(node.child, join(path, "not"), not negated, leaves),))
+        if isinstance(node, AllOf | AnyOf):
+            kind = _ALL if isinstance(node, AllOf) else _ANY
+            return _Node(kind, tuple(self._build(c, p, negated, leaves) for p, c in child_paths(node, path)))
+        index = len(leaves)
+        if isinstance(node, Condition):
+            spec, op, value = node.spec, node.op, node.value
             leaf = _Leaf(
-                index=len(leaves),
+                index=index,
+                path=path,
+                spec=spec,
+                kind="",
+                op=op,
+                value=node.raw_value,  # explanations show the value as the rule states it (JSON)
+                negated=negated,
+                wording=spec.wording(op, value),
+                requirement=spec.wording(op, value, negated=negated),
+                short=spec.short(op, value, negated=negated),
+                checker=spec.checker(op, value),
+            )
+        else:
+            wording = leaf_wording(node)
+            leaf = _Leaf(
+                index=index,
                 path=path,
                 spec=None,
-                kind=kind,
-                op=kind,
-                value=text,
-                negated=negated,  # always False: validation refuses these under a `not`
+                kind=node.kind,
+                op=node.kind,
+                value=node.text,
+                negated=negated,  # always False: parsing refuses these under a `not`
                 wording=wording,
                 requirement=wording,
-                short=quoted,
-                department=node.get("department", ""),
+                short=f"“{node.text}”",
+                department=node.department if isinstance(node, Judgement) else "",
+                checker=_pending_check,
             )
-            leaves.append(leaf)
-            return _Node(_LEAF, index=leaf.index)
-        spec, op, value = FACTS[node["fact"]], node["op"], node["value"]
-        leaf = _Leaf(
-            index=len(leaves),
-            path=path,
-            spec=spec,
-            kind="",
-            op=op,
-            value=value,
-            negated=negated,
-            wording=spec.wording(op, value),
-            requirement=spec.wording(op, value, negated=negated),
-            short=spec.short(op, value, negated=negated),
-        )
         leaves.append(leaf)
-        return _Node(_LEAF, index=leaf.index)
+        return _Node(_LEAF, index=index)
+
+    @property
+    def rule(self) -> dict[str, Any]:
+        """The rule's JSON (a fresh copy, from the tree)."""
+        return to_raw(self.tree)
 
     def surely_ineligible(self, profile: EnterpriseProfile, *, on: date) -> bool:
         """True when a condition directly under a root `all` is unmet: the outcome is then ineligible
@@ -628,7 +631,7 @@ def _pending_result(leaf: _Leaf) -> ConditionResult:
         path=leaf.path,
         fact="",
         # For a judgement, who judges: the department the rule names, else 主管部门.
-        fact_label=(leaf.department or "主管部门") if leaf.kind == "judge" else PENDING_LABELS[leaf.kind],
+        fact_label=(leaf.department or DEFAULT_DEPARTMENT) if leaf.kind == "judge" else PENDING_LABELS[leaf.kind],
         op=leaf.op,
         value=leaf.value,
         wording=leaf.wording,
@@ -646,8 +649,8 @@ def _pending_result(leaf: _Leaf) -> ConditionResult:
 
 
 def compile_rule(rule: object) -> CompiledRule:
-    """Validate and precompile a rule (RuleError if it is not valid)."""
-    return CompiledRule(rule)  # type: ignore[arg-type]  # validated in the constructor
+    """Precompile a rule, its JSON (parsed first: RuleError if it is not valid) or its parsed tree."""
+    return CompiledRule(as_tree(rule))  # before anything else: a hostile rule never reaches the compiler
 
 
 @lru_cache(maxsize=512)

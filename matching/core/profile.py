@@ -7,7 +7,9 @@ Scalar fact keys in `EnterpriseProfile.facts` (each a `Fact` with its source and
     industry_code (str, 4-digit GB/T 4754-2017 小类), established_on (date), employees (int),
     revenue (Decimal, 万元), total_assets (Decimal, 万元), rd_expense_ratio (Decimal, percent),
     above_designated_size (bool), foreign_investor_country (str, ISO 3166 alpha-2, "" for none),
-    tax_credit_rating (str A/B/M/C/D), dishonest (bool), size (str, see vocabulary.SIZES).
+    tax_credit_rating (str A/B/M/C/D), dishonest (bool), size (str, see vocabulary.SIZES),
+    social_insurance_staff, invention_patents, rd_staff (int): one key per scalar fact of the
+    registry (its `profile_key`).
 A key that is absent, or whose value is None, is unknown (the condition on it is `unknown`).
 `size` is derived from industry and indicators: its source names the department(s) whose
 figures decided the class (those at the class's tier, joined with "+" when several), its date the

@@ -13,34 +13,30 @@ from decimal import Decimal
 from typing import Any
 
 from .profile import EnterpriseProfile, Fact
-from .registry import FACTS
+from .registry import FACTS, FactSpec, ValueType, scalar_facts
 
 _NUMBER = (int, Decimal, float)
+# Python types a fact's value may have, by the registry's value type (anything else is unknown).
+_VALUE_KINDS: dict[ValueType, tuple[type, ...]] = {
+    ValueType.INDUSTRY: (str,),
+    ValueType.CHOICE: (str,),
+    ValueType.COUNTRY: (str,),
+    ValueType.INTEGER: _NUMBER,
+    ValueType.NUMBER: _NUMBER,
+    ValueType.BOOLEAN: (bool,),
+}
+
+
+def _value_kinds(spec: FactSpec) -> tuple[type, ...]:
+    if spec.profile_key == "established_on":  # age_years is read from the establishment date
+        return (date,)
+    return _VALUE_KINDS[spec.type]
+
 
 # projection column → (profile fact key, registry fact that judges its source, accepted value types,
-#                      name of the verified-flag column)
+#                      name of the verified-flag column); one per registry fact read from a profile key.
 SCALAR_COLUMNS: dict[str, tuple[str, str, tuple[type, ...], str]] = {
-    "industry_code": ("industry_code", "industry", (str,), "industry_verified"),
-    "size": ("size", "size", (str,), "size_verified"),
-    "employees": ("employees", "employees", _NUMBER, "employees_verified"),
-    "revenue": ("revenue", "revenue", _NUMBER, "revenue_verified"),
-    "total_assets": ("total_assets", "total_assets", _NUMBER, "total_assets_verified"),
-    "rd_expense_ratio": ("rd_expense_ratio", "rd_expense_ratio", _NUMBER, "rd_expense_ratio_verified"),
-    "established_on": ("established_on", "age_years", (date,), "established_on_verified"),
-    "tax_credit_rating": ("tax_credit_rating", "tax_credit_rating", (str,), "tax_credit_rating_verified"),
-    "dishonest": ("dishonest", "dishonest", (bool,), "dishonest_verified"),
-    "above_designated_size": (
-        "above_designated_size",
-        "above_designated_size",
-        (bool,),
-        "above_designated_size_verified",
-    ),
-    "foreign_investor_country": (
-        "foreign_investor_country",
-        "foreign_investor_country",
-        (str,),
-        "foreign_investor_country_verified",
-    ),
+    spec.profile_key: (spec.profile_key, spec.name, _value_kinds(spec), spec.flag_column) for spec in scalar_facts()
 }
 PROJECTION_COLUMNS: tuple[str, ...] = (
     *(name for column, spec in SCALAR_COLUMNS.items() for name in (column, spec[3])),
@@ -74,7 +70,7 @@ def facts_row(facts: Mapping[str, Fact], *, has_sites: bool) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for column, (key, fact_name, kinds, flag) in SCALAR_COLUMNS.items():
         fact = facts.get(key)
-        if _known(column, fact, kinds):
+        if fact is not None and _known(column, fact, kinds):
             value = fact.value
             row[column] = Decimal(repr(value)) if isinstance(value, float) else value
             row[flag] = FACTS[fact_name].is_verified(fact)

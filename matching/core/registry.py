@@ -3,6 +3,21 @@
 Every other part of matching (validation, evaluation, descriptions, the calculator) asks this module
 about a fact; nothing else knows how a fact is read from an `EnterpriseProfile` or worded in Chinese.
 Pure Python, no Django imports.
+
+One fact, one definition. Each fact is defined once, in `_build`: label, value type, unit, operators,
+how it is read from a profile, which sources verify it, its bounds, its column on the enterprise
+register (`stored`), the departments whose feeds share it, the column titles spreadsheets give it,
+how typed text becomes a number on each input channel (reading.py), an example value and (for new
+facts) its demo-data generator. Derived from it: the projection columns and the SQL column map
+(projection.py, sql.py), the register's FACT_FIELDS, feed parsers, department ownership and column
+aliases (portal.enterprises), the API input, the workspace profile form, the calculator and its form,
+golden-case profiles and their form, demo and benchmark data. tests/matching/test_fact_definitions.py
+walks FACTS and proves every one of those places knows every fact.
+
+Adding a fact: its definition here; its Enterprise column (`register_count` / `register_amount` for
+numbers) and MatchProfile column and flag (`projection_number`), with their migrations; a strategy in
+tests/matching/strategies.py and operator cases in tests/matching/test_registry.py. The tests name
+whatever is left out.
 """
 
 from __future__ import annotations
@@ -10,16 +25,21 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import random
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 from .industries import IndustryMatcher, industry_display, is_industry_code
 from .profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from .reading import NUMBER_SYNTAX, Channel, NumberSyntax, Stored, Widget
 from .vocabulary import (
     COUNTRIES,
     DEPARTMENT_SOURCES,
@@ -85,6 +105,18 @@ class ValueType(StrEnum):
     COUNTRY = "country"  # list of ISO 3166 alpha-2 codes
 
 
+_TYPE_WIDGETS: dict[ValueType, Widget] = {
+    ValueType.INDUSTRY: Widget.INDUSTRY,
+    ValueType.CHOICE: Widget.SELECT,
+    ValueType.INTEGER: Widget.NUMBER,
+    ValueType.NUMBER: Widget.NUMBER,
+    ValueType.QUALIFICATION: Widget.CHECKBOXES,
+    ValueType.PLACE: Widget.CHECKBOXES,
+    ValueType.BOOLEAN: Widget.YES_NO,
+    ValueType.COUNTRY: Widget.SELECT,
+}
+
+
 def source_label(source: str | None) -> str:
     if not source:
         return ""
@@ -112,7 +144,7 @@ def _to_decimal(value: float) -> Decimal:
     return Decimal(repr(value))
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeIs[int | float | Decimal]:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return False
     if isinstance(value, float):
@@ -164,10 +196,53 @@ class FactSpec:
     # worded as the visitor's own statement, shown as a checkbox, and the value ticking it declares.
     statement: str = ""
     statement_value: Any = None
+    # --- what the rest of the portal derives from this definition ------------------------------
+    # The enterprise register's column for the fact (named profile_key); None: not stored there
+    # (derived, like size, or held in its own tables, like qualifications and sites).
+    stored: Stored | None = None
+    # The departments whose feeds (部门信息共享) may set the fact, the first being the usual one.
+    shared_by: tuple[str, ...] = ()
+    # The department a golden case's "sources": "department" credits; defaults to shared_by[0].
+    golden_source: str = ""
+    # How forms ask for the fact; None: the usual input for its value type (see `input_widget`).
+    widget: Widget | None = None
+    # Offered on the enterprise workspace's profile form (what an enterprise declares about itself there).
+    profile_form: bool = True
+    # Column titles people put in spreadsheets for the fact (besides its code and column title).
+    aliases: tuple[str, ...] = ()
+    # How typed text becomes a number, per input channel (numbers only).
+    number_syntax: Mapping[Channel, NumberSyntax] = field(default_factory=lambda: NUMBER_SYNTAX)
+    # A value of the right shape for examples (the golden-case JSON help), sample data only.
+    example: Any = None
+    # Demo data: a value for an enterprise whose other facts are `known` (None: leave it unknown).
+    # Sample data only, never an official figure.
+    sample: Callable[[random.Random, Mapping[str, Any]], Any] | None = None
+    # The matching projection's verified-flag column (default: "<profile_key>_verified").
+    projection_flag: str = ""
 
     @property
     def ask(self) -> str:
         return self.input_label or self.label
+
+    @property
+    def title(self) -> str:
+        """The fact's name with its unit, as a column title: 从业人员（人）."""
+        return f"{self.label}（{self.unit}）" if self.unit else self.label
+
+    @property
+    def input_widget(self) -> Widget:
+        return self.widget or _TYPE_WIDGETS[self.type]
+
+    @property
+    def golden_department(self) -> str:
+        return self.golden_source or (self.shared_by[0] if self.shared_by else "")
+
+    @property
+    def flag_column(self) -> str:
+        return self.projection_flag or f"{self.profile_key}_verified"
+
+    def syntax(self, channel: Channel) -> NumberSyntax:
+        return self.number_syntax[channel]
 
     def is_verified(self, evidence: Evidence | None) -> bool:
         return evidence is not None and sources_within(evidence.source, self.verified_sources)
@@ -328,9 +403,9 @@ class NumberFact(FactSpec):
         kind = "整数" if self.type is ValueType.INTEGER else "数字"
         if not _is_number(value):
             return f"{self.label}的取值必须是{kind}"
-        if self.type is ValueType.INTEGER and not isinstance(value, int) and value != int(value):  # type: ignore[call-overload]
+        if self.type is ValueType.INTEGER and not isinstance(value, int) and value != int(value):
             return f"{self.label}的取值必须是整数"
-        if value < 0:  # type: ignore[operator]
+        if value < 0:
             return f"{self.label}的取值不能为负数"
         return None
 
@@ -715,7 +790,28 @@ MAX_AMOUNT_WAN = Decimal("10000000000")  # 万元 (100 万亿元)
 # A percentage, as the enterprise register stores it (its check constraint is 0–100).
 MAX_RD_RATIO = Decimal("100")  # %
 MAX_AGE_YEARS = 200  # 年
+# Far above the largest patent portfolios (a few hundred thousand), so only absurd input is refused.
+MAX_PATENTS = 10_000_000  # 件
 _PERSON_COMPARATIVES = {"gte": "不少于", "gt": "多于", "lte": "不超过", "lt": "少于"}
+
+
+# --- demo data generators (sample data, never official figures) -----------------------------------
+def _share_of_staff(low: float, high: float, known_rate: float) -> Callable[[random.Random, Mapping[str, Any]], Any]:
+    """A head-count that is a share of the enterprise's employees (unknown when they are)."""
+
+    def sample(rng: random.Random, known: Mapping[str, Any]) -> int | None:
+        employees = known.get("employees")
+        if employees is None or rng.random() >= known_rate:
+            return None
+        return round(int(employees) * rng.uniform(low, high))
+
+    return sample
+
+
+def _sample_patents(rng: random.Random, known: Mapping[str, Any]) -> int | None:
+    if rng.random() >= 0.5:
+        return None
+    return 0 if rng.random() < 0.4 else round(10 ** rng.uniform(0, 2.3))
 
 
 def _build() -> dict[str, FactSpec]:
@@ -746,6 +842,11 @@ def _build() -> dict[str, FactSpec]:
             operators=("under",),
             read=_scalar_reader("industry_code"),
             profile_key="industry_code",
+            stored=Stored(input_length=10),
+            shared_by=("market_regulation",),
+            aliases=("行业代码", "国民经济行业代码"),
+            example="6520",
+            projection_flag="industry_verified",
         ),
         ChoiceFact(
             name="size",
@@ -755,6 +856,9 @@ def _build() -> dict[str, FactSpec]:
             read=_scalar_reader("size"),
             choices=SIZES,
             profile_key="size",
+            # Derived from industry and figures (portal.enterprises.sizing), never stored as typed.
+            golden_source="statistics",
+            example="small",
         ),
         NumberFact(
             name="employees",
@@ -766,6 +870,10 @@ def _build() -> dict[str, FactSpec]:
             phrases=_PERSON_COMPARATIVES,
             profile_key="employees",
             maximum=MAX_EMPLOYEES,
+            stored=Stored(),
+            shared_by=("statistics",),
+            aliases=("从业人员", "从业人员数"),
+            example=80,
         ),
         NumberFact(
             name="revenue",
@@ -776,6 +884,10 @@ def _build() -> dict[str, FactSpec]:
             unit="万元",
             profile_key="revenue",
             maximum=MAX_AMOUNT_WAN,
+            stored=Stored(digits=16, places=2),
+            shared_by=("tax", "statistics"),
+            aliases=("营业收入",),
+            example=5000,
         ),
         NumberFact(
             name="total_assets",
@@ -786,6 +898,11 @@ def _build() -> dict[str, FactSpec]:
             unit="万元",
             profile_key="total_assets",
             maximum=MAX_AMOUNT_WAN,
+            stored=Stored(digits=16, places=2),
+            shared_by=("tax", "statistics"),
+            golden_source="statistics",
+            aliases=("资产总额",),
+            example=3000,
         ),
         NumberFact(
             name="rd_expense_ratio",
@@ -796,6 +913,12 @@ def _build() -> dict[str, FactSpec]:
             unit="%",
             profile_key="rd_expense_ratio",
             maximum=MAX_RD_RATIO,
+            stored=Stored(digits=5, places=2, maximum=MAX_RD_RATIO, projection_digits=12),
+            shared_by=("science_tech",),
+            # The ratio is computed from the tax return's figures (研发费用加计扣除).
+            golden_source="tax",
+            aliases=("研发费用占比",),
+            example=8.5,
         ),
         AgeFact(
             name="age_years",
@@ -804,10 +927,14 @@ def _build() -> dict[str, FactSpec]:
             operators=_NUMERIC_OPS,
             read=_read_age,
             input_label="成立日期",
+            widget=Widget.DATE,  # asked as the establishment date; the age follows from it
             unit="年",
             phrases={"gte": "不少于", "gt": "超过", "lte": "不超过", "lt": "不满"},
             profile_key="established_on",
             maximum=MAX_AGE_YEARS,
+            stored=Stored(),
+            shared_by=("market_regulation",),
+            example="2018-05-01",
         ),
         QualificationFact(
             name="qualification",
@@ -829,6 +956,10 @@ def _build() -> dict[str, FactSpec]:
             verified_sources=frozenset({"tax", "credit"}),
             choices=TAX_CREDIT_RATINGS,
             profile_key="tax_credit_rating",
+            stored=Stored(input_length=2),
+            shared_by=("tax",),
+            aliases=("纳税信用等级",),
+            example="A",
         ),
         BooleanFact(
             name="dishonest",
@@ -841,6 +972,11 @@ def _build() -> dict[str, FactSpec]:
             profile_key="dishonest",
             statement="本企业未被列入失信被执行人等失信名单",
             statement_value=False,
+            stored=Stored(),
+            profile_form=False,  # the credit platform's finding, not the enterprise's to state
+            shared_by=("credit",),
+            aliases=("严重失信",),
+            example=False,
         ),
         BooleanFact(
             name="above_designated_size",
@@ -851,6 +987,10 @@ def _build() -> dict[str, FactSpec]:
             input_label="是否为规模以上企业",
             phrases={"true": "属于规模以上企业", "false": "不属于规模以上企业"},
             profile_key="above_designated_size",
+            stored=Stored(),
+            shared_by=("statistics",),
+            aliases=("规上企业", "是否规上"),
+            example=True,
         ),
         CountryFact(
             name="foreign_investor_country",
@@ -860,6 +1000,63 @@ def _build() -> dict[str, FactSpec]:
             read=_scalar_reader("foreign_investor_country"),
             choices=COUNTRIES,
             profile_key="foreign_investor_country",
+            stored=Stored(input_length=10),
+            profile_form=False,  # from the registration (market regulation)
+            shared_by=("market_regulation",),
+            aliases=("外资来源",),
+            example="",
+        ),
+        # The district's talent and innovation policies count these. Sources are the departments that
+        # hold the records: social insurance contributions are collected by the tax bureau (社保费由税务
+        # 部门征收); invention patents are registered under market regulation (知识产权); R&D staff are
+        # reported to science and technology and in the statistics survey (研发活动统计).
+        NumberFact(
+            name="social_insurance_staff",
+            label="社保缴纳人数",
+            type=ValueType.INTEGER,
+            operators=_NUMERIC_OPS,
+            read=_scalar_reader("social_insurance_staff"),
+            unit="人",
+            phrases=_PERSON_COMPARATIVES,
+            profile_key="social_insurance_staff",
+            maximum=MAX_EMPLOYEES,
+            stored=Stored(),
+            shared_by=("tax",),
+            aliases=("社保缴纳人数", "参保人数", "社保人数"),
+            example=72,
+            sample=_share_of_staff(0.6, 1.0, known_rate=0.8),
+        ),
+        NumberFact(
+            name="invention_patents",
+            label="有效发明专利数",
+            type=ValueType.INTEGER,
+            operators=_NUMERIC_OPS,
+            read=_scalar_reader("invention_patents"),
+            unit="件",
+            phrases=_PERSON_COMPARATIVES,  # the same words for counts of patents
+            profile_key="invention_patents",
+            maximum=MAX_PATENTS,
+            stored=Stored(),
+            shared_by=("market_regulation",),
+            aliases=("有效发明专利数", "有效发明专利", "发明专利数"),
+            example=6,
+            sample=_sample_patents,
+        ),
+        NumberFact(
+            name="rd_staff",
+            label="研发人员数",
+            type=ValueType.INTEGER,
+            operators=_NUMERIC_OPS,
+            read=_scalar_reader("rd_staff"),
+            unit="人",
+            phrases=_PERSON_COMPARATIVES,
+            profile_key="rd_staff",
+            maximum=MAX_EMPLOYEES,
+            stored=Stored(),
+            shared_by=("science_tech", "statistics"),
+            aliases=("研发人员数", "研发人员"),
+            example=18,
+            sample=_share_of_staff(0.05, 0.4, known_rate=0.6),
         ),
     ]
     return {spec.name: spec for spec in specs}
@@ -871,6 +1068,41 @@ FACTS: Mapping[str, FactSpec] = _build()
 def fact_spec(name: str) -> FactSpec:
     """The spec for a fact name; KeyError for an unknown one."""
     return FACTS[name]
+
+
+# --- derived views of the definitions ---------------------------------------------------------------
+
+
+def stored_facts() -> tuple[FactSpec, ...]:
+    """The facts the enterprise register holds in its own columns (named profile_key), in registry order."""
+    return tuple(spec for spec in FACTS.values() if spec.stored is not None)
+
+
+def scalar_facts() -> tuple[FactSpec, ...]:
+    """The facts read from one profile key (stored or derived): the matching projection's columns."""
+    return tuple(spec for spec in FACTS.values() if spec.profile_key)
+
+
+def facts_shared_by(department: str) -> tuple[str, ...]:
+    """The profile keys a department's feed may set, in registry order."""
+    return tuple(spec.profile_key for spec in stored_facts() if department in spec.shared_by)
+
+
+def sample_facts(rng: random.Random, known: Mapping[str, Any], *, names: Iterable[str]) -> dict[str, Any]:
+    """Demo values (sample data) for the named facts, from their definitions' generators, keyed by
+    profile key; a fact whose generator leaves it unknown is None. Each draws in turn from `rng`."""
+    values: dict[str, Any] = {}
+    for name in names:
+        spec = FACTS[name]
+        if spec.sample is None:
+            raise ValueError(f"fact {name} has no demo generator")
+        values[spec.profile_key] = spec.sample(rng, {**known, **values})
+    return values
+
+
+def generated_facts() -> tuple[str, ...]:
+    """The facts whose demo data comes from their definition's generator (the rest are hand-tuned)."""
+    return tuple(spec.name for spec in FACTS.values() if spec.sample is not None)
 
 
 # Bumped whenever place names change, so that caches of compiled (worded) rules can tell.

@@ -6,7 +6,7 @@ The SQL mirrors the pure evaluator exactly (a property test holds them to it):
 - `verified` follows the evaluator's rule: for each node two never-NULL flags, VT (true, and what
   decided it is verified) and VF (false, likewise): all → VT = AND VT_i, VF = OR VF_i;
   any → VT = OR VT_i, VF = AND VF_i; not → swaps VT and VF; a condition → its evidence's source.
-- An attestation or judgement (rules.PENDING_KINDS) is NULL (unknown) whatever the data, never
+- An attestation or judgement (tree.Attestation / tree.Judgement) is NULL (unknown) whatever the data, never
   verified either way, and its state letter is A or J, as in the evaluator.
 - `candidates` is a necessary condition for "not ineligible" that indexes can answer (industry
   prefixes, size, valid qualifications, places), so a district-wide run reads only the rows that
@@ -15,7 +15,7 @@ The SQL mirrors the pure evaluator exactly (a property test holds them to it):
 Scalar facts come from the projection table (matching.models.MatchProfile) whose columns are NULL
 exactly when the evaluator would find the fact unknown; qualifications and sites from the
 registry's tables (one correlated aggregate per qualification or place condition). Every literal
-is inlined from a rule that `validate_rule` accepted (codes match strict patterns, numbers are
+is inlined from a rule that `parse_rule` accepted (codes match strict patterns, numbers are
 numbers) and is quoted again here, so no text from a rule reaches the SQL unescaped.
 Pure: no Django imports (table names are passed in).
 """
@@ -28,8 +28,9 @@ from decimal import Decimal
 from typing import Any
 
 from .industries import SECTION_DIVISIONS, section_divisions
-from .registry import FACTS, _to_decimal
-from .rules import iter_conditions, join, pending_kind, validate_rule
+from .registry import FACTS, NumberFact, _to_decimal
+from .rules import as_tree
+from .tree import AllOf, AnyOf, Attestation, Condition, Leaf, Node, Not, iter_leaves
 
 TRUE, FALSE = "TRUE", "FALSE"
 
@@ -119,30 +120,27 @@ class _Compiler:
         return alias
 
     # Each node compiles to (truth, VT, VF, candidates).
-    def node(self, node: dict[str, Any], path: str) -> tuple[str, str, str, str]:
-        if "not" in node:
-            truth, vt, vf, _ = self.node(node["not"], join(path, "not"))
+    def node(self, node: Node) -> tuple[str, str, str, str]:
+        if isinstance(node, Not):
+            truth, vt, vf, _ = self.node(node.child)
             return f"(NOT {truth})", vf, vt, TRUE
-        for key in ("all", "any"):
-            if key in node:
-                here = join(path, key)
-                parts = [self.node(child, f"{here}[{i}]") for i, child in enumerate(node[key])]
-                truths, vts, vfs, cands = zip(*parts, strict=True)
-                if key == "all":
-                    narrowing = [c for c in cands if c != TRUE]
-                    cand = "(" + " AND ".join(narrowing) + ")" if narrowing else TRUE
-                    return _join(truths, "AND"), _join(vts, "AND"), _join(vfs, "OR"), cand
-                cand = TRUE if TRUE in cands else _join(cands, "OR")
-                return _join(truths, "OR"), _join(vts, "OR"), _join(vfs, "AND"), cand
+        if isinstance(node, AllOf | AnyOf):
+            parts = [self.node(child) for child in node.children]
+            truths, vts, vfs, cands = zip(*parts, strict=True)
+            if isinstance(node, AllOf):
+                narrowing = [c for c in cands if c != TRUE]
+                cand = "(" + " AND ".join(narrowing) + ")" if narrowing else TRUE
+                return _join(truths, "AND"), _join(vts, "AND"), _join(vfs, "OR"), cand
+            cand = TRUE if TRUE in cands else _join(cands, "OR")
+            return _join(truths, "OR"), _join(vts, "OR"), _join(vfs, "AND"), cand
         return self.condition(node)
 
-    def condition(self, cond: dict[str, Any]) -> tuple[str, str, str, str]:
-        kind = pending_kind(cond)
-        if kind:
+    def condition(self, leaf: Leaf) -> tuple[str, str, str, str]:
+        if not isinstance(leaf, Condition):
             # No data decides it: unknown for every enterprise, and it narrows no candidates.
-            self.states.append("'A'" if kind == "attest" else "'J'")
+            self.states.append("'A'" if isinstance(leaf, Attestation) else "'J'")
             return "CAST(NULL AS BOOLEAN)", FALSE, FALSE, TRUE
-        fact, op, value = cond["fact"], cond["op"], cond["value"]
+        fact, op, value = leaf.fact, leaf.op, leaf.value
         method = getattr(self, f"_{fact}", None) or self._scalar
         truth, vt, vf, cand = method(fact, op, value)
         self.states.append(f"(CASE WHEN {truth} THEN 'M' WHEN NOT {truth} THEN 'N' ELSE 'U' END)")
@@ -150,9 +148,8 @@ class _Compiler:
 
     # --- scalar facts from the projection ------------------------------------------------------
     def _column(self, fact: str) -> tuple[str, str]:
-        column = {"industry": "industry_code", "age_years": "established_on"}.get(fact, fact)
-        flag = {"industry": "industry_verified"}.get(fact, f"{column}_verified")
-        return f"{self.p}.{column}", f"{self.p}.{flag}"
+        spec = FACTS[fact]  # its projection column and flag (projection.SCALAR_COLUMNS)
+        return f"{self.p}.{spec.profile_key}", f"{self.p}.{spec.flag_column}"
 
     def _scalar(self, fact: str, op: str, value: Any) -> tuple[str, str, str, str]:
         column, flag = self._column(fact)
@@ -163,9 +160,11 @@ class _Compiler:
         elif op == "eq":
             expr = f"({column} = {TRUE if value else FALSE})"
         elif op == "between":
+            assert isinstance(spec, NumberFact)  # validation allows order operators on number facts only
             lo, hi = (_number(spec.normalize(v)) for v in value)
             expr = f"({column} BETWEEN {lo} AND {hi})"
         else:
+            assert isinstance(spec, NumberFact)  # validation allows order operators on number facts only
             sign = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}[op]
             expr = f"({column} {sign} {_number(spec.normalize(value))})"
         cand = f"({column} IS NULL OR {expr})" if fact == "size" and op == "in" else TRUE
@@ -298,18 +297,17 @@ def _join(parts: tuple[str, ...] | list[str], op: str) -> str:
     return "(" + f" {op} ".join(parts) + ")"
 
 
-def compile_rule_sql(
-    rule: dict[str, Any], *, tables: Tables, on: date, alias: str = "p", lateral: bool = True
-) -> CompiledSql:
-    """Compile a validated rule for evaluation as of `on` over `tables.profile AS alias`.
+def compile_rule_sql(rule: object, *, tables: Tables, on: date, alias: str = "p", lateral: bool = True) -> CompiledSql:
+    """Compile a rule (its JSON, parsed first: RuleError if it is not valid; or its parsed tree) for
+    evaluation as of `on` over `tables.profile AS alias`.
 
     `lateral`: read qualification and place conditions through LATERAL aggregates (PostgreSQL);
     without it, through EXISTS sub-selects that SQLite understands. Both decide the same.
     """
-    validate_rule(rule)
+    tree = as_tree(rule)
     compiler = _Compiler(tables, on, alias, lateral=lateral)
-    truth, vt, _vf, cand = compiler.node(rule, "")
-    count = sum(1 for _ in iter_conditions(rule))
+    truth, vt, _vf, cand = compiler.node(tree)
+    count = sum(1 for _ in iter_leaves(tree))
     assert count == len(compiler.states)
     return CompiledSql(
         truth=truth,

@@ -9,10 +9,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from matching.core.calculator import FIELDS as CALCULATOR_FIELDS
+from matching.core.describe import describe_rule
+from matching.core.industries import is_industry_code
 from matching.core.vocabulary import INDUSTRY_CHAINS, SIZES
 from portal.api.serializers import StrictInputSerializer
 
 from ..models import BenefitKind, ExpectedOutcome, GoldenCase, Mode, PolicyTransition, PolicyVersion
+from ..selectors import policy_in_effect
 from ..services import CONTENT_FIELDS
 
 _PLACE_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -35,8 +39,6 @@ class PolicyFilterSerializer(serializers.Serializer):
     )
 
     def validate_industry(self, value: str) -> str:
-        from matching.core.industries import is_industry_code
-
         value = value.strip().upper()
         if value and not is_industry_code(value):
             raise serializers.ValidationError("不是 GB/T 4754-2017 的行业代码", code="invalid_industry")
@@ -54,7 +56,8 @@ def _chains(version: PolicyVersion) -> list[dict[str, str]]:
 
 class ChainSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # drf-stubs: a field named "label" shadows Field.label (DRF keeps declared fields apart)
+    label = serializers.CharField()  # type: ignore[assignment]
 
 
 class PublicPolicyListSerializer(serializers.ModelSerializer):
@@ -120,14 +123,10 @@ class PublicPolicyDetailSerializer(PublicPolicyListSerializer):
         ]
 
     def get_in_effect(self, version: PolicyVersion) -> bool:
-        from ..selectors import policy_in_effect
-
         return policy_in_effect(version)
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_conditions(self, version: PolicyVersion) -> list[str]:
-        from matching.core.describe import describe_rule
-
         return describe_rule(version.rule)
 
 
@@ -243,8 +242,6 @@ class StaffVersionDetailSerializer(StaffVersionSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_conditions(self, version: PolicyVersion) -> list[str]:
-        from matching.core.describe import describe_rule
-
         return describe_rule(version.rule)
 
 
@@ -343,13 +340,21 @@ class PreviewSerializer(serializers.Serializer):
 # The public 政策计算器
 
 
+def _calculator_keys() -> str:
+    """The calculator's keys (one per registry fact, see matching.core.calculator.FIELDS), with notes."""
+    notes = {
+        "established_on": " 或 age_years",
+        "dishonest": "（未被列入失信名单填 false）",
+        "foreign_investor_country": "（无外资填空字符串）",
+    }
+    keys = [key for key in CALCULATOR_FIELDS if key not in ("name", "credit_code", "age_years")]
+    return "、".join(key + notes.get(key, "") for key in keys)
+
+
 class CalculatorInputSerializer(StrictInputSerializer):
     facts = serializers.DictField(
         help_text=(
-            "企业自行填写的信息，各项均可省略（省略即未知）：industry_code、size、employees、revenue、total_assets、"
-            "rd_expense_ratio、established_on 或 age_years、qualifications、zones、parks、tax_credit_rating、"
-            "dishonest（未被列入失信名单填 false）、above_designated_size、"
-            "foreign_investor_country（无外资填空字符串）。"
+            f"企业自行填写的信息，各项均可省略（省略即未知）：{_calculator_keys()}。"
             "数字不能为负，也不能超过登记可能的上限；文字形式的数字只接受普通写法（如 3000.5）。"
             "有误时返回 400，fields 中逐项给出 facts.<字段>、稳定的 code（invalid、out_of_range、unknown_code、"
             "conflict、unknown_field）和中文说明。"

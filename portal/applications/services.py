@@ -15,21 +15,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from matching.models import MatchOutcome
+from matching.selectors import enterprise_matches
+from policies.models import Mode
+from policies.selectors import policy_in_effect
 from portal.accounts.permissions import require_deciding_staff, require_enterprise_member, require_reason
 from portal.accounts.roles import DECIDING_ROLES
 from portal.api.exceptions import ApplicationError
 from portal.lifecycle import status_move
+from portal.notifications.models import Notification
+from portal.notifications.services import notification_create
+from portal.notifications.text import sentences
 
 from . import requirements
 from .files import CheckedFile, FileProblem, check_file
 from .models import Application, ApplicationAttachment, ApplicationTransition
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+    from portal.accounts.models import User
+    from portal.enterprises.models import Enterprise
+
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +80,8 @@ def _optional_note(note: str, field: str = "note") -> str:
     return note
 
 
-def _require_open(version: Any) -> None:
+def _require_open(version: PolicyVersion) -> None:
     """The version takes applications today: 申报 mode, published and in effect, inside the window."""
-    from policies.models import Mode
-    from policies.selectors import policy_in_effect
-
     if version.mode != Mode.APPLY:
         raise ApplicationError(
             "该政策实行“免申即享”，无需申报，符合条件的企业将自动兑现", code="not_apply_mode", field="policy_version"
@@ -86,11 +96,8 @@ def _require_open(version: Any) -> None:
         raise ApplicationError(problem, code="outside_window", field="policy_version")
 
 
-def _require_not_ineligible(enterprise: Any, version: Any) -> None:
+def _require_not_ineligible(enterprise: Enterprise, version: PolicyVersion) -> None:
     """Refuse when matching decided the enterprise does not qualify (no record also means ineligible)."""
-    from matching.models import MatchOutcome
-    from matching.selectors import enterprise_matches
-
     record = enterprise_matches(enterprise=enterprise).filter(policy_version=version).first()
     if record is None or record.outcome == MatchOutcome.INELIGIBLE:
         raise ApplicationError(
@@ -127,7 +134,7 @@ def _clean_contact(
 
 def _check_files(
     errors: dict[str, list[ValidationError]],
-    version: Any,
+    version: PolicyVersion,
     files: Mapping[int, Sequence[Any]],
     already: set[str],
 ) -> dict[int, list[CheckedFile]]:
@@ -197,7 +204,12 @@ def _delete_after_commit(names: list[str]) -> None:
 
 
 def _store_files(
-    *, application: Application, version: Any, checked: dict[int, list[CheckedFile]], by: Any, written: list[str]
+    *,
+    application: Application,
+    version: PolicyVersion,
+    checked: dict[int, list[CheckedFile]],
+    by: User,
+    written: list[str],
 ) -> None:
     """Write the checked files; a material given new files loses its old ones (deleted after commit)."""
     materials = requirements.materials_of(version)
@@ -206,7 +218,7 @@ def _store_files(
     old = list(ApplicationAttachment.objects.filter(application=application, material__in=replaced))
     if old:
         ApplicationAttachment.objects.filter(pk__in=[a.pk for a in old]).delete()
-        _delete_after_commit([a.file.name for a in old])
+        _delete_after_commit([a.file.name for a in old if a.file.name])
     for index, items in sorted(checked.items()):
         for item in items:
             attachment = ApplicationAttachment(
@@ -220,16 +232,13 @@ def _store_files(
             )
             item.upload.seek(0)
             attachment.file.save(f"upload{item.extension}", item.upload, save=False)
-            written.append(attachment.file.name)
+            if attachment.file.name:  # always, once saved
+                written.append(attachment.file.name)
             attachment.save()
 
 
-def _record(*, application: Application, previous: str, to: str, by: Any, note: str) -> None:
+def _record(*, application: Application, previous: str, to: str, by: User, note: str) -> None:
     """The timeline row and the enterprise's inbox notification for one status change."""
-    from portal.notifications.models import Notification
-    from portal.notifications.services import notification_create
-    from portal.notifications.text import sentences
-
     ApplicationTransition.objects.create(
         application=application, from_status=previous, to_status=to, by=by, note=note, at=timezone.now()
     )
@@ -250,7 +259,13 @@ def _record(*, application: Application, previous: str, to: str, by: Any, note: 
 
 
 def _move(
-    *, application: Application, to: str, by: Any, note: str = "", allowed: tuple[str, ...] | None = None, **fields: Any
+    *,
+    application: Application,
+    to: str,
+    by: User,
+    note: str = "",
+    allowed: tuple[str, ...] | None = None,
+    **fields: Any,
 ) -> Application:
     locked = (
         Application.objects.select_for_update(of=("self",))
@@ -275,7 +290,7 @@ def _duplicate(existing: Application) -> ApplicationError:
 # --- Enterprise actions -------------------------------------------------------------------------
 
 
-def application_precheck(*, enterprise: Any, version: Any) -> None:
+def application_precheck(*, enterprise: Enterprise, version: PolicyVersion) -> None:
     """Raise the refusal application_submit would give for this policy today (writes nothing).
 
     Lets the form page say "not now" before the enterprise gathers its files.
@@ -286,9 +301,9 @@ def application_precheck(*, enterprise: Any, version: Any) -> None:
 
 def application_submit(
     *,
-    enterprise: Any,
-    version: Any,
-    by: Any,
+    enterprise: Enterprise,
+    version: PolicyVersion,
+    by: User,
     contact_name: str,
     contact_phone: str,
     statement: str = "",
@@ -355,7 +370,7 @@ def application_submit(
 def application_resubmit(
     *,
     application: Application,
-    by: Any,
+    by: User,
     contact_name: str | None = None,
     contact_phone: str | None = None,
     statement: str | None = None,
@@ -401,7 +416,7 @@ def application_resubmit(
 
 
 @transaction.atomic
-def application_withdraw(*, application: Application, by: Any, reason: str = "") -> Application:
+def application_withdraw(*, application: Application, by: User, reason: str = "") -> Application:
     """The enterprise withdraws before a decision (撤回); it may submit again later."""
     require_enterprise_member(by, application.enterprise_id, message=_MEMBERS_ONLY)
     return _move(
@@ -413,26 +428,26 @@ def application_withdraw(*, application: Application, by: Any, reason: str = "")
 
 
 @transaction.atomic
-def application_accept(*, application: Application, by: Any, note: str = "") -> Application:
+def application_accept(*, application: Application, by: User, note: str = "") -> Application:
     require_deciding_staff(by)
     return _move(application=application, to=Status.ACCEPTED, by=by, note=_optional_note(note) or "材料齐全，予以受理")
 
 
 @transaction.atomic
-def application_approve(*, application: Application, by: Any, note: str = "") -> Application:
+def application_approve(*, application: Application, by: User, note: str = "") -> Application:
     require_deciding_staff(by)
     return _move(application=application, to=Status.APPROVED, by=by, note=_optional_note(note) or "审核通过")
 
 
 @transaction.atomic
-def application_reject(*, application: Application, by: Any, reason: str) -> Application:
+def application_reject(*, application: Application, by: User, reason: str) -> Application:
     require_deciding_staff(by)
     reason = require_reason(reason)
     return _move(application=application, to=Status.REJECTED, by=by, note=reason, staff_note=reason)
 
 
 @transaction.atomic
-def application_return(*, application: Application, by: Any, reason: str) -> Application:
+def application_return(*, application: Application, by: User, reason: str) -> Application:
     """退回补正: the enterprise corrects its materials and resubmits."""
     require_deciding_staff(by)
     reason = require_reason(reason)

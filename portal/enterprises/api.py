@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from matching.core.registry import FactSpec, ValueType, stored_facts
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
 from portal.accounts.authentication import DepartmentApiKeyAuthentication
 from portal.accounts.models import DepartmentApiKey
@@ -26,17 +27,22 @@ from .facts import FieldError, source_name
 from .feeds import FeedError, feed_apply
 from .models import FACT_FIELDS, SOURCE_CHOICES, Enterprise, FeedImport, Qualification, QualificationKind, Site, Size
 
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.accounts.requests import AuthenticatedRequest
+
+
 # --- Permissions ----------------------------------------------------------------------------------
 
 
-def can_edit(user: Any, enterprise: Enterprise) -> bool:
+def can_edit(user: User, enterprise: Enterprise) -> bool:
     """Data officers edit any enterprise; an enterprise user edits their own (as self-declared data)."""
     if has_role(user, Role.DATA_OFFICER):
         return True
     return getattr(user, "enterprise_id", None) == enterprise.pk and not is_staff_user(user)
 
 
-def write_source(user: Any, requested: str | None, *, default: str | None = None) -> str:
+def write_source(user: User, requested: str | None, *, default: str | None = None) -> str:
     """The source a write is recorded under: enterprise users always self-declare; staff name a department."""
     if has_role(user, Role.DATA_OFFICER):
         source = requested or default
@@ -112,22 +118,41 @@ class EnterpriseDetailOutput(serializers.ModelSerializer):
         return _provenance(obj)
 
 
+def fact_input_field(spec: FactSpec) -> serializers.Field:
+    """The API input for a stored fact, from its definition (value type and column bounds)."""
+    stored = spec.stored
+    assert stored is not None
+    if spec.profile_key == "established_on":
+        return serializers.DateField(required=False)
+    if spec.type is ValueType.INTEGER:
+        return serializers.IntegerField(required=False, min_value=0)
+    if spec.type is ValueType.NUMBER:
+        bounds: dict[str, Any] = {"min_value": 0}
+        if stored.maximum is not None:
+            bounds["max_value"] = stored.maximum
+        return serializers.DecimalField(
+            required=False, max_digits=stored.digits, decimal_places=stored.places, **bounds
+        )
+    if spec.type is ValueType.BOOLEAN:
+        return serializers.BooleanField(required=False)
+    if spec.type is ValueType.COUNTRY:
+        return serializers.CharField(required=False, max_length=stored.input_length, allow_blank=False)
+    if spec.type in (ValueType.INDUSTRY, ValueType.CHOICE):
+        return serializers.CharField(required=False, max_length=stored.input_length)
+    raise TypeError(f"no API input for {spec.name} ({spec.type})")
+
+
 class FactsInput(StrictInputSerializer):
-    industry_code = serializers.CharField(required=False, max_length=10)
-    established_on = serializers.DateField(required=False)
-    employees = serializers.IntegerField(required=False, min_value=0)
-    revenue = serializers.DecimalField(required=False, max_digits=16, decimal_places=2, min_value=0)
-    total_assets = serializers.DecimalField(required=False, max_digits=16, decimal_places=2, min_value=0)
-    above_designated_size = serializers.BooleanField(required=False)
-    foreign_investor_country = serializers.CharField(required=False, max_length=10, allow_blank=False)
-    rd_expense_ratio = serializers.DecimalField(
-        required=False, max_digits=5, decimal_places=2, min_value=0, max_value=100
-    )
-    tax_credit_rating = serializers.CharField(required=False, max_length=2)
-    dishonest = serializers.BooleanField(required=False)
+    """Fact values (one input per stored registry fact, see `fact_input_field`), their source and date."""
+
     name = serializers.CharField(required=False, max_length=200)
-    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)  # type: ignore[assignment]
     as_of = serializers.DateField(required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        facts = {spec.profile_key: fact_input_field(spec) for spec in stored_facts()}
+        return {**facts, **super().get_fields()}
 
     def facts(self) -> dict[str, Any]:
         return {k: v for k, v in self.validated_data.items() if k not in ("source", "as_of")}
@@ -217,7 +242,8 @@ class QualificationInput(StrictInputSerializer):
     certificate_no = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     valid_from = serializers.DateField()
     valid_to = serializers.DateField(required=False, allow_null=True, default=None)
-    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)  # type: ignore[assignment]
     as_of = serializers.DateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +266,8 @@ class ChangeOutput(serializers.Serializer):
     id = serializers.IntegerField()
     changes = serializers.JSONField(help_text='[{"field", "old", "new"}, …]')
     summary = serializers.CharField()
-    source = serializers.CharField()
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.CharField()  # type: ignore[assignment]
     source_display = serializers.SerializerMethodField()
     as_of = serializers.DateField()
     changed_at = serializers.DateTimeField()
@@ -279,14 +306,14 @@ class EnterpriseListApi(APIView):
         ],
         responses=paginated(EnterpriseListOutput),
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         rows = selectors.enterprise_list(user=request.user, filters=request.query_params)
         return _paginated(request, self, rows, EnterpriseListOutput)
 
     @extend_schema(
         operation_id="v1_enterprises_create", request=EnterpriseCreateInput, responses={201: EnterpriseDetailOutput}
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         if not has_role(request.user, Role.DATA_OFFICER):
             raise ApplicationError("仅数据专员可以登记企业", code="permission_denied", http_status=403)
         data = EnterpriseCreateInput(data=request.data)
@@ -306,6 +333,8 @@ class EnterpriseListApi(APIView):
 class _EnterpriseApi(APIView):
     """Views under /enterprises/<credit_code>/: the enterprise is resolved (and scoped: 404 for another's) first."""
 
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
+
     def enterprise(self) -> Enterprise:
         if not hasattr(self, "_enterprise"):
             self._enterprise = selectors.enterprise_get_for_user(
@@ -322,11 +351,11 @@ class EnterpriseDetailApi(_EnterpriseApi):
     """企业库. Staff see every enterprise; an enterprise user sees only their own (404 for any other)."""
 
     @extend_schema(operation_id="v1_enterprises_retrieve", responses=EnterpriseDetailOutput)
-    def get(self, request: Request, credit_code: str) -> Response:
+    def get(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         return Response(EnterpriseDetailOutput(self.enterprise()).data)
 
     @extend_schema(operation_id="v1_enterprises_partial_update", request=FactsInput, responses=EnterpriseDetailOutput)
-    def patch(self, request: Request, credit_code: str) -> Response:
+    def patch(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.enterprise()
         self.check_can_edit()
         data = FactsInput(data=request.data)
@@ -346,7 +375,7 @@ class EnterpriseHistoryApi(_EnterpriseApi):
     @extend_schema(
         operation_id="v1_enterprises_history_list", parameters=PAGE_PARAMETERS, responses=paginated(ChangeOutput)
     )
-    def get(self, request: Request, credit_code: str) -> Response:
+    def get(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         """Every accepted change: field, old and new value, source, date, who."""
         return _paginated(request, self, selectors.change_list(enterprise=self.enterprise()), ChangeOutput)
 
@@ -361,11 +390,11 @@ class SiteListApi(_EnterpriseApi):
     """
 
     @extend_schema(operation_id="v1_enterprises_sites_list", responses=SiteOutput(many=True))
-    def get(self, request: Request, credit_code: str) -> Response:
+    def get(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         return Response(SiteOutput(selectors.site_list(enterprise=self.enterprise()), many=True).data)
 
     @extend_schema(operation_id="v1_enterprises_sites_create", request=SiteInput, responses={201: SiteOutput})
-    def post(self, request: Request, credit_code: str) -> Response:
+    def post(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.enterprise()
         self.check_can_edit()
         data = SiteInput(data=request.data)
@@ -387,11 +416,11 @@ class SiteDetailApi(_EnterpriseApi):
     """One site (一照多址) of the enterprise; withdrawing it takes effect at once."""
 
     @extend_schema(operation_id="v1_enterprises_sites_retrieve", responses=SiteOutput)
-    def get(self, request: Request, credit_code: str, pk: str) -> Response:
+    def get(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         return Response(SiteOutput(self._site(pk)).data)
 
     @extend_schema(operation_id="v1_enterprises_sites_destroy", responses={204: None})
-    def delete(self, request: Request, credit_code: str, pk: str) -> Response:
+    def delete(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         site = self._site(pk)
         self.check_can_edit()
         services.site_withdraw(site=site, by=request.user)
@@ -408,7 +437,7 @@ class QualificationListApi(_EnterpriseApi):
     """The enterprise's qualifications (资质); a qualification counts only inside its validity."""
 
     @extend_schema(operation_id="v1_enterprises_qualifications_list", responses=QualificationOutput(many=True))
-    def get(self, request: Request, credit_code: str) -> Response:
+    def get(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         return Response(QualificationOutput(selectors.qualification_list(enterprise=self.enterprise()), many=True).data)
 
     @extend_schema(
@@ -416,7 +445,7 @@ class QualificationListApi(_EnterpriseApi):
         request=QualificationInput,
         responses={201: QualificationOutput},
     )
-    def post(self, request: Request, credit_code: str) -> Response:
+    def post(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.enterprise()
         self.check_can_edit()
         data = QualificationInput(data=request.data)
@@ -439,7 +468,7 @@ class QualificationDetailApi(_EnterpriseApi):
     """One qualification (资质) of the enterprise; a qualification counts only inside its validity."""
 
     @extend_schema(operation_id="v1_enterprises_qualifications_retrieve", responses=QualificationOutput)
-    def get(self, request: Request, credit_code: str, pk: str) -> Response:
+    def get(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         return Response(QualificationOutput(self._qualification(pk)).data)
 
     @extend_schema(
@@ -447,7 +476,7 @@ class QualificationDetailApi(_EnterpriseApi):
         request=QualificationUpdateInput,
         responses=QualificationOutput,
     )
-    def patch(self, request: Request, credit_code: str, pk: str) -> Response:
+    def patch(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         """Correct a self-declared qualification (a department-verified one: 400 `verified_fact`)."""
         q = self._qualification(pk)
         self.check_can_edit()
@@ -464,7 +493,7 @@ class QualificationDetailApi(_EnterpriseApi):
         return Response(QualificationOutput(q).data)
 
     @extend_schema(operation_id="v1_enterprises_qualifications_destroy", responses={204: None})
-    def delete(self, request: Request, credit_code: str, pk: str) -> Response:
+    def delete(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         q = self._qualification(pk)
         self.check_can_edit()
         source = q.source if has_role(request.user, Role.DATA_OFFICER) else SELF_DECLARED
@@ -519,6 +548,8 @@ class FeedRecordsView(APIView):
         ),
     )
     def post(self, request: Request, source: str) -> Response:
+        api_key = request.auth
+        assert isinstance(api_key, DepartmentApiKey)  # DepartmentApiKeyAuthentication and HasDepartmentKey
         records = request.data.get("records") if isinstance(request.data, dict) else request.data
         if not isinstance(records, list):
             raise ApplicationError("请求体应包含records数组", code="invalid_batch", field="records")
@@ -540,7 +571,7 @@ class FeedRecordsView(APIView):
                 source=source,
                 records=records,
                 channel=FeedImport.Channel.API,
-                api_key=request.auth,
+                api_key=api_key,
                 default_as_of=batch_as_of,
             )
         except FeedError as exc:

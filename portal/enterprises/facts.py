@@ -7,20 +7,20 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
-from matching.core.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SELF_DECLARED, SOURCES, TAX_CREDIT_RATINGS
+from matching.core.reading import FILE_NUMBER, MAX_STORED_INTEGER
+from matching.core.registry import FactSpec, ValueType, facts_shared_by, stored_facts
+from matching.core.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SELF_DECLARED, SOURCES
 
 from . import credit_code, industries
 
-# Which facts each department owns (部门信息共享): a feed may only set these.
+# Which facts each department owns (部门信息共享): a feed may only set these. From each fact's
+# definition (matching.core.registry: `shared_by`); the registered name is market regulation's.
 DEPARTMENT_FACTS: dict[str, tuple[str, ...]] = {
-    "market_regulation": ("name", "industry_code", "established_on", "foreign_investor_country"),
-    "tax": ("revenue", "total_assets", "tax_credit_rating"),
-    "statistics": ("employees", "revenue", "total_assets", "above_designated_size"),
-    "science_tech": ("rd_expense_ratio",),
-    "industry_info": (),
-    "credit": ("dishonest",),
+    department: (("name",) if department == "market_regulation" else ()) + facts_shared_by(department)
+    for department in SOURCES
+    if department in DEPARTMENT_SOURCES
 }
 # Which qualification kinds each department certifies.
 DEPARTMENT_QUALIFICATIONS: dict[str, tuple[str, ...]] = {
@@ -31,6 +31,9 @@ QUALIFICATION_FIELDS = ("qualification_kind", "certificate_no", "valid_from", "v
 RECORD_META_FIELDS = ("credit_code", "as_of")
 
 NONE_TOKENS = frozenset({"无", "none", "NONE", "None", "-"})  # "no foreign investor"
+# An as-of date: a `date`, or an ISO string; both sides of a comparison are of the same kind.
+_AsOf = TypeVar("_AsOf", date, str)
+
 _TRUE = frozenset({"true", "1", "yes", "y", "是", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "否", "f"})
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -124,21 +127,20 @@ def parse_date(raw: Any, field: str, *, not_future: bool = False, today: date | 
     return value
 
 
-# A number typed as text: digits (thousands commas allowed), a fraction, and at most a two-digit
-# exponent (spreadsheets write 1.23E+11), at most 40 characters. "1e1000000" would otherwise become a
-# million-digit integer: seconds of CPU for one field.
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d{1,2})?")
-_MAX_NUMBER_TEXT = 40
+# A number as a department's file or system writes it: matching.core.reading.FILE_NUMBER (digits,
+# thousands commas, a fraction, at most a two-digit exponent as spreadsheets write 1.23E+11), bounded
+# in length before it is converted. "1e1000000" would otherwise become a million-digit integer.
+_MAX_NUMBER_TEXT = FILE_NUMBER.max_length
 
 
 def _number_text(raw: str, field: str, code: str, message: str) -> str:
-    text = raw.strip()
-    if len(text) > _MAX_NUMBER_TEXT or not _PLAIN_NUMBER.fullmatch(text):
+    text = FILE_NUMBER.text(raw)
+    if text is None:
         raise FieldError(field, code, message)
-    return text.replace(",", "")
+    return text
 
 
-def parse_int(raw: Any, field: str, *, minimum: int = 0, maximum: int = 2_000_000_000) -> int:
+def parse_int(raw: Any, field: str, *, minimum: int = 0, maximum: int = MAX_STORED_INTEGER) -> int:
     if isinstance(raw, bool):
         raise FieldError(field, "invalid_integer", "应为整数")
     if isinstance(raw, int):
@@ -209,29 +211,39 @@ def parse_country(raw: Any, field: str = "foreign_investor_country") -> str:
     return value
 
 
-def parse_rating(raw: Any, field: str = "tax_credit_rating") -> str:
-    value = _text(field, raw, max_length=2).upper()
-    if value not in TAX_CREDIT_RATINGS:
-        raise FieldError(field, "invalid_choice", "纳税信用等级应为A、B、M、C、D之一")
+def parse_choice(raw: Any, field: str, choices: Mapping[str, str], label: str) -> str:
+    value = _text(field, raw, max_length=max(map(len, choices), default=1) + 1).upper()
+    if value not in choices:
+        raise FieldError(field, "invalid_choice", f"{label}应为{'、'.join(choices)}之一")
     return value
 
 
-def parse_ratio(raw: Any, field: str = "rd_expense_ratio") -> Decimal:
-    return parse_decimal(raw, field, maximum=Decimal(100))
+def _parser(spec: FactSpec) -> Callable[[Any], Any]:
+    """How a feed or the API reads the fact, from its definition (value type and stored column)."""
+    key, stored = spec.profile_key, spec.stored
+    assert stored is not None
+    if spec.type is ValueType.INDUSTRY:
+        return parse_industry_code
+    if key == "established_on":
+        return lambda raw: parse_date(raw, key, not_future=True, today=date.today())  # noqa: DTZ011
+    if spec.type is ValueType.INTEGER:
+        maximum = int(stored.largest(integer=True))
+        return lambda raw: parse_int(raw, key, maximum=maximum)
+    if spec.type is ValueType.NUMBER:
+        largest = Decimal(stored.largest(integer=False))
+        return lambda raw: parse_decimal(raw, key, maximum=largest, places=stored.places)
+    if spec.type is ValueType.BOOLEAN:
+        return lambda raw: parse_bool(raw, key)
+    if spec.type is ValueType.COUNTRY:
+        return lambda raw: parse_country(raw, key)
+    if spec.type is ValueType.CHOICE:
+        return lambda raw: parse_choice(raw, key, spec.choices, spec.label)
+    raise TypeError(f"no feed parser for {spec.name} ({spec.type})")
 
 
 PARSERS: dict[str, Callable[[Any], Any]] = {
     "name": parse_name,
-    "industry_code": parse_industry_code,
-    "established_on": lambda raw: parse_date(raw, "established_on", not_future=True, today=date.today()),  # noqa: DTZ011
-    "employees": lambda raw: parse_int(raw, "employees"),
-    "revenue": lambda raw: parse_decimal(raw, "revenue"),
-    "total_assets": lambda raw: parse_decimal(raw, "total_assets"),
-    "above_designated_size": lambda raw: parse_bool(raw, "above_designated_size"),
-    "foreign_investor_country": parse_country,
-    "rd_expense_ratio": parse_ratio,
-    "tax_credit_rating": parse_rating,
-    "dishonest": lambda raw: parse_bool(raw, "dishonest"),
+    **{spec.profile_key: _parser(spec) for spec in stored_facts()},
 }
 
 
@@ -291,10 +303,10 @@ def decide(
     *,
     old_value: Any,
     old_source: str | None,
-    old_as_of: date | str | None,
+    old_as_of: _AsOf | None,
     new_value: Any,
     new_source: str,
-    new_as_of: date | str | None,
+    new_as_of: _AsOf | None,
 ) -> Decision:
     """Whether a new value for one fact may replace what is held.
 
@@ -315,10 +327,10 @@ def decide(
 def decide_department(
     old_value: Any,
     old_source: str | None,
-    old_as_of: date | str | None,
+    old_as_of: _AsOf | None,
     new_value: Any,
     new_source: str,
-    new_as_of: date | str | None,
+    new_as_of: _AsOf | None,
 ) -> Decision:
     """`decide` for a value from a department (positional: feeds call it once per field of every record)."""
     if old_source is None:

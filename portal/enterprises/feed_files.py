@@ -9,10 +9,14 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
-from .facts import QUALIFICATION_FIELDS
-from .models import TRACKED_FIELDS, Enterprise
+from matching.core.registry import stored_facts
 
-# Chinese column titles people put in spreadsheets → field codes.
+from .facts import QUALIFICATION_FIELDS
+from .models import TRACKED_FIELDS
+from .models import field_label as tracked_field_label  # a tracked field's verbose name
+
+# Chinese column titles people put in spreadsheets → field codes: each fact's own (its definition's
+# `aliases` in matching.core.registry), and those of the record's other columns.
 _EXTRA_ALIASES = {
     "统一社会信用代码": "credit_code",
     "信用代码": "credit_code",
@@ -20,18 +24,7 @@ _EXTRA_ALIASES = {
     "数据截至日期": "as_of",
     "数据截止日期": "as_of",  # the common (if loose) spelling of 截至
     "企业名称": "name",
-    "行业代码": "industry_code",
-    "国民经济行业代码": "industry_code",
-    "从业人员": "employees",
-    "从业人员数": "employees",
-    "营业收入": "revenue",
-    "资产总额": "total_assets",
-    "规上企业": "above_designated_size",
-    "是否规上": "above_designated_size",
-    "外资来源": "foreign_investor_country",
-    "研发费用占比": "rd_expense_ratio",
-    "纳税信用等级": "tax_credit_rating",
-    "严重失信": "dishonest",
+    **{alias: spec.profile_key for spec in stored_facts() for alias in spec.aliases},
     "资质类型": "qualification_kind",
     "证书编号": "certificate_no",
     "有效期起": "valid_from",
@@ -43,7 +36,7 @@ _EXTRA_ALIASES = {
 def _aliases() -> dict[str, str]:
     aliases = {f: f for f in (*TRACKED_FIELDS, "credit_code", "as_of", *QUALIFICATION_FIELDS)}
     for f in TRACKED_FIELDS:
-        aliases[str(Enterprise._meta.get_field(f).verbose_name)] = f
+        aliases[tracked_field_label(f)] = f
     aliases.update(_EXTRA_ALIASES)
     return aliases
 
@@ -62,7 +55,7 @@ def field_label(code: str) -> str:
         if key == code:
             return title
     if code in TRACKED_FIELDS:
-        return str(Enterprise._meta.get_field(code).verbose_name)
+        return tracked_field_label(code)
     return code
 
 

@@ -9,30 +9,39 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from matching.core.reading import MAX_STORED_INTEGER
+from matching.core.registry import FACTS, stored_facts
 from matching.core.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SIZES, SOURCES, TAX_CREDIT_RATINGS
 from portal.jobs import Job
 
 from . import sizing
+from .industries import industry_name
 
 SOURCE_CHOICES = list(SOURCES.items())
 MARKET_REGULATION = "market_regulation"
 
-# Profile facts an enterprise row holds, in display order. Each has provenance in Enterprise.provenance.
-FACT_FIELDS: tuple[str, ...] = (
-    "industry_code",
-    "established_on",
-    "employees",
-    "revenue",
-    "total_assets",
-    "above_designated_size",
-    "foreign_investor_country",
-    "rd_expense_ratio",
-    "tax_credit_rating",
-    "dishonest",
-)
+# Profile facts an enterprise row holds, in registry order (matching.core.registry: one definition per
+# fact, its `stored` column named by profile_key). Each has provenance in Enterprise.provenance.
+FACT_FIELDS: tuple[str, ...] = tuple(spec.profile_key for spec in stored_facts())
 # `name` also carries provenance (the registered name comes from market regulation).
 TRACKED_FIELDS: tuple[str, ...] = ("name", *FACT_FIELDS)
 SIZE_INPUTS: tuple[str, ...] = ("industry_code", "employees", "revenue", "total_assets")
+
+
+def register_count(name: str) -> models.PositiveIntegerField:
+    """The register's column for a count fact (a whole number of people or items), from its definition."""
+    spec = FACTS[name]
+    assert spec.stored is not None and spec.stored.largest(integer=True) <= MAX_STORED_INTEGER, name
+    return models.PositiveIntegerField(spec.title, null=True, blank=True)
+
+
+def register_amount(name: str) -> models.DecimalField:
+    """The register's column for a decimal fact (an amount or a ratio), from its definition."""
+    spec = FACTS[name]
+    assert spec.stored is not None, name
+    return models.DecimalField(
+        spec.title, max_digits=spec.stored.digits, decimal_places=spec.stored.places, null=True, blank=True
+    )
 
 
 class Zone(models.Model):
@@ -104,19 +113,20 @@ class Enterprise(models.Model):
     name = models.CharField("企业名称", max_length=200)
     industry_code = models.CharField("国民经济行业（小类）", max_length=4, blank=True, default="")
     established_on = models.DateField("成立日期", null=True, blank=True)
-    employees = models.PositiveIntegerField("从业人员（人）", null=True, blank=True)
-    revenue = models.DecimalField("营业收入（万元）", max_digits=16, decimal_places=2, null=True, blank=True)
-    total_assets = models.DecimalField("资产总额（万元）", max_digits=16, decimal_places=2, null=True, blank=True)
+    employees = register_count("employees")
+    revenue = register_amount("revenue")
+    total_assets = register_amount("total_assets")
     above_designated_size = models.BooleanField("规模以上企业", null=True, blank=True)
     # ISO 3166 alpha-2 of the foreign investor ("JP" for 日资); "" for none. Known only when it has provenance.
     foreign_investor_country = models.CharField("外资来源国家（地区）", max_length=2, blank=True, default="")
-    rd_expense_ratio = models.DecimalField(
-        "研发费用占营业收入比例（%）", max_digits=5, decimal_places=2, null=True, blank=True
-    )
+    rd_expense_ratio = register_amount("rd_expense_ratio")
     tax_credit_rating = models.CharField(
         "纳税信用等级", max_length=1, blank=True, default="", choices=list(TAX_CREDIT_RATINGS.items())
     )
     dishonest = models.BooleanField("列入严重失信主体名单", null=True, blank=True)
+    social_insurance_staff = register_count("social_insurance_staff")
+    invention_patents = register_count("invention_patents")
+    rd_staff = register_count("rd_staff")
 
     # Derived: recomputed by the services whenever an input changes; never typed in.
     size = models.CharField("企业规模", max_length=12, choices=Size.choices, default=Size.UNCLASSIFIED)
@@ -170,8 +180,6 @@ class Enterprise(models.Model):
 
     @property
     def industry_name(self) -> str:
-        from .industries import industry_name
-
         return industry_name(self.industry_code) or ""
 
     def size_result(self) -> sizing.SizeResult:
@@ -410,7 +418,7 @@ class EnterpriseChange(models.Model):
     def who(self) -> str:
         if self.changed_by_id:
             return str(self.changed_by)
-        if self.feed_import_id and self.feed_import.api_key_id:
+        if self.feed_import is not None and self.feed_import.api_key_id:
             return str(self.feed_import.api_key)
         return SOURCES.get(self.source, self.source)
 
@@ -418,7 +426,9 @@ class EnterpriseChange(models.Model):
 def field_label(field: str) -> str:
     """Chinese label of a history field key."""
     if field in ("size", *TRACKED_FIELDS):
-        return str(Enterprise._meta.get_field(field).verbose_name)
+        model_field = Enterprise._meta.get_field(field)
+        assert isinstance(model_field, models.Field)  # tracked fields are the model's own columns
+        return str(model_field.verbose_name)
     if field.startswith("qualification:"):
         return QUALIFICATION_KINDS.get(field.partition(":")[2], field)
     return {"site": "经营场所", "created": "登记入库"}.get(field, field)

@@ -1,5 +1,5 @@
 """Writes to the enterprise registry. Every change to facts, qualifications or sites is recorded in
-EnterpriseChange and announced with signals_out.notify_facts_changed (after commit)."""
+EnterpriseChange and announced with events.FACTS_CHANGED (after commit)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
+from portal import events
 from portal.accounts.models import User
+from portal.accounts.roles import Role, has_role
 from portal.api.exceptions import ApplicationError
 from portal.jobs import job_claim, job_fail, job_finish, job_sweep
 
 from . import credit_code as cc
-from . import places
+from . import feeds, places, tasks
 from .facts import Decision, FieldError, decide, parse_date, parse_facts, source_name
+from .feed_files import SUFFIXES, FeedFileError, check_content, field_label, iter_numbered_records
+from .feeds import KEPT_REJECTIONS, FeedError
 from .models import (
     MARKET_REGULATION,
     SIZE_INPUTS,
@@ -34,7 +38,6 @@ from .models import (
     Zone,
     json_value,
 )
-from .signals_out import notify_facts_changed
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +97,7 @@ def _apply_facts(
             new_source=source,
             new_as_of=as_of,
         )
-        if decision is Decision.REFUSED:
+        if decision is Decision.REFUSED and entry is not None:  # refused only over a department's entry
             refused.append(
                 FieldError(
                     key,
@@ -184,7 +187,7 @@ def enterprise_create(
         # Lost a race with another registration of the same code.
         raise ApplicationError("该统一社会信用代码已登记", code="duplicate_credit_code", field="credit_code") from None
     _record_history(enterprise, [("created", None, code), *changes], source=source, as_of=as_of, by=by)
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return enterprise
 
 
@@ -215,7 +218,7 @@ def enterprise_update_facts(
     _record_history(locked, changes, source=source, as_of=as_of, by=by)
     if changes or locked.provenance != enterprise.provenance:
         # A confirmation (same value, a newer date) changes no outcome but what explanations show.
-        notify_facts_changed([locked.pk])
+        events.emit(events.FACTS_CHANGED, enterprise_ids=[locked.pk])
     # Keep the caller's instance current.
     for field in locked._meta.concrete_fields:
         setattr(enterprise, field.attname, getattr(locked, field.attname))
@@ -272,7 +275,7 @@ def qualification_create(
     )
     change = (f"qualification:{kind}", None, _qualification_value(q))
     _record_history(enterprise, [change], source=source, as_of=as_of, by=by)
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return q
 
 
@@ -317,7 +320,7 @@ def qualification_update(
         _record_history(
             enterprise, [(f"qualification:{locked.kind}", old, new)], source=SELF_DECLARED, as_of=_today(), by=by
         )
-        notify_facts_changed([enterprise.pk])
+        events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return locked
 
 
@@ -339,7 +342,7 @@ def qualification_delete(*, qualification: Qualification, by: User | None = None
         by=by,
     )
     qualification.delete()
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
 
 
 # --- Sites (一照多址) -------------------------------------------------------------------------------
@@ -419,7 +422,7 @@ def site_file(
     )
     site.parks.set(parks)
     _record_history(enterprise, [("site", None, _site_value(site, park_codes))], source=source, as_of=site.as_of, by=by)
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return site
 
 
@@ -479,7 +482,7 @@ def site_withdraw(*, site: Site, by: User | None = None) -> None:
     value = _site_value(site, site.parks.values_list("code", flat=True))
     _record_history(enterprise, [("site", value, None)], source=site.source, as_of=_today(), by=by)
     site.delete()
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
 
 
 def _user(by: User | None) -> User | None:
@@ -497,7 +500,10 @@ def township_update(*, township: Township, name: str, zone: Zone | None) -> Town
     township.zone = zone
     township.save()
     if moved:
-        notify_facts_changed(Site.objects.filter(township=township).values_list("enterprise_id", flat=True).distinct())
+        events.emit(
+            events.FACTS_CHANGED,
+            enterprise_ids=Site.objects.filter(township=township).values_list("enterprise_id", flat=True).distinct(),
+        )
     return township
 
 
@@ -506,7 +512,7 @@ def zone_delete(*, zone: Zone) -> None:
     """Remove a functional zone; its townships keep no zone, and enterprises with sites there are re-matched."""
     affected = list(Site.objects.filter(township__zone=zone).values_list("enterprise_id", flat=True).distinct())
     zone.delete()
-    notify_facts_changed(affected)
+    events.emit(events.FACTS_CHANGED, enterprise_ids=affected)
 
 
 @transaction.atomic
@@ -514,7 +520,7 @@ def park_delete(*, park: Park) -> None:
     """Remove a 特色园区; enterprises with sites in it are re-matched."""
     affected = list(Site.objects.filter(parks=park).values_list("enterprise_id", flat=True).distinct())
     park.delete()
-    notify_facts_changed(affected)
+    events.emit(events.FACTS_CHANGED, enterprise_ids=affected)
 
 
 def parse_as_of(raw: Any) -> date:
@@ -531,10 +537,6 @@ FEED_REPORT_LIMIT = 10_000  # error-report lines kept on the row; the counts sta
 def feed_upload_create(*, by: User, source: str, file: Any, default_as_of: date | None = None) -> FeedImport:
     """Store an uploaded CSV/XLSX and queue its import (the task is sent once the row is committed)."""
     from pathlib import Path
-
-    from portal.accounts.roles import Role, has_role
-
-    from .feed_files import SUFFIXES, FeedFileError, check_content
 
     if not has_role(by, Role.DATA_OFFICER):
         raise ApplicationError("只有数据专员可以上传部门数据", code="data_officer_required", http_status=403)
@@ -567,10 +569,8 @@ def feed_upload_create(*, by: User, source: str, file: Any, default_as_of: date 
 def _send_feed_upload(import_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from .tasks import feed_upload_task
-
     try:
-        feed_upload_task.delay(import_id)
+        tasks.feed_upload_task.delay(import_id)
     except BrokerError:
         logger.warning("broker unavailable: feed upload %s stays queued", import_id)
 
@@ -584,8 +584,6 @@ def feed_upload_claim(*, import_id: int) -> FeedImport | None:
 
 def _report_lines(rejected: list[dict[str, Any]], rows: list[int]) -> list[dict[str, Any]]:
     """feed_apply's rejections (index within the chunk) as report lines naming the file row."""
-    from .feed_files import field_label
-
     lines = []
     for item in rejected:
         for error in item["errors"]:
@@ -611,9 +609,6 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
     """
     from itertools import islice
 
-    from .feed_files import FeedFileError, iter_numbered_records
-    from .feeds import FeedError, feed_apply
-
     def records() -> Iterator[tuple[int, dict[str, Any]]]:
         with feed_import.file.open("rb") as fh:
             yield from iter_numbered_records(fh, feed_import.filename)
@@ -637,7 +632,8 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
                 row = FeedImport.objects.select_for_update().get(pk=feed_import.pk)
                 if row.status != FeedImport.Status.RUNNING or row.claim != feed_import.claim or row.processed != start:
                     return row  # another worker took over (or it was failed): leave it to them
-                result = feed_apply(
+                # Looked up on the module at each call, so a test can watch the chunks it is given.
+                result = feeds.feed_apply(
                     source=row.source,
                     records=[record for _, record in part],
                     channel=row.channel,
@@ -660,8 +656,6 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
 
 def _count_chunk(row: FeedImport, result: Any, part: list[tuple[int, Any]], start: int) -> None:
     from django.db.models import F
-
-    from .feeds import KEPT_REJECTIONS
 
     lines = _report_lines(result.rejected, [number for number, _ in part])
     room = max(FEED_REPORT_LIMIT - len(row.report), 0)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 
+from policies.models import PolicyVersion, benefit_period_label
 from portal.lifecycle import Transition
 
 ACTIVE_STATUSES = ("determined", "notified", "confirmed", "objected")
@@ -91,8 +92,6 @@ class Entitlement(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Policy and period follow from the version that first granted the benefit.
         if self.policy_id is None or not self.period:
-            from policies.models import PolicyVersion
-
             policy_id, period = PolicyVersion.objects.values_list("policy_id", "benefit_period").get(
                 pk=self.policy_version_id
             )
@@ -102,8 +101,6 @@ class Entitlement(models.Model):
 
     @property
     def period_label(self) -> str:
-        from policies.models import benefit_period_label
-
         return benefit_period_label(self.period)
 
 

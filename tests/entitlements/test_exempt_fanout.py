@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from matching import benchdata
+from devtools.bench import district as synthetic_district
 from matching.core.evaluator import compile_rule
 from matching.models import MatchRecord, MatchRun
 from matching.selectors import today
@@ -73,7 +73,7 @@ def granted() -> tuple[set[int], int, int]:
 @pytest.fixture
 def district() -> None:
     need_postgres()
-    benchdata.build_district(3000, seed=11)
+    synthetic_district.build_district(3000, seed=11)
     match_profiles_refresh()
 
 

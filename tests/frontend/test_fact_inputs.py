@@ -209,6 +209,9 @@ def test_golden_form_writes_every_fact_into_the_profile() -> None:
             "zone": ["tech_ecology"],
             "parks": ["kjc_ngit_park"],
             "qualifications": ["high_tech"],
+            "social_insurance_staff": "72",
+            "invention_patents": "6",
+            "rd_staff": "18",
             "verified": "on",
         }
     )

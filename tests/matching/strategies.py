@@ -29,35 +29,49 @@ def numeric(fact: str, points: list[Any]) -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(build, NUMBER_OPS, st.sampled_from(points), st.sampled_from(points))
 
 
-CONDITIONS = st.one_of(
-    st.builds(
+# One strategy per registry fact, every operator (tests/matching/test_fact_definitions.py checks that
+# each fact has one, so the property tests that hold the paths equal cover every fact).
+FACT_CONDITIONS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "industry": st.builds(
         lambda v: {"fact": "industry", "op": "under", "value": v},
         sublist(["65", "652", "6520", "C", "39", "3973", "I", "13", "M"]),
     ),
-    st.builds(
+    "size": st.builds(
         lambda op, v: {"fact": "size", "op": op, "value": v},
         st.sampled_from(["in", "not_in"]),
         sublist(["large", "medium", "small", "micro"]),
     ),
-    numeric("employees", [10, 100]),
-    numeric("revenue", [100, 2000.5]),
-    numeric("rd_expense_ratio", [0.1, 3]),
-    numeric("age_years", [1, 3, 5]),
-    st.builds(lambda v: {"fact": "qualification", "op": "has", "value": v}, st.sampled_from(["high_tech", "gazelle"])),
-    st.builds(lambda v: {"fact": "zone", "op": "in", "value": v}, sublist(["tech_ecology", "business_innovation"])),
-    st.builds(lambda v: {"fact": "park", "op": "in", "value": v}, sublist(["hefeng_park", "taihu_science_city"])),
-    st.builds(
+    "employees": numeric("employees", [10, 100]),
+    "revenue": numeric("revenue", [100, 2000.5]),
+    "total_assets": numeric("total_assets", [100, 2000.5]),
+    "rd_expense_ratio": numeric("rd_expense_ratio", [0.1, 3]),
+    "age_years": numeric("age_years", [1, 3, 5]),
+    "social_insurance_staff": numeric("social_insurance_staff", [10, 100]),
+    "invention_patents": numeric("invention_patents", [0, 3]),
+    "rd_staff": numeric("rd_staff", [5, 50]),
+    "qualification": st.builds(
+        lambda v: {"fact": "qualification", "op": "has", "value": v}, st.sampled_from(["high_tech", "gazelle"])
+    ),
+    "zone": st.builds(
+        lambda v: {"fact": "zone", "op": "in", "value": v}, sublist(["tech_ecology", "business_innovation"])
+    ),
+    "park": st.builds(
+        lambda v: {"fact": "park", "op": "in", "value": v}, sublist(["hefeng_park", "taihu_science_city"])
+    ),
+    "tax_credit_rating": st.builds(
         lambda op, v: {"fact": "tax_credit_rating", "op": op, "value": v},
         st.sampled_from(["in", "not_in"]),
         sublist(["A", "B", "D"]),
     ),
-    st.builds(
-        lambda f, v: {"fact": f, "op": "eq", "value": v},
-        st.sampled_from(["dishonest", "above_designated_size"]),
-        st.booleans(),
+    "dishonest": st.builds(lambda v: {"fact": "dishonest", "op": "eq", "value": v}, st.booleans()),
+    "above_designated_size": st.builds(
+        lambda v: {"fact": "above_designated_size", "op": "eq", "value": v}, st.booleans()
     ),
-    st.builds(lambda v: {"fact": "foreign_investor_country", "op": "in", "value": v}, sublist(["JP", "US"])),
-)
+    "foreign_investor_country": st.builds(
+        lambda v: {"fact": "foreign_investor_country", "op": "in", "value": v}, sublist(["JP", "US"])
+    ),
+}
+CONDITIONS = st.one_of(*FACT_CONDITIONS.values())
 
 # Conditions no data decides: an enterprise's commitment, a department's judgement (with or without
 # the department named). Wording with quotes and an apostrophe, which the SQL must never see.
@@ -94,22 +108,29 @@ def maybe(values: list[Any]) -> st.SearchStrategy[Any]:
     return st.sampled_from([None, *values])
 
 
+# A value (or None: unknown) for every scalar fact's profile key, on both sides of the rules' bounds.
+SCALAR_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "industry_code": maybe(["6520", "3973", "1310", "4411", "7320", "6511"]),
+    "size": maybe(["large", "medium", "small", "micro"]),
+    "employees": maybe([0, 9, 10, 11, 99, 100, 101]),
+    "revenue": maybe([Decimal("99.99"), Decimal(100), Decimal("2000.5"), Decimal(5000)]),
+    "total_assets": maybe([Decimal(100), Decimal("2000.49"), Decimal("2000.5")]),
+    "rd_expense_ratio": maybe([Decimal("0.1"), 0.1, Decimal("2.99"), Decimal(3), Decimal(7)]),
+    "established_on": maybe([date(2020, 2, 29), date(2022, 6, 30), date(2024, 7, 1), date(2025, 6, 30)]),
+    "tax_credit_rating": maybe(["A", "B", "M", "D"]),
+    "dishonest": maybe([True, False]),
+    "above_designated_size": maybe([True, False]),
+    "foreign_investor_country": maybe(["", "JP", "US", "DE"]),
+    "social_insurance_staff": maybe([0, 9, 10, 11, 100, 101]),
+    "invention_patents": maybe([0, 2, 3, 4]),
+    "rd_staff": maybe([0, 5, 50, 51]),
+}
+
+
 @st.composite
 def profiles(draw: st.DrawFn) -> EnterpriseProfile:
-    scalar = {
-        "industry_code": maybe(["6520", "3973", "1310", "4411", "7320", "6511"]),
-        "size": maybe(["large", "medium", "small", "micro"]),
-        "employees": maybe([0, 9, 10, 11, 99, 100, 101]),
-        "revenue": maybe([Decimal("99.99"), Decimal(100), Decimal("2000.5"), Decimal(5000)]),
-        "rd_expense_ratio": maybe([Decimal("0.1"), 0.1, Decimal("2.99"), Decimal(3), Decimal(7)]),
-        "established_on": maybe([date(2020, 2, 29), date(2022, 6, 30), date(2024, 7, 1), date(2025, 6, 30)]),
-        "tax_credit_rating": maybe(["A", "B", "M", "D"]),
-        "dishonest": maybe([True, False]),
-        "above_designated_size": maybe([True, False]),
-        "foreign_investor_country": maybe(["", "JP", "US", "DE"]),
-    }
     facts = {}
-    for key, strategy in scalar.items():
+    for key, strategy in SCALAR_VALUES.items():
         value = draw(strategy)
         if value is not None:
             facts[key] = Fact(value, draw(SOURCES), date(2025, 1, 1))

@@ -23,6 +23,9 @@ DEPARTMENT = {
     "tax_credit_rating": "tax",
     "dishonest": "credit",
     "size": "statistics",
+    "social_insurance_staff": "tax",
+    "invention_patents": "market_regulation",
+    "rd_staff": "science_tech",
 }
 
 

@@ -70,6 +70,24 @@ OPERATOR_CASES = [
     (cond("rd_expense_ratio", "gte", 0.1), make_profile(rd_expense_ratio=0.1), "met"),
     (cond("rd_expense_ratio", "gt", 0.1), make_profile(rd_expense_ratio=Decimal("0.1")), "unmet"),
     (cond("rd_expense_ratio", "gt", 3), EMPTY, "unknown"),
+    # the counts added as one definition each (社保缴纳人数, 有效发明专利数, 研发人员数): every comparison
+    *[
+        case
+        for fact in ("social_insurance_staff", "invention_patents", "rd_staff")
+        for case in (
+            (cond(fact, "gte", 10), make_profile(**{fact: 10}), "met"),
+            (cond(fact, "gte", 10), make_profile(**{fact: 9}), "unmet"),
+            (cond(fact, "gt", 10), make_profile(**{fact: 11}), "met"),
+            (cond(fact, "gt", 10), make_profile(**{fact: 10}), "unmet"),
+            (cond(fact, "lte", 10), make_profile(**{fact: 10}), "met"),
+            (cond(fact, "lte", 10), make_profile(**{fact: 11}), "unmet"),
+            (cond(fact, "lt", 10), make_profile(**{fact: 9}), "met"),
+            (cond(fact, "lt", 10), make_profile(**{fact: 10}), "unmet"),
+            (cond(fact, "between", [1, 10]), make_profile(**{fact: 0}), "unmet"),
+            (cond(fact, "between", [1, 10]), make_profile(**{fact: 1}), "met"),
+            (cond(fact, "gte", 1), EMPTY, "unknown"),
+        )
+    ],
     # age_years: whole years as of the evaluation date (DAY = 2025-06-30)
     (cond("age_years", "gte", 5), make_profile(established_on=date(2020, 6, 30)), "met"),
     (cond("age_years", "gte", 5), make_profile(established_on=date(2020, 7, 1)), "unmet"),

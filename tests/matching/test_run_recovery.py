@@ -12,7 +12,8 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from matching import benchdata, services
+from devtools.bench import district as synthetic_district
+from matching import services
 from matching.core.evaluator import compile_rule
 from matching.models import MatchRecord, MatchRun
 from matching.selectors import today
@@ -171,7 +172,7 @@ def test_two_workers_deciding_the_same_policy_at_once_duplicate_nothing(settings
 
     need_postgres()  # each thread needs its own connection to the same committed data
     settings.MATCH_CHUNK_SIZE = 25
-    benchdata.build_district(400, seed=5)
+    synthetic_district.build_district(400, seed=5)
     services.match_profiles_refresh()
     rule = {"fact": "tax_credit_rating", "op": "in", "value": ["A", "B"]}
     version = PolicyVersionFactory(published=True, mode="exempt", rule=rule)

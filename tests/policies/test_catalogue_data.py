@@ -28,7 +28,7 @@ CATALOGUE = ROOT / "policies" / "catalogue" / "policies.json"
 PLAN = ROOT / "policies" / "catalogue" / "plan.txt"
 SEED_FILE = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_e667ff0d085481f5.txt"
 INDUSTRY_FILES = (
-    ROOT / "matching" / "data" / "gbt4754-2017.json",
+    ROOT / "matching" / "core" / "data" / "gbt4754-2017.json",
     ROOT / "portal" / "enterprises" / "data" / "gbt4754-2017.json",
 )
 

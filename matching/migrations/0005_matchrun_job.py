@@ -14,7 +14,7 @@ def queued_to_pending(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('matching', '0003_match_run_heartbeat_claim_cursor'),
+        ('matching', '0004_match_profile_counts_social_insurance_patents_rd_staff'),
     ]
 
     operations = [

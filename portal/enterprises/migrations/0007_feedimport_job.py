@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('enterprises', '0005_feed_import_heartbeat'),
+        ('enterprises', '0006_enterprise_counts_social_insurance_patents_rd_staff'),
     ]
 
     operations = [

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from django.core.management import call_command, get_commands
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from portal.celery import task_mode_line
@@ -50,10 +51,10 @@ DATA_STEPS = ("load_catalogue", "load_demo", "rematch")
 class Command(BaseCommand):
     help = "Migrate and load the catalogue and demo data (idempotent), then print how to log in."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         available = get_commands()
         started = timezone.now()
@@ -67,7 +68,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"惠企通已就绪：{options['url']}"))
         self.stdout.write(task_mode_line())
         if "load_demo" in available:
-            from portal.accounts.demo import DEMO_LOGINS
+            from devtools.demo.accounts import DEMO_LOGINS
 
             self.stdout.write("示例账号（用户名、密码、身份）：")
             for username, password, what in DEMO_LOGINS:

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
+from matching.core.registry import FACTS, generated_facts, sample_facts
 from matching.core.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, TOWNSHIPS
 
 DEPARTMENTS = sorted(DEPARTMENT_SOURCES)
@@ -33,6 +34,9 @@ FACT_DEPARTMENT = {
     "tax_credit_rating": "tax",
     "dishonest": "credit",
 }
+GENERATED = generated_facts()
+GENERATED_COLUMNS = tuple(FACTS[name].profile_key for name in GENERATED)
+FACT_DEPARTMENT.update({FACTS[name].profile_key: FACTS[name].shared_by[0] for name in GENERATED})
 # (industry prefix, weight): the plan's 2+3+X and the services around them.
 INDUSTRY_MIX = [
     ("39", 22),
@@ -122,6 +126,9 @@ def build_district(n: int, *, seed: int = 2026) -> dict[str, int]:
                 else None,
                 "dishonest": rng.random() < 0.01 if rng.random() > 0.05 else None,
             }
+            # The facts whose synthetic values come from their own definitions (appended: the draws
+            # above stay as they were).
+            values.update(sample_facts(rng, values, names=GENERATED))
             provenance = {
                 key: {
                     "source": FACT_DEPARTMENT[key] if rng.random() < 0.75 else "self_declared",
@@ -150,6 +157,7 @@ def build_district(n: int, *, seed: int = 2026) -> dict[str, int]:
                 values["rd_expense_ratio"],
                 values["tax_credit_rating"] or "",
                 values["dishonest"],
+                *(values[key] for key in GENERATED_COLUMNS),
                 size.size,
                 size.basis[:300],
                 json.dumps(provenance),
@@ -170,6 +178,7 @@ def build_district(n: int, *, seed: int = 2026) -> dict[str, int]:
         "rd_expense_ratio",
         "tax_credit_rating",
         "dishonest",
+        *GENERATED_COLUMNS,
         "size",
         "size_basis",
         "provenance",

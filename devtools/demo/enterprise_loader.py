@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from devtools.demo import enterprises as demo
 from matching.core.registry import source_label
 from matching.core.vocabulary import SELF_DECLARED
-
-from . import demo, services
-from .feeds import feed_apply
-from .models import Enterprise, FeedImport, Qualification, Site
+from portal.enterprises import services
+from portal.enterprises.feeds import feed_apply
+from portal.enterprises.models import Enterprise, FeedImport, Qualification, Site
 
 _FILENAME = "示例数据"
 
@@ -113,6 +113,14 @@ def load_enterprises(*, log: Callable[[str], None] = lambda _: None) -> list[Ent
         log,
     )
     _feed("industry_info", _qualification_records(items, "industry_info"), log)
+    # The facts whose demo values come from their own definitions, each from the department that shares it.
+    for department, as_of in demo.GENERATED_AS_OF.items():
+        records = [
+            {"credit_code": e.credit_code, "as_of": as_of.isoformat(), **facts}
+            for e in items
+            if (facts := e.generated_by(department))
+        ]
+        _feed(department, records, log)
 
     by_code = {e.credit_code: e for e in Enterprise.objects.filter(credit_code__in=[i.credit_code for i in items])}
     declared_quals = set(
