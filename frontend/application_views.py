@@ -21,7 +21,7 @@ from matching.core.evaluator import Outcome
 from matching.selectors import enterprise_matches
 from policies.models import PolicyVersion
 from portal.api.exceptions import ApplicationError
-from portal.applications import rules
+from portal.applications import requirements
 from portal.applications import selectors as app_selectors
 from portal.applications import services as app_services
 from portal.applications.api.serializers import files_from_request
@@ -65,7 +65,7 @@ def _attachment_groups(
     request: AuthenticatedHttpRequest, application: Application
 ) -> list[tuple[str, list[dict[str, Any]]]]:
     """Attachments by material, in the order of the policy's materials list, each with the name this user sees."""
-    order = {m.name: m.index for m in rules.materials_of(application.policy_version)}
+    order = {m.name: m.index for m in requirements.materials_of(application.policy_version)}
     groups: dict[str, list[dict[str, Any]]] = {}
     for attachment in application.attachments.all():
         label = app_selectors.attachment_label(user=request.user, attachment=attachment)
@@ -117,7 +117,7 @@ def apply(request: AuthenticatedHttpRequest, credit_code: str, version_id: int) 
         app_services.application_precheck(enterprise=enterprise, version=version)
     except ApplicationError as error:
         refusal = error.message
-    materials = rules.materials_of(version)
+    materials = requirements.materials_of(version)
     uploaded = _uploaded(previous)
     if request.method == "POST" and not refusal:
         form = ApplicationForm(request.POST, request.FILES, materials=materials, uploaded=uploaded)
@@ -150,7 +150,7 @@ def apply(request: AuthenticatedHttpRequest, credit_code: str, version_id: int) 
         form=form,
         refusal=refusal,
         outcome=_outcome(enterprise, version),
-        window=rules.window_text(version),
+        window=requirements.window_text(version),
         reopening=previous is not None,
         today=timezone.localdate(),
     )
@@ -175,7 +175,7 @@ def _detail(
     if form is None and member and application.can_resubmit:
         form = ApplicationForm(
             initial=_prefill(request, application),
-            materials=rules.materials_of(application.policy_version),
+            materials=requirements.materials_of(application.policy_version),
             uploaded=_uploaded(application),
         )
     context = _context(
@@ -228,7 +228,7 @@ def application_resubmit(request: AuthenticatedHttpRequest, credit_code: str, ap
     form = ApplicationForm(
         request.POST,
         request.FILES,
-        materials=rules.materials_of(application.policy_version),
+        materials=requirements.materials_of(application.policy_version),
         uploaded=_uploaded(application),
     )
     if form.is_valid():

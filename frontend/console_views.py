@@ -22,11 +22,13 @@ from matching.core.describe import describe_rule
 from matching.core.evaluator import Outcome
 from matching.core.rules import RuleError
 from matching.models import MatchRun
-from policies import permissions
 from policies import selectors as policy_selectors
 from policies import services as policy_services
 from policies.models import GoldenCase, PolicyVersion, PreviewRun
+from portal.accounts.permissions import can_edit_policies, can_review_policies
+from portal.accounts.roles import is_staff_user
 from portal.api.exceptions import ApplicationError
+from portal.enterprises.place_names import place_choices
 from portal.entitlements import services as entitlement_services
 from portal.entitlements.models import Entitlement
 from portal.entitlements.selectors import entitlement_timeline, entitlements_for_staff
@@ -52,7 +54,7 @@ def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpR
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not permissions.is_staff_user(request.user):
+        if not is_staff_user(request.user):
             raise PermissionDenied("仅限工作人员访问")
         return view(request, *args, **kwargs)
 
@@ -70,7 +72,7 @@ def console(request: AuthenticatedHttpRequest) -> HttpResponse:
         versions = sorted(policy.versions.all(), key=lambda v: v.number)
         if versions:
             rows.append({"policy": policy, "latest": versions[-1], "count": len(versions)})
-    context = {"rows": rows, "can_edit": permissions.can_edit(request.user), "section": "console"}
+    context = {"rows": rows, "can_edit": can_edit_policies(request.user), "section": "console"}
     return render(request, "frontend/console/policy_list.html", context)
 
 
@@ -79,7 +81,7 @@ def console(request: AuthenticatedHttpRequest) -> HttpResponse:
 def review_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """待我审核: what this reviewer may approve (not their own drafts) and what waits to be published."""
     queue = policy_selectors.staff_review_queue(user=request.user)
-    context = {"queue": queue, "can_review": permissions.can_review(request.user), "section": "console"}
+    context = {"queue": queue, "can_review": can_review_policies(request.user), "section": "console"}
     return render(request, "frontend/console/review_queue.html", context)
 
 
@@ -196,7 +198,7 @@ def _editor_post(
 @staff_required
 @require_http_methods(["GET", "POST"])
 def policy_new(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if not permissions.can_edit(request.user):
+    if not can_edit_policies(request.user):
         raise PermissionDenied("只有政策编辑人员可以新建政策")
     if request.method == "POST":
         form = PolicyCreateForm(request.POST)
@@ -219,7 +221,7 @@ def policy_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def version_detail(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     version = _version(version_id)
-    editing = version.is_editable and permissions.can_edit(request.user)
+    editing = version.is_editable and can_edit_policies(request.user)
     form: PolicyContentForm | None = None
     builder: dict[str, Any] = {}
     if editing:
@@ -257,8 +259,8 @@ def version_detail(request: AuthenticatedHttpRequest, version_id: int) -> HttpRe
         "transitions": policy_selectors.staff_version_transitions(version=version),
         "golden_rows": golden_rows,
         "golden_failed": sum(1 for _, result in golden_rows if result is None or not result.passed),
-        "can_edit_golden": version.is_editable and permissions.can_edit(request.user),
-        "can_review": permissions.can_review(request.user),
+        "can_edit_golden": version.is_editable and can_edit_policies(request.user),
+        "can_review": can_review_policies(request.user),
         # Four eyes (policy_approve refuses the author or submitter): say so instead of offering the button.
         "own_version": request.user.pk in (version.author_id, version.submitted_by_id),
         "run": MatchRun.objects.filter(policy_version=version).order_by("-created_at", "-pk").first(),
@@ -367,7 +369,7 @@ def run_progress(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse
 
 def _golden_editable(version: PolicyVersion, user: User) -> None:
     """Refuse early (the services check again, under the version's lock)."""
-    if not permissions.can_edit(user):
+    if not can_edit_policies(user):
         raise PermissionDenied("只有政策编辑人员可以修改标准案例")
     if not version.is_editable:
         raise PermissionDenied("已提交的版本不能修改标准案例；如需修改，请新建版本")
@@ -375,8 +377,9 @@ def _golden_editable(version: PolicyVersion, user: User) -> None:
 
 def _golden_form(request: AuthenticatedHttpRequest, version: PolicyVersion, case: GoldenCase | None) -> HttpResponse:
     _golden_editable(version, request.user)
+    zones, parks = place_choices()
     if request.method == "POST":
-        form = GoldenCaseForm(request.POST, held_from=version.effective_from)
+        form = GoldenCaseForm(request.POST, held_from=version.effective_from, zones=zones, parks=parks)
         if form.is_valid():
             fields = {
                 "name": form.cleaned_data["name"],
@@ -404,7 +407,7 @@ def _golden_form(request: AuthenticatedHttpRequest, version: PolicyVersion, case
                 return redirect(reverse("frontend:console_version", args=[version.pk]) + "#golden-heading")
     else:
         initial = GoldenCaseForm.initial_from(case) if case is not None else {"expected": "eligible"}
-        form = GoldenCaseForm(initial=initial, held_from=version.effective_from)
+        form = GoldenCaseForm(initial=initial, held_from=version.effective_from, zones=zones, parks=parks)
     context = {"form": form, "version": version, "case": case, "section": "console"}
     return render(request, "frontend/console/golden_form.html", context)
 

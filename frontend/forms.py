@@ -13,17 +13,15 @@ from django.utils import timezone
 from matching.core.calculator import DeclaredFactsError, profile_from_declared
 from matching.core.profile import EnterpriseProfile
 from matching.core.reading import Widget
-from matching.core.registry import FactSpec, ValueType, format_number, scalar_facts, stored_facts
+from matching.core.registry import FACTS, FactSpec, ValueType, format_number, scalar_facts, stored_facts
 from matching.core.vocabulary import (
     DEPARTMENT_SOURCES,
     INDUSTRY_CHAINS,
-    PARKS,
     SIZES,
     SOURCES,
-    ZONES,
 )
 from policies.golden import EXAMPLE_PROFILE
-from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
+from policies.models import BenefitKind, ExpectedOutcome, Mode, PolicyVersion
 from portal.enterprises import industries, sizing
 
 from .fact_inputs import CALCULATOR, GOLDEN, NO_FOREIGN_CAPITAL, declared_facts, fact_inputs, industry_label
@@ -398,7 +396,7 @@ class GoldenCaseForm(forms.Form):
     """
 
     name = forms.CharField(label="案例名称", max_length=200)
-    expected = forms.ChoiceField(label="预期结果", choices=Outcome.choices)
+    expected = forms.ChoiceField(label="预期结果", choices=ExpectedOutcome.choices)
     on = forms.DateField(label="评估日期", required=False, help_text="留空：按今天评估（移入政策有效期内）", **_DATE)
     verified = forms.BooleanField(label="以上信息来自部门共享（已核验）", required=False)
     profile_json = forms.CharField(
@@ -421,8 +419,10 @@ class GoldenCaseForm(forms.Form):
         # A ticked qualification is held from the earliest of: the case's date, this date (the version's
         # first effective day), today; so it is valid whenever the case is evaluated.
         self.held_from = held_from
-        zones = zones if zones is not None else list(ZONES.items())
-        parks = parks if parks is not None else list(PARKS.items())
+        # The database's names, passed in by the view (place_choices); without, the names the rule wording
+        # holds (the database's too, once a request has synced them: portal.enterprises.place_names).
+        zones = zones if zones is not None else list(FACTS["zone"].choices.items())
+        parks = parks if parks is not None else list(FACTS["park"].choices.items())
         self.inputs = fact_inputs(purpose=GOLDEN, zones=zones, parks=parks)
         fields = dict(self.fields)
         self.fields = {key: fields[key] for key in ("name", "expected", "on")}

@@ -21,7 +21,8 @@ from portal.accounts.roles import is_staff_user
 from portal.api.exceptions import ApplicationError
 from portal.applications.selectors import applied_version_ids
 from portal.applications.services import application_precheck
-from portal.enterprises.models import Enterprise, Park, Zone
+from portal.enterprises.models import Enterprise
+from portal.enterprises.place_names import place_choices
 from portal.enterprises.selectors import enterprise_profile
 
 from .fact_inputs import CALCULATOR, declared_summary, initial_from_profile
@@ -42,16 +43,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _zones() -> list[tuple[str, str]]:
-    return list(Zone.objects.order_by("sort_order", "code").values_list("code", "name"))
+    return place_choices()[0]
 
 
 def _parks() -> list[tuple[str, str]]:
-    return list(Park.objects.order_by("sort_order", "code").values_list("code", "name"))
+    return place_choices()[1]
 
 
 def _departments() -> list[str]:
     return sorted(
-        set(policy_selectors.published_versions().exclude(department="").values_list("department", flat=True))
+        set(policy_selectors.published_versions_in_effect().exclude(department="").values_list("department", flat=True))
     )
 
 

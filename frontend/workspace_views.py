@@ -23,7 +23,7 @@ from matching.selectors import enterprise_matches
 from policies.models import Mode
 from portal.accounts.roles import is_enterprise_user
 from portal.api.exceptions import ApplicationError
-from portal.applications.rules import window_problem
+from portal.applications.requirements import window_problem
 from portal.applications.selectors import applied_version_ids
 from portal.enterprises import selectors as enterprise_selectors
 from portal.enterprises import services as enterprise_services

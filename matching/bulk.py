@@ -19,7 +19,7 @@ from portal.db import bound_cursor
 from portal.enterprises.models import Park, Qualification, Site, Township, Zone
 
 from .core.sql import CompiledSql, Tables, compile_rule_sql
-from .models import MatchProfile, MatchRecord, Outcome
+from .models import MatchOutcome, MatchProfile, MatchRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +70,8 @@ WITH cand AS (
       FROM {profile} p JOIN cand c ON c.enterprise_id = p.enterprise_id {compiled.joins}
 ), outcomes AS (
     SELECT d.enterprise_id,
-           CASE WHEN d.t THEN '{Outcome.ELIGIBLE}' WHEN NOT d.t THEN '{Outcome.INELIGIBLE}'
-                ELSE '{Outcome.NEEDS_INFO}' END AS outcome,
+           CASE WHEN d.t THEN '{MatchOutcome.ELIGIBLE}' WHEN NOT d.t THEN '{MatchOutcome.INELIGIBLE}'
+                ELSE '{MatchOutcome.NEEDS_INFO}' END AS outcome,
            d.vt AS verified, d.states
       FROM decided d
 )
@@ -79,7 +79,7 @@ SELECT o.enterprise_id, o.outcome, o.verified, o.states, r.id AS record_id,
        r.outcome AS previous_outcome, r.verified AS previous_verified
   FROM outcomes o
   LEFT JOIN {records} r ON r.policy_version_id = {v} AND r.enterprise_id = o.enterprise_id
- WHERE (r.id IS NULL AND o.outcome <> '{Outcome.INELIGIBLE}')
+ WHERE (r.id IS NULL AND o.outcome <> '{MatchOutcome.INELIGIBLE}')
     OR (r.id IS NOT NULL AND (r.outcome <> o.outcome OR r.verified <> o.verified))
 """
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from policies.models import PolicyVersion
 
-from .models import MatchRecord, Outcome
+from .models import MatchOutcome, MatchRecord
 
 if TYPE_CHECKING:
     from portal.enterprises.models import Enterprise
@@ -20,14 +20,14 @@ def today() -> date:
     return timezone.localdate()
 
 
-def published_versions() -> QuerySet:
+def published_versions_any_period() -> QuerySet:
     """Every published policy version (in effect or not: an expired one must stop matching)."""
     return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("pk")
 
 
 _OUTCOME_ORDER = Case(
-    When(outcome=Outcome.ELIGIBLE, then=Value(0)),
-    When(outcome=Outcome.NEEDS_INFO, then=Value(1)),
+    When(outcome=MatchOutcome.ELIGIBLE, then=Value(0)),
+    When(outcome=MatchOutcome.NEEDS_INFO, then=Value(1)),
     default=Value(2),
     output_field=IntegerField(),
 )

@@ -19,12 +19,12 @@ import uuid
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from policies.models import PolicyVersion, dates_in_effect
@@ -32,7 +32,16 @@ from policies.selectors import policy_in_effect
 from portal import events
 from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS, Enterprise, Site
 from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
-from portal.lifecycle import stale_running
+from portal.jobs import (
+    JobLost,
+    job_claim,
+    job_fail,
+    job_finish,
+    job_heartbeat,
+    job_progress,
+    job_release,
+    job_sweep,
+)
 
 from . import tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write
@@ -42,10 +51,9 @@ from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
 from .core.registry import FACTS, PlaceFact, QualificationFact
 from .core.sql import CompiledSql
 from .incremental import load_for_match
-from .models import MatchProfile, MatchRecord, MatchRun
-from .models import Outcome as OutcomeChoice
+from .models import MatchOutcome, MatchProfile, MatchRecord, MatchRun
 from .models import change_kind as kind_of_change
-from .selectors import published_versions, today
+from .selectors import published_versions_any_period, today
 
 if TYPE_CHECKING:
     from policies.models import PolicyVersion
@@ -171,7 +179,7 @@ def policy_version_match(
             regranted = [
                 c.enterprise_id
                 for c in changes
-                if c.outcome == OutcomeChoice.ELIGIBLE and c.verified and c.previous_outcome
+                if c.outcome == MatchOutcome.ELIGIBLE and c.verified and c.previous_outcome
             ]
             if regranted:
                 events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
@@ -331,7 +339,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
     on = on or today()
     ids = sorted(set(enterprise_ids))
     refreshed = 0
-    for version in published_versions().order_by("pk"):
+    for version in published_versions_any_period().order_by("pk"):
         if not policy_in_effect(version, on):
             continue
         explainer = _Explainer(compiled=_compiled(version), on=on)
@@ -343,7 +351,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
                     MatchRecord.objects.filter(
                         policy_version_id=version.pk,
                         enterprise_id__in=part,
-                        outcome__in=(OutcomeChoice.ELIGIBLE, OutcomeChoice.NEEDS_INFO),
+                        outcome__in=(MatchOutcome.ELIGIBLE, MatchOutcome.NEEDS_INFO),
                     ).values_list("pk", "enterprise_id", "outcome", "verified", "explanation")
                 )
                 if not stored:
@@ -401,7 +409,7 @@ _LIVE: dict[str, Any] = {"stamp": None, "versions": []}
 @functools.cache
 def _stamp_sql() -> tuple[str, tuple]:
     stamps = (
-        published_versions()
+        published_versions_any_period()
         .order_by()
         .values("status")
         .annotate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
@@ -430,9 +438,11 @@ def _published_compiled() -> list[_LiveVersion]:
     """
     stamp = _published_stamp()
     if stamp != _LIVE["stamp"]:
-        rows = list(published_versions().values_list("pk", "updated_at", "effective_from", "effective_to"))
+        rows = list(published_versions_any_period().values_list("pk", "updated_at", "effective_from", "effective_to"))
         missing = [pk for pk, updated_at, _, _ in rows if (pk, updated_at) not in _COMPILED]
-        rules = dict(published_versions().filter(pk__in=missing).values_list("pk", "rule")) if missing else {}
+        rules = (
+            dict(published_versions_any_period().filter(pk__in=missing).values_list("pk", "rule")) if missing else {}
+        )
         live = []
         for pk, updated_at, effective_from, effective_to in rows:
             key = (pk, updated_at)
@@ -480,7 +490,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 )
                 new.append(record)
             else:
-                status = outcome.status if outcome else OutcomeChoice.INELIGIBLE
+                status = outcome.status if outcome else MatchOutcome.INELIGIBLE
                 verified = outcome.verified if outcome else False
                 if (kept.outcome, kept.verified) == (status, verified):
                     # Same decision; a fact, source or date it shows may still have moved.
@@ -488,7 +498,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                         explanation = outcome.to_dict()
                         if explanation_stale(explanation, kept.explanation):
                             restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
-                            if status == OutcomeChoice.ELIGIBLE and verified:
+                            if status == MatchOutcome.ELIGIBLE and verified:
                                 restated_entitled.append(version.pk)
                     continue
                 record = MatchRecord(
@@ -499,7 +509,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                     previous_verified=kept.verified,
                 )
                 updated.append(record)
-            record.outcome = outcome.status if outcome else OutcomeChoice.INELIGIBLE
+            record.outcome = outcome.status if outcome else MatchOutcome.INELIGIBLE
             record.verified = outcome.verified if outcome else False
             record.states = outcome.state_letters if outcome else ""
             record.explanation = outcome.to_dict() if outcome else None
@@ -529,7 +539,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 for r in records
             ]
             events.emit(events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=version_changes, run_id=run_id)
-            if any(r.outcome == OutcomeChoice.ELIGIBLE and r.verified and r.previous_outcome for r in records):
+            if any(r.outcome == MatchOutcome.ELIGIBLE and r.verified and r.previous_outcome for r in records):
                 # An entitlement that already existed (verified again after a lapse) takes the new basis.
                 events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
             changes.extend(version_changes)
@@ -539,12 +549,12 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
 # --- Runs ---------------------------------------------------------------------------------------
 
 
-class MatchRunLost(Exception):
-    """The run was taken over by another worker (revived after its heartbeat went stale): stop writing."""
+# The job cycle (claim, heartbeat, progress, release, fail, sweep) is portal.jobs'; these name it for runs.
+MatchRunLost = JobLost
 
 
 def match_run_claim(*, run_id: int) -> MatchRun | None:
-    """Take a pending run, or a running one whose heartbeat is stale, under a new claim token (one UPDATE).
+    """Take a queued run, or a running one whose heartbeat is stale, under a new claim token (one UPDATE).
 
     None when it is done, failed, or held by a live worker (a message redelivered early). Only one
     UPDATE can take a given row, and the token it writes makes the previous holder's next progress step
@@ -552,23 +562,12 @@ def match_run_claim(*, run_id: int) -> MatchRun | None:
     nothing: every write is diff-only under row locks (the version row, or the enterprise row) and
     unique keys.
     """
-    now = timezone.now()
-    claimed = (
-        MatchRun.objects.filter(pk=run_id)
-        .filter(Q(status=MatchRun.Status.PENDING) | stale_running(MatchRun.Status.RUNNING, now=now))
-        .update(status=MatchRun.Status.RUNNING, claim=uuid.uuid4(), started_at=now, heartbeat_at=now)
-    )
-    return MatchRun.objects.get(pk=run_id) if claimed == 1 else None
+    return job_claim(MatchRun.objects.all(), pk=run_id)
 
 
 def match_run_heartbeat(*, run_id: int, claim: uuid.UUID | None) -> bool:
     """Move the heartbeat of a run this worker still holds; False once it is no longer ours (or finished)."""
-    return (
-        MatchRun.objects.filter(pk=run_id, claim=claim, status=MatchRun.Status.RUNNING).update(
-            heartbeat_at=timezone.now()
-        )
-        == 1
-    )
+    return job_heartbeat(MatchRun.objects.all(), pk=run_id, claim=claim)
 
 
 def match_run_progress(
@@ -579,7 +578,7 @@ def match_run_progress(
     Called inside a chunk's transaction, the failure rolls that chunk back. A run nobody claimed (a
     direct call, e.g. from a test or a shell) is updated unconditionally.
     """
-    fields: dict[str, Any] = {"processed": processed, "heartbeat_at": timezone.now()}
+    fields: dict[str, Any] = {"processed": processed}
     if cursor is not None:
         fields["cursor"] = cursor
     counted = Counter(run.changed or {})
@@ -587,15 +586,8 @@ def match_run_progress(
         for c in changes:
             counted[kind_of_change(c.previous_outcome, c.previous_verified, c.outcome, c.verified)] += 1
         fields["changed"] = dict(counted)
-    rows = MatchRun.objects.filter(pk=run.pk)
-    if run.claim is not None:
-        rows = rows.filter(claim=run.claim, status=MatchRun.Status.RUNNING)
-    if rows.update(**fields) != 1:
-        raise MatchRunLost(run.pk)
-    run.processed = processed
+    job_progress(run, **fields)
     run.changed = dict(counted)
-    if cursor is not None:
-        run.cursor = cursor
 
 
 def match_run_resume_at(*, run: MatchRun, lo: int, hi: int) -> int:
@@ -607,14 +599,7 @@ def match_run_resume_at(*, run: MatchRun, lo: int, hi: int) -> int:
     start = lo if run.cursor is None else min(max(run.cursor, lo), hi)
     if start == lo:
         run.changed = {}  # a fresh start counts from nothing
-    rows = MatchRun.objects.filter(pk=run.pk)
-    if run.claim is not None:
-        rows = rows.filter(claim=run.claim, status=MatchRun.Status.RUNNING)
-    moved = rows.update(
-        total=hi - lo, processed=start - lo, cursor=start, heartbeat_at=timezone.now(), changed=run.changed
-    )
-    if moved != 1:
-        raise MatchRunLost(run.pk)
+    job_progress(run, total=hi - lo, processed=start - lo, cursor=start, changed=run.changed)
     if start > lo:
         logger.info("match run %s resumes at enterprise %s (%s of %s done)", run.pk, start, start - lo, hi - lo)
     return start
@@ -634,7 +619,7 @@ def match_run_request(
 ) -> MatchRun:
     """Record a run and send it to a worker. Call outside a transaction (e.g. from on_commit).
 
-    The run row is written first: if the broker is down the send fails, the run stays pending and
+    The run row is written first: if the broker is down the send fails, the run stays queued and
     `match_runs_sweep` sends it again later, so a change is never lost, only delayed. A nightly run
     is recorded once per day (`nightly_for` is unique): asked again, the existing run is returned.
     """
@@ -659,14 +644,12 @@ def _send(run_id: int) -> None:
     try:
         tasks.match_run_task.delay(run_id)
     except BrokerError:
-        logger.warning("broker unavailable: match run %s stays pending for the sweep", run_id)
+        logger.warning("broker unavailable: match run %s stays queued for the sweep", run_id)
 
 
 def match_run_release(*, run: MatchRun) -> None:
     """Give a claimed run back (a transient error): the retry, or the sweep, claims it again (and resumes)."""
-    MatchRun.objects.filter(pk=run.pk, claim=run.claim, status=MatchRun.Status.RUNNING).update(
-        status=MatchRun.Status.PENDING, claim=None
-    )
+    job_release(run)
 
 
 def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
@@ -682,12 +665,8 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     else:
         summary = match_everything(on=on, run=run)
         changed = dict(summary.changes)
-    rows = MatchRun.objects.filter(pk=run.pk)
-    if run.claim is not None:
-        rows = rows.filter(claim=run.claim)
-    now = timezone.now()
-    # The cursor is cleared: a finished run asked for again (set back to pending) decides everything anew.
-    rows.update(status=MatchRun.Status.DONE, changed=changed, cursor=None, finished_at=now, heartbeat_at=now)
+    # The cursor is cleared: a finished run asked for again (set back to queued) decides everything anew.
+    job_finish(run, changed=changed, cursor=None)
     logger.info("match run %s (%s) done: %s", run.pk, run.kind, changed)
     return summary
 
@@ -695,12 +674,7 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
 def match_run_fail(*, run_id: int, error: BaseException, claim: uuid.UUID | None = None) -> None:
     """Record a run as failed; with `claim`, only while that claim still holds it (a worker that lost
     its run to another must not fail the other's work)."""
-    rows = MatchRun.objects.filter(pk=run_id)
-    if claim is not None:
-        rows = rows.filter(claim=claim)
-    rows.update(
-        status=MatchRun.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
-    )
+    job_fail(MatchRun.objects.all(), pk=run_id, error=error, claim=claim)
 
 
 def enterprises_match(
@@ -711,7 +685,7 @@ def enterprises_match(
     ids = sorted(set(enterprise_ids))
     if len(ids) > BULK_THRESHOLD:
         match_profiles_refresh(enterprise_ids=ids)
-        for version_id in published_versions().values_list("pk", flat=True):
+        for version_id in published_versions_any_period().values_list("pk", flat=True):
             part = policy_version_match(version_id=version_id, on=on, run=None)
             summary.changed_records += part.changed_records
             summary.changes.update(part.changes)
@@ -732,26 +706,17 @@ def match_runs_sweep(*, pending_after_seconds: float | None = None, running_afte
     """Send again runs whose task was lost (broker down when requested, or a worker that died).
 
     A run "running" whose heartbeat has not moved for JOB_STALE_AFTER_SECONDS (`running_after_seconds`)
-    lost its worker: it goes back to pending and is sent at once; the next holder resumes after the
-    chunks that committed (see match_run_claim, match_run_resume_at). A run pending for as long
+    lost its worker: it goes back to the queue and is sent at once; the next holder resumes after the
+    chunks that committed (see match_run_claim, match_run_resume_at). A run queued for as long
     (`pending_after_seconds`) is sent again too: its message may be gone (broker down, or restarted
     without persistence); a second message for a run still queued is harmless, one claim wins.
     """
-    now = timezone.now()
-    stale_after = settings.JOB_STALE_AFTER_SECONDS if running_after_seconds is None else running_after_seconds
-    pending_after = settings.JOB_STALE_AFTER_SECONDS if pending_after_seconds is None else pending_after_seconds
-    stale = stale_running(MatchRun.Status.RUNNING, now=now, seconds=stale_after)
-    revived = list(MatchRun.objects.filter(stale).values_list("pk", flat=True))
-    if revived:
-        MatchRun.objects.filter(stale, pk__in=revived).update(status=MatchRun.Status.PENDING, claim=None)
-        logger.warning("match runs %s lost their worker (no heartbeat for %ss): sent again", revived, stale_after)
-    waiting = MatchRun.objects.filter(
-        status=MatchRun.Status.PENDING, created_at__lt=now - timedelta(seconds=pending_after)
-    ).values_list("pk", flat=True)
-    resend = sorted({*revived, *waiting})
-    for run_id in resend:
-        _send(run_id)
-    return len(resend)
+    return job_sweep(
+        MatchRun.objects.all(),
+        send=_send,
+        queued_after_seconds=pending_after_seconds,
+        running_after_seconds=running_after_seconds,
+    )
 
 
 def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> MatchSummary:
@@ -768,9 +733,9 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
     missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
     match_profiles_refresh(enterprise_ids=list(missing))
     total = MatchSummary()
-    versions = list(published_versions().values_list("pk", flat=True))
+    versions = list(published_versions_any_period().values_list("pk", flat=True))
     if run is not None:
-        MatchRun.objects.filter(pk=run.pk).update(total=len(versions), processed=0)
+        job_progress(run, total=len(versions), processed=0)
 
     def one(version_id: int) -> MatchSummary:
         try:

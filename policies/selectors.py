@@ -19,11 +19,12 @@ from matching.core.profile import EnterpriseProfile
 from matching.core.registry import MET, UNKNOWN, UNMET
 from matching.core.rules import RuleError, as_tree, parse_rule_keyed
 from matching.core.tree import AllOf, Condition, Leaf, Node, child_paths, three_valued
+from portal.accounts.permissions import can_review_policies
 from portal.enterprises import selectors as enterprise_selectors
+from portal.enterprises.place_names import place_names
 
 from .golden import GoldenInput, golden_check_cases
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
-from .permissions import can_review
 
 if TYPE_CHECKING:
     from portal.accounts.models import User
@@ -51,7 +52,7 @@ def effect_note(version: PolicyVersion, on: date) -> str:
     return ""
 
 
-def published_versions(*, on: date | None = None) -> QuerySet[PolicyVersion]:
+def published_versions_in_effect(*, on: date | None = None) -> QuerySet[PolicyVersion]:
     """Published versions in effect on `on` (today), one per policy."""
     on = on or timezone.localdate()
     return (
@@ -127,7 +128,7 @@ def policy_list(*, filters: dict[str, Any] | None = None, on: date | None = None
     The catalogue has hundreds of policies at most, so the rule and tag filters run in Python.
     """
     filters = filters or {}
-    versions = published_versions(on=on)
+    versions = published_versions_in_effect(on=on)
     for name in ("mode", "department", "benefit_kind"):
         if filters.get(name):
             versions = versions.filter(**{name: filters[name]})
@@ -194,7 +195,7 @@ def staff_review_queue(*, user: User) -> dict[str, list[PolicyVersion]]:
     "approve": not yet approved, and neither written nor submitted by `user` (policy_approve refuses
     those: four eyes). "publish": approved, waiting for a reviewer to publish. Empty for non-reviewers.
     """
-    if not can_review(user):
+    if not can_review_policies(user):
         return {"approve": [], "publish": []}
     in_review = staff_version_queryset().filter(status=Status.IN_REVIEW).order_by("submitted_at", "id")
     return {
@@ -221,6 +222,7 @@ def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -
             effective_to=version.effective_to,
             cases=[GoldenInput(c.name, c.profile, c.expected, c.on) for c in cases],
             today=today,
+            places=place_names(),
         )
     except RuleError:
         return [(case, None) for case in cases]
@@ -359,7 +361,7 @@ def eligibility_check(*, profile: EnterpriseProfile, on: date | None = None) -> 
     on = on or timezone.localdate()
     results = [
         CheckResult(version, compile_rule(version.rule).evaluate(profile, on=on))
-        for version in published_versions(on=on)
+        for version in published_versions_in_effect(on=on)
     ]
     results.sort(key=lambda r: (_STATUS_ORDER.get(r.outcome.status, 9), r.version.policy_id))
     return results

@@ -30,15 +30,16 @@ from matching.core.describe import describe_condition
 from matching.core.rules import RuleError, join, undecidable_conditions, validate_rule
 from matching.core.vocabulary import INDUSTRY_CHAINS
 from portal import events
+from portal.accounts.permissions import require_policy_editor, require_policy_reviewer, require_staff
 from portal.api.exceptions import ApplicationError
 from portal.enterprises import selectors as enterprise_selectors
 from portal.enterprises.models import Enterprise
-from portal.lifecycle import stale_running
+from portal.enterprises.place_names import place_names
+from portal.jobs import job_claim, job_fail, job_finish, job_progress, job_sweep
 
 from . import tasks
 from .golden import GoldenInput, GoldenProfileError, golden_check, golden_check_cases, golden_profile
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
-from .permissions import is_staff_user, require_editor, require_reviewer
 from .selectors import policy_preview
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ def policy_create(*, by: User, key: str = "", **fields: Any) -> PolicyVersion:
     Without `key` the 政策标识 is generated (`p-2026-0061`): editors are not asked to invent an
     English slug. A given key (the API, the catalogue loader) is checked as before.
     """
-    require_editor(by)
+    require_policy_editor(by)
     _check_field_names(fields, CONTENT_FIELDS)
     if key:
         if slugify(key) != key or not key.isascii():
@@ -194,7 +195,7 @@ def policy_create(*, by: User, key: str = "", **fields: Any) -> PolicyVersion:
 @transaction.atomic
 def policy_version_update(*, version: PolicyVersion, by: User, **fields: Any) -> PolicyVersion:
     """Edit a draft. Submitted versions are immutable."""
-    require_editor(by)
+    require_policy_editor(by)
     _check_field_names(fields, CONTENT_FIELDS)
     version = _lock_version(version)
     if not version.is_editable:
@@ -213,7 +214,7 @@ def policy_version_update(*, version: PolicyVersion, by: User, **fields: Any) ->
 @transaction.atomic
 def policy_version_create_draft(*, policy: Policy, by: User) -> PolicyVersion:
     """Start a new version (number + 1) from the published one (or the latest), golden cases included."""
-    require_editor(by)
+    require_policy_editor(by)
     Policy.objects.select_for_update().filter(pk=policy.pk).first()
     versions = PolicyVersion.objects.filter(policy=policy)
     open_version = versions.filter(status__in=[Status.DRAFT, Status.IN_REVIEW]).order_by("-number").first()
@@ -245,7 +246,7 @@ def policy_version_create_draft(*, policy: Policy, by: User) -> PolicyVersion:
 @transaction.atomic
 def policy_submit(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """Send a draft for review; from here on it is immutable."""
-    require_editor(by)
+    require_policy_editor(by)
     version = _lock_version(version)
     _require_status(version, Status.DRAFT)
     _validate_version(version)
@@ -262,7 +263,7 @@ def policy_submit(*, version: PolicyVersion, by: User, comment: str = "") -> Pol
 @transaction.atomic
 def policy_approve(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """A reviewer who neither wrote nor submitted the version approves it for publication."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     version = _lock_version(version)
     _require_status(version, Status.IN_REVIEW)
     if by.pk in (version.author_id, version.submitted_by_id):
@@ -281,7 +282,7 @@ def policy_approve(*, version: PolicyVersion, by: User, comment: str = "") -> Po
 @transaction.atomic
 def policy_reject(*, version: PolicyVersion, by: User, comment: str) -> PolicyVersion:
     """Send a version under review back to its editors as a draft, saying why."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     if not (comment or "").strip():
         raise ValidationError({"comment": ValidationError("退回时请说明原因", code="comment_required")})
     version = _lock_version(version)
@@ -334,7 +335,7 @@ def _require_decidable_for_exempt(*, mode: str, rule: Any) -> None:
 
 
 def _require_golden_cases_pass(version: PolicyVersion, *, today: date | None = None) -> None:
-    failures = [r for r in golden_check(version, today=today) if not r.passed]
+    failures = [r for r in golden_check(version, today=today, places=place_names()) if not r.passed]
     if failures:
         reasons = "；".join(r.reason for r in failures)
         raise ApplicationError(
@@ -369,7 +370,7 @@ def _publish(version: PolicyVersion, *, by: User, comment: str = "") -> PolicyVe
 @transaction.atomic
 def policy_publish(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """Publish an approved version: refused without a responsible person, or while a golden case fails."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     version = _lock_version(version)
     _require_status(version, Status.IN_REVIEW)
     if version.approved_by_id is None:
@@ -384,7 +385,7 @@ def policy_publish(*, version: PolicyVersion, by: User, comment: str = "") -> Po
 @transaction.atomic
 def policy_retire(*, version: PolicyVersion, by: User, comment: str) -> PolicyVersion:
     """Withdraw a published version: the policy leaves the public catalogue and stops matching."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     if not (comment or "").strip():
         raise ValidationError({"comment": ValidationError("停用时请说明原因", code="comment_required")})
     version = _lock_version(version)
@@ -409,7 +410,7 @@ def _clean_golden(case: GoldenCase) -> None:
         for name, messages in error.message_dict.items():
             errors.setdefault(name, []).extend(ValidationError(m, code="invalid") for m in messages)
     try:
-        golden_profile(case.profile)
+        golden_profile(case.profile, places=place_names())
     except GoldenProfileError as error:
         name = f"profile.{error.field}" if error.field else "profile"
         errors.setdefault(name, []).append(ValidationError(error.message, code=error.code))
@@ -432,7 +433,7 @@ def _require_draft_for_golden(version: PolicyVersion) -> None:
 def golden_case_create(
     *, version: PolicyVersion, by: User, name: str, profile: dict, expected: str, on: date | None = None
 ) -> GoldenCase:
-    require_editor(by)
+    require_policy_editor(by)
     version = _lock_version(version)
     _require_draft_for_golden(version)
     case = GoldenCase(version=version, name=name, profile=profile, expected=expected, on=on)
@@ -443,7 +444,7 @@ def golden_case_create(
 
 @transaction.atomic
 def golden_case_update(*, case: GoldenCase, by: User, **fields: Any) -> GoldenCase:
-    require_editor(by)
+    require_policy_editor(by)
     _check_field_names(fields, GOLDEN_FIELDS)
     version = _lock_version(case.version)
     _require_draft_for_golden(version)
@@ -457,7 +458,7 @@ def golden_case_update(*, case: GoldenCase, by: User, **fields: Any) -> GoldenCa
 
 @transaction.atomic
 def golden_case_delete(*, case: GoldenCase, by: User) -> None:
-    require_editor(by)
+    require_policy_editor(by)
     version = _lock_version(case.version)
     _require_draft_for_golden(version)
     GoldenCase.objects.filter(pk=case.pk).delete()
@@ -512,6 +513,7 @@ def validate_import(*, fields: dict[str, Any], golden_cases: list[dict[str, Any]
         effective_from=version.effective_from,
         effective_to=version.effective_to,
         cases=[GoldenInput(c["name"], c["profile"], c["expected"], c.get("on")) for c in golden_cases],
+        places=place_names(),
     )
     failures = [r for r in results if not r.passed]
     if failures:
@@ -567,8 +569,7 @@ PREVIEW_SAMPLE_SIZE = 8
 
 def preview_run_request(*, version: PolicyVersion, by: User, on: date | None = None) -> PreviewRun:
     """Record a preview and send its task once the row is committed. Any staff role may ask."""
-    if not is_staff_user(by):
-        raise ApplicationError("仅限工作人员访问", code="staff_required", http_status=403)
+    require_staff(by)
     with transaction.atomic():
         run = PreviewRun.objects.create(version=version, requested_by=by, on=on or timezone.localdate())
         run_id = run.pk
@@ -587,27 +588,16 @@ def _send_preview(run_id: int) -> None:
 
 
 def preview_run_claim(*, run_id: int) -> PreviewRun | None:
-    """Mark a run running with a conditional UPDATE; None when another worker has it or it is finished.
+    """Mark a run running under a new claim (portal.jobs.job_claim); None when another worker has it or it
+    is finished.
 
     A redelivered message (the same id again) finds the row running or done and does nothing; only a
     run whose worker died (no heartbeat for JOB_STALE_AFTER_SECONDS) is taken over. It starts again from
     the first enterprise: a preview only counts, and keeps no partial tally worth resuming from.
     """
-    from django.db.models import Q
-
-    now = timezone.now()
-    claimed = (
-        PreviewRun.objects.filter(pk=run_id)
-        .filter(Q(status=PreviewRun.Status.QUEUED) | stale_running(PreviewRun.Status.RUNNING, now=now))
-        .update(
-            status=PreviewRun.Status.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            processed=0,
-            total=Enterprise.objects.count(),
-        )
+    return job_claim(
+        PreviewRun.objects.select_related("version"), pk=run_id, processed=0, total=Enterprise.objects.count()
     )
-    return PreviewRun.objects.select_related("version").get(pk=run_id) if claimed == 1 else None
 
 
 def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> PreviewRun:
@@ -617,7 +607,7 @@ def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> Previ
         for done, profile in enumerate(profiles, start=1):
             yield profile
             if done % chunk == 0:
-                PreviewRun.objects.filter(pk=run.pk).update(processed=done, heartbeat_at=timezone.now())
+                job_progress(run, processed=done)  # JobLost once another worker took the run over
 
     result = policy_preview(
         version=run.version,
@@ -625,13 +615,7 @@ def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> Previ
         sample_size=PREVIEW_SAMPLE_SIZE,
         profiles=counted(enterprise_selectors.enterprise_profiles(chunk_size=chunk)),
     )
-    PreviewRun.objects.filter(pk=run.pk, status=PreviewRun.Status.RUNNING).update(
-        status=PreviewRun.Status.DONE,
-        result=result,
-        processed=result["total"],
-        total=result["total"],
-        finished_at=timezone.now(),
-    )
+    job_finish(run, result=result, processed=result["total"], total=result["total"])
     run.refresh_from_db()
     return run
 
@@ -641,25 +625,9 @@ def preview_runs_sweep(*, queued_after_seconds: float | None = None) -> int:
 
     Sending twice is harmless: only one claim succeeds (preview_run_claim).
     """
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Q
-
-    now = timezone.now()
-    # Queued this long: its message may be gone (broker down, or restarted without its data).
-    queued_after = settings.JOB_STALE_AFTER_SECONDS if queued_after_seconds is None else queued_after_seconds
-    lost = PreviewRun.objects.filter(
-        Q(status=PreviewRun.Status.QUEUED, created_at__lt=now - timedelta(seconds=queued_after))
-        | stale_running(PreviewRun.Status.RUNNING, now=now)
-    )
-    run_ids = list(lost.values_list("pk", flat=True))
-    for run_id in run_ids:
-        _send_preview(run_id)
-    return len(run_ids)
+    return job_sweep(PreviewRun.objects.all(), send=_send_preview, queued_after_seconds=queued_after_seconds)
 
 
-def preview_run_fail(*, run_id: int, error: BaseException) -> None:
-    PreviewRun.objects.filter(pk=run_id).exclude(status=PreviewRun.Status.DONE).update(
-        status=PreviewRun.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
-    )
+def preview_run_fail(*, run_id: int, error: BaseException | str, claim: uuid.UUID | None = None) -> None:
+    """Record a preview as failed (unless done); with `claim`, only while that claim still holds it."""
+    job_fail(PreviewRun.objects.all(), pk=run_id, error=error, claim=claim)

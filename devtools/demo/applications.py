@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from portal.applications import rules
+from portal.applications import requirements
 from portal.applications.models import Application, ApplicationAttachment, ApplicationTransition
 
 if TYPE_CHECKING:
@@ -59,10 +59,12 @@ def _candidate_versions(enterprise: Enterprise) -> list[Any]:
     decides now: at the first load_demo the re-match has not run yet); otherwise the first ones by key."""
     from matching.core.evaluator import Status, evaluate
     from policies.models import Mode
-    from policies.selectors import published_versions
+    from policies.selectors import published_versions_in_effect
     from portal.enterprises.selectors import enterprise_profile
 
-    versions = list(published_versions().filter(mode=Mode.APPLY).exclude(materials=[]).order_by("policy__key"))
+    versions = list(
+        published_versions_in_effect().filter(mode=Mode.APPLY).exclude(materials=[]).order_by("policy__key")
+    )
     profile = enterprise_profile(enterprise=enterprise)
     today = timezone.localdate()
     fits = [v for v in versions if evaluate(v.rule, profile, on=today).status == Status.ELIGIBLE]
@@ -111,7 +113,7 @@ def load_sample_applications(*, log: Callable[[str], None] = lambda _: None) -> 
                 application=application, from_status=previous, to_status=step, by=reviewer, note=note, at=now
             )
             previous = step
-        for material in rules.materials_of(version):
+        for material in requirements.materials_of(version):
             if material.needs_upload:
                 attachment = ApplicationAttachment(
                     application=application,

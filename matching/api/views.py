@@ -10,7 +10,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 
-from matching.models import MatchRecord, Outcome
+from matching.models import MatchOutcome, MatchRecord
 from matching.selectors import enterprise_matches
 from policies.models import PolicyVersion
 from portal.api.exceptions import ApplicationError
@@ -131,7 +131,7 @@ MATCH_LIST_FIELDS = (
 
 
 @extend_schema(
-    parameters=[OpenApiParameter("outcome", str, enum=Outcome.values, description="只看某一结果")],
+    parameters=[OpenApiParameter("outcome", str, enum=MatchOutcome.values, description="只看某一结果")],
     summary="企业的政策匹配结果（符合的在前，含判定说明与“还差什么”）",
 )
 class EnterpriseMatchesView(generics.ListAPIView):
@@ -143,7 +143,7 @@ class EnterpriseMatchesView(generics.ListAPIView):
         request = self.request
         enterprise = enterprise_get_for_user(user=request.user, credit_code=self.kwargs["credit_code"])
         outcome = request.query_params.get("outcome") or None
-        if outcome is not None and outcome not in Outcome.values:
+        if outcome is not None and outcome not in MatchOutcome.values:
             raise ApplicationError(
                 "结果只能是 eligible、needs_info 或 ineligible", code="invalid_choice", field="outcome"
             )

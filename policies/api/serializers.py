@@ -15,7 +15,7 @@ from matching.core.industries import is_industry_code
 from matching.core.vocabulary import INDUSTRY_CHAINS, SIZES
 from portal.api.serializers import StrictInputSerializer
 
-from ..models import BenefitKind, GoldenCase, Mode, Outcome, PolicyTransition, PolicyVersion
+from ..models import BenefitKind, ExpectedOutcome, GoldenCase, Mode, PolicyTransition, PolicyVersion
 from ..selectors import policy_in_effect
 from ..services import CONTENT_FIELDS
 
@@ -263,7 +263,7 @@ class StaffPolicySerializer(serializers.Serializer):
 class GoldenCaseInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200)
     profile = serializers.JSONField(help_text="企业画像（政策清单标准案例格式）")
-    expected = serializers.ChoiceField(choices=Outcome.choices)
+    expected = serializers.ChoiceField(choices=ExpectedOutcome.choices)
     on = serializers.DateField(required=False, allow_null=True, help_text="评估日期；空则为当日（限于有效期内）")
 
 

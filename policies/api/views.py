@@ -20,14 +20,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from matching.core.calculator import profile_from_declared
+from portal.accounts.permissions import IsStaff
 from portal.api.pagination import PAGE_PARAMETERS, PagePagination, paginated
 from portal.api.spreadsheets import append_text_safe_row, safe_cell
 from portal.api.throttling import AtomicAnonRateThrottle
+from portal.enterprises.place_names import place_names
 
 from .. import public_cache, selectors, services
 from ..golden import golden_check
 from ..models import GoldenCase, Policy, PolicyVersion
-from ..permissions import IsStaffUser
 from . import serializers as s
 
 if TYPE_CHECKING:
@@ -238,7 +239,7 @@ class EligibilityCheckApi(APIView):
 
 
 class StaffApi(APIView):
-    permission_classes = [IsStaffUser]
+    permission_classes = [IsStaff]
 
 
 def _version(version_id: int) -> PolicyVersion:
@@ -353,7 +354,7 @@ class StaffVersionPreviewApi(StaffApi):
 
 
 def _golden_results(version: PolicyVersion) -> dict[str, Any]:
-    return {result.name: result for result in golden_check(version)}
+    return {result.name: result for result in golden_check(version, places=place_names())}
 
 
 class StaffGoldenCaseListApi(StaffApi):

@@ -19,6 +19,9 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "审计员"
 
 
+# The staff who decide on an enterprise's case (entitlements, applications), in the order pages name them.
+DECIDING_ROLES: tuple[Role, ...] = (Role.REVIEWER, Role.DATA_OFFICER)
+
 _CACHE_ATTR = "_huiqi_role_codes"
 
 

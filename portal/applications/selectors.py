@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from portal.accounts.roles import Role, has_any_role, is_staff_user, roles_of
+from portal.accounts.roles import DECIDING_ROLES, Role, has_any_role, is_staff_user, roles_of
 
 from .models import Application, ApplicationAttachment, ApplicationTransition
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 # The roles that decide applications (受理、审核通过、退回补正、不予通过). services.py refuses every other role,
 # and only these (and the enterprise's own users) see an applicant's personal data unmasked and its files:
 # least privilege — a policy editor or auditor has no need of a contact's phone number or ID scans.
-DECIDING_ROLES: tuple[Role, ...] = (Role.REVIEWER, Role.DATA_OFFICER)
 DECIDING_ROLES_LABEL = "、".join(str(role.label) for role in DECIDING_ROLES)
 ATTACHMENTS_RESTRICTED = f"申报材料只有{DECIDING_ROLES_LABEL}和申报企业可以下载"
 

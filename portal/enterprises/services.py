@@ -17,7 +17,7 @@ from portal import events
 from portal.accounts.models import User
 from portal.accounts.roles import Role, has_role
 from portal.api.exceptions import ApplicationError
-from portal.lifecycle import stale_running
+from portal.jobs import job_claim, job_fail, job_finish, job_sweep
 
 from . import credit_code as cc
 from . import feeds, places, tasks
@@ -576,16 +576,10 @@ def _send_feed_upload(import_id: int) -> None:
 
 
 def feed_upload_claim(*, import_id: int) -> FeedImport | None:
-    """Mark a queued upload running (conditional UPDATE); None when another worker has it or it is finished."""
-    from django.db.models import Q
-
-    now = timezone.now()
-    claimed = (
-        FeedImport.objects.filter(pk=import_id, channel=FeedImport.Channel.CONSOLE)
-        .filter(Q(status=FeedImport.Status.QUEUED) | stale_running(FeedImport.Status.RUNNING, now=now))
-        .update(status=FeedImport.Status.RUNNING, started_at=now, heartbeat_at=now)
-    )
-    return FeedImport.objects.select_related("submitted_by").get(pk=import_id) if claimed == 1 else None
+    """Mark a queued upload running under a new claim (portal.jobs.job_claim); None when another worker has
+    it or it is finished. A resumed upload keeps its progress: it goes on after the committed chunks."""
+    rows = FeedImport.objects.filter(channel=FeedImport.Channel.CONSOLE).select_related("submitted_by")
+    return job_claim(rows, pk=import_id)
 
 
 def _report_lines(rejected: list[dict[str, Any]], rows: list[int]) -> list[dict[str, Any]]:
@@ -636,7 +630,7 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
                 break  # the file changed under us: stop at what it holds
             with transaction.atomic():
                 row = FeedImport.objects.select_for_update().get(pk=feed_import.pk)
-                if row.status != FeedImport.Status.RUNNING or row.processed != start:
+                if row.status != FeedImport.Status.RUNNING or row.claim != feed_import.claim or row.processed != start:
                     return row  # another worker took over (or it was failed): leave it to them
                 # Looked up on the module at each call, so a test can watch the chunks it is given.
                 result = feeds.feed_apply(
@@ -656,9 +650,7 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
             feed_upload_fail(import_id=feed_import.pk, error=str(exc) or "无法读取文件")
             return FeedImport.objects.get(pk=feed_import.pk)
         start += len(part)
-    FeedImport.objects.filter(pk=feed_import.pk, status=FeedImport.Status.RUNNING).update(
-        status=FeedImport.Status.DONE, finished_at=timezone.now()
-    )
+    job_finish(feed_import)
     return FeedImport.objects.get(pk=feed_import.pk)
 
 
@@ -684,25 +676,10 @@ def feed_uploads_sweep(*, queued_after_seconds: float | None = None) -> int:
 
     Sending twice is harmless: only one claim succeeds, and a resumed import skips committed chunks.
     """
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Q
-
-    now = timezone.now()
-    # Queued this long: its message may be gone (broker down, or restarted without its data).
-    queued_after = settings.JOB_STALE_AFTER_SECONDS if queued_after_seconds is None else queued_after_seconds
-    lost = FeedImport.objects.filter(channel=FeedImport.Channel.CONSOLE).filter(
-        Q(status=FeedImport.Status.QUEUED, received_at__lt=now - timedelta(seconds=queued_after))
-        | stale_running(FeedImport.Status.RUNNING, now=now)
-    )
-    import_ids = list(lost.values_list("pk", flat=True))
-    for import_id in import_ids:
-        _send_feed_upload(import_id)
-    return len(import_ids)
+    rows = FeedImport.objects.filter(channel=FeedImport.Channel.CONSOLE)
+    return job_sweep(rows, send=_send_feed_upload, queued_after_seconds=queued_after_seconds)
 
 
-def feed_upload_fail(*, import_id: int, error: str) -> None:
-    FeedImport.objects.filter(pk=import_id).exclude(status=FeedImport.Status.DONE).update(
-        status=FeedImport.Status.FAILED, error=error[:2000], finished_at=timezone.now()
-    )
+def feed_upload_fail(*, import_id: int, error: BaseException | str) -> None:
+    """Record an upload as failed (unless done), with the error in words for the console page."""
+    job_fail(FeedImport.objects.all(), pk=import_id, error=error)

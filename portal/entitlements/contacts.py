@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from matching.core.evaluator import compile_rule
 from matching.core.vocabulary import SOURCES
-from matching.models import Outcome
+from matching.models import MatchOutcome
 from matching.selectors import enterprise_matches
 from policies.models import Mode
 from portal.enterprises.facts import DEPARTMENT_FACTS, DEPARTMENT_QUALIFICATIONS
@@ -133,7 +133,7 @@ def verification_requests(*, enterprise: Enterprise, on: Any) -> list[Verificati
     The caller has already checked that the user may see `enterprise`."""
     records = [
         r
-        for r in enterprise_matches(enterprise=enterprise, outcome=Outcome.ELIGIBLE)
+        for r in enterprise_matches(enterprise=enterprise, outcome=MatchOutcome.ELIGIBLE)
         if not r.verified and r.policy_version.mode == Mode.EXEMPT
     ]
     if not records:

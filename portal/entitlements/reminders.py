@@ -8,10 +8,10 @@ from django.conf import settings
 from django.db import transaction
 
 from matching.core.rules import iter_conditions
-from matching.models import MatchRecord, Outcome
+from matching.models import MatchOutcome, MatchRecord
 from policies.models import Mode, PolicyVersion
 from portal.applications.models import Application
-from portal.applications.rules import cn_date, window_text
+from portal.applications.requirements import cn_date, window_text
 from portal.enterprises.models import Qualification
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notifications_create_bulk
@@ -41,7 +41,7 @@ def apply_deadline_reminders(*, today: date, lead_days: int | None = None) -> in
         # Enterprises that have applied (and not withdrawn) need no reminder to apply.
         applied = Application.objects.filter(policy_version=version).exclude(status=Application.Status.WITHDRAWN)
         eligible = (
-            MatchRecord.objects.filter(policy_version=version, outcome=Outcome.ELIGIBLE)
+            MatchRecord.objects.filter(policy_version=version, outcome=MatchOutcome.ELIGIBLE)
             .exclude(enterprise_id__in=applied.values("enterprise_id"))
             .values_list("enterprise_id", flat=True)
         )
@@ -85,7 +85,7 @@ def qualification_expiry_reminders(*, today: date, lead_days: int | None = None)
             continue
         titles = list(
             MatchRecord.objects.filter(
-                enterprise_id=q.enterprise_id, policy_version_id__in=versions, outcome=Outcome.ELIGIBLE
+                enterprise_id=q.enterprise_id, policy_version_id__in=versions, outcome=MatchOutcome.ELIGIBLE
             ).values_list("policy_version__title", flat=True)[:5]
         )
         if not titles:
@@ -153,7 +153,7 @@ def apply_window_opening_pushes(*, today: date) -> int:
             continue
         applied = Application.objects.filter(policy_version=version).exclude(status=Application.Status.WITHDRAWN)
         eligible = (
-            MatchRecord.objects.filter(policy_version=version, outcome=Outcome.ELIGIBLE)
+            MatchRecord.objects.filter(policy_version=version, outcome=MatchOutcome.ELIGIBLE)
             .exclude(enterprise_id__in=applied.values("enterprise_id"))
             .values_list("enterprise_id", flat=True)
         )

@@ -24,15 +24,15 @@ from django.utils import timezone
 from matching.core.describe import describe_condition
 from matching.core.evaluator import compile_rule
 from matching.core.rules import iter_conditions
-from matching.models import MatchRecord, Outcome
+from matching.models import MatchOutcome, MatchRecord
 from matching.selectors import today
 from policies.models import Mode, PolicyVersion
-from portal.accounts.roles import Role, has_any_role
+from portal.accounts.permissions import require_deciding_staff, require_enterprise_member, require_reason
 from portal.api.exceptions import ApplicationError
 from portal.db import bound_cursor
 from portal.enterprises.models import Enterprise
 from portal.enterprises.selectors import enterprise_profiles_by_id
-from portal.lifecycle import status_move
+from portal.lifecycle import actor_role, status_move
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notification_create, notifications_create_bulk
 from portal.notifications.text import sentences
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
 Status = Entitlement.Status
 Kind = Notification.Kind
-STAFF_ROLES = (Role.REVIEWER, Role.DATA_OFFICER)
 
 
 def _policy_link(version: PolicyVersion) -> str:
@@ -135,7 +134,9 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     if not changes:
         return
     version = PolicyVersion.objects.get(pk=version_id)
-    newly_eligible = [c for c in changes if c.outcome == Outcome.ELIGIBLE and c.previous_outcome != Outcome.ELIGIBLE]
+    newly_eligible = [
+        c for c in changes if c.outcome == MatchOutcome.ELIGIBLE and c.previous_outcome != MatchOutcome.ELIGIBLE
+    ]
     specs: list[NotificationSpec] = []
     if version.mode == Mode.EXEMPT:
         if version.status != PolicyVersion.Status.PUBLISHED:
@@ -146,9 +147,9 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
         granted = [
             c
             for c in changes
-            if c.outcome == Outcome.ELIGIBLE
+            if c.outcome == MatchOutcome.ELIGIBLE
             and c.verified
-            and not (c.previous_outcome == Outcome.ELIGIBLE and c.previous_verified)
+            and not (c.previous_outcome == MatchOutcome.ELIGIBLE and c.previous_verified)
         ]
         granted_ids = list(dict.fromkeys(c.enterprise_id for c in granted))
         created = _entitlements_create(version=version, enterprise_ids=granted_ids)
@@ -197,7 +198,9 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
         # (reminders.apply_window_opening_pushes, same dedupe key); a closed one is never pushed.
         if window_is_open(version, timezone.localdate()):
             specs += [may_apply_spec(enterprise_id=c.enterprise_id, version=version) for c in newly_eligible]
-    needs_info = [c for c in changes if c.outcome == Outcome.NEEDS_INFO and c.previous_outcome != Outcome.NEEDS_INFO]
+    needs_info = [
+        c for c in changes if c.outcome == MatchOutcome.NEEDS_INFO and c.previous_outcome != MatchOutcome.NEEDS_INFO
+    ]
     # Supplying information cannot help with a 申报 policy whose window has closed.
     if needs_info and version.mode == Mode.APPLY and window_closed(version, timezone.localdate()):
         needs_info = []
@@ -455,7 +458,7 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
             return counts
         eligible = set(
             MatchRecord.objects.filter(
-                policy_version=version, enterprise_id__in=enterprise_ids, outcome=Outcome.ELIGIBLE, verified=True
+                policy_version=version, enterprise_id__in=enterprise_ids, outcome=MatchOutcome.ELIGIBLE, verified=True
             ).values_list("enterprise_id", flat=True)
         )
         now = timezone.now()
@@ -562,7 +565,7 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
         params = {
             "version": version_id,
             "ids": list(enterprise_ids),
-            "eligible": str(Outcome.ELIGIBLE),
+            "eligible": str(MatchOutcome.ELIGIBLE),
             "frozen": [str(s) for s in EXPLANATION_FROZEN],
         }
         with bound_cursor() as cursor:
@@ -570,7 +573,7 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
             return cursor.rowcount
     explanations = dict(
         MatchRecord.objects.filter(
-            policy_version_id=version_id, enterprise_id__in=enterprise_ids, outcome=Outcome.ELIGIBLE, verified=True
+            policy_version_id=version_id, enterprise_id__in=enterprise_ids, outcome=MatchOutcome.ELIGIBLE, verified=True
         )
         .exclude(explanation__isnull=True)
         .values_list("enterprise_id", "explanation")
@@ -599,18 +602,6 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
     Status.DISBURSED: (Status.CONFIRMED,),
     Status.REVOKED: (Status.DETERMINED, Status.NOTIFIED, Status.CONFIRMED, Status.OBJECTED, Status.PENDING_REVIEW),
 }
-
-
-def actor_role(user: User) -> str:
-    """The role an actor holds for the audit trail: what an enterprise is shown instead of a staff name."""
-    ByRole = EntitlementTransition.ByRole
-    if user is None:
-        return ByRole.SYSTEM
-    if has_any_role(user, Role.REVIEWER):
-        return ByRole.REVIEWER
-    if has_any_role(user, Role.DATA_OFFICER):
-        return ByRole.DATA_OFFICER
-    return ByRole.ENTERPRISE
 
 
 def _move(
@@ -663,35 +654,16 @@ def sentence(text: str) -> str:
     return text if not text or text[-1] in "。！？.!?；;" else f"{text}。"
 
 
-def _require_reason(reason: str, field: str = "reason") -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError("请填写理由", code="required", field=field)
-    if len(reason) > 2000:
-        raise ApplicationError("理由不能超过2000字", code="max_length", field=field)
-    return reason
-
-
-def _require_member(entitlement: Entitlement, user: User) -> None:
-    if getattr(user, "enterprise_id", None) != entitlement.enterprise_id:
-        raise ApplicationError("只有该企业的用户可以办理", code="not_enterprise_user", http_status=403)
-
-
-def _require_staff(user: User) -> None:
-    if not has_any_role(user, *STAFF_ROLES):
-        raise ApplicationError("只有审核人或数据专员可以办理", code="staff_role_required", http_status=403)
-
-
 @transaction.atomic
 def entitlement_confirm(*, entitlement: Entitlement, by: User) -> Entitlement:
-    _require_member(entitlement, by)
+    require_enterprise_member(by, entitlement.enterprise_id)
     return _move(entitlement=entitlement, to=Status.CONFIRMED, by=by, reason="企业确认")
 
 
 @transaction.atomic
 def entitlement_object(*, entitlement: Entitlement, by: User, reason: str) -> Entitlement:
-    _require_member(entitlement, by)
-    reason = _require_reason(reason)
+    require_enterprise_member(by, entitlement.enterprise_id)
+    reason = require_reason(reason)
     return _move(entitlement=entitlement, to=Status.OBJECTED, by=by, reason=reason, objection_reason=reason)
 
 
@@ -704,8 +676,8 @@ def entitlement_resolve(*, entitlement: Entitlement, by: User, decision: str, re
     moves it on. Staff cannot agree on an enterprise's behalf, and disbursement needs its consent.
     The enterprise is told the resolution and this next step.
     """
-    _require_staff(by)
-    resolution = _require_reason(resolution, "resolution")
+    require_deciding_staff(by)
+    resolution = require_reason(resolution, "resolution")
     if entitlement.status != Status.OBJECTED:
         raise ApplicationError("只有“企业有异议”的记录需要处理", code="invalid_transition", http_status=409)
     title = entitlement.policy_version.title
@@ -743,8 +715,8 @@ def entitlement_resolve(*, entitlement: Entitlement, by: User, decision: str, re
 def entitlement_review_resolve(*, entitlement: Entitlement, by: User, decision: str, reason: str) -> Entitlement:
     """Staff settle a 待复核 entitlement (a newer version did not find the enterprise eligible):
     `keep` (it returns to the status it had, and stays kept under that version) or `revoke`."""
-    _require_staff(by)
-    reason = _require_reason(reason)
+    require_deciding_staff(by)
+    reason = require_reason(reason)
     if entitlement.status != Status.PENDING_REVIEW:
         raise ApplicationError("只有“待复核”的记录需要复核", code="invalid_transition", http_status=409)
     title = entitlement.policy_version.title
@@ -784,8 +756,8 @@ def entitlement_review_resolve(*, entitlement: Entitlement, by: User, decision: 
 def entitlement_recovery_note(*, entitlement: Entitlement, by: User, note: str) -> Entitlement:
     """Staff record what they found on a possible 追回 case (nothing is clawed back by the system).
     The status stays 已兑现; the case leaves the list once noted. Not shown to the enterprise."""
-    _require_staff(by)
-    note = _require_reason(note, "note")
+    require_deciding_staff(by)
+    note = require_reason(note, "note")
     locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
     if locked.recovery_flagged_at is None:
         raise ApplicationError("该记录不在可能追回清单中", code="invalid_transition", http_status=409)
@@ -797,12 +769,12 @@ def entitlement_recovery_note(*, entitlement: Entitlement, by: User, note: str) 
 
 @transaction.atomic
 def entitlement_disburse(*, entitlement: Entitlement, by: User) -> Entitlement:
-    _require_staff(by)
+    require_deciding_staff(by)
     return _move(entitlement=entitlement, to=Status.DISBURSED, by=by, reason="已兑现")
 
 
 @transaction.atomic
 def entitlement_revoke(*, entitlement: Entitlement, by: User, reason: str) -> Entitlement:
-    _require_staff(by)
-    reason = _require_reason(reason)
+    require_deciding_staff(by)
+    reason = require_reason(reason)
     return _move(entitlement=entitlement, to=Status.REVOKED, by=by, reason=reason, revoke_reason=reason)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
-from matching.models import MatchRecord, Outcome
+from matching.models import MatchOutcome, MatchRecord
 from portal.entitlements.models import Entitlement
 
 from .models import InvariantCheck
@@ -55,7 +55,7 @@ def invariant_counts() -> dict[str, int]:
     current_grant = MatchRecord.objects.filter(
         enterprise_id=OuterRef("enterprise_id"),
         policy_version_id=OuterRef("policy_version_id"),
-        outcome=Outcome.ELIGIBLE,
+        outcome=MatchOutcome.ELIGIBLE,
         verified=True,
     )
     duplicates = (
@@ -68,7 +68,7 @@ def invariant_counts() -> dict[str, int]:
     return {
         "unexplained_entitlements": Entitlement.objects.filter(explanation__isnull=True).count(),
         "unexplained_records": MatchRecord.objects.filter(
-            Q(outcome=Outcome.ELIGIBLE) | Q(outcome=Outcome.NEEDS_INFO), explanation__isnull=True
+            Q(outcome=MatchOutcome.ELIGIBLE) | Q(outcome=MatchOutcome.NEEDS_INFO), explanation__isnull=True
         ).count(),
         "undecided_entitlements": Entitlement.objects.exclude(
             status__in=(Entitlement.Status.REVOKED, Entitlement.Status.PENDING_REVIEW)

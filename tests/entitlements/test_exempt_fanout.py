@@ -93,7 +93,7 @@ def test_publish_creates_exactly_the_verified_eligible_entitlements(
     assert not Entitlement.objects.filter(explanation__isnull=True).exists()
     # Running again and delivering the same task twice add nothing.
     policy_version_match(version_id=version.pk)
-    MatchRun.objects.filter(pk=run.pk).update(status="pending")
+    MatchRun.objects.filter(pk=run.pk).update(status="queued")
     match_run_task.delay(run.pk)
     match_run_task.delay(run.pk)
     wait_for(lambda: MatchRun.objects.filter(pk=run.pk, status="done").exists(), timeout=60)

@@ -19,7 +19,7 @@ from matching.models import MatchRecord, MatchRun
 from matching.selectors import today
 from portal.enterprises.selectors import enterprise_profiles_by_id
 from portal.entitlements.models import Entitlement
-from portal.lifecycle import Keepalive
+from portal.jobs import Keepalive
 from portal.notifications.models import Notification
 from tests.enterprises.factories import EnterpriseFactory, QualificationFactory
 from tests.policies.factories import PolicyVersionFactory
@@ -151,7 +151,7 @@ def test_the_sweep_revives_by_heartbeat_not_by_start_time() -> None:
         assert services.match_runs_sweep() == 1
     send.assert_called_once_with(run.pk)
     run.refresh_from_db()
-    assert (run.status, run.claim) == ("pending", None)
+    assert (run.status, run.claim) == ("queued", None)
 
 
 def test_keepalive_beats_until_told_the_job_is_no_longer_ours() -> None:

@@ -26,7 +26,7 @@ def match_summary_line(*, since: datetime) -> str:
     from django.db.models import Count
 
     from matching.models import MatchRecord, change_counts_text, change_kind
-    from policies.models import Outcome
+    from policies.models import ExpectedOutcome
 
     changes: Counter[str] = Counter()
     changed = MatchRecord.objects.filter(decided_at__gte=since)
@@ -36,7 +36,7 @@ def match_summary_line(*, since: datetime) -> str:
     standing = dict(MatchRecord.objects.values("outcome").annotate(n=Count("pk")).values_list("outcome", "n"))
     detail = change_counts_text(dict(changes))
     # Ineligible records exist only for pairs that once were eligible: not a district total, left out.
-    shown = [(value, label) for value, label in Outcome.choices if value != Outcome.INELIGIBLE]
+    shown = [(value, label) for value, label in ExpectedOutcome.choices if value != ExpectedOutcome.INELIGIBLE]
     totals = "，".join(f"{label} {standing.get(value, 0)} 条" for value, label in shown)
     return (
         f"政策匹配：本次 {changes.total()} 条匹配结果有变化{'（' + detail + '）' if detail else ''}；"

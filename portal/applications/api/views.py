@@ -16,13 +16,12 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from policies.models import PolicyVersion
-from portal.accounts.roles import is_staff_user
+from portal.accounts.permissions import IsStaff
 from portal.api.exceptions import ApplicationError
 from portal.api.parsers import BoundedJSONParser
 from portal.enterprises.selectors import enterprise_get_for_user
@@ -161,11 +160,6 @@ class EnterpriseAttachmentDownload(_EnterpriseScope, APIView):
 
 
 # --- Staff --------------------------------------------------------------------------------------
-
-
-class IsStaff(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_staff_user(request.user)
 
 
 class StaffApplicationList(generics.ListAPIView):

@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.accounts.roles import is_staff_user
+from portal.accounts.permissions import IsStaff
 from portal.api.exceptions import ApplicationError
 from portal.api.serializers import StrictInputSerializer
 from portal.enterprises.selectors import enterprise_get_for_user
@@ -179,11 +177,6 @@ class EntitlementObject(_EnterpriseAction):
                 selectors.entitlements_for_enterprise(enterprise=entitlement.enterprise).get(pk=entitlement.pk)
             ).data
         )
-
-
-class IsStaff(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_staff_user(request.user)
 
 
 class StaffEntitlementList(generics.ListAPIView):

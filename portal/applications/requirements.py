@@ -1,4 +1,6 @@
-"""Pure rules of 在线申报 shared by services, selectors and pages: materials, the window, contact phones."""
+"""What an application (在线申报) must meet, shared by services, selectors and pages: the materials a version
+asks for, its application window, contact phones and the statement length. (Eligibility rules: matching.core.)
+"""
 
 from __future__ import annotations
 
