@@ -144,3 +144,14 @@ def test_an_event_refuses_a_payload_it_does_not_declare() -> None:
         events.emit(events.POLICY_PUBLISHED, version=1)
     with pytest.raises(TypeError):
         events.emit(events.MATCH_RECORDS_CHANGED, version_id=1, changes=[])
+
+
+def test_the_readme_event_table_names_every_event_and_handler() -> None:
+    """The README's architecture section is the newcomer's map: it must not fall behind the table."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Events") : readme.index("### A publish, from click to push")]
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| ")}
+    for event in events.EVENTS:
+        assert event.name in rows, f"README's event table lacks {event.name!r}"
+        for handler in event.handlers:
+            assert f"`{handler.path}`" in rows[event.name], f"README: {event.name!r} lacks {handler.path}"
