@@ -75,7 +75,8 @@ class FactInput:
 
 def _number_field(spec: FactSpec) -> forms.Field:
     integer = spec.type is ValueType.INTEGER
-    example = "如 120" if integer else "如 3000 或 3000.5"
+    # The fact's own example (its definition), so a percentage is not explained with 3000.
+    example = f"如 {format_number(spec.example)}" if spec.example is not None else "如 120" if integer else "如 3.5"
     # Text, not <input type="number">: a browser empties a number input it cannot parse ("1e1000000",
     # "12万") and the visitor would get a silent nothing; here every typed text reaches the check.
     return forms.CharField(
