@@ -328,3 +328,33 @@ def test_a_batch_the_worker_cannot_read_is_reported_failed(stats_key, settings, 
     assert status["status"] == "failed" and status["error"].startswith("无法读取已接收的数据")
     assert (status["accepted"], status["rejected"]) == ([], [])
     assert not EnterpriseChange.objects.exists()
+
+
+def test_a_batch_whose_task_was_lost_is_sent_again_by_the_sweep(stats_key, settings, tmp_path, monkeypatch) -> None:
+    from portal.enterprises import services
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    taken = send("statistics", [{"credit_code": EnterpriseFactory().credit_code, "employees": 1}], stats_key).json()
+    sent: list[int] = []
+    monkeypatch.setattr(services, "_send_feed_upload", sent.append)
+
+    assert services.feed_uploads_sweep(queued_after_seconds=0) == 1
+    assert sent == [taken["import_id"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_tasks_run_inline_the_202_already_says_done(celery_eager, settings, tmp_path) -> None:
+    """`make run` without Redis: the task runs as the request's transaction commits, so the answer is final."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    key = api_key_create(name="统计局数据接口", source="statistics")[1]
+    enterprise = EnterpriseFactory()
+    response = send("statistics", [{"credit_code": enterprise.credit_code, "employees": 66}], key)
+    assert response.status_code == 202
+    assert_matches_schema(response)
+    body = response.json()
+    assert (body["status"], body["accepted_count"], body["percent"]) == ("done", 1, 100)
+    assert body["accepted"] == [
+        {"index": 0, "credit_code": enterprise.credit_code, "status": "updated", "changed": ["employees"]}
+    ]
+    enterprise.refresh_from_db()
+    assert enterprise.employees == 66
