@@ -156,7 +156,17 @@ class FeedUploadForm(forms.Form):
 
 @admin.register(FeedImport)
 class FeedImportAdmin(admin.ModelAdmin):
-    list_display = ("received_at", "source", "channel", "filename", "total", "accepted", "rejected", "changed")
+    list_display = (
+        "received_at",
+        "source",
+        "channel",
+        "filename",
+        "status",
+        "total",
+        "accepted",
+        "rejected",
+        "changed",
+    )
     list_filter = ("source", "channel")
     change_list_template = "admin/enterprises/feedimport/change_list.html"
     readonly_fields = [f.name for f in FeedImport._meta.concrete_fields]

@@ -1,4 +1,5 @@
-"""REST API of the enterprise registry (/api/v1/enterprises/…, /api/v1/feeds/<source>/records/). Thin views."""
+"""REST API of the enterprise registry (/api/v1/enterprises/…, /api/v1/feeds/<source>/records/ and
+/api/v1/feeds/<source>/batches/<id>/). Thin views."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +19,7 @@ from rest_framework.views import APIView
 from matching.core.registry import FactSpec, ValueType, stored_facts
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
 from portal.accounts.authentication import DepartmentApiKeyAuthentication
-from portal.accounts.models import DepartmentApiKey
+from portal.accounts.models import DepartmentApiKey, User
 from portal.accounts.roles import Role, has_role, is_staff_user
 from portal.api.exceptions import ApplicationError
 from portal.api.pagination import PAGE_PARAMETERS, PagePagination, paginated
@@ -24,11 +27,9 @@ from portal.api.serializers import StrictInputSerializer
 
 from . import selectors, services
 from .facts import FieldError, source_name
-from .feeds import FeedError, feed_apply
 from .models import FACT_FIELDS, SOURCE_CHOICES, Enterprise, FeedImport, Qualification, QualificationKind, Site, Size
 
 if TYPE_CHECKING:
-    from portal.accounts.models import User
     from portal.accounts.requests import AuthenticatedRequest
 
 
@@ -517,35 +518,90 @@ class HasDepartmentKey(permissions.BasePermission):
         return key.source == view.kwargs.get("source")
 
 
+_FEED_RECORD_LISTS = {
+    "accepted": "接受的记录：index（在批次中的序号，从0起）、credit_code、status（created/updated/confirmed/"
+    "unchanged）、changed（有变更的字段）、stale（数据日期较旧而未采用的字段）",
+    "rejected": "拒绝的记录：index、credit_code 与 errors（每项 field、code、message）",
+    "duplicates": "同一批次中重复提供同一企业同一项的记录（以后一条为准）",
+}
+
+FeedBatchOutput = inline_serializer(
+    "FeedBatch",
+    {
+        "import_id": serializers.IntegerField(help_text="批次编号"),
+        "source": serializers.CharField(help_text="数据来源部门"),
+        "status": serializers.ChoiceField(
+            choices=FeedImport.Status.choices, help_text="queued 排队中、running 进行中、done 已完成、failed 失败"
+        ),
+        "status_url": serializers.CharField(help_text="查询处理进度与结果的地址"),
+        "received_at": serializers.DateTimeField(),
+        "started_at": serializers.DateTimeField(allow_null=True),
+        "finished_at": serializers.DateTimeField(allow_null=True),
+        "total": serializers.IntegerField(help_text="记录数"),
+        "processed": serializers.IntegerField(help_text="已处理的记录数"),
+        "percent": serializers.IntegerField(help_text="进度（百分比）"),
+        "accepted_count": serializers.IntegerField(),
+        "rejected_count": serializers.IntegerField(),
+        "changed_count": serializers.IntegerField(),
+        "created_count": serializers.IntegerField(),
+        "error": serializers.CharField(allow_blank=True, help_text="整批失败的原因（status 为 failed 时）"),
+        **{
+            name: serializers.ListField(child=serializers.DictField(), help_text=f"{text}；处理完成前为空")
+            for name, text in _FEED_RECORD_LISTS.items()
+        },
+    },
+)
+
+
+def feed_batch_body(request: Request, feed_import: FeedImport) -> dict[str, Any]:
+    """An API batch's status, counts and (once done) per-record results, as FeedBatchOutput declares."""
+    results = feed_import.record_results or {}
+    path = reverse("feed-batch-status", kwargs={"source": feed_import.source, "import_id": feed_import.pk})
+    return {
+        "import_id": feed_import.pk,
+        "source": feed_import.source,
+        "status": feed_import.status,
+        "status_url": request.build_absolute_uri(path),
+        "received_at": feed_import.received_at,
+        "started_at": feed_import.started_at,
+        "finished_at": feed_import.finished_at,
+        "total": feed_import.total,
+        "processed": feed_import.processed,
+        "percent": feed_import.percent,
+        "accepted_count": feed_import.accepted,
+        "rejected_count": feed_import.rejected,
+        "changed_count": feed_import.changed,
+        "created_count": feed_import.created,
+        "error": feed_import.error,
+        **{name: results.get(name, []) for name in _FEED_RECORD_LISTS},
+    }
+
+
+def _department_source(kwargs: dict[str, Any]) -> None:
+    if kwargs.get("source") not in DEPARTMENT_SOURCES:
+        raise Http404
+
+
 class FeedRecordsView(APIView):
     """部门信息共享: a department pushes records keyed by credit code (header `Authorization: Api-Key <key>`).
 
     Body: `{"as_of": "YYYY-MM-DD", "records": [{"credit_code": "...", "as_of": "YYYY-MM-DD", "<field>": value, ...}]}`;
     a record's as_of (数据日期) wins over the batch's, and the batch's over the day it arrives.
-    Each record is validated on its own; the answer lists accepted and rejected records with reasons.
+    The request checks only the envelope (key, department, list, size, batch date); the batch is stored
+    and applied by a worker, never in the request. The answer is 202 with the batch's id and its
+    `status_url`, where each record's result (accepted, or rejected with reasons) is read once done.
     """
 
     authentication_classes = [DepartmentApiKeyAuthentication]
     permission_classes = [HasDepartmentKey]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("source") not in DEPARTMENT_SOURCES:
-            raise Http404
+        _department_source(kwargs)
         super().initial(request, *args, **kwargs)
 
     @extend_schema(
         request=inline_serializer("FeedInput", {"records": serializers.ListField(child=serializers.DictField())}),
-        responses=inline_serializer(
-            "FeedOutput",
-            {
-                "import_id": serializers.IntegerField(),
-                "accepted_count": serializers.IntegerField(),
-                "rejected_count": serializers.IntegerField(),
-                "accepted": serializers.ListField(child=serializers.DictField()),
-                "rejected": serializers.ListField(child=serializers.DictField()),
-                "duplicates": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        responses={202: FeedBatchOutput},
     )
     def post(self, request: Request, source: str) -> Response:
         api_key = request.auth
@@ -566,14 +622,38 @@ class FeedRecordsView(APIView):
                 batch_as_of = services.parse_as_of(raw_as_of)
             except FieldError as exc:
                 raise ApplicationError(exc.message, code=exc.code, field="as_of") from None
-        try:
-            result = feed_apply(
-                source=source,
-                records=records,
-                channel=FeedImport.Channel.API,
-                api_key=api_key,
-                default_as_of=batch_as_of,
-            )
-        except FeedError as exc:
-            raise ApplicationError(exc.message, code=exc.code) from None
-        return Response(result.as_dict())
+        feed_import = services.feed_batch_submit(
+            api_key=api_key, source=source, records=records, default_as_of=batch_as_of
+        )
+        # Read again: with tasks run inline (`make run` without Redis) the batch is already done.
+        feed_import.refresh_from_db()
+        body = feed_batch_body(request, feed_import)
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+
+class HasDepartmentKeyOrLogin(permissions.BasePermission):
+    """A department key, or a signed-in user; what they may see is the selector's to scope (else 404)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.auth, DepartmentApiKey) or bool(request.user and request.user.is_authenticated)
+
+
+class FeedBatchStatusView(APIView):
+    """The status of an API batch, its counts and, once done, each record's result (as the batch's 202 named it).
+
+    Readable with a key of the batch's department or by a data officer (数据专员); 404 for anyone else.
+    """
+
+    authentication_classes = [DepartmentApiKeyAuthentication, SessionAuthentication]
+    permission_classes = [HasDepartmentKeyOrLogin]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        _department_source(kwargs)
+        super().initial(request, *args, **kwargs)
+
+    @extend_schema(responses=FeedBatchOutput)
+    def get(self, request: Request, source: str, import_id: int) -> Response:
+        key = request.auth if isinstance(request.auth, DepartmentApiKey) else None
+        user = request.user if key is None and isinstance(request.user, User) else None
+        feed_import = selectors.feed_api_import_get(source=source, import_id=import_id, api_key=key, user=user)
+        return Response(feed_batch_body(request, feed_import))

@@ -552,12 +552,12 @@ CHUNK = 5_000  # records compared and written per round trip of the pipeline
 def batch_process_settings() -> Iterator[None]:
     """Interpreter settings for a large batch, for a worker task or a management command ONLY.
 
-    Both are process-wide, so a web process must never enter this (the department API applies its
-    bounded batches without it). A batch builds a few objects per record and frees none of them
-    until the end: the cyclic garbage collector would rescan the growing heap again and again for
-    nothing (about a third of the CPU at 100,000 records). The database thread (PostgreSQL) needs
-    the GIL briefly between socket writes; with the default 5 ms switch interval it waits for the
-    validating thread at every one of them.
+    Both are process-wide, so a web process must never enter this (no web request applies a batch: the
+    department API stores its batch for the worker; a task run inline skips this). A batch builds a few
+    objects per record and frees none of them until the end: the cyclic garbage collector would rescan
+    the growing heap again and again for nothing (about a third of the CPU at 100,000 records). The
+    database thread (PostgreSQL) needs the GIL briefly between socket writes; with the default 5 ms
+    switch interval it waits for the validating thread at every one of them.
     """
     collecting = gc.isenabled()
     interval = sys.getswitchinterval()

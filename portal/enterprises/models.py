@@ -295,8 +295,8 @@ class Site(models.Model):
 class FeedImport(Job):
     """One batch of department records (部门信息共享), from the API, a file upload or the command line.
 
-    Only console uploads are processed later, by a worker (status, claim and heartbeat: portal.jobs);
-    the other channels are recorded done at once.
+    Console uploads and API batches are stored (`file`) and processed later by a worker (status, claim
+    and heartbeat: portal.jobs), never in a web request; the command line records its batch done at once.
     """
 
     RUNNING_LABEL = "导入中"
@@ -327,15 +327,18 @@ class FeedImport(Job):
     rejected = models.PositiveIntegerField("拒绝", default=0)
     changed = models.PositiveIntegerField("有变更的记录", default=0)
     created = models.PositiveIntegerField("新建企业", default=0)
-    # First rejected records with their reasons, for the admin page (the full list is in the response).
+    # First rejected records with their reasons, for the admin page (an API batch keeps all in record_results).
     rejections = models.JSONField("拒绝原因（节选）", default=list, blank=True)
-    # A console upload: the stored file, its processing and the per-record error report. Rows of the
-    # other channels are written done at once, hence the default.
+    # A console upload or an API batch: the stored file (CSV/XLSX, or the API's records as JSON), its
+    # processing and the per-record error report. Command-line rows are written done at once, hence the default.
     status = models.CharField("状态", max_length=12, choices=Job.Status.choices, default=Job.Status.DONE)
     file = models.FileField("文件", upload_to="feeds/%Y/%m/", blank=True)
     default_as_of = models.DateField("默认数据日期", null=True, blank=True)
     # [{"row": file row number, "credit_code", "field", "code", "message"}, …], one line per problem.
     report = models.JSONField("逐条错误报告", default=list, blank=True)
+    # An API batch, once done: {"accepted": […], "rejected": […], "duplicates": […]} as FeedResult has them
+    # (each entry names its record's index in the batch), for the department's status request.
+    record_results = models.JSONField("逐条处理结果", default=dict, blank=True)
 
     class Meta:
         ordering = ("-received_at",)

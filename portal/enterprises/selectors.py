@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
 from matching.core.vocabulary import SELF_DECLARED, SOURCE_JOINER, source_codes
-from portal.accounts.roles import is_staff_user
+from portal.accounts.roles import Role, has_role, is_staff_user
 
 from . import credit_code as cc
 from . import industries, sizing
@@ -30,7 +30,7 @@ from .models import (
 )
 
 if TYPE_CHECKING:
-    from portal.accounts.models import User
+    from portal.accounts.models import DepartmentApiKey, User
 
 
 # --- Profiles -------------------------------------------------------------------------------------
@@ -289,7 +289,9 @@ def feed_imports_for_staff(*, user: User) -> QuerySet[FeedImport]:
     if not is_staff_user(user):
         return FeedImport.objects.none()
     return (
-        FeedImport.objects.select_related("submitted_by").defer("report", "rejections").order_by("-received_at", "-pk")
+        FeedImport.objects.select_related("submitted_by")
+        .defer("report", "rejections", "record_results")
+        .order_by("-received_at", "-pk")
     )
 
 
@@ -300,4 +302,20 @@ def feed_import_get(*, user: User, import_id: int) -> FeedImport:
     )
     if feed_import is None:
         raise Http404("未找到该导入记录")
+    return feed_import
+
+
+def feed_api_import_get(
+    *, source: str, import_id: int, api_key: DepartmentApiKey | None = None, user: User | None = None
+) -> FeedImport:
+    """One API batch of department `source`, for the status request: to a key of that department, or to a
+    data officer; Http404 for anyone else (another department's key, a stranger) or an unknown id."""
+    rows = FeedImport.objects.filter(pk=import_id, source=source, channel=FeedImport.Channel.API)
+    if api_key is not None:
+        rows = rows.filter(source=api_key.source)
+    elif user is None or not has_role(user, Role.DATA_OFFICER):
+        rows = rows.none()
+    feed_import = rows.first()
+    if feed_import is None:
+        raise Http404("未找到该批次")
     return feed_import

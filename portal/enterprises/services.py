@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
 from portal import events
-from portal.accounts.models import User
+from portal.accounts.models import DepartmentApiKey, User
 from portal.accounts.roles import Role, has_role
 from portal.api.exceptions import ApplicationError
 from portal.jobs import job_claim, job_fail, job_finish, job_sweep
@@ -575,10 +575,47 @@ def _send_feed_upload(import_id: int) -> None:
         logger.warning("broker unavailable: feed upload %s stays queued", import_id)
 
 
+def feed_batch_submit(
+    *, api_key: DepartmentApiKey, source: str, records: list[Any], default_as_of: date | None = None
+) -> FeedImport:
+    """Store a department's API batch and queue it for the worker (sent once the row is committed).
+
+    Only the envelope is checked here, cheaply (the department, the list, its size is the view's); each
+    record is validated and applied by the worker (feed_upload_process), never in the web request.
+    """
+    import json
+
+    from django.core.files.base import ContentFile
+
+    if source not in DEPARTMENT_SOURCES:
+        raise ApplicationError("未知的数据来源部门", code="invalid_source")
+    if api_key.source != source:
+        raise ApplicationError("接口密钥不属于该部门", code="source_mismatch")
+    payload = json.dumps({"records": records}, ensure_ascii=False, separators=(",", ":")).encode()
+    with transaction.atomic():
+        feed_import = FeedImport(
+            source=source,
+            channel=FeedImport.Channel.API,
+            api_key=api_key,
+            status=FeedImport.Status.QUEUED,
+            total=len(records),
+            default_as_of=default_as_of,
+        )
+        feed_import.file.save(f"{source}-api.json", ContentFile(payload), save=False)
+        feed_import.save()
+        import_id = feed_import.pk
+        transaction.on_commit(lambda: _send_feed_upload(import_id))
+    return feed_import
+
+
+# The channels whose batches a worker applies: stored first, then claimed, processed and reported.
+_WORKER_CHANNELS = (FeedImport.Channel.CONSOLE, FeedImport.Channel.API)
+
+
 def feed_upload_claim(*, import_id: int) -> FeedImport | None:
-    """Mark a queued upload running under a new claim (portal.jobs.job_claim); None when another worker has
-    it or it is finished. A resumed upload keeps its progress: it goes on after the committed chunks."""
-    rows = FeedImport.objects.filter(channel=FeedImport.Channel.CONSOLE).select_related("submitted_by")
+    """Mark a queued upload or API batch running under a new claim (portal.jobs.job_claim); None when another
+    worker has it or it is finished. A resumed upload keeps its progress: it goes on after the committed chunks."""
+    rows = FeedImport.objects.filter(channel__in=_WORKER_CHANNELS).select_related("submitted_by", "api_key")
     return job_claim(rows, pk=import_id)
 
 
@@ -608,6 +645,9 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
     re-applying records changes nothing anyway).
     """
     from itertools import islice
+
+    if feed_import.channel == FeedImport.Channel.API:
+        return _feed_batch_process(feed_import=feed_import)
 
     def records() -> Iterator[tuple[int, dict[str, Any]]]:
         with feed_import.file.open("rb") as fh:
@@ -654,6 +694,54 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
     return FeedImport.objects.get(pk=feed_import.pk)
 
 
+def _feed_batch_process(*, feed_import: FeedImport) -> FeedImport:
+    """Apply a claimed API batch (at most FEED_API_MAX_RECORDS records) in one transaction, and record its
+    counts and per-record results with it, so the batch is all applied and reported or not at all: a
+    redelivered task finds it done, or nothing of it applied."""
+    import json
+
+    try:
+        with feed_import.file.open("rb") as fh:
+            records = json.load(fh)["records"]
+        if not isinstance(records, list):
+            raise ValueError("records is not a list")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        feed_upload_fail(import_id=feed_import.pk, error=f"无法读取已接收的数据：{exc}")
+        return FeedImport.objects.get(pk=feed_import.pk)
+    try:
+        with transaction.atomic():
+            row = FeedImport.objects.select_for_update().get(pk=feed_import.pk)
+            if row.status != FeedImport.Status.RUNNING or row.claim != feed_import.claim:
+                return row  # another worker took over (or it was failed): leave it to them
+            # Looked up on the module at each call, so a test can watch (or forbid) the calls.
+            result = feeds.feed_apply(
+                source=row.source,
+                records=records,
+                channel=row.channel,
+                api_key=row.api_key,
+                default_as_of=row.default_as_of,
+                feed_import=row,
+            )
+            job_finish(
+                feed_import,
+                total=len(records),
+                processed=len(records),
+                accepted=len(result.accepted),
+                rejected=len(result.rejected),
+                changed=result.changed,
+                created=result.created,
+                rejections=result.rejected[:KEPT_REJECTIONS],
+                record_results={
+                    "accepted": result.accepted,
+                    "rejected": result.rejected,
+                    "duplicates": result.duplicates,
+                },
+            )
+    except FeedError as exc:
+        feed_upload_fail(import_id=feed_import.pk, error=exc.message)
+    return FeedImport.objects.get(pk=feed_import.pk)
+
+
 def _count_chunk(row: FeedImport, result: Any, part: list[tuple[int, Any]], start: int) -> None:
     from django.db.models import F
 
@@ -672,11 +760,11 @@ def _count_chunk(row: FeedImport, result: Any, part: list[tuple[int, Any]], star
 
 
 def feed_uploads_sweep(*, queued_after_seconds: float | None = None) -> int:
-    """Send again uploads whose task was lost: queued (broker down) or running with a stale heartbeat.
+    """Send again uploads and API batches whose task was lost: queued (broker down) or running with a stale heartbeat.
 
     Sending twice is harmless: only one claim succeeds, and a resumed import skips committed chunks.
     """
-    rows = FeedImport.objects.filter(channel=FeedImport.Channel.CONSOLE)
+    rows = FeedImport.objects.filter(channel__in=_WORKER_CHANNELS)
     return job_sweep(rows, send=_send_feed_upload, queued_after_seconds=queued_after_seconds)
 
 

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="enterprises.feed_upload", bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def feed_upload_task(self: Task[Any, Any], import_id: int) -> None:
-    """Import one uploaded department file. A redelivered message finds the row claimed or done; a lost
+    """Import one uploaded department file or API batch. A redelivered message finds the row claimed or done; a lost
     connection gives it back, and the retry resumes after the last committed chunk."""
 
     def execute(feed_import: FeedImport) -> None:

@@ -8,6 +8,7 @@ from .api import (
     EnterpriseDetailApi,
     EnterpriseHistoryApi,
     EnterpriseListApi,
+    FeedBatchStatusView,
     FeedRecordsView,
     QualificationDetailApi,
     QualificationListApi,
@@ -30,4 +31,5 @@ urlpatterns = [
         name="enterprise-qualification-detail",
     ),
     path("feeds/<str:source>/records/", FeedRecordsView.as_view(), name="feed-records"),
+    path("feeds/<str:source>/batches/<int:import_id>/", FeedBatchStatusView.as_view(), name="feed-batch-status"),
 ]

@@ -63,6 +63,8 @@ def test_errors_are_one_component_attached_to_4xx(client) -> None:
     assert set(feed) == {"400", "401", "403", "404", "413", "415"}
     assert "409" in refs("/api/v1/applications/{id}/accept/", "post")  # a status machine
     assert set(feed.values()) == {"#/components/schemas/Error"}
+    batch = refs("/api/v1/feeds/{source}/batches/{import_id}/", "get")
+    assert set(batch) == {"400", "401", "403", "404"} and set(batch.values()) == {"#/components/schemas/Error"}
     assert "429" in refs("/api/v1/eligibility/check", "post")  # the only throttled operation
     assert "415" in refs("/api/v1/enterprises/{credit_code}/applications/{id}/resubmit/", "post")
     assert set(refs("/api/v1/policies/{policy_id}/", "get")) == {"400", "404"}  # public read: no 403
@@ -114,3 +116,16 @@ def test_a_throttled_request_is_a_documented_429(monkeypatch) -> None:
     assert statuses[-1] == 429, statuses
     assert response.json()["error"]["code"] == "throttled"
     assert_matches_schema(response)
+
+
+def test_a_feed_batch_is_taken_with_202_and_its_status_is_one_component(client) -> None:
+    schema = _schema(client)
+    post = schema["paths"]["/api/v1/feeds/{source}/records/"]["post"]["responses"]
+    get = schema["paths"]["/api/v1/feeds/{source}/batches/{import_id}/"]["get"]["responses"]
+    assert "202" in post and "200" not in post
+    batch = post["202"]["content"]["application/json"]["schema"]["$ref"]
+    assert get["200"]["content"]["application/json"]["schema"]["$ref"] == batch
+    properties = schema["components"]["schemas"][batch.rsplit("/", 1)[1]]["properties"]
+    assert {"import_id", "status", "status_url", "accepted", "rejected", "duplicates", "accepted_count"} <= set(
+        properties
+    )

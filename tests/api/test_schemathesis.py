@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from portal.accounts.roles import Role
 from portal.accounts.services import api_key_create
+from portal.enterprises.models import FeedImport
 from portal.entitlements.models import Entitlement
 from portal.notifications.models import Delivery
 from tests.applications.support import apply_policy, decide, full_files
@@ -135,7 +136,23 @@ def world(alice, charlie, settings, tmp_path) -> dict[str, Any]:
     site = SiteFactory(enterprise=enterprise)
     qualification = QualificationFactory(enterprise=enterprise)
     staff = StaffUserFactory(username="allroles", email="", roles=list(Role))  # accounts may have no e-mail
-    _, key = api_key_create(name="统计局数据接口", source="statistics")
+    key_row, key = api_key_create(name="统计局数据接口", source="statistics")
+    # A department API batch the worker has applied: its status answer carries per-record results.
+    batch = FeedImport.objects.create(
+        source="statistics",
+        channel=FeedImport.Channel.API,
+        api_key=key_row,
+        status=FeedImport.Status.DONE,
+        total=2,
+        processed=2,
+        accepted=1,
+        rejected=1,
+        record_results={
+            "accepted": [{"index": 0, "credit_code": enterprise.credit_code, "status": "unchanged"}],
+            "rejected": [{"index": 1, "credit_code": None, "errors": [{"field": "", "code": "x", "message": "x"}]}],
+            "duplicates": [],
+        },
+    )
     missing = 987654321
     return {
         "alice": alice,
@@ -151,6 +168,7 @@ def world(alice, charlie, settings, tmp_path) -> dict[str, Any]:
             "delivery_id": [delivery.pk, missing],
             "attachment_id": [*[a.pk for a in application.attachments.all()][:1], missing],
             "source": ["statistics", "market_regulation", "unknown"],
+            "import_id": [batch.pk, missing],
         },
         # `{id}` means a different table on each path: the segment before it says which.
         "ids": {

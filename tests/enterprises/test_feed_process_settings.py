@@ -1,9 +1,11 @@
-"""The feed pipeline changes no process-wide interpreter setting in a web process (the department API, a
-console upload run inline); a worker task or a command applies its batch settings and restores them."""
+"""The feed pipeline changes no process-wide interpreter setting in a web process (the department API
+applies nothing in its request; a console upload or API batch run inline leaves them alone); a worker
+task or a command applies its batch settings and restores them."""
 
 from __future__ import annotations
 
 import gc
+import json
 import sys
 from typing import Any
 
@@ -13,7 +15,7 @@ from rest_framework.test import APIClient
 
 from portal.accounts.services import api_key_create
 from portal.enterprises import feeds, services
-from portal.enterprises.models import EnterpriseChange, FeedImport
+from portal.enterprises.models import Enterprise, EnterpriseChange, FeedImport
 from portal.enterprises.tasks import feed_upload_task
 from tests.enterprises.factories import EnterpriseFactory
 
@@ -24,14 +26,18 @@ pytestmark = pytest.mark.django_db
 def seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, float]]:
     """(gc enabled?, switch interval) as each feed batch starts."""
     calls: list[tuple[bool, float]] = []
+    monkeypatch.setattr(feeds, "_feed_apply", _spy(calls))
+    return calls
+
+
+def _spy(calls: list[tuple[bool, float]]) -> Any:
     original = feeds._feed_apply
 
     def spy(**kwargs: Any) -> Any:
         calls.append((gc.isenabled(), sys.getswitchinterval()))
         return original(**kwargs)
 
-    monkeypatch.setattr(feeds, "_feed_apply", spy)
-    return calls
+    return spy
 
 
 def upload(by: Any, code: str) -> FeedImport:
@@ -39,18 +45,47 @@ def upload(by: Any, code: str) -> FeedImport:
     return services.feed_upload_create(by=by, source="statistics", file=SimpleUploadedFile("s.csv", content))
 
 
-def test_the_department_api_leaves_the_interpreter_settings_alone(seen) -> None:
+def test_the_department_api_applies_nothing_in_the_request_and_its_worker_task_does(
+    seen, monkeypatch, settings, tmp_path
+) -> None:
+    """The request stores the batch and returns; feed_apply runs only in the worker task (here with the
+    batch settings, as a worker process applies them), never in the web thread."""
+    settings.MEDIA_ROOT = str(tmp_path)
     enterprise = EnterpriseFactory()
     interval = sys.getswitchinterval()
     key = api_key_create(name="统计局数据接口", source="statistics")[1]
+    applied_in_request: list[dict[str, Any]] = []
+    monkeypatch.setattr(feeds, "feed_apply", lambda **kwargs: applied_in_request.append(kwargs))
+
     response = APIClient().post(
         "/api/v1/feeds/statistics/records/",
         {"records": [{"credit_code": enterprise.credit_code, "employees": 77}]},
         format="json",
         HTTP_AUTHORIZATION=f"Api-Key {key}",
     )
-    assert response.status_code == 200
-    assert seen == [(True, interval)]
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
+    assert applied_in_request == [] and seen == []
+    assert Enterprise.objects.get(pk=enterprise.pk).employees == enterprise.employees
+    assert not EnterpriseChange.objects.exists()
+    # The batch is stored as the worker reads it.
+    feed_import = FeedImport.objects.get(pk=response.json()["import_id"])
+    with feed_import.file.open("rb") as fh:
+        assert json.load(fh) == {"records": [{"credit_code": enterprise.credit_code, "employees": 77}]}
+
+    monkeypatch.undo()  # the worker's feed_apply is the real one
+    monkeypatch.setattr(feeds, "_feed_apply", _spy(seen))
+    feed_upload_task.run(feed_import.pk)  # as a worker calls it (not eager)
+
+    assert seen == [(False, min(interval, 0.0005))]
+    assert gc.isenabled() and sys.getswitchinterval() == interval
+    assert Enterprise.objects.get(pk=enterprise.pk).employees == 77
+    feed_import.refresh_from_db()
+    assert feed_import.status == FeedImport.Status.DONE and feed_import.accepted == 1
+    assert feed_import.record_results["accepted"] == [
+        {"index": 0, "credit_code": enterprise.credit_code, "status": "updated", "changed": ["employees"]}
+    ]
 
 
 def test_an_upload_run_inline_is_the_task_and_leaves_the_settings_alone(

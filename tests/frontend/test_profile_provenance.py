@@ -15,7 +15,7 @@ from portal.accounts.services import api_key_create
 from portal.enterprises import services
 from portal.enterprises.models import FACT_FIELDS, Enterprise, EnterpriseChange, Qualification, Site
 from tests.enterprises.factories import EnterpriseFactory, EnterpriseUserFactory, QualificationFactory, SiteFactory
-from tests.enterprises.support import seed_places
+from tests.enterprises.support import feed_batch_post, seed_places
 from tests.enterprises.test_feed_import import csv_bytes
 
 pytestmark = pytest.mark.django_db
@@ -115,14 +115,10 @@ def test_a_department_upload_is_dated_as_its_data_not_as_the_upload_day(
     services.feed_upload_process(feed_import=services.feed_upload_claim(import_id=fi.pk))
     # The API: the batch's as_of for c.
     key = api_key_create(name="统计局数据接口", source="statistics")[1]
-    api = APIClient()
-    response = api.post(
-        "/api/v1/feeds/statistics/records/",
-        {"as_of": in_api.isoformat(), "records": [{"credit_code": c.credit_code, "employees": 303}]},
-        format="json",
-        HTTP_AUTHORIZATION=f"Api-Key {key}",
+    response = feed_batch_post(
+        "statistics", [{"credit_code": c.credit_code, "employees": 303}], key, as_of=in_api.isoformat()
     )
-    assert response.status_code == 200, response.json()
+    assert response.json()["accepted_count"] == 1, response.json()
 
     for enterprise, expected in ((a, in_file), (b, in_form), (c, in_api)):
         client.force_login(EnterpriseUserFactory(enterprise=enterprise))
