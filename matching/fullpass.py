@@ -517,7 +517,6 @@ class LiveVersion:
 @dataclass
 class PassFigures:
     chunks: int = 0
-    enterprises: int = 0
     read_s: float = 0.0
     decide_s: float = 0.0
     write_s: float = 0.0
@@ -563,10 +562,11 @@ def full_pass(
     run: Any = None,
     chunk_size: int = 25_000,
     figures: PassFigures | None = None,
-) -> list[tuple[int, list[Any]]]:
+) -> Any:
     """Decide every live version (PolicyVersion rows) for the whole district in one read per chunk,
-    and write the changed decisions through the per-version write path. Returns (version id, changes)
-    per written (version, chunk). `run`: progress and a resumable cursor (services.match_run_*)."""
+    and write the changed decisions through the per-version write path. Returns a
+    services.MatchSummary of the changes. `run`: progress and a resumable cursor (services.match_run_*).
+    """
     import time
 
     from django.db.models import Max, Min
@@ -577,24 +577,21 @@ def full_pass(
     from . import services
 
     figures = figures if figures is not None else PassFigures()
+    summary = services.MatchSummary()
     live: list[LiveVersion] = []
-    writers: dict[int, tuple[Any, Any]] = {}
+    by_id: dict[int, Any] = {}
     for version in sorted(versions, key=lambda v: v.pk):
         active = policy_in_effect(version, on)
-        compiled = services._compiled(version)
-        live.append(LiveVersion(version.pk, compiled.tree if active else None))
-        writers[version.pk] = (
-            services.compile_for(compiled.tree, on=on) if active else services._NOT_IN_EFFECT,
-            services._Explainer(compiled=compiled, on=on) if active else None,
-        )
+        live.append(LiveVersion(version.pk, services._compiled(version).tree if active else None))
+        by_id[version.pk] = version
     vocabulary = Vocabulary.for_rules([v.tree for v in live if v.tree is not None])
     bounds = MatchProfile.objects.aggregate(lo=Min("enterprise_id"), hi=Max("enterprise_id"))
-    written: list[tuple[int, list[Any]]] = []
     if bounds["lo"] is None:
-        return written
+        return summary
     lo, hi = bounds["lo"], bounds["hi"] + 1
     start = lo if run is None else services.match_run_resume_at(run=run, lo=lo, hi=hi)
     run_id = run.pk if run is not None else None
+    compiled_sql: dict[int, Any] = {}
     while start < hi:
         end = min(start + chunk_size, hi)
         started = time.perf_counter()
@@ -602,31 +599,35 @@ def full_pass(
         figures.read_s += time.perf_counter() - started
         started = time.perf_counter()
         changed = changed_versions(chunk, live, vocabulary, on=on)
+        del chunk
         figures.decide_s += time.perf_counter() - started
         figures.chunks += 1
-        figures.enterprises += chunk.size
         started = time.perf_counter()
         with transaction.atomic():
             chunk_changes: list[Any] = []
             # Locked in id order, as each is in the per-version path: no deadlock with a version's own run.
             for version_id in changed:
                 PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
-                compiled_sql, explainer = writers[version_id]
-                changes = services.version_chunk_write(
+                version = by_id[version_id]
+                active = policy_in_effect(version, on)
+                if version_id not in compiled_sql:
+                    tree = services._compiled(version).tree
+                    compiled_sql[version_id] = services.compile_for(tree, on=on) if active else services._NOT_IN_EFFECT
+                # A fresh explainer per chunk: its memo of explanations is freed with the chunk.
+                explainer = services._Explainer(compiled=services._compiled(version), on=on) if active else None
+                chunk_changes += services.version_chunk_write(
                     version_id=version_id,
-                    compiled=compiled_sql,
+                    compiled=compiled_sql[version_id],
                     explainer=explainer,
                     lo=start,
                     hi=end,
                     run_id=run_id,
                 )
-                if changes:
-                    written.append((version_id, changes))
-                    chunk_changes += changes
             if run is not None:
                 services.match_run_progress(run=run, processed=end - lo, cursor=end, changes=chunk_changes)
         figures.write_s += time.perf_counter() - started
         figures.versions_written += len(changed)
         figures.changed_records += len(chunk_changes)
+        summary.add(chunk_changes)
         start = end
-    return written
+    return summary

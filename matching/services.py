@@ -801,8 +801,7 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
         from .fullpass import full_pass
 
         live = list(published_versions())
-        for _version_id, changes in full_pass(on=on or today(), versions=live, run=run):
-            total.add(changes)
+        total = full_pass(on=on or today(), versions=live, run=run)
         for version in live:  # every version was decided for the whole district
             signals_out.policy_version_decided(version_id=version.pk)
         return total

@@ -118,7 +118,7 @@ def _check_one_pass(versions: list, profiles_by_id: dict[int, EnterpriseProfile]
             assert got == (expected.status, expected.verified, expected.state_letters), version.rule
 
     # With every record as the evaluator says, the pass finds nothing to write.
-    assert full_pass(on=on, versions=versions, chunk_size=3) == []
+    assert full_pass(on=on, versions=versions, chunk_size=3).changed_records == 0
 
     # Stored decisions that are wrong (outcome or verified) or missing: the pass finds and rewrites
     # exactly those, through the per-version write path (explanations included).
@@ -134,4 +134,4 @@ def _check_one_pass(versions: list, profiles_by_id: dict[int, EnterpriseProfile]
     MatchRecord.objects.filter(pk__in=[r.pk for r in records[::3]]).delete()
     full_pass(on=on, versions=versions, chunk_size=3)
     _assert_records_match_evaluator(versions, profiles_by_id, on)
-    assert full_pass(on=on, versions=versions, chunk_size=2) == []
+    assert full_pass(on=on, versions=versions, chunk_size=2).changed_records == 0
