@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +16,9 @@ from django.views.decorators.http import require_http_methods
 from portal.accounts import two_factor
 from portal.api.exceptions import ApplicationError
 
+if TYPE_CHECKING:
+    from portal.accounts.requests import AuthenticatedHttpRequest
+
 
 def _next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or "/"
@@ -25,7 +30,7 @@ def _next(request: HttpRequest) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def two_factor_setup(request: HttpRequest) -> HttpResponse:
+def two_factor_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     if two_factor.confirmed_device(request.user) is not None:
         messages.info(request, "已设置两步验证。")
         return redirect(_next(request))
@@ -51,7 +56,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def two_factor_verify(request: HttpRequest) -> HttpResponse:
+def two_factor_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     if two_factor.confirmed_device(request.user) is None:
         return redirect(f"{reverse('frontend:two_factor_setup')}?{urlencode({'next': _next(request)})}")
     error = ""

@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 
 from portal.applications.files import ACCEPT_ATTRIBUTE, ALLOWED_LABEL, human_size, max_bytes
-from portal.applications.rules import STATEMENT_MAX_LENGTH, Material
+from portal.applications.requirements import STATEMENT_MAX_LENGTH, Material
 
 
 class MultipleFileInput(forms.ClearableFileInput):

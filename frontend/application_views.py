@@ -6,12 +6,12 @@ and only the enterprise's own users write. Attachments are streamed by views tha
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ from matching.core.evaluator import Outcome
 from matching.selectors import enterprise_matches
 from policies.models import PolicyVersion
 from portal.api.exceptions import ApplicationError
-from portal.applications import rules
+from portal.applications import requirements
 from portal.applications import selectors as app_selectors
 from portal.applications import services as app_services
 from portal.applications.api.serializers import files_from_request
@@ -34,8 +34,13 @@ from .console_views import staff_required
 from .selectors import status_tabs
 from .workspace_views import _apply_errors, _context, _enterprise, _is_member
 
+if TYPE_CHECKING:
+    from portal.accounts.requests import AuthenticatedHttpRequest
 
-def _application(request: HttpRequest, credit_code: str, application_id: int) -> tuple[Enterprise, Application]:
+
+def _application(
+    request: AuthenticatedHttpRequest, credit_code: str, application_id: int
+) -> tuple[Enterprise, Application]:
     """The enterprise (within the user's scope) and one of its applications; 404 otherwise."""
     enterprise = _enterprise(request, credit_code)
     application = app_selectors.application_get_for_user(
@@ -44,7 +49,7 @@ def _application(request: HttpRequest, credit_code: str, application_id: int) ->
     return enterprise, application
 
 
-def _personal(request: HttpRequest, application: Application) -> dict[str, Any]:
+def _personal(request: AuthenticatedHttpRequest, application: Application) -> dict[str, Any]:
     """What every application page shows of the applicant, as this user may see it (masking lives in selectors)."""
     user = request.user
     return {
@@ -56,9 +61,11 @@ def _personal(request: HttpRequest, application: Application) -> dict[str, Any]:
     }
 
 
-def _attachment_groups(request: HttpRequest, application: Application) -> list[tuple[str, list[dict[str, Any]]]]:
+def _attachment_groups(
+    request: AuthenticatedHttpRequest, application: Application
+) -> list[tuple[str, list[dict[str, Any]]]]:
     """Attachments by material, in the order of the policy's materials list, each with the name this user sees."""
-    order = {m.name: m.index for m in rules.materials_of(application.policy_version)}
+    order = {m.name: m.index for m in requirements.materials_of(application.policy_version)}
     groups: dict[str, list[dict[str, Any]]] = {}
     for attachment in application.attachments.all():
         label = app_selectors.attachment_label(user=request.user, attachment=attachment)
@@ -73,7 +80,7 @@ def _uploaded(application: Application | None) -> dict[str, list[str]]:
     return files
 
 
-def _prefill(request: HttpRequest, previous: Application | None) -> dict[str, str]:
+def _prefill(request: AuthenticatedHttpRequest, previous: Application | None) -> dict[str, str]:
     if previous is not None:
         return {k: getattr(previous, k) for k in ("contact_name", "contact_phone", "statement")}
     preference = getattr(request.user, "notification_preference", None)
@@ -93,7 +100,7 @@ def _outcome(enterprise: Enterprise, version: PolicyVersion) -> Outcome | None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def apply(request: HttpRequest, credit_code: str, version_id: int) -> HttpResponse:
+def apply(request: AuthenticatedHttpRequest, credit_code: str, version_id: int) -> HttpResponse:
     """在线申报: the whole application on one page, submitted once."""
     enterprise = _enterprise(request, credit_code)
     if not _is_member(request, enterprise):
@@ -110,7 +117,7 @@ def apply(request: HttpRequest, credit_code: str, version_id: int) -> HttpRespon
         app_services.application_precheck(enterprise=enterprise, version=version)
     except ApplicationError as error:
         refusal = error.message
-    materials = rules.materials_of(version)
+    materials = requirements.materials_of(version)
     uploaded = _uploaded(previous)
     if request.method == "POST" and not refusal:
         form = ApplicationForm(request.POST, request.FILES, materials=materials, uploaded=uploaded)
@@ -143,7 +150,7 @@ def apply(request: HttpRequest, credit_code: str, version_id: int) -> HttpRespon
         form=form,
         refusal=refusal,
         outcome=_outcome(enterprise, version),
-        window=rules.window_text(version),
+        window=requirements.window_text(version),
         reopening=previous is not None,
         today=timezone.localdate(),
     )
@@ -151,7 +158,7 @@ def apply(request: HttpRequest, credit_code: str, version_id: int) -> HttpRespon
 
 
 @login_required
-def application_list(request: HttpRequest, credit_code: str) -> HttpResponse:
+def application_list(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse:
     """我的申报: every application of the enterprise with its status."""
     enterprise = _enterprise(request, credit_code)
     rows = app_selectors.with_contacts(
@@ -160,13 +167,15 @@ def application_list(request: HttpRequest, credit_code: str) -> HttpResponse:
     return render(request, "frontend/workspace/applications.html", _context(enterprise, "applications", rows=rows))
 
 
-def _detail(request: HttpRequest, enterprise: Enterprise, application: Application, **extra: Any) -> HttpResponse:
+def _detail(
+    request: AuthenticatedHttpRequest, enterprise: Enterprise, application: Application, **extra: Any
+) -> HttpResponse:
     member = _is_member(request, enterprise)
     form = extra.pop("form", None)
     if form is None and member and application.can_resubmit:
         form = ApplicationForm(
             initial=_prefill(request, application),
-            materials=rules.materials_of(application.policy_version),
+            materials=requirements.materials_of(application.policy_version),
             uploaded=_uploaded(application),
         )
     context = _context(
@@ -187,14 +196,14 @@ def _detail(request: HttpRequest, enterprise: Enterprise, application: Applicati
 
 
 @login_required
-def application_detail(request: HttpRequest, credit_code: str, application_id: int) -> HttpResponse:
+def application_detail(request: AuthenticatedHttpRequest, credit_code: str, application_id: int) -> HttpResponse:
     enterprise, application = _application(request, credit_code, application_id)
     return _detail(request, enterprise, application)
 
 
 @login_required
 @require_POST
-def application_withdraw(request: HttpRequest, credit_code: str, application_id: int) -> HttpResponse:
+def application_withdraw(request: AuthenticatedHttpRequest, credit_code: str, application_id: int) -> HttpResponse:
     enterprise, application = _application(request, credit_code, application_id)
     if not _is_member(request, enterprise):
         raise Http404
@@ -212,14 +221,14 @@ def application_withdraw(request: HttpRequest, credit_code: str, application_id:
 
 @login_required
 @require_POST
-def application_resubmit(request: HttpRequest, credit_code: str, application_id: int) -> HttpResponse:
+def application_resubmit(request: AuthenticatedHttpRequest, credit_code: str, application_id: int) -> HttpResponse:
     enterprise, application = _application(request, credit_code, application_id)
     if not _is_member(request, enterprise):
         raise Http404
     form = ApplicationForm(
         request.POST,
         request.FILES,
-        materials=rules.materials_of(application.policy_version),
+        materials=requirements.materials_of(application.policy_version),
         uploaded=_uploaded(application),
     )
     if form.is_valid():
@@ -252,7 +261,7 @@ def application_resubmit(request: HttpRequest, credit_code: str, application_id:
 
 @login_required
 def attachment_download(
-    request: HttpRequest, credit_code: str, application_id: int, attachment_id: int
+    request: AuthenticatedHttpRequest, credit_code: str, application_id: int, attachment_id: int
 ) -> FileResponse:
     _, application = _application(request, credit_code, application_id)
     return attachment_response(
@@ -266,7 +275,7 @@ _STAFF_ACTIONS = ("accept", "approve", "reject", "return")
 
 
 @staff_required
-def console_applications(request: HttpRequest) -> HttpResponse:
+def console_applications(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Applications by status (newly submitted first by default)."""
     status, statuses = status_tabs(Application, request.GET.get("status"), default=Application.Status.SUBMITTED)
     context = {
@@ -279,7 +288,7 @@ def console_applications(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required
-def console_application(request: HttpRequest, application_id: int) -> HttpResponse:
+def console_application(request: AuthenticatedHttpRequest, application_id: int) -> HttpResponse:
     application = app_selectors.application_get_for_staff(user=request.user, application_id=application_id)
     context = {
         "section": "console",
@@ -292,7 +301,7 @@ def console_application(request: HttpRequest, application_id: int) -> HttpRespon
 
 @staff_required
 @require_POST
-def console_application_action(request: HttpRequest, application_id: int, action: str) -> HttpResponse:
+def console_application_action(request: AuthenticatedHttpRequest, application_id: int, action: str) -> HttpResponse:
     if action not in _STAFF_ACTIONS:
         raise Http404
     application = app_selectors.application_get_for_staff(user=request.user, application_id=application_id)
@@ -313,7 +322,9 @@ def console_application_action(request: HttpRequest, application_id: int, action
 
 
 @staff_required
-def console_attachment_download(request: HttpRequest, application_id: int, attachment_id: int) -> FileResponse:
+def console_attachment_download(
+    request: AuthenticatedHttpRequest, application_id: int, attachment_id: int
+) -> FileResponse:
     application = app_selectors.application_get_for_staff(user=request.user, application_id=application_id)
     return attachment_response(
         app_selectors.attachment_get_for_user(user=request.user, application=application, attachment_id=attachment_id)

@@ -7,31 +7,35 @@ everywhere in the console.
 from __future__ import annotations
 
 import csv
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.accounts.roles import Role, has_role
 from portal.api.exceptions import ApplicationError
 from portal.api.spreadsheets import safe_cell
+from portal.enterprises import services
+from portal.enterprises.selectors import feed_import_get, feed_imports_for_staff
 
 from .console_views import staff_required
 from .forms import FeedFileForm
+from .selectors import console_dashboard
+
+if TYPE_CHECKING:
+    from portal.accounts.requests import AuthenticatedHttpRequest
+
 
 REPORT_ON_PAGE = 500  # error-report lines shown on the page; the CSV download has them all
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def feeds(request: HttpRequest) -> HttpResponse:
+def feeds(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Recent imports from every channel, and the upload form for data officers."""
-    from portal.enterprises import services
-    from portal.enterprises.selectors import feed_imports_for_staff
-
     can_upload = has_role(request.user, Role.DATA_OFFICER)
     form = FeedFileForm(request.POST or None, request.FILES or None) if can_upload else None
     if request.method == "POST":
@@ -61,10 +65,8 @@ def feeds(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_GET
-def feed_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+def feed_detail(request: AuthenticatedHttpRequest, import_id: int) -> HttpResponse:
     """One import: a progress bar while it runs (polled by htmx), then the counts and the error report."""
-    from portal.enterprises.selectors import feed_import_get
-
     feed_import = feed_import_get(user=request.user, import_id=import_id)
     context: dict[str, Any] = {
         "fi": feed_import,
@@ -78,10 +80,8 @@ def feed_detail(request: HttpRequest, import_id: int) -> HttpResponse:
 
 @staff_required
 @require_GET
-def feed_report_csv(request: HttpRequest, import_id: int) -> HttpResponse:
+def feed_report_csv(request: AuthenticatedHttpRequest, import_id: int) -> HttpResponse:
     """The whole per-record error report as CSV (UTF-8 with BOM, so spreadsheet programs read Chinese)."""
-    from portal.enterprises.selectors import feed_import_get
-
     feed_import = feed_import_get(user=request.user, import_id=import_id)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="feed-{feed_import.pk}-errors.csv"'
@@ -108,8 +108,6 @@ def feed_report_csv(request: HttpRequest, import_id: int) -> HttpResponse:
 
 @staff_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """数据看板: policies, matching activity, chains and zones, delivery success; charts with data tables."""
-    from .selectors import console_dashboard
-
     return render(request, "frontend/console/dashboard.html", {"section": "console", "d": console_dashboard()})

@@ -8,38 +8,53 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from matching.core.describe import describe_rule
+from matching.core.evaluator import Outcome
 from matching.core.rules import RuleError
 from matching.models import MatchRun
-from policies import permissions
 from policies import selectors as policy_selectors
 from policies import services as policy_services
-from policies.models import GoldenCase, PolicyVersion
+from policies.models import GoldenCase, PolicyVersion, PreviewRun
+from portal.accounts.permissions import can_edit_policies, can_review_policies
+from portal.accounts.roles import is_staff_user
 from portal.api.exceptions import ApplicationError
+from portal.enterprises.place_names import place_choices
+from portal.entitlements import services as entitlement_services
+from portal.entitlements.models import Entitlement
+from portal.entitlements.selectors import entitlement_timeline, entitlements_for_staff
+from portal.notifications import services as notification_services
+from portal.notifications.models import Delivery
+from portal.notifications.selectors import delivery_get, delivery_list
 
 from . import rule_builder as rb
 from .forms import GoldenCaseForm, PolicyContentForm, PolicyCreateForm
 from .selectors import status_tabs
 
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.accounts.requests import AuthenticatedHttpRequest
+
+
 Status = PolicyVersion.Status
 DEFAULT_RULE = {"all": [{"fact": "industry", "op": "under", "value": ["65"]}]}
 
 
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not permissions.is_staff_user(request.user):
+        if not is_staff_user(request.user):
             raise PermissionDenied("仅限工作人员访问")
         return view(request, *args, **kwargs)
 
@@ -51,22 +66,22 @@ def _version(version_id: int) -> PolicyVersion:
 
 
 @staff_required
-def console(request: HttpRequest) -> HttpResponse:
+def console(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows = []
     for policy in policy_selectors.staff_policy_list():
         versions = sorted(policy.versions.all(), key=lambda v: v.number)
         if versions:
             rows.append({"policy": policy, "latest": versions[-1], "count": len(versions)})
-    context = {"rows": rows, "can_edit": permissions.can_edit(request.user), "section": "console"}
+    context = {"rows": rows, "can_edit": can_edit_policies(request.user), "section": "console"}
     return render(request, "frontend/console/policy_list.html", context)
 
 
 @staff_required
 @require_GET
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """待我审核: what this reviewer may approve (not their own drafts) and what waits to be published."""
     queue = policy_selectors.staff_review_queue(user=request.user)
-    context = {"queue": queue, "can_review": permissions.can_review(request.user), "section": "console"}
+    context = {"queue": queue, "can_review": can_review_policies(request.user), "section": "console"}
     return render(request, "frontend/console/review_queue.html", context)
 
 
@@ -101,8 +116,6 @@ def _builder_context(
 
 def _preview(rule: Any, rows: list[rb.Row], json_error: str = "") -> dict[str, Any]:
     """The rule in plain words, or its problems by node path (also attached to the rows they name)."""
-    from matching.core.describe import describe_rule
-
     if json_error:
         return {"words": [], "problems": [{"field": "rule", "message": json_error}]}
     try:
@@ -115,7 +128,7 @@ def _preview(rule: Any, rows: list[rb.Row], json_error: str = "") -> dict[str, A
 
 @staff_required
 @require_POST
-def rule_preview(request: HttpRequest) -> HttpResponse:
+def rule_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     rule, rows, _combinator, json_error = rb.rule_from_post(request.POST)
     context = {**_preview(rule, rows, json_error), "rule_json": json.dumps(rule, ensure_ascii=False, indent=2)}
     return render(request, "frontend/console/rule_preview.html", context)
@@ -123,7 +136,7 @@ def rule_preview(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_GET
-def rule_row(request: HttpRequest) -> HttpResponse:
+def rule_row(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A new row (add), or one row re-drawn for the fact just chosen."""
     rows = rb.rows_from_post(request.GET)
     if "index" in request.GET:
@@ -156,7 +169,9 @@ def _apply_errors(form: Any, error: Exception) -> list[dict[str, str]]:
     return rule_problems
 
 
-def _editor_post(request: HttpRequest, form: Any, save: Callable[[dict[str, Any], Any], PolicyVersion]):
+def _editor_post(
+    request: AuthenticatedHttpRequest, form: Any, save: Callable[[dict[str, Any], Any], PolicyVersion]
+) -> tuple[PolicyVersion | None, dict[str, Any]]:
     """Parse form + rule; call `save`; (version or None, builder context)."""
     rule, rows, combinator, json_error = rb.rule_from_post(request.POST)
     use_json = bool(request.POST.get("use_json"))
@@ -182,8 +197,8 @@ def _editor_post(request: HttpRequest, form: Any, save: Callable[[dict[str, Any]
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def policy_new(request: HttpRequest) -> HttpResponse:
-    if not permissions.can_edit(request.user):
+def policy_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if not can_edit_policies(request.user):
         raise PermissionDenied("只有政策编辑人员可以新建政策")
     if request.method == "POST":
         form = PolicyCreateForm(request.POST)
@@ -204,10 +219,11 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
+def version_detail(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     version = _version(version_id)
-    editing = version.is_editable and permissions.can_edit(request.user)
-    form, builder = None, {}
+    editing = version.is_editable and can_edit_policies(request.user)
+    form: PolicyContentForm | None = None
+    builder: dict[str, Any] = {}
     if editing:
         if request.method == "POST":
             form = PolicyContentForm(request.POST)
@@ -229,7 +245,6 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
             )
     elif request.method == "POST":
         raise PermissionDenied("该版本不能在此修改")
-    from matching.core.describe import describe_rule
 
     try:
         words = describe_rule(version.rule)
@@ -244,8 +259,8 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         "transitions": policy_selectors.staff_version_transitions(version=version),
         "golden_rows": golden_rows,
         "golden_failed": sum(1 for _, result in golden_rows if result is None or not result.passed),
-        "can_edit_golden": version.is_editable and permissions.can_edit(request.user),
-        "can_review": permissions.can_review(request.user),
+        "can_edit_golden": version.is_editable and can_edit_policies(request.user),
+        "can_review": can_review_policies(request.user),
         # Four eyes (policy_approve refuses the author or submitter): say so instead of offering the button.
         "own_version": request.user.pk in (version.author_id, version.submitted_by_id),
         "run": MatchRun.objects.filter(policy_version=version).order_by("-created_at", "-pk").first(),
@@ -256,7 +271,7 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     return render(request, template, context)
 
 
-ACTIONS = {
+ACTIONS: dict[str, Callable[..., PolicyVersion]] = {
     "approve": policy_services.policy_approve,
     "reject": policy_services.policy_reject,
     "publish": policy_services.policy_publish,
@@ -266,7 +281,7 @@ DONE = {"approve": "已审核通过，可以发布。", "reject": "已退回修�
 
 @staff_required
 @require_POST
-def version_action(request: HttpRequest, version_id: int) -> HttpResponse:
+def version_action(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     version = _version(version_id)
     action = request.POST.get("action", "")
     if action not in ACTIONS:
@@ -285,7 +300,7 @@ def version_action(request: HttpRequest, version_id: int) -> HttpResponse:
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def version_preview(request: HttpRequest, version_id: int) -> HttpResponse:
+def version_preview(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     """GET: the counts computed in this request (small districts, the API's twin).
 
     POST: start a preview run on a worker and show its progress; the page never waits for the count.
@@ -303,7 +318,7 @@ def version_preview(request: HttpRequest, version_id: int) -> HttpResponse:
     return render(request, "frontend/console/preview.html", {"preview": preview, "version": version})
 
 
-def _preview_run_response(request: HttpRequest, run_id: int) -> HttpResponse:
+def _preview_run_response(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     run = policy_selectors.preview_run_get(run_id=run_id)
     context = {"run": run, "version": run.version, **_preview_result_context(run)}
     if request.htmx:
@@ -311,7 +326,7 @@ def _preview_run_response(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(request, "frontend/console/preview_run_page.html", {**context, "section": "console"})
 
 
-def _preview_result_context(run: Any) -> dict[str, Any]:
+def _preview_result_context(run: PreviewRun) -> dict[str, Any]:
     """The finished result, with the condition that excludes most picked out for the chart."""
     result = run.result if run.status == run.Status.DONE else None
     if not result:
@@ -337,14 +352,14 @@ def _preview_result_context(run: Any) -> dict[str, Any]:
 
 @staff_required
 @require_GET
-def preview_run(request: HttpRequest, run_id: int) -> HttpResponse:
+def preview_run(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     """A preview run: progress while it runs (polled by htmx), then the counts, chart and sample."""
     return _preview_run_response(request, run_id)
 
 
 @staff_required
 @require_GET
-def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_progress(request: AuthenticatedHttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(MatchRun, pk=run_id)
     return render(request, "frontend/console/run_progress.html", {"run": run})
 
@@ -352,18 +367,19 @@ def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
 # --- Golden cases (标准案例) --------------------------------------------------------------------------
 
 
-def _golden_editable(version: PolicyVersion, user: Any) -> None:
+def _golden_editable(version: PolicyVersion, user: User) -> None:
     """Refuse early (the services check again, under the version's lock)."""
-    if not permissions.can_edit(user):
+    if not can_edit_policies(user):
         raise PermissionDenied("只有政策编辑人员可以修改标准案例")
     if not version.is_editable:
         raise PermissionDenied("已提交的版本不能修改标准案例；如需修改，请新建版本")
 
 
-def _golden_form(request: HttpRequest, version: PolicyVersion, case: GoldenCase | None) -> HttpResponse:
+def _golden_form(request: AuthenticatedHttpRequest, version: PolicyVersion, case: GoldenCase | None) -> HttpResponse:
     _golden_editable(version, request.user)
+    zones, parks = place_choices()
     if request.method == "POST":
-        form = GoldenCaseForm(request.POST, held_from=version.effective_from)
+        form = GoldenCaseForm(request.POST, held_from=version.effective_from, zones=zones, parks=parks)
         if form.is_valid():
             fields = {
                 "name": form.cleaned_data["name"],
@@ -391,27 +407,27 @@ def _golden_form(request: HttpRequest, version: PolicyVersion, case: GoldenCase 
                 return redirect(reverse("frontend:console_version", args=[version.pk]) + "#golden-heading")
     else:
         initial = GoldenCaseForm.initial_from(case) if case is not None else {"expected": "eligible"}
-        form = GoldenCaseForm(initial=initial, held_from=version.effective_from)
+        form = GoldenCaseForm(initial=initial, held_from=version.effective_from, zones=zones, parks=parks)
     context = {"form": form, "version": version, "case": case, "section": "console"}
     return render(request, "frontend/console/golden_form.html", context)
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def golden_new(request: HttpRequest, version_id: int) -> HttpResponse:
+def golden_new(request: AuthenticatedHttpRequest, version_id: int) -> HttpResponse:
     return _golden_form(request, _version(version_id), None)
 
 
 @staff_required
 @require_http_methods(["GET", "POST"])
-def golden_edit(request: HttpRequest, case_id: int) -> HttpResponse:
+def golden_edit(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     case = get_object_or_404(GoldenCase.objects.select_related("version"), pk=case_id)
     return _golden_form(request, case.version, case)
 
 
 @staff_required
 @require_POST
-def golden_delete(request: HttpRequest, case_id: int) -> HttpResponse:
+def golden_delete(request: AuthenticatedHttpRequest, case_id: int) -> HttpResponse:
     case = get_object_or_404(GoldenCase.objects.select_related("version"), pk=case_id)
     _golden_editable(case.version, request.user)
     try:
@@ -427,17 +443,13 @@ def golden_delete(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 @staff_required
-def entitlements(request: HttpRequest) -> HttpResponse:
+def entitlements(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Entitlements by status (objections first by default), with the staff actions each allows.
 
     `?list=recovery` lists the possible 追回 cases instead: disbursed entitlements that a newer version
     of the policy no longer finds eligible (nothing is clawed back automatically). 待复核 and 追回 cards
     show the two decisions side by side: the one the entitlement rests on, and the newer version's.
     """
-    from matching.core.evaluator import Outcome
-    from portal.entitlements.models import Entitlement
-    from portal.entitlements.selectors import entitlement_timeline, entitlements_for_staff
-
     recovery = request.GET.get("list") == "recovery"
     status, statuses = status_tabs(Entitlement, request.GET.get("status"), default=Entitlement.Status.OBJECTED)
     queryset = entitlements_for_staff(user=request.user, recovery=recovery, status=None if recovery else status)
@@ -463,11 +475,7 @@ def entitlements(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_POST
-def entitlement_action(request: HttpRequest, entitlement_id: int, action: str) -> HttpResponse:
-    from portal.entitlements import services as entitlement_services
-    from portal.entitlements.models import Entitlement
-    from portal.entitlements.selectors import entitlements_for_staff
-
+def entitlement_action(request: AuthenticatedHttpRequest, entitlement_id: int, action: str) -> HttpResponse:
     entitlement = get_object_or_404(entitlements_for_staff(user=request.user), pk=entitlement_id)
     text = request.POST.get("text", "")
     try:
@@ -499,11 +507,8 @@ def entitlement_action(request: HttpRequest, entitlement_id: int, action: str) -
 
 
 @staff_required
-def deliveries(request: HttpRequest) -> HttpResponse:
+def deliveries(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Delivery status of pushes (e-mail, SMS, webhooks); dead letters first by default."""
-    from portal.notifications.models import Delivery
-    from portal.notifications.selectors import delivery_list
-
     status, statuses = status_tabs(Delivery, request.GET.get("status"), default=Delivery.Status.DEAD)
     context = {
         "section": "console",
@@ -516,15 +521,12 @@ def deliveries(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 @require_POST
-def delivery_retry(request: HttpRequest, delivery_id: int) -> HttpResponse:
-    from portal.notifications.selectors import delivery_get
-    from portal.notifications.services import delivery_retry as retry
-
+def delivery_retry(request: AuthenticatedHttpRequest, delivery_id: int) -> HttpResponse:
     delivery = delivery_get(user=request.user, delivery_id=delivery_id)
     if delivery is None:
         raise PermissionDenied("未找到该投递记录")
     try:
-        retry(delivery=delivery, by=request.user)
+        notification_services.delivery_retry(delivery=delivery, by=request.user)
         messages.success(request, "已重新排队发送。")
     except ApplicationError as error:
         messages.error(request, error.message)

@@ -22,32 +22,37 @@ from portal.api import errors as api_errors
 logger = logging.getLogger("django.request")
 
 
+_ERROR_PAGE_MARK = "huiqi_error_page"  # set on responses that are already one of our pages
+
+
+def _mark_error_page(response: HttpResponse) -> HttpResponse:
+    setattr(response, _ERROR_PAGE_MARK, True)
+    return response
+
+
 def _is_error_page(response: HttpResponse) -> bool:
-    return getattr(response, "huiqi_error_page", False)
+    return getattr(response, _ERROR_PAGE_MARK, False)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if api_errors.is_api_request(request):
         return api_errors.bad_request(request, exception)
     response = defaults.bad_request(request, exception or Exception())
-    response.huiqi_error_page = True
-    return response
+    return _mark_error_page(response)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if api_errors.is_api_request(request):
         return api_errors.page_not_found(request, exception)
     response = defaults.page_not_found(request, exception or Http404())
-    response.huiqi_error_page = True
-    return response
+    return _mark_error_page(response)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if api_errors.is_api_request(request):
         return api_errors.server_error(request)
     response = defaults.server_error(request)
-    response.huiqi_error_page = True
-    return response
+    return _mark_error_page(response)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -59,8 +64,7 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     message = str(exception or "")
     reason = message if re.search(r"[\u4e00-\u9fff]", message) else ""
     response = render(request, "403.html", {"reason": reason}, status=403)
-    response.huiqi_error_page = True
-    return response
+    return _mark_error_page(response)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -70,8 +74,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     # Django's csrf middleware has already logged the reason (django.security.csrf).
     context = {"reason": "页面已过期或来源无法验证，请返回上一页刷新后重试。"}
     response = render(request, "403.html", context, status=403)
-    response.huiqi_error_page = True
-    return response
+    return _mark_error_page(response)
 
 
 class ChineseErrorPagesMiddleware:

@@ -22,10 +22,18 @@ from django import forms
 from matching.core.profile import EnterpriseProfile
 from matching.core.reading import Widget
 from matching.core.registry import FACTS, FactSpec, ValueType, format_number
+from portal.enterprises import industries
 
 Purpose = Literal["calculator", "golden"]
 CALCULATOR: Purpose = "calculator"
 GOLDEN: Purpose = "golden"
+
+
+def industry_label(code: str) -> str:
+    """An industry code as its name with the code (the code alone when unknown)."""
+    name = industries.industry_name(code)
+    return f"{name}（{code}）" if name else code
+
 
 _ORDER = (
     "industry",
@@ -67,7 +75,8 @@ class FactInput:
 
 def _number_field(spec: FactSpec) -> forms.Field:
     integer = spec.type is ValueType.INTEGER
-    example = "如 120" if integer else "如 3000 或 3000.5"
+    # The fact's own example (its definition), so a percentage is not explained with 3000.
+    example = f"如 {format_number(spec.example)}" if spec.example is not None else "如 120" if integer else "如 3.5"
     # Text, not <input type="number">: a browser empties a number input it cannot parse ("1e1000000",
     # "12万") and the visitor would get a silent nothing; here every typed text reaches the check.
     return forms.CharField(
@@ -107,7 +116,9 @@ def _boolean_field(spec: FactSpec, *, purpose: Purpose) -> forms.Field:
     )
 
 
-def _input(spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]], parks: Sequence[tuple[str, str]]):
+def _input(
+    spec: FactSpec, *, purpose: Purpose, zones: Sequence[tuple[str, str]], parks: Sequence[tuple[str, str]]
+) -> FactInput | None:
     widget = spec.input_widget  # from the fact's definition (its value type's usual input unless it says)
     if widget is Widget.INDUSTRY:
         if purpose == CALCULATOR:
@@ -211,8 +222,6 @@ def declared_facts(cleaned: Mapping[str, Any], inputs: Sequence[FactInput]) -> d
 
 def initial_from_profile(profile: EnterpriseProfile, *, on: date, purpose: Purpose) -> dict[str, Any]:
     """Field values describing an enterprise's profile (what it holds on `on`), for pre-filling a form."""
-    from .forms import industry_label
-
     initial: dict[str, Any] = {}
     facts = profile.facts
     for item in fact_inputs(purpose=purpose, zones=(), parks=()):

@@ -10,16 +10,34 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from matching.core.calculator import DeclaredFactsError, profile_from_declared
+from matching.core.profile import EnterpriseProfile
 from matching.core.reading import Widget
-from matching.core.registry import FactSpec, ValueType, scalar_facts, stored_facts
-from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, SIZES, ZONES
-from policies.models import BenefitKind, Mode, Outcome, PolicyVersion
-from portal.enterprises import industries
+from matching.core.registry import FACTS, FactSpec, ValueType, format_number, scalar_facts, stored_facts
+from matching.core.vocabulary import (
+    DEPARTMENT_SOURCES,
+    INDUSTRY_CHAINS,
+    SIZES,
+    SOURCES,
+)
+from policies.golden import EXAMPLE_PROFILE
+from policies.models import BenefitKind, ExpectedOutcome, Mode, PolicyVersion
+from portal.enterprises import industries, sizing
+
+from .fact_inputs import CALCULATOR, GOLDEN, NO_FOREIGN_CAPITAL, declared_facts, fact_inputs, industry_label
 
 # A code alone ("6513", "C"), after a name in brackets ("软件开发（6513）"), or digits ending the text;
 # a letter ending other text is not a code ("asdfgh" is not 门类 H).
 _CODE_IN_TEXT = re.compile(r"(?:^|[(（]\s*)([A-T]|\d{2,4})\s*[)）]?\s*$|(?<!\d)(\d{2,4})\s*$")
 BLANK = [("", "不限")]
+
+
+def _choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's own copy of a choice field, whose choices are set per request."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{name} is not a choice field")
+    return field
 
 
 def industry_search(query: str, *, classes_only: bool = False, limit: int = 15) -> list[tuple[str, str]]:
@@ -57,11 +75,6 @@ def resolve_industry(raw: str, *, classes_only: bool) -> str:
     return code
 
 
-def industry_label(code: str) -> str:
-    name = industries.industry_name(code)
-    return f"{name}（{code}）" if name else code
-
-
 class PolicyFilterForm(forms.Form):
     """The 政策清单's search box and filters (GET)."""
 
@@ -77,8 +90,8 @@ class PolicyFilterForm(forms.Form):
 
     def __init__(self, *args: Any, zones: list[tuple[str, str]], departments: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["zone"].choices = BLANK + zones
-        self.fields["department"].choices = BLANK + [(d, d) for d in departments]
+        _choice_field(self, "zone").choices = BLANK + zones
+        _choice_field(self, "department").choices = BLANK + [(d, d) for d in departments]
 
     def clean_industry(self) -> str:
         return resolve_industry(self.cleaned_data.get("industry", ""), classes_only=False)
@@ -117,14 +130,12 @@ class CalculatorForm(forms.Form):
         on: date | None = None,
         **kwargs: Any,
     ) -> None:
-        from .fact_inputs import CALCULATOR, fact_inputs
-
         super().__init__(*args, **kwargs)
         self.inputs = fact_inputs(purpose=CALCULATOR, zones=zones, parks=parks or [])
         for item in self.inputs:
             self.fields[item.name] = item.field
         self.on = on or timezone.localdate()
-        self.profile: Any = None
+        self.profile: EnterpriseProfile | None = None
         self.suggestions: list[tuple[str, str]] = []
 
     def clean_industry(self) -> str:
@@ -147,11 +158,8 @@ class CalculatorForm(forms.Form):
             ) from None
 
     def clean(self) -> dict[str, Any]:
-        from matching.core.calculator import DeclaredFactsError, profile_from_declared
-
-        from .fact_inputs import declared_facts
-
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         facts = declared_facts(cleaned, self.inputs)
         try:
             profile = profile_from_declared(facts, on=self.on)
@@ -175,8 +183,6 @@ class CalculatorForm(forms.Form):
 
     def declared_facts(self) -> dict[str, Any]:
         """The facts the visitor declared (numbers as typed), for the API or a test."""
-        from .fact_inputs import declared_facts
-
         return declared_facts(self.cleaned_data, self.inputs)
 
     def fact_fields(self) -> list[Any]:
@@ -196,8 +202,6 @@ def _is_group(field: forms.Field) -> bool:
 
 def derived_size(facts: dict[str, Any]) -> str:
     """Size by the registry's own classifier, or "" when an input it needs is missing."""
-    from portal.enterprises import sizing
-
     result = sizing.classify(
         industry_code=facts.get("industry_code"),
         employees=facts.get("employees"),
@@ -296,8 +300,8 @@ class SiteForm(forms.Form):
 
     def __init__(self, *args: Any, townships: list[tuple[str, str]], parks: list[tuple[str, str]], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["township"].choices = [("", "请选择"), *townships]
-        self.fields["parks"].choices = parks
+        _choice_field(self, "township").choices = [("", "请选择"), *townships]
+        _choice_field(self, "parks").choices = parks
 
 
 class QualificationEditForm(forms.Form):
@@ -315,7 +319,7 @@ class QualificationEditForm(forms.Form):
 
 # --- Staff console ------------------------------------------------------------------------------
 
-_DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+_DATE: dict[str, Any] = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
 
 class PolicyContentForm(forms.Form):
@@ -363,7 +367,7 @@ class PolicyContentForm(forms.Form):
         for current in (str(self.initial.get("benefit_period") or ""), str(self.data.get("benefit_period") or "")):
             if re.fullmatch(r"20[0-9]{2}", current) and current not in years:
                 years = sorted({*years, current})
-        self.fields["benefit_period"].choices = [("once", "一次性"), *((y, f"{y}年度") for y in years)]
+        _choice_field(self, "benefit_period").choices = [("once", "一次性"), *((y, f"{y}年度") for y in years)]
 
     def clean_benefit_period(self) -> str:
         return self.cleaned_data.get("benefit_period") or "once"
@@ -392,7 +396,7 @@ class GoldenCaseForm(forms.Form):
     """
 
     name = forms.CharField(label="案例名称", max_length=200)
-    expected = forms.ChoiceField(label="预期结果", choices=Outcome.choices)
+    expected = forms.ChoiceField(label="预期结果", choices=ExpectedOutcome.choices)
     on = forms.DateField(label="评估日期", required=False, help_text="留空：按今天评估（移入政策有效期内）", **_DATE)
     verified = forms.BooleanField(label="以上信息来自部门共享（已核验）", required=False)
     profile_json = forms.CharField(
@@ -411,14 +415,14 @@ class GoldenCaseForm(forms.Form):
         parks: list[tuple[str, str]] | None = None,
         **kwargs: Any,
     ) -> None:
-        from .fact_inputs import GOLDEN, fact_inputs
-
         super().__init__(*args, **kwargs)
         # A ticked qualification is held from the earliest of: the case's date, this date (the version's
         # first effective day), today; so it is valid whenever the case is evaluated.
         self.held_from = held_from
-        zones = zones if zones is not None else list(ZONES.items())
-        parks = parks if parks is not None else list(PARKS.items())
+        # The database's names, passed in by the view (place_choices); without, the names the rule wording
+        # holds (the database's too, once a request has synced them: portal.enterprises.place_names).
+        zones = zones if zones is not None else list(FACTS["zone"].choices.items())
+        parks = parks if parks is not None else list(FACTS["park"].choices.items())
         self.inputs = fact_inputs(purpose=GOLDEN, zones=zones, parks=parks)
         fields = dict(self.fields)
         self.fields = {key: fields[key] for key in ("name", "expected", "on")}
@@ -431,8 +435,6 @@ class GoldenCaseForm(forms.Form):
     @staticmethod
     def json_example() -> str:
         import json
-
-        from policies.golden import EXAMPLE_PROFILE
 
         return json.dumps(EXAMPLE_PROFILE, ensure_ascii=False, indent=2)
 
@@ -458,11 +460,8 @@ class GoldenCaseForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        from matching.core.calculator import DeclaredFactsError, profile_from_declared
-
-        from .fact_inputs import declared_facts
-
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("profile_json") is not None:
             return cleaned
         facts = declared_facts(cleaned, self.inputs)
@@ -569,10 +568,6 @@ def _form_sites(sites: Any) -> dict[str, Any] | None:
 
 def _form_facts(profile: Any) -> dict[str, Any] | None:
     """The fact fields for `profile`, or None when it says more than the fields can (then JSON is shown)."""
-    from matching.core.registry import format_number
-
-    from .fact_inputs import NO_FOREIGN_CAPITAL
-
     if not isinstance(profile, dict):
         return None
     facts: dict[str, Any] = {}
@@ -611,9 +606,7 @@ class FeedFileForm(forms.Form):
     as_of = forms.DateField(label="数据日期", required=False, help_text="记录中未注明数据日期时使用；默认今天", **_DATE)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
-
         super().__init__(*args, **kwargs)
-        self.fields["source"].choices = [("", "请选择")] + [
+        _choice_field(self, "source").choices = [("", "请选择")] + [
             (code, label) for code, label in SOURCES.items() if code in DEPARTMENT_SOURCES
         ]

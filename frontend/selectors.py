@@ -14,6 +14,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from matching.core.vocabulary import INDUSTRY_CHAINS
+from matching.models import MatchRecord
+from policies.models import Mode, PolicyVersion
+from portal.enterprises.models import Enterprise
+from portal.entitlements.models import Entitlement
+from portal.notifications.models import Delivery
+from portal.ops.invariants import LABELS, latest_check
 
 NO_DEPARTMENT = "未填责任部门"
 NO_ZONE = "未登记经营场所"
@@ -23,7 +29,7 @@ NO_CHAIN = "未标注产业链"
 def status_tabs(model: Any, requested: str | None, *, default: str) -> tuple[str, list[tuple[str, str, int]]]:
     """The status a console list shows (`requested` when valid, else `default`) and its tabs:
     (value, label, rows in that status) for every status of `model`, counted in one query."""
-    status = requested if requested in model.Status.values else default
+    status = requested if requested is not None and requested in model.Status.values else default
     counts = dict(model.objects.values_list("status").annotate(n=Count("id")).order_by())
     return status, [(value, label, counts.get(value, 0)) for value, label in model.Status.choices]
 
@@ -49,12 +55,6 @@ def console_dashboard(*, today: date | None = None, weeks: int = 12) -> dict[str
     counts under each) and by functional zone (an enterprise with sites in two zones counts in both).
     Deliveries by channel and status, with the success rate of those that have finished.
     """
-    from matching.models import MatchRecord
-    from policies.models import Mode, PolicyVersion
-    from portal.enterprises.models import Enterprise
-    from portal.entitlements.models import Entitlement
-    from portal.notifications.models import Delivery
-
     today = today or timezone.localdate()
     published = PolicyVersion.Status.PUBLISHED
 
@@ -151,8 +151,6 @@ def console_dashboard(*, today: date | None = None, weeks: int = 12) -> dict[str
 
 def _invariants_line() -> dict[str, Any] | None:
     """The latest data-consistency check (manage.py check_invariants / the nightly beat), in Chinese."""
-    from portal.ops.invariants import LABELS, latest_check
-
     check = latest_check()
     if check is None:
         return None

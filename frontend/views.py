@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -11,12 +11,29 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from matching.core.evaluator import Outcome
+from matching.core.describe import describe_rule
+from matching.core.evaluator import Outcome, compile_rule
 from matching.core.rules import RuleError
+from matching.selectors import enterprise_matches
 from policies import selectors as policy_selectors
 from policies.models import Mode, PolicyVersion
+from portal.accounts.roles import is_staff_user
+from portal.api.exceptions import ApplicationError
+from portal.applications.selectors import applied_version_ids
+from portal.applications.services import application_precheck
+from portal.enterprises.models import Enterprise
+from portal.enterprises.place_names import place_choices
+from portal.enterprises.selectors import enterprise_profile
 
+from .fact_inputs import CALCULATOR, declared_summary, initial_from_profile
 from .forms import CalculatorForm, PolicyFilterForm, industry_label, industry_search
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from portal.accounts.models import User
+    from portal.accounts.requests import HtmxHttpRequest
+
 
 PAGE_SIZE = 10
 
@@ -26,34 +43,28 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _zones() -> list[tuple[str, str]]:
-    from portal.enterprises.models import Zone
-
-    return list(Zone.objects.order_by("sort_order", "code").values_list("code", "name"))
+    return place_choices()[0]
 
 
 def _parks() -> list[tuple[str, str]]:
-    from portal.enterprises.models import Park
-
-    return list(Park.objects.order_by("sort_order", "code").values_list("code", "name"))
+    return place_choices()[1]
 
 
 def _departments() -> list[str]:
     return sorted(
-        set(policy_selectors.published_versions().exclude(department="").values_list("department", flat=True))
+        set(policy_selectors.published_versions_in_effect().exclude(department="").values_list("department", flat=True))
     )
 
 
 def describe(version: PolicyVersion) -> list[str]:
     """The rule in plain words; an invalid stored rule falls back to the written conditions."""
-    from matching.core.describe import describe_rule
-
     try:
         return describe_rule(version.rule)
     except RuleError:
         return [version.conditions_text] if version.conditions_text else []
 
 
-def policy_list(request: HttpRequest) -> HttpResponse:
+def policy_list(request: HtmxHttpRequest) -> HttpResponse:
     form = PolicyFilterForm(request.GET or None, zones=_zones(), departments=_departments())
     filters = form.filters() if form.is_valid() else {}
     versions = policy_selectors.policy_list(filters=filters) if (form.is_valid() or not request.GET) else []
@@ -77,21 +88,14 @@ def policy_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _enterprise_outcome(user: Any, version: PolicyVersion) -> dict[str, Any] | None:
+def _enterprise_outcome(user: User | AnonymousUser, version: PolicyVersion) -> dict[str, Any] | None:
     """The logged-in enterprise user's own enterprise against this policy, and whether it may apply.
 
     The status is matching's decision (the MatchRecord; no record means 不符合), explained by the
     record's stored explanation, or by evaluating the rule now when the record has none (a pair that
     was never eligible has no record). Only the user's own enterprise is ever read here.
     """
-    from matching.core.evaluator import compile_rule
-    from matching.selectors import enterprise_matches
-    from portal.api.exceptions import ApplicationError
-    from portal.applications.selectors import applied_version_ids
-    from portal.applications.services import application_precheck
-    from portal.enterprises.selectors import enterprise_profile
-
-    if not user.is_authenticated or getattr(user, "enterprise_id", None) is None:
+    if not user.is_authenticated or user.enterprise is None:
         return None
     enterprise = user.enterprise
     today = timezone.localdate()
@@ -137,11 +141,6 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 def _own_profile_initial(request: HttpRequest) -> tuple[dict[str, Any], str] | None:
     """Form values from the signed-in enterprise user's own enterprise (never another's), and its name."""
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profile
-
-    from .fact_inputs import CALCULATOR, initial_from_profile
-
     enterprise_id = getattr(request.user, "enterprise_id", None) if request.user.is_authenticated else None
     if enterprise_id is None or not request.user.is_active:
         return None
@@ -168,9 +167,7 @@ def calculator(request: HttpRequest) -> HttpResponse:
     form = CalculatorForm(request.GET if submitted else None, initial=initial, zones=_zones(), parks=_parks())
     groups: dict[str, list[Any]] | None = None
     declared: list[tuple[str, str]] = []
-    if submitted and form.is_valid():
-        from .fact_inputs import declared_summary
-
+    if submitted and form.is_valid() and form.profile is not None:  # a valid form has its profile
         derived = not form.cleaned_data.get("size")
         notes = {"size": "（按行业和填写的指标划型）"} if derived else {}
         declared = declared_summary(form.profile, on=form.on, notes=notes)
@@ -203,13 +200,11 @@ def industry_options(request: HttpRequest) -> HttpResponse:
 
 def workspace(request: HttpRequest) -> HttpResponse:
     """我的企业 / 工作台: send each kind of user to their own start page."""
-    from portal.accounts.roles import is_staff_user
-
     user = request.user
     if not user.is_authenticated:
         return redirect(f"{reverse('login')}?next={reverse('frontend:workspace')}")
     if is_staff_user(user):
         return redirect("frontend:console")
-    if user.enterprise_id is not None:
+    if user.enterprise is not None:
         return redirect("frontend:enterprise_dashboard", credit_code=user.enterprise.credit_code)
     return render(request, "frontend/no_enterprise.html", {"section": "workspace"}, status=403)

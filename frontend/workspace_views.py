@@ -5,11 +5,12 @@ Every page resolves the enterprise through enterprise_get_for_user, so another e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Field
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,27 +18,43 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from matching.core.evaluator import Outcome
-from matching.core.vocabulary import SELF_DECLARED
+from matching.core.vocabulary import COUNTRIES, SELF_DECLARED
 from matching.selectors import enterprise_matches
 from policies.models import Mode
+from portal.accounts.roles import is_enterprise_user
 from portal.api.exceptions import ApplicationError
-from portal.applications.rules import window_problem
+from portal.applications.requirements import window_problem
 from portal.applications.selectors import applied_version_ids
 from portal.enterprises import selectors as enterprise_selectors
 from portal.enterprises import services as enterprise_services
 from portal.enterprises.models import FACT_FIELDS, Enterprise, Park, Township
+from portal.entitlements import services as entitlement_services
+from portal.entitlements.contacts import (
+    departments_for_field,
+    departments_for_qualification,
+    verification_requests,
+)
+from portal.entitlements.selectors import (
+    entitlement_get_for_user,
+    entitlement_next_step,
+    entitlement_timeline,
+    entitlements_for_enterprise,
+)
+from portal.notifications.selectors import notification_get, notification_list, notification_unread_count
+from portal.notifications.services import notification_mark_read, notifications_mark_all_read
 
 from .forms import FACT_FORM_FIELDS, FactsForm, QualificationEditForm, SiteForm, industry_label
 
+if TYPE_CHECKING:
+    from portal.accounts.requests import AuthenticatedHttpRequest
 
-def _enterprise(request: HttpRequest, credit_code: str) -> Enterprise:
+
+def _enterprise(request: AuthenticatedHttpRequest, credit_code: str) -> Enterprise:
     return enterprise_selectors.enterprise_get_for_user(user=request.user, credit_code=credit_code)
 
 
-def _is_member(request: HttpRequest, enterprise: Enterprise) -> bool:
+def _is_member(request: AuthenticatedHttpRequest, enterprise: Enterprise) -> bool:
     """Only the enterprise's own users declare facts or file sites here (staff use the registry's tools)."""
-    from portal.accounts.roles import is_enterprise_user
-
     return is_enterprise_user(request.user) and request.user.enterprise_id == enterprise.pk
 
 
@@ -60,7 +77,7 @@ def _apply_errors(form: Any, error: Exception) -> None:
 
 
 @login_required
-def dashboard(request: HttpRequest, credit_code: str) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse:
     enterprise = _enterprise(request, credit_code)
     member = _is_member(request, enterprise)
     # 已申报: policies this enterprise applied for leave 可申报 (a withdrawn application may be made again).
@@ -71,7 +88,7 @@ def dashboard(request: HttpRequest, credit_code: str) -> HttpResponse:
         if record.outcome == "ineligible":
             continue
         outcome = Outcome.from_dict(record.explanation) if record.explanation else None
-        item = {"record": record, "version": record.policy_version, "outcome": outcome}
+        item: dict[str, Any] = {"record": record, "version": record.policy_version, "outcome": outcome}
         # Needs info, but only commitments or a department's judgement stand in the way of a 申报
         # policy: it is applied for (the commitment is made, the judgement given, on application), so
         # it is listed under 可申报 with its 需您承诺 / 待…认定 summary, never as 符合.
@@ -87,11 +104,6 @@ def dashboard(request: HttpRequest, credit_code: str) -> HttpResponse:
                     "frontend:enterprise_apply", args=[enterprise.credit_code, record.policy_version_id]
                 )
             groups["apply"].append(item)
-    from portal.entitlements.selectors import (
-        entitlement_next_step,
-        entitlement_timeline,
-        entitlements_for_enterprise,
-    )
 
     entitlements = [
         {
@@ -124,11 +136,10 @@ def dashboard(request: HttpRequest, credit_code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def entitlement_action(request: HttpRequest, credit_code: str, entitlement_id: int, action: str) -> HttpResponse:
+def entitlement_action(
+    request: AuthenticatedHttpRequest, credit_code: str, entitlement_id: int, action: str
+) -> HttpResponse:
     """Confirm (确认) or object to (提出异议) a 免申即享 entitlement; only the enterprise's own users."""
-    from portal.entitlements import services as entitlement_services
-    from portal.entitlements.selectors import entitlement_get_for_user
-
     enterprise = _enterprise(request, credit_code)
     entitlement = entitlement_get_for_user(user=request.user, enterprise=enterprise, entitlement_id=entitlement_id)
     if action not in ("confirm", "object"):
@@ -158,8 +169,6 @@ def _display(enterprise: Enterprise, key: str) -> str:
     if key == "tax_credit_rating":
         return enterprise.get_tax_credit_rating_display()
     if key == "foreign_investor_country":
-        from matching.core.vocabulary import COUNTRIES
-
         return COUNTRIES.get(value, value)  # 美国, not US
     return str(value)
 
@@ -169,10 +178,12 @@ def _fact_rows(enterprise: Enterprise) -> list[dict[str, Any]]:
     # The registered name is a fact too (from market regulation): it carries its own provenance.
     for key in ("name", *FACT_FIELDS):
         known = enterprise.fact_known(key) or (key in enterprise.provenance and key == "foreign_investor_country")
+        field = Enterprise._meta.get_field(key)
+        assert isinstance(field, Field)  # facts are the model's own columns
         rows.append(
             {
                 "key": key,
-                "label": Enterprise._meta.get_field(key).verbose_name,
+                "label": field.verbose_name,
                 "value": _display(enterprise, key) if known else "",
                 "source": enterprise.fact_source(key) if known else None,
                 "as_of": enterprise.fact_as_of(key) if known else None,
@@ -231,12 +242,6 @@ def _profile_page(
     form: Any = None,
     bound: dict[int, QualificationEditForm] | None = None,
 ) -> HttpResponse:
-    from portal.entitlements.contacts import (
-        departments_for_field,
-        departments_for_qualification,
-        verification_requests,
-    )
-
     facts = _fact_rows(enterprise)
     for row in facts:
         # 申请核验 leads somewhere: the departments whose shared data would verify a self-declared fact.
@@ -259,7 +264,7 @@ def _profile_page(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest, credit_code: str) -> HttpResponse:
+def profile(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse:
     enterprise = _enterprise(request, credit_code)
     member = _is_member(request, enterprise)
     editable = [key for key in FACT_FORM_FIELDS if not enterprise.fact_verified(key)]
@@ -292,7 +297,7 @@ def profile(request: HttpRequest, credit_code: str) -> HttpResponse:
     return _profile_page(request, enterprise, member=member, form=form)
 
 
-def _own_qualification(request: HttpRequest, enterprise: Enterprise, qualification_id: int) -> Any:
+def _own_qualification(request: AuthenticatedHttpRequest, enterprise: Enterprise, qualification_id: int) -> Any:
     """The enterprise's qualification, for its own users only (anyone else: 404, nothing changes)."""
     if not _is_member(request, enterprise):
         raise Http404
@@ -304,7 +309,7 @@ def _own_qualification(request: HttpRequest, enterprise: Enterprise, qualificati
 
 @login_required
 @require_POST
-def qualification_edit(request: HttpRequest, credit_code: str, qualification_id: int) -> HttpResponse:
+def qualification_edit(request: AuthenticatedHttpRequest, credit_code: str, qualification_id: int) -> HttpResponse:
     """Correct a self-declared qualification; a refused edit shows the profile again with the reasons."""
     enterprise = _enterprise(request, credit_code)
     q = _own_qualification(request, enterprise, qualification_id)
@@ -330,7 +335,7 @@ def qualification_edit(request: HttpRequest, credit_code: str, qualification_id:
 
 @login_required
 @require_POST
-def qualification_withdraw(request: HttpRequest, credit_code: str, qualification_id: int) -> HttpResponse:
+def qualification_withdraw(request: AuthenticatedHttpRequest, credit_code: str, qualification_id: int) -> HttpResponse:
     enterprise = _enterprise(request, credit_code)
     q = _own_qualification(request, enterprise, qualification_id)
     try:
@@ -344,7 +349,7 @@ def qualification_withdraw(request: HttpRequest, credit_code: str, qualification
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def sites(request: HttpRequest, credit_code: str) -> HttpResponse:
+def sites(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse:
     enterprise = _enterprise(request, credit_code)
     member = _is_member(request, enterprise)
     townships = [(t.code, t.name) for t in Township.objects.order_by("code")]
@@ -404,18 +409,18 @@ def link_label(kind: str, link: str) -> str:
 
 
 @login_required
-def own_page(request: HttpRequest, page: str) -> HttpResponse:
+def own_page(request: AuthenticatedHttpRequest, page: str) -> HttpResponse:
     """/workspace/<page>/: the signed-in user's own enterprise's page (links in notices carry no credit code)."""
     if page not in _OWN_PAGES:
         raise Http404
-    if getattr(request.user, "enterprise_id", None) is None:
+    if request.user.enterprise is None:
         return redirect("frontend:workspace")
     return redirect(_OWN_PAGES[page], credit_code=request.user.enterprise.credit_code)
 
 
 @login_required
 @require_POST
-def site_withdraw(request: HttpRequest, credit_code: str, site_id: int) -> HttpResponse:
+def site_withdraw(request: AuthenticatedHttpRequest, credit_code: str, site_id: int) -> HttpResponse:
     """撤销 a filed operating site; only the enterprise's own users (anyone else gets 404, nothing changes)."""
     enterprise = _enterprise(request, credit_code)
     if not _is_member(request, enterprise):
@@ -433,15 +438,12 @@ def site_withdraw(request: HttpRequest, credit_code: str, site_id: int) -> HttpR
 
 
 @login_required
-def inbox(request: HttpRequest, credit_code: str) -> HttpResponse:
-    from portal.notifications.selectors import notification_list, notification_unread_count
-
+def inbox(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse:
     enterprise = _enterprise(request, credit_code)
     # Read state is per user: only the enterprise's own users have an inbox (staff see none).
     member = _is_member(request, enterprise)
-    notifications = list(notification_list(user=request.user)[:50]) if member else []
-    for n in notifications:
-        n.link_label = link_label(n.kind, n.link)
+    listed = list(notification_list(user=request.user)[:50]) if member else []
+    notifications = [(n, link_label(n.kind, n.link)) for n in listed]  # each with its link's button text
     unread = notification_unread_count(user=request.user) if member else 0
     return render(
         request,
@@ -452,10 +454,7 @@ def inbox(request: HttpRequest, credit_code: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def inbox_mark_read(request: HttpRequest, credit_code: str, notification_id: int) -> HttpResponse:
-    from portal.notifications.selectors import notification_get
-    from portal.notifications.services import notification_mark_read
-
+def inbox_mark_read(request: AuthenticatedHttpRequest, credit_code: str, notification_id: int) -> HttpResponse:
     enterprise = _enterprise(request, credit_code)
     notification = notification_get(user=request.user, notification_id=notification_id)
     if notification is None or notification.enterprise_id != enterprise.pk:
@@ -465,16 +464,13 @@ def inbox_mark_read(request: HttpRequest, credit_code: str, notification_id: int
 
 
 @login_required
-def inbox_open(request: HttpRequest, credit_code: str, notification_id: int) -> HttpResponse:
+def inbox_open(request: AuthenticatedHttpRequest, credit_code: str, notification_id: int) -> HttpResponse:
     """Follow a notice's link: it counts as read for this user (only), then go where it points.
 
     A GET that writes only the caller's own read marker (idempotent, harmless if forged): the notice's
     link must stay an ordinary link. Links are written by our services; anything but a local path is
     refused rather than followed.
     """
-    from portal.notifications.selectors import notification_get
-    from portal.notifications.services import notification_mark_read
-
     enterprise = _enterprise(request, credit_code)
     notification = notification_get(user=request.user, notification_id=notification_id)
     if notification is None or notification.enterprise_id != enterprise.pk:
@@ -487,10 +483,8 @@ def inbox_open(request: HttpRequest, credit_code: str, notification_id: int) -> 
 
 @login_required
 @require_POST
-def inbox_mark_all_read(request: HttpRequest, credit_code: str) -> HttpResponse:
+def inbox_mark_all_read(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse:
     """全部标为已读: for this user, in their own enterprise only (anyone else gets 404, nothing written)."""
-    from portal.notifications.services import notifications_mark_all_read
-
     enterprise = _enterprise(request, credit_code)
     if not _is_member(request, enterprise):
         raise Http404

@@ -15,8 +15,11 @@ from datetime import date, datetime
 
 from django.db import connection
 
+from portal.db import bound_cursor
+from portal.enterprises.models import Park, Qualification, Site, Township, Zone
+
 from .core.sql import CompiledSql, Tables, compile_rule_sql
-from .models import MatchProfile, MatchRecord, Outcome
+from .models import MatchOutcome, MatchProfile, MatchRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +33,6 @@ class ChangedRecord:
 
 
 def tables() -> Tables:
-    from portal.enterprises.models import Park, Qualification, Site, Township, Zone
-
     through = Site.parks.through
     return Tables(
         profile=MatchProfile._meta.db_table,
@@ -69,8 +70,8 @@ WITH cand AS (
       FROM {profile} p JOIN cand c ON c.enterprise_id = p.enterprise_id {compiled.joins}
 ), outcomes AS (
     SELECT d.enterprise_id,
-           CASE WHEN d.t THEN '{Outcome.ELIGIBLE}' WHEN NOT d.t THEN '{Outcome.INELIGIBLE}'
-                ELSE '{Outcome.NEEDS_INFO}' END AS outcome,
+           CASE WHEN d.t THEN '{MatchOutcome.ELIGIBLE}' WHEN NOT d.t THEN '{MatchOutcome.INELIGIBLE}'
+                ELSE '{MatchOutcome.NEEDS_INFO}' END AS outcome,
            d.vt AS verified, d.states
       FROM decided d
 )
@@ -78,7 +79,7 @@ SELECT o.enterprise_id, o.outcome, o.verified, o.states, r.id AS record_id,
        r.outcome AS previous_outcome, r.verified AS previous_verified
   FROM outcomes o
   LEFT JOIN {records} r ON r.policy_version_id = {v} AND r.enterprise_id = o.enterprise_id
- WHERE (r.id IS NULL AND o.outcome <> '{Outcome.INELIGIBLE}')
+ WHERE (r.id IS NULL AND o.outcome <> '{MatchOutcome.INELIGIBLE}')
     OR (r.id IS NOT NULL AND (r.outcome <> o.outcome OR r.verified <> o.verified))
 """
 
@@ -164,7 +165,6 @@ RETURNING m.id, m.enterprise_id, m.outcome, m.verified, m.previous_outcome, m.pr
         "run": run_id,
         "now": now,
     }
-    from portal.notifications.binding import bound_cursor
 
     # Bound server-side: 100,000-element arrays are sent as such, not rendered into the SQL text.
     with bound_cursor() as cursor:

@@ -45,7 +45,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from .core.industries import SECTION_DIVISIONS, section_divisions
-from .core.registry import FACTS
+from .core.registry import FACTS, NumberFact
 from .core.sql import _age_cutoff, _number, quote
 from .core.tree import AllOf, AnyOf, Attestation, Condition, Leaf, Node, Not, iter_leaves
 from .models import MatchProfile, MatchRecord
@@ -169,7 +169,9 @@ class Vocabulary:
         """Add the distinct values of the text columns (of a range, or of the whole projection)."""
         profile = MatchProfile._meta.db_table
         columns = list(self.text_values)
-        where = f" WHERE enterprise_id >= {int(lo)} AND enterprise_id < {int(hi)}" if lo is not None else ""
+        where = ""
+        if lo is not None and hi is not None:
+            where = f" WHERE enterprise_id >= {int(lo)} AND enterprise_id < {int(hi)}"
         aggregates = ", ".join(f"array_agg(DISTINCT {c}) FILTER (WHERE {c} IS NOT NULL)" for c in columns)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {aggregates} FROM {profile}{where}")
@@ -331,7 +333,9 @@ def _from_test(test: np.ndarray, known: np.ndarray, flag: np.ndarray) -> Decided
 
 def _scaled(value: Any, fact: str, rounding: str) -> int:
     """A threshold in the projection's scaled integers, rounded so that comparisons stay exact."""
-    number = Decimal(_number(FACTS[fact].normalize(value))) * _SCALE
+    spec = FACTS[fact]
+    assert isinstance(spec, NumberFact)  # validation allows order operators on number facts only
+    number = Decimal(_number(spec.normalize(value))) * _SCALE
     scaled = int(number.to_integral_value(rounding=rounding))
     return max(-_INT64_MAX, min(_INT64_MAX, scaled))
 

@@ -19,6 +19,9 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from portal.enterprises.models import FACT_FIELDS, Enterprise, Park, Qualification, Site, Township, Zone
+from portal.enterprises.selectors import PROFILE_PREFETCHES, enterprise_profile, profile_facts
+
 from .core.profile import EnterpriseProfile, QualificationRecord, SiteRecord
 from .core.projection import PROJECTION_COLUMNS
 from .models import MatchProfile, MatchRecord
@@ -51,9 +54,6 @@ def load_for_match(*, enterprise_id: int) -> LoadedEnterprise | None:
 
 
 def _load_orm(enterprise_id: int) -> LoadedEnterprise | None:
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import PROFILE_PREFETCHES, enterprise_profile
-
     enterprise = (
         Enterprise.objects.select_for_update(of=("self",))
         .filter(pk=enterprise_id)
@@ -76,13 +76,13 @@ def _load_orm(enterprise_id: int) -> LoadedEnterprise | None:
 
 @functools.cache
 def _sql() -> str:
-    from portal.enterprises.models import FACT_FIELDS, Enterprise, Park, Qualification, Site, Township, Zone
-
     through = Site.parks.through
     site_col = through._meta.get_field("site").column
     park_col = through._meta.get_field("park").column
-    facts = ", ".join(f"e.{Enterprise._meta.get_field(k).column}" for k in FACT_FIELDS)
-    stored = ", ".join(f"mp.{MatchProfile._meta.get_field(k).column}" for k in PROJECTION_COLUMNS)
+    enterprise_columns = {f.name: f.column for f in Enterprise._meta.concrete_fields}
+    facts = ", ".join(f"e.{enterprise_columns[k]}" for k in FACT_FIELDS)
+    projection_columns = {f.name: f.column for f in MatchProfile._meta.concrete_fields}
+    stored = ", ".join(f"mp.{projection_columns[k]}" for k in PROJECTION_COLUMNS)
     # Each array is ordered by primary key, as the ORM's prefetches are.
     return f"""
 SELECT e.credit_code, e.name, e.provenance, {facts},
@@ -117,9 +117,6 @@ SELECT e.credit_code, e.name, e.provenance, {facts},
 
 
 def _load_postgresql(enterprise_id: int) -> LoadedEnterprise | None:
-    from portal.enterprises.models import FACT_FIELDS
-    from portal.enterprises.selectors import profile_facts
-
     with connection.cursor() as cursor:
         cursor.execute(_sql(), {"id": enterprise_id, "sep": _PARK_SEPARATOR})
         row = cursor.fetchone()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from portal.jobs import Job
+
 from .core.registry import FACTS, FactSpec, ValueType
 
 
@@ -15,7 +17,7 @@ def projection_number(name: str) -> models.DecimalField:
     return models.DecimalField(max_digits=spec.stored.projection_digits, decimal_places=4, null=True)
 
 
-class Outcome(models.TextChoices):
+class MatchOutcome(models.TextChoices):
     ELIGIBLE = "eligible", "符合"
     NEEDS_INFO = "needs_info", "需补充信息"
     INELIGIBLE = "ineligible", "不符合"
@@ -83,7 +85,7 @@ class MatchRecord(models.Model):
 
     enterprise = models.ForeignKey("enterprises.Enterprise", on_delete=models.CASCADE, related_name="match_records")
     policy_version = models.ForeignKey("policies.PolicyVersion", on_delete=models.CASCADE, related_name="match_records")
-    outcome = models.CharField("结果", max_length=12, choices=Outcome.choices)
+    outcome = models.CharField("结果", max_length=12, choices=MatchOutcome.choices)
     verified = models.BooleanField("已核验", default=False)
     # One letter per condition of the rule in document order (M met, N unmet, U unknown): the
     # decision's reasons as they stood, written by both the bulk and the incremental path.
@@ -106,7 +108,7 @@ class MatchRecord(models.Model):
         verbose_name_plural = "匹配结果"
         constraints = [
             models.UniqueConstraint(fields=("enterprise", "policy_version"), name="match_record_unique_pair"),
-            models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="match_record_outcome_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=MatchOutcome.values), name="match_record_outcome_valid"),
         ]
         indexes = [models.Index(fields=("policy_version", "enterprise"), name="match_record_version_idx")]
 
@@ -120,13 +122,13 @@ class MatchRecord(models.Model):
 
 
 def change_kind(previous_outcome: str, previous_verified: bool, outcome: str, verified: bool) -> str:
-    if outcome == Outcome.ELIGIBLE:
-        if previous_outcome != Outcome.ELIGIBLE:
+    if outcome == MatchOutcome.ELIGIBLE:
+        if previous_outcome != MatchOutcome.ELIGIBLE:
             return "newly_eligible"
         return "newly_verified" if verified and not previous_verified else "no_longer_verified"
-    if previous_outcome == Outcome.ELIGIBLE:
+    if previous_outcome == MatchOutcome.ELIGIBLE:
         return "no_longer_eligible"
-    if outcome == Outcome.NEEDS_INFO:
+    if outcome == MatchOutcome.NEEDS_INFO:
         return "needs_info"
     return "no_longer_needs_info"
 
@@ -150,22 +152,15 @@ def change_counts_text(changes: dict[str, int]) -> str:
     return "，".join(f"{CHANGE_KIND_LABELS.get(k, '其他变化')} {changes[k]} 条" for k in order)
 
 
-class MatchRun(models.Model):
-    """One matching job, with progress for the staff console."""
+class MatchRun(Job):
+    """One matching job, with progress for the staff console (status, claim and heartbeat: portal.jobs)."""
 
     class Kind(models.TextChoices):
         POLICY = "policy", "政策发布匹配"
         ENTERPRISES = "enterprises", "企业信息变化匹配"
         NIGHTLY = "nightly", "每日全量匹配"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "排队中"
-        RUNNING = "running", "进行中"
-        DONE = "done", "已完成"
-        FAILED = "failed", "失败"
-
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)
-    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.PENDING)
     policy_version = models.ForeignKey(
         "policies.PolicyVersion", null=True, blank=True, on_delete=models.CASCADE, related_name="match_runs"
     )
@@ -173,19 +168,8 @@ class MatchRun(models.Model):
     enterprise_ids = models.JSONField("企业", default=list, blank=True)
     # For kind=nightly: the day it covers. Unique, so a redelivered beat message asks for no second run.
     nightly_for = models.DateField("全量匹配日期", null=True, blank=True, unique=True)
-    total = models.PositiveIntegerField("总量", default=0)
-    processed = models.PositiveIntegerField("已处理", default=0)
     changed = models.JSONField("变化统计", default=dict, blank=True)
-    error = models.TextField("错误", blank=True, default="")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
-    # Heartbeat: written with every progress step (and by the worker's keep-alive between steps). A run
-    # "running" whose heartbeat is older than JOB_STALE_AFTER_SECONDS lost its worker: the sweep revives it.
-    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
-    # Who holds the run: set by each claim. Progress is written only under the holder's token, so a worker
-    # that lost its run (revived and claimed by another) stops at its next step instead of racing on.
-    claim = models.UUIDField("领取标记", null=True, blank=True)
     # Where a district-wide run (kind=policy) resumes: the first enterprise id of the next chunk, written in
     # the chunk's own transaction, so a revived run skips exactly the chunks that committed.
     cursor = models.BigIntegerField("续跑位置", null=True, blank=True)
@@ -196,8 +180,4 @@ class MatchRun(models.Model):
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} #{self.pk} {self.get_status_display()}"
-
-    @property
-    def progress(self) -> float:
-        return 1.0 if self.status == self.Status.DONE else (self.processed / self.total if self.total else 0.0)
+        return f"{self.get_kind_display()} #{self.pk} {self.status_label}"

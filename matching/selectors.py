@@ -3,40 +3,41 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
-from .models import MatchRecord, Outcome
+from policies.models import PolicyVersion
+
+from .models import MatchOutcome, MatchRecord
+
+if TYPE_CHECKING:
+    from portal.enterprises.models import Enterprise
 
 
 def today() -> date:
     return timezone.localdate()
 
 
-def published_versions() -> QuerySet:
+def published_versions_any_period() -> QuerySet:
     """Every published policy version (in effect or not: an expired one must stop matching)."""
-    from policies.models import PolicyVersion
-
     return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("pk")
 
 
 _OUTCOME_ORDER = Case(
-    When(outcome=Outcome.ELIGIBLE, then=Value(0)),
-    When(outcome=Outcome.NEEDS_INFO, then=Value(1)),
+    When(outcome=MatchOutcome.ELIGIBLE, then=Value(0)),
+    When(outcome=MatchOutcome.NEEDS_INFO, then=Value(1)),
     default=Value(2),
     output_field=IntegerField(),
 )
 
 
-def enterprise_matches(*, enterprise: Any, outcome: str | None = None) -> QuerySet[MatchRecord]:
+def enterprise_matches(*, enterprise: Enterprise, outcome: str | None = None) -> QuerySet[MatchRecord]:
     """The enterprise's records on currently published versions, eligible first.
 
     The caller has already checked that the user may see `enterprise` (enterprise_get_for_user).
     """
-    from policies.models import PolicyVersion
-
     records = MatchRecord.objects.filter(
         enterprise=enterprise, policy_version__status=PolicyVersion.Status.PUBLISHED
     ).select_related("policy_version", "policy_version__policy")

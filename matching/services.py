@@ -5,7 +5,7 @@ Two paths give the same decisions (a property test holds them to it):
 - incremental (`enterprise_match`): one enterprise against every published policy, with the pure
   evaluator (matching.core.evaluator).
 Both write only the records whose outcome or verified flag changed, with their full explanation,
-and report those changes to `signals_out.match_records_changed` inside the same transaction. A
+and emit those changes as `events.MATCH_RECORDS_CHANGED` inside the same transaction. A
 record whose outcome stands but whose explanation no longer shows the current facts (a department
 figure replaced a self-declared one, a date moved) gets the new explanation without any push:
 `enterprise_match` diffs each explanation (`explanation_stale`), `explanations_refresh` in bulk.
@@ -17,28 +17,49 @@ import functools
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
-from portal.lifecycle import stale_running
+from policies.models import PolicyVersion, dates_in_effect
+from policies.selectors import policy_in_effect
+from portal import events
+from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS, Enterprise, Site
+from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
+from portal.jobs import (
+    JobLost,
+    job_claim,
+    job_fail,
+    job_finish,
+    job_heartbeat,
+    job_progress,
+    job_release,
+    job_sweep,
+)
 
-from . import signals_out
+from . import tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write
-from .core.evaluator import CompiledRule, compile_rule
+from .core.evaluator import CompiledRule, Status, compile_rule
+from .core.profile import EnterpriseProfile
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
+from .core.registry import FACTS, PlaceFact, QualificationFact
 from .core.sql import CompiledSql
 from .incremental import load_for_match
-from .models import MatchProfile, MatchRecord, MatchRun
-from .models import Outcome as OutcomeChoice
+from .models import MatchOutcome, MatchProfile, MatchRecord, MatchRun
 from .models import change_kind as kind_of_change
-from .selectors import published_versions, today
+from .selectors import published_versions_any_period, today
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+
+    from .core.profile import EnterpriseProfile
+
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +90,6 @@ def match_profiles_refresh(*, enterprise_ids: Iterable[int] | None = None, chunk
     refresh stays fast while meaning exactly what `enterprise_profile` means.
     """
     from django.db.models import Exists, OuterRef
-
-    from portal.enterprises.models import FACT_FIELDS, Enterprise, Site
-    from portal.enterprises.selectors import profile_facts
 
     now = timezone.now()
     columns = ("pk", *FACT_FIELDS, "provenance", "has_site")
@@ -126,9 +144,6 @@ def policy_version_match(
     before the change is signalled: an entitlement is created already carrying its 认定依据, and no
     crash can leave a decision without its reasons (the decision and its explanation commit together).
     """
-    from policies.models import PolicyVersion
-    from policies.selectors import policy_in_effect
-
     on = on or today()
     chunk_size = chunk_size or settings.MATCH_CHUNK_SIZE
     version = PolicyVersion.objects.get(pk=version_id)
@@ -158,7 +173,7 @@ def policy_version_match(
                 match_run_progress(run=run, processed=end - lo, cursor=end, changes=changes)
         summary.add(changes)
         start = end
-    signals_out.policy_version_decided(version_id=version_id)
+    events.emit(events.POLICY_VERSION_DECIDED, version_id=version_id)
     return summary
 
 
@@ -184,14 +199,14 @@ def version_chunk_write(
         # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
         explain=explainer.texts if explainer is not None else None,
     )
-    signals_out.match_records_changed(version_id=version_id, changes=changes, run_id=run_id)
+    events.emit(events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=changes, run_id=run_id)
     # An entitlement that already existed (verified again after a lapse) takes the new basis; a
     # first decision (no previous outcome) has no entitlement but the one just created with it.
     regranted = [
-        c.enterprise_id for c in changes if c.outcome == OutcomeChoice.ELIGIBLE and c.verified and c.previous_outcome
+        c.enterprise_id for c in changes if c.outcome == MatchOutcome.ELIGIBLE and c.verified and c.previous_outcome
     ]
     if regranted:
-        signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=regranted)
+        events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
     return changes
 
 
@@ -206,10 +221,6 @@ class _Explainer:
     """
 
     def __init__(self, *, compiled: CompiledRule, on: date) -> None:
-        from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS
-
-        from .core.registry import FACTS, PlaceFact, QualificationFact
-
         self.compiled = compiled
         self.on = on
         # The facts the rule's conditions test (attestations and judgements read none).
@@ -226,9 +237,9 @@ class _Explainer:
             else:  # a fact read some other way: read them all rather than guess
                 columns.update(FACT_FIELDS)
         self.columns = tuple(f for f in FACT_FIELDS if f in columns)
-        self._memo: dict[Any, tuple[dict[str, Any], str]] = {}
+        self._memo: dict[Hashable, tuple[dict[str, Any], str]] = {}
 
-    def _remember(self, key: Any, profile: Any) -> tuple[dict[str, Any], str]:
+    def _remember(self, key: Hashable, profile: EnterpriseProfile) -> tuple[dict[str, Any], str]:
         import json
 
         found = self._memo.get(key)
@@ -242,25 +253,20 @@ class _Explainer:
     def _explained(self, enterprise_ids: Sequence[int]) -> Iterable[tuple[int, tuple[dict[str, Any], str]]]:
         import json
 
-        from portal.enterprises.models import Enterprise
-        from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
-
-        from .core.profile import EnterpriseProfile
-
         if self.full_profiles:
             queryset = Enterprise.objects.filter(pk__in=list(enterprise_ids))
             for pk, profile in enterprise_profiles_by_id(queryset=queryset):
-                key = (tuple(sorted(profile.facts.items())), profile.qualifications, profile.sites)
-                yield pk, self._remember(key, profile)
+                profile_key = (tuple(sorted(profile.facts.items())), profile.qualifications, profile.sites)
+                yield pk, self._remember(profile_key, profile)
             return
         table = connection.ops.quote_name(Enterprise._meta.db_table)
-        fields = [Enterprise._meta.get_field(f) for f in self.columns]
-        selected = "".join(f", e.{connection.ops.quote_name(f.column)}, e.provenance -> %s" for f in fields)
+        column_of = {f.name: f.column for f in Enterprise._meta.concrete_fields if f.column is not None}
+        selected = "".join(f", e.{connection.ops.quote_name(column_of[f])}, e.provenance -> %s" for f in self.columns)
         sql = f"""
             SELECT e.id{selected} FROM {table} e JOIN unnest(%s::bigint[]) AS g(id) ON g.id = e.id
         """  # noqa: S608 -- names from model metadata; values are parameters.
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*(f.name for f in fields), list(enterprise_ids)])
+            cursor.execute(sql, [*self.columns, list(enterprise_ids)])
             rows = cursor.fetchall()
         for pk, *cells in rows:
             # The cells are hashable as read (provenance entries as jsonb text or dicts, by driver set-up).
@@ -349,13 +355,10 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
     The bulk path's counterpart of the incremental path's explanation diff: diff-only, so calling it
     again is free; each version's records are rewritten under that version's lock.
     """
-    from policies.models import PolicyVersion
-    from policies.selectors import policy_in_effect
-
     on = on or today()
     ids = sorted(set(enterprise_ids))
     refreshed = 0
-    for version in published_versions().order_by("pk"):
+    for version in published_versions_any_period().order_by("pk"):
         if not policy_in_effect(version, on):
             continue
         explainer = _Explainer(compiled=_compiled(version), on=on)
@@ -367,7 +370,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
                     MatchRecord.objects.filter(
                         policy_version_id=version.pk,
                         enterprise_id__in=part,
-                        outcome__in=(OutcomeChoice.ELIGIBLE, OutcomeChoice.NEEDS_INFO),
+                        outcome__in=(MatchOutcome.ELIGIBLE, MatchOutcome.NEEDS_INFO),
                     ).values_list("pk", "enterprise_id", "outcome", "verified", "explanation")
                 )
                 if not stored:
@@ -382,8 +385,10 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
                     if explanation_stale(new, explanation):
                         stale[pk] = (enterprise_id, new)
                 explanations_store(explanations={pk: e for pk, (_, e) in stale.items()})
-                signals_out.match_explanations_filled(
-                    version_id=version.pk, enterprise_ids=[eid for eid, _ in stale.values()]
+                events.emit(
+                    events.MATCH_EXPLANATIONS_FILLED,
+                    version_id=version.pk,
+                    enterprise_ids=[eid for eid, _ in stale.values()],
                 )
                 refreshed += len(stale)
     return refreshed
@@ -394,7 +399,7 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
 _COMPILED: dict[tuple[int, Any], CompiledRule] = {}
 
 
-def _compiled(version: Any) -> CompiledRule:
+def _compiled(version: PolicyVersion) -> CompiledRule:
     # Versions are immutable once submitted, so a compiled rule can be kept per version (its
     # updated_at too, in case a database is rebuilt and ids come round again).
     key = (version.pk, version.updated_at)
@@ -414,9 +419,7 @@ class _LiveVersion:
     compiled: CompiledRule
 
     def in_effect_on(self, day: date) -> bool:
-        from policies.models import PolicyVersion
-
-        return PolicyVersion.in_effect_on(self, day)  # the model's own rule, on the cached dates
+        return dates_in_effect(self.effective_from, self.effective_to, day)  # the model's own rule, cached dates
 
 
 _LIVE: dict[str, Any] = {"stamp": None, "versions": []}
@@ -425,7 +428,7 @@ _LIVE: dict[str, Any] = {"stamp": None, "versions": []}
 @functools.cache
 def _stamp_sql() -> tuple[str, tuple]:
     stamps = (
-        published_versions()
+        published_versions_any_period()
         .order_by()
         .values("status")
         .annotate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
@@ -454,9 +457,11 @@ def _published_compiled() -> list[_LiveVersion]:
     """
     stamp = _published_stamp()
     if stamp != _LIVE["stamp"]:
-        rows = list(published_versions().values_list("pk", "updated_at", "effective_from", "effective_to"))
+        rows = list(published_versions_any_period().values_list("pk", "updated_at", "effective_from", "effective_to"))
         missing = [pk for pk, updated_at, _, _ in rows if (pk, updated_at) not in _COMPILED]
-        rules = dict(published_versions().filter(pk__in=missing).values_list("pk", "rule")) if missing else {}
+        rules = (
+            dict(published_versions_any_period().filter(pk__in=missing).values_list("pk", "rule")) if missing else {}
+        )
         live = []
         for pk, updated_at, effective_from, effective_to in rows:
             key = (pk, updated_at)
@@ -493,7 +498,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
             # A version not in effect decides nobody: its record (if any) falls to ineligible.
             outcome = version.compiled.evaluate(profile, on=on) if version.in_effect_on(on) else None
             if kept is None:
-                if outcome is None or outcome.status == OutcomeChoice.INELIGIBLE:
+                if outcome is None or outcome.status == Status.INELIGIBLE:
                     continue
                 record = MatchRecord(
                     enterprise_id=enterprise_id,
@@ -504,7 +509,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 )
                 new.append(record)
             else:
-                status = outcome.status if outcome else OutcomeChoice.INELIGIBLE
+                status = outcome.status if outcome else MatchOutcome.INELIGIBLE
                 verified = outcome.verified if outcome else False
                 if (kept.outcome, kept.verified) == (status, verified):
                     # Same decision; a fact, source or date it shows may still have moved.
@@ -512,7 +517,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                         explanation = outcome.to_dict()
                         if explanation_stale(explanation, kept.explanation):
                             restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
-                            if status == OutcomeChoice.ELIGIBLE and verified:
+                            if status == MatchOutcome.ELIGIBLE and verified:
                                 restated_entitled.append(version.pk)
                     continue
                 record = MatchRecord(
@@ -523,7 +528,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                     previous_verified=kept.verified,
                 )
                 updated.append(record)
-            record.outcome = outcome.status if outcome else OutcomeChoice.INELIGIBLE
+            record.outcome = outcome.status if outcome else MatchOutcome.INELIGIBLE
             record.verified = outcome.verified if outcome else False
             record.states = outcome.state_letters if outcome else ""
             record.explanation = outcome.to_dict() if outcome else None
@@ -546,16 +551,16 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
         )
         MatchRecord.objects.bulk_update(restated, ["explanation"])
         for version_id in restated_entitled:
-            signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
+            events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
         for version_id, records in by_version.items():
             version_changes = [
                 ChangedRecord(r.pk, r.enterprise_id, r.outcome, r.verified, r.previous_outcome, r.previous_verified)
                 for r in records
             ]
-            signals_out.match_records_changed(version_id=version_id, changes=version_changes, run_id=run_id)
-            if any(r.outcome == OutcomeChoice.ELIGIBLE and r.verified and r.previous_outcome for r in records):
+            events.emit(events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=version_changes, run_id=run_id)
+            if any(r.outcome == MatchOutcome.ELIGIBLE and r.verified and r.previous_outcome for r in records):
                 # An entitlement that already existed (verified again after a lapse) takes the new basis.
-                signals_out.match_explanations_filled(version_id=version_id, enterprise_ids=[enterprise_id])
+                events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
             changes.extend(version_changes)
     return changes
 
@@ -563,12 +568,12 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
 # --- Runs ---------------------------------------------------------------------------------------
 
 
-class MatchRunLost(Exception):
-    """The run was taken over by another worker (revived after its heartbeat went stale): stop writing."""
+# The job cycle (claim, heartbeat, progress, release, fail, sweep) is portal.jobs'; these name it for runs.
+MatchRunLost = JobLost
 
 
 def match_run_claim(*, run_id: int) -> MatchRun | None:
-    """Take a pending run, or a running one whose heartbeat is stale, under a new claim token (one UPDATE).
+    """Take a queued run, or a running one whose heartbeat is stale, under a new claim token (one UPDATE).
 
     None when it is done, failed, or held by a live worker (a message redelivered early). Only one
     UPDATE can take a given row, and the token it writes makes the previous holder's next progress step
@@ -576,23 +581,12 @@ def match_run_claim(*, run_id: int) -> MatchRun | None:
     nothing: every write is diff-only under row locks (the version row, or the enterprise row) and
     unique keys.
     """
-    now = timezone.now()
-    claimed = (
-        MatchRun.objects.filter(pk=run_id)
-        .filter(Q(status=MatchRun.Status.PENDING) | stale_running(MatchRun.Status.RUNNING, now=now))
-        .update(status=MatchRun.Status.RUNNING, claim=uuid.uuid4(), started_at=now, heartbeat_at=now)
-    )
-    return MatchRun.objects.get(pk=run_id) if claimed == 1 else None
+    return job_claim(MatchRun.objects.all(), pk=run_id)
 
 
 def match_run_heartbeat(*, run_id: int, claim: uuid.UUID | None) -> bool:
     """Move the heartbeat of a run this worker still holds; False once it is no longer ours (or finished)."""
-    return (
-        MatchRun.objects.filter(pk=run_id, claim=claim, status=MatchRun.Status.RUNNING).update(
-            heartbeat_at=timezone.now()
-        )
-        == 1
-    )
+    return job_heartbeat(MatchRun.objects.all(), pk=run_id, claim=claim)
 
 
 def match_run_progress(
@@ -603,7 +597,7 @@ def match_run_progress(
     Called inside a chunk's transaction, the failure rolls that chunk back. A run nobody claimed (a
     direct call, e.g. from a test or a shell) is updated unconditionally.
     """
-    fields: dict[str, Any] = {"processed": processed, "heartbeat_at": timezone.now()}
+    fields: dict[str, Any] = {"processed": processed}
     if cursor is not None:
         fields["cursor"] = cursor
     counted = Counter(run.changed or {})
@@ -611,15 +605,8 @@ def match_run_progress(
         for c in changes:
             counted[kind_of_change(c.previous_outcome, c.previous_verified, c.outcome, c.verified)] += 1
         fields["changed"] = dict(counted)
-    rows = MatchRun.objects.filter(pk=run.pk)
-    if run.claim is not None:
-        rows = rows.filter(claim=run.claim, status=MatchRun.Status.RUNNING)
-    if rows.update(**fields) != 1:
-        raise MatchRunLost(run.pk)
-    run.processed = processed
+    job_progress(run, **fields)
     run.changed = dict(counted)
-    if cursor is not None:
-        run.cursor = cursor
 
 
 def match_run_resume_at(*, run: MatchRun, lo: int, hi: int) -> int:
@@ -631,14 +618,7 @@ def match_run_resume_at(*, run: MatchRun, lo: int, hi: int) -> int:
     start = lo if run.cursor is None else min(max(run.cursor, lo), hi)
     if start == lo:
         run.changed = {}  # a fresh start counts from nothing
-    rows = MatchRun.objects.filter(pk=run.pk)
-    if run.claim is not None:
-        rows = rows.filter(claim=run.claim, status=MatchRun.Status.RUNNING)
-    moved = rows.update(
-        total=hi - lo, processed=start - lo, cursor=start, heartbeat_at=timezone.now(), changed=run.changed
-    )
-    if moved != 1:
-        raise MatchRunLost(run.pk)
+    job_progress(run, total=hi - lo, processed=start - lo, cursor=start, changed=run.changed)
     if start > lo:
         logger.info("match run %s resumes at enterprise %s (%s of %s done)", run.pk, start, start - lo, hi - lo)
     return start
@@ -658,7 +638,7 @@ def match_run_request(
 ) -> MatchRun:
     """Record a run and send it to a worker. Call outside a transaction (e.g. from on_commit).
 
-    The run row is written first: if the broker is down the send fails, the run stays pending and
+    The run row is written first: if the broker is down the send fails, the run stays queued and
     `match_runs_sweep` sends it again later, so a change is never lost, only delayed. A nightly run
     is recorded once per day (`nightly_for` is unique): asked again, the existing run is returned.
     """
@@ -680,24 +660,22 @@ def match_run_request(
 def _send(run_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from .tasks import match_run_task
-
     try:
-        match_run_task.delay(run_id)
+        tasks.match_run_task.delay(run_id)
     except BrokerError:
-        logger.warning("broker unavailable: match run %s stays pending for the sweep", run_id)
+        logger.warning("broker unavailable: match run %s stays queued for the sweep", run_id)
 
 
 def match_run_release(*, run: MatchRun) -> None:
     """Give a claimed run back (a transient error): the retry, or the sweep, claims it again (and resumes)."""
-    MatchRun.objects.filter(pk=run.pk, claim=run.claim, status=MatchRun.Status.RUNNING).update(
-        status=MatchRun.Status.PENDING, claim=None
-    )
+    job_release(run)
 
 
 def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     """Do the work of a claimed run and record its outcome. Safe to repeat: writes are diff-only."""
     if run.kind == MatchRun.Kind.POLICY:
+        if run.policy_version_id is None:  # a policy run always names its version (set on creation)
+            raise ValueError(f"match run {run.pk} has no policy version")
         summary = policy_version_match(version_id=run.policy_version_id, on=on, run=run)
         changed = dict(run.changed or {})  # counted chunk by chunk, across every holder of the run
     elif run.kind == MatchRun.Kind.ENTERPRISES:
@@ -706,12 +684,8 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     else:
         summary = match_everything(on=on, run=run)
         changed = dict(summary.changes)
-    rows = MatchRun.objects.filter(pk=run.pk)
-    if run.claim is not None:
-        rows = rows.filter(claim=run.claim)
-    now = timezone.now()
-    # The cursor is cleared: a finished run asked for again (set back to pending) decides everything anew.
-    rows.update(status=MatchRun.Status.DONE, changed=changed, cursor=None, finished_at=now, heartbeat_at=now)
+    # The cursor is cleared: a finished run asked for again (set back to queued) decides everything anew.
+    job_finish(run, changed=changed, cursor=None)
     logger.info("match run %s (%s) done: %s", run.pk, run.kind, changed)
     return summary
 
@@ -719,12 +693,7 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
 def match_run_fail(*, run_id: int, error: BaseException, claim: uuid.UUID | None = None) -> None:
     """Record a run as failed; with `claim`, only while that claim still holds it (a worker that lost
     its run to another must not fail the other's work)."""
-    rows = MatchRun.objects.filter(pk=run_id)
-    if claim is not None:
-        rows = rows.filter(claim=claim)
-    rows.update(
-        status=MatchRun.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
-    )
+    job_fail(MatchRun.objects.all(), pk=run_id, error=error, claim=claim)
 
 
 def enterprises_match(
@@ -735,7 +704,7 @@ def enterprises_match(
     ids = sorted(set(enterprise_ids))
     if len(ids) > BULK_THRESHOLD:
         match_profiles_refresh(enterprise_ids=ids)
-        for version_id in published_versions().values_list("pk", flat=True):
+        for version_id in published_versions_any_period().values_list("pk", flat=True):
             part = policy_version_match(version_id=version_id, on=on, run=None)
             summary.changed_records += part.changed_records
             summary.changes.update(part.changes)
@@ -756,26 +725,17 @@ def match_runs_sweep(*, pending_after_seconds: float | None = None, running_afte
     """Send again runs whose task was lost (broker down when requested, or a worker that died).
 
     A run "running" whose heartbeat has not moved for JOB_STALE_AFTER_SECONDS (`running_after_seconds`)
-    lost its worker: it goes back to pending and is sent at once; the next holder resumes after the
-    chunks that committed (see match_run_claim, match_run_resume_at). A run pending for as long
+    lost its worker: it goes back to the queue and is sent at once; the next holder resumes after the
+    chunks that committed (see match_run_claim, match_run_resume_at). A run queued for as long
     (`pending_after_seconds`) is sent again too: its message may be gone (broker down, or restarted
     without persistence); a second message for a run still queued is harmless, one claim wins.
     """
-    now = timezone.now()
-    stale_after = settings.JOB_STALE_AFTER_SECONDS if running_after_seconds is None else running_after_seconds
-    pending_after = settings.JOB_STALE_AFTER_SECONDS if pending_after_seconds is None else pending_after_seconds
-    stale = stale_running(MatchRun.Status.RUNNING, now=now, seconds=stale_after)
-    revived = list(MatchRun.objects.filter(stale).values_list("pk", flat=True))
-    if revived:
-        MatchRun.objects.filter(stale, pk__in=revived).update(status=MatchRun.Status.PENDING, claim=None)
-        logger.warning("match runs %s lost their worker (no heartbeat for %ss): sent again", revived, stale_after)
-    waiting = MatchRun.objects.filter(
-        status=MatchRun.Status.PENDING, created_at__lt=now - timedelta(seconds=pending_after)
-    ).values_list("pk", flat=True)
-    resend = sorted({*revived, *waiting})
-    for run_id in resend:
-        _send(run_id)
-    return len(resend)
+    return job_sweep(
+        MatchRun.objects.all(),
+        send=_send,
+        queued_after_seconds=pending_after_seconds,
+        running_after_seconds=running_after_seconds,
+    )
 
 
 def match_everything(*, on: date | None = None, run: MatchRun | None = None, one_pass: bool = True) -> MatchSummary:
@@ -792,22 +752,20 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
 
     from django.db import connection, connections
 
-    from portal.enterprises.models import Enterprise
-
     missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
     match_profiles_refresh(enterprise_ids=list(missing))
     total = MatchSummary()
     if one_pass and connection.vendor == "postgresql":
         from .fullpass import full_pass
 
-        live = list(published_versions())
+        live = list(published_versions_any_period())
         total = full_pass(on=on or today(), versions=live, run=run)
         for version in live:  # every version was decided for the whole district
-            signals_out.policy_version_decided(version_id=version.pk)
+            events.emit(events.POLICY_VERSION_DECIDED, version_id=version.pk)
         return total
-    versions = list(published_versions().values_list("pk", flat=True))
+    versions = list(published_versions_any_period().values_list("pk", flat=True))
     if run is not None:
-        MatchRun.objects.filter(pk=run.pk).update(total=len(versions), processed=0)
+        job_progress(run, total=len(versions), processed=0)
 
     def one(version_id: int) -> MatchSummary:
         try:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
-from contextlib import nullcontext
+from typing import Any
 
-from celery import shared_task
-from django.db import OperationalError
+from celery import Task, shared_task
+
+from portal.jobs import job_task_run
+
+from . import services
+from .models import MatchRun
 
 logger = logging.getLogger(__name__)
 
@@ -18,57 +22,29 @@ logger = logging.getLogger(__name__)
     reject_on_worker_lost=True,
     max_retries=5,
 )
-def match_run_task(self, run_id: int) -> None:
+def match_run_task(self: Task[Any, Any], run_id: int) -> None:
     """Execute one MatchRun. Redelivery is harmless: the claim lets one worker in, writes are diff-only.
 
     While it runs, a keep-alive moves the run's heartbeat every third of JOB_STALE_AFTER_SECONDS, so a
     slow chunk is not mistaken for a dead worker; a SIGKILLed worker stops beating and the sweep revives
-    the run within JOB_STALE_AFTER_SECONDS + JOB_SWEEP_INTERVAL_SECONDS.
+    the run within JOB_STALE_AFTER_SECONDS + JOB_SWEEP_INTERVAL_SECONDS (see portal.jobs).
     """
-    from django.conf import settings
-
-    from portal.lifecycle import Keepalive
-
-    from . import services
-
-    run = services.match_run_claim(run_id=run_id)
-    if run is None:
-        logger.info("match run %s already claimed or finished", run_id)
-        return
-    keepalive = (
-        nullcontext()
-        if self.request.is_eager  # inline: no worker to lose, and no second connection to beat from
-        else Keepalive(
-            lambda: services.match_run_heartbeat(run_id=run_id, claim=run.claim),
-            every=settings.JOB_STALE_AFTER_SECONDS / 3,
-            name=f"match-run-{run_id}",
-        )
+    job_task_run(
+        self,
+        claim=lambda: services.match_run_claim(run_id=run_id),
+        execute=lambda run: services.match_run_execute(run=run),
+        fail=lambda run, exc: services.match_run_fail(run_id=run.pk, error=exc, claim=run.claim),
+        max_countdown=300,
     )
-    try:
-        with keepalive:
-            services.match_run_execute(run=run)
-    except services.MatchRunLost:
-        logger.warning("match run %s was taken over by another worker; this one stops", run_id)
-    except OperationalError as exc:  # deadlock or lost connection: transient, try again
-        services.match_run_release(run=run)
-        raise self.retry(exc=exc, countdown=min(2**self.request.retries * 5, 300)) from exc
-    except Exception as exc:
-        services.match_run_fail(run_id=run_id, error=exc, claim=run.claim)
-        raise
 
 
 @shared_task(name="matching.nightly", acks_late=True)
 def match_nightly_task() -> None:
     """Beat: re-decide every published policy for every enterprise (dates move: expiry, age)."""
-    from . import services
-    from .models import MatchRun
-
     services.match_run_request(kind=MatchRun.Kind.NIGHTLY, nightly_for=services.today())
 
 
 @shared_task(name="matching.sweep_runs")
 def match_runs_sweep_task() -> int:
     """Beat: send again the runs whose task was lost."""
-    from . import services
-
     return services.match_runs_sweep()

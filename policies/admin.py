@@ -30,22 +30,22 @@ class ReadOnlyInline(admin.TabularInline):
 
 class TransitionInline(ReadOnlyInline):
     model = PolicyTransition
-    fields = ["at", "action", "from_status", "to_status", "by", "comment"]
-    readonly_fields = fields
+    readonly_fields = ("at", "action", "from_status", "to_status", "by", "comment")
+    fields = readonly_fields
     ordering = ["at", "id"]
     verbose_name_plural = "流转记录"
 
 
 class GoldenCaseInline(ReadOnlyInline):
     model = GoldenCase
-    fields = ["name", "expected", "on", "profile"]
-    readonly_fields = fields
+    readonly_fields = ("name", "expected", "on", "profile")
+    fields = readonly_fields
 
 
 class VersionInline(ReadOnlyInline):
     model = PolicyVersion
-    fields = ["number", "title", "status", "author", "published_at", "retired_at"]
-    readonly_fields = fields
+    readonly_fields = ("number", "title", "status", "author", "published_at", "retired_at")
+    fields = readonly_fields
     show_change_link = True
 
 

@@ -20,20 +20,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from matching.core.evaluator import compile_rule
+from matching.core.industries import is_class_code
 from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
 from matching.core.reading import Channel
 from matching.core.registry import FACTS, FactSpec, ValueType, format_number, scalar_facts
 from matching.core.vocabulary import (
-    PARKS,
+    INITIAL_PLACES,
     QUALIFICATION_KINDS,
     SELF_DECLARED,
-    TOWNSHIPS,
-    ZONES,
+    PlaceNames,
 )
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+
 
 # Which department would share each fact (部门信息共享) when a golden profile says "department": every
 # scalar fact of the registry, by its definition's `golden_department`.
@@ -89,8 +94,6 @@ def _fact_value(key: str, value: Any) -> Any:
     """The value of one scalar fact, checked by its registry definition's value type."""
     spec = _SPEC_OF_KEY[key]
     if spec.type is ValueType.INDUSTRY:
-        from matching.core.industries import is_class_code
-
         if not is_class_code(value):
             raise GoldenProfileError(key, "invalid_industry", "应为 GB/T 4754-2017 的4位小类代码")
         return value
@@ -130,8 +133,13 @@ def _fact_value(key: str, value: Any) -> Any:
     raise GoldenProfileError(key, "unknown_fact", "未知的企业信息项")  # pragma: no cover - guarded by caller
 
 
-def golden_profile(data: Any, *, name: str = "") -> EnterpriseProfile:
-    """Build the EnterpriseProfile a golden case describes; GoldenProfileError names the bad field."""
+def golden_profile(data: Any, *, name: str = "", places: PlaceNames | None = None) -> EnterpriseProfile:
+    """Build the EnterpriseProfile a golden case describes; GoldenProfileError names the bad field.
+
+    Zones, parks and townships are checked against `places`: the database's, which every caller with a
+    database passes (portal.enterprises.place_names); without, the initial places (the catalogue file's check).
+    """
+    places = places or INITIAL_PLACES
     if not isinstance(data, Mapping):
         raise GoldenProfileError("", "invalid", "企业画像应为 JSON 对象")
     unknown = sorted(set(data) - _KNOWN_KEYS)
@@ -170,14 +178,14 @@ def golden_profile(data: Any, *, name: str = "") -> EnterpriseProfile:
         if not isinstance(item, Mapping):
             raise GoldenProfileError(field, "invalid", "经营场所应为 JSON 对象")
         township = item.get("township_code", "")
-        if township and township not in TOWNSHIPS:
+        if township and township not in places.township_zones:
             raise GoldenProfileError(f"{field}.township_code", "invalid_choice", f"不是高新区的镇（街道）：{township}")
-        zone = item.get("zone") or (TOWNSHIPS[township][1] if township else None)
+        zone = item.get("zone") or (places.township_zones[township] if township else None)
         if zone is not None:
-            _choice(zone, ZONES, f"{field}.zone")
+            _choice(zone, places.zones, f"{field}.zone")
         parks = tuple(item.get("parks") or ())
         for park in parks:
-            _choice(park, PARKS, f"{field}.parks")
+            _choice(park, places.parks, f"{field}.parks")
         # A 一照多址 filing is a market-regulation record; a self-declared case says so.
         sites.append(
             SiteRecord(
@@ -245,10 +253,11 @@ def golden_check_cases(
     effective_to: date | None,
     cases: Iterable[GoldenInput],
     today: date | None = None,
+    places: PlaceNames | None = None,
 ) -> list[GoldenResult]:
-    """Evaluate each case against `rule`; a case whose profile is malformed fails with the reason."""
-    from matching.core.evaluator import compile_rule
+    """Evaluate each case against `rule`; a case whose profile is malformed fails with the reason.
 
+    `places`: the database's zones, parks and townships (see golden_profile)."""
     today = today or timezone.localdate()
     compiled = compile_rule(rule)
     results = []
@@ -256,7 +265,7 @@ def golden_check_cases(
         on = golden_date(effective_from=effective_from, effective_to=effective_to, on=case.on, today=today)
         expected_label = OUTCOME_LABELS.get(case.expected, case.expected)
         try:
-            profile = golden_profile(case.profile, name=case.name)
+            profile = golden_profile(case.profile, name=case.name, places=places)
         except GoldenProfileError as error:
             results.append(
                 GoldenResult(
@@ -277,8 +286,8 @@ def golden_check_cases(
     return results
 
 
-def golden_check(version: Any, *, today: date | None = None) -> list[GoldenResult]:
-    """Check a PolicyVersion's stored golden cases."""
+def golden_check(version: PolicyVersion, *, places: PlaceNames, today: date | None = None) -> list[GoldenResult]:
+    """Check a PolicyVersion's stored golden cases against the database's `places`."""
     cases = [GoldenInput(c.name, c.profile, c.expected, c.on) for c in version.golden_cases.all()]
     return golden_check_cases(
         rule=version.rule,
@@ -286,4 +295,5 @@ def golden_check(version: Any, *, today: date | None = None) -> list[GoldenResul
         effective_to=version.effective_to,
         cases=cases,
         today=today,
+        places=places,
     )

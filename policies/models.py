@@ -9,7 +9,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from portal.lifecycle import ProgressMixin
+from portal.jobs import Job
+from portal.lifecycle import Transition
 
 
 class BenefitKind(models.TextChoices):
@@ -26,7 +27,7 @@ class Mode(models.TextChoices):
     APPLY = "apply", "申报"
 
 
-class Outcome(models.TextChoices):
+class ExpectedOutcome(models.TextChoices):
     """The evaluator's outcome statuses, as choices for golden cases."""
 
     ELIGIBLE = "eligible", "符合条件"
@@ -180,10 +181,15 @@ class PolicyVersion(models.Model):
         return benefit_period_label(self.benefit_period)
 
     def in_effect_on(self, day: date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        return dates_in_effect(self.effective_from, self.effective_to, day)
 
 
-class PolicyTransition(models.Model):
+def dates_in_effect(effective_from: date, effective_to: date | None, day: date) -> bool:
+    """Whether a version with these dates is in effect on `day` (both ends included; no end: open)."""
+    return effective_from <= day and (effective_to is None or day <= effective_to)
+
+
+class PolicyTransition(Transition):
     """Audit row: who moved a version from one status to another, when, and why."""
 
     class Action(models.TextChoices):
@@ -198,19 +204,17 @@ class PolicyTransition(models.Model):
         PolicyVersion, verbose_name="政策版本", on_delete=models.CASCADE, related_name="transitions"
     )
     action = models.CharField("操作", max_length=16, choices=Action.choices)
-    from_status = models.CharField("原状态", max_length=16, choices=PolicyVersion.Status.choices, blank=True)
     to_status = models.CharField("新状态", max_length=16, choices=PolicyVersion.Status.choices)
+    # Always a person, kept: an editor who moved a version cannot be deleted from under its record.
     by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField("时间", auto_now_add=True)
     comment = models.TextField("意见", blank=True)
 
-    class Meta:
+    class Meta(Transition.Meta):
         verbose_name = "流转记录"
         verbose_name_plural = "流转记录"
-        ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()}：{self.from_status or '—'} → {self.to_status}"
+        return f"{self.get_action_display()}：{super().__str__()}"
 
 
 class GoldenCase(models.Model):
@@ -222,7 +226,7 @@ class GoldenCase(models.Model):
     name = models.CharField("名称", max_length=200)
     # The golden-case profile format of the catalogue (see policies/golden.py).
     profile = models.JSONField("企业画像", default=dict, blank=True)
-    expected = models.CharField("预期结果", max_length=16, choices=Outcome.choices)
+    expected = models.CharField("预期结果", max_length=16, choices=ExpectedOutcome.choices)
     # Evaluate as of this date; empty means today, moved into the version's effective period.
     on = models.DateField("评估日期", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
@@ -239,37 +243,25 @@ class GoldenCase(models.Model):
         return self.name
 
 
-class PreviewRun(ProgressMixin, models.Model):
+class PreviewRun(Job):
     """A pre-publication preview (发布前预览) computed by a worker, with progress for the console page.
 
     The page never waits for the district-wide count: it creates this row, a task fills it in, and
-    the page polls. `result` is what policies.selectors.policy_preview returns.
+    the page polls. `result` is what policies.selectors.policy_preview returns. Status, claim and
+    heartbeat: portal.jobs.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "排队中"
-        RUNNING = "running", "试算中"
-        DONE = "done", "已完成"
-        FAILED = "failed", "失败"
+    RUNNING_LABEL = "试算中"
 
     version = models.ForeignKey(
         PolicyVersion, verbose_name="政策版本", on_delete=models.CASCADE, related_name="preview_runs"
     )
-    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.QUEUED)
     on = models.DateField("试算日期")
-    total = models.PositiveIntegerField("企业总数", default=0)
-    processed = models.PositiveIntegerField("已试算", default=0)
     result = models.JSONField("结果", null=True, blank=True)
-    error = models.TextField("错误", blank=True, default="")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="发起人", on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
-    # Heartbeat: written with every progress step. "Running" with a heartbeat older than
-    # JOB_STALE_AFTER_SECONDS means its worker died: the sweep sends it again and a new claim takes it.
-    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "发布前预览"
@@ -277,4 +269,4 @@ class PreviewRun(ProgressMixin, models.Model):
         ordering = ("-created_at", "-id")
 
     def __str__(self) -> str:
-        return f"{self.version} 预览 #{self.pk} {self.get_status_display()}"
+        return f"{self.version} 预览 #{self.pk} {self.status_label}"

@@ -6,18 +6,29 @@ from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from matching.core.describe import describe_rule
+from matching.core.evaluator import Outcome, compile_rule
+from matching.core.industries import SECTION_DIVISIONS, section_divisions
 from matching.core.profile import EnterpriseProfile
 from matching.core.registry import MET, UNKNOWN, UNMET
 from matching.core.rules import RuleError, as_tree, parse_rule_keyed
 from matching.core.tree import AllOf, Condition, Leaf, Node, child_paths, three_valued
+from portal.accounts.permissions import can_review_policies
+from portal.enterprises import selectors as enterprise_selectors
+from portal.enterprises.place_names import place_names
 
+from .golden import GoldenInput, golden_check_cases
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 Status = PolicyVersion.Status
 NOT_IN_EFFECT = "不在有效期"
@@ -41,7 +52,7 @@ def effect_note(version: PolicyVersion, on: date) -> str:
     return ""
 
 
-def published_versions(*, on: date | None = None) -> QuerySet[PolicyVersion]:
+def published_versions_in_effect(*, on: date | None = None) -> QuerySet[PolicyVersion]:
     """Published versions in effect on `on` (today), one per policy."""
     on = on or timezone.localdate()
     return (
@@ -65,8 +76,6 @@ def policy_current_published(*, policy: Policy) -> PolicyVersion | None:
 
 
 def _expand(code: str) -> list[str]:
-    from matching.core.industries import SECTION_DIVISIONS, section_divisions
-
     return list(section_divisions(code)) if code in SECTION_DIVISIONS else [code]
 
 
@@ -119,7 +128,7 @@ def policy_list(*, filters: dict[str, Any] | None = None, on: date | None = None
     The catalogue has hundreds of policies at most, so the rule and tag filters run in Python.
     """
     filters = filters or {}
-    versions = published_versions(on=on)
+    versions = published_versions_in_effect(on=on)
     for name in ("mode", "department", "benefit_kind"):
         if filters.get(name):
             versions = versions.filter(**{name: filters[name]})
@@ -180,15 +189,13 @@ def staff_version_queryset() -> QuerySet[PolicyVersion]:
     return PolicyVersion.objects.select_related("policy", "author", "submitted_by", "approved_by")
 
 
-def staff_review_queue(*, user: Any) -> dict[str, list[PolicyVersion]]:
+def staff_review_queue(*, user: User) -> dict[str, list[PolicyVersion]]:
     """待我审核: versions in review that `user` may act on now, oldest submission first.
 
     "approve": not yet approved, and neither written nor submitted by `user` (policy_approve refuses
     those: four eyes). "publish": approved, waiting for a reviewer to publish. Empty for non-reviewers.
     """
-    from .permissions import can_review
-
-    if not can_review(user):
+    if not can_review_policies(user):
         return {"approve": [], "publish": []}
     in_review = staff_version_queryset().filter(status=Status.IN_REVIEW).order_by("submitted_at", "id")
     return {
@@ -207,8 +214,6 @@ def staff_golden_cases(*, version: PolicyVersion) -> QuerySet[GoldenCase]:
 
 def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -> list[tuple[GoldenCase, Any]]:
     """Each golden case with its current check (a GoldenResult), or None when the rule itself is invalid."""
-    from .golden import GoldenInput, golden_check_cases
-
     cases = list(staff_golden_cases(version=version))
     try:
         results = golden_check_cases(
@@ -217,6 +222,7 @@ def staff_golden_results(*, version: PolicyVersion, today: date | None = None) -
             effective_to=version.effective_to,
             cases=[GoldenInput(c.name, c.profile, c.expected, c.on) for c in cases],
             today=today,
+            places=place_names(),
         )
     except RuleError:
         return [(case, None) for case in cases]
@@ -235,7 +241,7 @@ def _top_level_paths(tree: Node) -> list[tuple[str, Node]]:
     return [("", tree)]
 
 
-def _sample_row(profile: EnterpriseProfile, outcome: Any) -> dict[str, Any]:
+def _sample_row(profile: EnterpriseProfile, outcome: Outcome) -> dict[str, Any]:
     return {
         "credit_code": profile.credit_code,
         "name": profile.name,
@@ -260,13 +266,9 @@ def policy_preview(
     rule compiled once. A version outside its effective period matches nobody: every enterprise is
     counted under `not_in_effect` and the result says 不在有效期.
     """
-    from matching.core.evaluator import compile_rule
-
     on = on or timezone.localdate()
     if profiles is None:
-        from portal.enterprises.selectors import enterprise_profiles
-
-        profiles = enterprise_profiles()
+        profiles = enterprise_selectors.enterprise_profiles()
     note = effect_note(version, on)
     compiled = compile_rule(version.rule)  # parsed once: the parts below are its tree's
     parts = _top_level_paths(compiled.tree)
@@ -296,8 +298,6 @@ def policy_preview(
         bucket = samples[outcome.status]
         if len(bucket) < sample_size:
             bucket.append(_sample_row(profile, outcome))
-
-    from matching.core.describe import describe_rule
 
     wordings = [describe_rule(node) for _, node in parts]
     conditions = [
@@ -350,7 +350,7 @@ def preview_run_latest(*, version: PolicyVersion) -> PreviewRun | None:
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     version: PolicyVersion
-    outcome: Any
+    outcome: Outcome
 
 
 _STATUS_ORDER = {"eligible": 0, "needs_info": 1, "ineligible": 2}
@@ -358,12 +358,10 @@ _STATUS_ORDER = {"eligible": 0, "needs_info": 1, "ineligible": 2}
 
 def eligibility_check(*, profile: EnterpriseProfile, on: date | None = None) -> list[CheckResult]:
     """Every published in-effect policy's outcome for `profile`, eligible first. Reads only."""
-    from matching.core.evaluator import compile_rule
-
     on = on or timezone.localdate()
     results = [
         CheckResult(version, compile_rule(version.rule).evaluate(profile, on=on))
-        for version in published_versions(on=on)
+        for version in published_versions_in_effect(on=on)
     ]
     results.sort(key=lambda r: (_STATUS_ORDER.get(r.outcome.status, 9), r.version.policy_id))
     return results

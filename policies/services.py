@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,13 +26,25 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
+from matching.core.describe import describe_condition
+from matching.core.rules import RuleError, join, undecidable_conditions, validate_rule
 from matching.core.vocabulary import INDUSTRY_CHAINS
+from portal import events
+from portal.accounts.permissions import require_policy_editor, require_policy_reviewer, require_staff
 from portal.api.exceptions import ApplicationError
+from portal.enterprises import selectors as enterprise_selectors
+from portal.enterprises.models import Enterprise
+from portal.enterprises.place_names import place_names
+from portal.jobs import job_claim, job_fail, job_finish, job_progress, job_sweep
 
-from . import signals_out
-from .golden import GoldenProfileError, golden_check, golden_profile
+from . import tasks
+from .golden import GoldenInput, GoldenProfileError, golden_check, golden_check_cases, golden_profile
 from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
-from .permissions import require_editor, require_reviewer
+from .selectors import policy_preview
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +87,6 @@ def _check_field_names(fields: dict[str, Any], allowed: Iterable[str]) -> None:
 
 def rule_validation_error(error: Any) -> ValidationError:
     """A RuleError as field errors named by the offending node's path, e.g. `rule.all[1].value`."""
-    from matching.core.rules import join
-
     by_field: dict[str, list[ValidationError]] = {}
     for item in error.errors:
         by_field.setdefault(join("rule", item.path), []).append(ValidationError(item.message, code=item.code))
@@ -85,8 +95,6 @@ def rule_validation_error(error: Any) -> ValidationError:
 
 def validate_policy_rule(rule: Any) -> None:
     """Raise ValidationError naming the node path when `rule` is not a valid rule."""
-    from matching.core.rules import RuleError, validate_rule
-
     try:
         validate_rule(rule)
     except RuleError as error:
@@ -123,7 +131,7 @@ def _validate_version(version: PolicyVersion) -> None:
 
 
 def _transition(
-    version: PolicyVersion, *, action: str, from_status: str, by: Any, comment: str = ""
+    version: PolicyVersion, *, action: str, from_status: str, by: User, comment: str = ""
 ) -> PolicyTransition:
     return PolicyTransition.objects.create(
         version=version, action=action, from_status=from_status, to_status=version.status, by=by, comment=comment
@@ -153,13 +161,13 @@ def _generated_key(policy: Policy) -> str:
 
 
 @transaction.atomic
-def policy_create(*, by: Any, key: str = "", **fields: Any) -> PolicyVersion:
+def policy_create(*, by: User, key: str = "", **fields: Any) -> PolicyVersion:
     """Create a policy and its first version (a draft authored by `by`). Returns the version.
 
     Without `key` the 政策标识 is generated (`p-2026-0061`): editors are not asked to invent an
     English slug. A given key (the API, the catalogue loader) is checked as before.
     """
-    require_editor(by)
+    require_policy_editor(by)
     _check_field_names(fields, CONTENT_FIELDS)
     if key:
         if slugify(key) != key or not key.isascii():
@@ -185,9 +193,9 @@ def policy_create(*, by: Any, key: str = "", **fields: Any) -> PolicyVersion:
 
 
 @transaction.atomic
-def policy_version_update(*, version: PolicyVersion, by: Any, **fields: Any) -> PolicyVersion:
+def policy_version_update(*, version: PolicyVersion, by: User, **fields: Any) -> PolicyVersion:
     """Edit a draft. Submitted versions are immutable."""
-    require_editor(by)
+    require_policy_editor(by)
     _check_field_names(fields, CONTENT_FIELDS)
     version = _lock_version(version)
     if not version.is_editable:
@@ -204,9 +212,9 @@ def policy_version_update(*, version: PolicyVersion, by: Any, **fields: Any) -> 
 
 
 @transaction.atomic
-def policy_version_create_draft(*, policy: Policy, by: Any) -> PolicyVersion:
+def policy_version_create_draft(*, policy: Policy, by: User) -> PolicyVersion:
     """Start a new version (number + 1) from the published one (or the latest), golden cases included."""
-    require_editor(by)
+    require_policy_editor(by)
     Policy.objects.select_for_update().filter(pk=policy.pk).first()
     versions = PolicyVersion.objects.filter(policy=policy)
     open_version = versions.filter(status__in=[Status.DRAFT, Status.IN_REVIEW]).order_by("-number").first()
@@ -236,9 +244,9 @@ def policy_version_create_draft(*, policy: Policy, by: Any) -> PolicyVersion:
 
 
 @transaction.atomic
-def policy_submit(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
+def policy_submit(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """Send a draft for review; from here on it is immutable."""
-    require_editor(by)
+    require_policy_editor(by)
     version = _lock_version(version)
     _require_status(version, Status.DRAFT)
     _validate_version(version)
@@ -253,9 +261,9 @@ def policy_submit(*, version: PolicyVersion, by: Any, comment: str = "") -> Poli
 
 
 @transaction.atomic
-def policy_approve(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
+def policy_approve(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """A reviewer who neither wrote nor submitted the version approves it for publication."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     version = _lock_version(version)
     _require_status(version, Status.IN_REVIEW)
     if by.pk in (version.author_id, version.submitted_by_id):
@@ -272,9 +280,9 @@ def policy_approve(*, version: PolicyVersion, by: Any, comment: str = "") -> Pol
 
 
 @transaction.atomic
-def policy_reject(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVersion:
+def policy_reject(*, version: PolicyVersion, by: User, comment: str) -> PolicyVersion:
     """Send a version under review back to its editors as a draft, saying why."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     if not (comment or "").strip():
         raise ValidationError({"comment": ValidationError("退回时请说明原因", code="comment_required")})
     version = _lock_version(version)
@@ -305,8 +313,6 @@ def _require_decidable_for_exempt(*, mode: str, rule: Any) -> None:
     naming each by its number ("第N个条件：…"). The rule must be valid already."""
     if mode != Mode.EXEMPT:
         return
-    from matching.core.describe import describe_condition
-    from matching.core.rules import RuleError, undecidable_conditions
 
     try:
         found = undecidable_conditions(rule)
@@ -329,7 +335,7 @@ def _require_decidable_for_exempt(*, mode: str, rule: Any) -> None:
 
 
 def _require_golden_cases_pass(version: PolicyVersion, *, today: date | None = None) -> None:
-    failures = [r for r in golden_check(version, today=today) if not r.passed]
+    failures = [r for r in golden_check(version, today=today, places=place_names()) if not r.passed]
     if failures:
         reasons = "；".join(r.reason for r in failures)
         raise ApplicationError(
@@ -339,7 +345,7 @@ def _require_golden_cases_pass(version: PolicyVersion, *, today: date | None = N
         )
 
 
-def _publish(version: PolicyVersion, *, by: Any, comment: str = "") -> PolicyVersion:
+def _publish(version: PolicyVersion, *, by: User, comment: str = "") -> PolicyVersion:
     """Retire the current published version (if any) and publish `version`. Caller holds the locks."""
     now = timezone.now()
     previous = PolicyVersion.objects.select_for_update().filter(policy_id=version.policy_id, status=Status.PUBLISHED)
@@ -357,14 +363,14 @@ def _publish(version: PolicyVersion, *, by: Any, comment: str = "") -> PolicyVer
     version.save(update_fields=["status", "published_at", "updated_at"])
     _transition(version, action=Action.PUBLISH, from_status=from_status, by=by, comment=comment)
     version_id = version.pk
-    transaction.on_commit(lambda: signals_out.policy_published(version_id=version_id))
+    events.emit(events.POLICY_PUBLISHED, version_id=version_id)
     return version
 
 
 @transaction.atomic
-def policy_publish(*, version: PolicyVersion, by: Any, comment: str = "") -> PolicyVersion:
+def policy_publish(*, version: PolicyVersion, by: User, comment: str = "") -> PolicyVersion:
     """Publish an approved version: refused without a responsible person, or while a golden case fails."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     version = _lock_version(version)
     _require_status(version, Status.IN_REVIEW)
     if version.approved_by_id is None:
@@ -377,9 +383,9 @@ def policy_publish(*, version: PolicyVersion, by: Any, comment: str = "") -> Pol
 
 
 @transaction.atomic
-def policy_retire(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVersion:
+def policy_retire(*, version: PolicyVersion, by: User, comment: str) -> PolicyVersion:
     """Withdraw a published version: the policy leaves the public catalogue and stops matching."""
-    require_reviewer(by)
+    require_policy_reviewer(by)
     if not (comment or "").strip():
         raise ValidationError({"comment": ValidationError("停用时请说明原因", code="comment_required")})
     version = _lock_version(version)
@@ -389,7 +395,7 @@ def policy_retire(*, version: PolicyVersion, by: Any, comment: str) -> PolicyVer
     version.save(update_fields=["status", "retired_at", "updated_at"])
     _transition(version, action=Action.RETIRE, from_status=Status.PUBLISHED, by=by, comment=comment)
     version_id = version.pk
-    transaction.on_commit(lambda: signals_out.policy_retired(version_id=version_id))
+    events.emit(events.POLICY_RETIRED, version_id=version_id)
     return version
 
 
@@ -404,7 +410,7 @@ def _clean_golden(case: GoldenCase) -> None:
         for name, messages in error.message_dict.items():
             errors.setdefault(name, []).extend(ValidationError(m, code="invalid") for m in messages)
     try:
-        golden_profile(case.profile)
+        golden_profile(case.profile, places=place_names())
     except GoldenProfileError as error:
         name = f"profile.{error.field}" if error.field else "profile"
         errors.setdefault(name, []).append(ValidationError(error.message, code=error.code))
@@ -425,9 +431,9 @@ def _require_draft_for_golden(version: PolicyVersion) -> None:
 
 @transaction.atomic
 def golden_case_create(
-    *, version: PolicyVersion, by: Any, name: str, profile: dict, expected: str, on: date | None = None
+    *, version: PolicyVersion, by: User, name: str, profile: dict, expected: str, on: date | None = None
 ) -> GoldenCase:
-    require_editor(by)
+    require_policy_editor(by)
     version = _lock_version(version)
     _require_draft_for_golden(version)
     case = GoldenCase(version=version, name=name, profile=profile, expected=expected, on=on)
@@ -437,8 +443,8 @@ def golden_case_create(
 
 
 @transaction.atomic
-def golden_case_update(*, case: GoldenCase, by: Any, **fields: Any) -> GoldenCase:
-    require_editor(by)
+def golden_case_update(*, case: GoldenCase, by: User, **fields: Any) -> GoldenCase:
+    require_policy_editor(by)
     _check_field_names(fields, GOLDEN_FIELDS)
     version = _lock_version(case.version)
     _require_draft_for_golden(version)
@@ -451,8 +457,8 @@ def golden_case_update(*, case: GoldenCase, by: Any, **fields: Any) -> GoldenCas
 
 
 @transaction.atomic
-def golden_case_delete(*, case: GoldenCase, by: Any) -> None:
-    require_editor(by)
+def golden_case_delete(*, case: GoldenCase, by: User) -> None:
+    require_policy_editor(by)
     version = _lock_version(case.version)
     _require_draft_for_golden(version)
     GoldenCase.objects.filter(pk=case.pk).delete()
@@ -501,13 +507,13 @@ def validate_import(*, fields: dict[str, Any], golden_cases: list[dict[str, Any]
             )
     if errors:
         raise ValidationError(errors)
-    from .golden import GoldenInput, golden_check_cases
 
     results = golden_check_cases(
         rule=version.rule,
         effective_from=version.effective_from,
         effective_to=version.effective_to,
         cases=[GoldenInput(c["name"], c["profile"], c["expected"], c.get("on")) for c in golden_cases],
+        places=place_names(),
     )
     failures = [r for r in results if not r.passed]
     if failures:
@@ -520,7 +526,7 @@ def validate_import(*, fields: dict[str, Any], golden_cases: list[dict[str, Any]
 
 @transaction.atomic
 def policy_version_import(
-    *, key: str, fields: dict[str, Any], golden_cases: list[dict[str, Any]], by: Any, comment: str
+    *, key: str, fields: dict[str, Any], golden_cases: list[dict[str, Any]], by: User, comment: str
 ) -> tuple[PolicyVersion | None, str]:
     """Publish `fields` as the policy `key` unless the last version `by` imported already says the same.
 
@@ -561,12 +567,9 @@ PREVIEW_CHUNK = 500  # enterprises between two progress updates
 PREVIEW_SAMPLE_SIZE = 8
 
 
-def preview_run_request(*, version: PolicyVersion, by: Any, on: date | None = None) -> PreviewRun:
+def preview_run_request(*, version: PolicyVersion, by: User, on: date | None = None) -> PreviewRun:
     """Record a preview and send its task once the row is committed. Any staff role may ask."""
-    from .permissions import is_staff_user
-
-    if not is_staff_user(by):
-        raise ApplicationError("仅限工作人员访问", code="staff_required", http_status=403)
+    require_staff(by)
     with transaction.atomic():
         run = PreviewRun.objects.create(version=version, requested_by=by, on=on or timezone.localdate())
         run_id = run.pk
@@ -577,67 +580,42 @@ def preview_run_request(*, version: PolicyVersion, by: Any, on: date | None = No
 def _send_preview(run_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from .tasks import preview_run_task
-
     try:
-        preview_run_task.delay(run_id)
+        tasks.preview_run_task.delay(run_id)
     except BrokerError:
         # The row stays queued and the page says so; asking again sends a new one.
         logger.warning("broker unavailable: preview run %s stays queued", run_id)
 
 
 def preview_run_claim(*, run_id: int) -> PreviewRun | None:
-    """Mark a run running with a conditional UPDATE; None when another worker has it or it is finished.
+    """Mark a run running under a new claim (portal.jobs.job_claim); None when another worker has it or it
+    is finished.
 
     A redelivered message (the same id again) finds the row running or done and does nothing; only a
     run whose worker died (no heartbeat for JOB_STALE_AFTER_SECONDS) is taken over. It starts again from
     the first enterprise: a preview only counts, and keeps no partial tally worth resuming from.
     """
-    from django.db.models import Q
-
-    from portal.enterprises.models import Enterprise
-    from portal.lifecycle import stale_running
-
-    now = timezone.now()
-    claimed = (
-        PreviewRun.objects.filter(pk=run_id)
-        .filter(Q(status=PreviewRun.Status.QUEUED) | stale_running(PreviewRun.Status.RUNNING, now=now))
-        .update(
-            status=PreviewRun.Status.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            processed=0,
-            total=Enterprise.objects.count(),
-        )
+    return job_claim(
+        PreviewRun.objects.select_related("version"), pk=run_id, processed=0, total=Enterprise.objects.count()
     )
-    return PreviewRun.objects.select_related("version").get(pk=run_id) if claimed == 1 else None
 
 
 def preview_run_execute(*, run: PreviewRun, chunk: int = PREVIEW_CHUNK) -> PreviewRun:
     """Count the district for a claimed run, saving progress every `chunk` enterprises, then the result."""
-    from portal.enterprises.selectors import enterprise_profiles
-
-    from .selectors import policy_preview
 
     def counted(profiles: Iterable[Any]) -> Iterable[Any]:
         for done, profile in enumerate(profiles, start=1):
             yield profile
             if done % chunk == 0:
-                PreviewRun.objects.filter(pk=run.pk).update(processed=done, heartbeat_at=timezone.now())
+                job_progress(run, processed=done)  # JobLost once another worker took the run over
 
     result = policy_preview(
         version=run.version,
         on=run.on,
         sample_size=PREVIEW_SAMPLE_SIZE,
-        profiles=counted(enterprise_profiles(chunk_size=chunk)),
+        profiles=counted(enterprise_selectors.enterprise_profiles(chunk_size=chunk)),
     )
-    PreviewRun.objects.filter(pk=run.pk, status=PreviewRun.Status.RUNNING).update(
-        status=PreviewRun.Status.DONE,
-        result=result,
-        processed=result["total"],
-        total=result["total"],
-        finished_at=timezone.now(),
-    )
+    job_finish(run, result=result, processed=result["total"], total=result["total"])
     run.refresh_from_db()
     return run
 
@@ -647,27 +625,9 @@ def preview_runs_sweep(*, queued_after_seconds: float | None = None) -> int:
 
     Sending twice is harmless: only one claim succeeds (preview_run_claim).
     """
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Q
-
-    from portal.lifecycle import stale_running
-
-    now = timezone.now()
-    # Queued this long: its message may be gone (broker down, or restarted without its data).
-    queued_after = settings.JOB_STALE_AFTER_SECONDS if queued_after_seconds is None else queued_after_seconds
-    lost = PreviewRun.objects.filter(
-        Q(status=PreviewRun.Status.QUEUED, created_at__lt=now - timedelta(seconds=queued_after))
-        | stale_running(PreviewRun.Status.RUNNING, now=now)
-    )
-    run_ids = list(lost.values_list("pk", flat=True))
-    for run_id in run_ids:
-        _send_preview(run_id)
-    return len(run_ids)
+    return job_sweep(PreviewRun.objects.all(), send=_send_preview, queued_after_seconds=queued_after_seconds)
 
 
-def preview_run_fail(*, run_id: int, error: BaseException) -> None:
-    PreviewRun.objects.filter(pk=run_id).exclude(status=PreviewRun.Status.DONE).update(
-        status=PreviewRun.Status.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
-    )
+def preview_run_fail(*, run_id: int, error: BaseException | str, claim: uuid.UUID | None = None) -> None:
+    """Record a preview as failed (unless done); with `claim`, only while that claim still holds it."""
+    job_fail(PreviewRun.objects.all(), pk=run_id, error=error, claim=claim)

@@ -1,15 +1,16 @@
-"""Small pieces shared by the models and services that move a row through statuses."""
+"""Small pieces shared by the models and services that move a row through statuses (jobs: portal.jobs)."""
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from portal.api.exceptions import ApplicationError
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
 
-logger = logging.getLogger(__name__)
+from portal.accounts.roles import Role, has_any_role
+from portal.api.exceptions import ApplicationError
 
 
 def status_move(locked: Any, *, to: str, allowed: Iterable[str], **fields: Any) -> str:
@@ -33,85 +34,59 @@ def status_move(locked: Any, *, to: str, allowed: Iterable[str], **fields: Any) 
     return previous
 
 
-class ProgressMixin:
-    """`is_finished` and `percent` for a job row with status DONE / FAILED and processed / total counts."""
+class ActorRole(models.TextChoices):
+    """The role an actor held when they moved a row: what a timeline shows instead of a staff member's name."""
 
-    status: str
-    processed: int
-    total: int
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)  # type: ignore[attr-defined]
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.DONE:  # type: ignore[attr-defined]
-            return 100
-        return int(self.processed * 100 / self.total) if self.total else 0
+    SYSTEM = "system", "系统（部门数据核验）"
+    ENTERPRISE = "enterprise", "企业用户"
+    REVIEWER = "reviewer", "审核人"
+    DATA_OFFICER = "data_officer", "数据专员"
+    POLICY_EDITOR = "policy_editor", "政策编辑"
 
 
-class Keepalive:
-    """Calls `beat()` every `every` seconds from a thread while a job runs, so its heartbeat moves between steps.
+def actor_role(user: Any) -> ActorRole:
+    """The role an actor holds for the audit trail: none (the system), the deciding staff role they hold
+    (审核人 before 数据专员 before 政策编辑), else the enterprise's own user."""
+    if user is None:
+        return ActorRole.SYSTEM
+    for role in (ActorRole.REVIEWER, ActorRole.DATA_OFFICER, ActorRole.POLICY_EDITOR):
+        if has_any_role(user, Role(role.value)):
+            return role
+    return ActorRole.ENTERPRISE
 
-    A step (one chunk of a district-wide run) may take longer than the staleness after which a sweep takes
-    a job back; the keep-alive keeps a live worker's job its own, while a killed worker's stops beating at
-    once. `beat()` returns False when the job is no longer ours (or finished): the thread stops. The thread
-    uses its own database connection and closes it.
+
+class Transition(models.Model):
+    """One step of a status timeline (an entitlement's, an application's, a policy version's): from which
+    status to which, who took it, in which role, and when. Oldest first.
+
+    Each subclass adds the row it moves (a foreign key with related_name="transitions"), `to_status` with
+    its model's status choices, and its own words (reason, note, comment). `by_role` is the actor's role
+    at that moment, filled from `by` when the row is written without one.
     """
 
-    def __init__(self, beat: Callable[[], bool], *, every: float, name: str = "keepalive") -> None:
-        self._beat = beat
-        self._every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+    ByRole = ActorRole
 
-    def _run(self) -> None:
-        from django.db import connection
+    from_status = models.CharField("原状态", max_length=16, blank=True, default="")
+    to_status = models.CharField("新状态", max_length=16)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    by_role = models.CharField("操作角色", max_length=16, choices=ActorRole.choices, default=ActorRole.SYSTEM)
+    at = models.DateTimeField("时间", default=timezone.now)
 
-        try:
-            while not self._stop.wait(self._every):
-                try:
-                    if not self._beat():
-                        return
-                except Exception:  # a database hiccup: try again at the next beat
-                    logger.warning("keep-alive beat failed", exc_info=True)
-                    connection.close()
-        finally:
-            connection.close()
+    class Meta:
+        abstract = True
+        ordering = ("at", "id")
 
-    def __enter__(self) -> Keepalive:
-        self._thread.start()
-        return self
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status}"
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-
-def stale_running(running: str, *, now: Any, seconds: float | None = None) -> Any:
-    """Q for job rows in status `running` whose heartbeat (or, for rows without one, start) is older than
-    `seconds` (JOB_STALE_AFTER_SECONDS by default): their worker is gone."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Q
-
-    before = now - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS if seconds is None else seconds)
-    return Q(status=running) & (Q(heartbeat_at__lt=before) | Q(heartbeat_at__isnull=True, started_at__lt=before))
-
-
-def job_keepalive(model: Any, pk: int, *, running: str, eager: bool) -> Any:
-    """A Keepalive moving `heartbeat_at` of job row `pk` while it is `running` (nothing when tasks run inline)."""
-    from contextlib import nullcontext
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    if eager:
-        return nullcontext()
-
-    def beat() -> bool:
-        return model.objects.filter(pk=pk, status=running).update(heartbeat_at=timezone.now()) == 1
-
-    return Keepalive(beat, every=settings.JOB_STALE_AFTER_SECONDS / 3, name=f"{model._meta.label_lower}-{pk}")
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and self.by_id is not None and self.by_role == ActorRole.SYSTEM:
+            self.by_role = actor_role(self.by)  # a person is never "the system": their role now
+        super().save(*args, **kwargs)

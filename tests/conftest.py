@@ -79,3 +79,13 @@ def _seed_data_present(request: pytest.FixtureRequest) -> None:
         from django.apps import apps
 
         importlib.import_module("portal.accounts.migrations.0002_api_keys_and_roles").create_role_groups(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _initial_place_names() -> Iterator[None]:
+    """The rule wording holds the database's zone and park names (portal.enterprises.place_names); a test
+    that renamed one rolls the rename back, so the next test starts from the initial names again."""
+    yield
+    from portal.enterprises.place_names import place_names_reset
+
+    place_names_reset()

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 
+from frontend.rule_builder import path_words
 from matching.core.registry import source_label
 from matching.core.vocabulary import DEPARTMENT_SOURCES
+from matching.models import change_counts_text
+from portal.accounts.roles import is_enterprise_user, is_staff_user
+from portal.audit.selectors import can_read_audit
+from portal.notifications.selectors import notification_unread_count
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 register = template.Library()
 
@@ -15,8 +24,6 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def nav_state(context: Any) -> dict[str, Any]:
     """Which nav items the current user sees, and their unread notification count."""
-    from portal.accounts.roles import is_enterprise_user, is_staff_user
-
     request = context.get("request")
     user = getattr(request, "user", None)
     state = {"staff": False, "enterprise": False, "unread": 0, "auditor": False}
@@ -24,13 +31,9 @@ def nav_state(context: Any) -> dict[str, Any]:
         return state
     state["staff"] = is_staff_user(user)
     if state["staff"]:
-        from portal.audit.selectors import can_read_audit
-
         state["auditor"] = can_read_audit(user)
     state["enterprise"] = is_enterprise_user(user)
     if state["enterprise"]:
-        from portal.notifications.selectors import notification_unread_count
-
         state["unread"] = notification_unread_count(user=user)
     return state
 
@@ -48,21 +51,17 @@ def is_department(code: str | None) -> bool:
 @register.filter
 def rule_path(field: str) -> str:
     """A rule problem's path (rule.all[0].value) as 第1个条件 › 取值."""
-    from frontend.rule_builder import path_words
-
     return path_words(str(field or ""))
 
 
 @register.filter
 def change_counts(changes: dict[str, int] | None) -> str:
     """A match run's changed counters in words (新符合条件 3 条，…), never their codes."""
-    from matching.models import change_counts_text
-
     return change_counts_text(changes or {})
 
 
 @register.filter
-def person(user: Any) -> str:
+def person(user: User) -> str:
     """A user as people know them: the name on the account (政策清单, 王敏), else the login name."""
     if user is None:
         return "—"

@@ -113,7 +113,7 @@ class _Reader:
         unit: str = "",
         syntax: NumberSyntax = TYPED_NUMBER,
     ) -> int | None:
-        number = self.number(key, label, maximum=maximum, unit=unit, syntax=syntax)
+        number = self.number(key, label, maximum=maximum, unit=unit, syntax=syntax, whole=True)
         if number is None:
             return None
         if number != number.to_integral_value():
@@ -129,6 +129,7 @@ class _Reader:
         maximum: int | Decimal | None = None,
         unit: str = "",
         syntax: NumberSyntax = TYPED_NUMBER,
+        whole: bool = False,
     ) -> Decimal | None:
         """A non-negative number not above `maximum`, from a number or a string written in `syntax`
         (the fact's way of reading typed text: reading.TYPED_NUMBER, plain decimals).
@@ -157,7 +158,7 @@ class _Reader:
                 return None
             text = syntax.text(raw)
             if text is None:
-                example = "如 120" if "整数" in label else "如 120 或 3000.5"
+                example = "如 120" if whole else "如 120 或 3000.5"  # a count is never shown a fraction
                 self.fail(key, "invalid", f"{label}请填写普通写法的数字（{example}），不能含字母或科学计数法")
                 return None
             value = Decimal(text)

@@ -350,7 +350,7 @@ class Outcome:
             return NotImplemented
         return self.to_dict() == other.to_dict()
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # compared by value, so not hashable (the usual idiom)
 
     def __repr__(self) -> str:
         return f"<Outcome {self.status} verified={self.verified} on={self.on.isoformat()}>"

@@ -70,7 +70,7 @@ def facts_row(facts: Mapping[str, Fact], *, has_sites: bool) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for column, (key, fact_name, kinds, flag) in SCALAR_COLUMNS.items():
         fact = facts.get(key)
-        if _known(column, fact, kinds):
+        if fact is not None and _known(column, fact, kinds):
             value = fact.value
             row[column] = Decimal(repr(value)) if isinstance(value, float) else value
             row[flag] = FACTS[fact_name].is_verified(fact)

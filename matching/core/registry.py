@@ -32,7 +32,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 from .industries import IndustryMatcher, industry_display, is_industry_code
 from .profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
@@ -141,7 +144,7 @@ def _to_decimal(value: float) -> Decimal:
     return Decimal(repr(value))
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeIs[int | float | Decimal]:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return False
     if isinstance(value, float):
@@ -400,9 +403,9 @@ class NumberFact(FactSpec):
         kind = "整数" if self.type is ValueType.INTEGER else "数字"
         if not _is_number(value):
             return f"{self.label}的取值必须是{kind}"
-        if self.type is ValueType.INTEGER and not isinstance(value, int) and value != int(value):  # type: ignore[call-overload]
+        if self.type is ValueType.INTEGER and not isinstance(value, int) and value != int(value):
             return f"{self.label}的取值必须是整数"
-        if value < 0:  # type: ignore[operator]
+        if value < 0:
             return f"{self.label}的取值不能为负数"
         return None
 

@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from .industries import SECTION_DIVISIONS, section_divisions
-from .registry import FACTS, _to_decimal
+from .registry import FACTS, NumberFact, _to_decimal
 from .rules import as_tree
 from .tree import AllOf, AnyOf, Attestation, Condition, Leaf, Node, Not, iter_leaves
 
@@ -160,9 +160,11 @@ class _Compiler:
         elif op == "eq":
             expr = f"({column} = {TRUE if value else FALSE})"
         elif op == "between":
+            assert isinstance(spec, NumberFact)  # validation allows order operators on number facts only
             lo, hi = (_number(spec.normalize(v)) for v in value)
             expr = f"({column} BETWEEN {lo} AND {hi})"
         else:
+            assert isinstance(spec, NumberFact)  # validation allows order operators on number facts only
             sign = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}[op]
             expr = f"({column} {sign} {_number(spec.normalize(value))})"
         cand = f"({column} IS NULL OR {expr})" if fact == "size" and op == "in" else TRUE

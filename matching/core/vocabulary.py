@@ -7,6 +7,9 @@ rules refer to them by code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 # Where a fact came from (数据来源). Anything other than SELF_DECLARED is a department that
 # shares data with the portal (部门信息共享) and counts as verified (已核验).
 SELF_DECLARED = "self_declared"
@@ -149,3 +152,22 @@ COUNTRIES: dict[str, str] = {
     "BR": "巴西",
     "MX": "墨西哥",
 }
+
+
+@dataclass(frozen=True)
+class PlaceNames:
+    """The district's functional zones and parks (code → name) and each township's zone (code → zone code).
+
+    The database holds them as administrators edit them (portal.enterprises.Zone / Park / Township); callers
+    outside the core read them there and pass them in (golden-case validation, forms, the rule wording).
+    `INITIAL_PLACES` is what the database starts with, for the checks that run without one.
+    """
+
+    zones: Mapping[str, str]
+    parks: Mapping[str, str]
+    township_zones: Mapping[str, str | None]
+
+
+INITIAL_PLACES = PlaceNames(
+    zones=ZONES, parks=PARKS, township_zones={code: zone for code, (_, zone) in TOWNSHIPS.items()}
+)

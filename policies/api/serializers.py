@@ -10,10 +10,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from matching.core.calculator import FIELDS as CALCULATOR_FIELDS
+from matching.core.describe import describe_rule
+from matching.core.industries import is_industry_code
 from matching.core.vocabulary import INDUSTRY_CHAINS, SIZES
 from portal.api.serializers import StrictInputSerializer
 
-from ..models import BenefitKind, GoldenCase, Mode, Outcome, PolicyTransition, PolicyVersion
+from ..models import BenefitKind, ExpectedOutcome, GoldenCase, Mode, PolicyTransition, PolicyVersion
+from ..selectors import policy_in_effect
 from ..services import CONTENT_FIELDS
 
 _PLACE_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -36,8 +39,6 @@ class PolicyFilterSerializer(serializers.Serializer):
     )
 
     def validate_industry(self, value: str) -> str:
-        from matching.core.industries import is_industry_code
-
         value = value.strip().upper()
         if value and not is_industry_code(value):
             raise serializers.ValidationError("不是 GB/T 4754-2017 的行业代码", code="invalid_industry")
@@ -55,7 +56,8 @@ def _chains(version: PolicyVersion) -> list[dict[str, str]]:
 
 class ChainSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    # drf-stubs: a field named "label" shadows Field.label (DRF keeps declared fields apart)
+    label = serializers.CharField()  # type: ignore[assignment]
 
 
 class PublicPolicyListSerializer(serializers.ModelSerializer):
@@ -121,14 +123,10 @@ class PublicPolicyDetailSerializer(PublicPolicyListSerializer):
         ]
 
     def get_in_effect(self, version: PolicyVersion) -> bool:
-        from ..selectors import policy_in_effect
-
         return policy_in_effect(version)
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_conditions(self, version: PolicyVersion) -> list[str]:
-        from matching.core.describe import describe_rule
-
         return describe_rule(version.rule)
 
 
@@ -244,8 +242,6 @@ class StaffVersionDetailSerializer(StaffVersionSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_conditions(self, version: PolicyVersion) -> list[str]:
-        from matching.core.describe import describe_rule
-
         return describe_rule(version.rule)
 
 
@@ -267,7 +263,7 @@ class StaffPolicySerializer(serializers.Serializer):
 class GoldenCaseInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200)
     profile = serializers.JSONField(help_text="企业画像（政策清单标准案例格式）")
-    expected = serializers.ChoiceField(choices=Outcome.choices)
+    expected = serializers.ChoiceField(choices=ExpectedOutcome.choices)
     on = serializers.DateField(required=False, allow_null=True, help_text="评估日期；空则为当日（限于有效期内）")
 
 

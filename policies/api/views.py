@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -19,14 +19,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from matching.core.calculator import profile_from_declared
+from portal.accounts.permissions import IsStaff
 from portal.api.pagination import PAGE_PARAMETERS, PagePagination, paginated
 from portal.api.spreadsheets import append_text_safe_row, safe_cell
 from portal.api.throttling import AtomicAnonRateThrottle
+from portal.enterprises.place_names import place_names
 
-from .. import selectors, services
+from .. import public_cache, selectors, services
+from ..golden import golden_check
 from ..models import GoldenCase, Policy, PolicyVersion
-from ..permissions import IsStaffUser
 from . import serializers as s
+
+if TYPE_CHECKING:
+    from portal.accounts.requests import AuthenticatedRequest
+
 
 # Public: the 政策清单 and the 政策计算器. Anyone may read; unpublished policies are 404.
 
@@ -46,11 +53,35 @@ class PolicyListApi(APIView):
         responses=paginated(s.PublicPolicyListSerializer),
         summary="政策清单（已发布且在有效期内）",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response | HttpResponse:
+        if not public_cache.enabled() or request.accepted_renderer.format != "json":
+            return self._page(request)
+        try:
+            version = public_cache.catalogue_version()
+        except Exception:  # the shared cache is down: build the page as if there were no store
+            return self._page(request)
+        key = public_cache.page_key(
+            version=version,
+            base_url=request.build_absolute_uri("/"),
+            query=f"{request.accepted_media_type}?{request.GET.urlencode()}",
+        )
+        body, content_type = public_cache.cached_page(key, lambda: self._rendered(request))
+        return HttpResponse(body, content_type=content_type)
+
+    def _page(self, request: Request) -> Response:
         versions = selectors.policy_list(filters=_filters(request))
         paginator = PagePagination()
         page = paginator.paginate_queryset(versions, request, view=self)
         return paginator.get_paginated_response(s.PublicPolicyListSerializer(page, many=True).data)
+
+    def _rendered(self, request: Request) -> tuple[bytes, str]:
+        """The page as the JSON renderer sends it (invalid filters raise here, and nothing is stored)."""
+        response = self._page(request)
+        response.accepted_renderer = request.accepted_renderer
+        response.accepted_media_type = request.accepted_media_type
+        # DRF's finalize_response sets this attribute at run time; the stubs do not declare it.
+        response.renderer_context = self.get_renderer_context()  # type: ignore[attr-defined]
+        return response.rendered_content, response["Content-Type"]
 
 
 EXPORT_COLUMNS: tuple[tuple[str, Callable[[PolicyVersion], Any]], ...] = (
@@ -94,6 +125,7 @@ class PolicyExportXlsxApi(APIView):
         versions = selectors.policy_list(filters=_filters(request))
         workbook = Workbook()
         sheet = workbook.active
+        assert sheet is not None  # a new workbook has its one sheet
         sheet.title = "政策清单"
         sheet.append([title for title, _ in EXPORT_COLUMNS])
         for version in versions:
@@ -182,8 +214,6 @@ class EligibilityCheckApi(APIView):
         summary="政策计算器",
     )
     def post(self, request: Request) -> Response:
-        from matching.core.calculator import profile_from_declared
-
         serializer = s.CalculatorInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -209,7 +239,7 @@ class EligibilityCheckApi(APIView):
 
 
 class StaffApi(APIView):
-    permission_classes = [IsStaffUser]
+    permission_classes = [IsStaff]
 
 
 def _version(version_id: int) -> PolicyVersion:
@@ -231,7 +261,7 @@ class StaffPolicyListApi(StaffApi):
         responses={201: s.StaffVersionDetailSerializer},
         summary="新建政策（第1版草稿）",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         serializer = s.PolicyCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         version = services.policy_create(by=request.user, **serializer.validated_data)
@@ -252,7 +282,7 @@ class StaffPolicyNewVersionApi(StaffApi):
         responses={201: s.StaffVersionDetailSerializer},
         summary="在已发布版本基础上新建草稿",
     )
-    def post(self, request: Request, policy_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, policy_id: int) -> Response:
         policy = get_object_or_404(Policy, pk=policy_id)
         version = services.policy_version_create_draft(policy=policy, by=request.user)
         return Response(s.StaffVersionDetailSerializer(_version(version.pk)).data, status=status.HTTP_201_CREATED)
@@ -269,7 +299,7 @@ class StaffVersionDetailApi(StaffApi):
         responses=s.StaffVersionDetailSerializer,
         summary="修改草稿",
     )
-    def patch(self, request: Request, version_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, version_id: int) -> Response:
         version = _version(version_id)
         serializer = s.VersionInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -287,7 +317,7 @@ def _transition_api(action: str, service: Callable[..., PolicyVersion], summary:
             responses=s.StaffVersionDetailSerializer,
             summary=summary,
         )
-        def post(self, request: Request, version_id: int) -> Response:
+        def post(self, request: AuthenticatedRequest, version_id: int) -> Response:
             version = _version(version_id)
             serializer = s.CommentInputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
@@ -324,9 +354,7 @@ class StaffVersionPreviewApi(StaffApi):
 
 
 def _golden_results(version: PolicyVersion) -> dict[str, Any]:
-    from ..golden import golden_check
-
-    return {result.name: result for result in golden_check(version)}
+    return {result.name: result for result in golden_check(version, places=place_names())}
 
 
 class StaffGoldenCaseListApi(StaffApi):
@@ -346,7 +374,7 @@ class StaffGoldenCaseListApi(StaffApi):
         request=s.GoldenCaseInputSerializer,
         responses={201: s.GoldenCaseSerializer},
     )
-    def post(self, request: Request, version_id: int) -> Response:
+    def post(self, request: AuthenticatedRequest, version_id: int) -> Response:
         version = _version(version_id)
         serializer = s.GoldenCaseInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -367,7 +395,7 @@ class StaffGoldenCaseDetailApi(StaffApi):
         request=s.GoldenCaseInputSerializer(partial=True),
         responses=s.GoldenCaseSerializer,
     )
-    def patch(self, request: Request, version_id: int, case_id: int) -> Response:
+    def patch(self, request: AuthenticatedRequest, version_id: int, case_id: int) -> Response:
         case = self._case(version_id, case_id)
         serializer = s.GoldenCaseInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -375,6 +403,6 @@ class StaffGoldenCaseDetailApi(StaffApi):
         return Response(s.GoldenCaseSerializer(case).data)
 
     @extend_schema(operation_id="staff_golden_cases_destroy", responses={204: OpenApiResponse(description="已删除")})
-    def delete(self, request: Request, version_id: int, case_id: int) -> Response:
+    def delete(self, request: AuthenticatedRequest, version_id: int, case_id: int) -> Response:
         services.golden_case_delete(case=self._case(version_id, case_id), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

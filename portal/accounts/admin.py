@@ -17,7 +17,7 @@ from .services import api_key_create
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("所属企业", {"fields": ("enterprise",), "description": "企业用户只能看到本企业的信息。"}),
     )
     list_display = ("username", "enterprise", "role_names", "is_staff", "is_superuser", "is_active")
@@ -52,7 +52,8 @@ class DepartmentApiKeyAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        row, key = api_key_create(name=obj.name, source=obj.source, by=request.user)
+        by = request.user if request.user.is_authenticated else None  # admin pages: always signed in
+        row, key = api_key_create(name=obj.name, source=obj.source, by=by)
         obj.pk, obj.prefix, obj.key_hash, obj.created_at = row.pk, row.prefix, row.key_hash, row.created_at
         obj._state.adding = False
         messages.warning(request, f"新密钥（只显示这一次，请立即交给{row.get_source_display()}）：{key}")

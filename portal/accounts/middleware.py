@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
@@ -12,6 +12,10 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 
 from .roles import is_staff_user
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 # Set at sign-in, so the middleware needs no role query on every request: the time (epoch seconds)
 # the session's expiry was last moved.
@@ -21,7 +25,7 @@ TOUCH_EVERY_SECONDS = 60
 
 
 @receiver(user_logged_in, dispatch_uid="huiqi_staff_session_marker")
-def _mark_staff_session(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def _mark_staff_session(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session") and is_staff_user(user):
         request.session[STAFF_SESSION_KEY] = int(time.time())
         request.session.set_expiry(settings.STAFF_SESSION_IDLE_SECONDS)
@@ -37,7 +41,7 @@ class StaffSessionIdleTimeout:
         session = getattr(request, "session", None)
         touched = session.get(STAFF_SESSION_KEY) if session is not None else None
         now = int(time.time())
-        if touched is not None and now - touched >= TOUCH_EVERY_SECONDS:
+        if session is not None and touched is not None and now - touched >= TOUCH_EVERY_SECONDS:
             session[STAFF_SESSION_KEY] = now
             session.set_expiry(settings.STAFF_SESSION_IDLE_SECONDS)
         return self.get_response(request)

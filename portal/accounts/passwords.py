@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import string
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 _CLASSES = (
     ("大写字母", lambda c: c in string.ascii_uppercase),
@@ -21,7 +25,7 @@ class CharacterClassValidator:
     def __init__(self, min_classes: int = 3) -> None:
         self.min_classes = min_classes
 
-    def validate(self, password: str, user: Any = None) -> None:
+    def validate(self, password: str, user: User | None = None) -> None:
         present = [name for name, test in _CLASSES if any(test(c) for c in password)]
         if len(present) < self.min_classes:
             raise ValidationError(self.get_help_text(), code="password_too_simple")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import models
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from portal.accounts.models import User
 
 
 class Role(models.TextChoices):
@@ -14,10 +19,13 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "审计员"
 
 
+# The staff who decide on an enterprise's case (entitlements, applications), in the order pages name them.
+DECIDING_ROLES: tuple[Role, ...] = (Role.REVIEWER, Role.DATA_OFFICER)
+
 _CACHE_ATTR = "_huiqi_role_codes"
 
 
-def roles_of(user: Any) -> frozenset[str]:
+def roles_of(user: User | AnonymousUser | None) -> frozenset[str]:
     """Role codes the user holds; superusers hold every role. Cached on the user object for the request."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
@@ -30,27 +38,27 @@ def roles_of(user: Any) -> frozenset[str]:
     return cached
 
 
-def forget_roles(user: Any) -> None:
+def forget_roles(user: User | AnonymousUser | None) -> None:
     """Drop the cached roles (after the user's groups changed)."""
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
 
 
-def has_role(user: Any, role: Role | str) -> bool:
+def has_role(user: User | AnonymousUser | None, role: Role | str) -> bool:
     return str(role) in roles_of(user)
 
 
-def has_any_role(user: Any, *roles: Role | str) -> bool:
+def has_any_role(user: User | AnonymousUser | None, *roles: Role | str) -> bool:
     held = roles_of(user)
     return any(str(r) in held for r in roles)
 
 
-def is_staff_user(user: Any) -> bool:
+def is_staff_user(user: User | AnonymousUser | None) -> bool:
     """Government staff: a superuser or anyone holding at least one role."""
     return bool(roles_of(user))
 
 
-def is_enterprise_user(user: Any) -> bool:
+def is_enterprise_user(user: User | AnonymousUser | None) -> bool:
     """A user who belongs to an enterprise (and is not staff)."""
     return (
         user is not None

@@ -9,7 +9,7 @@ session owes one is decided once at sign-in, so ordinary requests cost no extra 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import django_otp
 from django.conf import settings
@@ -26,11 +26,17 @@ from portal.api.exceptions import ApplicationError, error_body
 
 from .roles import is_staff_user
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from portal.accounts.models import User
+
+
 PENDING_KEY = "huiqi_two_factor_pending"
 DEVICE_NAME = "身份验证器应用"
 
 
-def two_factor_required(user: Any) -> bool:
+def two_factor_required(user: User | AnonymousUser) -> bool:
     """Staff must use a second factor where the setting says so; anyone who set one up uses it."""
     if is_staff_user(user) and settings.STAFF_REQUIRE_TWO_FACTOR:
         return True
@@ -38,7 +44,7 @@ def two_factor_required(user: Any) -> bool:
 
 
 @receiver(user_logged_in, dispatch_uid="huiqi_two_factor_pending")
-def _mark_pending(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def _mark_pending(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
         if two_factor_required(user):
             request.session[PENDING_KEY] = True
@@ -46,12 +52,14 @@ def _mark_pending(sender: Any, request: HttpRequest | None, user: Any, **kwargs:
             request.session.pop(PENDING_KEY, None)
 
 
-def confirmed_device(user: Any) -> TOTPDevice | None:
+def confirmed_device(user: User | AnonymousUser) -> TOTPDevice | None:
+    if not user.is_authenticated:
+        return None  # an anonymous visitor has no device
     return TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
 @transaction.atomic
-def totp_device_start(*, user: Any) -> TOTPDevice:
+def totp_device_start(*, user: User) -> TOTPDevice:
     """The user's authenticator being set up: the same secret until it is confirmed."""
     if confirmed_device(user) is not None:
         raise ApplicationError("已设置两步验证", code="two_factor_exists", http_status=409)

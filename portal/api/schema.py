@@ -8,7 +8,7 @@ unknown keys are refused (StrictInputSerializer), so clients and fuzzers can rel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -27,7 +27,8 @@ class ErrorFieldSerializer(serializers.Serializer):
 class ErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField(help_text="稳定的错误代码，例如 validation_error、not_found、throttled")
     message = serializers.CharField(help_text="中文说明")
-    fields = ErrorFieldSerializer(many=True, required=False, help_text="逐字段的错误（仅校验错误）")
+    # A declared field named "fields" (DRF's metaclass moves it out of the class; drf-stubs sees Serializer.fields).
+    fields = ErrorFieldSerializer(many=True, required=False, help_text="逐字段的错误（仅校验错误）")  # type: ignore[assignment]
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -56,7 +57,7 @@ _CONFLICT_PATHS = ("/applications/", "/entitlements/", "/deliveries/")
 
 
 class AutoSchema(SpectacularAutoSchema):
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses

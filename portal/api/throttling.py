@@ -18,6 +18,10 @@ from rest_framework.throttling import AnonRateThrottle
 class AtomicAnonRateThrottle(AnonRateThrottle):
     """The "anon" rate (settings DEFAULT_THROTTLE_RATES) in fixed windows, counted with one atomic incr."""
 
+    # Set by SimpleRateThrottle.__init__ from the rate (absent from drf-stubs).
+    num_requests: int
+    duration: int
+
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:
             return True

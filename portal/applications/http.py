@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404
 
+from portal.audit.services import audit_record
+
 from .models import ApplicationAttachment
 
 
@@ -16,7 +18,6 @@ def attachment_response(attachment: ApplicationAttachment) -> FileResponse:
         handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
     )
     # Who downloaded an applicant's material, when and from where (等保: access to personal data).
-    from portal.audit.services import audit_record
 
     audit_record(
         action="applicationattachment.downloaded",

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from portal.lifecycle import Transition
+
 
 class Application(models.Model):
     class Status(models.TextChoices):
@@ -107,20 +109,13 @@ class ApplicationAttachment(models.Model):
         return f"{self.material}: {self.original_name}"
 
 
-class ApplicationTransition(models.Model):
+class ApplicationTransition(Transition):
     """Audit row and status timeline: who moved an application, when and why (by is null for the system)."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="transitions")
-    from_status = models.CharField("原状态", max_length=12, blank=True, default="")
-    to_status = models.CharField("新状态", max_length=12, choices=Application.Status.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_status = models.CharField("新状态", max_length=16, choices=Application.Status.choices)
     note = models.TextField("说明", blank=True, default="")
-    at = models.DateTimeField("时间")
 
-    class Meta:
+    class Meta(Transition.Meta):
         verbose_name = "申报状态变更"
         verbose_name_plural = "申报状态变更"
-        ordering = ("at", "id")
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '—'} → {self.to_status}"

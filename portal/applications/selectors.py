@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from portal.accounts.roles import Role, has_any_role, is_staff_user, roles_of
+from portal.accounts.roles import DECIDING_ROLES, Role, has_any_role, is_staff_user, roles_of
 
 from .models import Application, ApplicationAttachment, ApplicationTransition
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+    from portal.accounts.models import User
+    from portal.enterprises.models import Enterprise
+
 
 # The roles that decide applications (受理、审核通过、退回补正、不予通过). services.py refuses every other role,
 # and only these (and the enterprise's own users) see an applicant's personal data unmasked and its files:
 # least privilege — a policy editor or auditor has no need of a contact's phone number or ID scans.
-DECIDING_ROLES: tuple[Role, ...] = (Role.REVIEWER, Role.DATA_OFFICER)
 DECIDING_ROLES_LABEL = "、".join(str(role.label) for role in DECIDING_ROLES)
 ATTACHMENTS_RESTRICTED = f"申报材料只有{DECIDING_ROLES_LABEL}和申报企业可以下载"
 
@@ -30,12 +36,12 @@ def _queryset() -> QuerySet[Application]:
     )
 
 
-def applications_for_enterprise(*, enterprise: Any) -> QuerySet[Application]:
+def applications_for_enterprise(*, enterprise: Enterprise) -> QuerySet[Application]:
     """The enterprise's applications. The caller has checked the user may see `enterprise`."""
     return _queryset().filter(enterprise=enterprise)
 
 
-def application_get_for_user(*, user: Any, enterprise: Any, application_id: int) -> Application:
+def application_get_for_user(*, user: User, enterprise: Enterprise, application_id: int) -> Application:
     """The application if it belongs to `enterprise` (which the caller may see); 404 otherwise."""
     application = applications_for_enterprise(enterprise=enterprise).filter(pk=application_id).first()
     if application is None:
@@ -43,11 +49,11 @@ def application_get_for_user(*, user: Any, enterprise: Any, application_id: int)
     return application
 
 
-def application_for_version(*, enterprise: Any, version: Any) -> Application | None:
+def application_for_version(*, enterprise: Enterprise, version: PolicyVersion) -> Application | None:
     return applications_for_enterprise(enterprise=enterprise).filter(policy_version=version).first()
 
 
-def applied_version_ids(*, enterprise: Any) -> dict[int, Application]:
+def applied_version_ids(*, enterprise: Enterprise) -> dict[int, Application]:
     """Applications by policy version id, withdrawn ones left out (those can be submitted again)."""
     rows = (
         Application.objects.filter(enterprise=enterprise)
@@ -59,7 +65,7 @@ def applied_version_ids(*, enterprise: Any) -> dict[int, Application]:
 
 
 def applications_for_staff(
-    *, user: Any, status: str | None = None, policy_id: int | None = None
+    *, user: User, status: str | None = None, policy_id: int | None = None
 ) -> QuerySet[Application]:
     if not is_staff_user(user):
         return Application.objects.none()
@@ -71,14 +77,14 @@ def applications_for_staff(
     return queryset
 
 
-def application_get_for_staff(*, user: Any, application_id: int) -> Application:
+def application_get_for_staff(*, user: User, application_id: int) -> Application:
     application = applications_for_staff(user=user).filter(pk=application_id).first()
     if application is None:
         raise Http404("未找到该申报")
     return application
 
 
-def attachment_get_for_user(*, user: Any, application: Application, attachment_id: int) -> ApplicationAttachment:
+def attachment_get_for_user(*, user: User, application: Application, attachment_id: int) -> ApplicationAttachment:
     """An attachment of an application the caller already resolved within the user's scope; 404 otherwise.
 
     Staff outside the deciding roles get PermissionDenied (403) before the attachment is even looked up."""
@@ -95,7 +101,7 @@ def attachment_get_for_user(*, user: Any, application: Application, attachment_i
 # --- Personal data: who sees it, and the one place it is masked ---------------------------------
 
 
-def may_see_personal_data(*, user: Any, application: Application) -> bool:
+def may_see_personal_data(*, user: User, application: Application) -> bool:
     """The enterprise's own users and the deciding roles (superusers hold every role); nobody else."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
@@ -137,7 +143,7 @@ class ApplicationContact:
     masked: bool
 
 
-def application_contact(*, user: Any, application: Application) -> ApplicationContact:
+def application_contact(*, user: User, application: Application) -> ApplicationContact:
     if may_see_personal_data(user=user, application=application):
         return ApplicationContact(name=application.contact_name, phone=application.contact_phone, masked=False)
     return ApplicationContact(
@@ -145,19 +151,19 @@ def application_contact(*, user: Any, application: Application) -> ApplicationCo
     )
 
 
-def attachment_label(*, user: Any, attachment: ApplicationAttachment) -> str:
+def attachment_label(*, user: User, attachment: ApplicationAttachment) -> str:
     """The uploaded file's name, or only its extension for a viewer who may not see personal data."""
     if may_see_personal_data(user=user, application=attachment.application):
         return attachment.original_name
     return mask_file_name(attachment.original_name)
 
 
-def chinese_name(user: Any) -> str:
+def chinese_name(user: User) -> str:
     """姓 then 名, no space (get_full_name gives "名 姓")."""
     return f"{user.last_name}{user.first_name}".strip()
 
 
-def _staff_role_label(user: Any) -> str:
+def _staff_role_label(user: User) -> str:
     held = roles_of(user)
     for role in (*DECIDING_ROLES, *Role):
         if str(role) in held:
@@ -165,7 +171,7 @@ def _staff_role_label(user: Any) -> str:
     return "工作人员"
 
 
-def actor_label(user: Any, enterprise_id: int, *, masked: bool = False) -> str:
+def actor_label(user: User | None, enterprise_id: int, *, masked: bool = False) -> str:
     """Who took a step, as a page or the API shows it: the system, a staff member by role only (审核人 — a
     staff member's name never reaches anyone through an application), the enterprise's own user by name
     (masked as 王** for a viewer who may not see personal data). Only the enterprise's own users and staff
@@ -178,7 +184,7 @@ def actor_label(user: Any, enterprise_id: int, *, masked: bool = False) -> str:
     return mask_name(name) if masked else name
 
 
-def application_timeline(*, user: Any, application: Application) -> list[dict[str, Any]]:
+def application_timeline(*, user: User, application: Application) -> list[dict[str, Any]]:
     """The status changes, oldest first, each with who ("by") as this viewer may see it."""
     masked = not may_see_personal_data(user=user, application=application)
     return [
@@ -187,9 +193,10 @@ def application_timeline(*, user: Any, application: Application) -> list[dict[st
     ]
 
 
-def with_contacts(*, user: Any, applications: Any) -> list[Application]:
+def with_contacts(*, user: User, applications: Iterable[Application]) -> list[Application]:
     """The applications, each carrying `.contact` (ApplicationContact) for pages listing them."""
     rows = list(applications)
     for application in rows:
-        application.contact = application_contact(user=user, application=application)
+        # a page-only attribute, not a column: mypy does not know the name
+        setattr(application, "contact", application_contact(user=user, application=application))  # noqa: B010
     return rows

@@ -15,27 +15,41 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.accounts.roles import has_any_role, is_enterprise_user
+from matching.models import MatchOutcome
+from matching.selectors import enterprise_matches
+from policies.models import Mode
+from policies.selectors import policy_in_effect
+from portal.accounts.permissions import require_deciding_staff, require_enterprise_member, require_reason
+from portal.accounts.roles import DECIDING_ROLES
 from portal.api.exceptions import ApplicationError
 from portal.lifecycle import status_move
+from portal.notifications.models import Notification
+from portal.notifications.services import notification_create
+from portal.notifications.text import sentences
 
-from . import rules
+from . import requirements
 from .files import CheckedFile, FileProblem, check_file
 from .models import Application, ApplicationAttachment, ApplicationTransition
-from .selectors import DECIDING_ROLES
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+    from portal.accounts.models import User
+    from portal.enterprises.models import Enterprise
+
 
 logger = logging.getLogger(__name__)
 
 Status = Application.Status
 # One list of deciding roles: it also decides who sees an applicant's personal data (selectors.py).
 STAFF_ROLES = DECIDING_ROLES
+_MEMBERS_ONLY = "只有该企业的用户可以办理申报"
 
 _ALLOWED: dict[str, tuple[str, ...]] = {
     Status.SUBMITTED: (Status.RETURNED, Status.WITHDRAWN),
@@ -59,25 +73,6 @@ _NOTICE: dict[str, str] = {
 # --- Checks -------------------------------------------------------------------------------------
 
 
-def _require_member(enterprise: Any, user: Any) -> None:
-    if not is_enterprise_user(user) or user.enterprise_id != enterprise.pk:
-        raise ApplicationError("只有该企业的用户可以办理申报", code="not_enterprise_user", http_status=403)
-
-
-def _require_staff(user: Any) -> None:
-    if not has_any_role(user, *STAFF_ROLES):
-        raise ApplicationError("只有审核人或数据专员可以办理", code="staff_role_required", http_status=403)
-
-
-def _require_reason(reason: str, field: str = "reason") -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError("请填写理由", code="required", field=field)
-    if len(reason) > 2000:
-        raise ApplicationError("理由不能超过2000字", code="max_length", field=field)
-    return reason
-
-
 def _optional_note(note: str, field: str = "note") -> str:
     note = (note or "").strip()
     if len(note) > 2000:
@@ -85,11 +80,8 @@ def _optional_note(note: str, field: str = "note") -> str:
     return note
 
 
-def _require_open(version: Any) -> None:
+def _require_open(version: PolicyVersion) -> None:
     """The version takes applications today: 申报 mode, published and in effect, inside the window."""
-    from policies.models import Mode
-    from policies.selectors import policy_in_effect
-
     if version.mode != Mode.APPLY:
         raise ApplicationError(
             "该政策实行“免申即享”，无需申报，符合条件的企业将自动兑现", code="not_apply_mode", field="policy_version"
@@ -99,18 +91,15 @@ def _require_open(version: Any) -> None:
         raise ApplicationError(
             "该政策当前未发布或不在有效期内，不能申报", code="policy_not_in_effect", field="policy_version"
         )
-    problem = rules.window_problem(version, today)
+    problem = requirements.window_problem(version, today)
     if problem:
         raise ApplicationError(problem, code="outside_window", field="policy_version")
 
 
-def _require_not_ineligible(enterprise: Any, version: Any) -> None:
+def _require_not_ineligible(enterprise: Enterprise, version: PolicyVersion) -> None:
     """Refuse when matching decided the enterprise does not qualify (no record also means ineligible)."""
-    from matching.models import Outcome
-    from matching.selectors import enterprise_matches
-
     record = enterprise_matches(enterprise=enterprise).filter(policy_version=version).first()
-    if record is None or record.outcome == Outcome.INELIGIBLE:
+    if record is None or record.outcome == MatchOutcome.INELIGIBLE:
         raise ApplicationError(
             "根据贵企业当前的信息，不符合该政策的申报条件，暂不能申报。如信息有误，请在“企业信息”中核对更正。",
             code="ineligible",
@@ -122,7 +111,7 @@ def _clean_contact(
     errors: dict[str, list[ValidationError]], contact_name: str, contact_phone: str, statement: str
 ) -> tuple[str, str, str]:
     name = (contact_name or "").strip()
-    phone = rules.normalise_phone(contact_phone)
+    phone = requirements.normalise_phone(contact_phone)
     text = (statement or "").strip()
     if not name:
         errors.setdefault("contact_name", []).append(ValidationError("请填写联系人", code="required"))
@@ -130,33 +119,33 @@ def _clean_contact(
         errors.setdefault("contact_name", []).append(ValidationError("联系人不能超过50字", code="max_length"))
     if not phone:
         errors.setdefault("contact_phone", []).append(ValidationError("请填写联系电话", code="required"))
-    elif not rules.is_valid_phone(phone):
+    elif not requirements.is_valid_phone(phone):
         errors.setdefault("contact_phone", []).append(
             ValidationError(
                 "联系电话格式不正确：请填写11位手机号码，或带区号的固定电话（如 0512-66668888）", code="invalid_phone"
             )
         )
-    if len(text) > rules.STATEMENT_MAX_LENGTH:
+    if len(text) > requirements.STATEMENT_MAX_LENGTH:
         errors.setdefault("statement", []).append(
-            ValidationError(f"申报说明不能超过{rules.STATEMENT_MAX_LENGTH}字", code="max_length")
+            ValidationError(f"申报说明不能超过{requirements.STATEMENT_MAX_LENGTH}字", code="max_length")
         )
     return name, phone, text
 
 
 def _check_files(
     errors: dict[str, list[ValidationError]],
-    version: Any,
+    version: PolicyVersion,
     files: Mapping[int, Sequence[Any]],
     already: set[str],
 ) -> dict[int, list[CheckedFile]]:
     """Each given file checked; every material that needs a file has one (given now, or `already` kept)."""
-    materials = rules.materials_of(version)
+    materials = requirements.materials_of(version)
     checked: dict[int, list[CheckedFile]] = {}
     for index, uploads in files.items():
         uploads = [u for u in uploads if u is not None]
         if not uploads:
             continue
-        field = rules.material_field(index)
+        field = requirements.material_field(index)
         if not isinstance(index, int) or not 0 <= index < len(materials):
             errors.setdefault(field, []).append(ValidationError("该政策没有这一项申报材料", code="unknown_material"))
             continue
@@ -165,9 +154,9 @@ def _check_files(
                 ValidationError(f"“{materials[index].name}”由系统调取，无需上传", code="upload_not_needed")
             )
             continue
-        if len(uploads) > rules.MAX_FILES_PER_MATERIAL:
+        if len(uploads) > requirements.MAX_FILES_PER_MATERIAL:
             errors.setdefault(field, []).append(
-                ValidationError(f"每项材料最多上传{rules.MAX_FILES_PER_MATERIAL}个文件", code="too_many_files")
+                ValidationError(f"每项材料最多上传{requirements.MAX_FILES_PER_MATERIAL}个文件", code="too_many_files")
             )
             continue
         good = []
@@ -215,16 +204,21 @@ def _delete_after_commit(names: list[str]) -> None:
 
 
 def _store_files(
-    *, application: Application, version: Any, checked: dict[int, list[CheckedFile]], by: Any, written: list[str]
+    *,
+    application: Application,
+    version: PolicyVersion,
+    checked: dict[int, list[CheckedFile]],
+    by: User,
+    written: list[str],
 ) -> None:
     """Write the checked files; a material given new files loses its old ones (deleted after commit)."""
-    materials = rules.materials_of(version)
+    materials = requirements.materials_of(version)
     now = timezone.now()
     replaced = [materials[index].name for index in checked]
     old = list(ApplicationAttachment.objects.filter(application=application, material__in=replaced))
     if old:
         ApplicationAttachment.objects.filter(pk__in=[a.pk for a in old]).delete()
-        _delete_after_commit([a.file.name for a in old])
+        _delete_after_commit([a.file.name for a in old if a.file.name])
     for index, items in sorted(checked.items()):
         for item in items:
             attachment = ApplicationAttachment(
@@ -238,16 +232,13 @@ def _store_files(
             )
             item.upload.seek(0)
             attachment.file.save(f"upload{item.extension}", item.upload, save=False)
-            written.append(attachment.file.name)
+            if attachment.file.name:  # always, once saved
+                written.append(attachment.file.name)
             attachment.save()
 
 
-def _record(*, application: Application, previous: str, to: str, by: Any, note: str) -> None:
+def _record(*, application: Application, previous: str, to: str, by: User, note: str) -> None:
     """The timeline row and the enterprise's inbox notification for one status change."""
-    from portal.notifications.models import Notification
-    from portal.notifications.services import notification_create
-    from portal.notifications.text import sentences
-
     ApplicationTransition.objects.create(
         application=application, from_status=previous, to_status=to, by=by, note=note, at=timezone.now()
     )
@@ -268,7 +259,13 @@ def _record(*, application: Application, previous: str, to: str, by: Any, note: 
 
 
 def _move(
-    *, application: Application, to: str, by: Any, note: str = "", allowed: tuple[str, ...] | None = None, **fields: Any
+    *,
+    application: Application,
+    to: str,
+    by: User,
+    note: str = "",
+    allowed: tuple[str, ...] | None = None,
+    **fields: Any,
 ) -> Application:
     locked = (
         Application.objects.select_for_update(of=("self",))
@@ -293,7 +290,7 @@ def _duplicate(existing: Application) -> ApplicationError:
 # --- Enterprise actions -------------------------------------------------------------------------
 
 
-def application_precheck(*, enterprise: Any, version: Any) -> None:
+def application_precheck(*, enterprise: Enterprise, version: PolicyVersion) -> None:
     """Raise the refusal application_submit would give for this policy today (writes nothing).
 
     Lets the form page say "not now" before the enterprise gathers its files.
@@ -304,9 +301,9 @@ def application_precheck(*, enterprise: Any, version: Any) -> None:
 
 def application_submit(
     *,
-    enterprise: Any,
-    version: Any,
-    by: Any,
+    enterprise: Enterprise,
+    version: PolicyVersion,
+    by: User,
     contact_name: str,
     contact_phone: str,
     statement: str = "",
@@ -319,7 +316,7 @@ def application_submit(
     material's). Refusals: ApplicationError (not_enterprise_user, not_apply_mode, policy_not_in_effect,
     outside_window, ineligible, duplicate_application); field problems: ValidationError by field.
     """
-    _require_member(enterprise, by)
+    require_enterprise_member(by, enterprise.pk, message=_MEMBERS_ONLY)
     with _delete_written_on_failure() as written, transaction.atomic():
         _require_open(version)
         _require_not_ineligible(enterprise, version)
@@ -373,7 +370,7 @@ def application_submit(
 def application_resubmit(
     *,
     application: Application,
-    by: Any,
+    by: User,
     contact_name: str | None = None,
     contact_phone: str | None = None,
     statement: str | None = None,
@@ -383,7 +380,7 @@ def application_resubmit(
 
     The window is not checked again: the application was made in time; staff asked for the correction.
     """
-    _require_member(application.enterprise, by)
+    require_enterprise_member(by, application.enterprise_id, message=_MEMBERS_ONLY)
     with _delete_written_on_failure() as written, transaction.atomic():
         locked = Application.objects.select_for_update().select_related("policy_version").get(pk=application.pk)
         if locked.status != Status.RETURNED:
@@ -419,9 +416,9 @@ def application_resubmit(
 
 
 @transaction.atomic
-def application_withdraw(*, application: Application, by: Any, reason: str = "") -> Application:
+def application_withdraw(*, application: Application, by: User, reason: str = "") -> Application:
     """The enterprise withdraws before a decision (撤回); it may submit again later."""
-    _require_member(application.enterprise, by)
+    require_enterprise_member(by, application.enterprise_id, message=_MEMBERS_ONLY)
     return _move(
         application=application, to=Status.WITHDRAWN, by=by, note=_optional_note(reason, "reason") or "企业撤回申报"
     )
@@ -431,27 +428,27 @@ def application_withdraw(*, application: Application, by: Any, reason: str = "")
 
 
 @transaction.atomic
-def application_accept(*, application: Application, by: Any, note: str = "") -> Application:
-    _require_staff(by)
+def application_accept(*, application: Application, by: User, note: str = "") -> Application:
+    require_deciding_staff(by)
     return _move(application=application, to=Status.ACCEPTED, by=by, note=_optional_note(note) or "材料齐全，予以受理")
 
 
 @transaction.atomic
-def application_approve(*, application: Application, by: Any, note: str = "") -> Application:
-    _require_staff(by)
+def application_approve(*, application: Application, by: User, note: str = "") -> Application:
+    require_deciding_staff(by)
     return _move(application=application, to=Status.APPROVED, by=by, note=_optional_note(note) or "审核通过")
 
 
 @transaction.atomic
-def application_reject(*, application: Application, by: Any, reason: str) -> Application:
-    _require_staff(by)
-    reason = _require_reason(reason)
+def application_reject(*, application: Application, by: User, reason: str) -> Application:
+    require_deciding_staff(by)
+    reason = require_reason(reason)
     return _move(application=application, to=Status.REJECTED, by=by, note=reason, staff_note=reason)
 
 
 @transaction.atomic
-def application_return(*, application: Application, by: Any, reason: str) -> Application:
+def application_return(*, application: Application, by: User, reason: str) -> Application:
     """退回补正: the enterprise corrects its materials and resubmits."""
-    _require_staff(by)
-    reason = _require_reason(reason)
+    require_deciding_staff(by)
+    reason = require_reason(reason)
     return _move(application=application, to=Status.RETURNED, by=by, note=reason, staff_note=reason)

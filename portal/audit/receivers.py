@@ -4,14 +4,21 @@ of policies, applications and entitlements (their transition rows name who did i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
+from portal.accounts.models import User
+from portal.accounts.roles import Role
+
 from .services import audit_record, snapshot
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 # Configuration and security-relevant models, as "app_label.ModelName".
 WATCHED = (
@@ -45,12 +52,12 @@ def _label(sender: Any) -> str:
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
-def _login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+def _login(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
     audit_record(action="auth.login", obj=user, actor=user)
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")
-def _logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+def _logout(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
     if user is not None:
         audit_record(action="auth.logout", obj=user, actor=user)
 
@@ -144,23 +151,20 @@ def _transition(row: Any) -> None:
 def _roles_changed(sender: Any, instance: Any, action: str, pk_set: Any, model: Any, **kwargs: Any) -> None:
     from django.contrib.auth.models import Group
 
-    from portal.accounts.models import User
-
     if sender is not User.groups.through or action not in ("post_add", "post_remove", "post_clear"):
         return
     if not isinstance(instance, User):
         return
-    from portal.accounts.roles import Role
 
     def word(code: str) -> str:
         return str(Role(code).label) if code in Role.values else code
 
     names = sorted(word(n) for n in Group.objects.filter(pk__in=pk_set or ()).values_list("name", flat=True))
     now = sorted(word(n) for n in instance.groups.values_list("name", flat=True))
-    word = {"post_add": "授予", "post_remove": "撤销", "post_clear": "清空"}[action]
+    verb = {"post_add": "授予", "post_remove": "撤销", "post_clear": "清空"}[action]
     audit_record(
         action="user.roles_changed",
         obj=instance,
         after={"roles": now},
-        detail=f"{word}角色：{'、'.join(names) or '全部'}",
+        detail=f"{verb}角色：{'、'.join(names) or '全部'}",
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
@@ -13,6 +13,10 @@ from django.db.models import Q, QuerySet
 from portal.accounts.roles import Role, has_role
 
 from .models import AuditEvent
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 _FIXED = {
     "auth.login": "登录",
@@ -30,7 +34,7 @@ _FIXED = {
 _VERBS = {"created": "新建", "updated": "修改", "deleted": "删除", "status": "状态变更"}
 
 
-def can_read_audit(user: Any) -> bool:
+def can_read_audit(user: User) -> bool:
     return bool(getattr(user, "is_superuser", False)) or has_role(user, Role.AUDITOR)
 
 
@@ -89,7 +93,7 @@ def describe(event: AuditEvent) -> EventRow:
 
 
 def audit_events(
-    *, user: Any, text: str = "", action: str = "", start: date | None = None, end: date | None = None
+    *, user: User, text: str = "", action: str = "", start: date | None = None, end: date | None = None
 ) -> QuerySet[AuditEvent]:
     """Events matching the filters, newest first; PermissionDenied for anyone but auditors."""
     if not can_read_audit(user):

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from portal.accounts.roles import roles_of
+
 from .context import current_actor
 from .models import AuditEvent
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+    from portal.accounts.models import User
+
 
 # Fields never copied into the trail.
 SECRET_FIELDS = frozenset({"password", "key_hash", "secret", "key"})
@@ -28,30 +36,28 @@ def snapshot(instance: Any, fields: list[str] | None = None) -> dict[str, Any]:
 def audit_record(
     *,
     action: str,
-    obj: Any = None,
+    obj: Model | None = None,
     object_type: str = "",
     object_id: Any = "",
     label: str = "",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     detail: str = "",
-    actor: Any = None,
+    actor: User | None = None,
 ) -> AuditEvent:
     """Append one event; the actor and address come from the request unless `actor` is given."""
-    from portal.accounts.roles import roles_of
-
     context = current_actor()
     user = actor if actor is not None else context.user
-    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    signed_in = user if user is not None and user.is_authenticated else None
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
         label = label or str(obj)
     return AuditEvent.objects.create(
         at=timezone.now(),
-        actor_id=user.pk if signed_in else None,
-        actor_name=user.get_username() if signed_in else "",
-        actor_roles=",".join(sorted(roles_of(user))) if signed_in else "",
+        actor_id=signed_in.pk if signed_in else None,
+        actor_name=signed_in.get_username() if signed_in else "",
+        actor_roles=",".join(sorted(roles_of(signed_in))) if signed_in else "",
         ip=context.ip,
         action=action,
         object_type=object_type,

@@ -8,16 +8,18 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Field
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
 from portal.accounts.roles import Role, has_role
+from portal.api.exceptions import ApplicationError
 
 from . import services
-from .feed_files import FeedFileError, read_records
-from .feeds import FeedError, feed_apply, feed_fields
+from .feeds import feed_fields
 from .models import Enterprise, EnterpriseChange, FeedImport, Park, Qualification, Site, Township, Zone
 
 
@@ -111,7 +113,8 @@ class EnterpriseAdmin(admin.ModelAdmin):
     def provenance_table(self, obj: Enterprise) -> str:
         lines = []
         for key, entry in (obj.provenance or {}).items():
-            label = Enterprise._meta.get_field(key).verbose_name
+            field = Enterprise._meta.get_field(key)
+            label = field.verbose_name if isinstance(field, Field) else key
             mark = "已核验" if entry["source"] in DEPARTMENT_SOURCES else "自行填报"
             lines.append(
                 f"{label}：{SOURCES.get(entry['source'], entry['source'])}，{entry.get('as_of') or ''}（{mark}）"
@@ -171,39 +174,38 @@ class FeedImportAdmin(admin.ModelAdmin):
         ]
 
     def upload_view(self, request: HttpRequest) -> HttpResponse:
-        """上传部门数据: the same validation and upsert as the feed API."""
-        if not has_role(request.user, Role.DATA_OFFICER):
+        """上传部门数据: stored and queued like a console upload; the worker imports it, never this request.
+
+        After the upload the page shows that import (?import=<id>): its status, then its counts and report.
+        """
+        user = request.user
+        if not user.is_authenticated or not has_role(user, Role.DATA_OFFICER):
             raise PermissionDenied
-        result = None
         form = FeedUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            source = form.cleaned_data["source"]
             try:
-                records = read_records(upload, upload.name)
-                result = feed_apply(
-                    source=source,
-                    records=records,
-                    channel=FeedImport.Channel.UPLOAD,
-                    by=request.user,
-                    filename=upload.name,
+                created = services.feed_upload_create(
+                    by=user,
+                    source=form.cleaned_data["source"],
+                    file=form.cleaned_data["file"],
                     default_as_of=form.cleaned_data["as_of"],
                 )
-            except (FeedFileError, FeedError) as exc:
-                form.add_error("file", str(exc))
+            except ApplicationError as error:
+                form.add_error(error.field if error.field in form.fields else "file", error.message)
             else:
-                fi = result.feed_import
-                messages.success(
-                    request,
-                    f"已导入{fi.total}条记录：接受{fi.accepted}条（其中有变更{fi.changed}条），拒绝{fi.rejected}条。",
-                )
+                messages.success(request, "文件已上传，正在后台导入。")
+                return redirect(f"{reverse('admin:enterprises_feedimport_upload')}?import={created.pk}")
+        shown = request.GET.get("import", "")
+        feed_import = (
+            FeedImport.objects.filter(pk=shown, channel=FeedImport.Channel.CONSOLE).first() if shown.isdigit() else None
+        )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "上传部门数据",
             "form": form,
-            "result": result,
-            "rejected": result.rejected[:500] if result else [],
+            "fi": feed_import,
+            "report": feed_import.report[:500] if feed_import is not None and feed_import.is_finished else [],
             "fields_by_source": {SOURCES[s]: ", ".join(feed_fields(s)) for s in SOURCES if s in DEPARTMENT_SOURCES},
             "changelist_url": reverse("admin:enterprises_feedimport_changelist"),
         }

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, permissions, serializers, status, viewsets
-from rest_framework.decorators import action
+from rest_framework import permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +19,7 @@ from portal.accounts.authentication import DepartmentApiKeyAuthentication
 from portal.accounts.models import DepartmentApiKey
 from portal.accounts.roles import Role, has_role, is_staff_user
 from portal.api.exceptions import ApplicationError
+from portal.api.pagination import PAGE_PARAMETERS, PagePagination, paginated
 from portal.api.serializers import StrictInputSerializer
 
 from . import selectors, services
@@ -27,17 +27,22 @@ from .facts import FieldError, source_name
 from .feeds import FeedError, feed_apply
 from .models import FACT_FIELDS, SOURCE_CHOICES, Enterprise, FeedImport, Qualification, QualificationKind, Site, Size
 
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.accounts.requests import AuthenticatedRequest
+
+
 # --- Permissions ----------------------------------------------------------------------------------
 
 
-def can_edit(user: Any, enterprise: Enterprise) -> bool:
+def can_edit(user: User, enterprise: Enterprise) -> bool:
     """Data officers edit any enterprise; an enterprise user edits their own (as self-declared data)."""
     if has_role(user, Role.DATA_OFFICER):
         return True
     return getattr(user, "enterprise_id", None) == enterprise.pk and not is_staff_user(user)
 
 
-def write_source(user: Any, requested: str | None, *, default: str | None = None) -> str:
+def write_source(user: User, requested: str | None, *, default: str | None = None) -> str:
     """The source a write is recorded under: enterprise users always self-declare; staff name a department."""
     if has_role(user, Role.DATA_OFFICER):
         source = requested or default
@@ -49,13 +54,6 @@ def write_source(user: Any, requested: str | None, *, default: str | None = None
     if requested and requested != SELF_DECLARED:
         raise ApplicationError("企业用户填报的信息只能是“企业自行填报”", code="source_not_allowed", field="source")
     return SELF_DECLARED
-
-
-class IsStaffUser(permissions.BasePermission):
-    message = "仅限工作人员"
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_staff_user(request.user)
 
 
 # --- Serializers ----------------------------------------------------------------------------------
@@ -148,7 +146,8 @@ class FactsInput(StrictInputSerializer):
     """Fact values (one input per stored registry fact, see `fact_input_field`), their source and date."""
 
     name = serializers.CharField(required=False, max_length=200)
-    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)  # type: ignore[assignment]
     as_of = serializers.DateField(required=False)
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -243,7 +242,8 @@ class QualificationInput(StrictInputSerializer):
     certificate_no = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     valid_from = serializers.DateField()
     valid_to = serializers.DateField(required=False, allow_null=True, default=None)
-    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.ChoiceField(required=False, choices=SOURCE_CHOICES)  # type: ignore[assignment]
     as_of = serializers.DateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -266,7 +266,8 @@ class ChangeOutput(serializers.Serializer):
     id = serializers.IntegerField()
     changes = serializers.JSONField(help_text='[{"field", "old", "new"}, …]')
     summary = serializers.CharField()
-    source = serializers.CharField()
+    # drf-stubs: a field named "source" shadows Field.source (DRF keeps declared fields apart)
+    source = serializers.CharField()  # type: ignore[assignment]
     source_display = serializers.SerializerMethodField()
     as_of = serializers.DateField()
     changed_at = serializers.DateTimeField()
@@ -279,29 +280,17 @@ class ChangeOutput(serializers.Serializer):
 # --- Views ----------------------------------------------------------------------------------------
 
 
-class EnterpriseViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+def _paginated(request: Request, view: APIView, rows: QuerySet[Any], output: type[serializers.Serializer]) -> Response:
+    paginator = PagePagination()
+    page = paginator.paginate_queryset(rows, request, view=view)
+    return paginator.get_paginated_response(output(page, many=True).data)
+
+
+class EnterpriseListApi(APIView):
     """企业库. Staff see every enterprise; an enterprise user sees only their own (404 for any other)."""
 
-    lookup_field = "credit_code"
-    lookup_value_regex = "[^/]+"
-    serializer_class = EnterpriseDetailOutput
-
-    def get_queryset(self) -> QuerySet[Enterprise]:
-        if self.action == "list":
-            return selectors.enterprise_list(user=self.request.user, filters=self.request.query_params)
-        return selectors.enterprise_queryset_for_user(user=self.request.user)
-
-    def get_serializer_class(self) -> type[serializers.Serializer]:
-        return EnterpriseListOutput if self.action == "list" else EnterpriseDetailOutput
-
-    def get_object(self) -> Enterprise:
-        return selectors.enterprise_get_for_user(user=self.request.user, credit_code=self.kwargs["credit_code"])
-
     @extend_schema(
+        operation_id="v1_enterprises_list",
         parameters=[
             OpenApiParameter("industry", str, description="行业代码前缀：门类字母或2–4位代码，可用逗号分隔多个"),
             OpenApiParameter("size", str, many=True, enum=Size.values, description="企业规模，可重复"),
@@ -313,13 +302,18 @@ class EnterpriseViewSet(
             ),
             OpenApiParameter("above_designated_size", bool, description="是否规上企业"),
             OpenApiParameter("q", str, description="企业名称或信用代码"),
-        ]
+            *PAGE_PARAMETERS,
+        ],
+        responses=paginated(EnterpriseListOutput),
     )
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+    def get(self, request: AuthenticatedRequest) -> Response:
+        rows = selectors.enterprise_list(user=request.user, filters=request.query_params)
+        return _paginated(request, self, rows, EnterpriseListOutput)
 
-    @extend_schema(request=EnterpriseCreateInput, responses={201: EnterpriseDetailOutput})
-    def create(self, request: Request) -> Response:
+    @extend_schema(
+        operation_id="v1_enterprises_create", request=EnterpriseCreateInput, responses={201: EnterpriseDetailOutput}
+    )
+    def post(self, request: AuthenticatedRequest) -> Response:
         if not has_role(request.user, Role.DATA_OFFICER):
             raise ApplicationError("仅数据专员可以登记企业", code="permission_denied", http_status=403)
         data = EnterpriseCreateInput(data=request.data)
@@ -335,34 +329,11 @@ class EnterpriseViewSet(
         )
         return Response(EnterpriseDetailOutput(enterprise).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=FactsInput, responses=EnterpriseDetailOutput)
-    def partial_update(self, request: Request, credit_code: str) -> Response:
-        enterprise = self.get_object()
-        if not can_edit(request.user, enterprise):
-            raise ApplicationError("没有修改该企业信息的权限", code="permission_denied", http_status=403)
-        data = FactsInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        source = write_source(request.user, data.validated_data.get("source"))
-        services.enterprise_update_facts(
-            enterprise=enterprise,
-            facts=data.facts(),
-            source=source,
-            as_of=data.validated_data.get("as_of"),
-            by=request.user,
-        )
-        return Response(EnterpriseDetailOutput(enterprise).data)
 
-    @extend_schema(responses=ChangeOutput(many=True))
-    @action(detail=True, methods=["get"])
-    def history(self, request: Request, credit_code: str) -> Response:
-        """Every accepted change: field, old and new value, source, date, who."""
-        enterprise = self.get_object()
-        page = self.paginate_queryset(selectors.change_list(enterprise=enterprise))
-        return self.get_paginated_response(ChangeOutput(page, many=True).data)
+class _EnterpriseApi(APIView):
+    """Views under /enterprises/<credit_code>/: the enterprise is resolved (and scoped: 404 for another's) first."""
 
-
-class _EnterpriseChildViewSet(viewsets.GenericViewSet):
-    """Shared by sites/ and qualifications/: the parent enterprise is resolved (and scoped) first."""
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
 
     def enterprise(self) -> Enterprise:
         if not hasattr(self, "_enterprise"):
@@ -376,7 +347,40 @@ class _EnterpriseChildViewSet(viewsets.GenericViewSet):
             raise ApplicationError("没有修改该企业信息的权限", code="permission_denied", http_status=403)
 
 
-class SiteViewSet(_EnterpriseChildViewSet):
+class EnterpriseDetailApi(_EnterpriseApi):
+    """企业库. Staff see every enterprise; an enterprise user sees only their own (404 for any other)."""
+
+    @extend_schema(operation_id="v1_enterprises_retrieve", responses=EnterpriseDetailOutput)
+    def get(self, request: AuthenticatedRequest, credit_code: str) -> Response:
+        return Response(EnterpriseDetailOutput(self.enterprise()).data)
+
+    @extend_schema(operation_id="v1_enterprises_partial_update", request=FactsInput, responses=EnterpriseDetailOutput)
+    def patch(self, request: AuthenticatedRequest, credit_code: str) -> Response:
+        enterprise = self.enterprise()
+        self.check_can_edit()
+        data = FactsInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = write_source(request.user, data.validated_data.get("source"))
+        services.enterprise_update_facts(
+            enterprise=enterprise,
+            facts=data.facts(),
+            source=source,
+            as_of=data.validated_data.get("as_of"),
+            by=request.user,
+        )
+        return Response(EnterpriseDetailOutput(enterprise).data)
+
+
+class EnterpriseHistoryApi(_EnterpriseApi):
+    @extend_schema(
+        operation_id="v1_enterprises_history_list", parameters=PAGE_PARAMETERS, responses=paginated(ChangeOutput)
+    )
+    def get(self, request: AuthenticatedRequest, credit_code: str) -> Response:
+        """Every accepted change: field, old and new value, source, date, who."""
+        return _paginated(request, self, selectors.change_list(enterprise=self.enterprise()), ChangeOutput)
+
+
+class SiteListApi(_EnterpriseApi):
     """一照多址: the enterprise's sites. Filing a site inside 320505 takes effect at once.
 
     The address text decides where the site is. Refusals (400, on `address` unless noted):
@@ -385,21 +389,12 @@ class SiteViewSet(_EnterpriseChildViewSet):
     the address names another 街道/镇), `duplicate_address`, `registered_address_as_site`.
     """
 
-    serializer_class = SiteOutput
-    pagination_class = None
-    queryset = Site.objects.none()  # for the schema generator; get_queryset() is what serves requests
+    @extend_schema(operation_id="v1_enterprises_sites_list", responses=SiteOutput(many=True))
+    def get(self, request: AuthenticatedRequest, credit_code: str) -> Response:
+        return Response(SiteOutput(selectors.site_list(enterprise=self.enterprise()), many=True).data)
 
-    def get_queryset(self) -> QuerySet[Site]:
-        return selectors.site_list(enterprise=self.enterprise())
-
-    def list(self, request: Request, credit_code: str) -> Response:
-        return Response(SiteOutput(self.get_queryset(), many=True).data)
-
-    def retrieve(self, request: Request, credit_code: str, pk: str) -> Response:
-        return Response(SiteOutput(self._site(pk)).data)
-
-    @extend_schema(request=SiteInput, responses={201: SiteOutput})
-    def create(self, request: Request, credit_code: str) -> Response:
+    @extend_schema(operation_id="v1_enterprises_sites_create", request=SiteInput, responses={201: SiteOutput})
+    def post(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.enterprise()
         self.check_can_edit()
         data = SiteInput(data=request.data)
@@ -416,37 +411,41 @@ class SiteViewSet(_EnterpriseChildViewSet):
         )
         return Response(SiteOutput(selectors.site_list(enterprise=enterprise).get(pk=site.pk)).data, status=201)
 
-    def destroy(self, request: Request, credit_code: str, pk: str) -> Response:
+
+class SiteDetailApi(_EnterpriseApi):
+    """One site (一照多址) of the enterprise; withdrawing it takes effect at once."""
+
+    @extend_schema(operation_id="v1_enterprises_sites_retrieve", responses=SiteOutput)
+    def get(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
+        return Response(SiteOutput(self._site(pk)).data)
+
+    @extend_schema(operation_id="v1_enterprises_sites_destroy", responses={204: None})
+    def delete(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         site = self._site(pk)
         self.check_can_edit()
         services.site_withdraw(site=site, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _site(self, pk: str) -> Site:
-        site = self.get_queryset().filter(pk=pk).first() if pk.isdigit() else None
+        site = selectors.site_list(enterprise=self.enterprise()).filter(pk=pk).first() if pk.isdigit() else None
         if site is None:
             raise Http404
         return site
 
 
-class QualificationViewSet(_EnterpriseChildViewSet):
+class QualificationListApi(_EnterpriseApi):
     """The enterprise's qualifications (资质); a qualification counts only inside its validity."""
 
-    serializer_class = QualificationOutput
-    pagination_class = None
-    queryset = Qualification.objects.none()  # for the schema generator; get_queryset() is what serves requests
+    @extend_schema(operation_id="v1_enterprises_qualifications_list", responses=QualificationOutput(many=True))
+    def get(self, request: AuthenticatedRequest, credit_code: str) -> Response:
+        return Response(QualificationOutput(selectors.qualification_list(enterprise=self.enterprise()), many=True).data)
 
-    def get_queryset(self) -> QuerySet[Qualification]:
-        return selectors.qualification_list(enterprise=self.enterprise())
-
-    def list(self, request: Request, credit_code: str) -> Response:
-        return Response(QualificationOutput(self.get_queryset(), many=True).data)
-
-    def retrieve(self, request: Request, credit_code: str, pk: str) -> Response:
-        return Response(QualificationOutput(self._qualification(pk)).data)
-
-    @extend_schema(request=QualificationInput, responses={201: QualificationOutput})
-    def create(self, request: Request, credit_code: str) -> Response:
+    @extend_schema(
+        operation_id="v1_enterprises_qualifications_create",
+        request=QualificationInput,
+        responses={201: QualificationOutput},
+    )
+    def post(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.enterprise()
         self.check_can_edit()
         data = QualificationInput(data=request.data)
@@ -464,8 +463,20 @@ class QualificationViewSet(_EnterpriseChildViewSet):
         )
         return Response(QualificationOutput(q).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=QualificationUpdateInput, responses=QualificationOutput)
-    def partial_update(self, request: Request, credit_code: str, pk: str) -> Response:
+
+class QualificationDetailApi(_EnterpriseApi):
+    """One qualification (资质) of the enterprise; a qualification counts only inside its validity."""
+
+    @extend_schema(operation_id="v1_enterprises_qualifications_retrieve", responses=QualificationOutput)
+    def get(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
+        return Response(QualificationOutput(self._qualification(pk)).data)
+
+    @extend_schema(
+        operation_id="v1_enterprises_qualifications_partial_update",
+        request=QualificationUpdateInput,
+        responses=QualificationOutput,
+    )
+    def patch(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         """Correct a self-declared qualification (a department-verified one: 400 `verified_fact`)."""
         q = self._qualification(pk)
         self.check_can_edit()
@@ -481,7 +492,8 @@ class QualificationViewSet(_EnterpriseChildViewSet):
         )
         return Response(QualificationOutput(q).data)
 
-    def destroy(self, request: Request, credit_code: str, pk: str) -> Response:
+    @extend_schema(operation_id="v1_enterprises_qualifications_destroy", responses={204: None})
+    def delete(self, request: AuthenticatedRequest, credit_code: str, pk: str) -> Response:
         q = self._qualification(pk)
         self.check_can_edit()
         source = q.source if has_role(request.user, Role.DATA_OFFICER) else SELF_DECLARED
@@ -489,7 +501,7 @@ class QualificationViewSet(_EnterpriseChildViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _qualification(self, pk: str) -> Qualification:
-        q = self.get_queryset().filter(pk=pk).first() if pk.isdigit() else None
+        q = selectors.qualification_list(enterprise=self.enterprise()).filter(pk=pk).first() if pk.isdigit() else None
         if q is None:
             raise Http404
         return q
@@ -536,6 +548,8 @@ class FeedRecordsView(APIView):
         ),
     )
     def post(self, request: Request, source: str) -> Response:
+        api_key = request.auth
+        assert isinstance(api_key, DepartmentApiKey)  # DepartmentApiKeyAuthentication and HasDepartmentKey
         records = request.data.get("records") if isinstance(request.data, dict) else request.data
         if not isinstance(records, list):
             raise ApplicationError("请求体应包含records数组", code="invalid_batch", field="records")
@@ -557,7 +571,7 @@ class FeedRecordsView(APIView):
                 source=source,
                 records=records,
                 channel=FeedImport.Channel.API,
-                api_key=request.auth,
+                api_key=api_key,
                 default_as_of=batch_as_of,
             )
         except FeedError as exc:

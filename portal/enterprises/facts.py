@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from matching.core.reading import FILE_NUMBER, MAX_STORED_INTEGER
 from matching.core.registry import FactSpec, ValueType, facts_shared_by, stored_facts
@@ -31,6 +31,9 @@ QUALIFICATION_FIELDS = ("qualification_kind", "certificate_no", "valid_from", "v
 RECORD_META_FIELDS = ("credit_code", "as_of")
 
 NONE_TOKENS = frozenset({"无", "none", "NONE", "None", "-"})  # "no foreign investor"
+# An as-of date: a `date`, or an ISO string; both sides of a comparison are of the same kind.
+_AsOf = TypeVar("_AsOf", date, str)
+
 _TRUE = frozenset({"true", "1", "yes", "y", "是", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "否", "f"})
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -300,10 +303,10 @@ def decide(
     *,
     old_value: Any,
     old_source: str | None,
-    old_as_of: date | str | None,
+    old_as_of: _AsOf | None,
     new_value: Any,
     new_source: str,
-    new_as_of: date | str | None,
+    new_as_of: _AsOf | None,
 ) -> Decision:
     """Whether a new value for one fact may replace what is held.
 
@@ -324,10 +327,10 @@ def decide(
 def decide_department(
     old_value: Any,
     old_source: str | None,
-    old_as_of: date | str | None,
+    old_as_of: _AsOf | None,
     new_value: Any,
     new_source: str,
-    new_as_of: date | str | None,
+    new_as_of: _AsOf | None,
 ) -> Decision:
     """`decide` for a value from a department (positional: feeds call it once per field of every record)."""
     if old_source is None:

@@ -12,7 +12,8 @@ from typing import IO, Any
 from matching.core.registry import stored_facts
 
 from .facts import QUALIFICATION_FIELDS
-from .models import TRACKED_FIELDS, Enterprise
+from .models import TRACKED_FIELDS
+from .models import field_label as tracked_field_label  # a tracked field's verbose name
 
 # Chinese column titles people put in spreadsheets → field codes: each fact's own (its definition's
 # `aliases` in matching.core.registry), and those of the record's other columns.
@@ -35,7 +36,7 @@ _EXTRA_ALIASES = {
 def _aliases() -> dict[str, str]:
     aliases = {f: f for f in (*TRACKED_FIELDS, "credit_code", "as_of", *QUALIFICATION_FIELDS)}
     for f in TRACKED_FIELDS:
-        aliases[str(Enterprise._meta.get_field(f).verbose_name)] = f
+        aliases[tracked_field_label(f)] = f
     aliases.update(_EXTRA_ALIASES)
     return aliases
 
@@ -54,7 +55,7 @@ def field_label(code: str) -> str:
         if key == code:
             return title
     if code in TRACKED_FIELDS:
-        return str(Enterprise._meta.get_field(code).verbose_name)
+        return tracked_field_label(code)
     return code
 
 

@@ -14,17 +14,17 @@ import gc
 import json
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SOURCES
+from portal import events
 from portal.accounts.models import DepartmentApiKey, User
 
 from . import credit_code as cc
@@ -55,7 +55,6 @@ from .models import (
     Qualification,
     json_value,
 )
-from .signals_out import notify_facts_changed
 
 KEPT_REJECTIONS = 200  # rejected records kept on the FeedImport row for the admin page
 _GENERIC_CHUNK = 500  # SQLite's limit on query parameters
@@ -97,6 +96,13 @@ class _Row:
     dirty: bool = False
     size_inputs_changed: bool = False
     last_as_of: str = ""
+
+    @property
+    def saved_id(self) -> int:
+        """The primary key, once the row is in the database (new rows get theirs from bulk_create)."""
+        if self.id is None:
+            raise RuntimeError(f"enterprise {self.credit_code} has not been saved")
+        return self.id
 
 
 @dataclass
@@ -394,9 +400,10 @@ class _PgDatabase:
         return self._submit(self._read, list(codes))
 
     def write(self, rows: list[_RowState], history: list[tuple[int, list[tuple[str, Any, Any]], str]]) -> Future[None]:
-        # Formatted here, in the calling thread: the worker's time is the critical path, this thread's is not.
-        update = self._update_text(rows) if rows else None
-        return self._submit(self._write, update, self._history_text(history) if history else None)
+        # Rows built and their JSON encoded here, in the calling thread: the database thread's time is the
+        # critical path, and psycopg's COPY row writer there only escapes and sends (Jsonb would dump there).
+        update = self._update_rows(rows) if rows else None
+        return self._submit(self._write, update, self._history_rows(history) if history else None)
 
     def drain(self) -> None:
         pending, self.pending = self.pending, []
@@ -468,7 +475,7 @@ class _PgDatabase:
             )
         return rows
 
-    def _write(self, update: str | None, history: str | None) -> None:
+    def _write(self, update: list[tuple[Any, ...]] | None, history: list[tuple[Any, ...]] | None) -> None:
         b, qn = self.batch, self.qn
         with self.raw.cursor() as cursor:
             if update is not None:
@@ -487,7 +494,8 @@ class _PgDatabase:
                     cursor.execute(f"TRUNCATE {_UPDATE_TEMP}")
                 started = time.perf_counter()
                 with cursor.copy(f"COPY {_UPDATE_TEMP} ({', '.join(qn(c) for c in cols)}) FROM STDIN") as copy:
-                    copy.write(update)
+                    for row in update:
+                        copy.write_row(row)
                 self._add("db_write_copy_states", started)
                 assignments = "".join(f"{qn(c)} = t.{qn(c)}, " for c in (*b.owned, "size"))
                 cursor.execute(
@@ -501,31 +509,32 @@ class _PgDatabase:
                 started = time.perf_counter()
                 table = qn(EnterpriseChange._meta.db_table)
                 with cursor.copy(f"COPY {table} ({', '.join(qn(c) for c in _HISTORY_COLUMNS)}) FROM STDIN") as copy:
-                    copy.write(history)
+                    for row in history:
+                        copy.write_row(row)
                 self._add("db_write_history", started)
 
-    def _update_text(self, rows: list[_RowState]) -> str:
-        """New states in COPY text format: id, owned columns, size, size_basis, provenance patch."""
+    def _update_rows(self, rows: list[_RowState]) -> list[tuple[Any, ...]]:
+        """New states as COPY rows: id, owned columns, size, size_basis, provenance patch."""
         owned = self.batch.owned
-        lines = []
-        for r in rows:
-            v = r.values
-            # Patch keys are field names, values source codes and ISO dates: nothing to escape.
-            patch = ", ".join(
-                f'"{k}": {{"source": "{e["source"]}", "as_of": "{e["as_of"]}"}}' for k, e in r.patch.items()
-            )
-            lines.append(
-                "\t".join(
-                    (str(r.id), *(_pg_text(v[c]) for c in owned), r.size, _pg_text(r.size_basis), "{" + patch + "}")
-                )
-            )
-        return "\n".join(lines) + "\n"
+        return [(r.id, *(r.values[c] for c in owned), r.size, r.size_basis, json.dumps(r.patch)) for r in rows]
 
-    def _history_text(self, history: list[tuple[int, list[tuple[str, Any, Any]], str]]) -> str:
+    def _history_rows(self, history: list[tuple[int, list[tuple[str, Any, Any]], str]]) -> list[tuple[Any, ...]]:
+        """History as COPY rows in _HISTORY_COLUMNS order, each change as EnterpriseChange.changes holds it."""
         b = self.batch
-        src = _pg_text(b.source)
-        rest = "\t".join((_pg_text(b.by_id), str(b.feed_import.pk), b.now.isoformat()))
-        return "".join(f"{eid}\t{_changes_text(items)}\t{src}\t{as_of}\t{rest}\n" for eid, items, as_of in history)
+        return [
+            (
+                eid,
+                json.dumps(
+                    [{"field": f, "old": json_value(o), "new": json_value(n)} for f, o, n in items], ensure_ascii=False
+                ),
+                b.source,
+                as_of,
+                b.by_id,
+                b.feed_import.pk,
+                b.now,
+            )
+            for eid, items, as_of in history
+        ]
 
 
 def _empty_row(code: str) -> _Row:
@@ -537,6 +546,29 @@ def _empty_row(code: str) -> _Row:
 # --- Applying -------------------------------------------------------------------------------------
 
 CHUNK = 5_000  # records compared and written per round trip of the pipeline
+
+
+@contextlib.contextmanager
+def batch_process_settings() -> Iterator[None]:
+    """Interpreter settings for a large batch, for a worker task or a management command ONLY.
+
+    Both are process-wide, so a web process must never enter this (the department API applies its
+    bounded batches without it). A batch builds a few objects per record and frees none of them
+    until the end: the cyclic garbage collector would rescan the growing heap again and again for
+    nothing (about a third of the CPU at 100,000 records). The database thread (PostgreSQL) needs
+    the GIL briefly between socket writes; with the default 5 ms switch interval it waits for the
+    validating thread at every one of them.
+    """
+    collecting = gc.isenabled()
+    interval = sys.getswitchinterval()
+    gc.disable()
+    sys.setswitchinterval(min(interval, 0.0005))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+        if collecting:
+            gc.enable()
 
 
 def feed_apply(
@@ -559,30 +591,17 @@ def feed_apply(
         raise FeedError("invalid_source", "未知的数据来源部门")
     if api_key is not None and api_key.source != source:
         raise FeedError("source_mismatch", "接口密钥不属于该部门")
-    # A batch builds a few objects per record and frees none of them until the end: the cyclic garbage
-    # collector would rescan the growing heap again and again for nothing (it tripled the time at 100,000).
-    collecting = gc.isenabled()
-    gc.disable()
-    # The database worker thread (PostgreSQL) only needs the GIL briefly between socket writes; with the
-    # default 5 ms switch interval it waited for this thread at every one of them.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, 0.0005))
-    try:
-        with transaction.atomic():
-            return _feed_apply(
-                source=source,
-                records=list(records),
-                channel=channel,
-                api_key=api_key,
-                by=by if by is not None and by.is_authenticated else None,
-                filename=filename,
-                default_as_of=default_as_of,
-                feed_import=feed_import,
-            )
-    finally:
-        sys.setswitchinterval(interval)
-        if collecting:
-            gc.enable()
+    with transaction.atomic():
+        return _feed_apply(
+            source=source,
+            records=list(records),
+            channel=channel,
+            api_key=api_key,
+            by=by if by is not None and by.is_authenticated else None,
+            filename=filename,
+            default_as_of=default_as_of,
+            feed_import=feed_import,
+        )
 
 
 def _feed_apply(
@@ -696,7 +715,7 @@ def _feed_apply(
         feed_import.created = created
         feed_import.rejections = result.rejected[:KEPT_REJECTIONS]
         feed_import.save(update_fields=["total", "accepted", "rejected", "changed", "created", "rejections"])
-    notify_facts_changed(changed_ids)
+    events.emit(events.FACTS_CHANGED, enterprise_ids=changed_ids)
     clock.lap("finish", result)
     return result
 
@@ -779,13 +798,13 @@ def _compare_and_write(
     states: list[_RowState] = []
     for row in touched.values():
         if row.dirty:
-            states.append(_RowState(row.id, row.values.copy(), row.size, row.size_basis, row.patch))  # type: ignore[arg-type]
+            states.append(_RowState(row.saved_id, row.values.copy(), row.size, row.size_basis, row.patch))
             row.patch, row.dirty, row.size_basis = {}, False, None
 
     # One history row per changed enterprise, listing its field changes.
     events: dict[int, tuple[list[tuple[str, Any, Any]], list[str]]] = {}
     for row, fld, old, new, as_of in history:
-        items, dates = events.setdefault(row.id, ([], []))  # type: ignore[arg-type]
+        items, dates = events.setdefault(row.saved_id, ([], []))
         items.append((fld, old, new))
         dates.append(as_of)
     for eid, fld, old, new, as_of in qual_history:
@@ -797,7 +816,7 @@ def _compare_and_write(
     changed_ids.update(events)
     # Confirmed (same values, a newer date or now a department's): no outcome moves, but the dates and
     # sources that explanations show do, so these enterprises are re-matched too (explanations only).
-    changed_ids.update(row.id for _, row, status, _, _ in chunk_accepted if status == STATUS_CONFIRMED)
+    changed_ids.update(row.saved_id for _, row, status, _, _ in chunk_accepted if status == STATUS_CONFIRMED)
 
     for record, _row, status, changed, stale in chunk_accepted:
         if record.index in qual_changed:
@@ -947,51 +966,3 @@ def _apply_qualifications(
             list(to_update.values()), ["certificate_no", "valid_from", "valid_to", "source", "as_of", "updated_at"]
         )
     return history, changed_records
-
-
-# --- Formatting for COPY ------------------------------------------------------------------------
-
-
-def _pg_text(value: Any) -> str:
-    """A value in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-        return value
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-def _json_text(value: Any) -> str:
-    """json.dumps(json_value(value)) in COPY text format, with fast paths for the usual scalars."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if type(value) is int:
-        return str(value)
-    if isinstance(value, Decimal):
-        return f'"{value}"'
-    if isinstance(value, date):
-        return f'"{value.isoformat()}"'
-    if value.__class__ is str and value.isascii() and value.isalnum():
-        return f'"{value}"'  # codes such as "small", "A", "6520"
-    return _pg_text(json.dumps(json_value(value), ensure_ascii=False))
-
-
-def _changes_text(items: list[tuple[str, Any, Any]]) -> str:
-    # Field keys are identifiers: only the values need JSON encoding.
-    return (
-        "["
-        + ", ".join(f'{{"field": "{f}", "old": {_json_text(o)}, "new": {_json_text(n)}}}' for f, o, n in items)
-        + "]"
-    )

@@ -27,12 +27,14 @@ def industry_name(code: str | None) -> str | None:
 
 def is_class_code(code: str | None) -> bool:
     """True for a 4-digit 小类 that exists in GB/T 4754-2017 (what an enterprise registers with)."""
-    return bool(code) and len(code) == 4 and code.isdigit() and code in _names()
+    return code is not None and len(code) == 4 and code.isdigit() and code in _names()
 
 
 def is_code(code: str | None) -> bool:
     """True for a code at any level: a 门类 letter or a 2, 3 or 4 digit code in the list."""
-    return bool(code) and code.strip().upper() in _names()
+    if not code:
+        return False
+    return code.strip().upper() in _names()
 
 
 def division_prefixes(prefix: str) -> tuple[str, ...]:

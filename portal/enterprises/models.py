@@ -12,9 +12,10 @@ from django.utils import timezone
 from matching.core.reading import MAX_STORED_INTEGER
 from matching.core.registry import FACTS, stored_facts
 from matching.core.vocabulary import DEPARTMENT_SOURCES, QUALIFICATION_KINDS, SIZES, SOURCES, TAX_CREDIT_RATINGS
-from portal.lifecycle import ProgressMixin
+from portal.jobs import Job
 
 from . import sizing
+from .industries import industry_name
 
 SOURCE_CHOICES = list(SOURCES.items())
 MARKET_REGULATION = "market_regulation"
@@ -179,8 +180,6 @@ class Enterprise(models.Model):
 
     @property
     def industry_name(self) -> str:
-        from .industries import industry_name
-
         return industry_name(self.industry_code) or ""
 
     def size_result(self) -> sizing.SizeResult:
@@ -293,22 +292,21 @@ class Site(models.Model):
         return timezone.localdate(self.filed_at)
 
 
-class FeedImport(ProgressMixin, models.Model):
-    """One batch of department records (部门信息共享), from the API, a file upload or the command line."""
+class FeedImport(Job):
+    """One batch of department records (部门信息共享), from the API, a file upload or the command line.
+
+    Only console uploads are processed later, by a worker (status, claim and heartbeat: portal.jobs);
+    the other channels are recorded done at once.
+    """
+
+    RUNNING_LABEL = "导入中"
+    QUEUED_SINCE = "received_at"
 
     class Channel(models.TextChoices):
         API = "api", "接口推送"
         UPLOAD = "upload", "管理后台上传"
         COMMAND = "command", "命令行导入"
         CONSOLE = "console", "工作台上传"
-
-    class Status(models.TextChoices):
-        """Only console uploads are processed later, by a worker; the other channels are done at once."""
-
-        QUEUED = "queued", "排队中"
-        RUNNING = "running", "导入中"
-        DONE = "done", "已完成"
-        FAILED = "failed", "失败"
 
     source = models.CharField("数据来源部门", max_length=32, choices=SOURCE_CHOICES)
     channel = models.CharField("方式", max_length=16, choices=Channel.choices)
@@ -325,26 +323,19 @@ class FeedImport(ProgressMixin, models.Model):
         settings.AUTH_USER_MODEL, verbose_name="提交人", null=True, blank=True, on_delete=models.SET_NULL
     )
     received_at = models.DateTimeField("接收时间", default=timezone.now, db_index=True)
-    total = models.PositiveIntegerField("记录数", default=0)
     accepted = models.PositiveIntegerField("接受", default=0)
     rejected = models.PositiveIntegerField("拒绝", default=0)
     changed = models.PositiveIntegerField("有变更的记录", default=0)
     created = models.PositiveIntegerField("新建企业", default=0)
     # First rejected records with their reasons, for the admin page (the full list is in the response).
     rejections = models.JSONField("拒绝原因（节选）", default=list, blank=True)
-    # A console upload: the stored file, its processing and the per-record error report.
-    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.DONE)
+    # A console upload: the stored file, its processing and the per-record error report. Rows of the
+    # other channels are written done at once, hence the default.
+    status = models.CharField("状态", max_length=12, choices=Job.Status.choices, default=Job.Status.DONE)
     file = models.FileField("文件", upload_to="feeds/%Y/%m/", blank=True)
     default_as_of = models.DateField("默认数据日期", null=True, blank=True)
-    processed = models.PositiveIntegerField("已处理", default=0)
     # [{"row": file row number, "credit_code", "field", "code", "message"}, …], one line per problem.
     report = models.JSONField("逐条错误报告", default=list, blank=True)
-    error = models.TextField("错误", blank=True, default="")
-    started_at = models.DateTimeField("开始时间", null=True, blank=True)
-    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
-    # Heartbeat: written with every progress step. "Running" with a heartbeat older than
-    # JOB_STALE_AFTER_SECONDS means its worker died: the sweep sends it again and a new claim takes it.
-    heartbeat_at = models.DateTimeField("最近进度时间", null=True, blank=True)
 
     class Meta:
         ordering = ("-received_at",)
@@ -427,7 +418,7 @@ class EnterpriseChange(models.Model):
     def who(self) -> str:
         if self.changed_by_id:
             return str(self.changed_by)
-        if self.feed_import_id and self.feed_import.api_key_id:
+        if self.feed_import is not None and self.feed_import.api_key_id:
             return str(self.feed_import.api_key)
         return SOURCES.get(self.source, self.source)
 
@@ -435,7 +426,9 @@ class EnterpriseChange(models.Model):
 def field_label(field: str) -> str:
     """Chinese label of a history field key."""
     if field in ("size", *TRACKED_FIELDS):
-        return str(Enterprise._meta.get_field(field).verbose_name)
+        model_field = Enterprise._meta.get_field(field)
+        assert isinstance(model_field, models.Field)  # tracked fields are the model's own columns
+        return str(model_field.verbose_name)
     if field.startswith("qualification:"):
         return QUALIFICATION_KINDS.get(field.partition(":")[2], field)
     return {"site": "经营场所", "created": "登记入库"}.get(field, field)

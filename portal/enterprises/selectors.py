@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django.core.exceptions import ValidationError
@@ -28,6 +28,10 @@ from .models import (
     Site,
     Size,
 )
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 # --- Profiles -------------------------------------------------------------------------------------
 
@@ -115,7 +119,7 @@ def _profile(enterprise: Enterprise) -> EnterpriseProfile:
     sites = tuple(
         SiteRecord(
             township_code=s.township.code,
-            zone_code=s.township.zone.code if s.township.zone_id else None,
+            zone_code=s.township.zone.code if s.township.zone is not None else None,
             park_codes=tuple(sorted(p.code for p in s.parks.all())),
             source=s.source,
             as_of=s.as_of,
@@ -176,7 +180,7 @@ def enterprise_profiles_by_id(
 # --- Scoped reads ---------------------------------------------------------------------------------
 
 
-def enterprise_queryset_for_user(*, user: Any) -> QuerySet[Enterprise]:
+def enterprise_queryset_for_user(*, user: User) -> QuerySet[Enterprise]:
     """Enterprises a user may see: all for staff, their own for an enterprise user, none otherwise."""
     if is_staff_user(user):
         return Enterprise.objects.all()
@@ -186,7 +190,7 @@ def enterprise_queryset_for_user(*, user: Any) -> QuerySet[Enterprise]:
     return Enterprise.objects.filter(pk=enterprise_id)
 
 
-def enterprise_get_for_user(*, user: Any, credit_code: str) -> Enterprise:
+def enterprise_get_for_user(*, user: User, credit_code: str) -> Enterprise:
     """The enterprise with that code if the user may see it; Http404 otherwise (strangers learn nothing)."""
     code = cc.normalise(credit_code)
     enterprise = enterprise_queryset_for_user(user=user).filter(credit_code=code).first()
@@ -251,7 +255,7 @@ class EnterpriseFilter(django_filters.FilterSet):
         return queryset.filter(Q(name__icontains=value) | Q(credit_code__startswith=cc.normalise(value)))
 
 
-def enterprise_list(*, user: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Enterprise]:
+def enterprise_list(*, user: User, filters: Mapping[str, Any] | None = None) -> QuerySet[Enterprise]:
     """Enterprises the user may see, filtered; invalid filters raise ValidationError naming the field."""
     queryset = enterprise_queryset_for_user(user=user).order_by("name", "credit_code")
     filterset = EnterpriseFilter(data=filters or {}, queryset=queryset)
@@ -280,7 +284,7 @@ def change_list(*, enterprise: Enterprise) -> QuerySet[EnterpriseChange]:
 # --- Department data imports (staff console) --------------------------------------------------------
 
 
-def feed_imports_for_staff(*, user: Any) -> QuerySet[FeedImport]:
+def feed_imports_for_staff(*, user: User) -> QuerySet[FeedImport]:
     """Every department import, newest first, for staff; nothing for anyone else. Reports are left out."""
     if not is_staff_user(user):
         return FeedImport.objects.none()
@@ -289,7 +293,7 @@ def feed_imports_for_staff(*, user: Any) -> QuerySet[FeedImport]:
     )
 
 
-def feed_import_get(*, user: Any, import_id: int) -> FeedImport:
+def feed_import_get(*, user: User, import_id: int) -> FeedImport:
     """One import with its report for staff; Http404 for anyone else or an unknown id."""
     feed_import = (
         FeedImport.objects.select_related("submitted_by").filter(pk=import_id).first() if is_staff_user(user) else None

@@ -1,5 +1,5 @@
 """Writes to the enterprise registry. Every change to facts, qualifications or sites is recorded in
-EnterpriseChange and announced with signals_out.notify_facts_changed (after commit)."""
+EnterpriseChange and announced with events.FACTS_CHANGED (after commit)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from matching.core.vocabulary import DEPARTMENT_SOURCES, SELF_DECLARED, SOURCES
+from portal import events
 from portal.accounts.models import User
+from portal.accounts.roles import Role, has_role
 from portal.api.exceptions import ApplicationError
+from portal.jobs import job_claim, job_fail, job_finish, job_sweep
 
 from . import credit_code as cc
-from . import places
+from . import feeds, places, tasks
 from .facts import Decision, FieldError, decide, parse_date, parse_facts, source_name
+from .feed_files import SUFFIXES, FeedFileError, check_content, field_label, iter_numbered_records
+from .feeds import KEPT_REJECTIONS, FeedError
 from .models import (
     MARKET_REGULATION,
     SIZE_INPUTS,
@@ -33,7 +38,6 @@ from .models import (
     Zone,
     json_value,
 )
-from .signals_out import notify_facts_changed
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +97,7 @@ def _apply_facts(
             new_source=source,
             new_as_of=as_of,
         )
-        if decision is Decision.REFUSED:
+        if decision is Decision.REFUSED and entry is not None:  # refused only over a department's entry
             refused.append(
                 FieldError(
                     key,
@@ -183,7 +187,7 @@ def enterprise_create(
         # Lost a race with another registration of the same code.
         raise ApplicationError("该统一社会信用代码已登记", code="duplicate_credit_code", field="credit_code") from None
     _record_history(enterprise, [("created", None, code), *changes], source=source, as_of=as_of, by=by)
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return enterprise
 
 
@@ -214,7 +218,7 @@ def enterprise_update_facts(
     _record_history(locked, changes, source=source, as_of=as_of, by=by)
     if changes or locked.provenance != enterprise.provenance:
         # A confirmation (same value, a newer date) changes no outcome but what explanations show.
-        notify_facts_changed([locked.pk])
+        events.emit(events.FACTS_CHANGED, enterprise_ids=[locked.pk])
     # Keep the caller's instance current.
     for field in locked._meta.concrete_fields:
         setattr(enterprise, field.attname, getattr(locked, field.attname))
@@ -271,7 +275,7 @@ def qualification_create(
     )
     change = (f"qualification:{kind}", None, _qualification_value(q))
     _record_history(enterprise, [change], source=source, as_of=as_of, by=by)
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return q
 
 
@@ -316,7 +320,7 @@ def qualification_update(
         _record_history(
             enterprise, [(f"qualification:{locked.kind}", old, new)], source=SELF_DECLARED, as_of=_today(), by=by
         )
-        notify_facts_changed([enterprise.pk])
+        events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return locked
 
 
@@ -338,7 +342,7 @@ def qualification_delete(*, qualification: Qualification, by: User | None = None
         by=by,
     )
     qualification.delete()
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
 
 
 # --- Sites (一照多址) -------------------------------------------------------------------------------
@@ -418,7 +422,7 @@ def site_file(
     )
     site.parks.set(parks)
     _record_history(enterprise, [("site", None, _site_value(site, park_codes))], source=source, as_of=site.as_of, by=by)
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
     return site
 
 
@@ -478,7 +482,7 @@ def site_withdraw(*, site: Site, by: User | None = None) -> None:
     value = _site_value(site, site.parks.values_list("code", flat=True))
     _record_history(enterprise, [("site", value, None)], source=site.source, as_of=_today(), by=by)
     site.delete()
-    notify_facts_changed([enterprise.pk])
+    events.emit(events.FACTS_CHANGED, enterprise_ids=[enterprise.pk])
 
 
 def _user(by: User | None) -> User | None:
@@ -496,7 +500,10 @@ def township_update(*, township: Township, name: str, zone: Zone | None) -> Town
     township.zone = zone
     township.save()
     if moved:
-        notify_facts_changed(Site.objects.filter(township=township).values_list("enterprise_id", flat=True).distinct())
+        events.emit(
+            events.FACTS_CHANGED,
+            enterprise_ids=Site.objects.filter(township=township).values_list("enterprise_id", flat=True).distinct(),
+        )
     return township
 
 
@@ -505,7 +512,7 @@ def zone_delete(*, zone: Zone) -> None:
     """Remove a functional zone; its townships keep no zone, and enterprises with sites there are re-matched."""
     affected = list(Site.objects.filter(township__zone=zone).values_list("enterprise_id", flat=True).distinct())
     zone.delete()
-    notify_facts_changed(affected)
+    events.emit(events.FACTS_CHANGED, enterprise_ids=affected)
 
 
 @transaction.atomic
@@ -513,7 +520,7 @@ def park_delete(*, park: Park) -> None:
     """Remove a 特色园区; enterprises with sites in it are re-matched."""
     affected = list(Site.objects.filter(parks=park).values_list("enterprise_id", flat=True).distinct())
     park.delete()
-    notify_facts_changed(affected)
+    events.emit(events.FACTS_CHANGED, enterprise_ids=affected)
 
 
 def parse_as_of(raw: Any) -> date:
@@ -530,10 +537,6 @@ FEED_REPORT_LIMIT = 10_000  # error-report lines kept on the row; the counts sta
 def feed_upload_create(*, by: User, source: str, file: Any, default_as_of: date | None = None) -> FeedImport:
     """Store an uploaded CSV/XLSX and queue its import (the task is sent once the row is committed)."""
     from pathlib import Path
-
-    from portal.accounts.roles import Role, has_role
-
-    from .feed_files import SUFFIXES, FeedFileError, check_content
 
     if not has_role(by, Role.DATA_OFFICER):
         raise ApplicationError("只有数据专员可以上传部门数据", code="data_officer_required", http_status=403)
@@ -566,33 +569,21 @@ def feed_upload_create(*, by: User, source: str, file: Any, default_as_of: date 
 def _send_feed_upload(import_id: int) -> None:
     from kombu.exceptions import OperationalError as BrokerError
 
-    from .tasks import feed_upload_task
-
     try:
-        feed_upload_task.delay(import_id)
+        tasks.feed_upload_task.delay(import_id)
     except BrokerError:
         logger.warning("broker unavailable: feed upload %s stays queued", import_id)
 
 
 def feed_upload_claim(*, import_id: int) -> FeedImport | None:
-    """Mark a queued upload running (conditional UPDATE); None when another worker has it or it is finished."""
-    from django.db.models import Q
-
-    from portal.lifecycle import stale_running
-
-    now = timezone.now()
-    claimed = (
-        FeedImport.objects.filter(pk=import_id, channel=FeedImport.Channel.CONSOLE)
-        .filter(Q(status=FeedImport.Status.QUEUED) | stale_running(FeedImport.Status.RUNNING, now=now))
-        .update(status=FeedImport.Status.RUNNING, started_at=now, heartbeat_at=now)
-    )
-    return FeedImport.objects.select_related("submitted_by").get(pk=import_id) if claimed == 1 else None
+    """Mark a queued upload running under a new claim (portal.jobs.job_claim); None when another worker has
+    it or it is finished. A resumed upload keeps its progress: it goes on after the committed chunks."""
+    rows = FeedImport.objects.filter(channel=FeedImport.Channel.CONSOLE).select_related("submitted_by")
+    return job_claim(rows, pk=import_id)
 
 
 def _report_lines(rejected: list[dict[str, Any]], rows: list[int]) -> list[dict[str, Any]]:
     """feed_apply's rejections (index within the chunk) as report lines naming the file row."""
-    from .feed_files import field_label
-
     lines = []
     for item in rejected:
         for error in item["errors"]:
@@ -618,9 +609,6 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
     """
     from itertools import islice
 
-    from .feed_files import FeedFileError, iter_numbered_records
-    from .feeds import FeedError, feed_apply
-
     def records() -> Iterator[tuple[int, dict[str, Any]]]:
         with feed_import.file.open("rb") as fh:
             yield from iter_numbered_records(fh, feed_import.filename)
@@ -642,9 +630,10 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
                 break  # the file changed under us: stop at what it holds
             with transaction.atomic():
                 row = FeedImport.objects.select_for_update().get(pk=feed_import.pk)
-                if row.status != FeedImport.Status.RUNNING or row.processed != start:
+                if row.status != FeedImport.Status.RUNNING or row.claim != feed_import.claim or row.processed != start:
                     return row  # another worker took over (or it was failed): leave it to them
-                result = feed_apply(
+                # Looked up on the module at each call, so a test can watch the chunks it is given.
+                result = feeds.feed_apply(
                     source=row.source,
                     records=[record for _, record in part],
                     channel=row.channel,
@@ -661,16 +650,12 @@ def feed_upload_process(*, feed_import: FeedImport, chunk: int = FEED_CHUNK) -> 
             feed_upload_fail(import_id=feed_import.pk, error=str(exc) or "无法读取文件")
             return FeedImport.objects.get(pk=feed_import.pk)
         start += len(part)
-    FeedImport.objects.filter(pk=feed_import.pk, status=FeedImport.Status.RUNNING).update(
-        status=FeedImport.Status.DONE, finished_at=timezone.now()
-    )
+    job_finish(feed_import)
     return FeedImport.objects.get(pk=feed_import.pk)
 
 
 def _count_chunk(row: FeedImport, result: Any, part: list[tuple[int, Any]], start: int) -> None:
     from django.db.models import F
-
-    from .feeds import KEPT_REJECTIONS
 
     lines = _report_lines(result.rejected, [number for number, _ in part])
     room = max(FEED_REPORT_LIMIT - len(row.report), 0)
@@ -691,27 +676,10 @@ def feed_uploads_sweep(*, queued_after_seconds: float | None = None) -> int:
 
     Sending twice is harmless: only one claim succeeds, and a resumed import skips committed chunks.
     """
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.db.models import Q
-
-    from portal.lifecycle import stale_running
-
-    now = timezone.now()
-    # Queued this long: its message may be gone (broker down, or restarted without its data).
-    queued_after = settings.JOB_STALE_AFTER_SECONDS if queued_after_seconds is None else queued_after_seconds
-    lost = FeedImport.objects.filter(channel=FeedImport.Channel.CONSOLE).filter(
-        Q(status=FeedImport.Status.QUEUED, received_at__lt=now - timedelta(seconds=queued_after))
-        | stale_running(FeedImport.Status.RUNNING, now=now)
-    )
-    import_ids = list(lost.values_list("pk", flat=True))
-    for import_id in import_ids:
-        _send_feed_upload(import_id)
-    return len(import_ids)
+    rows = FeedImport.objects.filter(channel=FeedImport.Channel.CONSOLE)
+    return job_sweep(rows, send=_send_feed_upload, queued_after_seconds=queued_after_seconds)
 
 
-def feed_upload_fail(*, import_id: int, error: str) -> None:
-    FeedImport.objects.filter(pk=import_id).exclude(status=FeedImport.Status.DONE).update(
-        status=FeedImport.Status.FAILED, error=error[:2000], finished_at=timezone.now()
-    )
+def feed_upload_fail(*, import_id: int, error: BaseException | str) -> None:
+    """Record an upload as failed (unless done), with the error in words for the console page."""
+    job_fail(FeedImport.objects.all(), pk=import_id, error=error)

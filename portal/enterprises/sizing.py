@@ -162,11 +162,12 @@ def classify(
     size = LARGE
     for ind in hit.indicators:
         value = values[ind]
-        tier = tier_of(hit, ind, value)  # type: ignore[arg-type]
+        assert value is not None  # a missing indicator returned above
+        tier = tier_of(hit, ind, value)
         tiers[ind] = tier
         if RANK[tier] < RANK[size]:
             size = tier
-        parts.append(f"{table.indicator_names[ind]}{_fmt(value)}{INDICATOR_UNITS[ind]}→{TIER_NAMES[tier]}")  # type: ignore[arg-type]
+        parts.append(f"{table.indicator_names[ind]}{_fmt(value)}{INDICATOR_UNITS[ind]}→{TIER_NAMES[tier]}")
     rule = "，取最低档" if len(tiers) > 1 else ""
     basis = f"{hit.name}：{'；'.join(parts)}{rule}→{TIER_NAMES[size]}"
     return SizeResult(size, category=hit, tiers=tiers, basis=basis)

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from matching.core.evaluator import compile_rule
 from matching.core.vocabulary import SOURCES
+from matching.models import MatchOutcome
+from matching.selectors import enterprise_matches
+from policies.models import Mode
 from portal.enterprises.facts import DEPARTMENT_FACTS, DEPARTMENT_QUALIFICATIONS
+from portal.enterprises.models import Enterprise
+from portal.enterprises.selectors import enterprise_profiles_by_id
 from portal.notifications.text import sentences
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+    from portal.enterprises.models import Enterprise
+
 
 # Rule facts (matching.core.registry) → the enterprise fields they are read from.
 _RULE_FACT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -61,7 +72,7 @@ def pending_facts(conditions: Iterable[Any]) -> list[PendingFact]:
     return list(seen.values())
 
 
-def policy_contact(version: Any) -> str:
+def policy_contact(version: PolicyVersion) -> str:
     """ "区科技局，联系人张三，电话0512-…" from the catalogue, or "" when it names nobody."""
     return "，".join(
         part
@@ -83,7 +94,7 @@ def pending_sentence(facts: list[PendingFact]) -> str:
     return f"待核验的自行填报信息：{'；'.join(parts)}" if parts else ""
 
 
-def confirm_fact_body(*, version: Any, facts: list[PendingFact]) -> str:
+def confirm_fact_body(*, version: PolicyVersion, facts: list[PendingFact]) -> str:
     """The 请核验 notice: what is pending, who verifies it, and whom to ask, in clean sentences."""
     contact = policy_contact(version)
     return sentences(
@@ -94,13 +105,9 @@ def confirm_fact_body(*, version: Any, facts: list[PendingFact]) -> str:
     )
 
 
-def confirm_fact_bodies(*, version: Any, enterprise_ids: list[int], on: Any) -> dict[int, str]:
+def confirm_fact_bodies(*, version: PolicyVersion, enterprise_ids: list[int], on: Any) -> dict[int, str]:
     """The 请核验 text for each enterprise: its own pending facts (the evaluator says which conditions
     rest on self-declared data), the verifying departments, and the policy's contact."""
-    from matching.core.evaluator import compile_rule
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profiles_by_id
-
     if not enterprise_ids:
         return {}
     compiled = compile_rule(version.rule)
@@ -115,25 +122,18 @@ def confirm_fact_bodies(*, version: Any, enterprise_ids: list[int], on: Any) -> 
 class VerificationRequest:
     """A 免申即享 policy the enterprise meets on self-declared data only, and whom to contact."""
 
-    version: Any
+    version: PolicyVersion
     facts: list[PendingFact]
     contact: str
 
 
-def verification_requests(*, enterprise: Any, on: Any) -> list[VerificationRequest]:
+def verification_requests(*, enterprise: Enterprise, on: Any) -> list[VerificationRequest]:
     """For the profile page's 申请核验: each published 免申即享 version this enterprise meets only on
     self-declared data, with the pending facts (evaluated now, from the current profile) and contacts.
     The caller has already checked that the user may see `enterprise`."""
-    from matching.core.evaluator import compile_rule
-    from matching.models import Outcome
-    from matching.selectors import enterprise_matches
-    from policies.models import Mode
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profiles_by_id
-
     records = [
         r
-        for r in enterprise_matches(enterprise=enterprise, outcome=Outcome.ELIGIBLE)
+        for r in enterprise_matches(enterprise=enterprise, outcome=MatchOutcome.ELIGIBLE)
         if not r.verified and r.policy_version.mode == Mode.EXEMPT
     ]
     if not records:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from policies.models import PolicyVersion, benefit_period_label
+from portal.lifecycle import Transition
 
 ACTIVE_STATUSES = ("determined", "notified", "confirmed", "objected")
 
@@ -90,8 +92,6 @@ class Entitlement(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Policy and period follow from the version that first granted the benefit.
         if self.policy_id is None or not self.period:
-            from policies.models import PolicyVersion
-
             policy_id, period = PolicyVersion.objects.values_list("policy_id", "benefit_period").get(
                 pk=self.policy_version_id
             )
@@ -101,12 +101,10 @@ class Entitlement(models.Model):
 
     @property
     def period_label(self) -> str:
-        from policies.models import benefit_period_label
-
         return benefit_period_label(self.period)
 
 
-class EntitlementTransition(models.Model):
+class EntitlementTransition(Transition):
     """Audit row: who moved an entitlement, when and why (by is null for the system).
 
     `by_role` is the actor's role at that moment (enterprise, reviewer, data_officer, system): pages
@@ -115,17 +113,8 @@ class EntitlementTransition(models.Model):
     it replaced is kept in previous_version / previous_explanation.
     """
 
-    class ByRole(models.TextChoices):
-        SYSTEM = "system", "系统（部门数据核验）"
-        ENTERPRISE = "enterprise", "企业用户"
-        REVIEWER = "reviewer", "审核人"
-        DATA_OFFICER = "data_officer", "数据专员"
-
     entitlement = models.ForeignKey(Entitlement, on_delete=models.CASCADE, related_name="transitions")
-    from_status = models.CharField("原状态", max_length=16, blank=True, default="")
     to_status = models.CharField("新状态", max_length=16, choices=Entitlement.Status.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    by_role = models.CharField("操作角色", max_length=16, choices=ByRole.choices, default=ByRole.SYSTEM)
     policy_version = models.ForeignKey(
         "policies.PolicyVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -134,12 +123,7 @@ class EntitlementTransition(models.Model):
     )
     previous_explanation = models.JSONField("原认定依据", null=True, blank=True)
     reason = models.TextField("说明", blank=True, default="")
-    at = models.DateTimeField("时间")
 
-    class Meta:
+    class Meta(Transition.Meta):
         verbose_name = "兑现状态变更"
         verbose_name_plural = "兑现状态变更"
-        ordering = ("at", "id")
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '—'} → {self.to_status}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
@@ -10,6 +10,12 @@ from django.http import Http404
 from portal.accounts.roles import is_staff_user
 
 from .models import Entitlement, EntitlementTransition
+from .services import sentence
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.enterprises.models import Enterprise
+
 
 _TRANSITIONS = Prefetch(
     "transitions",
@@ -19,7 +25,7 @@ _TRANSITIONS = Prefetch(
 )
 
 
-def entitlements_for_enterprise(*, enterprise: Any) -> QuerySet[Entitlement]:
+def entitlements_for_enterprise(*, enterprise: Enterprise) -> QuerySet[Entitlement]:
     return (
         Entitlement.objects.filter(enterprise=enterprise)
         .select_related("policy_version", "review_version", "enterprise")
@@ -27,7 +33,7 @@ def entitlements_for_enterprise(*, enterprise: Any) -> QuerySet[Entitlement]:
     )
 
 
-def entitlement_get_for_user(*, user: Any, enterprise: Any, entitlement_id: int) -> Entitlement:
+def entitlement_get_for_user(*, user: User, enterprise: Enterprise, entitlement_id: int) -> Entitlement:
     """The entitlement if it belongs to `enterprise` (which the caller may see); 404 otherwise."""
     entitlement = entitlements_for_enterprise(enterprise=enterprise).filter(pk=entitlement_id).first()
     if entitlement is None:
@@ -35,7 +41,7 @@ def entitlement_get_for_user(*, user: Any, enterprise: Any, entitlement_id: int)
     return entitlement
 
 
-def entitlements_for_staff(*, user: Any, status: str | None = None, recovery: bool = False) -> QuerySet[Entitlement]:
+def entitlements_for_staff(*, user: User, status: str | None = None, recovery: bool = False) -> QuerySet[Entitlement]:
     """All entitlements for staff; `recovery`: only the possible 追回 cases (disbursed, no longer eligible)."""
     if not is_staff_user(user):
         return Entitlement.objects.none()
@@ -66,7 +72,7 @@ def entitlement_timeline(*, entitlement: Entitlement, for_staff: bool = False) -
     """The entitlement's steps, oldest first, each with who, when, what and why, ready for a page."""
     steps = []
     for t in entitlement.transitions.all():
-        if t.from_status == t.to_status and t.previous_version is not None:
+        if t.from_status == t.to_status and t.previous_version is not None and t.policy_version is not None:
             what = f"依据更新：第{t.previous_version.number}版 → 第{t.policy_version.number}版"
         elif t.from_status == t.to_status:
             what = f"仍为“{t.get_to_status_display()}”"
@@ -78,8 +84,6 @@ def entitlement_timeline(*, entitlement: Entitlement, for_staff: bool = False) -
 
 def entitlement_next_step(*, entitlement: Entitlement) -> str:
     """What happens next, in the enterprise's words (shown under the status)."""
-    from .services import sentence
-
     Status = Entitlement.Status
     status = entitlement.status
     if status in (Status.DETERMINED, Status.NOTIFIED):

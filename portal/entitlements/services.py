@@ -1,7 +1,7 @@
 """Writes for 免申即享 entitlements and the pushes that follow a match decision.
 
 `on_match_changes` runs INSIDE the transaction that wrote the changed match records (it is the
-receiver of matching.signals_out.match_records_changed), so an entitlement, its notification and
+handler of events.MATCH_RECORDS_CHANGED, see portal/events.py), so an entitlement, its notification and
 the notification's outbox rows commit or roll back with the decision itself. Unique keys make it
 exactly-once: one entitlement per (enterprise, policy, benefit period) whatever versions are
 published, one 免申即享 notification per (enterprise, benefit, kind).
@@ -15,29 +15,42 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from matching.core.describe import describe_condition
+from matching.core.evaluator import compile_rule
 from matching.core.rules import iter_conditions
-from portal.accounts.roles import Role, has_any_role
+from matching.models import MatchOutcome, MatchRecord
+from matching.selectors import today
+from policies.models import Mode, PolicyVersion
+from portal.accounts.permissions import require_deciding_staff, require_enterprise_member, require_reason
 from portal.api.exceptions import ApplicationError
-from portal.lifecycle import status_move
-from portal.notifications.binding import bound_cursor
+from portal.db import bound_cursor
+from portal.enterprises.models import Enterprise
+from portal.enterprises.selectors import enterprise_profiles_by_id
+from portal.lifecycle import actor_role, status_move
 from portal.notifications.models import Notification
-from portal.notifications.services import NotificationSpec, notifications_create_bulk
+from portal.notifications.services import NotificationSpec, notification_create, notifications_create_bulk
 from portal.notifications.text import sentences
 
+from .contacts import confirm_fact_bodies
 from .models import Entitlement, EntitlementTransition
+from .reminders import may_apply_spec, window_closed, window_is_open
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+    from portal.accounts.models import User
+
 
 Status = Entitlement.Status
 Kind = Notification.Kind
-STAFF_ROLES = (Role.REVIEWER, Role.DATA_OFFICER)
 
 
-def _policy_link(version: Any) -> str:
+def _policy_link(version: PolicyVersion) -> str:
     return f"/policies/{version.policy_id}/"
 
 
@@ -52,12 +65,12 @@ def _unknown_conditions(rule: dict[str, Any], states: str, letters: str = "U") -
     ]
 
 
-def exempt_granted_key(version: Any) -> str:
+def exempt_granted_key(version: PolicyVersion) -> str:
     """The dedupe key of a version's 免申即享 granted push (shared with every version of the same benefit)."""
     return _benefit_key(version, Kind.EXEMPT_GRANTED)
 
 
-def _benefit_key(version: Any, kind: str) -> str:
+def _benefit_key(version: PolicyVersion, kind: str) -> str:
     """Dedupe key of a 免申即享 push: the benefit (policy + period), not the version, so a corrected
     version that decides the same thing sends nothing again."""
     return f"p{version.policy_id}:{version.benefit_period}:{kind}"
@@ -70,7 +83,7 @@ def _unknown_facts(rule: dict[str, Any], states: str) -> list[str]:
     return sorted(facts)
 
 
-def _needs_info_key(version: Any, states: str) -> str:
+def _needs_info_key(version: PolicyVersion, states: str) -> str:
     if version.mode != "exempt":
         return f"pv{version.pk}:{Kind.NEEDS_INFO}"
     # Keyed by the facts still missing, not the version or the condition's wording: the same facts
@@ -81,7 +94,7 @@ def _needs_info_key(version: Any, states: str) -> str:
 
 
 def _needs_info_spec(
-    version: Any, enterprise_id: int, key: str, unknown: list[str], pending: list[str]
+    version: PolicyVersion, enterprise_id: int, key: str, unknown: list[str], pending: list[str]
 ) -> NotificationSpec:
     """What a needs_info decision asks for: facts to supply, and commitments / judgements no data decides."""
     payload = {"policy_version_id": version.pk}
@@ -118,13 +131,12 @@ def _needs_info_spec(
 
 def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | None) -> None:
     """Create entitlements and notifications for changed decisions (inside the decision's transaction)."""
-    from matching.models import MatchRecord, Outcome
-    from policies.models import Mode, PolicyVersion
-
     if not changes:
         return
     version = PolicyVersion.objects.get(pk=version_id)
-    newly_eligible = [c for c in changes if c.outcome == Outcome.ELIGIBLE and c.previous_outcome != Outcome.ELIGIBLE]
+    newly_eligible = [
+        c for c in changes if c.outcome == MatchOutcome.ELIGIBLE and c.previous_outcome != MatchOutcome.ELIGIBLE
+    ]
     specs: list[NotificationSpec] = []
     if version.mode == Mode.EXEMPT:
         if version.status != PolicyVersion.Status.PUBLISHED:
@@ -135,9 +147,9 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
         granted = [
             c
             for c in changes
-            if c.outcome == Outcome.ELIGIBLE
+            if c.outcome == MatchOutcome.ELIGIBLE
             and c.verified
-            and not (c.previous_outcome == Outcome.ELIGIBLE and c.previous_verified)
+            and not (c.previous_outcome == MatchOutcome.ELIGIBLE and c.previous_verified)
         ]
         granted_ids = list(dict.fromkeys(c.enterprise_id for c in granted))
         created = _entitlements_create(version=version, enterprise_ids=granted_ids)
@@ -184,17 +196,14 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     else:
         # 可申报 only while the window is open: a window that opens later is pushed on its opening day
         # (reminders.apply_window_opening_pushes, same dedupe key); a closed one is never pushed.
-        from .reminders import may_apply_spec, window_is_open
-
         if window_is_open(version, timezone.localdate()):
             specs += [may_apply_spec(enterprise_id=c.enterprise_id, version=version) for c in newly_eligible]
-    needs_info = [c for c in changes if c.outcome == Outcome.NEEDS_INFO and c.previous_outcome != Outcome.NEEDS_INFO]
-    if needs_info and version.mode == Mode.APPLY:
-        from .reminders import window_closed
-
-        # Supplying information cannot help with a 申报 policy whose window has closed.
-        if window_closed(version, timezone.localdate()):
-            needs_info = []
+    needs_info = [
+        c for c in changes if c.outcome == MatchOutcome.NEEDS_INFO and c.previous_outcome != MatchOutcome.NEEDS_INFO
+    ]
+    # Supplying information cannot help with a 申报 policy whose window has closed.
+    if needs_info and version.mode == Mode.APPLY and window_closed(version, timezone.localdate()):
+        needs_info = []
     if needs_info:
         states = dict(MatchRecord.objects.filter(pk__in=[c.record_id for c in needs_info]).values_list("pk", "states"))
         wording_cache: dict[str, tuple[list[str], list[str]]] = {}
@@ -211,10 +220,6 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     # verify them and the policy's contact (built here, after the branches, from what they chose).
     confirm = [spec.enterprise_id for spec in specs if spec.kind == Kind.CONFIRM_FACT]
     if confirm:
-        from dataclasses import replace
-
-        from .contacts import confirm_fact_bodies
-
         bodies = confirm_fact_bodies(version=version, enterprise_ids=confirm, on=timezone.localdate())
         specs = [
             replace(spec, body=bodies[spec.enterprise_id])
@@ -233,7 +238,9 @@ _GRANT_STEPS = (
 )
 
 
-def _version_transition(row: Entitlement, previous_status: str, *, version: Any, reason: str, now: Any) -> Any:
+def _version_transition(
+    row: Entitlement, previous_status: str, *, version: PolicyVersion, reason: str, now: Any
+) -> Any:
     """The system's history row when a new version re-decides an entitlement: both decisions kept
     (the earlier version and its explanation on the row, the new version as the current one)."""
     return EntitlementTransition(
@@ -249,7 +256,7 @@ def _version_transition(row: Entitlement, previous_status: str, *, version: Any,
     )
 
 
-def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> list[int]:
+def _entitlements_create(*, version: PolicyVersion, enterprise_ids: list[int]) -> list[int]:
     """Entitlements for these enterprises where they have none for this benefit (policy + period),
     each with its transitions; returns the enterprises that got a new one. The unique key on the
     benefit decides, also against a concurrent run or a concurrent version."""
@@ -298,11 +305,9 @@ def _entitlements_create(*, version: Any, enterprise_ids: list[int]) -> list[int
     return [e for _, e in created]
 
 
-def _entitlements_create_postgresql(*, version: Any, enterprise_ids: list[int], now: Any) -> list[int]:
+def _entitlements_create_postgresql(*, version: PolicyVersion, enterprise_ids: list[int], now: Any) -> list[int]:
     """The same as one set-based statement: INSERT … SELECT FROM unnest(ids) ON CONFLICT DO NOTHING
     RETURNING feeds the transitions' INSERT, so only the rows this statement created get them."""
-    from matching.models import MatchRecord
-
     qn = connection.ops.quote_name
     entitlement, transition = qn(Entitlement._meta.db_table), qn(EntitlementTransition._meta.db_table)
     record = qn(MatchRecord._meta.db_table)
@@ -350,14 +355,14 @@ def _entitlements_create_postgresql(*, version: Any, enterprise_ids: list[int], 
         return [row[0] for row in cursor.fetchall()]
 
 
-def _benefit_entitlements(version: Any) -> Any:
+def _benefit_entitlements(version: PolicyVersion) -> Any:
     """The live entitlements to `version`'s benefit (same policy, same period), merged duplicates aside."""
     return Entitlement.objects.filter(
         policy_id=version.policy_id, period=version.benefit_period, duplicate_of__isnull=True
     ).exclude(status=Status.REVOKED)
 
 
-def _entitlements_rebase(*, version: Any, enterprise_ids: Sequence[int], now: Any = None) -> int:
+def _entitlements_rebase(*, version: PolicyVersion, enterprise_ids: Sequence[int], now: Any = None) -> int:
     """Entitlements to this benefit granted under an earlier version, whose enterprise `version` finds
     eligible (verified) too: they stay, now resting on `version`'s decision. The earlier decision is
     kept in the transition row. One under review (待复核) because an intermediate version dropped it
@@ -408,15 +413,9 @@ def _entitlements_rebase(*, version: Any, enterprise_ids: Sequence[int], now: An
     return len(rows)
 
 
-def _decision_explanations(version: Any, enterprise_ids: list[int]) -> dict[int, Any]:
+def _decision_explanations(version: PolicyVersion, enterprise_ids: list[int]) -> dict[int, Any]:
     """`version`'s explanation for each enterprise: its stored match record's, or (no record: the bulk
     path stores none for an ineligible decision) the evaluator's, computed now."""
-    from matching.core.evaluator import compile_rule
-    from matching.models import MatchRecord
-    from matching.selectors import today
-    from portal.enterprises.models import Enterprise
-    from portal.enterprises.selectors import enterprise_profiles_by_id
-
     found = dict(
         MatchRecord.objects.filter(policy_version=version, enterprise_id__in=enterprise_ids)
         .exclude(explanation__isnull=True)
@@ -442,9 +441,6 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
     - it does not, and it was already disbursed: listed as a possible 追回 case, status unchanged.
     An entitlement staff already reviewed under this version (review_version) is left alone.
     """
-    from matching.models import MatchRecord, Outcome
-    from policies.models import Mode, PolicyVersion
-
     counts = {"rebased": 0, "review": 0, "recovery": 0}
     with transaction.atomic():
         # Serialise with the version's own chunks (they lock the same row).
@@ -462,7 +458,7 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
             return counts
         eligible = set(
             MatchRecord.objects.filter(
-                policy_version=version, enterprise_id__in=enterprise_ids, outcome=Outcome.ELIGIBLE, verified=True
+                policy_version=version, enterprise_id__in=enterprise_ids, outcome=MatchOutcome.ELIGIBLE, verified=True
             ).values_list("enterprise_id", flat=True)
         )
         now = timezone.now()
@@ -546,8 +542,6 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
     created with it); `refresh` also replaces a different one (the record's explanation was restated),
     except on a disbursed or revoked entitlement, which keeps the basis it had. Sends nothing.
     """
-    from matching.models import MatchRecord, Outcome
-
     if not enterprise_ids:
         return 0
     if connection.vendor == "postgresql":
@@ -571,7 +565,7 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
         params = {
             "version": version_id,
             "ids": list(enterprise_ids),
-            "eligible": str(Outcome.ELIGIBLE),
+            "eligible": str(MatchOutcome.ELIGIBLE),
             "frozen": [str(s) for s in EXPLANATION_FROZEN],
         }
         with bound_cursor() as cursor:
@@ -579,7 +573,7 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
             return cursor.rowcount
     explanations = dict(
         MatchRecord.objects.filter(
-            policy_version_id=version_id, enterprise_id__in=enterprise_ids, outcome=Outcome.ELIGIBLE, verified=True
+            policy_version_id=version_id, enterprise_id__in=enterprise_ids, outcome=MatchOutcome.ELIGIBLE, verified=True
         )
         .exclude(explanation__isnull=True)
         .values_list("enterprise_id", "explanation")
@@ -594,8 +588,8 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
         for entitlement in candidates.only("pk", "enterprise_id", "explanation")
         if entitlement.explanation != explanations[entitlement.enterprise_id]
     ]
-    for entitlement in pending:
-        entitlement.explanation = explanations[entitlement.enterprise_id]
+    for row in pending:
+        row.explanation = explanations[row.enterprise_id]
     Entitlement.objects.bulk_update(pending, ["explanation"], batch_size=2000)
     return len(pending)
 
@@ -610,23 +604,11 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 
-def actor_role(user: Any) -> str:
-    """The role an actor holds for the audit trail: what an enterprise is shown instead of a staff name."""
-    ByRole = EntitlementTransition.ByRole
-    if user is None:
-        return ByRole.SYSTEM
-    if has_any_role(user, Role.REVIEWER):
-        return ByRole.REVIEWER
-    if has_any_role(user, Role.DATA_OFFICER):
-        return ByRole.DATA_OFFICER
-    return ByRole.ENTERPRISE
-
-
 def _move(
     *,
     entitlement: Entitlement,
     to: str,
-    by: Any,
+    by: User,
     reason: str = "",
     allowed: tuple[str, ...] | None = None,
     notice: str = "",
@@ -645,8 +627,6 @@ def _move(
         reason=reason,
         at=now,
     )
-    from portal.notifications.services import notification_create
-    from portal.notifications.text import sentences
 
     # One notice per step taken: a second objection round or review gets its own.
     step = EntitlementTransition.objects.filter(entitlement=locked, to_status=to).count()
@@ -674,40 +654,21 @@ def sentence(text: str) -> str:
     return text if not text or text[-1] in "。！？.!?；;" else f"{text}。"
 
 
-def _require_reason(reason: str, field: str = "reason") -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError("请填写理由", code="required", field=field)
-    if len(reason) > 2000:
-        raise ApplicationError("理由不能超过2000字", code="max_length", field=field)
-    return reason
-
-
-def _require_member(entitlement: Entitlement, user: Any) -> None:
-    if getattr(user, "enterprise_id", None) != entitlement.enterprise_id:
-        raise ApplicationError("只有该企业的用户可以办理", code="not_enterprise_user", http_status=403)
-
-
-def _require_staff(user: Any) -> None:
-    if not has_any_role(user, *STAFF_ROLES):
-        raise ApplicationError("只有审核人或数据专员可以办理", code="staff_role_required", http_status=403)
-
-
 @transaction.atomic
-def entitlement_confirm(*, entitlement: Entitlement, by: Any) -> Entitlement:
-    _require_member(entitlement, by)
+def entitlement_confirm(*, entitlement: Entitlement, by: User) -> Entitlement:
+    require_enterprise_member(by, entitlement.enterprise_id)
     return _move(entitlement=entitlement, to=Status.CONFIRMED, by=by, reason="企业确认")
 
 
 @transaction.atomic
-def entitlement_object(*, entitlement: Entitlement, by: Any, reason: str) -> Entitlement:
-    _require_member(entitlement, by)
-    reason = _require_reason(reason)
+def entitlement_object(*, entitlement: Entitlement, by: User, reason: str) -> Entitlement:
+    require_enterprise_member(by, entitlement.enterprise_id)
+    reason = require_reason(reason)
     return _move(entitlement=entitlement, to=Status.OBJECTED, by=by, reason=reason, objection_reason=reason)
 
 
 @transaction.atomic
-def entitlement_resolve(*, entitlement: Entitlement, by: Any, decision: str, resolution: str) -> Entitlement:
+def entitlement_resolve(*, entitlement: Entitlement, by: User, decision: str, resolution: str) -> Entitlement:
     """Staff settle an objection: `confirm` (the entitlement stands) or `revoke` (it is withdrawn).
 
     A resolution that keeps the entitlement does NOT count as the enterprise's confirmation: the
@@ -715,8 +676,8 @@ def entitlement_resolve(*, entitlement: Entitlement, by: Any, decision: str, res
     moves it on. Staff cannot agree on an enterprise's behalf, and disbursement needs its consent.
     The enterprise is told the resolution and this next step.
     """
-    _require_staff(by)
-    resolution = _require_reason(resolution, "resolution")
+    require_deciding_staff(by)
+    resolution = require_reason(resolution, "resolution")
     if entitlement.status != Status.OBJECTED:
         raise ApplicationError("只有“企业有异议”的记录需要处理", code="invalid_transition", http_status=409)
     title = entitlement.policy_version.title
@@ -751,20 +712,21 @@ def entitlement_resolve(*, entitlement: Entitlement, by: Any, decision: str, res
 
 
 @transaction.atomic
-def entitlement_review_resolve(*, entitlement: Entitlement, by: Any, decision: str, reason: str) -> Entitlement:
+def entitlement_review_resolve(*, entitlement: Entitlement, by: User, decision: str, reason: str) -> Entitlement:
     """Staff settle a 待复核 entitlement (a newer version did not find the enterprise eligible):
     `keep` (it returns to the status it had, and stays kept under that version) or `revoke`."""
-    _require_staff(by)
-    reason = _require_reason(reason)
+    require_deciding_staff(by)
+    reason = require_reason(reason)
     if entitlement.status != Status.PENDING_REVIEW:
         raise ApplicationError("只有“待复核”的记录需要复核", code="invalid_transition", http_status=409)
     title = entitlement.policy_version.title
     if decision == "keep":
         back = entitlement.status_before_review or Status.NOTIFIED
-        next_step = {
+        next_steps: dict[str, str] = {
             Status.CONFIRMED: "下一步：等待兑现，无需办理。",
             Status.OBJECTED: "下一步：您此前提出的异议仍由工作人员处理。",
-        }.get(back, "下一步：请在“免申即享兑现”中确认；如有异议可提出。")
+        }
+        next_step = next_steps.get(back, "下一步：请在“免申即享兑现”中确认；如有异议可提出。")
         return _move(
             entitlement=entitlement,
             to=back,
@@ -791,11 +753,11 @@ def entitlement_review_resolve(*, entitlement: Entitlement, by: Any, decision: s
 
 
 @transaction.atomic
-def entitlement_recovery_note(*, entitlement: Entitlement, by: Any, note: str) -> Entitlement:
+def entitlement_recovery_note(*, entitlement: Entitlement, by: User, note: str) -> Entitlement:
     """Staff record what they found on a possible 追回 case (nothing is clawed back by the system).
     The status stays 已兑现; the case leaves the list once noted. Not shown to the enterprise."""
-    _require_staff(by)
-    note = _require_reason(note, "note")
+    require_deciding_staff(by)
+    note = require_reason(note, "note")
     locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
     if locked.recovery_flagged_at is None:
         raise ApplicationError("该记录不在可能追回清单中", code="invalid_transition", http_status=409)
@@ -806,13 +768,13 @@ def entitlement_recovery_note(*, entitlement: Entitlement, by: Any, note: str) -
 
 
 @transaction.atomic
-def entitlement_disburse(*, entitlement: Entitlement, by: Any) -> Entitlement:
-    _require_staff(by)
+def entitlement_disburse(*, entitlement: Entitlement, by: User) -> Entitlement:
+    require_deciding_staff(by)
     return _move(entitlement=entitlement, to=Status.DISBURSED, by=by, reason="已兑现")
 
 
 @transaction.atomic
-def entitlement_revoke(*, entitlement: Entitlement, by: Any, reason: str) -> Entitlement:
-    _require_staff(by)
-    reason = _require_reason(reason)
+def entitlement_revoke(*, entitlement: Entitlement, by: User, reason: str) -> Entitlement:
+    require_deciding_staff(by)
+    reason = require_reason(reason)
     return _move(entitlement=entitlement, to=Status.REVOKED, by=by, reason=reason, revoke_reason=reason)

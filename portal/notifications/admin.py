@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from portal.api.exceptions import ApplicationError
 
 from .models import ChannelPreference, Delivery, Notification, SmsMessage, WebhookEndpoint
+from .services import webhook_url_validate
 
 
 @admin.register(Notification)
@@ -27,7 +29,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     raw_id_fields = ("notification", "user", "endpoint", "retried_by")
     readonly_fields = [f.name for f in Delivery._meta.fields]
 
-    def has_add_permission(self, request) -> bool:  # outbox rows are written by the services only
+    def has_add_permission(self, request: HttpRequest) -> bool:  # outbox rows are written by the services only
         return False
 
 
@@ -41,8 +43,6 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def clean_url(self) -> str:
         # The same check as the API and the pages: the admin is no way around it.
-        from .services import webhook_url_validate
-
         try:
             return webhook_url_validate(self.cleaned_data.get("url", ""))
         except ApplicationError as error:

@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -32,8 +32,9 @@ from django.db.models import F
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from .binding import bound_cursor
-from .channels import CHANNELS, Outgoing, PermanentDeliveryError, TransientDeliveryError
+from portal.db import bound_cursor
+
+from .channels import CHANNELS, Channel, Outgoing, PermanentDeliveryError, TransientDeliveryError
 from .models import Delivery, Notification, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,10 @@ def retry_delay(attempts: int) -> float:
     return _random.uniform(ceiling / 2, ceiling)
 
 
-def chunked(items: list[int], size: int) -> Iterator[list[int]]:
+_T = TypeVar("_T")
+
+
+def chunked(items: list[_T], size: int) -> Iterator[list[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -139,7 +143,7 @@ def _load(claimed: list[tuple[Any, ...]]) -> list[tuple[Outgoing, int]]:
         enterprise_ids = sorted({notifications[row[1]][1] for row in claimed if row[1] in notifications})
         enterprises = {
             pk: (code, name)
-            for pk, code, name in enterprise_model.objects.filter(pk__in=enterprise_ids)
+            for pk, code, name in enterprise_model._default_manager.filter(pk__in=enterprise_ids)
             .order_by()
             .values_list("pk", "credit_code", "name")
         }
@@ -291,7 +295,7 @@ def deliveries_send(*, delivery_ids: Iterable[int]) -> dict[str, int]:
     """
     ids = sorted({int(pk) for pk in delivery_ids})
     stats: Counter[str] = Counter()
-    channels: dict[str, Any] = {}
+    channels: dict[str, Channel] = {}
     marks = _SentMarks()
     failures_in_a_row: Counter[str] = Counter()
     tripped: set[str] = set()

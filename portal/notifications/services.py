@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,12 +23,18 @@ from django.utils import timezone
 
 from portal.accounts.roles import Role, has_any_role
 from portal.api.exceptions import ApplicationError
+from portal.celery import app
+from portal.db import bound_cursor
 
-from .binding import bound_cursor
+from . import tasks
 from .delivery import chunked
 from .models import ChannelPreference, Delivery, Notification, NotificationRead, WebhookEndpoint
 from .sms import PHONE_RE
 from .webhooks import internal_address_of, url_is_allowed
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +100,9 @@ def _insert_new(objs: list[Notification]) -> list[Notification]:
     so that a repeat creates no outbox rows either.) The portable path, used on SQLite (≥ 3.35).
     """
     meta = Notification._meta
-    fields = [meta.get_field(name) for name in _INSERT_FIELDS]
+    concrete = {f.name: f for f in meta.concrete_fields}
+    fields = [concrete[name] for name in _INSERT_FIELDS]
+    columns = [f.column for f in fields if f.column is not None]  # every concrete field has one
     qn = connection.ops.quote_name
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     by_key = {(obj.enterprise_id, obj.dedupe_key): obj for obj in objs}
@@ -105,7 +113,7 @@ def _insert_new(objs: list[Notification]) -> list[Notification]:
             part = objs[start : start + batch]
             # Identifiers come from model metadata; every value is a parameter.
             sql = (
-                f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+                f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
                 f"VALUES {', '.join([row] * len(part))} "
                 f"ON CONFLICT ({qn('enterprise_id')}, {qn('dedupe_key')}) DO NOTHING "
                 f"RETURNING {qn('id')}, {qn('enterprise_id')}, {qn('dedupe_key')}"
@@ -315,7 +323,7 @@ def notification_create(
     body: str = "",
     link: str = "",
     payload: dict[str, Any] | None = None,
-    actor: Any = None,
+    actor: User | None = None,
 ) -> Notification | None:
     """Create the notification and its outbox rows; None if (enterprise_id, dedupe_key) already exists.
 
@@ -352,14 +360,12 @@ def deliveries_enqueue(delivery_ids: list[int]) -> int:
     Runs after commit, in the caller's request: a broker outage must not fail or hang it. On the first
     error we stop, log, and clear `enqueued_at` on the rest so the next sweep hands them over.
     """
-    from .tasks import deliver_batch
-
     ids = list(delivery_ids)
     handed = 0
     for batch in chunked(ids, settings.NOTIFICATIONS_BATCH_SIZE):
         try:
             # retry=False: one quick attempt (the broker transport options bound the connect); the sweep retries.
-            deliver_batch.apply_async(args=[batch], retry=False)
+            tasks.deliver_batch.apply_async(args=[batch], retry=False)
         except Exception:
             logger.warning(
                 "Could not hand %s deliveries to the broker; the outbox sweep will", len(ids) - handed, exc_info=True
@@ -380,15 +386,14 @@ def _broker_queue_empty() -> bool:
     """Whether no message waits in the broker's default queue (False when unknown: tasks inline, broker down)."""
     from kombu.exceptions import ChannelError
 
-    from portal.celery import app
-
     if app.conf.task_always_eager:
         return False
     try:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1)
             try:
-                _, waiting, _ = conn.default_channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
+                channel: Any = conn.default_channel  # kombu's Channel; its stub (StdChannel) omits queue_declare
+                _, waiting, _ = channel.queue_declare(queue=app.conf.task_default_queue, passive=True)
             except ChannelError:  # Redis drops an empty list: no such queue means nothing waits
                 return True
             return waiting == 0
@@ -442,7 +447,7 @@ def outbox_sweep(*, now: Any = None) -> dict[str, int]:
 
 
 @transaction.atomic
-def notification_mark_read(*, notification: Notification, user: Any) -> NotificationRead:
+def notification_mark_read(*, notification: Notification, user: User) -> NotificationRead:
     """Mark read for this user only; marking twice keeps the first time."""
     if user.enterprise_id is None or user.enterprise_id != notification.enterprise_id:
         raise ApplicationError("未找到该通知", code="not_found", http_status=404)
@@ -451,7 +456,7 @@ def notification_mark_read(*, notification: Notification, user: Any) -> Notifica
 
 
 @transaction.atomic
-def notifications_mark_all_read(*, user: Any) -> int:
+def notifications_mark_all_read(*, user: User) -> int:
     """Mark every notification of the user's enterprise read for this user; returns how many were unread."""
     if user.enterprise_id is None:
         return 0
@@ -469,7 +474,7 @@ def notifications_mark_all_read(*, user: Any) -> int:
 @transaction.atomic
 def channel_preference_update(
     *,
-    user: Any,
+    user: User,
     email_enabled: bool | None = None,
     sms_enabled: bool | None = None,
     phone: str | None = None,
@@ -495,7 +500,7 @@ RETRY_ROLES = (Role.DATA_OFFICER, Role.POLICY_EDITOR, Role.REVIEWER)
 
 
 @transaction.atomic
-def delivery_retry(*, delivery: Delivery, by: Any) -> Delivery:
+def delivery_retry(*, delivery: Delivery, by: User) -> Delivery:
     """Staff send a dead (or failed) delivery again, with a fresh attempt budget."""
     if not has_any_role(by, *RETRY_ROLES):
         raise ApplicationError("没有权限重试推送", code="permission_denied", http_status=403)

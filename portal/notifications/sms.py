@@ -14,6 +14,8 @@ import re
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from .models import SmsMessage
+
 logger = logging.getLogger(__name__)
 
 # Mainland mobile numbers: 11 digits starting 13–19.
@@ -50,8 +52,6 @@ class DatabaseSmsBackend(SmsBackend):
     """
 
     def send(self, *, delivery_id: int, phone: str, text: str) -> str:
-        from .models import SmsMessage
-
         if not PHONE_RE.match(phone):
             raise PermanentError(f"手机号码格式不正确：{phone}")
         message, created = SmsMessage.objects.get_or_create(

@@ -136,7 +136,8 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.pinned = pinned
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.pinned, self.port), self.timeout, self.source_address)
+        # source_address is set by HTTPConnection.__init__ but missing from typeshed's stub
+        self.sock = socket.create_connection((self.pinned, self.port), self.timeout, self.source_address)  # type: ignore[attr-defined]
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
@@ -145,8 +146,9 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.pinned = pinned
 
     def connect(self) -> None:
-        sock = socket.create_connection((self.pinned, self.port), self.timeout, self.source_address)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # certificate of the name
+        # source_address and _context (the SSL context) are set by HTTPSConnection.__init__; typeshed omits them
+        sock = socket.create_connection((self.pinned, self.port), self.timeout, self.source_address)  # type: ignore[attr-defined]
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
 class _PinnedHTTPHandler(urllib.request.HTTPHandler):
@@ -164,7 +166,9 @@ class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
         self.pinned = pinned
 
     def https_open(self, req: urllib.request.Request) -> Any:
-        return self.do_open(functools.partial(_PinnedHTTPSConnection, pinned=self.pinned), req, context=self._context)
+        # HTTPSHandler keeps its SSL context in _context (set in __init__, not in typeshed)
+        context = self._context  # type: ignore[attr-defined]
+        return self.do_open(functools.partial(_PinnedHTTPSConnection, pinned=self.pinned), req, context=context)
 
 
 def pinned_handlers(pinned: str) -> list[urllib.request.BaseHandler]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
+from portal.celery import app
+
 
 @dataclass(frozen=True)
 class PartStatus:
@@ -26,8 +28,6 @@ def check_database() -> PartStatus:
 
 
 def check_broker() -> PartStatus:
-    from portal.celery import app
-
     if app.conf.task_always_eager:
         return PartStatus(True, "inline (task_always_eager)", required=False)
     try:
@@ -39,8 +39,6 @@ def check_broker() -> PartStatus:
 
 
 def check_worker() -> PartStatus:
-    from portal.celery import app
-
     if app.conf.task_always_eager:
         return PartStatus(True, "inline (task_always_eager)", required=False)
     try:

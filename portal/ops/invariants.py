@@ -18,6 +18,9 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
+from matching.models import MatchOutcome, MatchRecord
+from portal.entitlements.models import Entitlement
+
 from .models import InvariantCheck
 
 # Chinese names for the dashboard and the command's output (codes stay in the stored JSON).
@@ -31,8 +34,6 @@ LABELS: dict[str, str] = {
 
 def payable_statuses() -> tuple[str, ...]:
     """Statuses in which an entitlement has been, or may yet be, paid."""
-    from portal.entitlements.models import Entitlement
-
     Status = Entitlement.Status
     return (
         Status.DETERMINED,
@@ -51,13 +52,10 @@ def payable_key() -> tuple[str, ...]:
 
 def invariant_counts() -> dict[str, int]:
     """The number of rows breaking each rule (codes as in LABELS), one query per rule."""
-    from matching.models import MatchRecord, Outcome
-    from portal.entitlements.models import Entitlement
-
     current_grant = MatchRecord.objects.filter(
         enterprise_id=OuterRef("enterprise_id"),
         policy_version_id=OuterRef("policy_version_id"),
-        outcome=Outcome.ELIGIBLE,
+        outcome=MatchOutcome.ELIGIBLE,
         verified=True,
     )
     duplicates = (
@@ -70,7 +68,7 @@ def invariant_counts() -> dict[str, int]:
     return {
         "unexplained_entitlements": Entitlement.objects.filter(explanation__isnull=True).count(),
         "unexplained_records": MatchRecord.objects.filter(
-            Q(outcome=Outcome.ELIGIBLE) | Q(outcome=Outcome.NEEDS_INFO), explanation__isnull=True
+            Q(outcome=MatchOutcome.ELIGIBLE) | Q(outcome=MatchOutcome.NEEDS_INFO), explanation__isnull=True
         ).count(),
         "undecided_entitlements": Entitlement.objects.exclude(
             status__in=(Entitlement.Status.REVOKED, Entitlement.Status.PENDING_REVIEW)

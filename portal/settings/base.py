@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "matching",
     "policies",
     "frontend",
+    "portal",  # last: its ready() wires the domain events (portal/events.py) once every app is loaded
 ]
 
 MIDDLEWARE = [
@@ -70,7 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.accounts.middleware.StaffSessionIdleTimeout",
     "django_otp.middleware.OTPMiddleware",
-    "portal.audit.context.AuditContextMiddleware",
+    "portal.audit.middleware.AuditContextMiddleware",
     "portal.accounts.two_factor.TwoFactorGate",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -341,6 +342,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The public policy list is kept rendered per catalogue version (policies/public_cache.py); this is the
+# longest a stored page lives, which bounds how stale a change made around the services can be.
+PUBLIC_POLICY_LIST_CACHE_SECONDS = env.int("PUBLIC_POLICY_LIST_CACHE_SECONDS", default=300)
 
 # Health: /healthz treats the worker as required only when tasks are not inline.
 HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)

@@ -10,7 +10,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import RequestFactory
 
-from portal.accounts.demo import DEMO_LOGINS
+from devtools.demo.accounts import DEMO_LOGINS
 from portal.accounts.models import User
 from portal.accounts.roles import Role, has_role, is_enterprise_user
 from portal.enterprises import credit_code as cc

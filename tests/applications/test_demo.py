@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
+from devtools.demo.applications import load_sample_applications
 from portal.accounts.roles import Role
-from portal.applications.demo import load_sample_applications
 from portal.applications.files import check_file
 from portal.applications.models import Application, ApplicationAttachment, ApplicationTransition
 from tests.enterprises.factories import EnterpriseUserFactory, StaffUserFactory

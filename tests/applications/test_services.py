@@ -13,7 +13,7 @@ from policies.models import Mode, PolicyVersion
 from portal.api.exceptions import ApplicationError
 from portal.applications import services
 from portal.applications.models import Application, ApplicationAttachment, ApplicationTransition
-from portal.applications.rules import is_valid_phone
+from portal.applications.requirements import is_valid_phone
 from portal.notifications.models import Notification
 
 from .conftest import stored_files

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from portal.enterprises import signals_out
+from portal import events
 
 
 class FactsChanged:
-    """Records calls of signals_out.enterprise_facts_changed (the re-match hook)."""
+    """Records the handler calls of events.FACTS_CHANGED (the re-match hook)."""
 
     def __init__(self) -> None:
         self.calls: list[list[int]] = []
@@ -24,7 +24,7 @@ class FactsChanged:
 @pytest.fixture
 def facts_changed(monkeypatch) -> FactsChanged:
     recorder = FactsChanged()
-    monkeypatch.setattr(signals_out, "enterprise_facts_changed", recorder)
+    monkeypatch.setitem(events.HANDLERS, events.FACTS_CHANGED.name, [recorder])
     return recorder
 
 

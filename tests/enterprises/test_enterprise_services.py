@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from portal import events
 from portal.api.exceptions import ApplicationError
 from portal.enterprises import services
 from portal.enterprises.models import Enterprise, EnterpriseChange
@@ -148,13 +149,11 @@ def test_unknown_source_and_future_dates_are_refused(alice) -> None:
 def test_batched_notifications_announce_once_and_not_on_error(
     alice, charlie, facts_changed, django_capture_on_commit_callbacks
 ) -> None:
-    from portal.enterprises.signals_out import notifications_batched, notify_facts_changed
-
     with django_capture_on_commit_callbacks(execute=True):
-        with notifications_batched():
-            notify_facts_changed([alice.enterprise_id])
-            notify_facts_changed([charlie.enterprise_id, alice.enterprise_id])
-        with pytest.raises(ValueError), notifications_batched():
-            notify_facts_changed([charlie.enterprise_id])
+        with events.batched(events.FACTS_CHANGED):
+            events.emit(events.FACTS_CHANGED, enterprise_ids=[alice.enterprise_id])
+            events.emit(events.FACTS_CHANGED, enterprise_ids=[charlie.enterprise_id, alice.enterprise_id])
+        with pytest.raises(ValueError), events.batched(events.FACTS_CHANGED):
+            events.emit(events.FACTS_CHANGED, enterprise_ids=[charlie.enterprise_id])
             raise ValueError
     assert facts_changed.calls == [sorted([alice.enterprise_id, charlie.enterprise_id])]

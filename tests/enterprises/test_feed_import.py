@@ -93,8 +93,9 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(tmp_path,
     assert EnterpriseChange.objects.count() == 1
 
 
-def test_admin_upload_page(client, two) -> None:
-    """The admin's upload is for administrators (data officers upload in the console, /console/feeds/)."""
+def test_admin_upload_page(client, two, celery_eager, django_capture_on_commit_callbacks) -> None:
+    """The admin's upload is for administrators (data officers upload in the console, /console/feeds/).
+    Like the console's, it is imported by the worker task (inline here), and the page then shows the result."""
     a, b = two
     administrator = StaffUserFactory(username="administrator", is_superuser=True, is_staff=True)
     client.force_login(administrator)
@@ -104,9 +105,12 @@ def test_admin_upload_page(client, two) -> None:
         "stats.xlsx",
         xlsx_bytes([["统一社会信用代码", "从业人员"], [a.credit_code, 35], [b.credit_code, "很多"]]),
     )
-    response = client.post(
-        "/admin/enterprises/feedimport/upload/", {"source": "statistics", "file": upload, "as_of": "2026-01-31"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = client.post(
+            "/admin/enterprises/feedimport/upload/", {"source": "statistics", "file": upload, "as_of": "2026-01-31"}
+        )
+    assert posted.status_code == 302
+    response = client.get(posted.url)
     html = response.content.decode()
     assert response.status_code == 200
     assert "接受 1 条" in html and "拒绝 1 条" in html

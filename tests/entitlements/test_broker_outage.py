@@ -46,7 +46,7 @@ def test_publish_while_redis_is_down_then_everything_arrives(staff_reviewer) -> 
         )
         assert published.returncode == 0, published.stderr
         run = MatchRun.objects.get(policy_version=version)
-        assert run.status == "pending"  # recorded, not lost
+        assert run.status == "queued"  # recorded, not lost
         assert Entitlement.objects.count() == 0
 
         broker.start()

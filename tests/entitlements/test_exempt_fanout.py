@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from matching import benchdata
+from devtools.bench import district as synthetic_district
 from matching.core.evaluator import compile_rule
 from matching.models import MatchRecord, MatchRun
 from matching.selectors import today
@@ -73,7 +73,7 @@ def granted() -> tuple[set[int], int, int]:
 @pytest.fixture
 def district() -> None:
     need_postgres()
-    benchdata.build_district(3000, seed=11)
+    synthetic_district.build_district(3000, seed=11)
     match_profiles_refresh()
 
 
@@ -93,7 +93,7 @@ def test_publish_creates_exactly_the_verified_eligible_entitlements(
     assert not Entitlement.objects.filter(explanation__isnull=True).exists()
     # Running again and delivering the same task twice add nothing.
     policy_version_match(version_id=version.pk)
-    MatchRun.objects.filter(pk=run.pk).update(status="pending")
+    MatchRun.objects.filter(pk=run.pk).update(status="queued")
     match_run_task.delay(run.pk)
     match_run_task.delay(run.pk)
     wait_for(lambda: MatchRun.objects.filter(pk=run.pk, status="done").exists(), timeout=60)

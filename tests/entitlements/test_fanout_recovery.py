@@ -22,7 +22,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from matching import benchdata
+from devtools.bench import district as synthetic_district
 from matching.core.evaluator import compile_rule
 from matching.models import MatchRecord, MatchRun
 from matching.selectors import today
@@ -66,7 +66,7 @@ def district() -> dict[int, str]:
     """3,000 enterprises (one e-mail user each); returns enterprise id → its user's address."""
     need_postgres()
     need(shutil.which("redis-server") is not None, "redis-server is not installed")
-    benchdata.build_district(3000, seed=11)
+    synthetic_district.build_district(3000, seed=11)
     match_profiles_refresh()
     from portal.enterprises.models import Enterprise
 

@@ -16,7 +16,6 @@ from django.utils import timezone
 from matching.bulk import ChangedRecord
 from matching.models import MatchRecord, MatchRun
 from matching.services import enterprise_match, match_profiles_refresh, policy_version_match
-from matching.signals_out import match_records_changed
 from policies.models import PolicyVersion
 from policies.services import (
     policy_approve,
@@ -26,6 +25,7 @@ from policies.services import (
     policy_version_create_draft,
     policy_version_update,
 )
+from portal import events
 from portal.entitlements import services
 from portal.entitlements.models import Entitlement, EntitlementTransition
 from portal.notifications.models import Delivery, Notification
@@ -260,7 +260,7 @@ def test_the_outcome_does_not_depend_on_the_order_of_arrival(
             for record in MatchRecord.objects.filter(policy_version=v1, outcome="eligible"):
                 MatchRecord.objects.filter(pk=record.pk).update(outcome="ineligible", verified=False)
                 changes.append(ChangedRecord(record.pk, record.enterprise_id, "ineligible", False, "eligible", True))
-            match_records_changed(version_id=v1.pk, changes=changes, run_id=None)
+            events.emit(events.MATCH_RECORDS_CHANGED, version_id=v1.pk, changes=changes, run_id=None)
 
     def new_run() -> None:
         policy_version_match(version_id=v2.pk, chunk_size=1)  # one enterprise per chunk

@@ -20,6 +20,7 @@ from matching import services
 from matching.core.profile import EnterpriseProfile, Fact
 from matching.models import MatchRecord
 from matching.selectors import today
+from portal import events
 from portal.enterprises.models import Enterprise
 from portal.enterprises.services import enterprise_update_facts
 from portal.entitlements.models import Entitlement
@@ -100,7 +101,7 @@ def test_a_crash_in_the_decision_transaction_commits_nothing_and_the_rerun_expla
             assert MatchRecord.objects.filter(policy_version=version, explanation__isnull=False).count() == 3
             raise Crash
 
-        monkeypatch.setattr(services.signals_out, "match_records_changed", written_then_crash)
+        monkeypatch.setitem(events.HANDLERS, events.MATCH_RECORDS_CHANGED.name, [written_then_crash])
     else:
         # The entitlements are created (with their explanation); the notifications fail.
         monkeypatch.setattr("portal.entitlements.services.notifications_create_bulk", crash)
@@ -286,9 +287,10 @@ def test_a_confirmation_with_a_newer_date_is_announced_and_refreshes_the_dates_s
     """Same value, same department, a newer date: no outcome moves, the explanations' date does."""
     firms, exempt, _apply, _disbursed = _granted_setup()
     announced: list[list[int]] = []
-    monkeypatch.setattr(
-        "portal.enterprises.signals_out.enterprise_facts_changed",
-        lambda *, enterprise_ids: announced.append(enterprise_ids),
+    monkeypatch.setitem(
+        events.HANDLERS,
+        events.FACTS_CHANGED.name,
+        [lambda *, enterprise_ids: announced.append(enterprise_ids)],
     )
     pushed = Notification.objects.count()
 

@@ -22,9 +22,10 @@ import pytest
 from django import forms
 from django.db import models
 
+from devtools.bench import district as benchdata
+from devtools.demo import enterprises as demo
 from frontend.fact_inputs import CALCULATOR, GOLDEN, fact_inputs
 from frontend.forms import FACT_FORM_FIELDS, GoldenCaseForm
-from matching import benchdata
 from matching.core.calculator import FIELDS, profile_from_declared
 from matching.core.evaluator import compile_rule
 from matching.core.projection import PROJECTION_COLUMNS, SCALAR_COLUMNS
@@ -34,7 +35,6 @@ from matching.core.sql import Tables, compile_rule_sql
 from matching.core.vocabulary import DEPARTMENT_SOURCES
 from matching.models import MatchProfile
 from policies.golden import DEPARTMENT_OF_FACT, EXAMPLE_PROFILE, golden_profile
-from portal.enterprises import demo
 from portal.enterprises.api import EnterpriseDetailOutput, FactsInput
 from portal.enterprises.facts import DEPARTMENT_FACTS, PARSERS, FieldError
 from portal.enterprises.feed_files import column_key, field_label

@@ -92,3 +92,26 @@ def test_staff_may_read_and_queries_do_not_grow_with_rows(
     with django_assert_max_num_queries(8):
         more = api_client.get(url)
     assert len(more.json()["results"]) == len(first.json()["results"]) + 5
+
+
+def test_the_direct_representation_equals_the_declared_fields(matched) -> None:
+    import datetime as dt
+
+    from rest_framework import serializers
+
+    from matching.api.views import MatchSerializer
+    from matching.models import MatchRecord
+
+    record = MatchRecord.objects.filter(enterprise=matched).select_related("policy_version__policy").first()
+    record.policy_version.application_end = dt.date(2026, 12, 31)
+    records = [*MatchRecord.objects.filter(enterprise=matched).select_related("policy_version__policy"), record]
+    unexplained = MatchRecord.objects.filter(enterprise=matched).select_related("policy_version__policy").last()
+    unexplained.explanation = None
+    records.append(unexplained)
+    assert len(records) >= 4
+
+    for record in records:
+        serializer = MatchSerializer(record)
+        generic = serializers.ModelSerializer.to_representation(serializer, record)
+        assert serializer.data == generic
+        assert list(serializer.data) == list(generic)  # the same keys in the same order

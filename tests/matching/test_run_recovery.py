@@ -12,13 +12,14 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from matching import benchdata, services
+from devtools.bench import district as synthetic_district
+from matching import services
 from matching.core.evaluator import compile_rule
 from matching.models import MatchRecord, MatchRun
 from matching.selectors import today
 from portal.enterprises.selectors import enterprise_profiles_by_id
 from portal.entitlements.models import Entitlement
-from portal.lifecycle import Keepalive
+from portal.jobs import Keepalive
 from portal.notifications.models import Notification
 from tests.enterprises.factories import EnterpriseFactory, QualificationFactory
 from tests.policies.factories import PolicyVersionFactory
@@ -150,7 +151,7 @@ def test_the_sweep_revives_by_heartbeat_not_by_start_time() -> None:
         assert services.match_runs_sweep() == 1
     send.assert_called_once_with(run.pk)
     run.refresh_from_db()
-    assert (run.status, run.claim) == ("pending", None)
+    assert (run.status, run.claim) == ("queued", None)
 
 
 def test_keepalive_beats_until_told_the_job_is_no_longer_ours() -> None:
@@ -171,7 +172,7 @@ def test_two_workers_deciding_the_same_policy_at_once_duplicate_nothing(settings
 
     need_postgres()  # each thread needs its own connection to the same committed data
     settings.MATCH_CHUNK_SIZE = 25
-    benchdata.build_district(400, seed=5)
+    synthetic_district.build_district(400, seed=5)
     services.match_profiles_refresh()
     rule = {"fact": "tax_credit_rating", "op": "in", "value": ["A", "B"]}
     version = PolicyVersionFactory(published=True, mode="exempt", rule=rule)

@@ -13,7 +13,7 @@ from portal.notifications.models import Delivery, Notification
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the command runs VACUUM, which needs autocommit
 
-RENDERING = "portal.notifications.management.commands.bench_fanout.RenderingEmailBackend"
+RENDERING = "rendering"  # devtools.bench.email.RenderingEmailBackend
 
 
 def run(**options) -> dict:

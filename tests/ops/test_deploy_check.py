@@ -56,3 +56,21 @@ def test_production_refuses_to_start_without_allowed_hosts() -> None:
 
     assert result.returncode != 0
     assert "DJANGO_ALLOWED_HOSTS must be set in production" in result.stderr
+
+
+def test_production_installs_no_development_tools() -> None:
+    """Benchmarks, the synthetic district, the demo loader and bootstrap are devtools' alone, and
+    production settings do not install it: `manage.py help` there lists none of their commands."""
+    result = run_manage("help", "--commands", env=PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    commands = set(result.stdout.split())
+    assert "migrate" in commands and "rematch" in commands and "import_feed" in commands
+    assert not commands & {"bootstrap", "load_demo", "bench_matching", "bench_feed", "bench_fanout"}
+
+
+def test_the_development_settings_install_the_development_tools() -> None:
+    result = run_manage("help", "--commands", env={"DJANGO_SETTINGS_MODULE": "portal.settings.local"})
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {"bootstrap", "load_demo", "bench_matching", "bench_feed", "bench_fanout"} <= set(result.stdout.split())

@@ -20,7 +20,7 @@ from matching.core.evaluator import evaluate
 from matching.core.industries import section_divisions
 from matching.core.rules import is_pending, undecidable_conditions, validate_rule
 from matching.core.vocabulary import INDUSTRY_CHAINS, PARKS, QUALIFICATION_KINDS, TOWNSHIPS, ZONES
-from policies.catalogue.golden import CATALOGUE_DAY, case_day, profile_from_case
+from policies.catalogue.case_profiles import CATALOGUE_DAY, case_day, profile_from_case
 from portal.enterprises.sizing import classify
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from matching.core.calculator import profile_from_declared
-from policies.selectors import eligibility_check, policy_in_effect, policy_list, published_versions
+from policies.selectors import eligibility_check, policy_in_effect, policy_list, published_versions_in_effect
 from tests.policies.factories import PolicyVersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +43,6 @@ def test_expired_and_future_versions_do_not_match():
     PolicyVersionFactory(published=True, rule=SMALL_RULE, effective_to=dt.date(2026, 5, 31))
     profile = profile_from_declared({"size": "small"}, on=ON)
 
-    assert list(published_versions(on=ON)) == [current]
+    assert list(published_versions_in_effect(on=ON)) == [current]
     assert policy_list(on=ON) == [current]
     assert [r.version for r in eligibility_check(profile=profile, on=ON)] == [current]

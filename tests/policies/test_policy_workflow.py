@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from policies import services, signals_out
+from policies import services
 from policies.models import PolicyTransition, PolicyVersion
+from portal import events
 from portal.api.exceptions import ApplicationError
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +161,7 @@ def test_retire_takes_a_published_version_out(
 ):
     version = publish(make_draft())
     retired: list[int] = []
-    monkeypatch.setattr(signals_out, "policy_retired", lambda *, version_id: retired.append(version_id))
+    monkeypatch.setitem(events.HANDLERS, events.POLICY_RETIRED.name, [lambda *, version_id: retired.append(version_id)])
 
     with pytest.raises(ValidationError):
         services.policy_retire(version=version, by=staff_reviewer, comment="")
@@ -183,7 +184,9 @@ def test_publish_calls_the_hook_once_after_commit(
     services.policy_submit(version=version, by=staff_editor)
     services.policy_approve(version=version, by=staff_reviewer)
     published: list[int] = []
-    monkeypatch.setattr(signals_out, "policy_published", lambda *, version_id: published.append(version_id))
+    monkeypatch.setitem(
+        events.HANDLERS, events.POLICY_PUBLISHED.name, [lambda *, version_id: published.append(version_id)]
+    )
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.policy_publish(version=version, by=staff_reviewer)
@@ -197,7 +200,9 @@ def test_publish_calls_the_hook_once_after_commit(
 def test_refused_publish_calls_no_hook(make_draft, staff_reviewer, monkeypatch, django_capture_on_commit_callbacks):
     version = make_draft()
     published: list[int] = []
-    monkeypatch.setattr(signals_out, "policy_published", lambda *, version_id: published.append(version_id))
+    monkeypatch.setitem(
+        events.HANDLERS, events.POLICY_PUBLISHED.name, [lambda *, version_id: published.append(version_id)]
+    )
 
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ApplicationError):
         services.policy_publish(version=version, by=staff_reviewer)

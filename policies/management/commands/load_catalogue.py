@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from policies.loader import DEFAULT_FILE, CatalogueError, load_catalogue
 
@@ -12,10 +13,10 @@ from policies.loader import DEFAULT_FILE, CatalogueError, load_catalogue
 class Command(BaseCommand):
     help = "Load policies/catalogue/policies.json into published policy versions (idempotent, all or nothing)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--file", type=Path, default=DEFAULT_FILE, help="catalogue JSON file")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         path = options["file"]
         try:
             report = load_catalogue(path=path)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
 
@@ -12,6 +13,9 @@ from portal.api.serializers import StrictInputSerializer
 from .. import selectors
 from ..models import Application, ApplicationAttachment, ApplicationTransition
 from ..selectors import actor_label, chinese_name
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
 
 __all__ = ["actor_label", "chinese_name", "files_from_request"]
 
@@ -28,12 +32,11 @@ def files_from_request(request: Any) -> dict[int, list[Any]]:
     return files
 
 
-def _viewer(context: dict[str, Any]) -> Any:
+def _viewer(context: Mapping[str, Any]) -> User:
     """Who the data is serialized for: the views pass "viewer"; generic views have the request."""
     if "viewer" in context:
         return context["viewer"]
-    request = context.get("request")
-    return getattr(request, "user", None)
+    return context["request"].user
 
 
 class ApplicationTransitionSerializer(serializers.ModelSerializer):

@@ -7,21 +7,21 @@ enterprise's user gets 404; attachments are streamed only from here (or the page
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from policies.models import PolicyVersion
-from portal.accounts.roles import is_staff_user
+from portal.accounts.permissions import IsStaff
 from portal.api.exceptions import ApplicationError
 from portal.api.parsers import BoundedJSONParser
 from portal.enterprises.selectors import enterprise_get_for_user
@@ -38,6 +38,9 @@ from .serializers import (
     files_from_request,
 )
 
+if TYPE_CHECKING:
+    from portal.accounts.requests import AuthenticatedRequest
+
 
 def _enterprise_urls(credit_code: str) -> Callable[[ApplicationAttachment], str]:
     return lambda a: reverse("enterprise-application-attachment", args=[credit_code, a.application_id, a.pk])
@@ -47,7 +50,7 @@ def _staff_urls(a: ApplicationAttachment) -> str:
     return reverse("staff-application-attachment", args=[a.application_id, a.pk])
 
 
-def _attachment(request: Request, application: Application, attachment_id: int) -> ApplicationAttachment:
+def _attachment(request: AuthenticatedRequest, application: Application, attachment_id: int) -> ApplicationAttachment:
     """The attachment, or 403 with a stable code for staff outside the deciding roles (the file is personal data)."""
     try:
         return selectors.attachment_get_for_user(
@@ -57,11 +60,11 @@ def _attachment(request: Request, application: Application, attachment_id: int) 
         raise ApplicationError(str(refusal), code="personal_data_restricted", http_status=403) from None
 
 
-class _EnterpriseScope:
-    def enterprise(self, request: Request, credit_code: str) -> Any:
+class _EnterpriseScope(APIView):
+    def enterprise(self, request: AuthenticatedRequest, credit_code: str) -> Any:
         return enterprise_get_for_user(user=request.user, credit_code=credit_code)
 
-    def application(self, request: Request, credit_code: str, pk: int) -> Application:
+    def application(self, request: AuthenticatedRequest, credit_code: str, pk: int) -> Application:
         enterprise = self.enterprise(request, credit_code)
         return selectors.application_get_for_user(user=request.user, enterprise=enterprise, application_id=pk)
 
@@ -72,11 +75,12 @@ class _EnterpriseScope:
 
 
 class EnterpriseApplicationList(_EnterpriseScope, generics.ListAPIView):
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
     serializer_class = ApplicationSerializer
     filter_backends: list[Any] = []
     parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Application]:
         return selectors.applications_for_enterprise(
             enterprise=self.enterprise(self.request, self.kwargs["credit_code"])
         )
@@ -89,7 +93,7 @@ class EnterpriseApplicationList(_EnterpriseScope, generics.ListAPIView):
         responses={201: ApplicationSerializer},
         summary="在线申报（一次提交全部材料；文件字段 material_<序号>，序号为申报材料清单中的位置，从 0 开始）",
     )
-    def post(self, request: Request, credit_code: str) -> Response:
+    def post(self, request: AuthenticatedRequest, credit_code: str) -> Response:
         enterprise = self.enterprise(request, credit_code)
         data = ApplicationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -110,7 +114,7 @@ class EnterpriseApplicationList(_EnterpriseScope, generics.ListAPIView):
 
 class EnterpriseApplicationDetail(_EnterpriseScope, APIView):
     @extend_schema(responses=ApplicationSerializer, summary="申报详情（含状态时间线和材料）")
-    def get(self, request: Request, credit_code: str, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, credit_code: str, pk: int) -> Response:
         return self.respond(self.application(request, credit_code, pk))
 
 
@@ -118,7 +122,7 @@ class EnterpriseApplicationWithdraw(_EnterpriseScope, APIView):
     @extend_schema(
         request=ApplicationReasonSerializer, responses=ApplicationSerializer, summary="撤回申报（受理决定前）"
     )
-    def post(self, request: Request, credit_code: str, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, credit_code: str, pk: int) -> Response:
         application = self.application(request, credit_code, pk)
         data = ApplicationReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -137,7 +141,7 @@ class EnterpriseApplicationResubmit(_EnterpriseScope, APIView):
         responses=ApplicationSerializer,
         summary="退回补正后重新提交（上传的材料替换该项原有文件）",
     )
-    def post(self, request: Request, credit_code: str, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, credit_code: str, pk: int) -> Response:
         application = self.application(request, credit_code, pk)
         data = ApplicationResubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -150,7 +154,7 @@ class EnterpriseApplicationResubmit(_EnterpriseScope, APIView):
 
 class EnterpriseAttachmentDownload(_EnterpriseScope, APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="下载申报材料")
-    def get(self, request: Request, credit_code: str, pk: int, attachment_id: int) -> FileResponse:
+    def get(self, request: AuthenticatedRequest, credit_code: str, pk: int, attachment_id: int) -> FileResponse:
         application = self.application(request, credit_code, pk)
         return attachment_response(_attachment(request, application, attachment_id))
 
@@ -158,12 +162,8 @@ class EnterpriseAttachmentDownload(_EnterpriseScope, APIView):
 # --- Staff --------------------------------------------------------------------------------------
 
 
-class IsStaff(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_staff_user(request.user)
-
-
 class StaffApplicationList(generics.ListAPIView):
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
     serializer_class = ApplicationSerializer
     permission_classes = [IsStaff]
     filter_backends: list[Any] = []
@@ -181,7 +181,7 @@ class StaffApplicationList(generics.ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Application]:
         params = self.request.query_params
         status_filter = params.get("status") or None
         if status_filter and status_filter not in Application.Status.values:
@@ -195,9 +195,10 @@ class StaffApplicationList(generics.ListAPIView):
 
 
 class _StaffScope(APIView):
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
     permission_classes = [IsStaff]
 
-    def application(self, request: Request, pk: int) -> Application:
+    def application(self, request: AuthenticatedRequest, pk: int) -> Application:
         return selectors.application_get_for_staff(user=request.user, application_id=pk)
 
     def respond(self, application: Application) -> Response:
@@ -208,13 +209,13 @@ class _StaffScope(APIView):
 
 class StaffApplicationDetail(_StaffScope):
     @extend_schema(responses=ApplicationSerializer, summary="申报详情（工作人员）")
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: AuthenticatedRequest, pk: int) -> Response:
         return self.respond(self.application(request, pk))
 
 
 class StaffAttachmentDownload(_StaffScope):
     @extend_schema(responses={(200, "application/octet-stream"): bytes}, summary="下载申报材料（工作人员）")
-    def get(self, request: Request, pk: int, attachment_id: int) -> FileResponse:
+    def get(self, request: AuthenticatedRequest, pk: int, attachment_id: int) -> FileResponse:
         return attachment_response(_attachment(request, self.application(request, pk), attachment_id))
 
 
@@ -224,14 +225,14 @@ class StaffApplicationAction(_StaffScope):
     action = ""
 
     @extend_schema(request=ApplicationReasonSerializer, responses=ApplicationSerializer, summary="办理申报（工作人员）")
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         application = self.application(request, pk)
         if self.action in ("accept", "approve"):
-            data = ApplicationNoteSerializer(data=request.data)
-            data.is_valid(raise_exception=True)
-            act = services.application_accept if self.action == "accept" else services.application_approve
-            return self.respond(act(application=application, by=request.user, note=data.validated_data["note"]))
-        data = ApplicationReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        act = services.application_reject if self.action == "reject" else services.application_return
-        return self.respond(act(application=application, by=request.user, reason=data.validated_data["reason"]))
+            note = ApplicationNoteSerializer(data=request.data)
+            note.is_valid(raise_exception=True)
+            accept = services.application_accept if self.action == "accept" else services.application_approve
+            return self.respond(accept(application=application, by=request.user, note=note.validated_data["note"]))
+        reason = ApplicationReasonSerializer(data=request.data)
+        reason.is_valid(raise_exception=True)
+        refuse = services.application_reject if self.action == "reject" else services.application_return
+        return self.respond(refuse(application=application, by=request.user, reason=reason.validated_data["reason"]))

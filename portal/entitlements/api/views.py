@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.accounts.roles import is_staff_user
+from portal.accounts.permissions import IsStaff
 from portal.api.exceptions import ApplicationError
 from portal.api.serializers import StrictInputSerializer
 from portal.enterprises.selectors import enterprise_get_for_user
 
 from .. import selectors, services
-from ..models import Entitlement
+from ..models import Entitlement, EntitlementTransition
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+    from portal.accounts.requests import AuthenticatedRequest
 
 
-def _version_number(version: Any) -> int | None:
+def _version_number(version: PolicyVersion | None) -> int | None:
     return version.number if version is not None else None
 
 
@@ -39,20 +42,20 @@ class EntitlementTransitionSerializer(serializers.Serializer):
     reason = serializers.CharField()
     at = serializers.DateTimeField()
 
-    def get_by_name(self, transition: Any) -> str:
+    def get_by_name(self, transition: EntitlementTransition) -> str:
         if transition.by_role == "enterprise" and transition.by is not None:
             return transition.by.get_full_name() or transition.by.username
         return ""
 
-    def get_policy_version_number(self, transition: Any) -> int | None:
+    def get_policy_version_number(self, transition: EntitlementTransition) -> int | None:
         return _version_number(transition.policy_version)
 
-    def get_previous_version_number(self, transition: Any) -> int | None:
+    def get_previous_version_number(self, transition: EntitlementTransition) -> int | None:
         return _version_number(transition.previous_version)
 
 
 class StaffTransitionSerializer(EntitlementTransitionSerializer):
-    def get_by_name(self, transition: Any) -> str:
+    def get_by_name(self, transition: EntitlementTransition) -> str:
         return transition.by.username if transition.by is not None else ""
 
 
@@ -70,7 +73,7 @@ class EntitlementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Entitlement
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "credit_code",
             "enterprise_name",
@@ -129,10 +132,11 @@ class NoteSerializer(StrictInputSerializer):
 
 
 class EnterpriseEntitlementList(generics.ListAPIView):
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
     serializer_class = EntitlementSerializer
     filter_backends: list[Any] = []
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Entitlement]:
         enterprise = enterprise_get_for_user(user=self.request.user, credit_code=self.kwargs["credit_code"])
         return selectors.entitlements_for_enterprise(enterprise=enterprise)
 
@@ -140,14 +144,14 @@ class EnterpriseEntitlementList(generics.ListAPIView):
 class _EnterpriseAction(APIView):
     input_serializer: type[serializers.Serializer] | None = None
 
-    def entitlement(self, request: Request, credit_code: str, pk: int) -> Entitlement:
+    def entitlement(self, request: AuthenticatedRequest, credit_code: str, pk: int) -> Entitlement:
         enterprise = enterprise_get_for_user(user=request.user, credit_code=credit_code)
         return selectors.entitlement_get_for_user(user=request.user, enterprise=enterprise, entitlement_id=pk)
 
 
 class EntitlementConfirm(_EnterpriseAction):
     @extend_schema(request=None, responses=EntitlementSerializer, summary="企业确认免申即享兑现")
-    def post(self, request: Request, credit_code: str, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, credit_code: str, pk: int) -> Response:
         entitlement = services.entitlement_confirm(
             entitlement=self.entitlement(request, credit_code, pk), by=request.user
         )
@@ -160,7 +164,7 @@ class EntitlementConfirm(_EnterpriseAction):
 
 class EntitlementObject(_EnterpriseAction):
     @extend_schema(request=ReasonSerializer, responses=EntitlementSerializer, summary="企业提出异议")
-    def post(self, request: Request, credit_code: str, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, credit_code: str, pk: int) -> Response:
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         entitlement = services.entitlement_object(
@@ -175,19 +179,16 @@ class EntitlementObject(_EnterpriseAction):
         )
 
 
-class IsStaff(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return is_staff_user(request.user)
-
-
 class StaffEntitlementList(generics.ListAPIView):
     """All entitlements; `?status=pending_review` lists 待复核, `?recovery=1` the possible 追回 cases."""
+
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
 
     serializer_class = StaffEntitlementSerializer
     permission_classes = [IsStaff]
     filter_backends: list[Any] = []
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Entitlement]:
         status_filter = self.request.query_params.get("status") or None
         if status_filter and status_filter not in Entitlement.Status.values:
             raise ApplicationError("状态不正确", code="invalid_choice", field="status")
@@ -196,9 +197,10 @@ class StaffEntitlementList(generics.ListAPIView):
 
 
 class _StaffAction(APIView):
+    request: AuthenticatedRequest  # the permission classes let only signed-in users through
     permission_classes = [IsStaff]
 
-    def entitlement(self, request: Request, pk: int) -> Entitlement:
+    def entitlement(self, request: AuthenticatedRequest, pk: int) -> Entitlement:
         from django.http import Http404
 
         found = selectors.entitlements_for_staff(user=request.user).filter(pk=pk).first()
@@ -217,13 +219,13 @@ class _StaffAction(APIView):
 
 class StaffDisburse(_StaffAction):
     @extend_schema(request=None, responses=StaffEntitlementSerializer, summary="标记已兑现")
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         return self.respond(services.entitlement_disburse(entitlement=self.entitlement(request, pk), by=request.user))
 
 
 class StaffRevoke(_StaffAction):
     @extend_schema(request=ReasonSerializer, responses=StaffEntitlementSerializer, summary="撤销兑现记录")
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self.respond(
@@ -239,7 +241,7 @@ class StaffResolve(_StaffAction):
         responses=StaffEntitlementSerializer,
         summary="处理企业异议（维持认定不等于企业确认：记录回到待确认）",
     )
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         data = ResolveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self.respond(
@@ -254,7 +256,7 @@ class StaffResolve(_StaffAction):
 
 class StaffReview(_StaffAction):
     @extend_schema(request=ReviewSerializer, responses=StaffEntitlementSerializer, summary="复核“待复核”的兑现记录")
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         data = ReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self.respond(
@@ -269,7 +271,7 @@ class StaffReview(_StaffAction):
 
 class StaffRecoveryNote(_StaffAction):
     @extend_schema(request=NoteSerializer, responses=StaffEntitlementSerializer, summary="记录可能追回案件的核查意见")
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: AuthenticatedRequest, pk: int) -> Response:
         data = NoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self.respond(

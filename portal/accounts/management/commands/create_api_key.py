@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from matching.core.vocabulary import DEPARTMENT_SOURCES
@@ -15,6 +17,6 @@ class Command(BaseCommand):
         parser.add_argument("--source", required=True, choices=sorted(DEPARTMENT_SOURCES))
         parser.add_argument("--name", required=True)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         row, key = api_key_create(name=str(options["name"]), source=str(options["source"]))
         self.stdout.write(f"{row}: {key}")

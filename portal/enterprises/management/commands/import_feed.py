@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from matching.core.vocabulary import DEPARTMENT_SOURCES
 from portal.enterprises.feed_files import FeedFileError, read_records
-from portal.enterprises.feeds import FeedError, feed_apply
+from portal.enterprises.feeds import FeedError, batch_process_settings, feed_apply
 from portal.enterprises.models import FeedImport
 
 
@@ -23,20 +24,21 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the full result as JSON")
         parser.add_argument("file", type=Path)
 
-    def handle(self, *args: object, **options: object) -> None:
-        path: Path = options["file"]  # type: ignore[assignment]
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
         if not path.exists():
             raise CommandError(f"文件不存在：{path}")
         try:
             with path.open("rb") as fh:
                 records = read_records(fh, path.name)
-            result = feed_apply(
-                source=str(options["source"]),
-                records=records,
-                channel=FeedImport.Channel.COMMAND,
-                filename=path.name,
-                default_as_of=options["as_of"],  # type: ignore[arg-type]
-            )
+            with batch_process_settings():  # a command's own process: see the function
+                result = feed_apply(
+                    source=str(options["source"]),
+                    records=records,
+                    channel=FeedImport.Channel.COMMAND,
+                    filename=path.name,
+                    default_as_of=options["as_of"],
+                )
         except (FeedFileError, FeedError) as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:

@@ -33,7 +33,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from matching import benchdata
+from devtools.bench import district
 from matching.bulk import compile_for, decide_and_write
 from matching.models import MatchRecord
 from matching.selectors import today
@@ -109,7 +109,7 @@ class Command(BaseCommand):
             self.log(f"reusing the district of {n} enterprises")
         else:
             started = time.perf_counter()
-            result["rows"] = benchdata.build_district(n)
+            result["rows"] = district.build_district(n)
             result["build_s"] = round(time.perf_counter() - started, 2)
             self.log(f"district built in {result['build_s']}s: {result['rows']}")
             started = time.perf_counter()
@@ -123,7 +123,7 @@ class Command(BaseCommand):
         # new version each time, so every run writes all its records) and compared by their medians;
         # each run is printed, the first (cold) one included.
         repeats = max(1, options["repeats"])
-        *decision_version_ids, new_version_id = benchdata.publish_versions(repeats + 1, seed=1, key_prefix="bench-new")
+        *decision_version_ids, new_version_id = district.publish_versions(repeats + 1, seed=1, key_prefix="bench-new")
         from policies.models import PolicyVersion
 
         PolicyVersion.objects.filter(pk__in=[*decision_version_ids, new_version_id]).update(
@@ -174,7 +174,7 @@ class Command(BaseCommand):
         PolicyVersion.objects.filter(pk__in=decision_version_ids).update(status=PolicyVersion.Status.RETIRED)
 
         # 4: the whole district against M published policies (the nightly job).
-        benchdata.publish_versions(m - 1, seed=7)
+        district.publish_versions(m - 1, seed=7)
         if not options["skip_full"]:
             started = time.perf_counter()
             # From no records at all, every decision is new, and each is explained as it is written.
@@ -210,12 +210,12 @@ class Command(BaseCommand):
         import resource
 
         from matching.fullpass import PassFigures, full_pass
-        from matching.selectors import published_versions
+        from matching.selectors import published_versions_any_period
 
         figures: dict[str, Any] = {}
         floor_s = self.io_floor()
         figures["io_floor_s"] = round(floor_s, 3)
-        live = list(published_versions())
+        live = list(published_versions_any_period())
         timings = PassFigures()
         started = time.perf_counter()
         written = full_pass(on=on, versions=live, figures=timings)

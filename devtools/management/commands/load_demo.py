@@ -7,10 +7,11 @@ Idempotent: a second run changes nothing. Refuses to run with production setting
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from portal.accounts.demo import load_demo
+from devtools.demo.accounts import load_demo
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet", action="store_true")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith(".production"):
             self.stderr.write("load_demo: production settings, demo data and demo passwords not loaded.")
             return

@@ -1,4 +1,4 @@
-"""Micro-benchmark of the evaluator: `python -m matching.bench` prints evaluations per second.
+"""Micro-benchmark of the evaluator: `python -m devtools.bench.evaluator` prints evaluations per second.
 
 A five-condition rule over synthetic profiles (sample data, 示例), compiled once; no Django needed.
 """
@@ -10,8 +10,8 @@ import time
 from datetime import date
 from decimal import Decimal
 
-from .core.evaluator import compile_rule, evaluate
-from .core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
+from matching.core.evaluator import compile_rule, evaluate
+from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
 
 RULE = {
     "all": [

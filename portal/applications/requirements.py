@@ -1,11 +1,17 @@
-"""Pure rules of 在线申报 shared by services, selectors and pages: materials, the window, contact phones."""
+"""What an application (在线申报) must meet, shared by services, selectors and pages: the materials a version
+asks for, its application window, contact phones and the statement length. (Eligibility rules: matching.core.)
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+
 
 # Materials the platform fetches itself (the catalogue marks them "系统已自动调取，无需上传" or "系统自动调取"):
 # no file is asked for them. Every other material needs at least one file.
@@ -45,7 +51,7 @@ def material_field(index: int) -> str:
     return f"material_{index}"
 
 
-def materials_of(version: Any) -> list[Material]:
+def materials_of(version: PolicyVersion) -> list[Material]:
     names = [str(m) for m in (version.materials or [])]
     return [Material(i, name, not any(mark in name for mark in NO_UPLOAD_MARKERS)) for i, name in enumerate(names)]
 
@@ -54,7 +60,7 @@ def cn_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def window_text(version: Any) -> str:
+def window_text(version: PolicyVersion) -> str:
     start, end = version.application_start, version.application_end
     if start and end:
         return f"{cn_date(start)}至{cn_date(end)}"
@@ -65,7 +71,7 @@ def window_text(version: Any) -> str:
     return "常年受理"
 
 
-def window_problem(version: Any, on: date) -> str:
+def window_problem(version: PolicyVersion, on: date) -> str:
     """Why `on` is outside the version's application window, in Chinese naming the dates; "" when open."""
     start, end = version.application_start, version.application_end
     if start and on < start:

@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from .roles import Role
+from devtools.demo.enterprise_loader import load_enterprises
+from portal import events
+from portal.accounts.roles import Role
 
 # (username, password, what it shows). Demo only: load_demo refuses to run with production settings.
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -25,16 +27,15 @@ STAFF_ROLES: dict[str, list[Role]] = {
     "dataofficer": [Role.DATA_OFFICER],
     "auditor": [Role.AUDITOR],
 }
-# Enterprise users: username → index into portal.enterprises.demo.demo_enterprises().
+# Enterprise users: username → index into devtools.demo.enterprises.demo_enterprises().
 ENTERPRISE_USERS: dict[str, int] = {"qiye_a": 0, "qiye_a2": 0, "qiye_b": 1}
 
 
 def demo_loaded() -> bool:
     """True when every demo login and every demo enterprise is present."""
-    from portal.enterprises.demo import demo_enterprises
+    from devtools.demo.enterprises import demo_enterprises
+    from portal.accounts.models import User
     from portal.enterprises.models import Enterprise
-
-    from .models import User
 
     usernames = [u for u, _, _ in DEMO_LOGINS]
     if User.objects.filter(username__in=usernames).count() != len(usernames):
@@ -46,7 +47,7 @@ def demo_loaded() -> bool:
 @transaction.atomic
 def load_demo(*, log: Callable[[str], None] = lambda _: None) -> bool:
     """Create the demo enterprises and users if missing. Returns False when everything was there already."""
-    from portal.applications.demo import load_sample_applications
+    from devtools.demo.applications import load_sample_applications
 
     if demo_loaded():
         # Sample applications need the catalogue, which may have been loaded after the first run.
@@ -54,10 +55,8 @@ def load_demo(*, log: Callable[[str], None] = lambda _: None) -> bool:
             return True
         log("示例数据已存在，未作任何修改。")
         return False
-    from portal.enterprises.demo_loader import load_enterprises
-    from portal.enterprises.signals_out import notifications_batched
 
-    with notifications_batched():  # one re-match of the demo enterprises, after commit
+    with events.batched(events.FACTS_CHANGED):  # one re-match of the demo enterprises, after commit
         enterprises = load_enterprises(log=log)
     _load_users(enterprises)
     load_sample_applications(log=log)
@@ -66,8 +65,8 @@ def load_demo(*, log: Callable[[str], None] = lambda _: None) -> bool:
 
 
 def _load_users(enterprises: list) -> None:
-    from .models import User
-    from .services import user_set_roles
+    from portal.accounts.models import User
+    from portal.accounts.services import user_set_roles
 
     passwords = {u: p for u, p, _ in DEMO_LOGINS}
     if not User.objects.filter(username="admin").exists():

@@ -1,4 +1,4 @@
-"""A server-side-binding cursor on Django's PostgreSQL connection, for the set-based fan-out statements.
+"""A server-side-binding cursor on Django's PostgreSQL connection, for set-based statements over many ids.
 
 Django's psycopg cursors bind client-side: every value is quoted into the SQL text in Python, which
 for a statement carrying 100,000 ids costs more than the statement. Here the ids travel as one array
@@ -24,5 +24,6 @@ def bound_cursor() -> Iterator[Any]:
     connection.ensure_connection()
     raw = psycopg.Cursor(connection.connection)
     wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    with wrap(raw) as cursor:
+    # django-stubs types the argument as Django's CursorWrapper; Django passes the driver's cursor, as here
+    with wrap(raw) as cursor:  # type: ignore[arg-type]
         yield cursor

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from django.core.management import call_command, get_commands
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from portal.celery import task_mode_line
@@ -25,7 +26,7 @@ def match_summary_line(*, since: datetime) -> str:
     from django.db.models import Count
 
     from matching.models import MatchRecord, change_counts_text, change_kind
-    from policies.models import Outcome
+    from policies.models import ExpectedOutcome
 
     changes: Counter[str] = Counter()
     changed = MatchRecord.objects.filter(decided_at__gte=since)
@@ -35,7 +36,7 @@ def match_summary_line(*, since: datetime) -> str:
     standing = dict(MatchRecord.objects.values("outcome").annotate(n=Count("pk")).values_list("outcome", "n"))
     detail = change_counts_text(dict(changes))
     # Ineligible records exist only for pairs that once were eligible: not a district total, left out.
-    shown = [(value, label) for value, label in Outcome.choices if value != Outcome.INELIGIBLE]
+    shown = [(value, label) for value, label in ExpectedOutcome.choices if value != ExpectedOutcome.INELIGIBLE]
     totals = "，".join(f"{label} {standing.get(value, 0)} 条" for value, label in shown)
     return (
         f"政策匹配：本次 {changes.total()} 条匹配结果有变化{'（' + detail + '）' if detail else ''}；"
@@ -50,10 +51,10 @@ DATA_STEPS = ("load_catalogue", "load_demo", "rematch")
 class Command(BaseCommand):
     help = "Migrate and load the catalogue and demo data (idempotent), then print how to log in."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default="http://127.0.0.1:8000/")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         available = get_commands()
         started = timezone.now()
@@ -67,7 +68,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"惠企通已就绪：{options['url']}"))
         self.stdout.write(task_mode_line())
         if "load_demo" in available:
-            from portal.accounts.demo import DEMO_LOGINS
+            from devtools.demo.accounts import DEMO_LOGINS
 
             self.stdout.write("示例账号（用户名、密码、身份）：")
             for username, password, what in DEMO_LOGINS:

@@ -1,6 +1,6 @@
 """Sample applications (示例) for the demo enterprise, so 我的申报 and the staff console are not empty.
 
-Called by portal.accounts.demo.load_demo after the demo logins exist. Idempotent: a policy version the
+Called by devtools.demo.accounts.load_demo after the demo logins exist. Idempotent: a policy version the
 demo enterprise already applied for is left alone. Needs the catalogue (load_catalogue runs first in
 `bootstrap`); without published 申报 policies it does nothing.
 """
@@ -8,14 +8,18 @@ demo enterprise already applied for is left alone. Needs the catalogue (load_cat
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from . import rules
-from .models import Application, ApplicationAttachment, ApplicationTransition
+from portal.applications import requirements
+from portal.applications.models import Application, ApplicationAttachment, ApplicationTransition
+
+if TYPE_CHECKING:
+    from portal.enterprises.models import Enterprise
+
 
 DEMO_USER = "qiye_a"
 DEMO_REVIEWER = "reviewer"
@@ -50,15 +54,17 @@ def _sample_pdf(title: str) -> bytes:
     return bytes(out)
 
 
-def _candidate_versions(enterprise: Any) -> list[Any]:
+def _candidate_versions(enterprise: Enterprise) -> list[Any]:
     """Published, in-effect 申报 versions with materials that the enterprise qualifies for (the evaluator
     decides now: at the first load_demo the re-match has not run yet); otherwise the first ones by key."""
     from matching.core.evaluator import Status, evaluate
     from policies.models import Mode
-    from policies.selectors import published_versions
+    from policies.selectors import published_versions_in_effect
     from portal.enterprises.selectors import enterprise_profile
 
-    versions = list(published_versions().filter(mode=Mode.APPLY).exclude(materials=[]).order_by("policy__key"))
+    versions = list(
+        published_versions_in_effect().filter(mode=Mode.APPLY).exclude(materials=[]).order_by("policy__key")
+    )
     profile = enterprise_profile(enterprise=enterprise)
     today = timezone.localdate()
     fits = [v for v in versions if evaluate(v.rule, profile, on=today).status == Status.ELIGIBLE]
@@ -74,6 +80,8 @@ def load_sample_applications(*, log: Callable[[str], None] = lambda _: None) -> 
     if user is None:
         return 0
     enterprise = user.enterprise
+    if enterprise is None:  # the demo user always belongs to the demo enterprise
+        return 0
     if Application.objects.filter(enterprise=enterprise).exists():
         return 0  # samples made before, or the demo user applied already
     reviewer = User.objects.filter(username=DEMO_REVIEWER).first()
@@ -105,7 +113,7 @@ def load_sample_applications(*, log: Callable[[str], None] = lambda _: None) -> 
                 application=application, from_status=previous, to_status=step, by=reviewer, note=note, at=now
             )
             previous = step
-        for material in rules.materials_of(version):
+        for material in requirements.materials_of(version):
             if material.needs_upload:
                 attachment = ApplicationAttachment(
                     application=application,

@@ -13,8 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from matching.core.registry import FACTS, generated_facts, sample_facts
-
-from . import credit_code as cc
+from portal.enterprises import credit_code as cc
 
 SEED = 3205052025
 # Fixed dates keep the data identical from run to run (load_demo must be idempotent).

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from devtools.demo import enterprises as demo
 from matching.core.registry import source_label
 from matching.core.vocabulary import SELF_DECLARED
-
-from . import demo, services
-from .feeds import feed_apply
-from .models import Enterprise, FeedImport, Qualification, Site
+from portal.enterprises import services
+from portal.enterprises.feeds import feed_apply
+from portal.enterprises.models import Enterprise, FeedImport, Qualification, Site
 
 _FILENAME = "示例数据"
 
