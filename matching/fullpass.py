@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.db import connection, transaction
@@ -49,6 +49,14 @@ from .core.registry import FACTS, NumberFact
 from .core.sql import _age_cutoff, _number, quote
 from .core.tree import AllOf, AnyOf, Attestation, Condition, Leaf, Node, Not, iter_leaves
 from .models import MatchProfile, MatchRecord
+
+if TYPE_CHECKING:
+    from policies.models import PolicyVersion
+
+    from .bulk import ChangedRecord
+    from .core.sql import CompiledSql
+    from .models import MatchRun
+    from .services import MatchSummary
 
 logger = logging.getLogger(__name__)
 
@@ -533,9 +541,26 @@ class PassFigures:
     changed_records: int = 0
 
 
-def changed_versions(chunk: Chunk, versions: Sequence[LiveVersion], vocabulary: Vocabulary, *, on: date) -> list[int]:
-    """Ids of the versions with at least one decision in the chunk that differs from its stored record
-    (the same test as bulk._changed_sql: no record and not ineligible, or outcome / verified differ)."""
+@dataclass(frozen=True)
+class ChangedRange:
+    """Where a version's changed decisions lie in a chunk: how many, and the enterprise ids lo <= id < hi
+    that hold them all (the write decides that range only, not the whole chunk)."""
+
+    count: int
+    lo: int
+    hi: int
+
+
+class MostlyChanged(Exception):
+    """The first chunk showed most versions changing: the per-policy path (parallel) writes faster."""
+
+
+def changed_versions(
+    chunk: Chunk, versions: Sequence[LiveVersion], vocabulary: Vocabulary, *, on: date
+) -> dict[int, ChangedRange]:
+    """The versions with at least one decision in the chunk that differs from its stored record (the
+    same test as bulk._changed_sql: no record and not ineligible, or outcome / verified differ), in
+    version order, each with the range of enterprise ids its changes lie in."""
     n = chunk.size
     index = {v.id: i for i, v in enumerate(versions)}
     stored = np.full((len(versions), n), -1, np.int8)
@@ -548,7 +573,7 @@ def changed_versions(chunk: Chunk, versions: Sequence[LiveVersion], vocabulary: 
         stored[rows[live], rec["at"][live]] = rec["outcome"][live]
         stored_verified[rows[live], rec["at"][live]] = rec["verified"][live]
     decider = _Decider(chunk, vocabulary, on)
-    changed: list[int] = []
+    changed: dict[int, ChangedRange] = {}
     for i, version in enumerate(versions):
         if version.tree is None:
             outcome = np.zeros(n, np.int8)
@@ -559,22 +584,30 @@ def changed_versions(chunk: Chunk, versions: Sequence[LiveVersion], vocabulary: 
         before = stored[i]
         missing = before < 0
         differs = np.where(missing, outcome != UNMET, (before != outcome) | (stored_verified[i] != verified))
-        if differs.any():
-            changed.append(version.id)
+        at = np.flatnonzero(differs)
+        if len(at):
+            changed[version.id] = ChangedRange(len(at), int(chunk.ids[at[0]]), int(chunk.ids[at[-1]]) + 1)
     return changed
 
 
 def full_pass(
     *,
     on: date,
-    versions: Sequence[Any],
-    run: Any = None,
+    versions: Sequence[PolicyVersion],
+    run: MatchRun | None = None,
     chunk_size: int = 25_000,
     figures: PassFigures | None = None,
-) -> Any:
+    fallback_share: float | None = None,
+    probe_size: int = 2_000,
+) -> MatchSummary:
     """Decide every live version (PolicyVersion rows) for the whole district in one read per chunk,
     and write the changed decisions through the per-version write path. Returns a
     services.MatchSummary of the changes. `run`: progress and a resumable cursor (services.match_run_*).
+
+    `fallback_share`: the first chunk is then a probe of `probe_size` enterprises; when more than that
+    share of the versions change in it (e.g. no records stored yet: every version changes in every
+    chunk), nothing is written and MostlyChanged is raised, since writing each version over every
+    chunk is the per-policy path's own work, which that path does in parallel.
     """
     import time
 
@@ -588,7 +621,7 @@ def full_pass(
     figures = figures if figures is not None else PassFigures()
     summary = services.MatchSummary()
     live: list[LiveVersion] = []
-    by_id: dict[int, Any] = {}
+    by_id: dict[int, PolicyVersion] = {}
     for version in sorted(versions, key=lambda v: v.pk):
         active = policy_in_effect(version, on)
         live.append(LiveVersion(version.pk, services._compiled(version).tree if active else None))
@@ -600,9 +633,10 @@ def full_pass(
     lo, hi = bounds["lo"], bounds["hi"] + 1
     start = lo if run is None else services.match_run_resume_at(run=run, lo=lo, hi=hi)
     run_id = run.pk if run is not None else None
-    compiled_sql: dict[int, Any] = {}
+    compiled_sql: dict[int, CompiledSql] = {}
+    probing = fallback_share is not None
     while start < hi:
-        end = min(start + chunk_size, hi)
+        end = min(start + (min(chunk_size, probe_size) if probing else chunk_size), hi)
         started = time.perf_counter()
         chunk = read_chunk(lo=start, hi=end, vocabulary=vocabulary, on=on)
         figures.read_s += time.perf_counter() - started
@@ -611,11 +645,15 @@ def full_pass(
         del chunk
         figures.decide_s += time.perf_counter() - started
         figures.chunks += 1
+        if probing and fallback_share is not None and len(changed) > fallback_share * len(live):
+            logger.info("full pass: %s of %s versions change in the probe: per-policy path", len(changed), len(live))
+            raise MostlyChanged
+        probing = False
         started = time.perf_counter()
         with transaction.atomic():
-            chunk_changes: list[Any] = []
+            chunk_changes: list[ChangedRecord] = []
             # Locked in id order, as each is in the per-version path: no deadlock with a version's own run.
-            for version_id in changed:
+            for version_id, where in changed.items():
                 PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
                 version = by_id[version_id]
                 active = policy_in_effect(version, on)
@@ -628,8 +666,9 @@ def full_pass(
                     version_id=version_id,
                     compiled=compiled_sql[version_id],
                     explainer=explainer,
-                    lo=start,
-                    hi=end,
+                    # Only the ids that hold a change are decided again (the rest of the chunk stands).
+                    lo=where.lo,
+                    hi=where.hi,
                     run_id=run_id,
                 )
             if run is not None:

@@ -755,14 +755,23 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
     missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
     match_profiles_refresh(enterprise_ids=list(missing))
     total = MatchSummary()
+    parallel = settings.MATCH_PARALLELISM > 1 and not connection.in_atomic_block
     if one_pass and connection.vendor == "postgresql":
-        from .fullpass import full_pass
+        from .fullpass import MostlyChanged, full_pass
 
         live = list(published_versions_any_period())
-        total = full_pass(on=on or today(), versions=live, run=run)
-        for version in live:  # every version was decided for the whole district
-            events.emit(events.POLICY_VERSION_DECIDED, version_id=version.pk)
-        return total
+        # When most versions change (no records yet), the one pass would write each of them over
+        # every chunk, one after another: the per-policy path does that same work, in parallel.
+        fallback_share = min(0.9, 1 / settings.MATCH_PARALLELISM) if parallel else 0.9
+        try:
+            total = full_pass(on=on or today(), versions=live, run=run, fallback_share=fallback_share)
+        except MostlyChanged:
+            if run is not None:  # the per-policy path starts over: no cursor for a later holder to trust
+                job_progress(run, cursor=None)
+        else:
+            for version in live:  # every version was decided for the whole district
+                events.emit(events.POLICY_VERSION_DECIDED, version_id=version.pk)
+            return total
     versions = list(published_versions_any_period().values_list("pk", flat=True))
     if run is not None:
         job_progress(run, total=len(versions), processed=0)
@@ -774,7 +783,6 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
             if parallel:
                 connections.close_all()  # this thread's connection
 
-    parallel = settings.MATCH_PARALLELISM > 1 and not connection.in_atomic_block
     if parallel:
         with ThreadPoolExecutor(max_workers=settings.MATCH_PARALLELISM) as pool:
             results = pool.map(one, versions)
