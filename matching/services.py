@@ -161,34 +161,53 @@ def policy_version_match(
         with transaction.atomic():
             # Serialise runs of the same version: each sees the records the previous one wrote.
             PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
-            changes = decide_and_write(
-                compiled,
+            changes = version_chunk_write(
                 version_id=version_id,
+                compiled=compiled,
+                explainer=explainer,
                 lo=start,
                 hi=end,
-                now=timezone.now(),
                 run_id=run.pk if run else None,
-                # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
-                explain=explainer.texts if explainer is not None else None,
             )
-            events.emit(
-                events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=changes, run_id=run.pk if run else None
-            )
-            # An entitlement that already existed (verified again after a lapse) takes the new basis; a
-            # first decision (no previous outcome) has no entitlement but the one just created with it.
-            regranted = [
-                c.enterprise_id
-                for c in changes
-                if c.outcome == MatchOutcome.ELIGIBLE and c.verified and c.previous_outcome
-            ]
-            if regranted:
-                events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
             if run is not None:  # last in the chunk's transaction: progress commits with the chunk, or neither
                 match_run_progress(run=run, processed=end - lo, cursor=end, changes=changes)
         summary.add(changes)
         start = end
     events.emit(events.POLICY_VERSION_DECIDED, version_id=version_id)
     return summary
+
+
+def version_chunk_write(
+    *,
+    version_id: int,
+    compiled: CompiledSql,
+    explainer: _Explainer | None,
+    lo: int,
+    hi: int,
+    run_id: int | None,
+) -> list[ChangedRecord]:
+    """Decide one version for enterprises lo <= id < hi, write what changed with its explanation and
+    signal the changes. Call inside a transaction holding the version row's lock (the per-version
+    path, and the one-pass full re-match `fullpass.full_pass` for the versions it found changed)."""
+    changes = decide_and_write(
+        compiled,
+        version_id=version_id,
+        lo=lo,
+        hi=hi,
+        now=timezone.now(),
+        run_id=run_id,
+        # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
+        explain=explainer.texts if explainer is not None else None,
+    )
+    events.emit(events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=changes, run_id=run_id)
+    # An entitlement that already existed (verified again after a lapse) takes the new basis; a
+    # first decision (no previous outcome) has no entitlement but the one just created with it.
+    regranted = [
+        c.enterprise_id for c in changes if c.outcome == MatchOutcome.ELIGIBLE and c.verified and c.previous_outcome
+    ]
+    if regranted:
+        events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
+    return changes
 
 
 class _Explainer:
@@ -719,8 +738,11 @@ def match_runs_sweep(*, pending_after_seconds: float | None = None, running_afte
     )
 
 
-def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> MatchSummary:
+def match_everything(*, on: date | None = None, run: MatchRun | None = None, one_pass: bool = True) -> MatchSummary:
     """The nightly job: refresh missing projection rows, then re-decide every published version.
+
+    On PostgreSQL (and unless `one_pass` is False) in one read of the district for all versions
+    (`fullpass.full_pass`: resumable from the run's cursor); otherwise version by version, as follows.
 
     Versions are independent (each locks its own row and writes its own records), so they are
     decided MATCH_PARALLELISM at a time, each on its own database connection; inside a caller's
@@ -733,6 +755,23 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
     missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
     match_profiles_refresh(enterprise_ids=list(missing))
     total = MatchSummary()
+    parallel = settings.MATCH_PARALLELISM > 1 and not connection.in_atomic_block
+    if one_pass and connection.vendor == "postgresql":
+        from .fullpass import MostlyChanged, full_pass
+
+        live = list(published_versions_any_period())
+        # When most versions change (no records yet), the one pass would write each of them over
+        # every chunk, one after another: the per-policy path does that same work, in parallel.
+        fallback_share = min(0.9, 1 / settings.MATCH_PARALLELISM) if parallel else 0.9
+        try:
+            total = full_pass(on=on or today(), versions=live, run=run, fallback_share=fallback_share)
+        except MostlyChanged:
+            if run is not None:  # the per-policy path starts over: no cursor for a later holder to trust
+                job_progress(run, cursor=None)
+        else:
+            for version in live:  # every version was decided for the whole district
+                events.emit(events.POLICY_VERSION_DECIDED, version_id=version.pk)
+            return total
     versions = list(published_versions_any_period().values_list("pk", flat=True))
     if run is not None:
         job_progress(run, total=len(versions), processed=0)
@@ -744,7 +783,6 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
             if parallel:
                 connections.close_all()  # this thread's connection
 
-    parallel = settings.MATCH_PARALLELISM > 1 and not connection.in_atomic_block
     if parallel:
         with ThreadPoolExecutor(max_workers=settings.MATCH_PARALLELISM) as pool:
             results = pool.map(one, versions)

@@ -23,6 +23,7 @@ from matching.bulk import _changed_sql, tables
 from matching.core.evaluator import compile_rule
 from matching.core.profile import EnterpriseProfile
 from matching.core.sql import compile_rule_sql
+from matching.fullpass import Vocabulary, decide_chunk, full_pass, read_chunk
 from matching.models import MatchRecord
 from matching.services import enterprise_match, match_profiles_refresh, policy_version_match
 from portal.enterprises.models import Enterprise
@@ -31,6 +32,8 @@ from tests.matching.db_support import publish_version, store_profile
 from tests.matching.strategies import ON, RULES, profiles
 
 pytestmark = pytest.mark.django_db
+
+_STATUS = {0: "ineligible", 1: "needs_info", 2: "eligible"}
 
 
 class _Rollback(Exception):
@@ -68,6 +71,24 @@ def _check(rules: list[dict[str, Any]], generated: list[EnterpriseProfile], on: 
         policy_version_match(version_id=version.pk, on=on, chunk_size=3)  # several chunks
 
     profiles_by_id = dict(enterprise_profiles_by_id(queryset=Enterprise.objects.all()))
+    _assert_records_match_evaluator(versions, profiles_by_id, on)
+
+    # The portable form (EXISTS, for SQLite) decides as the LATERAL form PostgreSQL ran: no changes.
+    if connection.vendor == "postgresql":
+        for version in versions:
+            portable = compile_rule_sql(version.rule, tables=tables(), on=on, lateral=False)
+            with connection.cursor() as cursor:
+                cursor.execute(_changed_sql(portable, version_id=version.pk, lo=0, hi=2**62))
+                assert cursor.fetchall() == [], version.rule
+
+    # The incremental path agrees, so it has nothing to write.
+    for enterprise_id in profiles_by_id:
+        assert enterprise_match(enterprise_id=enterprise_id, on=on) == []
+
+    _check_one_pass(versions, profiles_by_id, on)
+
+
+def _assert_records_match_evaluator(versions: list, profiles_by_id: dict[int, EnterpriseProfile], on: date) -> None:
     for version in versions:
         compiled = compile_rule(version.rule)
         records = {r.enterprise_id: r for r in MatchRecord.objects.filter(policy_version=version)}
@@ -81,14 +102,36 @@ def _check(rules: list[dict[str, Any]], generated: list[EnterpriseProfile], on: 
             assert record.states == expected.state_letters
             assert record.explanation == json.loads(json.dumps(expected.to_dict()))
 
-    # The portable form (EXISTS, for SQLite) decides as the LATERAL form PostgreSQL ran: no changes.
-    if connection.vendor == "postgresql":
-        for version in versions:
-            portable = compile_rule_sql(version.rule, tables=tables(), on=on, lateral=False)
-            with connection.cursor() as cursor:
-                cursor.execute(_changed_sql(portable, version_id=version.pk, lo=0, hi=2**62))
-                assert cursor.fetchall() == [], version.rule
 
-    # The incremental path agrees, so it has nothing to write.
-    for enterprise_id in profiles_by_id:
-        assert enterprise_match(enterprise_id=enterprise_id, on=on) == []
+def _check_one_pass(versions: list, profiles_by_id: dict[int, EnterpriseProfile], on: date) -> None:
+    """The one-pass full re-match (matching.fullpass) decides as the evaluator does, column by column."""
+    trees = [compile_rule(version.rule).tree for version in versions]
+    vocabulary = Vocabulary.for_rules(trees)
+    chunk = read_chunk(lo=0, hi=2**62, vocabulary=vocabulary, on=on)
+    assert sorted(int(i) for i in chunk.ids) == sorted(profiles_by_id)
+    for version, tree in zip(versions, trees, strict=True):
+        compiled = compile_rule(version.rule)
+        decided = decide_chunk(tree, chunk, vocabulary, on=on)
+        for i, enterprise_id in enumerate(decided["ids"]):
+            expected = compiled.evaluate(profiles_by_id[int(enterprise_id)], on=on)
+            got = (_STATUS[int(decided["outcome"][i])], bool(decided["verified"][i]), decided["states"][i])
+            assert got == (expected.status, expected.verified, expected.state_letters), version.rule
+
+    # With every record as the evaluator says, the pass finds nothing to write.
+    assert full_pass(on=on, versions=versions, chunk_size=3).changed_records == 0
+
+    # Stored decisions that are wrong (outcome or verified) or missing: the pass finds and rewrites
+    # exactly those, through the per-version write path (explanations included).
+    records = list(MatchRecord.objects.filter(policy_version__in=versions).order_by("pk"))
+    for n, record in enumerate(records):
+        if n % 2:
+            record.verified = not record.verified
+        else:
+            record.outcome = {"eligible": "needs_info", "needs_info": "ineligible", "ineligible": "eligible"}[
+                record.outcome
+            ]
+    MatchRecord.objects.bulk_update(records, ["outcome", "verified"])
+    MatchRecord.objects.filter(pk__in=[r.pk for r in records[::3]]).delete()
+    full_pass(on=on, versions=versions, chunk_size=3)
+    _assert_records_match_evaluator(versions, profiles_by_id, on)
+    assert full_pass(on=on, versions=versions, chunk_size=2).changed_records == 0

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from matching.models import MatchRecord, MatchRun
+from matching.models import MatchProfile, MatchRecord, MatchRun
 from matching.services import (
     enterprise_match,
     match_everything,
@@ -142,7 +142,8 @@ def test_nightly_decides_policies_in_parallel_outside_a_transaction(settings) ->
     others = [PolicyVersionFactory(published=True, rule=HIGH_TECH_IN_ELECTRONICS) for _ in range(4)]
     run = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY)
 
-    summary = match_everything(run=run)
+    # The per-policy path (kept for databases without the one pass, and for comparison).
+    summary = match_everything(run=run, one_pass=False)
 
     assert summary.changes == {"newly_eligible": 5, "needs_info": 5}
     for version in [d["version"], *others]:
@@ -150,6 +151,39 @@ def test_nightly_decides_policies_in_parallel_outside_a_transaction(settings) ->
         assert outcomes == {d["eligible"].pk: "eligible", d["unknown"].pk: "needs_info"}
     run.refresh_from_db()
     assert (run.processed, run.total) == (5, 5)
+
+
+def test_nightly_decides_every_policy_in_one_pass_with_resumable_progress() -> None:
+    from tests.support.services import need_postgres
+
+    need_postgres()  # the one pass reads with PostgreSQL's binary COPY
+    d = district()
+    others = [PolicyVersionFactory(published=True, rule=HIGH_TECH_IN_ELECTRONICS) for _ in range(4)]
+    first = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY)
+
+    # No records yet: every version changes, so the probe hands the work to the per-policy path.
+    summary = match_everything(run=first)
+
+    assert summary.changes == {"newly_eligible": 5, "needs_info": 5}
+    first.refresh_from_db()
+    assert (first.processed, first.total, first.cursor) == (5, 5, None)
+
+    # One new version among six: the one pass decides them all, and writes the new one only.
+    latest = PolicyVersionFactory(published=True, rule=HIGH_TECH_IN_ELECTRONICS)
+    run = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY)
+    summary = match_everything(run=run)
+
+    assert summary.changes == {"newly_eligible": 1, "needs_info": 1}
+    for version in [d["version"], *others, latest]:
+        outcomes = dict(MatchRecord.objects.filter(policy_version=version).values_list("enterprise_id", "outcome"))
+        assert outcomes == {d["eligible"].pk: "eligible", d["unknown"].pk: "needs_info"}
+    run.refresh_from_db()
+    ids = sorted(MatchProfile.objects.values_list("enterprise_id", flat=True))
+    # Progress counts enterprise ids; the cursor is where another holder would resume.
+    assert (run.processed, run.total, run.cursor) == (ids[-1] + 1 - ids[0],) * 2 + (ids[-1] + 1,)
+    assert dict(run.changed) == {"newly_eligible": 1, "needs_info": 1}
+    # Nothing changed: a second pass writes nothing.
+    assert match_everything().changed_records == 0
 
 
 def test_the_nightly_beat_task_asks_for_one_run_per_day_however_often_it_is_delivered(celery_eager) -> None:
