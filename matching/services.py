@@ -136,8 +136,12 @@ def policy_version_match(
     on: date | None = None,
     run: MatchRun | None = None,
     chunk_size: int | None = None,
+    announce: bool = True,
 ) -> MatchSummary:
     """Decide one policy version for every enterprise (SQL path) and record what changed.
+
+    `announce=False`: the caller emits CATALOGUE_DECIDED for all the versions it decided, instead of
+    this version's POLICY_VERSION_DECIDED (match_everything).
 
     Works in chunks of enterprise ids, one transaction each, updating `run.processed` for progress.
     Each chunk's transaction writes every record it changed with its full explanation (one INSERT),
@@ -187,7 +191,8 @@ def policy_version_match(
                 match_run_progress(run=run, processed=end - lo, cursor=end, changes=changes)
         summary.add(changes)
         start = end
-    events.emit(events.POLICY_VERSION_DECIDED, version_id=version_id)
+    if announce:
+        events.emit(events.POLICY_VERSION_DECIDED, version_id=version_id)
     return summary
 
 
@@ -739,7 +744,7 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
 
     def one(version_id: int) -> MatchSummary:
         try:
-            return policy_version_match(version_id=version_id, on=on)
+            return policy_version_match(version_id=version_id, on=on, announce=False)
         finally:
             if parallel:
                 connections.close_all()  # this thread's connection
@@ -762,4 +767,5 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None) -> 
                 match_run_progress(run=run, processed=n)
     if run is not None:
         match_run_progress(run=run, processed=len(versions))
+    events.emit(events.CATALOGUE_DECIDED, version_ids=versions)  # one reconcile query for the catalogue
     return total
