@@ -141,7 +141,7 @@ def policy_version_match(
     """Decide one policy version for every enterprise (SQL path) and record what changed.
 
     `announce=False`: the caller emits CATALOGUE_DECIDED for all the versions it decided, instead of
-    this version's POLICY_VERSION_DECIDED (match_everything).
+    this version's POLICY_VERSION_DECIDED (match_everything; enterprises_match in bulk).
 
     Works in chunks of enterprise ids, one transaction each, updating `run.processed` for progress.
     Each chunk's transaction writes every record it changed with its full explanation (one INSERT),
@@ -690,10 +690,12 @@ def enterprises_match(
     ids = sorted(set(enterprise_ids))
     if len(ids) > BULK_THRESHOLD:
         match_profiles_refresh(enterprise_ids=ids)
-        for version_id in published_versions_any_period().values_list("pk", flat=True):
-            part = policy_version_match(version_id=version_id, on=on, run=None)
+        versions = list(published_versions_any_period().values_list("pk", flat=True))
+        for version_id in versions:
+            part = policy_version_match(version_id=version_id, on=on, run=None, announce=False)
             summary.changed_records += part.changed_records
             summary.changes.update(part.changes)
+        events.emit(events.CATALOGUE_DECIDED, version_ids=versions)
         # The decisions above explain only the records whose outcome changed; these enterprises' facts
         # changed, so every explanation of theirs that shows a fact may now be stale.
         explanations_refresh(enterprise_ids=ids, on=on)

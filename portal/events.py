@@ -150,7 +150,10 @@ CATALOGUE_DECIDED = Event(
     Timing.NOW,
     payload=("version_ids",),
     ids="version_ids",
-    emitted_by="matching.services.match_everything (the nightly run), instead of one POLICY_VERSION_DECIDED each",
+    emitted_by=(
+        "matching.services.match_everything (the nightly run) and the bulk path of enterprises_match, instead of"
+        " one POLICY_VERSION_DECIDED per version"
+    ),
     # The same settling as POLICY_VERSION_DECIDED for each version, with one query for the whole catalogue
     # to find the few versions that have anything to settle (usually none).
     handlers=(Handler("portal.entitlements.services.entitlements_reconcile_many"),),

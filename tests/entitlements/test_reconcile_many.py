@@ -12,8 +12,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from matching import services as matching_services
 from matching.models import MatchRecord
-from matching.services import match_everything, match_profiles_refresh
+from matching.services import enterprises_match, match_everything, match_profiles_refresh
 from policies.models import PolicyVersion
 from policies.services import (
     policy_approve,
@@ -116,11 +117,13 @@ def rule(min_rd: int) -> dict:
 
 
 @pytest.mark.usefixtures("celery_eager")
-def test_the_nightly_run_settles_a_new_version_once_for_the_catalogue(
-    district, staff_editor, staff_reviewer, django_capture_on_commit_callbacks, monkeypatch
+@pytest.mark.parametrize("path", ["nightly", "facts-changed-in-bulk"])
+def test_the_bulk_paths_settle_a_new_version_once_for_the_catalogue(
+    district, staff_editor, staff_reviewer, django_capture_on_commit_callbacks, monkeypatch, path
 ) -> None:
-    """v2 tightens v1's rule and is published with its run held back: the nightly run decides it and
-    settles v1's entitlements in one CATALOGUE_DECIDED, not one POLICY_VERSION_DECIDED per version."""
+    """v2 tightens v1's rule and is published with its run held back: the nightly run (or a re-match of
+    many enterprises, which decides every version for the district) decides it and settles v1's
+    entitlements in one CATALOGUE_DECIDED, not one POLICY_VERSION_DECIDED per version."""
     v1 = policy_create(
         by=staff_editor,
         key="nightly-reconcile",
@@ -155,7 +158,11 @@ def test_the_nightly_run_settles_a_new_version_once_for_the_catalogue(
             [lambda _n=event.name, **p: announced.append((_n, p)), *handlers],
         )
 
-    match_everything()
+    if path == "nightly":
+        match_everything()
+    else:
+        monkeypatch.setattr(matching_services, "BULK_THRESHOLD", 1)
+        enterprises_match(enterprise_ids=[e.pk for e in district.values()])
 
     assert announced == [(events.CATALOGUE_DECIDED.name, {"version_ids": sorted([v2.pk, other.pk])})]
     assert MatchRecord.objects.filter(policy_version=v2, outcome="eligible").count() == 1

@@ -40,6 +40,12 @@ class Command(BaseCommand):
         parser.add_argument("--enterprises", type=int, default=3000)
         parser.add_argument("--policies", type=int, default=500)
         parser.add_argument("--repeats", type=int, default=5)
+        parser.add_argument(
+            "--fill",
+            action="store_true",
+            help="first give every enterprise an entitlement under every 免申即享 version (the size per benefit a big"
+            " district has), each resting on its version: still nothing to settle",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
@@ -55,6 +61,8 @@ class Command(BaseCommand):
             .order_by("pk")
             .values_list("pk", flat=True)
         )
+        if options["fill"]:
+            self._fill()
         to_settle = services.versions_with_entitlements_to_settle(version_ids=versions)
         if to_settle:
             raise CommandError(f"{len(to_settle)} versions have entitlements to settle: not the common case")
@@ -75,6 +83,23 @@ class Command(BaseCommand):
         for name, run in (("per_version", per_version), ("catalogue", catalogue)):
             result[name] = self._measure(run, options["repeats"])
         self.stdout.write(json.dumps(result, indent=2))
+
+    @staticmethod
+    def _fill() -> None:
+        table = Entitlement._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {table} (enterprise_id, policy_id, period, policy_version_id, status, objection_reason,
+                                     resolution, revoke_reason, status_before_review, recovery_note,
+                                     determined_at, updated_at)
+                SELECT e.id, v.policy_id, v.benefit_period, v.id, 'notified', '', '', '', '', '', now(), now()
+                FROM enterprises_enterprise e CROSS JOIN policies_policyversion v
+                WHERE v.status = 'published' AND v.mode = 'exempt'
+                ON CONFLICT DO NOTHING
+                """
+            )
+            cursor.execute(f"ANALYZE {table}")
 
     @staticmethod
     def _measure(run: Callable[[], None], repeats: int) -> dict[str, Any]:
