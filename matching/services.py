@@ -136,8 +136,12 @@ def policy_version_match(
     on: date | None = None,
     run: MatchRun | None = None,
     chunk_size: int | None = None,
+    announce: bool = True,
 ) -> MatchSummary:
     """Decide one policy version for every enterprise (SQL path) and record what changed.
+
+    `announce=False`: the caller emits CATALOGUE_DECIDED for all the versions it decided, instead of
+    this version's POLICY_VERSION_DECIDED (match_everything; enterprises_match in bulk).
 
     Works in chunks of enterprise ids, one transaction each, updating `run.processed` for progress.
     Each chunk's transaction writes every record it changed with its full explanation (one INSERT),
@@ -173,7 +177,8 @@ def policy_version_match(
                 match_run_progress(run=run, processed=end - lo, cursor=end, changes=changes)
         summary.add(changes)
         start = end
-    events.emit(events.POLICY_VERSION_DECIDED, version_id=version_id)
+    if announce:
+        events.emit(events.POLICY_VERSION_DECIDED, version_id=version_id)
     return summary
 
 
@@ -704,10 +709,12 @@ def enterprises_match(
     ids = sorted(set(enterprise_ids))
     if len(ids) > BULK_THRESHOLD:
         match_profiles_refresh(enterprise_ids=ids)
-        for version_id in published_versions_any_period().values_list("pk", flat=True):
-            part = policy_version_match(version_id=version_id, on=on, run=None)
+        versions = list(published_versions_any_period().values_list("pk", flat=True))
+        for version_id in versions:
+            part = policy_version_match(version_id=version_id, on=on, run=None, announce=False)
             summary.changed_records += part.changed_records
             summary.changes.update(part.changes)
+        events.emit(events.CATALOGUE_DECIDED, version_ids=versions)
         # The decisions above explain only the records whose outcome changed; these enterprises' facts
         # changed, so every explanation of theirs that shows a fact may now be stale.
         explanations_refresh(enterprise_ids=ids, on=on)
@@ -778,7 +785,7 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
 
     def one(version_id: int) -> MatchSummary:
         try:
-            return policy_version_match(version_id=version_id, on=on)
+            return policy_version_match(version_id=version_id, on=on, announce=False)
         finally:
             if parallel:
                 connections.close_all()  # this thread's connection
@@ -800,4 +807,5 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
                 match_run_progress(run=run, processed=n)
     if run is not None:
         match_run_progress(run=run, processed=len(versions))
+    events.emit(events.CATALOGUE_DECIDED, version_ids=versions)  # one reconcile query for the catalogue
     return total

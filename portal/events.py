@@ -19,7 +19,8 @@ The 免申即享 flow, from a reviewer's click to an enterprise's phone
 5. the notifications' deliveries are queued after commit (notifications.services.deliveries_enqueue)
    and sent by the worker (notifications.tasks.deliver_batch → delivery.deliveries_send → channels)
 6. once every chunk has committed, POLICY_VERSION_DECIDED settles entitlements that rested on the
-   policy's previous version (entitlements.services.entitlements_reconcile)
+   policy's previous version (entitlements.services.entitlements_reconcile); the nightly run of every
+   version announces them all at once with CATALOGUE_DECIDED (entitlements_reconcile_many)
 An enterprise whose facts change (profile edit, department feed, qualification, site) takes the same
 path from step 2 through FACTS_CHANGED, with one worker run for the changed enterprises.
 
@@ -73,7 +74,7 @@ class Event:
     payload: tuple[str, ...]  # the keyword arguments `emit` takes, passed on to every handler
     handlers: tuple[Handler, ...]
     emitted_by: str  # where it is emitted (for the reader; not enforced)
-    # The payload that is a collection of enterprise ids: `emit` passes it on sorted and without
+    # The payload that is a collection of ids (enterprises, or versions): `emit` passes it on sorted and without
     # duplicates, skips the event when it is empty, and `batched` can gather several emits into one.
     ids: str | None = None
 
@@ -144,6 +145,20 @@ POLICY_VERSION_DECIDED = Event(
     handlers=(Handler("portal.entitlements.services.entitlements_reconcile"),),
 )
 
+CATALOGUE_DECIDED = Event(
+    "every published version decided for the whole district",
+    Timing.NOW,
+    payload=("version_ids",),
+    ids="version_ids",
+    emitted_by=(
+        "matching.services.match_everything (the nightly run) and the bulk path of enterprises_match, instead of"
+        " one POLICY_VERSION_DECIDED per version"
+    ),
+    # The same settling as POLICY_VERSION_DECIDED for each version, with one query for the whole catalogue
+    # to find the few versions that have anything to settle (usually none).
+    handlers=(Handler("portal.entitlements.services.entitlements_reconcile_many"),),
+)
+
 EVENTS: tuple[Event, ...] = (
     POLICY_PUBLISHED,
     POLICY_RETIRED,
@@ -151,6 +166,7 @@ EVENTS: tuple[Event, ...] = (
     MATCH_RECORDS_CHANGED,
     MATCH_EXPLANATIONS_FILLED,
     POLICY_VERSION_DECIDED,
+    CATALOGUE_DECIDED,
 )
 
 

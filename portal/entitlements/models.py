@@ -84,7 +84,16 @@ class Entitlement(models.Model):
                 name="entitlement_status",
             ),
         ]
-        indexes = [models.Index(fields=("status", "determined_at"), name="entitlement_status_idx")]
+        indexes = [
+            models.Index(fields=("status", "determined_at"), name="entitlement_status_idx"),
+            # "Rests on another version than the benefit's current one" (entitlements_reconcile's pre-check):
+            # two range probes that stop at the first row, instead of reading the benefit's every entitlement.
+            models.Index(
+                fields=("policy", "period", "policy_version"),
+                condition=Q(duplicate_of__isnull=True),
+                name="entitlement_benefit_ver_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.enterprise_id} × {self.policy_id}/{self.period}: {self.status}"

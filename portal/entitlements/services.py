@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from matching.core.describe import describe_condition
@@ -357,9 +358,13 @@ def _entitlements_create_postgresql(*, version: PolicyVersion, enterprise_ids: l
 
 def _benefit_entitlements(version: PolicyVersion) -> Any:
     """The live entitlements to `version`'s benefit (same policy, same period), merged duplicates aside."""
-    return Entitlement.objects.filter(
-        policy_id=version.policy_id, period=version.benefit_period, duplicate_of__isnull=True
-    ).exclude(status=Status.REVOKED)
+    return _benefit_entitlements_of(policy_id=version.policy_id, period=version.benefit_period)
+
+
+def _benefit_entitlements_of(*, policy_id: Any, period: Any) -> Any:
+    return Entitlement.objects.filter(policy_id=policy_id, period=period, duplicate_of__isnull=True).exclude(
+        status=Status.REVOKED
+    )
 
 
 def _entitlements_rebase(*, version: PolicyVersion, enterprise_ids: Sequence[int], now: Any = None) -> int:
@@ -430,6 +435,41 @@ def _decision_explanations(version: PolicyVersion, enterprise_ids: list[int]) ->
     return found
 
 
+def versions_with_entitlements_to_settle(*, version_ids: Sequence[int]) -> list[int]:
+    """Of these versions, those `entitlements_reconcile` would find something to settle for, in one query:
+    a published 免申即享 version with a live entitlement to its benefit resting on another version and not
+    yet reviewed under it. The rest would return at once with nothing done, so they can be skipped."""
+    if not version_ids:
+        return []
+    stale = (
+        _benefit_entitlements_of(policy_id=OuterRef("policy_id"), period=OuterRef("benefit_period"))
+        .exclude(review_version=OuterRef("pk"))
+        .values("pk")
+    )
+    # "Rests on another version" as two ranges rather than `<>`, so each EXISTS stops at its first row
+    # through the index on (policy, period, version) instead of reading the benefit's every entitlement.
+    return list(
+        PolicyVersion.objects.filter(pk__in=list(version_ids), mode=Mode.EXEMPT, status=PolicyVersion.Status.PUBLISHED)
+        .filter(
+            Exists(stale.filter(policy_version__lt=OuterRef("pk")))
+            | Exists(stale.filter(policy_version__gt=OuterRef("pk")))
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def entitlements_reconcile_many(*, version_ids: Sequence[int]) -> dict[str, int]:
+    """`entitlements_reconcile` for each of these versions (a whole catalogue decided by the nightly run),
+    with the same result: one query finds the versions with something to settle, and only those are
+    reconciled (each in its own transaction, as when decided one by one)."""
+    counts = {"rebased": 0, "review": 0, "recovery": 0}
+    for version_id in versions_with_entitlements_to_settle(version_ids=version_ids):
+        for key, n in entitlements_reconcile(version_id=version_id).items():
+            counts[key] += n
+    return counts
+
+
 def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
     """After `version` has been decided for the whole district: settle the entitlements to its benefit
     that rest on an earlier version's decision.
@@ -442,6 +482,10 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
     An entitlement staff already reviewed under this version (review_version) is left alone.
     """
     counts = {"rebased": 0, "review": 0, "recovery": 0}
+    if not versions_with_entitlements_to_settle(version_ids=[version_id]):
+        # The common case (nothing rests on an earlier version): one query, no lock. Whatever a chunk of
+        # this version still running commits is settled when that run announces its own end.
+        return counts
     with transaction.atomic():
         # Serialise with the version's own chunks (they lock the same row).
         version = PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
