@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -42,8 +43,14 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.db.models import Max, Min
 
+from policies.models import PolicyVersion
+from policies.selectors import policy_in_effect
+
+from . import services
+from .bulk import tables
 from .core.industries import SECTION_DIVISIONS, section_divisions
 from .core.registry import FACTS, NumberFact
 from .core.sql import _age_cutoff, _number, quote
@@ -51,12 +58,9 @@ from .core.tree import AllOf, AnyOf, Attestation, Condition, Leaf, Node, Not, it
 from .models import MatchProfile, MatchRecord
 
 if TYPE_CHECKING:
-    from policies.models import PolicyVersion
-
     from .bulk import ChangedRecord
     from .core.sql import CompiledSql
     from .models import MatchRun
-    from .services import MatchSummary
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +106,6 @@ def _text_array(values: Sequence[str]) -> str:
 @functools.lru_cache(maxsize=1)
 def _column_kinds() -> dict[str, str]:
     """projection column → how it is read (text as a dictionary index, numbers scaled, dates as days)."""
-    from django.db import models
-
     kinds: dict[str, str] = {}
     for spec in FACTS.values():
         if not spec.profile_key:
@@ -200,8 +202,6 @@ def read_chunk(*, lo: int, hi: int, vocabulary: Vocabulary, on: date) -> Chunk:
 
 
 def _read_chunk(*, lo: int, hi: int, vocabulary: Vocabulary) -> Chunk:
-    from .bulk import tables
-
     t = tables()
     lo, hi = int(lo), int(hi)
     kinds = _column_kinds()
@@ -599,7 +599,7 @@ def full_pass(
     figures: PassFigures | None = None,
     fallback_share: float | None = None,
     probe_size: int = 2_000,
-) -> MatchSummary:
+) -> services.MatchSummary:
     """Decide every live version (PolicyVersion rows) for the whole district in one read per chunk,
     and write the changed decisions through the per-version write path. Returns a
     services.MatchSummary of the changes. `run`: progress and a resumable cursor (services.match_run_*).
@@ -609,15 +609,6 @@ def full_pass(
     chunk), nothing is written and MostlyChanged is raised, since writing each version over every
     chunk is the per-policy path's own work, which that path does in parallel.
     """
-    import time
-
-    from django.db.models import Max, Min
-
-    from policies.models import PolicyVersion
-    from policies.selectors import policy_in_effect
-
-    from . import services
-
     figures = figures if figures is not None else PassFigures()
     summary = services.MatchSummary()
     live: list[LiveVersion] = []

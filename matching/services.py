@@ -43,7 +43,7 @@ from portal.jobs import (
     job_sweep,
 )
 
-from . import tasks
+from . import fullpass, tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write
 from .core.evaluator import CompiledRule, Status, compile_rule
 from .core.profile import EnterpriseProfile
@@ -764,20 +764,18 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
     total = MatchSummary()
     parallel = settings.MATCH_PARALLELISM > 1 and not connection.in_atomic_block
     if one_pass and connection.vendor == "postgresql":
-        from .fullpass import MostlyChanged, full_pass
-
         live = list(published_versions_any_period())
         # When most versions change (no records yet), the one pass would write each of them over
         # every chunk, one after another: the per-policy path does that same work, in parallel.
         fallback_share = min(0.9, 1 / settings.MATCH_PARALLELISM) if parallel else 0.9
         try:
-            total = full_pass(on=on or today(), versions=live, run=run, fallback_share=fallback_share)
-        except MostlyChanged:
+            total = fullpass.full_pass(on=on or today(), versions=live, run=run, fallback_share=fallback_share)
+        except fullpass.MostlyChanged:
             if run is not None:  # the per-policy path starts over: no cursor for a later holder to trust
                 job_progress(run, cursor=None)
         else:
-            for version in live:  # every version was decided for the whole district
-                events.emit(events.POLICY_VERSION_DECIDED, version_id=version.pk)
+            # Every version was decided for the whole district: one reconcile query for the catalogue.
+            events.emit(events.CATALOGUE_DECIDED, version_ids=[version.pk for version in live])
             return total
     versions = list(published_versions_any_period().values_list("pk", flat=True))
     if run is not None:
