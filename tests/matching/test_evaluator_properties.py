@@ -12,7 +12,7 @@ from decimal import Decimal
 from itertools import combinations, product
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from matching.core.evaluator import compile_rule
 from matching.core.profile import EnterpriseProfile
@@ -167,6 +167,9 @@ OUTCOME = {"met": "eligible", "unmet": "ineligible", "unknown": "needs_info"}
 @given(rule=RULES, profile=profiles(), on=ON)
 def test_compiled_evaluator_matches_the_reference(rule: dict[str, Any], profile: EnterpriseProfile, on: date) -> None:
     conditions = leaves_of(rule)
+    # smallest_fix tries 3^n assignments: hypothesis's mutations can grow a rule past the strategy's
+    # max_leaves, and one 20-condition rule then ran for many minutes. The property is the same at 8.
+    assume(len(conditions) <= 8)
     naive = [leaf(c, profile, on) for c in conditions]
     results = [r for r, _ in naive]
     value = combine(rule, results)
