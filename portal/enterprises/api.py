@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
@@ -26,7 +25,7 @@ from portal.api.pagination import PAGE_PARAMETERS, PagePagination, paginated
 from portal.api.serializers import StrictInputSerializer
 
 from . import selectors, services
-from .facts import FieldError, source_name
+from .facts import source_name
 from .models import FACT_FIELDS, SOURCE_CHOICES, Enterprise, FeedImport, Qualification, QualificationKind, Site, Size
 
 if TYPE_CHECKING:
@@ -606,25 +605,7 @@ class FeedRecordsView(APIView):
     def post(self, request: Request, source: str) -> Response:
         api_key = request.auth
         assert isinstance(api_key, DepartmentApiKey)  # DepartmentApiKeyAuthentication and HasDepartmentKey
-        records = request.data.get("records") if isinstance(request.data, dict) else request.data
-        if not isinstance(records, list):
-            raise ApplicationError("请求体应包含records数组", code="invalid_batch", field="records")
-        limit = settings.FEED_API_MAX_RECORDS
-        if len(records) > limit:
-            raise ApplicationError(
-                f"每批最多{limit}条记录；更多数据请分批提交或使用文件上传", code="batch_too_large", field="records"
-            )
-        # The batch's 数据日期 (as of when the department's data is true), for records that give none.
-        raw_as_of = request.data.get("as_of") if isinstance(request.data, dict) else None
-        batch_as_of = None
-        if raw_as_of not in (None, ""):
-            try:
-                batch_as_of = services.parse_as_of(raw_as_of)
-            except FieldError as exc:
-                raise ApplicationError(exc.message, code=exc.code, field="as_of") from None
-        feed_import = services.feed_batch_submit(
-            api_key=api_key, source=source, records=records, default_as_of=batch_as_of
-        )
+        feed_import = services.feed_batch_submit(api_key=api_key, source=source, body=request.data)
         # Read again: with tasks run inline (`make run` without Redis) the batch is already done.
         feed_import.refresh_from_db()
         body = feed_batch_body(request, feed_import)

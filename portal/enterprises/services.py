@@ -3,12 +3,15 @@ EnterpriseChange and announced with events.FACTS_CHANGED (after commit)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -575,18 +578,29 @@ def _send_feed_upload(import_id: int) -> None:
         logger.warning("broker unavailable: feed upload %s stays queued", import_id)
 
 
-def feed_batch_submit(
-    *, api_key: DepartmentApiKey, source: str, records: list[Any], default_as_of: date | None = None
-) -> FeedImport:
+def feed_batch_submit(*, api_key: DepartmentApiKey, source: str, body: Any) -> FeedImport:
     """Store a department's API batch and queue it for the worker (sent once the row is committed).
 
-    Only the envelope is checked here, cheaply (the department, the list, its size is the view's); each
+    `body` is the request's JSON: `{"as_of": ..., "records": [...]}` or the bare list of records. Only the
+    envelope is checked here, cheaply (the department, the list, its size, the batch's 数据日期); each
     record is validated and applied by the worker (feed_upload_process), never in the web request.
     """
-    import json
-
-    from django.core.files.base import ContentFile
-
+    records = body.get("records") if isinstance(body, dict) else body
+    if not isinstance(records, list):
+        raise ApplicationError("请求体应包含records数组", code="invalid_batch", field="records")
+    limit = settings.FEED_API_MAX_RECORDS
+    if len(records) > limit:
+        raise ApplicationError(
+            f"每批最多{limit}条记录；更多数据请分批提交或使用文件上传", code="batch_too_large", field="records"
+        )
+    # The batch's 数据日期 (as of when the department's data is true), for records that give none.
+    raw_as_of = body.get("as_of") if isinstance(body, dict) else None
+    default_as_of = None
+    if raw_as_of not in (None, ""):
+        try:
+            default_as_of = parse_as_of(raw_as_of)
+        except FieldError as exc:
+            raise ApplicationError(exc.message, code=exc.code, field="as_of") from None
     if source not in DEPARTMENT_SOURCES:
         raise ApplicationError("未知的数据来源部门", code="invalid_source")
     if api_key.source != source:
@@ -698,8 +712,6 @@ def _feed_batch_process(*, feed_import: FeedImport) -> FeedImport:
     """Apply a claimed API batch (at most FEED_API_MAX_RECORDS records) in one transaction, and record its
     counts and per-record results with it, so the batch is all applied and reported or not at all: a
     redelivered task finds it done, or nothing of it applied."""
-    import json
-
     try:
         with feed_import.file.open("rb") as fh:
             records = json.load(fh)["records"]
