@@ -18,12 +18,13 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
@@ -755,10 +756,6 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
     decided MATCH_PARALLELISM at a time, each on its own database connection; inside a caller's
     transaction (tests) they run one by one, since other connections could not see its data.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection, connections
-
     missing = Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True)
     match_profiles_refresh(enterprise_ids=list(missing))
     total = MatchSummary()
