@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
@@ -16,10 +16,12 @@ from matching.core.describe import describe_rule
 from matching.core.evaluator import Outcome, compile_rule
 from matching.core.industries import SECTION_DIVISIONS, section_divisions
 from matching.core.profile import EnterpriseProfile
-from matching.core.registry import MET, UNKNOWN, UNMET
+from matching.core.registry import FACTS, MET, OPERATOR_LABELS, UNKNOWN, UNMET
 from matching.core.rules import RuleError, as_tree, parse_rule_keyed
 from matching.core.tree import AllOf, Condition, Leaf, Node, child_paths, three_valued
+from matching.core.vocabulary import SOURCES
 from portal.accounts.permissions import can_review_policies
+from portal.api.exceptions import ApplicationError
 from portal.enterprises import selectors as enterprise_selectors
 from portal.enterprises.place_names import place_names
 
@@ -176,6 +178,60 @@ def policy_public_version_get(*, policy_id: int, number: int) -> PolicyVersion:
     if version is None:
         raise Http404
     return version
+
+
+def policy_rule_in_force(*, policy_id: int, on: date) -> PolicyVersion:
+    """The version whose rule was in force for a policy on `on` (开放规则: "the rule in force on …").
+
+    That is the version the catalogue published on that day (published on or before it, not yet
+    replaced or retired by the end of it) when its effective period covers the day. A version
+    published later with an earlier effective_from is not back-dated: on days before its
+    publication the portal decided with what was published then, and so does this answer. A day
+    in the future answers with what is published now (a later version may still replace it).
+    Raises ApplicationError (404, `no_rule_in_force`) when no rule was in force.
+    """
+    day_end = datetime.combine(on + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone())
+    version = (
+        PolicyVersion.objects.filter(policy_id=policy_id, published_at__lt=day_end)
+        .filter(Q(retired_at__isnull=True) | Q(retired_at__gte=day_end))
+        .select_related("policy")
+        .order_by("-published_at")
+        .first()
+    )
+    if version is None or not version.in_effect_on(on):
+        if not PolicyVersion.objects.filter(policy_id=policy_id, published_at__isnull=False).exists():
+            raise Http404
+        raise ApplicationError(
+            f"该政策在 {on.isoformat()} 没有生效的规则", code="no_rule_in_force", field="on", http_status=404
+        )
+    return version
+
+
+def fact_registry_public() -> list[dict[str, Any]]:
+    """The fact registry as the open-rules API shows it: one entry per fact a rule may name.
+
+    Zone and park codes come from the database (administrators add them); every other list of
+    codes is the registry's own.
+    """
+    names = place_names()
+    places = {"zone": names.zones, "park": names.parks}
+    entries = []
+    for spec in FACTS.values():
+        choices = places.get(spec.name, spec.choices)
+        entries.append(
+            {
+                "name": spec.name,
+                "label": spec.label,
+                "type": str(spec.type),
+                "unit": spec.unit,
+                "operators": [{"code": op, "label": OPERATOR_LABELS[op]} for op in spec.operators],
+                "choices": [{"code": code, "label": label} for code, label in choices.items()],
+                "maximum": None if spec.maximum is None else str(spec.maximum),
+                "verified_by": [{"code": code, "label": SOURCES[code]} for code in sorted(spec.verified_sources)],
+                "shared_by": [{"code": code, "label": SOURCES[code]} for code in spec.shared_by],
+            }
+        )
+    return entries
 
 
 # Staff reads. Access is checked by the API permission (staff only); every staff role may read.
