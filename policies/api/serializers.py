@@ -321,6 +321,46 @@ class PreviewSamplesSerializer(serializers.Serializer):
     ineligible = PreviewSampleSerializer(many=True)
 
 
+class ContradictionSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="这一组条件（all）在规则中的位置，空为整条规则")
+    fact = serializers.CharField()
+    paths = serializers.ListField(child=serializers.CharField(), help_text="相互矛盾的条件的位置")
+    wordings = serializers.ListField(child=serializers.CharField())
+    message = serializers.CharField()
+
+
+class UnmeetableConditionSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    wording = serializers.CharField()
+    unknown = serializers.IntegerField(help_text="缺少这项数据的企业数")
+
+
+class NoEffectConditionSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    wording = serializers.CharField()
+
+
+class OverlapSerializer(serializers.Serializer):
+    policy_id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    title = serializers.CharField()
+    same_policy = serializers.BooleanField(help_text="是否为本政策的现行版本")
+    both = serializers.IntegerField(help_text="同时符合两项政策的企业数")
+    share = serializers.FloatField(help_text="占本版本符合企业的百分比")
+
+
+class AuthoringChecksSerializer(serializers.Serializer):
+    """编写检查: warnings, never a blocker."""
+
+    on = serializers.DateField()
+    counted = serializers.BooleanField(help_text="是否按区内企业数据检查（无企业时只检查规则本身）")
+    eligible = serializers.IntegerField(help_text="按试算日期符合本版本的企业数（不论是否在有效期）")
+    contradictions = ContradictionSerializer(many=True, help_text="规则中不可能同时满足的条件")
+    unmeetable = UnmeetableConditionSerializer(many=True, help_text="区内没有企业满足的条件")
+    no_effect = NoEffectConditionSerializer(many=True, help_text="去掉后区内没有企业结果改变的顶层条件")
+    overlaps = OverlapSerializer(many=True, help_text="与现行政策的重合（最多 10 项）")
+
+
 class PreviewSerializer(serializers.Serializer):
     version_id = serializers.IntegerField()
     on = serializers.DateField()
@@ -335,6 +375,7 @@ class PreviewSerializer(serializers.Serializer):
     verified = serializers.IntegerField(allow_null=True, help_text="免申即享：已核验的符合条件企业数")
     conditions = PreviewConditionSerializer(many=True)
     samples = PreviewSamplesSerializer()
+    checks = AuthoringChecksSerializer(help_text="编写检查（提示，不影响提交审核）")
 
 
 # The public 政策计算器
