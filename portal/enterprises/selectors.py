@@ -305,6 +305,17 @@ def feed_import_get(*, user: User, import_id: int) -> FeedImport:
     return feed_import
 
 
+def feed_upload_message(*, import_id: int) -> str:
+    """What to tell the uploader once the upload is stored: the import may already be done (tasks run
+    inline, or a fast worker), so say what is true now rather than always "正在后台导入"."""
+    feed_import = FeedImport.objects.only("status", "accepted", "rejected").get(pk=import_id)
+    if feed_import.status == FeedImport.Status.DONE:
+        return f"文件已上传并导入完成：接受 {feed_import.accepted} 条，拒绝 {feed_import.rejected} 条。"
+    if feed_import.status == FeedImport.Status.FAILED:
+        return "文件已上传，但导入失败，原因见下方。"
+    return "文件已上传，正在后台导入。"
+
+
 def feed_api_import_get(
     *, source: str, import_id: int, api_key: DepartmentApiKey | None = None, user: User | None = None
 ) -> FeedImport:
