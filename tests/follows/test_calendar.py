@@ -58,7 +58,6 @@ def _feed_url(page: str) -> str:
 
 
 def test_the_calendar_lists_the_windows_that_concern_the_enterprise(client, member, windows) -> None:
-    eligible, followed, other = windows
     client.force_login(member)
     page = client.get(f"/enterprises/{member.enterprise.credit_code}/calendar/").content.decode()
     assert "软件企业研发补贴（示例）" in page and "符合条件" in page
@@ -68,7 +67,7 @@ def test_the_calendar_lists_the_windows_that_concern_the_enterprise(client, memb
 
 
 def test_the_feed_works_without_login_for_its_token_only_and_parses_back(client, member, windows) -> None:
-    eligible, followed, other = windows
+    eligible, followed, _other = windows
     client.force_login(member)
     page = client.post(
         f"/enterprises/{member.enterprise.credit_code}/calendar/token/", {"action": "regenerate"}
