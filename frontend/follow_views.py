@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -102,6 +103,7 @@ def follows(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse
             warnings=selectors.threshold_warnings(enterprise=enterprise, on=today),
             can_act=member,
             today=today,
+            lead_days=settings.THRESHOLD_WARNING_LEAD_DAYS,
         ),
     )
 
