@@ -155,3 +155,12 @@ def test_no_windows_says_so(client, member) -> None:
     client.force_login(member)
     page = client.get(f"/enterprises/{member.enterprise.credit_code}/calendar/").content.decode()
     assert "暂无与贵企业相关的申报时间" in page
+
+
+def test_an_unknown_token_action_changes_nothing(client, member) -> None:
+    client.force_login(member)
+    response = client.post(
+        f"/enterprises/{member.enterprise.credit_code}/calendar/token/", {"action": "delete-everything"}, follow=True
+    )
+    assert "操作无效：只能生成或停用订阅链接" in response.content.decode()
+    assert not CalendarToken.objects.exists()

@@ -180,3 +180,15 @@ def test_the_anonymous_visitor_is_sent_to_login(client, member) -> None:
     response = client.post(f"/enterprises/{member.enterprise.credit_code}/follows/{version.policy_id}/")
     assert response.status_code == 302 and "/accounts/login/" in response.url
     assert not Follow.objects.exists()
+
+
+def test_odd_input_is_refused_plainly(client, member) -> None:
+    version = published_policy()
+    client.force_login(member)
+    base = f"/enterprises/{member.enterprise.credit_code}/follows"
+
+    response = client.post(f"{base}/{version.policy_id}/", {"action": "subscribe-all"}, follow=True)
+    assert "操作无效：只能关注或取消关注" in response.content.decode()
+    assert client.post(f"{base}/999999/", {"action": "follow"}).status_code == 404
+    assert client.get(f"{base}/{version.policy_id}/").status_code == 405
+    assert not Follow.objects.exists()

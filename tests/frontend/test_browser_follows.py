@@ -40,7 +40,9 @@ def test_follow_warnings_and_calendar(page, live_server, screenshot, browser) ->
         rule={"fact": "social_insurance_staff", "op": "gte", "value": 100},
         application_end=today + timedelta(days=60),
     )
-    published_policy(title="高新技术企业奖励（示例）", rule={"fact": "qualification", "op": "has", "value": "high_tech"})
+    published_policy(
+        title="高新技术企业奖励（示例）", rule={"fact": "qualification", "op": "has", "value": "high_tech"}
+    )
     match_profiles_refresh()
     match(enterprise)
 
