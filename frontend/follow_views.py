@@ -62,9 +62,12 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 def follow(request: AuthenticatedHttpRequest, credit_code: str, policy_id: int) -> HttpResponse:
     """关注 (action follow) or 取消关注 (action unfollow) a policy."""
     enterprise = _member_enterprise(request, credit_code)
-    policy = get_object_or_404(Policy, pk=policy_id, versions__status=PolicyVersion.Status.PUBLISHED)
+    # A policy that was ever public (published, or retired since): a retired one can still be unfollowed;
+    # following it is refused by the service. One that never was is not there for the enterprise (404).
+    public = (PolicyVersion.Status.PUBLISHED, PolicyVersion.Status.RETIRED)
+    policy = get_object_or_404(Policy.objects.filter(versions__status__in=public).distinct(), pk=policy_id)
     action = request.POST.get("action", "follow")
-    title = policy.versions.filter(status=PolicyVersion.Status.PUBLISHED).values_list("title", flat=True).first()
+    title = policy.versions.filter(status__in=public).order_by("-number").values_list("title", flat=True).first()
     try:
         if action == "unfollow":
             services.follow_delete(user=request.user, enterprise=enterprise, policy=policy)

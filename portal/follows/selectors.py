@@ -41,6 +41,7 @@ class FollowRow:
     version: PolicyVersion | None  # the policy's published version (None: retired since)
     outcome: str  # MatchOutcome value ("ineligible" when there is no record)
     summary: str
+    title: str
 
 
 def follow_rows(*, enterprise: Enterprise) -> list[FollowRow]:
@@ -55,13 +56,20 @@ def follow_rows(*, enterprise: Enterprise) -> list[FollowRow]:
         r.policy_version_id: r
         for r in MatchRecord.objects.filter(enterprise=enterprise, policy_version__in=list(versions.values()))
     }
+    # A policy retired since it was followed is still named, by its latest version's title.
+    titles = dict(
+        PolicyVersion.objects.filter(policy_id__in=[f.policy_id for f in follows if f.policy_id not in versions])
+        .order_by("policy_id", "number")
+        .values_list("policy_id", "title")
+    )
     rows = []
     for follow in follows:
         version = versions.get(follow.policy_id)
         record = records.get(version.pk) if version is not None else None
         outcome = record.outcome if record is not None else MatchOutcome.INELIGIBLE
         summary = (record.explanation or {}).get("summary", "") if record is not None else ""
-        rows.append(FollowRow(follow=follow, version=version, outcome=outcome, summary=summary))
+        title = version.title if version is not None else titles.get(follow.policy_id, "")
+        rows.append(FollowRow(follow=follow, version=version, outcome=outcome, summary=summary, title=title))
     return rows
 
 

@@ -94,10 +94,13 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     version = PolicyVersion.objects.filter(pk=version_id, status=PolicyVersion.Status.PUBLISHED).first()
     if version is None:  # a retired version's decisions are history
         return
-    by_enterprise = {c.enterprise_id: c for c in changes}
-    follows = list(
-        Follow.objects.filter(policy_id=version.policy_id, enterprise_id__in=list(by_enterprise)).order_by("pk")
-    )
+    # A district chunk carries up to MATCH_CHUNK_SIZE changes and a policy has few followers: read the
+    # policy's follows (one indexed query) and keep those among the changes, not the other way round.
+    followers = dict(Follow.objects.filter(policy_id=version.policy_id).values_list("enterprise_id", "pk"))
+    if not followers:
+        return
+    by_enterprise = {c.enterprise_id: c for c in changes if c.enterprise_id in followers}
+    follows = list(Follow.objects.filter(pk__in=[followers[e] for e in by_enterprise]).order_by("pk"))
     if not follows:
         return
     records = {

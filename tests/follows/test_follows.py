@@ -192,3 +192,20 @@ def test_odd_input_is_refused_plainly(client, member) -> None:
     assert client.post(f"{base}/999999/", {"action": "follow"}).status_code == 404
     assert client.get(f"{base}/{version.policy_id}/").status_code == 405
     assert not Follow.objects.exists()
+
+
+def test_a_retired_policy_is_named_and_can_be_unfollowed_not_followed(client, member) -> None:
+    from policies.models import PolicyVersion
+
+    version = published_policy(title="已停用的政策（示例）")
+    services.follow_create(user=member, enterprise=member.enterprise, policy=version.policy)
+    PolicyVersion.objects.filter(pk=version.pk).update(status=PolicyVersion.Status.RETIRED)
+    client.force_login(member)
+    base = f"/enterprises/{member.enterprise.credit_code}/follows"
+
+    page = client.get(f"{base}/").content.decode()
+    assert "已停用的政策（示例）" in page and "已停止执行" in page
+    refused = client.post(f"{base}/{version.policy_id}/", {"action": "follow"}, follow=True).content.decode()
+    assert "该政策未发布，不能关注" in refused
+    client.post(f"{base}/{version.policy_id}/", {"action": "unfollow"})
+    assert not Follow.objects.exists()
