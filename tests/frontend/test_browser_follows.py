@@ -98,3 +98,34 @@ def test_follow_warnings_and_calendar(page, live_server, screenshot, browser) ->
     expect(page.locator("#followed-policies")).to_contain_text("尚未关注任何政策")
     assert not Follow.objects.exists()
     assert small.pk
+
+
+def test_a_stranger_sees_404_and_nothing_changes(page, live_server, screenshot) -> None:
+    owner = EnterpriseUserFactory(username="follow-owner", enterprise=EnterpriseFactory(industry_code="6513"))
+    EnterpriseUserFactory(username="follow-stranger", enterprise=EnterpriseFactory(name="苏州陌生示例机械有限公司"))
+    version = published_policy(title="稳岗扩岗奖励（示例）")
+    from portal.follows import services
+
+    services.follow_create(user=owner, enterprise=owner.enterprise, policy=version.policy)
+    token = services.calendar_token_regenerate(user=owner)
+    before = list(Follow.objects.values_list("pk", "enterprise_id", "policy_id"))
+
+    login(page, live_server, "follow-stranger")
+    for path in ("follows/", "calendar/"):
+        response = page.goto(f"{live_server.url}/enterprises/{owner.enterprise.credit_code}/{path}")
+        assert response is not None and response.status == 404
+        expect(page.locator("h1")).to_contain_text("页面不存在")
+    screenshot("stranger-404")
+    # A POST from the stranger's own session (with its CSRF cookie) to the owner's follow: 404.
+    page.goto(f"{live_server.url}/enterprises/{owner.enterprise.credit_code.lower()}/follows/")
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    refused = page.request.post(
+        f"{live_server.url}/enterprises/{owner.enterprise.credit_code}/follows/{version.policy_id}/",
+        form={"action": "unfollow", "csrfmiddlewaretoken": csrf},
+        headers={"Referer": live_server.url + "/"},
+    )
+    assert refused.status == 404
+    assert list(Follow.objects.values_list("pk", "enterprise_id", "policy_id")) == before
+    # The owner's feed still answers, for its token only.
+    assert page.request.get(f"{live_server.url}/calendar/{token}.ics").status == 200
+    assert page.request.get(f"{live_server.url}/calendar/{token[:-1]}.ics").status == 404
