@@ -183,6 +183,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         name=f"惠企通申报日历（{enterprise.name}）",
         base_url=request.build_absolute_uri("/").rstrip("/"),
         stamp=timezone.now(),
+        remind_days=settings.NOTIFY_APPLY_DEADLINE_DAYS,
     )
     services.calendar_token_used(user=user)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from icalendar import Calendar, Event
+from icalendar import Alarm, Calendar, Event
 
 from .selectors import CalendarEntry
 
 PRODID = "-//Huiqi//申报日历//ZH"
 
 
-def build_calendar(entries: Iterable[CalendarEntry], *, name: str, base_url: str, stamp: datetime) -> bytes:
-    """One all-day event per application window (开始 to 截止, inclusive) and one on each deadline day.
+def build_calendar(
+    entries: Iterable[CalendarEntry], *, name: str, base_url: str, stamp: datetime, remind_days: int = 3
+) -> bytes:
+    """One all-day event per application window (开始 to 截止, inclusive) and one on each deadline day,
+    with a reminder `remind_days` before it (NOTIFY_APPLY_DEADLINE_DAYS, as the push reminder).
 
     UIDs are stable per policy version, so a calendar client updates an event when a window moves."""
     calendar = Calendar()
@@ -55,5 +58,11 @@ def build_calendar(entries: Iterable[CalendarEntry], *, name: str, base_url: str
             deadline.add("dtend", entry.end + timedelta(days=1))
             deadline.add("description", note)
             deadline.add("url", url)
+            if not entry.applied:
+                alarm = Alarm()
+                alarm.add("action", "DISPLAY")
+                alarm.add("description", f"{version.title}将于{entry.end.isoformat()}截止申报")
+                alarm.add("trigger", timedelta(days=-remind_days))
+                deadline.add_component(alarm)
             calendar.add_component(deadline)
     return calendar.to_ical()

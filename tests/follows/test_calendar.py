@@ -91,7 +91,10 @@ def test_the_feed_works_without_login_for_its_token_only_and_parses_back(client,
     window = events["申报期：软件企业研发补贴（示例）"]
     assert window.decoded("dtstart") == eligible.application_start
     assert window.decoded("dtend") == eligible.application_end + timedelta(days=1)  # all-day, exclusive end
-    assert events["申报截止：稳岗扩岗奖励（示例）"].decoded("dtstart") == followed.application_end
+    deadline = events["申报截止：稳岗扩岗奖励（示例）"]
+    assert deadline.decoded("dtstart") == followed.application_end
+    (alarm,) = deadline.walk("VALARM")  # reminded NOTIFY_APPLY_DEADLINE_DAYS ahead, like the push
+    assert alarm.decoded("trigger") == -timedelta(days=3)
     assert str(window.get("uid")) == f"pv{eligible.pk}-window@huiqi"
     assert f"/policies/{eligible.policy_id}/" in str(window.get("url"))
     token.refresh_from_db()
