@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from matching.core.evaluator import Outcome
 from matching.selectors import enterprise_matches
 from policies.models import Policy, PolicyVersion
 from portal.accounts.roles import is_enterprise_user
@@ -89,11 +90,14 @@ def follows(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse
     member = is_enterprise_user(request.user) and request.user.enterprise_id == enterprise.pk
     rows = selectors.follow_rows(enterprise=enterprise)
     followed = {row.follow.policy_id for row in rows}
-    candidates = [
-        record.policy_version
-        for record in enterprise_matches(enterprise=enterprise, outcome="needs_info")
-        if record.policy_version.policy_id not in followed
-    ]
+    # Worth following: needs info that data can settle. A decision waiting only for a commitment or a
+    # department's judgement (pending_only) never becomes eligible from data, so a follow would never speak.
+    candidates = []
+    for record in enterprise_matches(enterprise=enterprise, outcome="needs_info"):
+        outcome = Outcome.from_dict(record.explanation) if record.explanation else None
+        if record.policy_version.policy_id in followed or outcome is None or outcome.pending_only:
+            continue
+        candidates.append((record.policy_version, outcome.summary))
     today = timezone.localdate()
     return render(
         request,

@@ -209,3 +209,23 @@ def test_a_retired_policy_is_named_and_can_be_unfollowed_not_followed(client, me
     assert "该政策未发布，不能关注" in refused
     client.post(f"{base}/{version.policy_id}/", {"action": "unfollow"})
     assert not Follow.objects.exists()
+
+
+def test_only_policies_data_can_settle_are_offered_to_follow(client, member) -> None:
+    judged = published_policy(
+        title="待认定的政策（示例）",
+        rule={"all": [{"fact": "industry", "op": "under", "value": ["65"]}, {"judge": "项目具有示范带动作用"}]},
+    )
+    missing = published_policy(title="缺数据的政策（示例）", rule=STAFF_100)
+    member.enterprise.social_insurance_staff = None
+    member.enterprise.save()
+    match(member.enterprise)
+    client.force_login(member)
+
+    page = client.get(f"/enterprises/{member.enterprise.credit_code}/follows/").content.decode()
+    offered = page[page.index('id="follow-candidates"') :]
+    assert "缺数据的政策（示例）" in offered and "需补充：社保缴纳人数" in offered
+    assert "待认定的政策（示例）" not in offered  # only a judgement stands in the way: data never settles it
+    judged_page = client.get(f"/policies/{judged.policy_id}/").content.decode()
+    assert "关注本政策" not in judged_page
+    assert "关注本政策" in client.get(f"/policies/{missing.policy_id}/").content.decode()
