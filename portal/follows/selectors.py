@@ -12,6 +12,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from matching.core.evaluator import Status, compile_rule
+from matching.core.profile import EnterpriseProfile
 from matching.core.thresholds import Threshold, Warning, date_threshold, group_thresholds, number_thresholds
 from matching.models import MatchOutcome, MatchRecord
 from policies.models import Mode, PolicyVersion
@@ -63,11 +64,19 @@ def follow_rows(*, enterprise: Enterprise) -> list[FollowRow]:
         .values_list("policy_id", "title")
     )
     rows = []
+    profile: EnterpriseProfile | None = None
     for follow in follows:
         version = versions.get(follow.policy_id)
         record = records.get(version.pk) if version is not None else None
         outcome = record.outcome if record is not None else MatchOutcome.INELIGIBLE
         summary = (record.explanation or {}).get("summary", "") if record is not None else ""
+        if version is not None and record is None:
+            # Never eligible, so no record: say what stands in the way, by the rule evaluated now, only
+            # when that agrees with matching's decision (不符合).
+            if profile is None:
+                profile = enterprise_profile(enterprise=enterprise)
+            now = compile_rule(version.rule).evaluate(profile, on=timezone.localdate())
+            summary = now.summary if now.status == Status.INELIGIBLE else ""
         title = version.title if version is not None else titles.get(follow.policy_id, "")
         rows.append(FollowRow(follow=follow, version=version, outcome=outcome, summary=summary, title=title))
     return rows

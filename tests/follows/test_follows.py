@@ -136,6 +136,7 @@ def test_follow_and_unfollow_from_the_policy_page(client, member) -> None:
 
     listing = client.get(f"/enterprises/{member.enterprise.credit_code}/follows/").content.decode()
     assert "高企软件补贴（示例）" in listing and "不符合条件" in listing
+    assert "只差：高新技术企业资质" in listing  # what stands in the way, though no record exists
 
     client.post(url, {"action": "unfollow", "next": "https://evil.example/"})
     assert not Follow.objects.exists()
