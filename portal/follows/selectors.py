@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from matching.core.evaluator import Status, compile_rule
+from matching.core.evaluator import Outcome, Status, compile_rule
 from matching.core.profile import EnterpriseProfile
 from matching.core.thresholds import Threshold, Warning, date_threshold, group_thresholds, number_thresholds
 from matching.models import MatchOutcome, MatchRecord
@@ -141,21 +141,29 @@ def calendar_entries(*, enterprise: Enterprise) -> list[CalendarEntry]:
     published = PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED, mode=Mode.APPLY).exclude(
         application_start__isnull=True, application_end__isnull=True
     )
-    records = dict(
-        MatchRecord.objects.filter(
-            enterprise=enterprise,
-            policy_version__in=published,
-            outcome__in=(MatchOutcome.ELIGIBLE, MatchOutcome.NEEDS_INFO),
-        ).values_list("policy_version_id", "outcome")
-    )
+    records: dict[int, str] = {}
+    for version_id, outcome, explanation in MatchRecord.objects.filter(
+        enterprise=enterprise,
+        policy_version__in=published,
+        outcome__in=(MatchOutcome.ELIGIBLE, MatchOutcome.NEEDS_INFO),
+    ).values_list("policy_version_id", "outcome", "explanation"):
+        # Only a commitment or a department's judgement stands in the way: it is applied for (as the
+        # workspace lists it under 可申报), not waiting for information.
+        if outcome == MatchOutcome.NEEDS_INFO and explanation and Outcome.from_dict(explanation).pending_only:
+            outcome = "pending"
+        records[version_id] = outcome
     followed = followed_policy_ids(enterprise=enterprise)
     applied = applied_version_ids(enterprise=enterprise)
     entries = []
     for version in published.filter(Q(pk__in=list(records)) | Q(policy_id__in=followed)):
-        outcome = records.get(version.pk)
-        why_by_outcome: dict[str, str] = {MatchOutcome.ELIGIBLE: "符合条件", MatchOutcome.NEEDS_INFO: "需补充信息"}
-        why = why_by_outcome.get(outcome or "", "已关注")
-        if outcome and version.policy_id in followed:
+        decided = records.get(version.pk)
+        why_by_outcome: dict[str, str] = {
+            MatchOutcome.ELIGIBLE: "符合条件",
+            MatchOutcome.NEEDS_INFO: "需补充信息",
+            "pending": "可申报（需承诺或待认定）",
+        }
+        why = why_by_outcome.get(decided or "", "已关注")
+        if decided and version.policy_id in followed:
             why += "，已关注"
         entries.append(
             CalendarEntry(

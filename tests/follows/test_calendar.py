@@ -167,3 +167,16 @@ def test_an_unknown_token_action_changes_nothing(client, member) -> None:
     )
     assert "操作无效：只能生成或停用订阅链接" in response.content.decode()
     assert not CalendarToken.objects.exists()
+
+
+def test_a_window_waiting_only_for_a_judgement_is_said_to_be_open_to_apply(client, member) -> None:
+    today = timezone.localdate()
+    published_policy(
+        title="待认定的政策（示例）",
+        rule={"all": [{"fact": "industry", "op": "under", "value": ["65"]}, {"judge": "项目具有示范带动作用"}]},
+        application_end=today + timedelta(days=5),
+    )
+    match(member.enterprise)
+    client.force_login(member)
+    page = client.get(f"/enterprises/{member.enterprise.credit_code}/calendar/").content.decode()
+    assert "待认定的政策（示例）" in page and "可申报（需承诺或待认定）" in page
