@@ -124,7 +124,12 @@ MATCH_RECORDS_CHANGED = Event(
     emitted_by="matching.services (policy_version_match per chunk, enterprise_match per enterprise)",
     # 免申即享 entitlements and the pushes of newly eligible / needs-info decisions, committed with
     # the decision itself (exactly once: unique keys).
-    handlers=(Handler("portal.entitlements.services.on_match_changes"),),
+    # An enterprise that follows the policy (关注) is told once when it becomes eligible, or when facts
+    # the decision was missing have been supplied (unique keys too).
+    handlers=(
+        Handler("portal.entitlements.services.on_match_changes"),
+        Handler("portal.follows.services.on_match_changes"),
+    ),
 )
 
 MATCH_EXPLANATIONS_FILLED = Event(

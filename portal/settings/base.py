@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "portal.notifications",
     "portal.entitlements",
     "portal.applications",
+    "portal.follows",
     "matching",
     "policies",
     "frontend",
@@ -220,6 +221,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "entitlements.reminders": {"task": "entitlements.reminders", "schedule": crontab(hour=8, minute=0)},
     # 可申报 is pushed when a 申报 window opens, not before (nor after it closes): on the opening day.
     "entitlements.window_openings": {"task": "entitlements.window_openings", "schedule": crontab(hour=8, minute=5)},
+    # Dates on which an eligible decision changes, warned THRESHOLD_WARNING_LEAD_DAYS ahead, once.
+    "follows.threshold_warnings": {"task": "follows.threshold_warnings", "schedule": crontab(hour=8, minute=10)},
     # Re-sends match runs whose task was lost (broker down when requested, worker died: heartbeat stale).
     "matching.sweep_runs": {"task": "matching.sweep_runs", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
     # Likewise for previews before publishing and console data uploads.
@@ -354,6 +357,12 @@ HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)
 # matches rest on expires.
 NOTIFY_APPLY_DEADLINE_DAYS = env.int("NOTIFY_APPLY_DEADLINE_DAYS", default=3)
 NOTIFY_QUALIFICATION_EXPIRY_DAYS = env.int("NOTIFY_QUALIFICATION_EXPIRY_DAYS", default=90)
+# Threshold warnings (portal.follows): a date on which an eligible decision changes (an anniversary of
+# establishment, a qualification's expiry) is pushed this many days ahead, once; the workspace lists
+# dates up to the horizon and at most THRESHOLD_WARNING_MAX warnings.
+THRESHOLD_WARNING_LEAD_DAYS = env.int("THRESHOLD_WARNING_LEAD_DAYS", default=60)
+THRESHOLD_WARNING_HORIZON_DAYS = env.int("THRESHOLD_WARNING_HORIZON_DAYS", default=3 * 366)
+THRESHOLD_WARNING_MAX = env.int("THRESHOLD_WARNING_MAX", default=12)
 
 # Matching: enterprises per chunk (one transaction, one progress step) of a district-wide run.
 MATCH_CHUNK_SIZE = env.int("MATCH_CHUNK_SIZE", default=250_000)
