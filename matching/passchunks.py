@@ -35,7 +35,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Max, Min
+from django.db.models import F, Max, Min, QuerySet
 from django.utils import timezone
 
 from policies.models import PolicyVersion
@@ -120,8 +120,10 @@ def _send_chunk(chunk_id: int) -> None:
         logger.warning("broker unavailable: match run chunk %s stays queued for the sweep", chunk_id)
 
 
-def _chunks_of_unfinished_runs() -> Any:
-    return MatchRunChunk.objects.filter(run__status__in=_UNFINISHED)
+def _chunks_of_unfinished_runs() -> QuerySet[MatchRunChunk]:
+    # `run_id IN (SELECT …)`, not a join: Django would turn a joined UPDATE into `id IN (SELECT … all the
+    # conditions)`, whose status test PostgreSQL would not re-check on a row another claim just updated.
+    return MatchRunChunk.objects.filter(run__in=MatchRun.objects.filter(status__in=_UNFINISHED).values("pk"))
 
 
 def match_run_chunk_claim(*, chunk_id: int) -> MatchRunChunk | None:
