@@ -634,14 +634,24 @@ def chunk_changes(
     return changed
 
 
-def chunk_write(plan: PassPlan, changed: dict[int, ChangedRange], *, run_id: int | None) -> list[ChangedRecord]:
+def chunk_write(
+    plan: PassPlan, changed: dict[int, ChangedRange], *, run_id: int | None, shared: bool = False
+) -> list[ChangedRecord]:
     """Write the changed versions of a chunk through the per-version write path. Call inside the chunk's
     transaction: each version row is locked, in id order (as each is in the per-version path: no
-    deadlock with a version's own run), until it commits."""
+    deadlock with a version's own run), until it commits.
+
+    `shared`: FOR SHARE instead of FOR UPDATE. Chunks of one run cover disjoint enterprises, so they need
+    not wait for each other (workers write the same versions side by side); a version's own run (FOR UPDATE)
+    still waits for them, and they for it."""
     on = plan.on
     chunk_changes: list[ChangedRecord] = []
     for version_id, where in changed.items():
-        PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
+        if shared:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT 1 FROM {PolicyVersion._meta.db_table} WHERE id = %s FOR SHARE", [version_id])
+        else:
+            PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
         version = plan.by_id[version_id]
         active = policy_in_effect(version, on)
         if version_id not in plan.compiled_sql:

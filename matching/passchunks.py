@@ -160,7 +160,7 @@ def match_run_chunk_execute(*, chunk: MatchRunChunk, keep_run_alive: bool = Fals
         vocabulary = fullpass.Vocabulary.for_rules(plan.trees, lo=chunk.lo, hi=chunk.hi)
         changed = fullpass.chunk_changes(plan, vocabulary, lo=chunk.lo, hi=chunk.hi)
         with transaction.atomic():
-            changes = fullpass.chunk_write(plan, changed, run_id=chunk.run_id)
+            changes = fullpass.chunk_write(plan, changed, run_id=chunk.run_id, shared=True)
             counted = Counter(
                 kind_of_change(c.previous_outcome, c.previous_verified, c.outcome, c.verified) for c in changes
             )

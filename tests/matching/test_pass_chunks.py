@@ -236,11 +236,11 @@ def test_a_chunk_that_fails_fails_its_run_and_the_other_chunks_keep_what_they_co
     original = fullpass.chunk_write
     calls: list[int] = []
 
-    def second_chunk_breaks(plan: fullpass.PassPlan, changed: dict, *, run_id: int | None) -> list:
+    def second_chunk_breaks(plan: fullpass.PassPlan, changed: dict, *, run_id: int | None, shared: bool) -> list:
         calls.append(1)
         if len(calls) == 2:
             raise ValueError("示例故障")
-        return original(plan, changed, run_id=run_id)
+        return original(plan, changed, run_id=run_id, shared=shared)
 
     monkeypatch.setattr(fullpass, "chunk_write", second_chunk_breaks)
     forget(heard)
@@ -297,3 +297,55 @@ def test_a_chunk_lost_to_another_worker_mid_commit_writes_nothing(celery_eager) 
 
     assert records() == before
     assert MatchRun.objects.get(pk=run.pk).status == "running"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunks_write_a_version_side_by_side_but_wait_for_its_own_run() -> None:
+    import threading
+
+    from django.db import OperationalError, connection, connections
+
+    need_postgres()  # the other holder needs its own connection to the same committed data
+    versions = settled_district(60)
+    upset(versions, flipped(versions[1]))
+    lo, hi = span()
+    run = claimed_nightly_run()
+    chunk = MatchRunChunk.objects.create(run=run, lo=lo, hi=hi, total=hi - lo, on=today(), version_ids=versions)
+
+    def hold(lock: str, held: threading.Event, release: threading.Event) -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SELECT 1 FROM policies_policyversion WHERE id = %s FOR {lock}", [versions[0]])
+                held.set()
+                release.wait(timeout=60)
+        finally:
+            connections.close_all()
+
+    def execute_while_held(lock: str) -> BaseException | None:
+        held, release = threading.Event(), threading.Event()
+        other = threading.Thread(target=hold, args=(lock, held, release))
+        other.start()
+        assert held.wait(timeout=20)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '3s'")
+            mine = passchunks.match_run_chunk_claim(chunk_id=chunk.pk)
+            assert mine is not None
+            passchunks.match_run_chunk_execute(chunk=mine)
+        except OperationalError as exc:
+            return exc
+        finally:
+            release.set()
+            other.join(timeout=20)
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = 0")
+        return None
+
+    # The version's own run (FOR UPDATE) holds it: the chunk waits (here: gives up after 3 s), writes nothing.
+    before = records()
+    assert execute_while_held("UPDATE") is not None
+    assert records() == before
+    MatchRunChunk.objects.filter(pk=chunk.pk).update(status="queued", claim=None)
+    # Another chunk of the run is writing the same version (FOR SHARE): this one writes alongside it.
+    assert execute_while_held("SHARE") is None
+    assert MatchRun.objects.get(pk=run.pk).status == "done" and records() != before
