@@ -20,7 +20,8 @@ The 免申即享 flow, from a reviewer's click to an enterprise's phone
    and sent by the worker (notifications.tasks.deliver_batch → delivery.deliveries_send → channels)
 6. once every chunk has committed, POLICY_VERSION_DECIDED settles entitlements that rested on the
    policy's previous version (entitlements.services.entitlements_reconcile); the nightly run of every
-   version announces them all at once with CATALOGUE_DECIDED (entitlements_reconcile_many)
+   version announces them all at once with CATALOGUE_DECIDED (entitlements_reconcile_many), once its
+   last chunk committed (spread over workers: by whichever worker commits it, matching.passchunks)
 An enterprise whose facts change (profile edit, department feed, qualification, site) takes the same
 path from step 2 through FACTS_CHANGED, with one worker run for the changed enterprises.
 
@@ -156,7 +157,8 @@ CATALOGUE_DECIDED = Event(
     payload=("version_ids",),
     ids="version_ids",
     emitted_by=(
-        "matching.services.match_everything (the nightly run) and the bulk path of enterprises_match, instead of"
+        "matching.services.match_everything (the nightly run; spread over workers, whoever commits its last chunk:"
+        " matching.passchunks.match_run_spread_finish) and the bulk path of enterprises_match, instead of"
         " one POLICY_VERSION_DECIDED per version"
     ),
     # The same settling as POLICY_VERSION_DECIDED for each version, with one query for the whole catalogue

@@ -368,6 +368,10 @@ THRESHOLD_WARNING_MAX = env.int("THRESHOLD_WARNING_MAX", default=12)
 MATCH_CHUNK_SIZE = env.int("MATCH_CHUNK_SIZE", default=250_000)
 # Policies decided at once by the nightly full re-match (one database connection each).
 MATCH_PARALLELISM = env.int("MATCH_PARALLELISM", default=2)
+# The nightly one pass spread over the workers: cut into enterprise-id ranges of this size, one task each
+# (matching.passchunks). Off: the whole pass runs in the worker that took the run.
+MATCH_PASS_SPREAD = env.bool("MATCH_PASS_SPREAD", default=True)
+MATCH_PASS_CHUNK_SIZE = env.int("MATCH_PASS_CHUNK_SIZE", default=10_000)
 
 # 在线申报 attachments: largest accepted file, in bytes (PDF/JPG/PNG/DOCX/XLSX; see portal/applications/files.py).
 APPLICATION_ATTACHMENT_MAX_BYTES = env.int("APPLICATION_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
