@@ -26,6 +26,7 @@ class Notification(models.Model):
         QUALIFICATION_EXPIRING = "qualification_expiring", "资质即将到期"
         ENTITLEMENT_UPDATE = "entitlement_update", "兑现进度"
         APPLICATION_UPDATE = "application_update", "申报进度"
+        CORRECTION_UPDATE = "correction_update", "数据纠错/核验进度"
 
     # The unique (enterprise, dedupe_key) index starts with enterprise: no separate FK index needed.
     enterprise = models.ForeignKey(

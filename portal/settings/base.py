@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "portal.notifications",
     "portal.entitlements",
     "portal.applications",
+    "portal.corrections",
     "matching",
     "policies",
     "frontend",
@@ -362,3 +363,7 @@ MATCH_PARALLELISM = env.int("MATCH_PARALLELISM", default=2)
 
 # 在线申报 attachments: largest accepted file, in bytes (PDF/JPG/PNG/DOCX/XLSX; see portal/applications/files.py).
 APPLICATION_ATTACHMENT_MAX_BYTES = env.int("APPLICATION_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+
+# 数据纠错 / 申请核验 (portal/corrections): a department's due date, in working days (Monday to Friday;
+# statutory holidays are not modelled). Evidence files take the same types and size limit as 申报 materials.
+CORRECTION_DUE_WORKING_DAYS = env.int("CORRECTION_DUE_WORKING_DAYS", default=5)
