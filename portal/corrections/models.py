@@ -16,7 +16,9 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
+from matching.core.registry import FACTS, source_label
 from portal.accounts.models import DEPARTMENT_CHOICES
 from portal.lifecycle import Transition
 
@@ -115,6 +117,38 @@ class CorrectionRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.SUBMITTED
+
+    @property
+    def is_overdue(self) -> bool:
+        """Open past its due date (逾期)."""
+        return self.is_open and self.due_on < timezone.localdate()
+
+    # The fact's words, from its registry definition (portal.corrections.facts).
+    @property
+    def fact_label(self) -> str:
+
+        spec = FACTS.get(self.fact)
+        return spec.label if spec else self.fact
+
+    @property
+    def current_text(self) -> str:
+        from .facts import value_text
+
+        spec = FACTS.get(self.fact)
+        if not self.current_source:
+            return "未提供"
+        return value_text(spec, self.current_value) if spec else str(self.current_value)
+
+    @property
+    def proposed_text(self) -> str:
+        from .facts import value_text
+
+        spec = FACTS.get(self.fact)
+        return value_text(spec, self.proposed_value) if spec else str(self.proposed_value)
+
+    @property
+    def current_source_label(self) -> str:
+        return source_label(self.current_source)
 
 
 def evidence_path(instance: CorrectionEvidence, filename: str) -> str:

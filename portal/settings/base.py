@@ -300,6 +300,8 @@ SPECTACULAR_SETTINGS = {
         "QualificationKindEnum": "portal.enterprises.models.QualificationKind",
         "ApplicationStatusEnum": "portal.applications.models.Application.Status",
         "EntitlementStatusEnum": "portal.entitlements.models.Entitlement.Status",
+        "CorrectionStatusEnum": "portal.corrections.models.CorrectionRequest.Status",
+        "CorrectionKindEnum": "portal.corrections.models.CorrectionRequest.Kind",
     },
 }
 
