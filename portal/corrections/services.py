@@ -301,7 +301,7 @@ def correction_accept(*, correction: CorrectionRequest, by: User, note: str = ""
         notify=sentences(
             f"{department}{outcome}，数据来源为{department}",
             f"办理意见：{note}" if note else "",
-            "平台已按新数据重新匹配政策",
+            "平台随即按新数据重新匹配政策，结果见“政策匹配”",
         ),
     )
     events.emit(events.CORRECTION_DECIDED, correction_id=locked.pk)

@@ -71,6 +71,7 @@ def test_flag_accept_changes_the_match_then_a_rejection(
     page.get_by_label("证明材料").set_input_files(str(evidence))
     page.get_by_role("button", name="提交纠错申请").click()
     expect(page.locator(".errorlist")).to_contain_text("从业人员不能大于10000000人")
+    screenshot("form-refused")
     assert CorrectionRequest.objects.count() == 0
     page.get_by_label("正确的从业人员（人）").fill("180")
     page.get_by_label("情况说明").fill("2026年统计年报为180人（示例）")
@@ -121,6 +122,7 @@ def test_flag_accept_changes_the_match_then_a_rejection(
 
     # A second flag (营业收入, held from 统计局) is rejected with a reason.
     page.goto(f"{live_server.url}/enterprises/{enterprise.credit_code}/profile/")
+    screenshot("profile")
     page.get_by_role("link", name="营业收入（万元）：此数据有误").click()
     page.get_by_label("正确的营业收入（万元）").fill("9,500.5")
     page.get_by_label("证明材料").set_input_files(str(evidence))
