@@ -10,6 +10,7 @@ from portal.corrections.models import CorrectionEvidence, CorrectionRequest, Cor
 from portal.enterprises.models import Enterprise
 from portal.notifications.models import Notification
 from tests.enterprises.factories import EnterpriseFactory, EnterpriseUserFactory
+from tests.frontend.test_accessibility import assert_accessible
 
 from .support import PDF_BYTES, pdf
 
@@ -50,6 +51,7 @@ def test_the_form_uses_the_fact_s_reading_and_names_the_field(client, alice, sta
     assert page.status_code == 200
     text = page.content.decode()
     assert "此数据有误：从业人员" in text and "统计局" in text and "150人" in text
+    assert_accessible(text)
     bad = client.post(url, {"value": "一百八十", "evidence": [pdf()]})
     assert bad.status_code == 200
     assert "从业人员：应为整数" in bad.content.decode()
@@ -62,6 +64,8 @@ def test_the_form_uses_the_fact_s_reading_and_names_the_field(client, alice, sta
     correction = CorrectionRequest.objects.get()
     assert sent.status_code == 302 and sent["Location"] == _page(alice.enterprise, f"{correction.pk}/")
     detail = client.get(sent["Location"]).content.decode()
+    assert_accessible(detail)
+    assert_accessible(client.get(_page(alice.enterprise)).content.decode())
     assert "待办理" in detail and "180人" in detail and "统计年报.pdf" in detail
     assert client.get(_page(alice.enterprise)).status_code == 200
     again = client.get(url).content.decode()
@@ -82,6 +86,8 @@ def test_the_department_decides_in_the_console_and_the_dashboard_lists_overdue(
     assert alice.enterprise.name in queue and "从业人员" in queue
     detail = client.get(f"/console/corrections/{correction.pk}/")
     assert detail.status_code == 200 and "采纳" in detail.content.decode()
+    assert_accessible(queue)
+    assert_accessible(detail.content.decode())
     evidence = correction.evidence.get()
     download = client.get(f"/console/corrections/{correction.pk}/evidence/{evidence.pk}/")
     assert b"".join(download.streaming_content) == PDF_BYTES

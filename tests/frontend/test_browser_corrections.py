@@ -57,6 +57,7 @@ def test_flag_accept_changes_the_match_then_a_rejection(
     # The enterprise reads why it does not qualify and flags the figure beside it.
     login(page, live_server, "jiucuo-qiye")
     page.goto(f"{live_server.url}/policies/{version.policy_id}/")
+    screenshot("policy-explanation")
     page.get_by_role("link", name="从业人员：此数据有误").click()
     expect(page.get_by_role("heading", name="此数据有误：从业人员")).to_be_visible()
     expect(page.locator(".facts")).to_contain_text("150人")
