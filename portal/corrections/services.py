@@ -268,6 +268,14 @@ def correction_accept(*, correction: CorrectionRequest, by: User, note: str = ""
     note = _optional_text(note, "note", "办理意见")
     locked = _lock(correction)
     spec = fact_for(locked.fact)
+    if locked.kind == Kind.VERIFICATION and held(locked.enterprise, spec).value != locked.proposed_value:
+        # The enterprise declared another value since: confirming the old one would overwrite its newer word.
+        raise ApplicationError(
+            f"企业提交核验后已修改“{spec.label}”，请不予采纳并说明，由企业就新值重新申请核验",
+            code="value_changed",
+            field="status",
+            http_status=409,
+        )
     previous = status_move(
         locked,
         to=Status.ACCEPTED,

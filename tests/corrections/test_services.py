@@ -312,3 +312,19 @@ def test_no_foreign_capital_and_decimals_round_trip(alice, stats_officer) -> Non
     assert enterprise.revenue == Decimal("8123.40")
     assert enterprise.foreign_investor_country == ""
     assert enterprise.fact_source("foreign_investor_country") == "market_regulation"
+
+
+def test_a_verification_of_a_value_changed_since_is_not_confirmed(db, stats_officer) -> None:
+    from portal.enterprises.services import enterprise_update_facts
+
+    enterprise = EnterpriseFactory(facts_source="self_declared")
+    user = EnterpriseUserFactory(enterprise=enterprise)
+    correction = services.correction_submit(enterprise=enterprise, by=user, fact="employees", kind="verification")
+    enterprise_update_facts(enterprise=enterprise, facts={"employees": 160}, source="self_declared", by=user)
+    with pytest.raises(ApplicationError) as caught:
+        services.correction_accept(correction=correction, by=stats_officer)
+    assert (caught.value.code, caught.value.http_status) == ("value_changed", 409)
+    enterprise.refresh_from_db()
+    assert (enterprise.employees, enterprise.fact_source("employees")) == (160, "self_declared")
+    correction.refresh_from_db()
+    assert correction.status == Status.SUBMITTED
