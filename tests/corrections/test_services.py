@@ -328,3 +328,13 @@ def test_a_verification_of_a_value_changed_since_is_not_confirmed(db, stats_offi
     assert (enterprise.employees, enterprise.fact_source("employees")) == (160, "self_declared")
     correction.refresh_from_db()
     assert correction.status == Status.SUBMITTED
+
+
+def test_decisions_and_assignments_are_in_the_audit_trail(alice, stats_officer) -> None:
+    from portal.audit.models import AuditEvent
+
+    correction = _submit(alice)
+    services.correction_accept(correction=correction, by=stats_officer)
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", "actor_name"))
+    assert any(action.startswith("departmentassignment.") for action, _ in actions)
+    assert ("correctionrequest.status", "stats_officer") in actions
