@@ -31,6 +31,7 @@ from portal.enterprises.models import Enterprise
 
 from .application_forms import ApplicationForm
 from .console_views import staff_required
+from .correction_links import correction_links
 from .selectors import status_tabs
 from .workspace_views import _apply_errors, _context, _enterprise, _is_member
 
@@ -153,6 +154,7 @@ def apply(request: AuthenticatedHttpRequest, credit_code: str, version_id: int) 
         window=requirements.window_text(version),
         reopening=previous is not None,
         today=timezone.localdate(),
+        **correction_links(request, enterprise),
     )
     return render(request, "frontend/workspace/application_form.html", context, status=400 if form.errors else 200)
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from portal.accounts.roles import Role, has_role
 from portal.api.exceptions import ApplicationError
 from portal.api.spreadsheets import safe_cell
+from portal.corrections import selectors as correction_selectors
 from portal.enterprises import services
 from portal.enterprises.selectors import feed_import_get, feed_imports_for_staff, feed_upload_message
 
@@ -110,4 +111,9 @@ def feed_report_csv(request: AuthenticatedHttpRequest, import_id: int) -> HttpRe
 @require_GET
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """数据看板: policies, matching activity, chains and zones, delivery success; charts with data tables."""
-    return render(request, "frontend/console/dashboard.html", {"section": "console", "d": console_dashboard()})
+    context: dict[str, Any] = {"section": "console", "d": console_dashboard()}
+    if correction_selectors.departments_of(user=request.user) != []:
+        # 数据纠错 past their due date in the queues this user works (count and the oldest first).
+        overdue = correction_selectors.overdue_for_staff(user=request.user).order_by("due_on", "id")
+        context["corrections_overdue"] = {"count": overdue.count(), "rows": list(overdue[:20])}
+    return render(request, "frontend/console/dashboard.html", context)

@@ -8,6 +8,7 @@ from . import (
     audit_views,
     console_data_views,
     console_views,
+    correction_views,
     follow_views,
     views,
     workspace_views,
@@ -103,6 +104,39 @@ urlpatterns = [
         "enterprises/<str:credit_code>/applications/<int:application_id>/attachments/<int:attachment_id>/",
         application_views.attachment_download,
         name="enterprise_application_attachment",
+    ),
+    # 数据纠错 / 申请核验 (portal/corrections)
+    path("enterprises/<str:credit_code>/corrections/", correction_views.correction_list, name="enterprise_corrections"),
+    path(
+        "enterprises/<str:credit_code>/corrections/new/",
+        correction_views.correction_new,
+        name="enterprise_correction_new",
+    ),
+    path(
+        "enterprises/<str:credit_code>/corrections/<int:correction_id>/",
+        correction_views.correction_detail,
+        name="enterprise_correction",
+    ),
+    path(
+        "enterprises/<str:credit_code>/corrections/<int:correction_id>/evidence/<int:evidence_id>/",
+        correction_views.correction_evidence,
+        name="enterprise_correction_evidence",
+    ),
+    path("console/corrections/", correction_views.console_corrections, name="console_corrections"),
+    path(
+        "console/corrections/<int:correction_id>/",
+        correction_views.console_correction,
+        name="console_correction",
+    ),
+    path(
+        "console/corrections/<int:correction_id>/evidence/<int:evidence_id>/",
+        correction_views.console_correction_evidence,
+        name="console_correction_evidence",
+    ),
+    path(
+        "console/corrections/<int:correction_id>/<str:action>/",
+        correction_views.console_correction_action,
+        name="console_correction_action",
     ),
     path("console/", console_views.console, name="console"),
     path("console/reviews/", console_views.review_queue, name="console_review_queue"),

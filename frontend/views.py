@@ -26,6 +26,7 @@ from portal.enterprises.place_names import place_choices
 from portal.enterprises.selectors import enterprise_profile
 from portal.follows.selectors import followed_policy_ids
 
+from .correction_links import correction_links
 from .fact_inputs import CALCULATOR, declared_summary, initial_from_profile
 from .forms import CalculatorForm, PolicyFilterForm, industry_label, industry_search
 
@@ -133,7 +134,7 @@ def _enterprise_outcome(user: User | AnonymousUser, version: PolicyVersion) -> d
 
 def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
     version = policy_selectors.policy_public_get(policy_id=policy_id)
-    context = {
+    context: dict[str, Any] = {
         "version": version,
         "conditions": describe(version),
         "in_effect": policy_selectors.policy_in_effect(version),
@@ -142,6 +143,9 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
         "mine": _enterprise_outcome(request.user, version),
         "section": "policies",
     }
+    mine = context["mine"]
+    if mine is not None:
+        context.update(correction_links(request, mine["enterprise"]))
     return render(request, "frontend/policy_detail.html", context)
 
 

@@ -43,6 +43,7 @@ from portal.entitlements.selectors import (
 from portal.notifications.selectors import notification_get, notification_list, notification_unread_count
 from portal.notifications.services import notification_mark_read, notifications_mark_all_read
 
+from .correction_links import CORRECTABLE_FIELDS, correction_links
 from .forms import FACT_FORM_FIELDS, FactsForm, QualificationEditForm, SiteForm, industry_label
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
             can_act=member,
             applied=list(applied.values()),
             today=today,
+            **correction_links(request, enterprise),
         ),
     )
 
@@ -234,6 +236,24 @@ def _qualification_rows(
     return rows
 
 
+def _verification_rows(enterprise: Enterprise, links: dict[str, Any]) -> list[dict[str, Any]]:
+    """申请核验 for each 免申即享 policy met on self-declared data only: each pending fact leads to the online
+    verification (portal.corrections) when a department can verify it, or says whom to ask."""
+    rows = []
+    for r in verification_requests(enterprise=enterprise, on=timezone.localdate()):
+        facts = []
+        for f in r.facts:
+            field = next((key for key, name in CORRECTABLE_FIELDS.items() if name == f.fact), "")
+            self_declared = bool(field) and enterprise.fact_source(field) == SELF_DECLARED
+            open_request = links.get("correction_open", {}).get(field) if field else None
+            verify_url = f"{links['correction_url']}?fact={f.fact}&kind=verification" if links and self_declared else ""
+            facts.append(
+                {"label": f.label, "departments": f.departments, "open": open_request, "verify_url": verify_url}
+            )
+        rows.append({"version": r.version, "facts": facts, "contact": r.contact})
+    return rows
+
+
 def _profile_page(
     request: HttpRequest,
     enterprise: Enterprise,
@@ -243,9 +263,13 @@ def _profile_page(
     bound: dict[int, QualificationEditForm] | None = None,
 ) -> HttpResponse:
     facts = _fact_rows(enterprise)
+    links = correction_links(request, enterprise)
     for row in facts:
         # 申请核验 leads somewhere: the departments whose shared data would verify a self-declared fact.
         row["departments"] = departments_for_field(row["key"]) if row["source"] and not row["verified"] else []
+        # 此数据有误 / 申请核验 beside each fact a department's record can put right (members only).
+        row["fact"] = CORRECTABLE_FIELDS.get(row["key"], "") if links else ""
+        row["correction"] = links.get("correction_open", {}).get(row["key"])
     qualifications = _qualification_rows(enterprise, member, bound)
     for row in qualifications:
         row["departments"] = [] if row["q"].verified else departments_for_qualification(row["q"].kind)
@@ -257,7 +281,8 @@ def _profile_page(
         form=form,
         qualifications=qualifications,
         can_act=member,
-        verification_requests=verification_requests(enterprise=enterprise, on=timezone.localdate()),
+        verification_requests=_verification_rows(enterprise, links),
+        **links,
     )
     return render(request, "frontend/workspace/profile.html", context)
 

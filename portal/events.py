@@ -166,6 +166,17 @@ CATALOGUE_DECIDED = Event(
     handlers=(Handler("portal.entitlements.services.entitlements_reconcile_many"),),
 )
 
+CORRECTION_DECIDED = Event(
+    "correction or verification decided",
+    Timing.AFTER_COMMIT,
+    payload=("correction_id",),
+    emitted_by="portal.corrections.services (correction_accept, correction_reject)",
+    # The enterprise's notice commits with the decision (corrections sit above notifications) and an accepted
+    # value reaches matching through FACTS_CHANGED (the register's write). Here for what else must follow a
+    # department's decision on an enterprise's figure (e.g. receipts that rested on the corrected fact).
+    handlers=(),
+)
+
 EVENTS: tuple[Event, ...] = (
     POLICY_PUBLISHED,
     POLICY_RETIRED,
@@ -174,6 +185,7 @@ EVENTS: tuple[Event, ...] = (
     MATCH_EXPLANATIONS_FILLED,
     POLICY_VERSION_DECIDED,
     CATALOGUE_DECIDED,
+    CORRECTION_DECIDED,
 )
 
 

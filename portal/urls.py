@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("matching.api.urls")),
     path("", include("portal.entitlements.api.urls")),
     path("", include("portal.applications.api.urls")),
+    path("", include("portal.corrections.api.urls")),
     path("", include("portal.enterprises.urls")),
     path("", include("policies.api.urls")),
     path("", include("portal.notifications.api.urls")),

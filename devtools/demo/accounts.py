@@ -15,7 +15,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("admin", "huiqi-admin-demo", "超级管理员（全部权限，可进入 /admin/）"),
     ("editor", "huiqi-editor-demo", "政策编辑"),
     ("reviewer", "huiqi-reviewer-demo", "审核人"),
-    ("dataofficer", "huiqi-data-demo", "数据专员（部门数据导入、企业信息维护）"),
+    ("dataofficer", "huiqi-data-demo", "数据专员（部门数据导入、企业信息维护、各部门的数据纠错）"),
     ("auditor", "huiqi-auditor-demo", "审计员"),
     ("qiye_a", "huiqi-qiye-demo", "企业用户：苏州澄芯微电子科技有限公司（示例企业）"),
     ("qiye_a2", "huiqi-qiye-demo", "企业用户：同上企业的另一位同事"),
@@ -77,6 +77,13 @@ def _load_users(enterprises: list) -> None:
             # Roles grant the console; /admin/ is for the administrator (superuser) alone.
             user = User.objects.create_user(username, password=passwords[username])
             user_set_roles(user=user, roles=roles)
+    # The demo 数据专员 works every department's 数据纠错 queue (a deployment assigns each officer to theirs).
+    from matching.core.vocabulary import DEPARTMENT_SOURCES
+    from portal.corrections.services import department_assign
+
+    officer = User.objects.get(username="dataofficer")
+    for department in sorted(DEPARTMENT_SOURCES):
+        department_assign(user=officer, department=department)
     for username, index in ENTERPRISE_USERS.items():
         if not User.objects.filter(username=username).exists():
             User.objects.create_user(username, password=passwords[username], enterprise=enterprises[index])

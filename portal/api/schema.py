@@ -52,8 +52,9 @@ _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 # The services that answer 409: the status machines of applications and entitlements
 # (portal/lifecycle.status_move), a second application for the same policy, retrying a delivery
-# that has not failed. (Policy versions refuse a wrong status with 400 invalid_status.)
-_CONFLICT_PATHS = ("/applications/", "/entitlements/", "/deliveries/")
+# that has not failed, a second open 数据纠错 request for the same fact or deciding a decided one.
+# (Policy versions refuse a wrong status with 400 invalid_status.)
+_CONFLICT_PATHS = ("/applications/", "/entitlements/", "/deliveries/", "/corrections/")
 
 
 class AutoSchema(SpectacularAutoSchema):

@@ -30,12 +30,14 @@ WATCHED = (
     "notifications.WebhookEndpoint",
     "otp_totp.TOTPDevice",
     "policies.PolicyVersion",
+    "corrections.DepartmentAssignment",  # whose 数据纠错 queue a data officer works
 )
 # Status changes: the transition row's `by` is the actor.
 TRANSITIONS = (
     "entitlements.EntitlementTransition",
     "applications.ApplicationTransition",
     "policies.PolicyTransition",
+    "corrections.CorrectionTransition",
 )
 # Writes that are bookkeeping, not changes anyone made on purpose.
 _IGNORED_UPDATES = {

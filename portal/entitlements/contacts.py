@@ -1,4 +1,5 @@
-"""Whom to contact to get a self-declared fact verified (请核验 / 申请核验), until a correction workflow exists.
+"""Whom to ask to get a self-declared fact verified (请核验 / 申请核验): the verifying departments, which the
+enterprise asks online through portal.corrections (申请核验 beside the fact), and the policy's contact.
 
 The departments come from the registry of what each department shares (portal.enterprises.facts:
 DEPARTMENT_FACTS, DEPARTMENT_QUALIFICATIONS); the policy's own contact from the catalogue (department,
@@ -61,6 +62,7 @@ def departments_for_condition(fact: str, value: Any = None) -> list[str]:
 class PendingFact:
     label: str  # "研发费用占营业收入比例"
     departments: list[str]  # ["科技局"]; empty: no department shares it
+    fact: str = ""  # the registry fact ("rd_expense_ratio"): the profile page's 申请核验 asks for it
 
 
 def pending_facts(conditions: Iterable[Any]) -> list[PendingFact]:
@@ -68,7 +70,7 @@ def pending_facts(conditions: Iterable[Any]) -> list[PendingFact]:
     seen: dict[str, PendingFact] = {}
     for c in conditions:
         if c.result == "met" and not c.verified and c.fact_label not in seen:
-            seen[c.fact_label] = PendingFact(c.fact_label, departments_for_condition(c.fact, c.value))
+            seen[c.fact_label] = PendingFact(c.fact_label, departments_for_condition(c.fact, c.value), c.fact)
     return list(seen.values())
 
 
@@ -100,7 +102,7 @@ def confirm_fact_body(*, version: PolicyVersion, facts: list[PendingFact]) -> st
     return sentences(
         f"按贵企业自行填报的信息，符合免申即享政策“{version.title}”的条件；相关信息经部门核验后即可直接享受，无需申报",
         pending_sentence(facts),
-        "目前平台暂不能在线申请核验，请联系上述部门，由其通过部门数据共享更新贵企业的信息",
+        "请在“企业信息”中对上述信息点击“申请核验”，由核验部门在线办理；核验通过后即可直接享受",
         f"政策咨询：{contact}" if contact else "",
     )
 

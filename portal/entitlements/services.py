@@ -186,7 +186,7 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
                 title=f"请核验信息以享受：{version.title}",
                 body=(
                     "按贵企业自行填报的信息，符合该免申即享政策；相关信息经部门核验后即可直接享受。"
-                    "请在“企业信息”中查看标注为“自行填报”的项目，并向主管部门申请核验。"
+                    "请在“企业信息”中对标注为“自行填报”的项目点击“申请核验”，由主管部门在线核验。"
                 ),
                 link="/workspace/profile/",
                 payload={"policy_version_id": version.pk},

@@ -28,6 +28,7 @@ class Notification(models.Model):
         APPLICATION_UPDATE = "application_update", "申报进度"
         FOLLOWED_POLICY = "followed_policy", "关注的政策"
         THRESHOLD_WARNING = "threshold_warning", "条件变化提醒"
+        CORRECTION_UPDATE = "correction_update", "数据纠错/核验进度"
 
     # The unique (enterprise, dedupe_key) index starts with enterprise: no separate FK index needed.
     enterprise = models.ForeignKey(

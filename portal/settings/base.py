@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "portal.entitlements",
     "portal.applications",
     "portal.follows",
+    "portal.corrections",
     "matching",
     "policies",
     "frontend",
@@ -302,6 +303,8 @@ SPECTACULAR_SETTINGS = {
         "QualificationKindEnum": "portal.enterprises.models.QualificationKind",
         "ApplicationStatusEnum": "portal.applications.models.Application.Status",
         "EntitlementStatusEnum": "portal.entitlements.models.Entitlement.Status",
+        "CorrectionStatusEnum": "portal.corrections.models.CorrectionRequest.Status",
+        "CorrectionKindEnum": "portal.corrections.models.CorrectionRequest.Kind",
     },
 }
 
@@ -375,3 +378,7 @@ MATCH_PASS_CHUNK_SIZE = env.int("MATCH_PASS_CHUNK_SIZE", default=10_000)
 
 # 在线申报 attachments: largest accepted file, in bytes (PDF/JPG/PNG/DOCX/XLSX; see portal/applications/files.py).
 APPLICATION_ATTACHMENT_MAX_BYTES = env.int("APPLICATION_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+
+# 数据纠错 / 申请核验 (portal/corrections): a department's due date, in working days (Monday to Friday;
+# statutory holidays are not modelled). Evidence files take the same types and size limit as 申报 materials.
+CORRECTION_DUE_WORKING_DAYS = env.int("CORRECTION_DUE_WORKING_DAYS", default=5)

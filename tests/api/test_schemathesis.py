@@ -153,6 +153,14 @@ def world(alice, charlie, settings, tmp_path) -> dict[str, Any]:
             "duplicates": [],
         },
     )
+    # 数据纠错: alice's request with an evidence file, in 统计局's queue, which the all-roles caller works.
+    from portal.corrections import services as corrections
+    from tests.corrections.support import pdf
+
+    corrections.department_assign(user=staff, department="statistics")
+    correction = corrections.correction_submit(
+        enterprise=enterprise, by=alice, fact="employees", value="180", files=[pdf()]
+    )
     missing = 987654321
     return {
         "alice": alice,
@@ -169,6 +177,7 @@ def world(alice, charlie, settings, tmp_path) -> dict[str, Any]:
             "attachment_id": [*[a.pk for a in application.attachments.all()][:1], missing],
             "source": ["statistics", "market_regulation", "unknown"],
             "import_id": [batch.pk, missing],
+            "evidence_id": [correction.evidence.get().pk, missing],
         },
         # `{id}` means a different table on each path: the segment before it says which.
         "ids": {
@@ -176,6 +185,7 @@ def world(alice, charlie, settings, tmp_path) -> dict[str, Any]:
             "entitlements": [entitlement.pk, missing],
             "sites": [site.pk, missing],
             "qualifications": [qualification.pk, missing],
+            "corrections": [correction.pk, missing],
         },
     }
 

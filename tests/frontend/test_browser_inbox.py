@@ -66,7 +66,7 @@ def test_inbox_links_read_cleanly_and_mark_all_read(page, live_server, screensho
     expect(page).to_have_url(f"{live_server.url}/policies/{apply_version.policy_id}/")
     expect(page.get_by_role("heading", level=1)).to_have_text("软件企业研发补贴（示例）")
 
-    # 请核验 → the profile, where 申请核验 says whom to contact.
+    # 请核验 → the profile, where 申请核验 asks the verifying department online (portal.corrections).
     page.goto(inbox)
     notice = page.locator("article", has_text="请核验信息以享受")
     expect(notice).to_contain_text("所属行业（市场监督管理局核验）")
@@ -76,7 +76,8 @@ def test_inbox_links_read_cleanly_and_mark_all_read(page, live_server, screensho
     verify = page.locator("#verify")
     expect(verify.get_by_role("heading", name="申请核验")).to_be_visible()
     expect(verify).to_contain_text("高新技术企业认定奖励（示例）")
-    expect(verify).to_contain_text("所属行业：请联系市场监督管理局核验")
+    expect(verify.get_by_role("link", name="所属行业：申请核验")).to_be_visible()
+    expect(verify).to_contain_text("市场监督管理局核验")
     expect(verify).to_contain_text("政策咨询：区科技局，联系人王敏（示例）")
     screenshot("profile-verify")
 
