@@ -30,3 +30,14 @@ def notices_for_enterprise(*, user: User, enterprise_id: int) -> QuerySet[Decisi
 def notice_get(*, user: User | AnonymousUser, number: str) -> DecisionNotice | None:
     """The notice with that number if the user may see it; None otherwise (the caller answers 404)."""
     return notices_for_user(user=user).filter(number=number).first()
+
+
+def notice_numbers_by_key(*, user: User, enterprise_id: int, keys: list[str]) -> dict[str, str]:
+    """{dedupe_key: number} of the notices among `keys` (an inbox item and its notice share the key)."""
+    if not keys:
+        return {}
+    return dict(
+        notices_for_enterprise(user=user, enterprise_id=enterprise_id)
+        .filter(dedupe_key__in=keys)
+        .values_list("dedupe_key", "number")
+    )

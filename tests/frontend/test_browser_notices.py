@@ -33,7 +33,10 @@ def test_enterprise_reads_prints_and_downloads_its_notice(page, live_server, scr
     page.goto(f"{live_server.url}/enterprises/{enterprise.credit_code}/")
     page.get_by_role("link", name="决定通知书").click()
     expect(page.get_by_role("heading", name="决定通知书")).to_be_visible()
-    page.get_by_role("link", name=notice.number).click()
+    expect(page.get_by_role("link", name=notice.number)).to_be_visible()
+    # The inbox item of the grant leads to its notice.
+    page.get_by_role("link", name="消息", exact=True).click()
+    page.get_by_role("link", name=f"决定通知书 {notice.number}").click()
 
     document = page.locator("#notice-document")
     expect(document.get_by_role("heading", name="享受政策决定通知书")).to_be_visible()
