@@ -95,3 +95,42 @@ def test_a_stranger_gets_404(page, live_server) -> None:
         response = page.goto(live_server.url + path)
         assert response is not None and response.status == 404, path
         expect(page.get_by_text(notice.number)).to_have_count(0)
+
+
+def test_staff_find_a_notice_in_the_console(page, live_server, screenshot) -> None:
+    from portal.accounts.roles import Role
+    from portal.entitlements import services as entitlement_services
+    from portal.entitlements.models import Entitlement
+    from tests.enterprises.factories import StaffUserFactory
+
+    reviewer = StaffUserFactory(username="shenhe-notice", roles=[Role.REVIEWER])
+    enterprise = software_enterprise(name="苏州通知书示例丙有限公司")
+    exempt_policy(title="高新技术企业认定奖励（示例）", department="区科技创新局")
+    match_profiles_refresh()
+    match(enterprise)
+    entitlement = Entitlement.objects.get(enterprise=enterprise)
+    entitlement_services.entitlement_revoke(entitlement=entitlement, by=reviewer, reason="资质已被撤销（示例）")
+    refused = DecisionNotice.objects.get(enterprise=enterprise, kind="refused")
+
+    login(page, live_server, "shenhe-notice")
+    page.goto(live_server.url + "/console/")
+    page.get_by_role("link", name="决定通知书").click()
+    expect(page.get_by_role("heading", name="工作台：决定通知书")).to_be_visible()
+    expect(page.get_by_role("row")).to_have_count(3)  # the header and two notices
+    # Odd input: spaces, a number that does not exist, markup. The page says so and stays whole.
+    page.get_by_label("编号、企业名称或统一社会信用代码").fill("  <b>HQ-1999-000001</b> ")
+    page.get_by_role("button", name="查找").click()
+    expect(page.get_by_text("没有符合条件的通知书。")).to_be_visible()
+    page.get_by_label("编号、企业名称或统一社会信用代码").fill(f" {refused.number} ")
+    page.get_by_role("button", name="查找").click()
+    expect(page.get_by_role("row")).to_have_count(2)
+    page.get_by_role("link", name=refused.number).click()
+    document = page.locator("#notice-document")
+    expect(document.get_by_role("heading", name="不予享受政策决定通知书")).to_be_visible()
+    expect(document.get_by_text("资质已被撤销（示例）")).to_be_visible()
+    expect(document.get_by_text("作出方式：审核人", exact=False)).to_be_visible()
+    screenshot("console-notice")
+    page.get_by_role("link", name="返回通知书列表").click()
+    page.get_by_label("决定", exact=True).select_option("needs_info")
+    page.get_by_role("button", name="查找").click()
+    expect(page.get_by_text("没有符合条件的通知书。")).to_be_visible()
