@@ -221,6 +221,7 @@ def test_a_document_number_is_shown_when_the_policy_states_one(alice) -> None:
     html = page(alice, notice)
     assert "苏高新科〔2026〕8号（示例）" in html and "未载明文号" not in html
     assert_complete(notice, html)
+    assert "文号：苏高新科〔2026〕8号（示例）" in Client().get(f"/policies/{version.policy_id}/").content.decode()
 
 
 def test_notices_are_immutable(alice) -> None:
