@@ -37,7 +37,9 @@ def notice_pdf_bytes(notice: DecisionNotice, site: str) -> bytes:
     """The notice as a PDF (WeasyPrint: HTML and CSS, fonts through fontconfig, text kept as text)."""
     from weasyprint import HTML  # imported when a PDF is asked for: it loads pango and the fonts
 
-    html = render_to_string("frontend/notices/pdf.html", {"notice": notice, "site": site, "fonts": PDF_FONTS})
+    html = render_to_string(
+        "frontend/notices/pdf.html", {"notice": notice, "site": site, "fonts": PDF_FONTS, "pdf": True}
+    )
     pdf = HTML(string=html).write_pdf()
     assert pdf is not None  # write_pdf without a target returns the bytes
     return bytes(pdf)

@@ -57,7 +57,9 @@ def test_enterprise_reads_prints_and_downloads_its_notice(page, live_server, scr
 
     # 数据纠错 leads to the enterprise's profile, where every fact shows its source.
     correction = document.locator(f'a[href="/enterprises/{enterprise.credit_code}/profile/"]')
-    expect(correction).to_have_text(f"{live_server.url}/enterprises/{enterprise.credit_code}/profile/")
+    expect(correction).to_have_text("“企业信息”页面")
+    full = f"{live_server.url}/enterprises/{enterprise.credit_code}/profile/"
+    expect(correction).to_have_attribute("data-print-url", full)  # printed in full on paper
 
     # Printed: the site's header and the buttons are left out, the notice stays.
     page.emulate_media(media="print")
