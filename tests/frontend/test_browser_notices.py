@@ -66,6 +66,9 @@ def test_enterprise_reads_prints_and_downloads_its_notice(page, live_server, scr
     expect(page.locator(".site-header")).to_be_hidden()
     expect(page.get_by_role("button", name="打印")).to_be_hidden()
     expect(document.get_by_role("heading", name="享受政策决定通知书")).to_be_visible()
+    printed = correction.evaluate("link => getComputedStyle(link, '::after').content")
+    assert full in printed, printed  # the address is printed in full after the link text
+    screenshot("notice-print")
     page.emulate_media(media="screen")
 
     with page.expect_download() as info:
