@@ -346,6 +346,9 @@ class PolicyContentForm(forms.Form):
     effective_to = forms.DateField(label="失效日期", required=False, **_DATE)
     source_section = forms.CharField(label="出处章节", max_length=100, required=False)
     source_quote = forms.CharField(label="出处原文", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    document_number = forms.CharField(
+        label="文号", max_length=100, required=False, help_text="政策文件的文号（如有）；不清楚请留空，切勿估填"
+    )
     conditions_text = forms.CharField(
         label="申报条件（文字）", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )

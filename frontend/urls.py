@@ -10,6 +10,7 @@ from . import (
     console_views,
     correction_views,
     follow_views,
+    notice_views,
     views,
     workspace_views,
 )
@@ -78,6 +79,18 @@ urlpatterns = [
         name="enterprise_calendar_token",
     ),
     path("calendar/<str:token>.ics", follow_views.calendar_feed, name="calendar_feed"),
+    # 决定通知书 (portal/notices)
+    path("enterprises/<str:credit_code>/notices/", notice_views.enterprise_notices, name="enterprise_notices"),
+    path(
+        "enterprises/<str:credit_code>/notices/<str:number>/",
+        notice_views.enterprise_notice,
+        name="enterprise_notice",
+    ),
+    path(
+        "enterprises/<str:credit_code>/notices/<str:number>/pdf/",
+        notice_views.enterprise_notice_pdf,
+        name="enterprise_notice_pdf",
+    ),
     # 在线申报 (portal/applications)
     path("enterprises/<str:credit_code>/apply/<int:version_id>/", application_views.apply, name="enterprise_apply"),
     path(
@@ -146,6 +159,9 @@ urlpatterns = [
         console_views.entitlement_action,
         name="console_entitlement_action",
     ),
+    path("console/notices/", notice_views.console_notices, name="console_notices"),
+    path("console/notices/<str:number>/", notice_views.console_notice, name="console_notice"),
+    path("console/notices/<str:number>/pdf/", notice_views.console_notice_pdf, name="console_notice_pdf"),
     path("console/deliveries/", console_views.deliveries, name="console_deliveries"),
     path("console/deliveries/<int:delivery_id>/retry/", console_views.delivery_retry, name="console_delivery_retry"),
     path("console/policies/new/", console_views.policy_new, name="console_policy_new"),

@@ -40,6 +40,7 @@ from portal.entitlements.selectors import (
     entitlement_timeline,
     entitlements_for_enterprise,
 )
+from portal.notices.selectors import notice_numbers_by_key
 from portal.notifications.selectors import notification_get, notification_list, notification_unread_count
 from portal.notifications.services import notification_mark_read, notifications_mark_all_read
 
@@ -472,7 +473,9 @@ def inbox(request: AuthenticatedHttpRequest, credit_code: str) -> HttpResponse:
     # Read state is per user: only the enterprise's own users have an inbox (staff see none).
     member = _is_member(request, enterprise)
     listed = list(notification_list(user=request.user)[:50]) if member else []
-    notifications = [(n, link_label(n.kind, n.link)) for n in listed]  # each with its link's button text
+    # each with its link's button text, and the number of its 决定通知书 when the notice reports a decision
+    numbers = notice_numbers_by_key(user=request.user, enterprise_id=enterprise.pk, keys=[n.dedupe_key for n in listed])
+    notifications = [(n, link_label(n.kind, n.link), numbers.get(n.dedupe_key)) for n in listed]
     unread = notification_unread_count(user=request.user) if member else 0
     return render(
         request,

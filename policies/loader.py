@@ -33,6 +33,7 @@ _TEXT_FIELDS = (
     "body",
     "source_section",
     "source_quote",
+    "document_number",  # optional: the policy's 文号 where its issuing document is known
     "department",
     "contact_name",
     "contact_phone",

@@ -35,6 +35,11 @@ class ExpectedOutcome(models.TextChoices):
     INELIGIBLE = "ineligible", "不符合条件"
 
 
+# Every catalogue policy cites a section of this plan (policies/catalogue/plan.txt, whose heading carries the
+# document number; tests/policies/test_plan_citation.py holds these to that text).
+SOURCE_PLAN_TITLE = "《苏州高新区（虎丘区）国民经济和社会发展第十四个五年规划纲要和二〇三五年远景目标》"
+SOURCE_PLAN_DOCUMENT_NUMBER = "苏高新管〔2021〕60号"
+
 ONCE = "once"
 benefit_period_validator = RegexValidator(
     r"^(once|20[0-9]{2})$", "兑现期应为“一次性”或四位年份（如 2026）", code="invalid_benefit_period"
@@ -87,6 +92,9 @@ class PolicyVersion(models.Model):
     body = models.TextField("正文", blank=True)
     source_section = models.CharField("出处章节", max_length=100, blank=True)
     source_quote = models.TextField("出处原文", blank=True)
+    # The policy's own 文号 (e.g. 苏高新管〔2026〕1号) where the issuing document is known; "" when not stated.
+    # Never filled by guess: notices say （未载明文号） instead.
+    document_number = models.CharField("文号", max_length=100, blank=True, default="")
     department = models.CharField("责任部门", max_length=100, blank=True)
     contact_name = models.CharField("责任人", max_length=50, blank=True)
     contact_phone = models.CharField("联系电话", max_length=50, blank=True)

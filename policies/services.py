@@ -58,6 +58,7 @@ CONTENT_FIELDS: tuple[str, ...] = (
     "body",
     "source_section",
     "source_quote",
+    "document_number",
     "department",
     "contact_name",
     "contact_phone",

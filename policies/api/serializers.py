@@ -113,6 +113,7 @@ class PublicPolicyDetailSerializer(PublicPolicyListSerializer):
             "in_effect",
             "body",
             "source_quote",
+            "document_number",
             "contact_name",
             "contact_phone",
             "conditions",
@@ -150,6 +151,7 @@ class VersionInputSerializer(StrictInputSerializer):
     body = serializers.CharField(required=False, allow_blank=True)
     source_section = serializers.CharField(max_length=100, required=False, allow_blank=True)
     source_quote = serializers.CharField(required=False, allow_blank=True)
+    document_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
     department = serializers.CharField(max_length=100, required=False, allow_blank=True)
     contact_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
     contact_phone = serializers.CharField(max_length=50, required=False, allow_blank=True)

@@ -22,14 +22,16 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from matching.models import MatchOutcome
+from matching.models import MatchOutcome, MatchRecord
 from matching.selectors import enterprise_matches
 from policies.models import Mode
 from policies.selectors import policy_in_effect
 from portal.accounts.permissions import require_deciding_staff, require_enterprise_member, require_reason
 from portal.accounts.roles import DECIDING_ROLES
 from portal.api.exceptions import ApplicationError
-from portal.lifecycle import status_move
+from portal.lifecycle import ActorRole, actor_role, status_move
+from portal.notices.models import DecisionNotice
+from portal.notices.services import NoticeSpec, notices_issue
 from portal.notifications.models import Notification
 from portal.notifications.services import notification_create
 from portal.notifications.text import sentences
@@ -67,6 +69,17 @@ _NOTICE: dict[str, str] = {
     Status.REJECTED: "审核未通过。",
     Status.RETURNED: "被退回补正，请按处理意见补充材料后重新提交。",
     Status.WITHDRAWN: "已撤回。",
+}
+
+
+# The staff decisions that get a 决定通知书 (portal.notices): what it decides.
+_DECISIONS: dict[str, tuple[str, str]] = {
+    Status.APPROVED: (DecisionNotice.Kind.GRANTED, "贵企业申报的“{title}”经审核通过，予以享受。"),
+    Status.REJECTED: (DecisionNotice.Kind.REFUSED, "贵企业申报的“{title}”经审核未通过，不予享受。"),
+    Status.RETURNED: (
+        DecisionNotice.Kind.NEEDS_INFO,
+        "贵企业申报的“{title}”需补正：请按处理意见补充或更正材料后重新提交。",
+    ),
 }
 
 
@@ -245,6 +258,29 @@ def _record(*, application: Application, previous: str, to: str, by: User, note:
     number = ApplicationTransition.objects.filter(application=application).count()
     version = application.policy_version
     label = Status(to).label
+    if to in _DECISIONS:
+        kind, text = _DECISIONS[to]
+        explanation = (
+            MatchRecord.objects.filter(policy_version=version, enterprise_id=application.enterprise_id)
+            .values_list("explanation", flat=True)
+            .first()
+        )
+        notices_issue(
+            items=[
+                NoticeSpec(
+                    application.enterprise_id,
+                    kind,
+                    f"app{application.pk}:{number}:{to}",
+                    version.pk,
+                    decision=text.format(title=version.title),
+                    reasons=note,
+                    explanation=explanation,
+                    subject="在线申报",
+                    decided_by=ActorRole(actor_role(by)).label,
+                    link=f"/enterprises/{application.enterprise.credit_code}/applications/{application.pk}/",
+                )
+            ]
+        )
     notification_create(
         enterprise_id=application.enterprise_id,
         kind=Notification.Kind.APPLICATION_UPDATE,

@@ -34,6 +34,8 @@ from portal.db import bound_cursor
 from portal.enterprises.models import Enterprise
 from portal.enterprises.selectors import enterprise_profiles_by_id
 from portal.lifecycle import actor_role, status_move
+from portal.notices.models import DecisionNotice
+from portal.notices.services import NoticeSpec, notices_issue
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notification_create, notifications_create_bulk
 from portal.notifications.text import sentences
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 
 Status = Entitlement.Status
 Kind = Notification.Kind
+NoticeKind = DecisionNotice.Kind
 
 
 def _policy_link(version: PolicyVersion) -> str:
@@ -139,6 +142,7 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
         c for c in changes if c.outcome == MatchOutcome.ELIGIBLE and c.previous_outcome != MatchOutcome.ELIGIBLE
     ]
     specs: list[NotificationSpec] = []
+    notices: list[NoticeSpec] = []
     if version.mode == Mode.EXEMPT:
         if version.status != PolicyVersion.Status.PUBLISHED:
             # A retired (or never published) version's decisions are history: whether its records
@@ -162,6 +166,7 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
             # Rebased entitlements (and new ones on SQLite, whose insert carries none) take this decision's
             # explanation here, in the decision's own transaction.
             entitlement_explanations_sync(version_id=version.pk, enterprise_ids=granted_ids)
+        notices += _granted_notices(version, created)
         specs += [
             NotificationSpec(
                 enterprise_id,
@@ -206,7 +211,11 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     if needs_info and version.mode == Mode.APPLY and window_closed(version, timezone.localdate()):
         needs_info = []
     if needs_info:
-        states = dict(MatchRecord.objects.filter(pk__in=[c.record_id for c in needs_info]).values_list("pk", "states"))
+        states, explanations = {}, {}
+        for pk, letters, explanation in MatchRecord.objects.filter(
+            pk__in=[c.record_id for c in needs_info]
+        ).values_list("pk", "states", "explanation"):
+            states[pk], explanations[pk] = letters, explanation
         wording_cache: dict[str, tuple[list[str], list[str]]] = {}
         for c in needs_info:
             letters = states.get(c.record_id, "")
@@ -216,7 +225,21 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
                     _unknown_conditions(version.rule, letters, letters="AJ"),
                 )
             key = _needs_info_key(version, letters)
-            specs.append(_needs_info_spec(version, c.enterprise_id, key, *wording_cache[letters]))
+            spec = _needs_info_spec(version, c.enterprise_id, key, *wording_cache[letters])
+            specs.append(spec)
+            notices.append(
+                NoticeSpec(
+                    c.enterprise_id,
+                    NoticeKind.NEEDS_INFO,
+                    key,
+                    version.pk,
+                    decision=f"现有数据尚不足以判定贵企业是否符合“{version.title}”的条件，需补充信息、作出承诺或经主管部门认定后重新判定。",
+                    reasons=spec.body,
+                    explanation=explanations.get(c.record_id),
+                    subject=version.get_mode_display(),
+                    link=spec.link,
+                )
+            )
     # 请核验 must lead somewhere: each enterprise's notice names its pending facts, the departments that
     # verify them and the policy's contact (built here, after the branches, from what they chose).
     confirm = [spec.enterprise_id for spec in specs if spec.kind == Kind.CONFIRM_FACT]
@@ -228,8 +251,37 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
             else spec
             for spec in specs
         ]
+    if notices:
+        notices_issue(items=notices)
     if specs:
         notifications_create_bulk(items=specs)
+
+
+def _granted_notices(version: PolicyVersion, enterprise_ids: list[int]) -> list[NoticeSpec]:
+    """享受 notices for new entitlements, each with the decision's explanation (the facts it used)."""
+    if not enterprise_ids:
+        return []
+    explanations = dict(
+        MatchRecord.objects.filter(policy_version=version, enterprise_id__in=enterprise_ids).values_list(
+            "enterprise_id", "explanation"
+        )
+    )
+    return [
+        NoticeSpec(
+            enterprise_id,
+            NoticeKind.GRANTED,
+            _benefit_key(version, Kind.EXEMPT_GRANTED),
+            version.pk,
+            decision=(
+                f"经依据部门共享数据核验，贵企业符合“{version.title}”（{version.benefit_period_label}）的条件，"
+                "予以享受（免申即享），无需申报。请在“免申即享兑现”中确认；如有异议可提出。"
+            ),
+            reasons=(explanations.get(enterprise_id) or {}).get("summary", ""),
+            explanation=explanations.get(enterprise_id),
+            link="/workspace/",
+        )
+        for enterprise_id in enterprise_ids
+    ]
 
 
 # Matching determines the entitlement and the same transaction pushes it to the inbox: two audit rows.
@@ -520,7 +572,7 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
             .exclude(review_version=version)
             .select_for_update()
         )
-        transitions, specs = [], []
+        transitions, specs, notices = [], [], []
         for row in rows:
             previous_status = row.status
             row.review_version = version
@@ -553,6 +605,21 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
                         payload={"entitlement_id": row.pk},
                     )
                 )
+                notices.append(
+                    NoticeSpec(
+                        row.enterprise_id,
+                        NoticeKind.PENDING_REVIEW,
+                        f"ent{row.pk}:review:pv{version.pk}",
+                        version.pk,
+                        decision=(
+                            f"“{version.title}”已更新为第{version.number}版。按新版本，贵企业的兑现记录"
+                            f"（{row.period_label}）转工作人员复核；复核期间记录不撤销、不兑现，复核结果将另行通知。"
+                        ),
+                        reasons=reason,
+                        explanation=row.review_explanation,
+                        link="/workspace/",
+                    )
+                )
             row.updated_at = now
             transitions.append(_version_transition(row, previous_status, version=version, reason=reason, now=now))
         Entitlement.objects.bulk_update(
@@ -569,6 +636,8 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
             batch_size=2000,
         )
         EntitlementTransition.objects.bulk_create(transitions, batch_size=2000)
+        if notices:
+            notices_issue(items=notices)
         if specs:
             notifications_create_bulk(items=specs)
     return counts
@@ -656,6 +725,7 @@ def _move(
     reason: str = "",
     allowed: tuple[str, ...] | None = None,
     notice: str = "",
+    decision: tuple[str, str] | None = None,
     **fields: Any,
 ) -> Entitlement:
     locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
@@ -674,10 +744,31 @@ def _move(
 
     # One notice per step taken: a second objection round or review gets its own.
     step = EntitlementTransition.objects.filter(entitlement=locked, to_status=to).count()
+    reviewed = previous == Status.PENDING_REVIEW
+    key = f"ent{locked.pk}:{to}" if step == 1 else f"ent{locked.pk}:{to}:{step}"
+    if decision is not None:
+        # A decision on the benefit itself (revoked, or kept after an objection or a review): its 决定通知书.
+        notice_kind, text = decision
+        notices_issue(
+            items=[
+                NoticeSpec(
+                    locked.enterprise_id,
+                    notice_kind,
+                    key,
+                    # A review decides on the newer version's finding; anything else on the one it rests on.
+                    locked.review_version_id if reviewed and locked.review_version_id else locked.policy_version_id,
+                    decision=text,
+                    reasons=reason,
+                    explanation=locked.review_explanation if reviewed else locked.explanation,
+                    decided_by=EntitlementTransition.ByRole(actor_role(by)).label,
+                    link=f"/workspace/#entitlement-{locked.pk}",
+                )
+            ]
+        )
     notification_create(
         enterprise_id=locked.enterprise_id,
         kind=Kind.ENTITLEMENT_UPDATE,
-        dedupe_key=f"ent{locked.pk}:{to}" if step == 1 else f"ent{locked.pk}:{to}:{step}",
+        dedupe_key=key,
         title=f"兑现进度：{Status(to).label}",
         body=notice
         or sentences(
@@ -733,6 +824,11 @@ def entitlement_resolve(*, entitlement: Entitlement, by: User, decision: str, re
             by=by,
             reason=f"异议处理：维持认定。{sentence(resolution)}",
             allowed=(Status.OBJECTED,),
+            decision=(
+                NoticeKind.GRANTED,
+                f"经对贵企业异议的处理，维持对“{title}”（{entitlement.period_label}）的认定，予以享受（免申即享）。"
+                "请在“免申即享兑现”中确认，确认后安排兑现。",
+            ),
             notice=(
                 f"您对“{title}”兑现记录提出的异议已由{role}处理：维持认定。处理意见：{sentence(resolution)}"
                 "下一步：请在“免申即享兑现”中确认，确认后安排兑现；如仍有异议，可再次提出。"
@@ -745,6 +841,10 @@ def entitlement_resolve(*, entitlement: Entitlement, by: User, decision: str, re
             to=Status.REVOKED,
             by=by,
             reason=f"异议处理：撤销。{sentence(resolution)}",
+            decision=(
+                NoticeKind.REFUSED,
+                f"经对贵企业异议的处理，撤销“{title}”（{entitlement.period_label}）的免申即享兑现记录，不予享受。",
+            ),
             notice=(
                 f"您对“{title}”兑现记录提出的异议已由{role}处理：撤销该兑现记录。处理意见：{sentence(resolution)}"
                 "下一步：无需办理；如对处理结果有疑问，请联系政策的责任部门。"
@@ -777,6 +877,10 @@ def entitlement_review_resolve(*, entitlement: Entitlement, by: User, decision: 
             by=by,
             reason=f"复核：维持认定。{sentence(reason)}",
             allowed=(Status.PENDING_REVIEW,),
+            decision=(
+                NoticeKind.GRANTED,
+                f"经复核，维持对“{title}”（{entitlement.period_label}）的认定，予以享受（免申即享）。",
+            ),
             notice=f"“{title}”兑现记录复核完成：维持认定。复核意见：{sentence(reason)}{next_step}",
             status_before_review="",
         )
@@ -786,6 +890,11 @@ def entitlement_review_resolve(*, entitlement: Entitlement, by: User, decision: 
             to=Status.REVOKED,
             by=by,
             reason=f"复核：撤销。{sentence(reason)}",
+            decision=(
+                NoticeKind.REFUSED,
+                f"经复核，按更新后的政策贵企业不符合“{title}”（{entitlement.period_label}）的条件，"
+                "撤销该免申即享兑现记录，不予享受。",
+            ),
             notice=(
                 f"“{title}”兑现记录复核完成：按更新后的政策不符合条件，撤销该兑现记录。复核意见：{sentence(reason)}"
                 "下一步：无需办理；如有疑问，请联系政策的责任部门。"
@@ -821,4 +930,15 @@ def entitlement_disburse(*, entitlement: Entitlement, by: User) -> Entitlement:
 def entitlement_revoke(*, entitlement: Entitlement, by: User, reason: str) -> Entitlement:
     require_deciding_staff(by)
     reason = require_reason(reason)
-    return _move(entitlement=entitlement, to=Status.REVOKED, by=by, reason=reason, revoke_reason=reason)
+    title = entitlement.policy_version.title
+    return _move(
+        entitlement=entitlement,
+        to=Status.REVOKED,
+        by=by,
+        reason=reason,
+        revoke_reason=reason,
+        decision=(
+            NoticeKind.REFUSED,
+            f"撤销贵企业“{title}”（{entitlement.period_label}）的免申即享兑现记录，不予享受。",
+        ),
+    )

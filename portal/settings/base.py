@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.enterprises",
     "portal.notifications",
+    "portal.notices",
     "portal.entitlements",
     "portal.applications",
     "portal.follows",

@@ -11,6 +11,7 @@ from policies import services as policy_services
 from policies.models import PreviewRun
 from portal.accounts.roles import Role
 from portal.enterprises.models import FeedImport
+from portal.notices.models import DecisionNotice
 from tests.enterprises.factories import EnterpriseUserFactory, StaffUserFactory
 from tests.frontend.support import exempt_policy, match, published_policy, software_enterprise
 from tests.policies.factories import GoldenCaseFactory, PolicyVersionFactory
@@ -91,7 +92,9 @@ def test_workspace_pages(client) -> None:
     user = EnterpriseUserFactory(enterprise=software_enterprise(provenance={}))
     match(user.enterprise)
     client.force_login(user)
-    for page in ("", "profile/", "sites/", "inbox/"):
+    notice = DecisionNotice.objects.filter(enterprise=user.enterprise).first()
+    assert notice is not None  # the decisions of the match: 享受 or 需补充
+    for page in ("", "profile/", "sites/", "inbox/", "notices/", f"notices/{notice.number}/"):
         response = client.get(f"/enterprises/{user.enterprise.credit_code}/{page}")
         assert response.status_code == 200, page
         assert_accessible(response.content.decode())
@@ -129,6 +132,8 @@ def test_console_pages(client) -> None:
         f"/console/versions/{version.pk}/",
         "/console/entitlements/?status=notified",
         "/console/deliveries/",
+        "/console/notices/",
+        "/console/notices/?q=%3Cb%3E&kind=refused",
         f"/console/versions/{draft.pk}/",
         f"/console/versions/{draft.pk}/golden/new/",
         f"/console/golden/{case.pk}/edit/",

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from policies.models import Mode, PolicyVersion
 from portal.accounts.roles import Role
+from portal.notices.models import DecisionNotice
 from tests.enterprises.factories import EnterpriseFactory, EnterpriseUserFactory, StaffUserFactory
 from tests.frontend.support import match, published_policy, software_enterprise
 from tests.frontend.test_browser_flows import login
@@ -116,6 +117,7 @@ def test_main_pages_show_no_english(page, live_server, screenshot, celery_eager)
     policy = published_policy(application_start=None, application_end=None)
     published_policy(title="高新技术企业奖励（示例）", mode=Mode.EXEMPT)
     match(enterprise)
+    notice = DecisionNotice.objects.get(enterprise=enterprise)  # the 免申即享 grant's 决定通知书
     draft = PolicyVersionFactory(title="草稿政策（示例）")
     found: dict[str, dict[str, str]] = {}
 
@@ -145,6 +147,8 @@ def test_main_pages_show_no_english(page, live_server, screenshot, celery_eager)
         ("/workspace/", "workspace"),
         (f"/enterprises/{enterprise.credit_code}/profile/", "profile"),
         (f"/policies/{policy.policy_id}/", "policy-mine"),
+        (f"/enterprises/{enterprise.credit_code}/notices/", "notices"),
+        (f"/enterprises/{enterprise.credit_code}/notices/{notice.number}/", "notice"),
     ]:
         visit(path, name, "qiye")
         if name == "profile":  # a country code is too short for the scan: named in Chinese
@@ -162,6 +166,8 @@ def test_main_pages_show_no_english(page, live_server, screenshot, celery_eager)
         ("/console/entitlements/", "entitlements"),
         ("/console/deliveries/", "deliveries"),
         ("/console/applications/", "applications"),
+        ("/console/notices/", "console-notices"),
+        (f"/console/notices/{notice.number}/", "console-notice"),
     ]:
         visit(path, name, "shenhe")
     # A bad rule and missing fields: the messages a page shows name 第1个条件, never rule.all[0].

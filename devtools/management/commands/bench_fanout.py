@@ -300,8 +300,11 @@ class Command(BaseCommand):
     def _cleanup_policy(version_id: int) -> None:
         from policies.models import PolicyVersion
         from portal.entitlements.models import Entitlement
+        from portal.notices.models import DecisionNotice
+        from portal.notices.purge import notices_purge
 
         with transaction.atomic():
+            notices_purge(DecisionNotice.objects.filter(policy_version_id=version_id))
             Entitlement.objects.filter(policy_version_id=version_id).delete()
             version = PolicyVersion.objects.get(pk=version_id)
             version.match_records.all().delete()

@@ -22,6 +22,8 @@ from portal import events
 from portal.enterprises import credit_code as cc
 from portal.enterprises.feeds import batch_process_settings, feed_apply
 from portal.enterprises.models import Enterprise, EnterpriseChange, FeedImport
+from portal.notices.models import DecisionNotice
+from portal.notices.purge import notices_purge
 
 PREFIX = "BENCH示例"
 INDUSTRIES = ("3973", "3982", "3421", "6520", "6513", "3581", "3825", "5179", "7320", "7452")
@@ -170,5 +172,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             # History first, raw: the ORM's cascade collector would load every history row.
             EnterpriseChange.objects.filter(enterprise__in=bench)._raw_delete(EnterpriseChange.objects.db)
+            # Notices a re-match of the bench enterprises may have issued (legal records: purged by the dev tools only).
+            notices_purge(DecisionNotice.objects.filter(enterprise__in=bench))
             bench.delete()  # the ORM: whatever other apps hang on an enterprise goes too
             FeedImport.objects.filter(filename="bench").delete()
