@@ -92,6 +92,8 @@ POLICY_PUBLISHED = Event(
         Handler("matching.services.match_run_request", fixed={"kind": "policy"}),
         # The public 政策清单 pages each web process keeps are dropped (a new catalogue token).
         Handler("policies.public_cache.catalogue_changed"),
+        # So are the enterprises' matched-policies API pages (a new district stamp).
+        Handler("matching.matches_cache.catalogue_changed"),
     ),
 )
 
@@ -102,8 +104,9 @@ POLICY_RETIRED = Event(
     emitted_by="policies.services.policy_retire",
     # Nothing to re-decide: matching runs published versions only, and the enterprise-facing reads
     # (matching.selectors.enterprise_matches) show only those; the records stay as history.
-    # The public 政策清单 pages each web process keeps are dropped (a new catalogue token).
-    handlers=(Handler("policies.public_cache.catalogue_changed"),),
+    # The public 政策清单 pages each web process keeps are dropped (a new catalogue token), and the
+    # enterprises' matched-policies API pages (a new district stamp).
+    handlers=(Handler("policies.public_cache.catalogue_changed"), Handler("matching.matches_cache.catalogue_changed")),
 )
 
 FACTS_CHANGED = Event(
@@ -114,7 +117,11 @@ FACTS_CHANGED = Event(
     emitted_by="portal.enterprises.services and .feeds: any write that changes what enterprise_profile returns",
     # Re-decide those enterprises against every published policy (one worker run; in bulk past
     # matching.services.BULK_THRESHOLD enterprises).
-    handlers=(Handler("matching.services.match_run_request", fixed={"kind": "enterprises"}),),
+    handlers=(
+        Handler("matching.services.match_run_request", fixed={"kind": "enterprises"}),
+        # Their matched-policies API pages are dropped (new stamps); the re-match drops them again.
+        Handler("matching.matches_cache.facts_changed"),
+    ),
 )
 
 MATCH_RECORDS_CHANGED = Event(
@@ -124,7 +131,11 @@ MATCH_RECORDS_CHANGED = Event(
     emitted_by="matching.services (policy_version_match per chunk, enterprise_match per enterprise)",
     # 免申即享 entitlements and the pushes of newly eligible / needs-info decisions, committed with
     # the decision itself (exactly once: unique keys).
-    handlers=(Handler("portal.entitlements.services.on_match_changes"),),
+    handlers=(
+        Handler("portal.entitlements.services.on_match_changes"),
+        # Those enterprises' matched-policies API pages are dropped once the decisions commit.
+        Handler("matching.matches_cache.records_changed"),
+    ),
 )
 
 MATCH_EXPLANATIONS_FILLED = Event(
@@ -133,7 +144,11 @@ MATCH_EXPLANATIONS_FILLED = Event(
     payload=("version_id", "enterprise_ids"),
     emitted_by="matching.services (a regranted decision, explanations_refresh, enterprise_match)",
     # Entitlements take their record's explanation as 认定依据 (no push).
-    handlers=(Handler("portal.entitlements.services.entitlement_explanations_sync", fixed={"refresh": True}),),
+    handlers=(
+        Handler("portal.entitlements.services.entitlement_explanations_sync", fixed={"refresh": True}),
+        # Those enterprises' matched-policies API pages are dropped once the explanations commit.
+        Handler("matching.matches_cache.explanations_filled"),
+    ),
 )
 
 POLICY_VERSION_DECIDED = Event(
@@ -156,7 +171,11 @@ CATALOGUE_DECIDED = Event(
     ),
     # The same settling as POLICY_VERSION_DECIDED for each version, with one query for the whole catalogue
     # to find the few versions that have anything to settle (usually none).
-    handlers=(Handler("portal.entitlements.services.entitlements_reconcile_many"),),
+    handlers=(
+        Handler("portal.entitlements.services.entitlements_reconcile_many"),
+        # Every matched-policies API page is dropped (a new district stamp).
+        Handler("matching.matches_cache.catalogue_decided"),
+    ),
 )
 
 EVENTS: tuple[Event, ...] = (
