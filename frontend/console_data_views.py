@@ -19,7 +19,7 @@ from portal.accounts.roles import Role, has_role
 from portal.api.exceptions import ApplicationError
 from portal.api.spreadsheets import safe_cell
 from portal.enterprises import services
-from portal.enterprises.selectors import feed_import_get, feed_imports_for_staff
+from portal.enterprises.selectors import feed_import_get, feed_imports_for_staff, feed_upload_message
 
 from .console_views import staff_required
 from .forms import FeedFileForm
@@ -52,7 +52,7 @@ def feeds(request: AuthenticatedHttpRequest) -> HttpResponse:
             except ApplicationError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
-                messages.success(request, "文件已上传，正在后台导入。")
+                messages.success(request, feed_upload_message(import_id=feed_import.pk))
                 return redirect("frontend:console_feed", import_id=feed_import.pk)
     context = {
         "section": "console",

@@ -265,6 +265,7 @@ def version_detail(request: AuthenticatedHttpRequest, version_id: int) -> HttpRe
         "own_version": request.user.pk in (version.author_id, version.submitted_by_id),
         "run": MatchRun.objects.filter(policy_version=version).order_by("-created_at", "-pk").first(),
         "preview_run": policy_selectors.preview_run_latest(version=version),
+        "rule_contradictions": policy_selectors.rule_contradictions(version=version),
         **builder,
     }
     template = "frontend/console/editor.html" if editing else "frontend/console/version.html"

@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from . import account_views, application_views, audit_views, console_data_views, console_views, views, workspace_views
+from . import (
+    account_views,
+    application_views,
+    audit_views,
+    console_data_views,
+    console_views,
+    follow_views,
+    views,
+    workspace_views,
+)
 
 app_name = "frontend"
 
@@ -58,6 +67,16 @@ urlpatterns = [
         workspace_views.inbox_mark_read,
         name="enterprise_inbox_read",
     ),
+    # 关注与提醒, 申报日历 and its private iCal feed (portal/follows)
+    path("enterprises/<str:credit_code>/follows/", follow_views.follows, name="enterprise_follows"),
+    path("enterprises/<str:credit_code>/follows/<int:policy_id>/", follow_views.follow, name="enterprise_follow"),
+    path("enterprises/<str:credit_code>/calendar/", follow_views.calendar, name="enterprise_calendar"),
+    path(
+        "enterprises/<str:credit_code>/calendar/token/",
+        follow_views.calendar_token,
+        name="enterprise_calendar_token",
+    ),
+    path("calendar/<str:token>.ics", follow_views.calendar_feed, name="calendar_feed"),
     # 在线申报 (portal/applications)
     path("enterprises/<str:credit_code>/apply/<int:version_id>/", application_views.apply, name="enterprise_apply"),
     path(

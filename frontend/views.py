@@ -24,6 +24,7 @@ from portal.applications.services import application_precheck
 from portal.enterprises.models import Enterprise
 from portal.enterprises.place_names import place_choices
 from portal.enterprises.selectors import enterprise_profile
+from portal.follows.selectors import followed_policy_ids
 
 from .fact_inputs import CALCULATOR, declared_summary, initial_from_profile
 from .forms import CalculatorForm, PolicyFilterForm, industry_label, industry_search
@@ -109,7 +110,12 @@ def _enterprise_outcome(user: User | AnonymousUser, version: PolicyVersion) -> d
     status = record.outcome if record is not None else "ineligible"
     if outcome is not None and outcome.status != status:
         outcome = None  # an explanation of another decision would not be true; the status stands alone
-    result: dict[str, Any] = {"enterprise": enterprise, "status": status, "outcome": outcome}
+    result: dict[str, Any] = {
+        "enterprise": enterprise,
+        "status": status,
+        "outcome": outcome,
+        "followed": version.policy_id in followed_policy_ids(enterprise=enterprise),
+    }
     if version.mode != Mode.EXEMPT:
         application = applied_version_ids(enterprise=enterprise).get(version.pk)
         if application is not None:

@@ -384,6 +384,8 @@ _OWN_PAGES = {
     "inbox": "frontend:enterprise_inbox",
     "applications": "frontend:enterprise_applications",
     "sites": "frontend:enterprise_sites",
+    "follows": "frontend:enterprise_follows",
+    "calendar": "frontend:enterprise_calendar",
 }
 
 
@@ -397,6 +399,8 @@ _LINK_LABELS = {
     "exempt_granted": "查看兑现记录",
     "entitlement_update": "查看兑现记录",
     "application_update": "查看申报",
+    "followed_policy": "查看政策",
+    "threshold_warning": "查看条件变化提醒",
 }
 
 

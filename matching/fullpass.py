@@ -156,7 +156,9 @@ class Vocabulary:
     text_values: dict[str, list[str]]
 
     @classmethod
-    def for_rules(cls, trees: Sequence[Node]) -> Vocabulary:
+    def for_rules(cls, trees: Sequence[Node], *, lo: int | None = None, hi: int | None = None) -> Vocabulary:
+        """The codes `trees` name, and the text values of the projection (of lo <= id < hi only, when given:
+        a chunk decided on its own needs no others)."""
         kinds: set[str] = set()
         zones: set[str] = set()
         parks: set[str] = set()
@@ -172,7 +174,7 @@ class Vocabulary:
         text_columns = [c for c, kind in _column_kinds().items() if kind == "text"]
         text_values: dict[str, list[str]] = {c: [] for c in text_columns}
         vocabulary = cls(sorted(kinds), sorted(zones), sorted(parks), text_values)
-        vocabulary.learn_text_values(lo=None, hi=None)
+        vocabulary.learn_text_values(lo=lo, hi=hi)
         return vocabulary
 
     def learn_text_values(self, *, lo: int | None, hi: int | None) -> None:
@@ -590,6 +592,85 @@ def changed_versions(
     return changed
 
 
+@dataclass
+class PassPlan:
+    """What every chunk of one pass needs: the live versions (parsed trees, None when not in effect on the
+    day), the version rows, and each written version's SQL (compiled on first use)."""
+
+    on: date
+    live: list[LiveVersion]
+    by_id: dict[int, PolicyVersion]
+    compiled_sql: dict[int, CompiledSql] = field(default_factory=dict)
+
+    @property
+    def trees(self) -> list[Node]:
+        return [v.tree for v in self.live if v.tree is not None]
+
+
+def pass_plan(*, on: date, versions: Sequence[PolicyVersion]) -> PassPlan:
+    """The plan of a pass over these versions as of `on` (in version id order)."""
+    live: list[LiveVersion] = []
+    by_id: dict[int, PolicyVersion] = {}
+    for version in sorted(versions, key=lambda v: v.pk):
+        active = policy_in_effect(version, on)
+        live.append(LiveVersion(version.pk, services._compiled(version).tree if active else None))
+        by_id[version.pk] = version
+    return PassPlan(on=on, live=live, by_id=by_id)
+
+
+def chunk_changes(
+    plan: PassPlan, vocabulary: Vocabulary, *, lo: int, hi: int, figures: PassFigures | None = None
+) -> dict[int, ChangedRange]:
+    """Read enterprises lo <= id < hi once and return the versions with a changed decision there."""
+    figures = figures if figures is not None else PassFigures()
+    started = time.perf_counter()
+    chunk = read_chunk(lo=lo, hi=hi, vocabulary=vocabulary, on=plan.on)
+    figures.read_s += time.perf_counter() - started
+    started = time.perf_counter()
+    changed = changed_versions(chunk, plan.live, vocabulary, on=plan.on)
+    del chunk
+    figures.decide_s += time.perf_counter() - started
+    figures.chunks += 1
+    return changed
+
+
+def chunk_write(
+    plan: PassPlan, changed: dict[int, ChangedRange], *, run_id: int | None, shared: bool = False
+) -> list[ChangedRecord]:
+    """Write the changed versions of a chunk through the per-version write path. Call inside the chunk's
+    transaction: each version row is locked, in id order (as each is in the per-version path: no
+    deadlock with a version's own run), until it commits.
+
+    `shared`: FOR SHARE instead of FOR UPDATE. Chunks of one run cover disjoint enterprises, so they need
+    not wait for each other (workers write the same versions side by side); a version's own run (FOR UPDATE)
+    still waits for them, and they for it."""
+    on = plan.on
+    chunk_changes: list[ChangedRecord] = []
+    for version_id, where in changed.items():
+        if shared:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT 1 FROM {PolicyVersion._meta.db_table} WHERE id = %s FOR SHARE", [version_id])
+        else:
+            PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
+        version = plan.by_id[version_id]
+        active = policy_in_effect(version, on)
+        if version_id not in plan.compiled_sql:
+            tree = services._compiled(version).tree
+            plan.compiled_sql[version_id] = services.compile_for(tree, on=on) if active else services._NOT_IN_EFFECT
+        # A fresh explainer per chunk: its memo of explanations is freed with the chunk.
+        explainer = services._Explainer(compiled=services._compiled(version), on=on) if active else None
+        chunk_changes += services.version_chunk_write(
+            version_id=version_id,
+            compiled=plan.compiled_sql[version_id],
+            explainer=explainer,
+            # Only the ids that hold a change are decided again (the rest of the chunk stands).
+            lo=where.lo,
+            hi=where.hi,
+            run_id=run_id,
+        )
+    return chunk_changes
+
+
 def full_pass(
     *,
     on: date,
@@ -603,6 +684,7 @@ def full_pass(
     """Decide every live version (PolicyVersion rows) for the whole district in one read per chunk,
     and write the changed decisions through the per-version write path. Returns a
     services.MatchSummary of the changes. `run`: progress and a resumable cursor (services.match_run_*).
+    (`matching.passchunks` spreads the same chunks over workers, one task each.)
 
     `fallback_share`: the first chunk is then a probe of `probe_size` enterprises; when more than that
     share of the versions change in it (e.g. no records stored yet: every version changes in every
@@ -611,62 +693,37 @@ def full_pass(
     """
     figures = figures if figures is not None else PassFigures()
     summary = services.MatchSummary()
-    live: list[LiveVersion] = []
-    by_id: dict[int, PolicyVersion] = {}
-    for version in sorted(versions, key=lambda v: v.pk):
-        active = policy_in_effect(version, on)
-        live.append(LiveVersion(version.pk, services._compiled(version).tree if active else None))
-        by_id[version.pk] = version
-    vocabulary = Vocabulary.for_rules([v.tree for v in live if v.tree is not None])
+    plan = pass_plan(on=on, versions=versions)
+    vocabulary = Vocabulary.for_rules(plan.trees)
     bounds = MatchProfile.objects.aggregate(lo=Min("enterprise_id"), hi=Max("enterprise_id"))
     if bounds["lo"] is None:
         return summary
     lo, hi = bounds["lo"], bounds["hi"] + 1
     start = lo if run is None else services.match_run_resume_at(run=run, lo=lo, hi=hi)
     run_id = run.pk if run is not None else None
-    compiled_sql: dict[int, CompiledSql] = {}
     probing = fallback_share is not None
     while start < hi:
         end = min(start + (min(chunk_size, probe_size) if probing else chunk_size), hi)
-        started = time.perf_counter()
-        chunk = read_chunk(lo=start, hi=end, vocabulary=vocabulary, on=on)
-        figures.read_s += time.perf_counter() - started
-        started = time.perf_counter()
-        changed = changed_versions(chunk, live, vocabulary, on=on)
-        del chunk
-        figures.decide_s += time.perf_counter() - started
-        figures.chunks += 1
-        if probing and fallback_share is not None and len(changed) > fallback_share * len(live):
-            logger.info("full pass: %s of %s versions change in the probe: per-policy path", len(changed), len(live))
+        changed = chunk_changes(plan, vocabulary, lo=start, hi=end, figures=figures)
+        if probing and fallback_share is not None and mostly_changed(changed, plan, fallback_share):
             raise MostlyChanged
         probing = False
         started = time.perf_counter()
         with transaction.atomic():
-            chunk_changes: list[ChangedRecord] = []
-            # Locked in id order, as each is in the per-version path: no deadlock with a version's own run.
-            for version_id, where in changed.items():
-                PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
-                version = by_id[version_id]
-                active = policy_in_effect(version, on)
-                if version_id not in compiled_sql:
-                    tree = services._compiled(version).tree
-                    compiled_sql[version_id] = services.compile_for(tree, on=on) if active else services._NOT_IN_EFFECT
-                # A fresh explainer per chunk: its memo of explanations is freed with the chunk.
-                explainer = services._Explainer(compiled=services._compiled(version), on=on) if active else None
-                chunk_changes += services.version_chunk_write(
-                    version_id=version_id,
-                    compiled=compiled_sql[version_id],
-                    explainer=explainer,
-                    # Only the ids that hold a change are decided again (the rest of the chunk stands).
-                    lo=where.lo,
-                    hi=where.hi,
-                    run_id=run_id,
-                )
+            chunk_changes_written = chunk_write(plan, changed, run_id=run_id)
             if run is not None:
-                services.match_run_progress(run=run, processed=end - lo, cursor=end, changes=chunk_changes)
+                services.match_run_progress(run=run, processed=end - lo, cursor=end, changes=chunk_changes_written)
         figures.write_s += time.perf_counter() - started
         figures.versions_written += len(changed)
-        figures.changed_records += len(chunk_changes)
-        summary.add(chunk_changes)
+        figures.changed_records += len(chunk_changes_written)
+        summary.add(chunk_changes_written)
         start = end
     return summary
+
+
+def mostly_changed(changed: dict[int, ChangedRange], plan: PassPlan, share: float) -> bool:
+    """Whether more than `share` of the versions changed in a probe chunk (then the per-policy path writes)."""
+    if len(changed) > share * len(plan.live):
+        logger.info("full pass: %s of %s versions change in the probe: per-policy path", len(changed), len(plan.live))
+        return True
+    return False

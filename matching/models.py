@@ -181,3 +181,36 @@ class MatchRun(Job):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} {self.status_label}"
+
+
+class MatchRunChunk(Job):
+    """One enterprise-id range (lo <= id < hi) of a nightly run's one pass, a job of its own.
+
+    A nightly run spread over workers (`matching.passchunks`) is cut into these rows; each is sent as its own
+    task and any worker claims it (portal.jobs: one conditional UPDATE, claim token, heartbeat, sweep). Its
+    decisions, entitlements and notices commit in one transaction with its status `done`, so a chunk is
+    decided exactly once whoever holds it; whoever commits the last chunk finishes the run. `on` and
+    `version_ids` are fixed when the run is cut: every chunk decides the same versions as of the same day.
+    """
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="chunks")
+    lo = models.BigIntegerField("起始企业编号")
+    hi = models.BigIntegerField("结束企业编号（不含）")
+    on = models.DateField("判定日期")
+    version_ids = models.JSONField("政策版本", default=list)
+    changed = models.JSONField("变化统计", default=dict, blank=True)
+    changed_records = models.PositiveIntegerField("变化条数", default=0)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "匹配任务分片"
+        verbose_name_plural = "匹配任务分片"
+        ordering = ("run", "lo")
+        constraints = [
+            models.UniqueConstraint(fields=("run", "lo"), name="match_run_chunk_unique_range"),
+            models.CheckConstraint(condition=Q(lo__lt=models.F("hi")), name="match_run_chunk_range_valid"),
+        ]
+        indexes = [models.Index(fields=("status", "heartbeat_at"), name="match_run_chunk_status_idx")]
+
+    def __str__(self) -> str:
+        return f"match run #{self.run_id} [{self.lo}, {self.hi}) {self.status_label}"

@@ -44,7 +44,7 @@ from portal.jobs import (
     job_sweep,
 )
 
-from . import fullpass, tasks
+from . import fullpass, passchunks, tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write
 from .core.evaluator import CompiledRule, Status, compile_rule
 from .core.profile import EnterpriseProfile
@@ -687,6 +687,8 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
         summary = enterprises_match(enterprise_ids=run.enterprise_ids, on=on, run=run)
         changed = dict(summary.changes)
     else:
+        if passchunks.spread_enabled() and passchunks.match_run_spread(run=run, on=on):
+            return MatchSummary()  # its chunks decide the district, and the last of them finishes the run
         summary = match_everything(on=on, run=run)
         changed = dict(summary.changes)
     # The cursor is cleared: a finished run asked for again (set back to queued) decides everything anew.
@@ -737,12 +739,23 @@ def match_runs_sweep(*, pending_after_seconds: float | None = None, running_afte
     (`pending_after_seconds`) is sent again too: its message may be gone (broker down, or restarted
     without persistence); a second message for a run still queued is harmless, one claim wins.
     """
-    return job_sweep(
+    runs = job_sweep(
         MatchRun.objects.all(),
         send=_send,
         queued_after_seconds=pending_after_seconds,
         running_after_seconds=running_after_seconds,
     )
+    # The chunks of a nightly run spread over workers are jobs of their own (matching.passchunks).
+    return runs + passchunks.match_run_chunks_sweep(
+        pending_after_seconds=pending_after_seconds, running_after_seconds=running_after_seconds
+    )
+
+
+def full_pass_fallback_share() -> float:
+    """The share of versions changing in the one pass's probe above which the per-policy path writes
+    instead (it decides MATCH_PARALLELISM versions at once outside a transaction)."""
+    parallel = settings.MATCH_PARALLELISM > 1 and not connection.in_atomic_block
+    return min(0.9, 1 / settings.MATCH_PARALLELISM) if parallel else 0.9
 
 
 def match_everything(*, on: date | None = None, run: MatchRun | None = None, one_pass: bool = True) -> MatchSummary:
@@ -763,7 +776,7 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
         live = list(published_versions_any_period())
         # When most versions change (no records yet), the one pass would write each of them over
         # every chunk, one after another: the per-policy path does that same work, in parallel.
-        fallback_share = min(0.9, 1 / settings.MATCH_PARALLELISM) if parallel else 0.9
+        fallback_share = full_pass_fallback_share()
         try:
             total = fullpass.full_pass(on=on or today(), versions=live, run=run, fallback_share=fallback_share)
         except fullpass.MostlyChanged:

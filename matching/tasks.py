@@ -9,7 +9,7 @@ from celery import Task, shared_task
 
 from portal.jobs import job_task_run
 
-from . import services
+from . import passchunks, services
 from .models import MatchRun
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,25 @@ def match_run_task(self: Task[Any, Any], run_id: int) -> None:
         claim=lambda: services.match_run_claim(run_id=run_id),
         execute=lambda run: services.match_run_execute(run=run),
         fail=lambda run, exc: services.match_run_fail(run_id=run.pk, error=exc, claim=run.claim),
+        max_countdown=300,
+    )
+
+
+@shared_task(
+    name="matching.run_chunk",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=5,
+)
+def match_run_chunk_task(self: Task[Any, Any], chunk_id: int) -> None:
+    """Decide one chunk of a nightly run spread over workers (matching.passchunks); the last chunk to
+    commit finishes the run. Redelivery, or a message for a chunk done, held or unknown, does nothing."""
+    job_task_run(
+        self,
+        claim=lambda: passchunks.match_run_chunk_claim(chunk_id=chunk_id),
+        execute=lambda chunk: passchunks.match_run_chunk_execute(chunk=chunk, keep_run_alive=not self.request.is_eager),
+        fail=lambda chunk, exc: passchunks.match_run_chunk_fail(chunk=chunk, error=exc),
         max_countdown=300,
     )
 

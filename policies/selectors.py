@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from matching.core.authoring import contradictions
 from matching.core.describe import describe_rule
-from matching.core.evaluator import Outcome, compile_rule
+from matching.core.evaluator import CompiledRule, Outcome, compile_rule
 from matching.core.industries import SECTION_DIVISIONS, section_divisions
 from matching.core.profile import EnterpriseProfile
-from matching.core.registry import MET, UNKNOWN, UNMET
+from matching.core.registry import FACTS, MET, OPERATOR_LABELS, UNKNOWN, UNMET
 from matching.core.rules import RuleError, as_tree, parse_rule_keyed
-from matching.core.tree import AllOf, Condition, Leaf, Node, child_paths, three_valued
+from matching.core.tree import AllOf, Condition, Leaf, Node, child_paths, iter_leaves, three_valued
+from matching.core.vocabulary import SOURCES
 from portal.accounts.permissions import can_review_policies
+from portal.api.exceptions import ApplicationError
 from portal.enterprises import selectors as enterprise_selectors
 from portal.enterprises.place_names import place_names
 
@@ -178,6 +181,60 @@ def policy_public_version_get(*, policy_id: int, number: int) -> PolicyVersion:
     return version
 
 
+def policy_rule_in_force(*, policy_id: int, on: date) -> PolicyVersion:
+    """The version whose rule was in force for a policy on `on` (开放规则: "the rule in force on …").
+
+    That is the version the catalogue published on that day (published on or before it, not yet
+    replaced or retired by the end of it) when its effective period covers the day. A version
+    published later with an earlier effective_from is not back-dated: on days before its
+    publication the portal decided with what was published then, and so does this answer. A day
+    in the future answers with what is published now (a later version may still replace it).
+    Raises ApplicationError (404, `no_rule_in_force`) when no rule was in force.
+    """
+    day_end = datetime.combine(on + timedelta(days=1), time.min, tzinfo=timezone.get_current_timezone())
+    version = (
+        PolicyVersion.objects.filter(policy_id=policy_id, published_at__lt=day_end)
+        .filter(Q(retired_at__isnull=True) | Q(retired_at__gte=day_end))
+        .select_related("policy")
+        .order_by("-published_at")
+        .first()
+    )
+    if version is None or not version.in_effect_on(on):
+        if not PolicyVersion.objects.filter(policy_id=policy_id, published_at__isnull=False).exists():
+            raise Http404
+        raise ApplicationError(
+            f"该政策在 {on.isoformat()} 没有生效的规则", code="no_rule_in_force", field="on", http_status=404
+        )
+    return version
+
+
+def fact_registry_public() -> list[dict[str, Any]]:
+    """The fact registry as the open-rules API shows it: one entry per fact a rule may name.
+
+    Zone and park codes come from the database (administrators add them); every other list of
+    codes is the registry's own.
+    """
+    names = place_names()
+    places = {"zone": names.zones, "park": names.parks}
+    entries = []
+    for spec in FACTS.values():
+        choices = places.get(spec.name, spec.choices)
+        entries.append(
+            {
+                "name": spec.name,
+                "label": spec.label,
+                "type": str(spec.type),
+                "unit": spec.unit,
+                "operators": [{"code": op, "label": OPERATOR_LABELS[op]} for op in spec.operators],
+                "choices": [{"code": code, "label": label} for code, label in choices.items()],
+                "maximum": None if spec.maximum is None else str(spec.maximum),
+                "verified_by": [{"code": code, "label": SOURCES[code]} for code in sorted(spec.verified_sources)],
+                "shared_by": [{"code": code, "label": SOURCES[code]} for code in spec.shared_by],
+            }
+        )
+    return entries
+
+
 # Staff reads. Access is checked by the API permission (staff only); every staff role may read.
 
 
@@ -251,6 +308,110 @@ def _sample_row(profile: EnterpriseProfile, outcome: Outcome) -> dict[str, Any]:
     }
 
 
+def rule_contradictions(*, version: PolicyVersion) -> list[dict[str, Any]]:
+    """Groups of the version's rule that no enterprise can meet, read from the rule alone ([] when invalid)."""
+    try:
+        tree = as_tree(version.rule)
+    except RuleError:
+        return []
+    return [c.to_dict() for c in contradictions(tree)]
+
+
+OVERLAPS_SHOWN = 10
+
+
+class _AuthoringCounts:
+    """The preview's authoring checks that need the district's data (编写检查), counted in its one walk.
+
+    - a condition no enterprise in the district meets (each leaf condition that the rule needs met);
+    - a top-level condition of an `all` whose removal changes no enterprise's outcome;
+    - overlap with live policies: how many enterprises the version makes eligible are eligible for
+      each published policy in effect as well (the version's own policy's current version included).
+    Warnings only: the author decides. A rule's contradictions need no data (matching.core.authoring).
+    """
+
+    def __init__(self, version: PolicyVersion, tree: Node, on: date) -> None:
+        self.on = on
+        self.policy_id = version.policy_id
+        self.leaves = [
+            (path, leaf, compile_rule(leaf))
+            for path, leaf, negated in iter_leaves(tree)
+            if isinstance(leaf, Condition) and not negated
+        ]
+        self.leaf_met: Counter[str] = Counter()
+        self.leaf_unknown: Counter[str] = Counter()
+        self.without: list[tuple[str, Node, CompiledRule]] = []
+        if isinstance(tree, AllOf) and len(tree.children) > 1:
+            for index, (path, child) in enumerate(child_paths(tree, "")):
+                if not any(isinstance(leaf, Condition) for _, leaf, _ in iter_leaves(child)):
+                    continue  # commitments and judgements: no data decides them
+                rest = AllOf(tree.children[:index] + tree.children[index + 1 :])
+                self.without.append((path, child, compile_rule(rest)))
+        self.changed_without: Counter[str] = Counter()
+        self.live = [
+            (live, compile_rule(live.rule))
+            for live in published_versions_in_effect(on=on)
+            if live.pk != version.pk and live.rule
+        ]
+        self.eligible = 0
+        self.both: Counter[int] = Counter()
+
+    def count(self, profile: EnterpriseProfile, status: str) -> None:
+        on = self.on
+        for path, _, leaf in self.leaves:
+            leaf_status = leaf.evaluate(profile, on=on).status
+            if leaf_status == "eligible":
+                self.leaf_met[path] += 1
+            elif leaf_status == "needs_info":
+                self.leaf_unknown[path] += 1
+        for path, _, rest in self.without:
+            if rest.evaluate(profile, on=on).status != status:
+                self.changed_without[path] += 1
+        if status == "eligible":
+            self.eligible += 1
+            for index, (_, compiled) in enumerate(self.live):
+                if compiled.evaluate(profile, on=on).status == "eligible":
+                    self.both[index] += 1
+
+    def result(self, tree: Node, total: int) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "on": self.on.isoformat(),
+            "counted": total > 0,
+            "eligible": self.eligible,
+            "contradictions": [c.to_dict() for c in contradictions(tree)],
+            "unmeetable": [],
+            "no_effect": [],
+            "overlaps": [],
+        }
+        if total == 0:
+            return found  # no district to count: only what the rule says by itself
+        found["unmeetable"] = [
+            {"path": path, "wording": "；".join(describe_rule(leaf)), "unknown": self.leaf_unknown[path]}
+            for path, leaf, _ in self.leaves
+            if self.leaf_met[path] == 0
+        ]
+        found["no_effect"] = [
+            {"path": path, "wording": "；".join(describe_rule(child))}
+            for path, child, _ in self.without
+            if self.changed_without[path] == 0
+        ]
+        overlaps: list[dict[str, Any]] = [
+            {
+                "policy_id": live.policy_id,
+                "version": live.number,
+                "title": live.title,
+                "same_policy": live.policy_id == self.policy_id,
+                "both": both,
+                "share": round(100 * both / self.eligible, 1),
+            }
+            for index, (live, _) in enumerate(self.live)
+            if (both := self.both[index])
+        ]
+        overlaps.sort(key=lambda o: (-int(o["both"]), int(o["policy_id"])))
+        found["overlaps"] = overlaps[:OVERLAPS_SHOWN]
+        return found
+
+
 def policy_preview(
     *,
     version: PolicyVersion,
@@ -261,10 +422,12 @@ def policy_preview(
     """Count the enterprises the version would make eligible / needs_info / ineligible on `on`.
 
     Also, for `exempt`, how many eligible outcomes are verified (only those are granted without an
-    application); per top-level condition, how many enterprises it makes unmet or unknown; and a
-    sample per outcome. Pure counting over plain profiles (`enterprise_profiles()` by default), the
-    rule compiled once. A version outside its effective period matches nobody: every enterprise is
-    counted under `not_in_effect` and the result says 不在有效期.
+    application); per top-level condition, how many enterprises it makes unmet or unknown; a sample
+    per outcome; and the authoring checks (`checks`, see _AuthoringCounts). Pure counting over plain
+    profiles (`enterprise_profiles()` by default), the rule compiled once. A version outside its
+    effective period matches nobody: every enterprise is counted under `not_in_effect` and the result
+    says 不在有效期; its authoring checks are still counted as of `on`, so a draft for next year is
+    checked against today's district.
     """
     on = on or timezone.localdate()
     if profiles is None:
@@ -273,6 +436,7 @@ def policy_preview(
     compiled = compile_rule(version.rule)  # parsed once: the parts below are its tree's
     parts = _top_level_paths(compiled.tree)
     top_level = [(path, compile_rule(node)) for path, node in parts]
+    checks = _AuthoringCounts(version, compiled.tree, on)
     counts: Counter[str] = Counter()
     verified = 0
     unmet_by: Counter[str] = Counter()
@@ -281,10 +445,11 @@ def policy_preview(
     total = 0
     for profile in profiles:
         total += 1
+        outcome = compiled.evaluate(profile, on=on)
+        checks.count(profile, outcome.status)
         if note:
             counts["not_in_effect"] += 1
             continue
-        outcome = compiled.evaluate(profile, on=on)
         counts[outcome.status] += 1
         if outcome.status == "eligible" and outcome.verified:
             verified += 1
@@ -323,6 +488,7 @@ def policy_preview(
         "verified": verified if version.mode == Mode.EXEMPT else None,
         "conditions": conditions,
         "samples": samples,
+        "checks": checks.result(compiled.tree, total),
     }
 
 

@@ -20,7 +20,8 @@ The 免申即享 flow, from a reviewer's click to an enterprise's phone
    and sent by the worker (notifications.tasks.deliver_batch → delivery.deliveries_send → channels)
 6. once every chunk has committed, POLICY_VERSION_DECIDED settles entitlements that rested on the
    policy's previous version (entitlements.services.entitlements_reconcile); the nightly run of every
-   version announces them all at once with CATALOGUE_DECIDED (entitlements_reconcile_many)
+   version announces them all at once with CATALOGUE_DECIDED (entitlements_reconcile_many), once its
+   last chunk committed (spread over workers: by whichever worker commits it, matching.passchunks)
 An enterprise whose facts change (profile edit, department feed, qualification, site) takes the same
 path from step 2 through FACTS_CHANGED, with one worker run for the changed enterprises.
 
@@ -131,8 +132,11 @@ MATCH_RECORDS_CHANGED = Event(
     emitted_by="matching.services (policy_version_match per chunk, enterprise_match per enterprise)",
     # 免申即享 entitlements and the pushes of newly eligible / needs-info decisions, committed with
     # the decision itself (exactly once: unique keys).
+    # An enterprise that follows the policy (关注) is told once when it becomes eligible, or when facts
+    # the decision was missing have been supplied (unique keys too).
     handlers=(
         Handler("portal.entitlements.services.on_match_changes"),
+        Handler("portal.follows.services.on_match_changes"),
         # Those enterprises' matched-policies API pages are dropped once the decisions commit.
         Handler("matching.matches_cache.records_changed"),
     ),
@@ -166,7 +170,8 @@ CATALOGUE_DECIDED = Event(
     payload=("version_ids",),
     ids="version_ids",
     emitted_by=(
-        "matching.services.match_everything (the nightly run) and the bulk path of enterprises_match, instead of"
+        "matching.services.match_everything (the nightly run; spread over workers, whoever commits its last chunk:"
+        " matching.passchunks.match_run_spread_finish) and the bulk path of enterprises_match, instead of"
         " one POLICY_VERSION_DECIDED per version"
     ),
     # The same settling as POLICY_VERSION_DECIDED for each version, with one query for the whole catalogue

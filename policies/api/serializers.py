@@ -321,6 +321,46 @@ class PreviewSamplesSerializer(serializers.Serializer):
     ineligible = PreviewSampleSerializer(many=True)
 
 
+class ContradictionSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="这一组条件（all）在规则中的位置，空为整条规则")
+    fact = serializers.CharField()
+    paths = serializers.ListField(child=serializers.CharField(), help_text="相互矛盾的条件的位置")
+    wordings = serializers.ListField(child=serializers.CharField())
+    message = serializers.CharField()
+
+
+class UnmeetableConditionSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    wording = serializers.CharField()
+    unknown = serializers.IntegerField(help_text="缺少这项数据的企业数")
+
+
+class NoEffectConditionSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    wording = serializers.CharField()
+
+
+class OverlapSerializer(serializers.Serializer):
+    policy_id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    title = serializers.CharField()
+    same_policy = serializers.BooleanField(help_text="是否为本政策的现行版本")
+    both = serializers.IntegerField(help_text="同时符合两项政策的企业数")
+    share = serializers.FloatField(help_text="占本版本符合企业的百分比")
+
+
+class AuthoringChecksSerializer(serializers.Serializer):
+    """编写检查: warnings, never a blocker."""
+
+    on = serializers.DateField()
+    counted = serializers.BooleanField(help_text="是否按区内企业数据检查（无企业时只检查规则本身）")
+    eligible = serializers.IntegerField(help_text="按试算日期符合本版本的企业数（不论是否在有效期）")
+    contradictions = ContradictionSerializer(many=True, help_text="规则中不可能同时满足的条件")
+    unmeetable = UnmeetableConditionSerializer(many=True, help_text="区内没有企业满足的条件")
+    no_effect = NoEffectConditionSerializer(many=True, help_text="去掉后区内没有企业结果改变的顶层条件")
+    overlaps = OverlapSerializer(many=True, help_text="与现行政策的重合（最多 10 项）")
+
+
 class PreviewSerializer(serializers.Serializer):
     version_id = serializers.IntegerField()
     on = serializers.DateField()
@@ -335,6 +375,7 @@ class PreviewSerializer(serializers.Serializer):
     verified = serializers.IntegerField(allow_null=True, help_text="免申即享：已核验的符合条件企业数")
     conditions = PreviewConditionSerializer(many=True)
     samples = PreviewSamplesSerializer()
+    checks = AuthoringChecksSerializer(help_text="编写检查（提示，不影响提交审核）")
 
 
 # The public 政策计算器
@@ -392,3 +433,78 @@ class CalculatorOutputSerializer(serializers.Serializer):
     on = serializers.DateField()
     counts = CalculatorCountsSerializer()
     results = CalculatorPolicySerializer(many=True)
+
+
+# Open rules (开放规则): what parks, banks and bookkeeping firms need to run the portal's own rules.
+
+
+class RuleOnQuerySerializer(serializers.Serializer):
+    on = serializers.DateField(required=False, help_text="日期（YYYY-MM-DD），默认今天：返回当日生效的规则")
+
+
+class OpenGoldenCaseSerializer(serializers.ModelSerializer):
+    """A golden case (标准案例) of a public version: an example profile and the outcome the rule must give."""
+
+    class Meta:
+        model = GoldenCase
+        fields = ["name", "profile", "expected", "on"]
+
+
+class OpenRuleSerializer(serializers.ModelSerializer):
+    """One public version's rule, as JSON, with its period and golden cases."""
+
+    id = serializers.IntegerField(source="policy_id", help_text="政策编号（各版本共用）")
+    version = serializers.IntegerField(source="number")
+    conditions = serializers.SerializerMethodField(help_text="规则的中文表述")
+    golden_cases = OpenGoldenCaseSerializer(many=True, help_text="标准案例：规则对这些示例企业必须给出的结果")
+
+    class Meta:
+        model = PolicyVersion
+        fields = [
+            "id",
+            "version",
+            "title",
+            "status",
+            "mode",
+            "effective_from",
+            "effective_to",
+            "published_at",
+            "retired_at",
+            "rule",
+            "conditions",
+            "golden_cases",
+        ]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_conditions(self, version: PolicyVersion) -> list[str]:
+        return describe_rule(version.rule)
+
+
+class OpenRuleInForceSerializer(OpenRuleSerializer):
+    on = serializers.SerializerMethodField(help_text="所问的日期")
+
+    class Meta(OpenRuleSerializer.Meta):
+        fields = ["on", *OpenRuleSerializer.Meta.fields]
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def get_on(self, version: PolicyVersion) -> str:
+        return str(self.context["on"].isoformat())
+
+
+class CodeLabelSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class OpenFactSerializer(serializers.Serializer):
+    """One fact of the registry (事实清单): what a rule's `fact` may name."""
+
+    name = serializers.CharField(help_text="规则中使用的事实代码")
+    label = serializers.CharField(help_text="中文名称")  # type: ignore[assignment]
+    type = serializers.CharField(help_text="取值类型")
+    unit = serializers.CharField(help_text="单位（无单位为空）")
+    operators = CodeLabelSerializer(many=True, help_text="可用的比较方式")
+    choices = CodeLabelSerializer(many=True, help_text="取值为代码时的可选代码（行业为 GB/T 4754-2017 代码，不在此列）")
+    maximum = serializers.CharField(allow_null=True, help_text="可填报的最大值（数值事实）")
+    verified_by = CodeLabelSerializer(many=True, help_text="其数据可作为核验依据的部门")
+    shared_by = CodeLabelSerializer(many=True, help_text="通过部门信息共享提供此数据的部门")

@@ -17,6 +17,13 @@ urlpatterns = [
         views.PolicyVersionDetailApi.as_view(),
         name="policy-version-detail",
     ),
+    path("policies/<int:policy_id>/rule/", views.PolicyRuleInForceApi.as_view(), name="policy-rule-in-force"),
+    path(
+        "policies/<int:policy_id>/versions/<int:number>/rule/",
+        views.PolicyVersionRuleApi.as_view(),
+        name="policy-version-rule",
+    ),
+    path("facts/", views.FactRegistryApi.as_view(), name="fact-registry"),
     path("eligibility/check", views.EligibilityCheckApi.as_view(), name="eligibility-check"),
     path("staff/policies/", views.StaffPolicyListApi.as_view(), name="staff-policy-list"),
     path("staff/policies/<int:policy_id>/", views.StaffPolicyDetailApi.as_view(), name="staff-policy-detail"),

@@ -200,6 +200,53 @@ class PolicyVersionDetailApi(APIView):
         return Response(s.PublicPolicyDetailSerializer(version).data)
 
 
+class PolicyRuleInForceApi(APIView):
+    """开放规则: the rule of a policy in force on a date, with its golden cases."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="policies_rule_in_force",
+        parameters=[s.RuleOnQuerySerializer],
+        responses={
+            200: s.OpenRuleInForceSerializer,
+            404: OpenApiResponse(description="政策不存在，或当日没有生效的规则"),
+        },
+        summary="政策在某日生效的规则（开放规则）",
+    )
+    def get(self, request: Request, policy_id: int) -> Response:
+        query = s.RuleOnQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        on = query.validated_data.get("on") or timezone.localdate()
+        version = selectors.policy_rule_in_force(policy_id=policy_id, on=on)
+        return Response(s.OpenRuleInForceSerializer(version, context={"on": on}).data)
+
+
+class PolicyVersionRuleApi(APIView):
+    """开放规则: one public version's rule and golden cases, by version number."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="policies_versions_rule",
+        responses=s.OpenRuleSerializer,
+        summary="政策某一发布版本的规则与标准案例（开放规则）",
+    )
+    def get(self, request: Request, policy_id: int, number: int) -> Response:
+        version = selectors.policy_public_version_get(policy_id=policy_id, number=number)
+        return Response(s.OpenRuleSerializer(version).data)
+
+
+class FactRegistryApi(APIView):
+    """开放规则: the facts a rule may name, their types and units, and the departments that verify each."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="facts_list", responses=s.OpenFactSerializer(many=True), summary="事实清单（开放规则）")
+    def get(self, request: Request) -> Response:
+        return Response(s.OpenFactSerializer(selectors.fact_registry_public(), many=True).data)
+
+
 class EligibilityCheckApi(APIView):
     """The public 政策计算器: facts in, every published policy's outcome out. Nothing is stored."""
 

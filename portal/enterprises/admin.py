@@ -21,6 +21,7 @@ from portal.api.exceptions import ApplicationError
 from . import services
 from .feeds import feed_fields
 from .models import Enterprise, EnterpriseChange, FeedImport, Park, Qualification, Site, Township, Zone
+from .selectors import feed_upload_message
 
 
 class _CodeReadOnlyAfterCreate(admin.ModelAdmin):
@@ -203,7 +204,7 @@ class FeedImportAdmin(admin.ModelAdmin):
             except ApplicationError as error:
                 form.add_error(error.field if error.field in form.fields else "file", error.message)
             else:
-                messages.success(request, "文件已上传，正在后台导入。")
+                messages.success(request, feed_upload_message(import_id=created.pk))
                 return redirect(f"{reverse('admin:enterprises_feedimport_upload')}?import={created.pk}")
         shown = request.GET.get("import", "")
         feed_import = (

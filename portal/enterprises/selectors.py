@@ -13,7 +13,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
-from matching.core.vocabulary import SELF_DECLARED, SOURCE_JOINER, source_codes
+from matching.core.thresholds import Derivation
+from matching.core.vocabulary import SELF_DECLARED, SIZES, SOURCE_JOINER, source_codes
 from portal.accounts.roles import Role, has_role, is_staff_user
 
 from . import credit_code as cc
@@ -80,6 +81,26 @@ def _size_fact(values: Mapping[str, Any], facts: Mapping[str, Fact]) -> Fact | N
         return Fact(result.size, SELF_DECLARED, oldest)
     departments = list(dict.fromkeys(code for f in deciding for code in source_codes(f.source)))
     return Fact(result.size, SOURCE_JOINER.join(departments), oldest)
+
+
+def _derive_size(facts: Mapping[str, Fact]) -> Fact | None:
+    return _size_fact({key: fact.value for key, fact in facts.items()}, facts)
+
+
+def _size_breaks(facts: Mapping[str, Fact], key: str) -> tuple[Any, ...]:
+    industry = facts.get("industry_code")
+    return sizing.indicator_bounds(industry.value if industry is not None else None, key)
+
+
+# Size as the matching core's threshold search sees it: derived from the industry and the indicators
+# by the 2017 table, changing only at the table's lower bounds (matching.core.thresholds).
+SIZE_DERIVATION = Derivation(
+    key="size",
+    inputs=frozenset(sizing.INDICATORS),
+    derive=_derive_size,
+    breaks=_size_breaks,
+    labels=SIZES,
+)
 
 
 def profile_facts(*, values: Mapping[str, Any], provenance: Mapping[str, Any]) -> dict[str, Fact]:
@@ -313,6 +334,17 @@ def feed_import_get(*, user: User, import_id: int) -> FeedImport:
     if feed_import is None:
         raise Http404("未找到该导入记录")
     return feed_import
+
+
+def feed_upload_message(*, import_id: int) -> str:
+    """What to tell the uploader once the upload is stored: the import may already be done (tasks run
+    inline, or a fast worker), so say what is true now rather than always "正在后台导入"."""
+    feed_import = FeedImport.objects.only("status", "accepted", "rejected").get(pk=import_id)
+    if feed_import.status == FeedImport.Status.DONE:
+        return f"文件已上传并导入完成：接受 {feed_import.accepted} 条，拒绝 {feed_import.rejected} 条。"
+    if feed_import.status == FeedImport.Status.FAILED:
+        return "文件已上传，但导入失败，原因见下方。"
+    return "文件已上传，正在后台导入。"
 
 
 def feed_api_import_get(

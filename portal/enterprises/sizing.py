@@ -171,3 +171,12 @@ def classify(
     rule = "，取最低档" if len(tiers) > 1 else ""
     basis = f"{hit.name}：{'；'.join(parts)}{rule}→{TIER_NAMES[size]}"
     return SizeResult(size, category=hit, tiers=tiers, basis=basis)
+
+
+def indicator_bounds(industry_code: str | None, indicator: str) -> tuple[Decimal, ...]:
+    """The lower bounds of the 2017 table for one indicator of the industry's row (where the tier it
+    reaches changes), empty when the industry is not classified or the row does not use the indicator."""
+    hit = _lookup(industry_code) if industry_code else None
+    if not isinstance(hit, Category) or indicator not in hit.bounds:
+        return ()
+    return tuple(bound for _, bound in hit.bounds[indicator])

@@ -26,6 +26,8 @@ class Notification(models.Model):
         QUALIFICATION_EXPIRING = "qualification_expiring", "资质即将到期"
         ENTITLEMENT_UPDATE = "entitlement_update", "兑现进度"
         APPLICATION_UPDATE = "application_update", "申报进度"
+        FOLLOWED_POLICY = "followed_policy", "关注的政策"
+        THRESHOLD_WARNING = "threshold_warning", "条件变化提醒"
 
     # The unique (enterprise, dedupe_key) index starts with enterprise: no separate FK index needed.
     enterprise = models.ForeignKey(

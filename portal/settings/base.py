@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "portal.notifications",
     "portal.entitlements",
     "portal.applications",
+    "portal.follows",
     "matching",
     "policies",
     "frontend",
@@ -220,6 +221,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "entitlements.reminders": {"task": "entitlements.reminders", "schedule": crontab(hour=8, minute=0)},
     # 可申报 is pushed when a 申报 window opens, not before (nor after it closes): on the opening day.
     "entitlements.window_openings": {"task": "entitlements.window_openings", "schedule": crontab(hour=8, minute=5)},
+    # Dates on which an eligible decision changes, warned THRESHOLD_WARNING_LEAD_DAYS ahead, once.
+    "follows.threshold_warnings": {"task": "follows.threshold_warnings", "schedule": crontab(hour=8, minute=10)},
     # Re-sends match runs whose task was lost (broker down when requested, worker died: heartbeat stale).
     "matching.sweep_runs": {"task": "matching.sweep_runs", "schedule": JOB_SWEEP_INTERVAL_SECONDS},
     # Likewise for previews before publishing and console data uploads.
@@ -357,11 +360,21 @@ HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)
 # matches rest on expires.
 NOTIFY_APPLY_DEADLINE_DAYS = env.int("NOTIFY_APPLY_DEADLINE_DAYS", default=3)
 NOTIFY_QUALIFICATION_EXPIRY_DAYS = env.int("NOTIFY_QUALIFICATION_EXPIRY_DAYS", default=90)
+# Threshold warnings (portal.follows): a date on which an eligible decision changes (an anniversary of
+# establishment, a qualification's expiry) is pushed this many days ahead, once; the workspace lists
+# dates up to the horizon and at most THRESHOLD_WARNING_MAX warnings.
+THRESHOLD_WARNING_LEAD_DAYS = env.int("THRESHOLD_WARNING_LEAD_DAYS", default=60)
+THRESHOLD_WARNING_HORIZON_DAYS = env.int("THRESHOLD_WARNING_HORIZON_DAYS", default=3 * 366)
+THRESHOLD_WARNING_MAX = env.int("THRESHOLD_WARNING_MAX", default=12)
 
 # Matching: enterprises per chunk (one transaction, one progress step) of a district-wide run.
 MATCH_CHUNK_SIZE = env.int("MATCH_CHUNK_SIZE", default=250_000)
 # Policies decided at once by the nightly full re-match (one database connection each).
 MATCH_PARALLELISM = env.int("MATCH_PARALLELISM", default=2)
+# The nightly one pass spread over the workers: cut into enterprise-id ranges of this size, one task each
+# (matching.passchunks). Off: the whole pass runs in the worker that took the run.
+MATCH_PASS_SPREAD = env.bool("MATCH_PASS_SPREAD", default=True)
+MATCH_PASS_CHUNK_SIZE = env.int("MATCH_PASS_CHUNK_SIZE", default=10_000)
 
 # 在线申报 attachments: largest accepted file, in bytes (PDF/JPG/PNG/DOCX/XLSX; see portal/applications/files.py).
 APPLICATION_ATTACHMENT_MAX_BYTES = env.int("APPLICATION_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)

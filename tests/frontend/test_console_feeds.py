@@ -57,6 +57,32 @@ def test_data_officer_uploads_and_reads_the_report(
     assert lines[1:] == [["3", bad.credit_code, "employees", "从业人员", "invalid_integer", "应为整数"]]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_already_imported_says_so_with_its_counts(client, staff_data_officer, celery_eager) -> None:
+    # Tasks inline (make run without Redis): the upload commits, the import runs at once, before the redirect.
+    good, bad = EnterpriseFactory(), EnterpriseFactory()
+    client.force_login(staff_data_officer)
+
+    response = post_file(
+        client, [["统一社会信用代码", "从业人员"], [good.credit_code, "320"], [bad.credit_code, "很多"]]
+    )
+
+    assert FeedImport.objects.get().status == FeedImport.Status.DONE
+    html = client.get(response.url).content.decode()
+    assert "文件已上传并导入完成：接受 1 条，拒绝 1 条。" in html and "正在后台导入" not in html
+
+
+def test_a_queued_upload_says_it_is_being_imported(client, staff_data_officer) -> None:
+    # No worker and no eager mode: the upload stays queued.
+    client.force_login(staff_data_officer)
+
+    response = post_file(client, [["统一社会信用代码", "从业人员"], [EnterpriseFactory().credit_code, "320"]])
+
+    assert FeedImport.objects.get().status == FeedImport.Status.QUEUED
+    html = client.get(response.url).content.decode()
+    assert "文件已上传，正在后台导入。" in html and "导入完成" not in html
+
+
 def test_progress_while_running_is_polled(client, staff_auditor) -> None:
     fi = FeedImport.objects.create(
         source="statistics", channel="console", status="running", total=200, processed=50, filename="a.csv"

@@ -103,3 +103,41 @@ def test_enterprise_users_and_anonymous_are_refused(client, alice, staff_auditor
 def test_unknown_run_is_404(client, staff_auditor) -> None:
     client.force_login(staff_auditor)
     assert client.get("/console/previews/999999/").status_code == 404
+
+
+def test_authoring_checks_beside_the_preview(
+    client, staff_reviewer, celery_eager, django_capture_on_commit_callbacks
+) -> None:
+    contradictory = PolicyVersionFactory(
+        status=PolicyVersion.Status.DRAFT,
+        rule={
+            "all": [
+                {"fact": "industry", "op": "under", "value": ["65"]},
+                {"fact": "employees", "op": "gte", "value": 500},
+                {"fact": "employees", "op": "lte", "value": 100},
+            ]
+        },
+    )
+    software_enterprise(name="苏州软件二号示例有限公司")
+    client.force_login(staff_reviewer)
+
+    # The rule's contradiction is shown before any preview runs (it needs no data).
+    page = client.get(f"/console/versions/{contradictory.pk}/").content.decode()
+    alert = re.search(r'id="rule-contradictions".*?</div>', page, re.S).group(0)
+    assert "不可能同时满足" in alert and "500" in alert and "100" in alert and "不影响提交审核" in alert
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/console/versions/{contradictory.pk}/preview/")
+    html = client.get(response.url).content.decode()
+    assert "编写检查" in html and 'id="checks-contradictions"' in html
+    assert 'id="checks-clean"' not in html
+
+    # A rule without problems says so: each condition excludes someone (software without the certificate,
+    # a certified manufacturer).
+    EnterpriseFactory(industry_code="6513")
+    software_enterprise(industry_code="3311")
+    clean = PolicyVersionFactory(status=PolicyVersion.Status.DRAFT, rule=RULE)
+    assert 'id="rule-contradictions"' not in client.get(f"/console/versions/{clean.pk}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/console/versions/{clean.pk}/preview/")
+    assert 'id="checks-clean"' in client.get(response.url).content.decode()

@@ -73,6 +73,16 @@ def test_policy_detail_words_the_rule_and_names_the_contact(client) -> None:
     assert "如何申报" in html
 
 
+def test_policy_detail_links_its_open_rule_that_answers(client) -> None:
+    version = published_policy()
+
+    html = client.get(f"/policies/{version.policy_id}/").content.decode()
+
+    link = f"/api/v1/policies/{version.policy_id}/versions/{version.number}/rule/"
+    assert f'href="{link}"' in html and "开放规则" in html
+    assert client.get(link).json()["rule"] == version.rule
+
+
 def test_policy_detail_explains_exempt_mode(client) -> None:
     version = exempt_policy()
 

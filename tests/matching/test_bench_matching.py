@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from matching.selectors import published_versions_any_period
-from tests.support.services import need_postgres
+from tests.support.services import need_postgres, need_redis
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -17,7 +17,18 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 def test_small_run_prints_every_figure_and_keeps_m_policies() -> None:
     need_postgres()
     out = io.StringIO()
-    call_command("bench_matching", enterprises=400, policies=6, sample=20, repeats=2, stdout=out, stderr=io.StringIO())
+    need_redis()  # the spread pass runs in worker processes the command starts
+    call_command(
+        "bench_matching",
+        enterprises=400,
+        policies=6,
+        sample=20,
+        repeats=2,
+        pass_workers="1,2",
+        pass_chunk_size=100,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     result = json.loads(out.getvalue())
 
     publish = result["publish_one_policy"]
@@ -29,3 +40,7 @@ def test_small_run_prints_every_figure_and_keeps_m_policies() -> None:
     assert result["full_rematch_changed"] == 0
     assert result["enterprise_rematch_ms"]["sample"] == 20
     assert published_versions_any_period().count() == 6  # the timing-only versions were retired
+    # The spread pass ran in 1, then 2 worker processes, over the same chunks, and changed nothing either.
+    assert result["full_rematch_spread_1w_chunks"] == result["full_rematch_spread_2w_chunks"] >= 4
+    assert result["full_rematch_spread_1w_changed"] == result["full_rematch_spread_2w_changed"] == 0
+    assert result["full_rematch_spread_2w_ratio_to_io_floor"] > 0 and result["full_rematch_spread_2w_speedup"] > 0

@@ -19,16 +19,18 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from matching import passchunks
 from matching.bulk import _changed_sql, tables
 from matching.core.evaluator import compile_rule
 from matching.core.profile import EnterpriseProfile
 from matching.core.sql import compile_rule_sql
 from matching.fullpass import Vocabulary, decide_chunk, full_pass, read_chunk
-from matching.models import MatchRecord
+from matching.models import MatchProfile, MatchRecord, MatchRun, MatchRunChunk
 from matching.services import enterprise_match, match_profiles_refresh, policy_version_match
 from portal.enterprises.models import Enterprise
 from portal.enterprises.selectors import enterprise_profiles_by_id
 from tests.matching.db_support import publish_version, store_profile
+from tests.matching.pass_support import records as stored_decisions
 from tests.matching.strategies import ON, RULES, profiles
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +134,36 @@ def _check_one_pass(versions: list, profiles_by_id: dict[int, EnterpriseProfile]
             ]
     MatchRecord.objects.bulk_update(records, ["outcome", "verified"])
     MatchRecord.objects.filter(pk__in=[r.pk for r in records[::3]]).delete()
-    full_pass(on=on, versions=versions, chunk_size=3)
+    chunked = _spread_pass(versions, on, chunk_size=2)
+    single = full_pass(on=on, versions=versions, chunk_size=3)
     _assert_records_match_evaluator(versions, profiles_by_id, on)
+    # Spread over workers (matching.passchunks: one job per range), the pass writes exactly the same.
+    assert chunked == (stored_decisions(), single.changed_records)
     assert full_pass(on=on, versions=versions, chunk_size=2).changed_records == 0
+
+
+def _spread_pass(versions: list, on: date, *, chunk_size: int) -> tuple[dict, int]:
+    """The pass cut into chunk rows of a nightly run, each decided as a worker's task would (rolled back
+    afterwards): the stored decisions it leaves, and how many it changed."""
+    try:
+        with transaction.atomic():
+            run = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY, status="running")
+            ids = sorted(MatchProfile.objects.values_list("enterprise_id", flat=True))
+            lo, hi = ids[0], ids[-1] + 1
+            chunks = [
+                MatchRunChunk.objects.create(
+                    run=run,
+                    lo=a,
+                    hi=min(a + chunk_size, hi),
+                    total=min(a + chunk_size, hi) - a,
+                    on=on,
+                    version_ids=sorted(v.pk for v in versions),
+                )
+                for a in range(lo, hi, chunk_size)
+            ]
+            changed = sum(len(passchunks.match_run_chunk_execute(chunk=chunk)) for chunk in chunks)
+            assert MatchRun.objects.get(pk=run.pk).status == "done"
+            result = (stored_decisions(), changed)
+            raise _Rollback
+    except _Rollback:
+        return result

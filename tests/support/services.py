@@ -8,23 +8,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from django.conf import settings
 from django.db import connection
 
-T = TypeVar("T")
+from devtools.processes import ROOT, CeleryProcess, database_url
+from devtools.processes import WorkerProcess as _WorkerProcess
 
-ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def services_required() -> bool:
@@ -68,93 +66,28 @@ def free_port() -> int:
 
 def test_database_url() -> str:
     """URL of the database pytest-django created, for processes started by a test."""
-    db = settings.DATABASES["default"]
-    user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+    return database_url()
 
 
 test_database_url.__test__ = False  # not a test, despite the name
 
+TEST_SETTINGS = "portal.settings.test"
 
-class _CeleryProcess:
-    """A real `celery` subprocess (its own process group) on the test database and the given broker."""
 
-    kind = "celery"
-    ready_marker = b""
+class _CeleryProcess(CeleryProcess):
+    """A real `celery` subprocess on the test database (devtools.processes), with the test settings."""
 
     def __init__(self, *, broker_url: str, args: list[str], extra_env: dict[str, str] | None = None) -> None:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-            "DATABASE_URL": test_database_url(),
-            "REDIS_URL": broker_url,
-            "PYTHONUNBUFFERED": "1",
-            **(extra_env or {}),
-        }
-        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"huiqi-{self.kind}-{uuid.uuid4().hex[:8]}.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited early:\n{self.log()}")
-            if self.ready_marker in self.log_path.read_bytes():
-                return
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.kind} not ready after {timeout}s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (a worker and its pool children)."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self._log.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
+        super().__init__(broker_url=broker_url, args=args, extra_env=extra_env, settings_module=TEST_SETTINGS)
 
 
-class WorkerProcess(_CeleryProcess):
+class WorkerProcess(_WorkerProcess):
     """A real `celery worker` subprocess on the test database and the test broker."""
 
-    kind = "worker"
-    ready_marker = b"ready."
-
     def __init__(self, *, broker_url: str, concurrency: int = 1, extra_env: dict[str, str] | None = None) -> None:
-        self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
-        args = [
-            "worker",
-            "--loglevel=INFO",
-            f"--concurrency={concurrency}",
-            "--pool=prefork",
-            "-n",
-            self.name,
-            "--without-heartbeat",
-            "--without-mingle",
-            "--without-gossip",
-        ]
-        super().__init__(broker_url=broker_url, args=args, extra_env=extra_env)
+        super().__init__(
+            broker_url=broker_url, concurrency=concurrency, extra_env=extra_env, settings_module=TEST_SETTINGS
+        )
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.1) -> T:

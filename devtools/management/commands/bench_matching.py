@@ -19,7 +19,10 @@ Figures:
    nightly entry point and by the per-policy path it hands such a district to, and their ratio);
    io_floor_s: a COPY out of the columns of every table the one pass reads or diffs;
    full_rematch_one_pass_s (the pass alone) and its ratio to that floor; full_rematch_per_policy_s:
-   the per-policy path it replaced (one statement per version).
+   the per-policy path it replaced (one statement per version);
+   full_rematch_spread_{1,2}w_s: the same pass as the nightly run spread over 1 and 2 real worker
+   processes the command starts and stops (`--pass-workers`, needs REDIS_URL), each with its ratio to the
+   I/O floor, and the speed-up of 2 over 1.
 """
 
 from __future__ import annotations
@@ -80,7 +83,19 @@ class Command(BaseCommand):
             help="keep the enterprises of an earlier run (same --enterprises) and start again from the policies",
         )
         parser.add_argument("--skip-full", action="store_true", help="skip figure 4")
+        parser.add_argument(
+            "--skip-from-empty", action="store_true", help="figure 4 without the two extra re-matches from no records"
+        )
         parser.add_argument("--repeats", type=int, default=5, help="runs of figures 1 and 2 (medians compared)")
+        parser.add_argument(
+            "--pass-workers",
+            default="1,2",
+            help="figure 4's spread pass: worker process counts to time it with, comma-separated ('' to skip)",
+        )
+        parser.add_argument(
+            "--pass-chunk-size", type=int, default=None, help="enterprise ids per chunk (MATCH_PASS_CHUNK_SIZE)"
+        )
+        parser.add_argument("--pass-repeats", type=int, default=2, help="spread runs per worker count (best kept)")
 
     def log(self, message: str) -> None:
         print(f"[bench] {message}", file=sys.stderr, flush=True)
@@ -190,17 +205,27 @@ class Command(BaseCommand):
             # and by the per-policy path: the first must not be slower (its probe hands a district where
             # most versions change to that path).
             from_empty: dict[str, float] = {}
-            for name, one_pass in (("entry", True), ("per_policy", False)):
+            for name, one_pass in () if options["skip_from_empty"] else (("entry", True), ("per_policy", False)):
                 MatchRecord.objects.all().delete()
                 started = time.perf_counter()
                 again = match_everything(on=on, one_pass=one_pass)
                 from_empty[name] = time.perf_counter() - started
                 result[f"full_rematch_from_empty_{name}_s"] = round(from_empty[name], 2)
                 result[f"full_rematch_from_empty_{name}_records"] = again.changed_records
-            result["full_rematch_from_empty_ratio"] = (
-                round(from_empty["entry"] / from_empty["per_policy"], 2) if from_empty["per_policy"] else None
-            )
+            if from_empty:
+                result["full_rematch_from_empty_ratio"] = (
+                    round(from_empty["entry"] / from_empty["per_policy"], 2) if from_empty["per_policy"] else None
+                )
             result.update(self.full_rematch_figures(on))
+            workers = [int(n) for n in options["pass_workers"].split(",") if n.strip()]
+            result.update(
+                self.spread_figures(
+                    workers,
+                    chunk_size=options["pass_chunk_size"],
+                    floor_s=result["io_floor_s"],
+                    repeats=options["pass_repeats"],
+                )
+            )
 
         # 3: one enterprise against every published policy.
         ids = list(Enterprise.objects.values_list("pk", flat=True))
@@ -257,6 +282,65 @@ class Command(BaseCommand):
         figures["full_rematch_per_policy_s"] = round(time.perf_counter() - started, 2)
         figures["full_rematch_per_policy_changed"] = per_policy.changed_records
         self.log(f"full re-match, nothing changed: {figures}")
+        return figures
+
+    def spread_figures(
+        self, counts: list[int], *, chunk_size: int | None, floor_s: float, repeats: int
+    ) -> dict[str, Any]:
+        """The nightly run with nothing changed, spread over 1, 2, … real worker processes this command starts
+        (on this database and REDIS_URL's broker) and stops: wall time from sending the run's task until the
+        run is done (cutting, every chunk, finishing), `repeats` runs each (the best kept), and its ratio to
+        the I/O floor."""
+        from django.conf import settings
+
+        from devtools.processes import WorkerProcess
+        from matching.models import MatchRun
+        from matching.tasks import match_run_task
+        from portal.celery import app
+
+        if not counts:
+            return {}
+        if app.conf.task_always_eager or not settings.REDIS_URL:
+            return {"full_rematch_spread": "skipped: worker processes need a broker (set REDIS_URL)"}
+        size = chunk_size or settings.MATCH_PASS_CHUNK_SIZE
+        figures: dict[str, Any] = {"full_rematch_spread_chunk_size": size}
+        for n in counts:
+            app.control.purge()  # only this run's messages
+            workers = [
+                WorkerProcess(broker_url=settings.REDIS_URL, extra_env={"MATCH_PASS_CHUNK_SIZE": str(size)})
+                for _ in range(n)
+            ]
+            runs_s: list[float] = []
+            try:
+                for worker in workers:
+                    worker.wait_ready(timeout=120)
+                # The first run is cold (each worker process parses and compiles every rule once); the best is kept.
+                for _ in range(max(1, repeats)):
+                    run = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY)
+                    started = time.perf_counter()
+                    match_run_task.delay(run.pk)
+                    while run.status not in (MatchRun.Status.DONE, MatchRun.Status.FAILED):
+                        if time.perf_counter() - started > 3600:
+                            raise CommandError(f"the spread run {run.pk} did not finish within an hour")
+                        time.sleep(0.02)
+                        run.refresh_from_db()
+                    if run.status == MatchRun.Status.FAILED:
+                        raise CommandError(f"the spread run failed: {run.error}")
+                    runs_s.append(time.perf_counter() - started)
+            finally:
+                for worker in workers:
+                    worker.stop()
+            wall_s = min(runs_s)
+            figures[f"full_rematch_spread_{n}w_runs_s"] = [round(t, 3) for t in runs_s]
+            figures[f"full_rematch_spread_{n}w_s"] = round(wall_s, 3)
+            figures[f"full_rematch_spread_{n}w_ratio_to_io_floor"] = round(wall_s / floor_s, 2) if floor_s else None
+            figures[f"full_rematch_spread_{n}w_chunks"] = run.chunks.count()
+            figures[f"full_rematch_spread_{n}w_changed"] = sum(run.chunks.values_list("changed_records", flat=True))
+            self.log(f"spread pass over {n} worker(s): {figures[f'full_rematch_spread_{n}w_runs_s']}s")
+        if 1 in counts and 2 in counts and figures["full_rematch_spread_2w_s"]:
+            figures["full_rematch_spread_2w_speedup"] = round(
+                figures["full_rematch_spread_1w_s"] / figures["full_rematch_spread_2w_s"], 2
+            )
         return figures
 
     def io_floor(self) -> float:
