@@ -33,10 +33,11 @@ _OUTCOME_ORDER = Case(
 )
 
 
-def enterprise_matches(*, enterprise: Enterprise, outcome: str | None = None) -> QuerySet[MatchRecord]:
-    """The enterprise's records on currently published versions, eligible first.
+def enterprise_matches(*, enterprise: Enterprise | int, outcome: str | None = None) -> QuerySet[MatchRecord]:
+    """The enterprise's (or the enterprise id's) records on currently published versions, eligible first.
 
-    The caller has already checked that the user may see `enterprise` (enterprise_get_for_user).
+    The caller has already checked that the user may see the enterprise (enterprise_get_for_user,
+    enterprise_id_for_user).
     """
     records = MatchRecord.objects.filter(
         enterprise=enterprise, policy_version__status=PolicyVersion.Status.PUBLISHED

@@ -496,7 +496,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
         new: list[MatchRecord] = []
         updated: list[MatchRecord] = []
         restated: list[MatchRecord] = []  # outcome unchanged, explanation stale: rewritten, never pushed
-        restated_entitled: list[int] = []
+        restated_versions: list[int] = []  # every one is announced: the matched-policies pages show them
         for version in _published_compiled():
             kept = stored.get(version.pk)
             if kept is None and version.compiled.surely_ineligible(profile, on=on):
@@ -523,8 +523,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                         explanation = outcome.to_dict()
                         if explanation_stale(explanation, kept.explanation):
                             restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
-                            if status == MatchOutcome.ELIGIBLE and verified:
-                                restated_entitled.append(version.pk)
+                            restated_versions.append(version.pk)
                     continue
                 record = MatchRecord(
                     id=kept.record_id,
@@ -556,7 +555,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
             ],
         )
         MatchRecord.objects.bulk_update(restated, ["explanation"])
-        for version_id in restated_entitled:
+        for version_id in restated_versions:
             events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
         for version_id, records in by_version.items():
             version_changes = [

@@ -93,6 +93,8 @@ POLICY_PUBLISHED = Event(
         Handler("matching.services.match_run_request", fixed={"kind": "policy"}),
         # The public 政策清单 pages each web process keeps are dropped (a new catalogue token).
         Handler("policies.public_cache.catalogue_changed"),
+        # So are the enterprises' matched-policies API pages (a new district stamp).
+        Handler("matching.matches_cache.catalogue_changed"),
     ),
 )
 
@@ -103,8 +105,9 @@ POLICY_RETIRED = Event(
     emitted_by="policies.services.policy_retire",
     # Nothing to re-decide: matching runs published versions only, and the enterprise-facing reads
     # (matching.selectors.enterprise_matches) show only those; the records stay as history.
-    # The public 政策清单 pages each web process keeps are dropped (a new catalogue token).
-    handlers=(Handler("policies.public_cache.catalogue_changed"),),
+    # The public 政策清单 pages each web process keeps are dropped (a new catalogue token), and the
+    # enterprises' matched-policies API pages (a new district stamp).
+    handlers=(Handler("policies.public_cache.catalogue_changed"), Handler("matching.matches_cache.catalogue_changed")),
 )
 
 FACTS_CHANGED = Event(
@@ -115,7 +118,11 @@ FACTS_CHANGED = Event(
     emitted_by="portal.enterprises.services and .feeds: any write that changes what enterprise_profile returns",
     # Re-decide those enterprises against every published policy (one worker run; in bulk past
     # matching.services.BULK_THRESHOLD enterprises).
-    handlers=(Handler("matching.services.match_run_request", fixed={"kind": "enterprises"}),),
+    handlers=(
+        Handler("matching.services.match_run_request", fixed={"kind": "enterprises"}),
+        # Their matched-policies API pages are dropped (new stamps); the re-match drops them again.
+        Handler("matching.matches_cache.facts_changed"),
+    ),
 )
 
 MATCH_RECORDS_CHANGED = Event(
@@ -130,6 +137,8 @@ MATCH_RECORDS_CHANGED = Event(
     handlers=(
         Handler("portal.entitlements.services.on_match_changes"),
         Handler("portal.follows.services.on_match_changes"),
+        # Those enterprises' matched-policies API pages are dropped once the decisions commit.
+        Handler("matching.matches_cache.records_changed"),
     ),
 )
 
@@ -139,7 +148,11 @@ MATCH_EXPLANATIONS_FILLED = Event(
     payload=("version_id", "enterprise_ids"),
     emitted_by="matching.services (a regranted decision, explanations_refresh, enterprise_match)",
     # Entitlements take their record's explanation as 认定依据 (no push).
-    handlers=(Handler("portal.entitlements.services.entitlement_explanations_sync", fixed={"refresh": True}),),
+    handlers=(
+        Handler("portal.entitlements.services.entitlement_explanations_sync", fixed={"refresh": True}),
+        # Those enterprises' matched-policies API pages are dropped once the explanations commit.
+        Handler("matching.matches_cache.explanations_filled"),
+    ),
 )
 
 POLICY_VERSION_DECIDED = Event(
@@ -163,7 +176,11 @@ CATALOGUE_DECIDED = Event(
     ),
     # The same settling as POLICY_VERSION_DECIDED for each version, with one query for the whole catalogue
     # to find the few versions that have anything to settle (usually none).
-    handlers=(Handler("portal.entitlements.services.entitlements_reconcile_many"),),
+    handlers=(
+        Handler("portal.entitlements.services.entitlements_reconcile_many"),
+        # Every matched-policies API page is dropped (a new district stamp).
+        Handler("matching.matches_cache.catalogue_decided"),
+    ),
 )
 
 CORRECTION_DECIDED = Event(

@@ -109,12 +109,20 @@ def test_the_flow_from_publish_to_entitlements_is_in_the_table() -> None:
     assert handlers[events.POLICY_PUBLISHED.name] == [
         "matching.services.match_run_request",
         "policies.public_cache.catalogue_changed",
+        "matching.matches_cache.catalogue_changed",
     ]
-    assert handlers[events.POLICY_RETIRED.name] == ["policies.public_cache.catalogue_changed"]
-    assert handlers[events.FACTS_CHANGED.name] == ["matching.services.match_run_request"]
+    assert handlers[events.POLICY_RETIRED.name] == [
+        "policies.public_cache.catalogue_changed",
+        "matching.matches_cache.catalogue_changed",
+    ]
+    assert handlers[events.FACTS_CHANGED.name] == [
+        "matching.services.match_run_request",
+        "matching.matches_cache.facts_changed",
+    ]
     assert handlers[events.MATCH_RECORDS_CHANGED.name] == [
         "portal.entitlements.services.on_match_changes",
         "portal.follows.services.on_match_changes",  # 关注 notices, in the same transaction
+        "matching.matches_cache.records_changed",
     ]
     assert handlers[events.POLICY_VERSION_DECIDED.name] == ["portal.entitlements.services.entitlements_reconcile"]
 

@@ -6,15 +6,19 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from matching import matches_cache
 from matching.models import MatchOutcome, MatchRecord
 from matching.selectors import enterprise_matches
 from policies.models import PolicyVersion
 from portal.api.exceptions import ApplicationError
-from portal.enterprises.selectors import enterprise_get_for_user
+from portal.enterprises.selectors import enterprise_id_for_user
 
 if TYPE_CHECKING:
     from portal.accounts.requests import AuthenticatedRequest
@@ -139,13 +143,47 @@ class EnterpriseMatchesView(generics.ListAPIView):
     serializer_class = MatchSerializer
     filter_backends: list[Any] = []
 
-    def get_queryset(self) -> QuerySet[MatchRecord]:
-        request = self.request
-        enterprise = enterprise_get_for_user(user=request.user, credit_code=self.kwargs["credit_code"])
-        outcome = request.query_params.get("outcome") or None
+    # A stored page is sent as a plain HttpResponse (DRF passes any HttpResponseBase through); the stubs
+    # declare Response only.
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response | HttpResponse:  # type: ignore[override]
+        # Who may see the enterprise is decided first, on every request: 404 for a stranger, before
+        # anything stored is looked at (matching.matches_cache keys pages by the enterprise it checked).
+        self.enterprise_id = enterprise_id_for_user(user=self.request.user, credit_code=self.kwargs["credit_code"])
+        self.outcome = self._outcome()
+        if not matches_cache.enabled() or request.accepted_renderer.format != "json":
+            return super().list(request, *args, **kwargs)
+        try:
+            stamp = matches_cache.stamps(self.enterprise_id)
+        except Exception:  # the shared cache is down: build the page as if there were no store
+            return super().list(request, *args, **kwargs)
+        if stamp is None:
+            return super().list(request, *args, **kwargs)
+        key = matches_cache.page_key(
+            enterprise_id=self.enterprise_id,
+            stamp=stamp,
+            base_url=request.build_absolute_uri("/"),
+            query=f"{request.accepted_media_type}?{request.GET.urlencode()}",
+        )
+        body, content_type = matches_cache.cached_page(key, lambda: self._rendered(request, *args, **kwargs))
+        return HttpResponse(body, content_type=content_type)
+
+    def _outcome(self) -> str | None:
+        outcome = self.request.query_params.get("outcome") or None
         if outcome is not None and outcome not in MatchOutcome.values:
             raise ApplicationError(
                 "结果只能是 eligible、needs_info 或 ineligible", code="invalid_choice", field="outcome"
             )
+        return outcome
+
+    def _rendered(self, request: Request, *args: Any, **kwargs: Any) -> tuple[bytes, str]:
+        """The page as the JSON renderer sends it (a bad page number raises here, and nothing is stored)."""
+        response = super().list(request, *args, **kwargs)
+        response.accepted_renderer = request.accepted_renderer
+        response.accepted_media_type = request.accepted_media_type
+        # DRF's finalize_response sets this attribute at run time; the stubs do not declare it.
+        response.renderer_context = self.get_renderer_context()  # type: ignore[attr-defined]
+        return response.rendered_content, response["Content-Type"]
+
+    def get_queryset(self) -> QuerySet[MatchRecord]:
         # Only the columns MatchSerializer shows: a version's rule, body and materials are large, unlisted.
-        return enterprise_matches(enterprise=enterprise, outcome=outcome).only(*MATCH_LIST_FIELDS)
+        return enterprise_matches(enterprise=self.enterprise_id, outcome=self.outcome).only(*MATCH_LIST_FIELDS)

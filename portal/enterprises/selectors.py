@@ -220,6 +220,16 @@ def enterprise_get_for_user(*, user: User, credit_code: str) -> Enterprise:
     return enterprise
 
 
+def enterprise_id_for_user(*, user: User, credit_code: str) -> int:
+    """The id of the enterprise with that code if the user may see it (one indexed query, no columns
+    read); Http404 otherwise, as enterprise_get_for_user."""
+    code = cc.normalise(credit_code)
+    found = enterprise_queryset_for_user(user=user).filter(credit_code=code).values_list("pk", flat=True).first()
+    if found is None:
+        raise Http404("未找到该企业")
+    return found
+
+
 def _validate_industry(value: str) -> None:
     for part in value.split(","):
         if part.strip() and not industries.is_code(part.strip()):

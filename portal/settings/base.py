@@ -172,7 +172,7 @@ STORAGES = {
 REDIS_URL: str = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "portal.redis_cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -353,6 +353,9 @@ LOGGING = {
 # The public policy list is kept rendered per catalogue version (policies/public_cache.py); this is the
 # longest a stored page lives, which bounds how stale a change made around the services can be.
 PUBLIC_POLICY_LIST_CACHE_SECONDS = env.int("PUBLIC_POLICY_LIST_CACHE_SECONDS", default=300)
+# An enterprise's matched-policies API page is kept rendered per data stamp (matching/matches_cache.py); the
+# stamps are replaced when its records change, and this is the longest a stored page lives all the same.
+MATCHES_API_CACHE_SECONDS = env.int("MATCHES_API_CACHE_SECONDS", default=300)
 
 # Health: /healthz treats the worker as required only when tasks are not inline.
 HEALTH_WORKER_TIMEOUT = env.float("HEALTH_WORKER_TIMEOUT", default=1.0)

@@ -29,8 +29,13 @@ _required("DATABASE_URL")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 REDIS_URL = _required("REDIS_URL")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {"default": {"BACKEND": "portal.redis_cache.RedisCache", "LOCATION": REDIS_URL}}
 CELERY_BROKER_URL = REDIS_URL
+# Sessions are read from Redis, written to both (a request no longer queries PostgreSQL for its session).
+# Signing out deletes both; the user row is still read on every request, so a deactivated user or a
+# changed password ends the session at once (tests/accounts/test_cached_sessions.py). To end sessions by
+# hand, delete them through Django (SessionStore.delete), not only from the django_session table.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CELERY_TASK_ALWAYS_EAGER = False
 
 STORAGES = {

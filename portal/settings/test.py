@@ -17,3 +17,5 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "1000/min
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = True
 # Off by default: the store outlives each test's rolled-back data; tests/policies/test_public_cache.py turns it on.
 PUBLIC_POLICY_LIST_CACHE_SECONDS = 0
+# The same for the matched-policies API pages; tests/matching/test_matches_cache.py turns it on.
+MATCHES_API_CACHE_SECONDS = 0

@@ -58,6 +58,14 @@ PROFILE_BUCKETS = (
 )
 
 
+# The profiling child: production settings (devtools not installed), this module imported as plain code.
+PROFILE_CHILD = (
+    "import json, sys, django; django.setup(); "
+    "from devtools.management.commands.bench_api import Command; "
+    "print(json.dumps(Command().profile_child(json.loads(sys.argv[1]))))"
+)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -78,16 +86,11 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=None, help="GUNICORN_THREADS (default: deploy config)")
         parser.add_argument("--profile-requests", type=int, default=200, help="requests profiled per endpoint")
         parser.add_argument("--skip-load", action="store_true", help="set up and profile only")
-        # Internal: the profiling child process (production settings) runs with this.
-        parser.add_argument("--profile-child", default="", help=argparse_hidden())
 
     def log(self, message: str) -> None:
         print(f"[bench_api] {message}", file=sys.stderr, flush=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["profile_child"]:
-            self.stdout.write(json.dumps(self.profile_child(json.loads(options["profile_child"]))))
-            return
         if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
             raise CommandError("bench_api needs a PostgreSQL database whose name contains 'bench' (DATABASE_URL)")
         if not os.environ.get("REDIS_URL"):
@@ -329,8 +332,9 @@ class Command(BaseCommand):
     def profile(self, env: dict[str, str], matches_url: str, requests: int) -> dict[str, Any]:
         """Run the profiling child with production settings; returns its summary."""
         plan = {"matches_url": matches_url, "requests": requests}
-        output = subprocess.run(  # noqa: S603 - this command, in a child
-            [sys.executable, "manage.py", "bench_api", "--profile-child", json.dumps(plan)],
+        # Not `manage.py bench_api`: production settings do not install devtools, so they have no such command.
+        output = subprocess.run(  # noqa: S603 - this command's code, in a child
+            [sys.executable, "-c", PROFILE_CHILD, json.dumps(plan)],
             cwd=settings.BASE_DIR,
             env=env,
             capture_output=True,
@@ -383,12 +387,6 @@ class Command(BaseCommand):
                 "top_self": _top(stats, "tottime", 15),
             }
         return summary
-
-
-def argparse_hidden() -> str:
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:
