@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "portal.notifications",
     "portal.entitlements",
     "portal.applications",
+    "portal.receipts",
+    "portal.recall",
     "matching",
     "policies",
     "frontend",
