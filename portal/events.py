@@ -92,6 +92,9 @@ POLICY_PUBLISHED = Event(
         Handler("matching.services.match_run_request", fixed={"kind": "policy"}),
         # The public 政策清单 pages each web process keeps are dropped (a new catalogue token).
         Handler("policies.public_cache.catalogue_changed"),
+        # A version correcting an earlier one of the same 免申即享 benefit: the past decisions its rule now
+        # decides otherwise are listed for staff (补发 / 追回复核), in a worker; nothing is paid or revoked.
+        Handler("portal.recall.services.recall_request_for_version"),
     ),
 )
 
@@ -115,6 +118,17 @@ FACTS_CHANGED = Event(
     # Re-decide those enterprises against every published policy (one worker run; in bulk past
     # matching.services.BULK_THRESHOLD enterprises).
     handlers=(Handler("matching.services.match_run_request", fixed={"kind": "enterprises"}),),
+)
+
+FACTS_CORRECTED = Event(
+    "department facts corrected",
+    Timing.IN_TRANSACTION,
+    payload=("enterprise_ids", "facts", "by"),  # facts: registry names; by: the accepting user's id (or None)
+    ids="enterprise_ids",
+    emitted_by="the 数据纠错 workflow, when a department accepts a corrected fact (with FACTS_CHANGED)",
+    # The past decisions the corrected facts now decide otherwise (补发 / 追回复核 for staff), listed in the
+    # correcting transaction: before the re-match FACTS_CHANGED starts after commit writes new receipts.
+    handlers=(Handler("portal.recall.services.recall_for_fact_correction"),),
 )
 
 MATCH_RECORDS_CHANGED = Event(
@@ -163,6 +177,7 @@ EVENTS: tuple[Event, ...] = (
     POLICY_PUBLISHED,
     POLICY_RETIRED,
     FACTS_CHANGED,
+    FACTS_CORRECTED,
     MATCH_RECORDS_CHANGED,
     MATCH_EXPLANATIONS_FILLED,
     POLICY_VERSION_DECIDED,

@@ -36,6 +36,7 @@ TRANSITIONS = (
     "entitlements.EntitlementTransition",
     "applications.ApplicationTransition",
     "policies.PolicyTransition",
+    "recall.RecallItemTransition",
 )
 # Writes that are bookkeeping, not changes anyone made on purpose.
 _IGNORED_UPDATES = {

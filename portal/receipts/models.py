@@ -37,11 +37,21 @@ class Receipt(models.Model):
         ENTITLEMENT = "entitlement", "兑现状态"
 
     kind = models.CharField("类型", max_length=12, choices=Kind.choices)
+    # No database foreign keys (as the audit trail): a bulk run writes tens of thousands of receipts, and
+    # the deferred checks would cost as much again; the ORM still refuses to delete what a receipt names.
     enterprise = models.ForeignKey(
-        "enterprises.Enterprise", verbose_name="企业", on_delete=models.PROTECT, related_name="receipts"
+        "enterprises.Enterprise",
+        verbose_name="企业",
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        db_constraint=False,
     )
     policy_version = models.ForeignKey(
-        "policies.PolicyVersion", verbose_name="政策版本", on_delete=models.PROTECT, related_name="receipts"
+        "policies.PolicyVersion",
+        verbose_name="政策版本",
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        db_constraint=False,
     )
     match_record_id = models.BigIntegerField("匹配结果", null=True, blank=True)
     entitlement_id = models.BigIntegerField("兑现记录", null=True, blank=True, db_index=True)
@@ -58,7 +68,13 @@ class Receipt(models.Model):
     explanation = models.JSONField("判定说明", null=True, blank=True)
     facts = models.JSONField("所用数据", default=dict, blank=True)
     basis = models.ForeignKey(
-        "self", verbose_name="所依据的判定", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "self",
+        verbose_name="所依据的判定",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     run_id = models.BigIntegerField("匹配任务", null=True, blank=True)
     at = models.DateTimeField("生成时间")
