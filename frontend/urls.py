@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from . import account_views, application_views, audit_views, console_data_views, console_views, views, workspace_views
+from . import (
+    account_views,
+    application_views,
+    audit_views,
+    console_data_views,
+    console_views,
+    receipt_views,
+    views,
+    workspace_views,
+)
 
 app_name = "frontend"
 
@@ -86,6 +95,11 @@ urlpatterns = [
         name="enterprise_application_attachment",
     ),
     path("console/", console_views.console, name="console"),
+    path("console/recall/", receipt_views.recall_list, name="console_recall"),
+    path("console/recall/<int:item_id>/decide/", receipt_views.recall_decide, name="console_recall_decide"),
+    path("receipts/<int:receipt_id>/", receipt_views.receipt, name="receipt"),
+    path("receipts/<int:receipt_id>/receipt.json", receipt_views.receipt_json, name="receipt_json"),
+    path("enterprises/<str:credit_code>/receipts/", receipt_views.enterprise_receipts, name="enterprise_receipts"),
     path("console/reviews/", console_views.review_queue, name="console_review_queue"),
     path("console/entitlements/", console_views.entitlements, name="console_entitlements"),
     path(
