@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from matching.core.registry import FACTS
 from portal.lifecycle import Transition
 
 
@@ -48,6 +49,11 @@ class Correction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def facts_label(self) -> str:
+        """The corrected facts in words: 纳税信用等级、失信主体认定."""
+        return "、".join(FACTS[name].label if name in FACTS else name for name in self.facts)
 
 
 class RecallItem(models.Model):
