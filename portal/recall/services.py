@@ -192,9 +192,17 @@ def recall_for_version_correction(
 
 def recall_request_for_version(*, version_id: int) -> None:
     """POLICY_PUBLISHED handler (after commit): the district-wide recall runs in a worker."""
+    from kombu.exceptions import OperationalError as BrokerError
+
     version = PolicyVersion.objects.filter(pk=version_id).first()
-    if version is not None and replaced_version(version) is not None:
+    if version is None or replaced_version(version) is None:
+        return
+    try:
         tasks.recall_version_task.delay(version_id)
+    except BrokerError:
+        # Not lost for good: recall_for_version_correction is idempotent, and `manage.py recall_version`
+        # (or the task sent again) lists the same items once the broker is back.
+        logger.warning("broker unavailable: recall for version %s not sent", version_id)
 
 
 def affected_facts(names: Iterable[str]) -> set[str]:
