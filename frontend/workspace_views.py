@@ -108,15 +108,14 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
 
     # 认定依据: the latest receipt behind each result and each entitlement.
     all_items = [item for group in groups.values() for item in group]
-    decision_receipts = receipt_selectors.latest_receipt_ids(
-        enterprise_id=enterprise.pk, version_ids=[item["version"].pk for item in all_items]
+    entitlement_rows = list(entitlements_for_enterprise(enterprise=enterprise))
+    decision_receipts, entitlement_receipts = receipt_selectors.latest_receipt_ids_for_enterprise(
+        enterprise_id=enterprise.pk,
+        version_ids=[item["version"].pk for item in all_items],
+        entitlement_ids=[e.pk for e in entitlement_rows],
     )
     for item in all_items:
         item["receipt_id"] = decision_receipts.get(item["version"].pk)
-    entitlement_rows = list(entitlements_for_enterprise(enterprise=enterprise))
-    entitlement_receipts = receipt_selectors.latest_entitlement_receipt_ids(
-        entitlement_ids=[e.pk for e in entitlement_rows]
-    )
     entitlements = [
         {
             "entitlement": e,

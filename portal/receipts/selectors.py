@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from matching.core.receipt import rule_hash
@@ -51,17 +51,27 @@ def receipts_for_enterprise(*, enterprise: Enterprise, limit: int = 500) -> list
     return list(Receipt.objects.filter(enterprise=enterprise).select_related("policy_version")[:limit])
 
 
-def latest_receipt_ids(*, enterprise_id: int, version_ids: list[int]) -> dict[int, int]:
-    """version id → the id of the enterprise's latest decision receipt under it."""
+def latest_receipt_ids_for_enterprise(
+    *, enterprise_id: int, version_ids: list[int], entitlement_ids: list[int]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """One query for a workspace page: (version id → latest decision receipt id, entitlement id → latest receipt id)."""
     rows = (
-        Receipt.objects.filter(enterprise_id=enterprise_id, policy_version_id__in=version_ids, kind="decision")
-        .order_by("policy_version_id", "-id")
-        .values_list("policy_version_id", "id")
+        Receipt.objects.filter(enterprise_id=enterprise_id)
+        .filter(
+            Q(kind=Receipt.Kind.DECISION, policy_version_id__in=version_ids)
+            | Q(kind=Receipt.Kind.ENTITLEMENT, entitlement_id__in=entitlement_ids)
+        )
+        .order_by("-id")
+        .values_list("kind", "policy_version_id", "entitlement_id", "id")
     )
-    found: dict[int, int] = {}
-    for version_id, receipt_id in rows:
-        found.setdefault(version_id, receipt_id)
-    return found
+    decisions: dict[int, int] = {}
+    entitlements: dict[int, int] = {}
+    for kind, version_id, entitlement_id, receipt_id in rows:
+        if kind == Receipt.Kind.DECISION:
+            decisions.setdefault(version_id, receipt_id)
+        elif entitlement_id is not None:
+            entitlements.setdefault(entitlement_id, receipt_id)
+    return decisions, entitlements
 
 
 def latest_entitlement_receipt_ids(*, entitlement_ids: list[int]) -> dict[int, int]:
