@@ -11,6 +11,7 @@ from policies import services as policy_services
 from policies.models import PreviewRun
 from portal.accounts.roles import Role
 from portal.enterprises.models import FeedImport
+from portal.receipts.models import Receipt
 from tests.enterprises.factories import EnterpriseUserFactory, StaffUserFactory
 from tests.frontend.support import exempt_policy, match, published_policy, software_enterprise
 from tests.policies.factories import GoldenCaseFactory, PolicyVersionFactory
@@ -91,10 +92,15 @@ def test_workspace_pages(client) -> None:
     user = EnterpriseUserFactory(enterprise=software_enterprise(provenance={}))
     match(user.enterprise)
     client.force_login(user)
-    for page in ("", "profile/", "sites/", "inbox/"):
+    for page in ("", "profile/", "sites/", "inbox/", "receipts/"):
         response = client.get(f"/enterprises/{user.enterprise.credit_code}/{page}")
         assert response.status_code == 200, page
         assert_accessible(response.content.decode())
+    receipt = Receipt.objects.filter(enterprise=user.enterprise).first()
+    assert receipt is not None
+    response = client.get(f"/receipts/{receipt.pk}/")
+    assert response.status_code == 200
+    assert_accessible(response.content.decode())
 
 
 def test_console_pages(client) -> None:
@@ -129,6 +135,7 @@ def test_console_pages(client) -> None:
         f"/console/versions/{version.pk}/",
         "/console/entitlements/?status=notified",
         "/console/deliveries/",
+        "/console/recall/",
         f"/console/versions/{draft.pk}/",
         f"/console/versions/{draft.pk}/golden/new/",
         f"/console/golden/{case.pk}/edit/",

@@ -144,6 +144,7 @@ def test_main_pages_show_no_english(page, live_server, screenshot, celery_eager)
     for path, name in [
         ("/workspace/", "workspace"),
         (f"/enterprises/{enterprise.credit_code}/profile/", "profile"),
+        (f"/enterprises/{enterprise.credit_code}/receipts/", "receipts"),
         (f"/policies/{policy.policy_id}/", "policy-mine"),
     ]:
         visit(path, name, "qiye")
@@ -162,6 +163,7 @@ def test_main_pages_show_no_english(page, live_server, screenshot, celery_eager)
         ("/console/entitlements/", "entitlements"),
         ("/console/deliveries/", "deliveries"),
         ("/console/applications/", "applications"),
+        ("/console/recall/", "recall"),
     ]:
         visit(path, name, "shenhe")
     # A bad rule and missing fields: the messages a page shows name 第1个条件, never rule.all[0].
