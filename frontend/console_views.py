@@ -35,6 +35,7 @@ from portal.entitlements.selectors import entitlement_timeline, entitlements_for
 from portal.notifications import services as notification_services
 from portal.notifications.models import Delivery
 from portal.notifications.selectors import delivery_get, delivery_list
+from portal.receipts.selectors import latest_entitlement_receipt_ids
 
 from . import rule_builder as rb
 from .forms import GoldenCaseForm, PolicyContentForm, PolicyCreateForm
@@ -454,14 +455,17 @@ def entitlements(request: AuthenticatedHttpRequest) -> HttpResponse:
     recovery = request.GET.get("list") == "recovery"
     status, statuses = status_tabs(Entitlement, request.GET.get("status"), default=Entitlement.Status.OBJECTED)
     queryset = entitlements_for_staff(user=request.user, recovery=recovery, status=None if recovery else status)
+    shown = list(queryset[:200])
+    receipts = latest_entitlement_receipt_ids(entitlement_ids=[e.pk for e in shown])
     rows = [
         {
             "e": e,
+            "receipt_id": receipts.get(e.pk),
             "timeline": entitlement_timeline(entitlement=e, for_staff=True),
             "outcome": Outcome.from_dict(e.explanation) if e.explanation else None,
             "review_outcome": Outcome.from_dict(e.review_explanation) if e.review_explanation else None,
         }
-        for e in queryset[:200]
+        for e in shown
     ]
     context = {
         "section": "console",

@@ -11,6 +11,7 @@ from . import (
     correction_views,
     follow_views,
     notice_views,
+    receipt_views,
     views,
     workspace_views,
 )
@@ -152,6 +153,11 @@ urlpatterns = [
         name="console_correction_action",
     ),
     path("console/", console_views.console, name="console"),
+    path("console/recall/", receipt_views.recall_list, name="console_recall"),
+    path("console/recall/<int:item_id>/decide/", receipt_views.recall_decide, name="console_recall_decide"),
+    path("receipts/<int:receipt_id>/", receipt_views.receipt, name="receipt"),
+    path("receipts/<int:receipt_id>/receipt.json", receipt_views.receipt_json, name="receipt_json"),
+    path("enterprises/<str:credit_code>/receipts/", receipt_views.enterprise_receipts, name="enterprise_receipts"),
     path("console/reviews/", console_views.review_queue, name="console_review_queue"),
     path("console/entitlements/", console_views.entitlements, name="console_entitlements"),
     path(

@@ -43,6 +43,7 @@ from portal.entitlements.selectors import (
 from portal.notices.selectors import notice_numbers_by_key
 from portal.notifications.selectors import notification_get, notification_list, notification_unread_count
 from portal.notifications.services import notification_mark_read, notifications_mark_all_read
+from portal.receipts import selectors as receipt_selectors
 
 from .correction_links import CORRECTABLE_FIELDS, correction_links
 from .forms import FACT_FORM_FIELDS, FactsForm, QualificationEditForm, SiteForm, industry_label
@@ -107,9 +108,20 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
                 )
             groups["apply"].append(item)
 
+    # 认定依据: the latest receipt behind each result and each entitlement.
+    all_items = [item for group in groups.values() for item in group]
+    entitlement_rows = list(entitlements_for_enterprise(enterprise=enterprise))
+    decision_receipts, entitlement_receipts = receipt_selectors.latest_receipt_ids_for_enterprise(
+        enterprise_id=enterprise.pk,
+        version_ids=[item["version"].pk for item in all_items],
+        entitlement_ids=[e.pk for e in entitlement_rows],
+    )
+    for item in all_items:
+        item["receipt_id"] = decision_receipts.get(item["version"].pk)
     entitlements = [
         {
             "entitlement": e,
+            "receipt_id": entitlement_receipts.get(e.pk),
             "outcome": Outcome.from_dict(e.explanation) if e.explanation else None,
             "review_outcome": (
                 Outcome.from_dict(e.review_explanation)
@@ -119,7 +131,7 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
             "timeline": entitlement_timeline(entitlement=e),
             "next_step": entitlement_next_step(entitlement=e),
         }
-        for e in entitlements_for_enterprise(enterprise=enterprise)
+        for e in entitlement_rows
     ]
     return render(
         request,

@@ -17,7 +17,10 @@ from django.db import connection
 
 from portal.db import bound_cursor
 from portal.enterprises.models import Park, Qualification, Site, Township, Zone
+from portal.receipts.models import Receipt
+from portal.receipts.services import DecisionRow, decision_receipts_create, facts_texts, version_rule_hash
 
+from .core.receipt import ENGINE_VERSION
 from .core.sql import CompiledSql, Tables, compile_rule_sql
 from .models import MatchOutcome, MatchProfile, MatchRecord
 
@@ -111,6 +114,7 @@ def _write_postgresql(
     select: str, *, version_id: int, now: datetime, run_id: int | None, explain: Explain | None
 ) -> list[ChangedRecord]:
     records = MatchRecord._meta.db_table
+    receipts = Receipt._meta.db_table
     # Two statements: the decision (inlined, not bound: the rule's LIKE patterns contain "%", which
     # parameter binding would parse), then the upsert of the changed rows with their explanations.
     with connection.cursor() as cursor:
@@ -134,12 +138,14 @@ def _write_postgresql(
         index.append(distinct[text])
     # A concurrent writer may have stored the same decision since the SELECT: the conflict branch
     # then updates nothing (IS DISTINCT FROM) and returns nothing, so no change is reported twice.
+    # Each row the upsert returns (a changed decision) gets its receipt in the same statement: the
+    # same explanation (by index) and the facts it shows (one entry per distinct explanation).
     sql = f"""
 WITH changed AS (
     SELECT * FROM unnest(%(enterprise)s::bigint[], %(outcome)s::text[], %(verified)s::boolean[], %(states)s::text[],
                          %(previous_outcome)s::text[], %(previous_verified)s::boolean[], %(i)s::int[])
         AS c(enterprise_id, outcome, verified, states, previous_outcome, previous_verified, i)
-)
+), up AS (
 INSERT INTO {records} AS m (enterprise_id, policy_version_id, outcome, verified, states, explanation,
                             previous_outcome, previous_verified, run_id, first_decided_at, decided_at)
 SELECT c.enterprise_id, %(version)s, c.outcome, c.verified, c.states, (%(explanations)s::jsonb) -> c.i,
@@ -151,7 +157,18 @@ ON CONFLICT (enterprise_id, policy_version_id) DO UPDATE
        run_id = EXCLUDED.run_id, decided_at = EXCLUDED.decided_at
  WHERE (m.outcome, m.verified) IS DISTINCT FROM (EXCLUDED.outcome, EXCLUDED.verified)
 RETURNING m.id, m.enterprise_id, m.outcome, m.verified, m.previous_outcome, m.previous_verified
-"""  # the table name comes from model metadata; every value is a parameter
+), receipts AS (
+INSERT INTO {receipts} (kind, enterprise_id, policy_version_id, match_record_id, entitlement_id, outcome, verified,
+                        previous_outcome, previous_verified, status, previous_status, reason, by_role, rule_hash,
+                        engine_version, explanation, facts, basis_id, run_id, at)
+SELECT %(kind)s, up.enterprise_id, %(version)s, up.id, NULL, up.outcome, up.verified, up.previous_outcome,
+       up.previous_verified, '', '', '', 'system', %(rule_hash)s, %(engine)s, (%(explanations)s::jsonb) -> c.i,
+       COALESCE((%(facts)s::jsonb) -> c.i, '{{}}'::jsonb), NULL, %(run)s, %(now)s
+  FROM up JOIN changed c ON c.enterprise_id = up.enterprise_id
+ ORDER BY up.id
+)
+SELECT id, enterprise_id, outcome, verified, previous_outcome, previous_verified FROM up
+"""  # the table names come from model metadata; every value is a parameter
     params = {
         "enterprise": [r[0] for r in rows],
         "outcome": [r[1] for r in rows],
@@ -161,6 +178,10 @@ RETURNING m.id, m.enterprise_id, m.outcome, m.verified, m.previous_outcome, m.pr
         "previous_verified": [r[6] for r in rows],
         "i": index,
         "explanations": "[" + ",".join(distinct) + "]",
+        "facts": facts_texts(list(distinct)),
+        "kind": Receipt.Kind.DECISION.value,
+        "rule_hash": version_rule_hash(version_id),
+        "engine": ENGINE_VERSION,
         "version": int(version_id),
         "run": run_id,
         "now": now,
@@ -206,7 +227,18 @@ def _write_orm(
         ["outcome", "verified", "states", "explanation", "previous_outcome", "previous_verified", "run", "decided_at"],
         batch_size=2000,
     )
+    decision_receipts_create(version_id=version_id, rows=decision_rows([*new, *updates]), run_id=run_id, at=now)
     return [
         ChangedRecord(r.id, r.enterprise_id, r.outcome, r.verified, r.previous_outcome, r.previous_verified)
         for r in (*new, *updates)
+    ]
+
+
+def decision_rows(records: Sequence[MatchRecord]) -> list[DecisionRow]:
+    """The receipts' view of changed records just written (ids set)."""
+    return [
+        DecisionRow(
+            r.pk, r.enterprise_id, r.outcome, r.verified, r.previous_outcome, r.previous_verified, r.explanation
+        )
+        for r in records
     ]

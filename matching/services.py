@@ -43,9 +43,10 @@ from portal.jobs import (
     job_release,
     job_sweep,
 )
+from portal.receipts.services import decision_receipts_create
 
 from . import fullpass, passchunks, tasks
-from .bulk import ChangedRecord, compile_for, decide_and_write
+from .bulk import ChangedRecord, compile_for, decide_and_write, decision_rows
 from .core.evaluator import CompiledRule, Status, compile_rule
 from .core.profile import EnterpriseProfile
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
@@ -555,6 +556,8 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
             ],
         )
         MatchRecord.objects.bulk_update(restated, ["explanation"])
+        for version_id, records in by_version.items():
+            decision_receipts_create(version_id=version_id, rows=decision_rows(records), run_id=run_id, at=now)
         for version_id in restated_versions:
             events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
         for version_id, records in by_version.items():

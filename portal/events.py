@@ -95,6 +95,9 @@ POLICY_PUBLISHED = Event(
         Handler("policies.public_cache.catalogue_changed"),
         # So are the enterprises' matched-policies API pages (a new district stamp).
         Handler("matching.matches_cache.catalogue_changed"),
+        # A version correcting an earlier one of the same 免申即享 benefit: the past decisions its rule now
+        # decides otherwise are listed for staff (补发 / 追回复核), in a worker; nothing is paid or revoked.
+        Handler("portal.recall.services.recall_request_for_version"),
     ),
 )
 
@@ -123,6 +126,17 @@ FACTS_CHANGED = Event(
         # Their matched-policies API pages are dropped (new stamps); the re-match drops them again.
         Handler("matching.matches_cache.facts_changed"),
     ),
+)
+
+FACTS_CORRECTED = Event(
+    "department facts corrected",
+    Timing.IN_TRANSACTION,
+    payload=("enterprise_ids", "facts", "by"),  # facts: registry names; by: the accepting user's id (or None)
+    ids="enterprise_ids",
+    emitted_by="portal.corrections.services.correction_accept, in its transaction (with FACTS_CHANGED)",
+    # The past decisions the corrected facts now decide otherwise (补发 / 追回复核 for staff), listed in the
+    # correcting transaction: before the re-match FACTS_CHANGED starts after commit writes new receipts.
+    handlers=(Handler("portal.recall.services.recall_for_fact_correction"),),
 )
 
 MATCH_RECORDS_CHANGED = Event(
@@ -198,6 +212,7 @@ EVENTS: tuple[Event, ...] = (
     POLICY_PUBLISHED,
     POLICY_RETIRED,
     FACTS_CHANGED,
+    FACTS_CORRECTED,
     MATCH_RECORDS_CHANGED,
     MATCH_EXPLANATIONS_FILLED,
     POLICY_VERSION_DECIDED,

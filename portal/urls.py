@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("portal.enterprises.urls")),
     path("", include("policies.api.urls")),
     path("", include("portal.notifications.api.urls")),
+    path("", include("portal.receipts.urls")),
 ]
 
 urlpatterns = [

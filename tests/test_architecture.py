@@ -110,7 +110,9 @@ def test_the_flow_from_publish_to_entitlements_is_in_the_table() -> None:
         "matching.services.match_run_request",
         "policies.public_cache.catalogue_changed",
         "matching.matches_cache.catalogue_changed",
+        "portal.recall.services.recall_request_for_version",
     ]
+    assert handlers[events.FACTS_CORRECTED.name] == ["portal.recall.services.recall_for_fact_correction"]
     assert handlers[events.POLICY_RETIRED.name] == [
         "policies.public_cache.catalogue_changed",
         "matching.matches_cache.catalogue_changed",

@@ -38,6 +38,7 @@ TRANSITIONS = (
     "applications.ApplicationTransition",
     "policies.PolicyTransition",
     "corrections.CorrectionTransition",
+    "recall.RecallItemTransition",
 )
 # Writes that are bookkeeping, not changes anyone made on purpose.
 _IGNORED_UPDATES = {

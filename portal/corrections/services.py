@@ -294,6 +294,9 @@ def correction_accept(*, correction: CorrectionRequest, by: User, note: str = ""
     except ValidationError as error:
         messages = "；".join(m for ms in getattr(error, "message_dict", {"": error.messages}).values() for m in ms)
         raise ApplicationError(f"无法写入：{messages}", code="write_refused", field="value") from None
+    # In this transaction, before the re-match FACTS_CHANGED starts after commit: the past decisions the
+    # corrected (or now verified) figure decides otherwise are listed for staff (补发 / 追回复核).
+    events.emit(events.FACTS_CORRECTED, enterprise_ids=[locked.enterprise_id], facts=[spec.name], by=by.pk)
     department = department_name(locked.department)
     outcome = (
         f"已将“{spec.label}”更正为{value_text(spec, locked.proposed_value)}"

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from matching.core.describe import describe_condition
 from matching.core.evaluator import compile_rule
+from matching.core.receipt import ENGINE_VERSION, rule_hash
 from matching.core.rules import iter_conditions
 from matching.models import MatchOutcome, MatchRecord
 from matching.selectors import today
@@ -39,6 +40,8 @@ from portal.notices.services import NoticeSpec, notices_issue
 from portal.notifications.models import Notification
 from portal.notifications.services import NotificationSpec, notification_create, notifications_create_bulk
 from portal.notifications.text import sentences
+from portal.receipts.models import Receipt
+from portal.receipts.services import EntitlementChange, entitlement_receipts_create
 
 from .contacts import confirm_fact_bodies
 from .models import Entitlement, EntitlementTransition
@@ -291,6 +294,9 @@ _GRANT_STEPS = (
 )
 
 
+_GRANT_REASON = "；".join(why for _, _, why in _GRANT_STEPS)
+
+
 def _version_transition(
     row: Entitlement, previous_status: str, *, version: PolicyVersion, reason: str, now: Any
 ) -> Any:
@@ -355,7 +361,52 @@ def _entitlements_create(*, version: PolicyVersion, enterprise_ids: list[int]) -
         ],
         batch_size=5000,
     )
+    _grant_receipts(version=version, created=created, now=now)
     return [e for _, e in created]
+
+
+def _grant_receipts(*, version: PolicyVersion, created: Sequence[tuple[int, int]], now: Any) -> None:
+    """A receipt for each entitlement just created ((entitlement id, enterprise id)), resting on its decision's."""
+    entitlement_receipts_create(
+        changes=[
+            EntitlementChange(
+                entitlement_id=pk,
+                enterprise_id=enterprise_id,
+                policy_version_id=version.pk,
+                status=Status.NOTIFIED,
+                previous_status="",
+                reason=_GRANT_REASON,
+                by_role=EntitlementTransition.ByRole.SYSTEM,
+            )
+            for pk, enterprise_id in created
+        ],
+        at=now,
+    )
+
+
+def _transition_receipts(pairs: Sequence[tuple[Entitlement, EntitlementTransition]], now: Any) -> None:
+    """A receipt for each status change or re-decision just written (the entitlement as it now stands)."""
+    entitlement_receipts_create(
+        changes=[
+            EntitlementChange(
+                entitlement_id=row.pk,
+                enterprise_id=row.enterprise_id,
+                # The version that decided this step (a newer one re-deciding it), else the one it rests on.
+                policy_version_id=transition.policy_version_id or row.policy_version_id,
+                status=transition.to_status,
+                previous_status=transition.from_status,
+                reason=transition.reason,
+                by_role=transition.by_role,
+                explanation=(
+                    row.review_explanation
+                    if row.review_version_id is not None and row.review_version_id == transition.policy_version_id
+                    else row.explanation
+                ),
+            )
+            for row, transition in pairs
+        ],
+        at=now,
+    )
 
 
 def _entitlements_create_postgresql(*, version: PolicyVersion, enterprise_ids: list[int], now: Any) -> list[int]:
@@ -363,7 +414,7 @@ def _entitlements_create_postgresql(*, version: PolicyVersion, enterprise_ids: l
     RETURNING feeds the transitions' INSERT, so only the rows this statement created get them."""
     qn = connection.ops.quote_name
     entitlement, transition = qn(Entitlement._meta.db_table), qn(EntitlementTransition._meta.db_table)
-    record = qn(MatchRecord._meta.db_table)
+    record, receipt = qn(MatchRecord._meta.db_table), qn(Receipt._meta.db_table)
     # Table names from model metadata; every value is a parameter. Each entitlement is created with
     # its 认定依据: the decision's explanation, written earlier in this same transaction.
     sql = f"""
@@ -387,6 +438,20 @@ def _entitlements_create_postgresql(*, version: PolicyVersion, enterprise_ids: l
                                       previous_version_id, previous_explanation, reason, at)
             SELECT new.id, s.from_status, s.to_status, NULL, %(role)s, %(version)s, NULL, NULL, s.reason, %(now)s
             FROM new CROSS JOIN steps s ORDER BY new.id, s.n
+        ), receipts AS (
+            INSERT INTO {receipt} (kind, enterprise_id, policy_version_id, match_record_id, entitlement_id, outcome,
+                                   verified, previous_outcome, previous_verified, status, previous_status, reason,
+                                   by_role, rule_hash, engine_version, explanation, facts, basis_id, run_id, at)
+            SELECT %(receipt_kind)s, new.enterprise_id, %(version)s, b.match_record_id, new.id,
+                   COALESCE(b.outcome, ''), COALESCE(b.verified, FALSE), '', FALSE, %(status)s, '', %(grant_reason)s,
+                   %(role)s, COALESCE(b.rule_hash, %(rule_hash)s), COALESCE(b.engine_version, %(engine)s),
+                   b.explanation, COALESCE(b.facts, '{{}}'::jsonb), b.id, NULL, %(now)s
+            FROM new LEFT JOIN LATERAL (
+                SELECT * FROM {receipt} r
+                 WHERE r.enterprise_id = new.enterprise_id AND r.policy_version_id = %(version)s
+                   AND r.kind = %(decision_kind)s
+                 ORDER BY r.id DESC LIMIT 1) b ON TRUE
+            ORDER BY new.id
         )
         SELECT enterprise_id FROM new ORDER BY enterprise_id
     """  # noqa: S608
@@ -402,6 +467,12 @@ def _entitlements_create_postgresql(*, version: PolicyVersion, enterprise_ids: l
         "from": [str(frm) for frm, _, _ in _GRANT_STEPS],
         "to": [str(to) for _, to, _ in _GRANT_STEPS],
         "why": [why for _, _, why in _GRANT_STEPS],
+        # Each new entitlement's receipt rests on its decision's receipt, written earlier in this transaction.
+        "receipt_kind": Receipt.Kind.ENTITLEMENT.value,
+        "decision_kind": Receipt.Kind.DECISION.value,
+        "grant_reason": _GRANT_REASON,
+        "rule_hash": rule_hash(version.rule),
+        "engine": ENGINE_VERSION,
     }
     with bound_cursor() as cursor:
         cursor.execute(sql, params)
@@ -467,6 +538,7 @@ def _entitlements_rebase(*, version: PolicyVersion, enterprise_ids: Sequence[int
         batch_size=2000,
     )
     EntitlementTransition.objects.bulk_create(transitions, batch_size=2000)
+    _transition_receipts(list(zip(rows, transitions, strict=True)), now)
     return len(rows)
 
 
@@ -638,6 +710,7 @@ def entitlements_reconcile(*, version_id: int) -> dict[str, int]:
         EntitlementTransition.objects.bulk_create(transitions, batch_size=2000)
         if notices:
             notices_issue(items=notices)
+        _transition_receipts(list(zip(rows, transitions, strict=True)), now)
         if specs:
             notifications_create_bulk(items=specs)
     return counts
@@ -731,7 +804,7 @@ def _move(
     locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
     previous = status_move(locked, to=to, allowed=allowed or _ALLOWED[to], **fields)
     now = timezone.now()
-    EntitlementTransition.objects.create(
+    transition = EntitlementTransition.objects.create(
         entitlement=locked,
         from_status=previous,
         to_status=to,
@@ -741,6 +814,7 @@ def _move(
         reason=reason,
         at=now,
     )
+    _transition_receipts([(locked, transition)], now)
 
     # One notice per step taken: a second objection round or review gets its own.
     step = EntitlementTransition.objects.filter(entitlement=locked, to_status=to).count()

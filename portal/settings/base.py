@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "portal.applications",
     "portal.follows",
     "portal.corrections",
+    "portal.receipts",
+    "portal.recall",
     "matching",
     "policies",
     "frontend",

@@ -38,11 +38,13 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from matching.core.receipt import ENGINE_VERSION, rule_hash
 from portal.accounts.roles import Role
 from portal.accounts.services import api_key_create
 from portal.enterprises.models import FeedImport
 from portal.entitlements.models import Entitlement
 from portal.notifications.models import Delivery
+from portal.receipts.models import Receipt
 from tests.applications.support import apply_policy, decide, full_files
 from tests.enterprises.factories import QualificationFactory, SiteFactory, StaffUserFactory
 from tests.notifications.factories import NotificationFactory
@@ -161,6 +163,17 @@ def world(alice, charlie, settings, tmp_path) -> dict[str, Any]:
     correction = corrections.correction_submit(
         enterprise=enterprise, by=alice, fact="employees", value="180", files=[pdf()]
     )
+    receipt = Receipt.objects.create(
+        kind=Receipt.Kind.DECISION,
+        enterprise=enterprise,
+        policy_version=exempt,
+        outcome="eligible",
+        verified=True,
+        rule_hash=rule_hash(exempt.rule),
+        engine_version=ENGINE_VERSION,
+        facts={"employees": {"label": "从业人员", "value": "150人", "source": "statistics", "as_of": "2025-12-31"}},
+        at=timezone.now(),
+    )
     missing = 987654321
     return {
         "alice": alice,
@@ -186,6 +199,7 @@ def world(alice, charlie, settings, tmp_path) -> dict[str, Any]:
             "sites": [site.pk, missing],
             "qualifications": [qualification.pk, missing],
             "corrections": [correction.pk, missing],
+            "receipts": [receipt.pk, missing],
         },
     }
 

@@ -338,3 +338,39 @@ def test_decisions_and_assignments_are_in_the_audit_trail(alice, stats_officer) 
     actions = list(AuditEvent.objects.order_by("id").values_list("action", "actor_name"))
     assert any(action.startswith("departmentassignment.") for action, _ in actions)
     assert ("correctionrequest.status", "stats_officer") in actions
+
+
+def test_an_accepted_correction_lists_the_past_decision_it_reverses_for_recall(
+    alice, stats_officer, celery_eager, django_capture_on_commit_callbacks
+) -> None:
+    from matching.services import match_profiles_refresh, policy_version_match
+    from portal.entitlements.models import Entitlement
+    from portal.recall.models import Correction, RecallItem
+    from tests.policies.factories import PolicyVersionFactory
+
+    # 150 staff (统计局): entitled to a 免申即享 benefit for firms of at most 160.
+    match_profiles_refresh()
+    version = PolicyVersionFactory(published=True, mode="exempt", rule={"fact": "employees", "op": "lte", "value": 160})
+    policy_version_match(version_id=version.pk)
+    entitlement = Entitlement.objects.get(enterprise=alice.enterprise, policy_version=version)
+    correction = _submit(alice, value="180")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.correction_accept(correction=correction, by=stats_officer)
+
+    listed = Correction.objects.get(kind="fact")
+    assert (listed.enterprise_ids, listed.facts, listed.by_id) == (
+        [alice.enterprise_id],
+        ["employees"],
+        stats_officer.pk,
+    )
+    item = RecallItem.objects.get(correction=listed)
+    assert (item.kind, item.enterprise_id, item.entitlement_id, item.status) == (
+        "recovery",
+        alice.enterprise_id,
+        entitlement.pk,
+        "pending",
+    )
+    assert item.old_receipt is not None and item.old_receipt.outcome == "eligible"
+    # Nothing is clawed back by the recall itself.
+    assert Entitlement.objects.get(pk=entitlement.pk).status != "revoked"

@@ -12,6 +12,7 @@ from policies.models import PreviewRun
 from portal.accounts.roles import Role
 from portal.enterprises.models import FeedImport
 from portal.notices.models import DecisionNotice
+from portal.receipts.models import Receipt
 from tests.enterprises.factories import EnterpriseUserFactory, StaffUserFactory
 from tests.frontend.support import exempt_policy, match, published_policy, software_enterprise
 from tests.policies.factories import GoldenCaseFactory, PolicyVersionFactory
@@ -94,10 +95,15 @@ def test_workspace_pages(client) -> None:
     client.force_login(user)
     notice = DecisionNotice.objects.filter(enterprise=user.enterprise).first()
     assert notice is not None  # the decisions of the match: 享受 or 需补充
-    for page in ("", "profile/", "sites/", "inbox/", "notices/", f"notices/{notice.number}/"):
+    for page in ("", "profile/", "sites/", "inbox/", "notices/", f"notices/{notice.number}/", "receipts/"):
         response = client.get(f"/enterprises/{user.enterprise.credit_code}/{page}")
         assert response.status_code == 200, page
         assert_accessible(response.content.decode())
+    receipt = Receipt.objects.filter(enterprise=user.enterprise).first()
+    assert receipt is not None
+    response = client.get(f"/receipts/{receipt.pk}/")
+    assert response.status_code == 200
+    assert_accessible(response.content.decode())
 
 
 def test_console_pages(client) -> None:
@@ -134,6 +140,7 @@ def test_console_pages(client) -> None:
         "/console/deliveries/",
         "/console/notices/",
         "/console/notices/?q=%3Cb%3E&kind=refused",
+        "/console/recall/",
         f"/console/versions/{draft.pk}/",
         f"/console/versions/{draft.pk}/golden/new/",
         f"/console/golden/{case.pk}/edit/",

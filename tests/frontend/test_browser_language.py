@@ -146,6 +146,7 @@ def test_main_pages_show_no_english(page, live_server, screenshot, celery_eager)
     for path, name in [
         ("/workspace/", "workspace"),
         (f"/enterprises/{enterprise.credit_code}/profile/", "profile"),
+        (f"/enterprises/{enterprise.credit_code}/receipts/", "receipts"),
         (f"/policies/{policy.policy_id}/", "policy-mine"),
         (f"/enterprises/{enterprise.credit_code}/notices/", "notices"),
         (f"/enterprises/{enterprise.credit_code}/notices/{notice.number}/", "notice"),
@@ -168,6 +169,7 @@ def test_main_pages_show_no_english(page, live_server, screenshot, celery_eager)
         ("/console/applications/", "applications"),
         ("/console/notices/", "console-notices"),
         (f"/console/notices/{notice.number}/", "console-notice"),
+        ("/console/recall/", "recall"),
     ]:
         visit(path, name, "shenhe")
     # A bad rule and missing fields: the messages a page shows name 第1个条件, never rule.all[0].

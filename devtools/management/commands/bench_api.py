@@ -183,8 +183,8 @@ class Command(BaseCommand):
             return {"reused": True, "match_records": MatchRecord.objects.count()}
         with connection.cursor() as cursor:
             cursor.execute(
-                "TRUNCATE policies_policy, matching_matchrun, enterprises_enterprise, matching_matchprofile "
-                "RESTART IDENTITY CASCADE"
+                "TRUNCATE policies_policy, matching_matchrun, enterprises_enterprise, matching_matchprofile, "
+                "receipts_receipt RESTART IDENTITY CASCADE"  # receipts: no database foreign keys to cascade along
             )
         started = time.perf_counter()
         rows = benchdata.build_district(n)
