@@ -71,7 +71,7 @@ def invariant_counts() -> dict[str, int]:
             Q(outcome=MatchOutcome.ELIGIBLE) | Q(outcome=MatchOutcome.NEEDS_INFO), explanation__isnull=True
         ).count(),
         "undecided_entitlements": Entitlement.objects.exclude(
-            status__in=(Entitlement.Status.REVOKED, Entitlement.Status.PENDING_REVIEW)
+            status__in=(Entitlement.Status.REVOKED, Entitlement.Status.PENDING_REVIEW, Entitlement.Status.EXCLUDED)
         )
         .exclude(status=Entitlement.Status.DISBURSED, recovery_flagged_at__isnull=False)
         .filter(~Exists(current_grant))

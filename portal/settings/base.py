@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "portal.entitlements",
     "portal.applications",
     "portal.follows",
+    "portal.exclusions",
     "matching",
     "policies",
     "frontend",
