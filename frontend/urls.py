@@ -9,6 +9,7 @@ from . import (
     console_data_views,
     console_views,
     follow_views,
+    insight_views,
     views,
     workspace_views,
 )
@@ -123,6 +124,7 @@ urlpatterns = [
     path("console/golden/<int:case_id>/delete/", console_views.golden_delete, name="console_golden_delete"),
     path("console/previews/<int:run_id>/", console_views.preview_run, name="console_preview_run"),
     path("console/dashboard/", console_data_views.dashboard, name="console_dashboard"),
+    path("console/exclusions/", insight_views.exclusion_conflicts, name="console_exclusions"),
     path("console/feeds/", console_data_views.feeds, name="console_feeds"),
     path("console/feeds/<int:import_id>/", console_data_views.feed_detail, name="console_feed"),
     path("console/feeds/<int:import_id>/errors.csv", console_data_views.feed_report_csv, name="console_feed_csv"),
