@@ -20,9 +20,11 @@ from portal.api.exceptions import ApplicationError
 from portal.api.spreadsheets import safe_cell
 from portal.enterprises import services
 from portal.enterprises.selectors import feed_import_get, feed_imports_for_staff, feed_upload_message
+from portal.ops.funnel import funnel_for_staff
 
 from .console_views import staff_required
 from .forms import FeedFileForm
+from .insight_views import funnel_charts
 from .selectors import console_dashboard
 
 if TYPE_CHECKING:
@@ -110,4 +112,9 @@ def feed_report_csv(request: AuthenticatedHttpRequest, import_id: int) -> HttpRe
 @require_GET
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """数据看板: policies, matching activity, chains and zones, delivery success; charts with data tables."""
-    return render(request, "frontend/console/dashboard.html", {"section": "console", "d": console_dashboard()})
+    context = {
+        "section": "console",
+        "d": console_dashboard(),
+        "funnel": funnel_charts(funnel_for_staff(user=request.user)),
+    }
+    return render(request, "frontend/console/dashboard.html", context)

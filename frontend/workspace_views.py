@@ -85,7 +85,8 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
     applied = applied_version_ids(enterprise=enterprise)
     today = timezone.localdate()
     groups: dict[str, list[dict[str, Any]]] = {"enjoy": [], "needs_info": [], "apply": []}
-    for record in enterprise_matches(enterprise=enterprise):
+    records = list(enterprise_matches(enterprise=enterprise))
+    for record in records:
         if record.outcome == "ineligible":
             continue
         outcome = Outcome.from_dict(record.explanation) if record.explanation else None
@@ -106,6 +107,7 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
                 )
             groups["apply"].append(item)
 
+    own_entitlements = list(entitlements_for_enterprise(enterprise=enterprise))
     entitlements = [
         {
             "entitlement": e,
@@ -118,7 +120,7 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
             "timeline": entitlement_timeline(entitlement=e),
             "next_step": entitlement_next_step(entitlement=e),
         }
-        for e in entitlements_for_enterprise(enterprise=enterprise)
+        for e in own_entitlements
     ]
     return render(
         request,
@@ -128,7 +130,12 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
             "dashboard",
             groups=groups,
             entitlements=entitlements,
-            exclusions=exclusion_overview(enterprise=enterprise),
+            exclusions=exclusion_overview(
+                enterprise=enterprise,
+                entitlements=own_entitlements,
+                applications=applied.values(),
+                records=records,
+            ),
             can_act=member,
             applied=list(applied.values()),
             today=today,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Prefetch, QuerySet
 from django.http import Http404
 
-from matching.models import MatchOutcome, MatchRecord
+from matching.models import MatchOutcome
 from policies.models import Mode, PolicyVersion, benefit_period_label
 from portal.accounts.roles import is_staff_user
 from portal.applications.models import Application
@@ -18,6 +19,7 @@ from .models import Entitlement, EntitlementTransition
 from .services import sentence
 
 if TYPE_CHECKING:
+    from matching.models import MatchRecord
     from portal.accounts.models import User
     from portal.enterprises.models import Enterprise
 
@@ -119,38 +121,40 @@ def entitlement_next_step(*, entitlement: Entitlement) -> str:
     return f"已撤销。理由：{sentence(reason)}如有疑问，请联系政策的责任部门。" if reason else "已撤销。"
 
 
-def exclusion_overview(*, enterprise: Enterprise) -> list[dict[str, Any]]:
+def exclusion_overview(
+    *,
+    enterprise: Enterprise,
+    entitlements: Iterable[Entitlement],
+    applications: Iterable[Application],
+    records: Iterable[MatchRecord],
+) -> list[dict[str, Any]]:
     """同一事项不重复享受, for the enterprise's workspace: each set of its benefits that exclude one another
     (shared exclusion group, same period), what it holds in each, and the combination that gives the most
     by the policies' stated 最高金额 (or, when one states no amount, that the choice is the enterprise's).
-    Four queries, whatever the number of policies."""
+
+    From the rows the workspace already loaded (its entitlements, applications and match records on published
+    versions, each with its version); one more query (the claims) only when two benefits share a group.
+    """
     options: dict[int, dict[str, Any]] = {}  # by policy: one option per benefit
 
     def add(version: PolicyVersion, state: str, **extra: Any) -> None:
         if version.exclusion_groups and version.policy_id not in options:
             options[version.policy_id] = {"version": version, "state": state, "entitlement": None, **extra}
 
-    for entitlement in (
-        Entitlement.objects.filter(enterprise=enterprise)
-        .exclude(status=Entitlement.Status.REVOKED)
-        .select_related("policy_version")
-    ):
-        add(entitlement.policy_version, entitlement.get_status_display(), entitlement=entitlement)
-    for application in Application.objects.filter(
-        enterprise=enterprise, status=Application.Status.APPROVED
-    ).select_related("policy_version"):
-        add(application.policy_version, "申报已通过")
-    records = MatchRecord.objects.filter(
-        enterprise=enterprise,
-        policy_version__status=PolicyVersion.Status.PUBLISHED,
-        outcome__in=[MatchOutcome.ELIGIBLE, MatchOutcome.NEEDS_INFO],
-    ).select_related("policy_version")
+    for entitlement in entitlements:
+        if entitlement.status != Entitlement.Status.REVOKED:
+            add(entitlement.policy_version, entitlement.get_status_display(), entitlement=entitlement)
+    for application in applications:
+        if application.status == Application.Status.APPROVED:
+            add(application.policy_version, "申报已通过")
     for record in records:
         version = record.policy_version
         if record.outcome == MatchOutcome.NEEDS_INFO:
             state = "需补充信息"
-        else:
+        elif record.outcome == MatchOutcome.ELIGIBLE:
             state = "符合条件，待部门数据核验" if version.mode == Mode.EXEMPT else "可申报"
+        else:
+            continue
         add(version, state)
     if len(options) < 2:
         return []
