@@ -201,3 +201,26 @@ def _deciding():
     from tests.enterprises.factories import StaffUserFactory
 
     return StaffUserFactory(roles=[Role.DATA_OFFICER])
+
+
+def test_the_nightly_check_counts_benefits_that_bypassed_the_claims(staff_reviewer) -> None:
+    from portal.ops.invariants import invariant_counts
+
+    enterprise = EnterpriseFactory()
+    first, second = exempt("甲补贴（示例）", ["同类"]), exempt("乙补贴（示例）", ["同类"])
+    grant(first, [enterprise.pk])
+    grant(second, [enterprise.pk])
+    assert invariant_counts()["duplicate_exclusive_benefits"] == 0  # the loser is not payable
+    # Groups added to a policy after both were granted: nothing claimed, both payable.
+    Entitlement.objects.filter(policy_id=second.policy_id).update(status=Status.NOTIFIED)
+    assert invariant_counts()["duplicate_exclusive_benefits"] == 1
+    version = apply_policy(title="丙申报（示例）", exclusion_groups=["同类"], benefit_period="once")
+    Application.objects.create(
+        enterprise=enterprise,
+        policy_version=version,
+        status=Application.Status.APPROVED,
+        contact_name="王五",
+        contact_phone="13800000000",
+        submitted_at=timezone.now(),
+    )
+    assert invariant_counts()["duplicate_exclusive_benefits"] == 2
