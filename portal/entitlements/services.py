@@ -37,6 +37,7 @@ from portal.exclusions.services import (
     claims_release,
     claims_take_for_entitlement,
     claims_take_for_entitlements,
+    claims_take_where_free,
     conflict_message,
     holders_by_enterprise,
 )
@@ -479,6 +480,8 @@ def _entitlements_rebase(*, version: PolicyVersion, enterprise_ids: Sequence[int
         batch_size=2000,
     )
     EntitlementTransition.objects.bulk_create(transitions, batch_size=2000)
+    # A corrected version may name exclusion groups: the standing entitlements claim what is free.
+    claims_take_where_free(version=version, entitlements=[(row.pk, row.enterprise_id) for row in rows])
     return len(rows)
 
 

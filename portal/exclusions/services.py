@@ -76,6 +76,20 @@ def claims_take_for_entitlements(
     return {e: holders.get(enterprise, []) for e, enterprise in losers.items()}
 
 
+def claims_take_where_free(*, version: PolicyVersion, entitlements: Sequence[tuple[int, int]]) -> None:
+    """Claim `version`'s groups for entitlements that already stand (rebased on a version that names groups
+    its predecessor did not): whatever is free is taken, nothing is set aside. A group another benefit holds
+    stays with it; check_invariants counts such a pair (duplicate_exclusive_benefits) for staff."""
+    if not version.exclusion_groups or not entitlements:
+        return
+    rows = [
+        claim
+        for entitlement_id, enterprise_id in sorted(entitlements, key=lambda pair: pair[1])
+        for claim in _claims(version, enterprise_id, entitlement_id=entitlement_id)
+    ]
+    ExclusionClaim.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
+
+
 def holders_by_enterprise(*, version: PolicyVersion, enterprise_ids: Sequence[int]) -> dict[int, list[ExclusionClaim]]:
     """The claims other benefits hold on `version`'s groups for its period, by enterprise."""
     found: dict[int, list[ExclusionClaim]] = {}

@@ -6,6 +6,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from policies.models import PolicyVersion
 from portal.api.exceptions import ApplicationError
 from portal.applications.models import Application
 from portal.applications.services import application_approve
@@ -224,3 +225,19 @@ def test_the_nightly_check_counts_benefits_that_bypassed_the_claims(staff_review
         submitted_at=timezone.now(),
     )
     assert invariant_counts()["duplicate_exclusive_benefits"] == 2
+
+
+def test_a_corrected_version_that_adds_groups_claims_them_for_standing_entitlements() -> None:
+    enterprise, other = EnterpriseFactory(), EnterpriseFactory()
+    v1 = exempt("甲补贴（示例）", [])
+    grant(v1, [enterprise.pk, other.pk])
+    holder = exempt("乙补贴（示例）", ["同类"])
+    grant(holder, [other.pk])
+    PolicyVersion.objects.filter(pk=v1.pk).update(status="retired")
+    v2 = PolicyVersionFactory(
+        policy=v1.policy, number=2, published=True, mode="exempt", rule=dict(RULE), exclusion_groups=["同类"]
+    )
+    with transaction.atomic():
+        services._entitlements_rebase(version=v2, enterprise_ids=[enterprise.pk, other.pk])
+    claims = dict(ExclusionClaim.objects.values_list("enterprise_id", "policy_id"))
+    assert claims == {enterprise.pk: v1.policy_id, other.pk: holder.policy_id}  # the held one stays held
