@@ -116,3 +116,28 @@ def test_the_console_lists_the_conflicts_for_staff_only(client, staff_reviewer, 
     assert "同类（一次性）" in page and enterprise.name in page and "与「甲补贴（示例）」同属一类事项" in page
     assert list(Entitlement.objects.values_list("pk", "status")) == before
     assert PolicyVersion.objects.count() == 2
+
+
+def test_the_console_application_page_warns_and_the_approval_is_refused(client, staff_reviewer) -> None:
+    from portal.applications.models import Application
+    from tests.applications.support import apply_policy
+    from tests.enterprises.factories import EnterpriseFactory
+
+    enterprise = EnterpriseFactory()
+    grant(exempt("甲补贴（示例）", ["同类"]), [enterprise.pk])
+    version = apply_policy(title="乙申报（示例）", exclusion_groups=["同类"])
+    application = Application.objects.create(
+        enterprise=enterprise,
+        policy_version=version,
+        status=Application.Status.ACCEPTED,
+        contact_name="王五",
+        contact_phone="13800000000",
+        submitted_at=timezone.now(),
+    )
+    client.force_login(staff_reviewer)
+    page = client.get(f"/console/applications/{application.pk}/").content.decode()
+    assert 'id="exclusion-conflict"' in page and "与「甲补贴（示例）」同属一类事项，不重复享受" in page
+    response = client.post(f"/console/applications/{application.pk}/approve/", {"text": ""}, follow=True)
+    assert "不能再通过本项申报" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == Application.Status.ACCEPTED and not application.transitions.exists()
