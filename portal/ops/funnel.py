@@ -251,6 +251,20 @@ def unbenefited(
         _annotated(records)
         .filter(entitlement_granted=False, approved=False, entitlement_excluded=False)
         .select_related("enterprise", "policy_version")
+        .only(
+            "enterprise_id",
+            "policy_version_id",
+            "outcome",
+            "verified",
+            "decided_at",
+            "enterprise__name",
+            "enterprise__credit_code",
+            "policy_version__policy_id",
+            "policy_version__title",
+            "policy_version__mode",
+            "policy_version__application_end",
+            "policy_version__contact_name",
+        )
         .order_by("policy_version__policy_id", "enterprise__name", "enterprise_id")
     )
     return list(queryset[:limit] if limit else queryset)
