@@ -28,6 +28,7 @@ from portal.applications.api.serializers import files_from_request
 from portal.applications.http import attachment_response
 from portal.applications.models import Application
 from portal.enterprises.models import Enterprise
+from portal.exclusions.selectors import exclusion_conflict_note
 
 from .application_forms import ApplicationForm
 from .console_views import staff_required
@@ -297,6 +298,9 @@ def console_application(request: AuthenticatedHttpRequest, application_id: int) 
         "application": application,
         **_personal(request, application),
         "outcome": _outcome(application.enterprise, application.policy_version),
+        "exclusion_note": exclusion_conflict_note(
+            version=application.policy_version, enterprise_id=application.enterprise_id
+        ),
     }
     return render(request, "frontend/console/application.html", context)
 

@@ -21,9 +21,11 @@ from portal.api.spreadsheets import safe_cell
 from portal.corrections import selectors as correction_selectors
 from portal.enterprises import services
 from portal.enterprises.selectors import feed_import_get, feed_imports_for_staff, feed_upload_message
+from portal.ops.funnel import funnel_for_staff
 
 from .console_views import staff_required
 from .forms import FeedFileForm
+from .insight_views import funnel_charts
 from .selectors import console_dashboard
 
 if TYPE_CHECKING:
@@ -111,7 +113,11 @@ def feed_report_csv(request: AuthenticatedHttpRequest, import_id: int) -> HttpRe
 @require_GET
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """数据看板: policies, matching activity, chains and zones, delivery success; charts with data tables."""
-    context: dict[str, Any] = {"section": "console", "d": console_dashboard()}
+    context: dict[str, Any] = {
+        "section": "console",
+        "d": console_dashboard(),
+        "funnel": funnel_charts(funnel_for_staff(user=request.user)),
+    }
     if correction_selectors.departments_of(user=request.user) != []:
         # 数据纠错 past their due date in the queues this user works (count and the oldest first).
         overdue = correction_selectors.overdue_for_staff(user=request.user).order_by("due_on", "id")

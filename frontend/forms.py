@@ -362,6 +362,13 @@ class PolicyContentForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
+    exclusion_groups = forms.CharField(
+        label="互斥事项组（同一事项不重复享受）",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="每行一个组名，如“研发投入奖补”。同组政策，同一企业同一兑现期只能享受其中一项；不填则不限",
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # 一次性, or a year around now; a version's own (older) year stays selectable.
@@ -378,10 +385,15 @@ class PolicyContentForm(forms.Form):
     def clean_materials(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data.get("materials", "").splitlines() if line.strip()]
 
+    def clean_exclusion_groups(self) -> list[str]:
+        lines = self.cleaned_data.get("exclusion_groups", "").splitlines()
+        return [line.strip() for line in lines if line.strip()]
+
     @classmethod
     def initial_from(cls, version: PolicyVersion) -> dict[str, Any]:
         initial = {name: getattr(version, name) for name in cls.base_fields}
         initial["materials"] = "\n".join(version.materials or [])
+        initial["exclusion_groups"] = "\n".join(version.exclusion_groups or [])
         return initial
 
 

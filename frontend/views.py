@@ -141,6 +141,7 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
         "today": timezone.localdate(),
         "exempt": version.mode == Mode.EXEMPT,
         "mine": _enterprise_outcome(request.user, version),
+        "exclusion_peers": policy_selectors.exclusion_peers(version=version),
         "section": "policies",
     }
     mine = context["mine"]

@@ -39,6 +39,7 @@ from portal.entitlements.selectors import (
     entitlement_next_step,
     entitlement_timeline,
     entitlements_for_enterprise,
+    exclusion_overview,
 )
 from portal.notices.selectors import notice_numbers_by_key
 from portal.notifications.selectors import notification_get, notification_list, notification_unread_count
@@ -87,7 +88,8 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
     applied = applied_version_ids(enterprise=enterprise)
     today = timezone.localdate()
     groups: dict[str, list[dict[str, Any]]] = {"enjoy": [], "needs_info": [], "apply": []}
-    for record in enterprise_matches(enterprise=enterprise):
+    records = list(enterprise_matches(enterprise=enterprise))
+    for record in records:
         if record.outcome == "ineligible":
             continue
         outcome = Outcome.from_dict(record.explanation) if record.explanation else None
@@ -141,6 +143,12 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
             "dashboard",
             groups=groups,
             entitlements=entitlements,
+            exclusions=exclusion_overview(
+                enterprise=enterprise,
+                entitlements=entitlement_rows,
+                applications=applied.values(),
+                records=records,
+            ),
             can_act=member,
             applied=list(applied.values()),
             today=today,
@@ -154,15 +162,19 @@ def dashboard(request: AuthenticatedHttpRequest, credit_code: str) -> HttpRespon
 def entitlement_action(
     request: AuthenticatedHttpRequest, credit_code: str, entitlement_id: int, action: str
 ) -> HttpResponse:
-    """Confirm (确认) or object to (提出异议) a 免申即享 entitlement; only the enterprise's own users."""
+    """Confirm (确认), object to (提出异议) or choose (改为享受本项, 同一事项不重复享受) a 免申即享
+    entitlement; only the enterprise's own users."""
     enterprise = _enterprise(request, credit_code)
     entitlement = entitlement_get_for_user(user=request.user, enterprise=enterprise, entitlement_id=entitlement_id)
-    if action not in ("confirm", "object"):
+    if action not in ("confirm", "object", "choose"):
         raise Http404
     try:
         if action == "confirm":
             entitlement_services.entitlement_confirm(entitlement=entitlement, by=request.user)
             messages.success(request, "已确认，工作人员将尽快办理兑现。")
+        elif action == "choose":
+            entitlement_services.entitlement_choose(entitlement=entitlement, by=request.user)
+            messages.success(request, "已改为享受本项并确认；同组的另一项不再享受。")
         else:
             entitlement_services.entitlement_object(
                 entitlement=entitlement, by=request.user, reason=request.POST.get("reason", "")

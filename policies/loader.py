@@ -51,6 +51,7 @@ _ENTRY_KEYS = frozenset(
         "effective_from",
         "effective_to",
         "chains",
+        "exclusion_groups",
         "rule",
         "golden_cases",
         "benefit_period",
@@ -156,6 +157,8 @@ def _parse_entry(raw: Any) -> Entry:
     fields["effective_from"] = _date(raw.get("effective_from"), "effective_from")
     fields["effective_to"] = _date(raw.get("effective_to"), "effective_to", required=False)
     fields["chains"] = raw.get("chains") or []
+    # 同一事项不重复享受: the entry's 互斥事项组 (none unless it names them; checked with the version).
+    fields["exclusion_groups"] = raw.get("exclusion_groups") or []
     # 一次性 unless the entry states the year its (annual) benefit is for.
     period = raw.get("benefit_period", "once")
     if not isinstance(period, str) or not re.fullmatch(r"once|20[0-9]{2}", period):

@@ -122,6 +122,9 @@ class PolicyVersion(models.Model):
     effective_from = models.DateField("生效日期")
     effective_to = models.DateField("失效日期", null=True, blank=True)
     chains = models.JSONField("产业链标签", default=list, blank=True)
+    # 同一事项不重复享受: names of the exclusion groups (互斥事项组) this version belongs to. Within one
+    # group an enterprise holds at most one payable benefit per 兑现期 (portal.exclusions holds the claims).
+    exclusion_groups = models.JSONField("互斥事项组", default=list, blank=True)
     rule = models.JSONField("匹配规则")
 
     author = models.ForeignKey(
@@ -190,6 +193,10 @@ class PolicyVersion(models.Model):
 
     def in_effect_on(self, day: date) -> bool:
         return dates_in_effect(self.effective_from, self.effective_to, day)
+
+
+EXCLUSION_GROUP_MAX_LENGTH = 40
+EXCLUSION_GROUPS_MAX = 5
 
 
 def dates_in_effect(effective_from: date, effective_to: date | None, day: date) -> bool:

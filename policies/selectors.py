@@ -531,3 +531,20 @@ def eligibility_check(*, profile: EnterpriseProfile, on: date | None = None) -> 
     ]
     results.sort(key=lambda r: (_STATUS_ORDER.get(r.outcome.status, 9), r.version.policy_id))
     return results
+
+
+def exclusion_peers(*, version: PolicyVersion) -> list[tuple[str, list[PolicyVersion]]]:
+    """同一事项不重复享受: each exclusion group of `version` with the other published policies in it (one query)."""
+    groups = list(version.exclusion_groups or [])
+    if not groups:
+        return []
+    any_group = Q()
+    for group in groups:
+        any_group |= Q(exclusion_groups__contains=[group])
+    peers = list(
+        PolicyVersion.objects.filter(any_group, status=PolicyVersion.Status.PUBLISHED)
+        .exclude(policy_id=version.policy_id)
+        .only("id", "policy_id", "title", "exclusion_groups", "amount_max_wan", "benefit_period", "mode")
+        .order_by("title")
+    )
+    return [(group, [peer for peer in peers if group in peer.exclusion_groups]) for group in groups]

@@ -39,7 +39,16 @@ from portal.jobs import job_claim, job_fail, job_finish, job_progress, job_sweep
 
 from . import tasks
 from .golden import GoldenInput, GoldenProfileError, golden_check, golden_check_cases, golden_profile
-from .models import GoldenCase, Mode, Policy, PolicyTransition, PolicyVersion, PreviewRun
+from .models import (
+    EXCLUSION_GROUP_MAX_LENGTH,
+    EXCLUSION_GROUPS_MAX,
+    GoldenCase,
+    Mode,
+    Policy,
+    PolicyTransition,
+    PolicyVersion,
+    PreviewRun,
+)
 from .selectors import policy_preview
 
 if TYPE_CHECKING:
@@ -75,6 +84,7 @@ CONTENT_FIELDS: tuple[str, ...] = (
     "effective_from",
     "effective_to",
     "chains",
+    "exclusion_groups",
     "rule",
 )
 GOLDEN_FIELDS: tuple[str, ...] = ("name", "profile", "expected", "on")
@@ -102,6 +112,27 @@ def validate_policy_rule(rule: Any) -> None:
         raise rule_validation_error(error) from error
 
 
+def normalise_exclusion_groups(groups: list[str]) -> list[str]:
+    """Group names stripped, blanks and repeats dropped, in the author's order."""
+    return list(dict.fromkeys(name.strip() for name in groups if name.strip()))
+
+
+def exclusion_groups_error(groups: Any) -> ValidationError | None:
+    """Why `groups` is not a valid list of 互斥事项组 names (None when it is)."""
+    if not isinstance(groups, list) or any(not isinstance(name, str) for name in groups):
+        return ValidationError("互斥事项组应为文字的列表", code="invalid_exclusion_groups")
+    names = normalise_exclusion_groups(groups)
+    if len(names) > EXCLUSION_GROUPS_MAX:
+        return ValidationError(f"互斥事项组最多{EXCLUSION_GROUPS_MAX}个", code="too_many_exclusion_groups")
+    too_long = [name for name in names if len(name) > EXCLUSION_GROUP_MAX_LENGTH]
+    if too_long:
+        return ValidationError(
+            f"互斥事项组名称不能超过{EXCLUSION_GROUP_MAX_LENGTH}个字：{too_long[0][:20]}…",
+            code="exclusion_group_too_long",
+        )
+    return None
+
+
 def _validate_version(version: PolicyVersion) -> None:
     errors: dict[str, list[ValidationError]] = {}
     if not isinstance(version.chains, list) or any(chain not in INDUSTRY_CHAINS for chain in version.chains):
@@ -110,6 +141,11 @@ def _validate_version(version: PolicyVersion) -> None:
         not isinstance(item, str) or not item.strip() for item in version.materials
     ):
         errors["materials"] = [ValidationError("申报材料应为非空文字的列表", code="invalid_materials")]
+    groups_error = exclusion_groups_error(version.exclusion_groups)
+    if groups_error:
+        errors["exclusion_groups"] = [groups_error]
+    else:
+        version.exclusion_groups = normalise_exclusion_groups(version.exclusion_groups)
     if version.effective_to and version.effective_from and version.effective_to < version.effective_from:
         errors["effective_to"] = [ValidationError("失效日期不能早于生效日期", code="invalid_period")]
     if version.application_start and version.application_end and version.application_end < version.application_start:

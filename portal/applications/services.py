@@ -29,6 +29,7 @@ from policies.selectors import policy_in_effect
 from portal.accounts.permissions import require_deciding_staff, require_enterprise_member, require_reason
 from portal.accounts.roles import DECIDING_ROLES
 from portal.api.exceptions import ApplicationError
+from portal.exclusions.services import claims_take_for_application
 from portal.lifecycle import ActorRole, actor_role, status_move
 from portal.notices.models import DecisionNotice
 from portal.notices.services import NoticeSpec, notices_issue
@@ -472,7 +473,12 @@ def application_accept(*, application: Application, by: User, note: str = "") ->
 @transaction.atomic
 def application_approve(*, application: Application, by: User, note: str = "") -> Application:
     require_deciding_staff(by)
-    return _move(application=application, to=Status.APPROVED, by=by, note=_optional_note(note) or "审核通过")
+    approved = _move(application=application, to=Status.APPROVED, by=by, note=_optional_note(note) or "审核通过")
+    # 同一事项不重复享受: the approval takes the version's exclusion groups, or is refused (all rolled back).
+    claims_take_for_application(
+        version=approved.policy_version, enterprise_id=approved.enterprise_id, application_id=approved.pk
+    )
+    return approved
 
 
 @transaction.atomic

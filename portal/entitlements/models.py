@@ -30,6 +30,9 @@ class Entitlement(models.Model):
         REVOKED = "revoked", "已撤销"
         # A newer version of the policy no longer finds the enterprise eligible: staff decide.
         PENDING_REVIEW = "pending_review", "待复核"
+        # 同一事项不重复享受: another benefit of the same exclusion group holds the period (never payable;
+        # the enterprise may choose this one instead while the other is not yet paid).
+        EXCLUDED = "excluded", "同类不重复享受"
 
     enterprise = models.ForeignKey("enterprises.Enterprise", on_delete=models.CASCADE, related_name="entitlements")
     policy = models.ForeignKey("policies.Policy", on_delete=models.PROTECT, related_name="entitlements")
@@ -43,6 +46,8 @@ class Entitlement(models.Model):
     objection_reason = models.TextField("异议理由", blank=True, default="")
     resolution = models.TextField("处理意见", blank=True, default="")
     revoke_reason = models.TextField("撤销理由", blank=True, default="")
+    # Why the entitlement is 同类不重复享受: 与「X」同属一类事项，不重复享受.
+    exclusion_note = models.CharField("不重复享受说明", max_length=300, blank=True, default="", db_default="")
     # A newer version that did NOT find the enterprise eligible, and its explanation (null when it stored
     # none: an ineligible decision without a record is evaluated when the review is opened).
     review_version = models.ForeignKey(
@@ -79,6 +84,7 @@ class Entitlement(models.Model):
                         "disbursed",
                         "revoked",
                         "pending_review",
+                        "excluded",
                     ]
                 ),
                 name="entitlement_status",

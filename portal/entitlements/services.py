@@ -34,6 +34,14 @@ from portal.api.exceptions import ApplicationError
 from portal.db import bound_cursor
 from portal.enterprises.models import Enterprise
 from portal.enterprises.selectors import enterprise_profiles_by_id
+from portal.exclusions.services import (
+    claims_release,
+    claims_take_for_entitlement,
+    claims_take_for_entitlements,
+    claims_take_where_free,
+    conflict_message,
+    holders_by_enterprise,
+)
 from portal.lifecycle import actor_role, status_move
 from portal.notices.models import DecisionNotice
 from portal.notices.services import NoticeSpec, notices_issue
@@ -161,6 +169,8 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
         ]
         granted_ids = list(dict.fromkeys(c.enterprise_id for c in granted))
         created = _entitlements_create(version=version, enterprise_ids=granted_ids)
+        # 同一事项不重复享受: a new entitlement whose exclusion group is already held is set aside.
+        excluded = _entitlements_exclude_losers(version=version, enterprise_ids=created)
         # Already entitled to this benefit under an earlier version: the entitlement now rests on
         # this version's decision; the enterprise's situation did not change, so no push.
         created_set = set(created)
@@ -169,7 +179,8 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
             # Rebased entitlements (and new ones on SQLite, whose insert carries none) take this decision's
             # explanation here, in the decision's own transaction.
             entitlement_explanations_sync(version_id=version.pk, enterprise_ids=granted_ids)
-        notices += _granted_notices(version, created)
+        notices += _granted_notices(version, [e for e in created if e not in excluded])
+        notices += _excluded_notices(version, excluded)
         specs += [
             NotificationSpec(
                 enterprise_id,
@@ -184,6 +195,23 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
                 payload={"policy_version_id": version.pk},
             )
             for enterprise_id in created
+            if enterprise_id not in excluded
+        ]
+        specs += [
+            NotificationSpec(
+                enterprise_id,
+                Kind.ENTITLEMENT_UPDATE,
+                _benefit_key(version, Status.EXCLUDED),
+                title=f"同类事项不重复享受：{version.title}",
+                body=sentences(
+                    f"根据相关部门共享的数据，贵企业符合“{version.title}”的条件",
+                    f"但该政策{note}",
+                    "如希望改为享受本项，可在“免申即享兑现”中选择（已兑现的除外）",
+                ),
+                link="/workspace/",
+                payload={"policy_version_id": version.pk},
+            )
+            for enterprise_id, note in excluded.items()
         ]
         # Self-declared eligibility never creates an entitlement: say what to get confirmed.
         specs += [
@@ -284,6 +312,34 @@ def _granted_notices(version: PolicyVersion, enterprise_ids: list[int]) -> list[
             link="/workspace/",
         )
         for enterprise_id in enterprise_ids
+    ]
+
+
+def _excluded_notices(version: PolicyVersion, excluded: dict[int, str]) -> list[NoticeSpec]:
+    """不予享受 notices for new entitlements set aside (同一事项不重复享受): eligible, but the exclusion group
+    is held by another benefit of the enterprise ({enterprise_id: note naming it})."""
+    if not excluded:
+        return []
+    explanations = dict(
+        MatchRecord.objects.filter(policy_version=version, enterprise_id__in=list(excluded)).values_list(
+            "enterprise_id", "explanation"
+        )
+    )
+    return [
+        NoticeSpec(
+            enterprise_id,
+            NoticeKind.REFUSED,
+            _benefit_key(version, Status.EXCLUDED),
+            version.pk,
+            decision=(
+                f"贵企业符合“{version.title}”（{version.benefit_period_label}）的条件，但该政策{note}，"
+                "本项不予重复享受。如希望改为享受本项，可在“免申即享兑现”中选择（已兑现的除外）。"
+            ),
+            reasons=note,
+            explanation=explanations.get(enterprise_id),
+            link="/workspace/",
+        )
+        for enterprise_id, note in excluded.items()
     ]
 
 
@@ -409,6 +465,45 @@ def _transition_receipts(pairs: Sequence[tuple[Entitlement, EntitlementTransitio
     )
 
 
+def _entitlements_exclude_losers(*, version: PolicyVersion, enterprise_ids: Sequence[int]) -> dict[int, str]:
+    """Claim the version's exclusion groups for its new entitlements; those that find a group held by
+    another benefit become 同类不重复享受 (with a transition and the note naming the holder). In the
+    creating transaction. Returns {enterprise_id: note} of the excluded."""
+    if not version.exclusion_groups or not enterprise_ids:
+        return {}
+    pairs = list(
+        Entitlement.objects.filter(
+            policy_id=version.policy_id, period=version.benefit_period, enterprise_id__in=list(enterprise_ids)
+        ).values_list("pk", "enterprise_id")
+    )
+    losers = claims_take_for_entitlements(version=version, entitlements=pairs)
+    if not losers:
+        return {}
+    now = timezone.now()
+    rows = list(Entitlement.objects.filter(pk__in=list(losers)).select_for_update())
+    notes: dict[int, str] = {}
+    transitions = []
+    for row in rows:
+        note = conflict_message(losers[row.pk])
+        notes[row.enterprise_id] = note
+        transitions.append(
+            EntitlementTransition(
+                entitlement_id=row.pk,
+                from_status=row.status,
+                to_status=Status.EXCLUDED,
+                by_role=EntitlementTransition.ByRole.SYSTEM,
+                policy_version=version,
+                reason=note,
+                at=now,
+            )
+        )
+        row.status, row.exclusion_note, row.updated_at = Status.EXCLUDED, note, now
+    Entitlement.objects.bulk_update(rows, ["status", "exclusion_note", "updated_at"], batch_size=2000)
+    EntitlementTransition.objects.bulk_create(transitions, batch_size=2000)
+    _transition_receipts(list(zip(rows, transitions, strict=True)), now)  # 认定依据 of each set-aside
+    return notes
+
+
 def _entitlements_create_postgresql(*, version: PolicyVersion, enterprise_ids: list[int], now: Any) -> list[int]:
     """The same as one set-based statement: INSERT … SELECT FROM unnest(ids) ON CONFLICT DO NOTHING
     RETURNING feeds the transitions' INSERT, so only the rows this statement created get them."""
@@ -486,7 +581,7 @@ def _benefit_entitlements(version: PolicyVersion) -> Any:
 
 def _benefit_entitlements_of(*, policy_id: Any, period: Any) -> Any:
     return Entitlement.objects.filter(policy_id=policy_id, period=period, duplicate_of__isnull=True).exclude(
-        status=Status.REVOKED
+        status__in=(Status.REVOKED, Status.EXCLUDED)
     )
 
 
@@ -539,6 +634,8 @@ def _entitlements_rebase(*, version: PolicyVersion, enterprise_ids: Sequence[int
     )
     EntitlementTransition.objects.bulk_create(transitions, batch_size=2000)
     _transition_receipts(list(zip(rows, transitions, strict=True)), now)
+    # A corrected version may name exclusion groups: the standing entitlements claim what is free.
+    claims_take_where_free(version=version, entitlements=[(row.pk, row.enterprise_id) for row in rows])
     return len(rows)
 
 
@@ -803,6 +900,8 @@ def _move(
 ) -> Entitlement:
     locked = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
     previous = status_move(locked, to=to, allowed=allowed or _ALLOWED[to], **fields)
+    if to in (Status.REVOKED, Status.EXCLUDED):
+        claims_release(entitlement_id=locked.pk)  # the exclusion groups it held are free again
     now = timezone.now()
     transition = EntitlementTransition.objects.create(
         entitlement=locked,
@@ -1015,4 +1114,64 @@ def entitlement_revoke(*, entitlement: Entitlement, by: User, reason: str) -> En
             NoticeKind.REFUSED,
             f"撤销贵企业“{title}”（{entitlement.period_label}）的免申即享兑现记录，不予享受。",
         ),
+    )
+
+
+# The benefit holding a group may be set aside for another of the same group until it is paid.
+SWITCHABLE = (Status.DETERMINED, Status.NOTIFIED, Status.CONFIRMED)
+
+
+@transaction.atomic
+def entitlement_choose(*, entitlement: Entitlement, by: User) -> Entitlement:
+    """同一事项不重复享受: the enterprise pursues this 同类不重复享受 entitlement instead of the benefit
+    that holds its exclusion group(s). That one becomes 同类不重复享受 (its group claims released), this
+    one takes the claims and is confirmed (the enterprise's own choice). Refused when the holder is an
+    approved application or an entitlement already disbursed, objected or under review."""
+    require_enterprise_member(by, entitlement.enterprise_id)
+    locked = Entitlement.objects.select_for_update(of=("self",)).select_related("policy_version").get(pk=entitlement.pk)
+    if locked.status != Status.EXCLUDED:
+        raise ApplicationError("只有“同类不重复享受”的记录可以改选", code="invalid_transition", http_status=409)
+    version = locked.policy_version
+    if version.status != PolicyVersion.Status.PUBLISHED:
+        raise ApplicationError(
+            "该政策已更新或停用，需按现行版本重新认定后才能选择", code="version_not_current", http_status=409
+        )
+    holders = holders_by_enterprise(version=version, enterprise_ids=[locked.enterprise_id]).get(
+        locked.enterprise_id, []
+    )
+    if any(claim.application_id for claim in holders):
+        raise ApplicationError(
+            f"{conflict_message(holders)}：同组政策的申报已审核通过，不能改选", code="exclusive_locked", http_status=409
+        )
+    others = list(
+        Entitlement.objects.select_for_update()
+        .filter(pk__in=sorted({claim.entitlement_id for claim in holders if claim.entitlement_id}))
+        .select_related("policy_version")
+    )
+    fixed = [other for other in others if other.status not in SWITCHABLE]
+    if fixed:
+        raise ApplicationError(
+            f"同组的「{fixed[0].policy_version.title}」{fixed[0].get_status_display()}，不能改选",
+            code="exclusive_locked",
+            http_status=409,
+        )
+    note = f"与「{version.title}」同属一类事项，不重复享受（企业选择享受「{version.title}」）"
+    for other in others:
+        _move(
+            entitlement=other,
+            to=Status.EXCLUDED,
+            by=by,
+            reason=note,
+            allowed=SWITCHABLE,
+            notice=f"贵企业选择享受「{version.title}」。“{other.policy_version.title}”{note}。",
+            exclusion_note=note,
+        )
+    claims_take_for_entitlement(version=version, enterprise_id=locked.enterprise_id, entitlement_id=locked.pk)
+    return _move(
+        entitlement=locked,
+        to=Status.CONFIRMED,
+        by=by,
+        reason="企业选择享受本项并确认（同组其他政策不再享受）",
+        allowed=(Status.EXCLUDED,),
+        exclusion_note="",
     )

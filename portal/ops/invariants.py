@@ -10,15 +10,20 @@ Each count is the number of rows that break one rule; all must be zero:
   enterprise, policy, benefit period) among the payable statuses: the same benefit could be paid twice.
   Rows the per-benefit migration already marked as duplicates (revoked, or listed for 追回) are known
   and not counted again.
+- duplicate_exclusive_benefits: payable entitlements and approved applications beyond the first per
+  (enterprise, exclusion group, period) of their versions (同一事项不重复享受): the claims table prevents
+  them; one could only come from groups added to a policy after both benefits were granted.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from matching.models import MatchOutcome, MatchRecord
+from policies.models import PolicyVersion
+from portal.applications.models import Application
 from portal.entitlements.models import Entitlement
 
 from .models import InvariantCheck
@@ -29,6 +34,7 @@ LABELS: dict[str, str] = {
     "unexplained_records": "无判断依据的符合/待补充匹配记录",
     "undecided_entitlements": "当前判断已不是“符合且已核验”的未撤销兑现记录",
     "duplicate_payable_entitlements": "同一企业同一政策同一兑现期重复的可兑现记录",
+    "duplicate_exclusive_benefits": "同一企业同一互斥事项组同一兑现期重复享受的记录",
 }
 
 
@@ -71,13 +77,42 @@ def invariant_counts() -> dict[str, int]:
             Q(outcome=MatchOutcome.ELIGIBLE) | Q(outcome=MatchOutcome.NEEDS_INFO), explanation__isnull=True
         ).count(),
         "undecided_entitlements": Entitlement.objects.exclude(
-            status__in=(Entitlement.Status.REVOKED, Entitlement.Status.PENDING_REVIEW)
+            status__in=(Entitlement.Status.REVOKED, Entitlement.Status.PENDING_REVIEW, Entitlement.Status.EXCLUDED)
         )
         .exclude(status=Entitlement.Status.DISBURSED, recovery_flagged_at__isnull=False)
         .filter(~Exists(current_grant))
         .count(),
         "duplicate_payable_entitlements": duplicates or 0,
+        "duplicate_exclusive_benefits": _duplicate_exclusive_benefits(),
     }
+
+
+def _duplicate_exclusive_benefits() -> int:
+    """Benefits beyond the first per (enterprise, exclusion group, period): one query over both tables."""
+    entitlement = connection.ops.quote_name(Entitlement._meta.db_table)
+    application = connection.ops.quote_name(Application._meta.db_table)
+    version = connection.ops.quote_name(PolicyVersion._meta.db_table)
+    groups = "jsonb_array_elements_text(v.exclusion_groups)"
+    # Table names from model metadata; every value is a parameter.
+    sql = f"""
+        SELECT COALESCE(SUM(n - 1), 0) FROM (
+            SELECT b.enterprise_id, g.name, v.benefit_period, count(*) AS n
+            FROM (
+                SELECT enterprise_id, policy_version_id FROM {entitlement}
+                WHERE status = ANY(%(payable)s) AND duplicate_of_id IS NULL
+                UNION ALL
+                SELECT enterprise_id, policy_version_id FROM {application} WHERE status = %(approved)s
+            ) b
+            JOIN {version} v ON v.id = b.policy_version_id
+            CROSS JOIN LATERAL {groups} AS g(name)
+            GROUP BY b.enterprise_id, g.name, v.benefit_period HAVING count(*) > 1
+        ) d
+    """  # noqa: S608
+    if connection.vendor != "postgresql":
+        return 0  # SQLite (`make run` without PostgreSQL) has no LATERAL; the claims' unique key holds there
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"payable": [str(s) for s in payable_statuses()], "approved": "approved"})
+        return int(cursor.fetchone()[0])
 
 
 def invariants_check() -> InvariantCheck:

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "portal.corrections",
     "portal.receipts",
     "portal.recall",
+    "portal.exclusions",
     "matching",
     "policies",
     "frontend",

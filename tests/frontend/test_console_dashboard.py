@@ -86,7 +86,9 @@ def test_dashboard_figures(client, staff_auditor, data) -> None:
     }
     assert 'id="total-published">3<' in html and 'id="total-eligible">4<' in html
     assert 'id="total-success">75.0%<' in html  # 3 sent of 4 finished
-    assert html.count('class="chart-bars" role="img"') == 6
+    # Six charts of the figures above, two of the 应享未享 funnel (tests/ops/test_funnel.py checks its figures).
+    assert html.count('class="chart-bars" role="img"') == 8
+    assert table(html, "符合条件 → 已告知 → 已办理 → 已认定 → 已兑现")["符合条件"] == ["4"]
 
 
 def test_weekly_buckets_follow_local_weeks(staff_auditor, data) -> None:
@@ -108,7 +110,8 @@ def test_dashboard_query_ceiling(client, staff_auditor, data, django_assert_max_
         PolicyVersionFactory(published=True, chains=["ngit"])
         SiteFactory()
 
-    with django_assert_max_num_queries(13):  # 8 for the figures, 1 for the latest check, 4 for session, user, roles
+    # 8 for the figures, 1 for the latest check, 4 for session, user, roles, 3 for the 应享未享 funnel
+    with django_assert_max_num_queries(16):
         assert client.get("/console/dashboard/").status_code == 200
 
 

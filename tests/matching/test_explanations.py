@@ -274,6 +274,7 @@ def test_check_invariants_counts_each_broken_rule_and_exits_non_zero(capsys) -> 
         "unexplained_records": 1,
         "undecided_entitlements": 1,  # the second version's confirmed one; the revoked one is closed
         "duplicate_payable_entitlements": 1,
+        "duplicate_exclusive_benefits": 0,  # no exclusion groups here (tests/exclusions)
     }
     out = capsys.readouterr()
     assert "同一企业同一政策同一兑现期重复的可兑现记录（duplicate_payable_entitlements）：1" in out.out
