@@ -15,7 +15,9 @@ from portal.accounts.roles import Role
 from portal.corrections.models import CorrectionRequest
 from portal.corrections.services import department_assign
 from portal.enterprises.models import Enterprise
+from portal.notices.models import DecisionNotice
 from portal.notifications.models import Notification
+from portal.receipts.models import Receipt
 from tests.corrections.support import PDF_BYTES
 from tests.enterprises.factories import EnterpriseUserFactory, StaffUserFactory
 from tests.frontend.support import match, published_policy, software_enterprise
@@ -113,7 +115,19 @@ def test_flag_accept_changes_the_match_then_a_rejection(
         timeout=60,
     )
 
+    # The decision's receipt (认定依据) changed with it: a new one rests on 180 people from 统计局.
+    latest = (
+        Receipt.objects.filter(enterprise=enterprise, policy_version=version, kind=Receipt.Kind.DECISION)
+        .order_by("at", "id")
+        .last()
+    )
+    assert latest is not None and latest.outcome == "eligible" and latest.previous_outcome != "eligible"
+    assert latest.facts["employees"]["source"] == "statistics" and "180" in latest.facts["employees"]["value"]
+
     login(page, live_server, "jiucuo-qiye")
+    page.goto(f"{live_server.url}/receipts/{latest.pk}/")
+    expect(page.locator("main")).to_contain_text("180")
+    screenshot("receipt-after-correction")
     page.goto(f"{live_server.url}/enterprises/{enterprise.credit_code}/")
     expect(page.get_by_text("软件企业扩岗补贴（示例）").first).to_be_visible()
     page.goto(f"{live_server.url}/enterprises/{enterprise.credit_code}/inbox/")
@@ -181,4 +195,11 @@ def test_the_verify_push_leads_to_an_online_verification(
     assert enterprise.fact_source("industry_code") == "market_regulation"
     # Verified now: the 免申即享 policy grants the benefit (the eager worker re-decided at once).
     assert Notification.objects.filter(enterprise=enterprise, kind="exempt_granted").exists()
+    # …with its 决定通知书 (享受), which the enterprise reads in its workspace.
+    notice = DecisionNotice.objects.get(enterprise=enterprise, kind=DecisionNotice.Kind.GRANTED)
+    logout(page, live_server)
+    login(page, live_server, "hey-qiye")
+    page.goto(f"{live_server.url}/enterprises/{enterprise.credit_code}/notices/{notice.number}/")
+    expect(page.locator("main")).to_contain_text(notice.number)
+    expect(page.locator("main")).to_contain_text("行政复议")
     screenshot("verified")
