@@ -24,6 +24,13 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
+def migrate_to_latest() -> None:
+    """Back to every app's latest migration: going back to 0001 also unapplied the apps that depend on
+    entitlements (and its later migrations), and the tests after this one need the whole schema."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def test_duplicates_from_two_versions_are_merged_never_paid_twice() -> None:
     need_postgres()
     from tests.enterprises.factories import EnterpriseFactory
@@ -50,18 +57,22 @@ def test_duplicates_from_two_versions_are_merged_never_paid_twice() -> None:
         single = make(a, other, "notified")
 
         new = migrate(AFTER)
+        rows = {e.pk: e for e in new.get_model("entitlements", "Entitlement").objects.all()}
+        assert rows[single].policy_id == other.policy_id and rows[single].period == "once"
+        assert rows[single].duplicate_of_id is None and rows[single].status == "notified"
+        assert (rows[a_v1].status, rows[a_v1].duplicate_of_id) == ("confirmed", None)
+        assert (rows[a_v2].status, rows[a_v2].duplicate_of_id) == ("revoked", a_v1)
+        assert "重复" in rows[a_v2].revoke_reason
+        assert (rows[b_v1].status, rows[b_v1].duplicate_of_id, rows[b_v1].recovery_flagged_at) == (
+            "disbursed",
+            None,
+            None,
+        )
+        assert rows[b_v2].status == "disbursed" and rows[b_v2].duplicate_of_id == b_v1
+        assert rows[b_v2].recovery_flagged_at is not None and "追回" in rows[b_v2].recovery_note
+        Transition = new.get_model("entitlements", "EntitlementTransition")
+        assert list(Transition.objects.filter(entitlement_id=a_v2).values_list("from_status", "to_status")) == [
+            ("notified", "revoked")
+        ]
     finally:
-        migrate(AFTER)
-    rows = {e.pk: e for e in new.get_model("entitlements", "Entitlement").objects.all()}
-    assert rows[single].policy_id == other.policy_id and rows[single].period == "once"
-    assert rows[single].duplicate_of_id is None and rows[single].status == "notified"
-    assert (rows[a_v1].status, rows[a_v1].duplicate_of_id) == ("confirmed", None)
-    assert (rows[a_v2].status, rows[a_v2].duplicate_of_id) == ("revoked", a_v1)
-    assert "重复" in rows[a_v2].revoke_reason
-    assert (rows[b_v1].status, rows[b_v1].duplicate_of_id, rows[b_v1].recovery_flagged_at) == ("disbursed", None, None)
-    assert rows[b_v2].status == "disbursed" and rows[b_v2].duplicate_of_id == b_v1
-    assert rows[b_v2].recovery_flagged_at is not None and "追回" in rows[b_v2].recovery_note
-    Transition = new.get_model("entitlements", "EntitlementTransition")
-    assert list(Transition.objects.filter(entitlement_id=a_v2).values_list("from_status", "to_status")) == [
-        ("notified", "revoked")
-    ]
+        migrate_to_latest()
