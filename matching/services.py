@@ -44,7 +44,7 @@ from portal.jobs import (
     job_sweep,
 )
 
-from . import fullpass, tasks
+from . import fullpass, nightly, tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write
 from .core.evaluator import CompiledRule, Status, compile_rule
 from .core.profile import EnterpriseProfile
@@ -191,15 +191,18 @@ def version_chunk_write(
     lo: int,
     hi: int,
     run_id: int | None,
+    ids: Sequence[int] | None = None,
 ) -> list[ChangedRecord]:
-    """Decide one version for enterprises lo <= id < hi, write what changed with its explanation and
-    signal the changes. Call inside a transaction holding the version row's lock (the per-version
-    path, and the one-pass full re-match `fullpass.full_pass` for the versions it found changed)."""
+    """Decide one version for enterprises lo <= id < hi (among `ids`, when given), write what changed
+    with its explanation and signal the changes. Call inside a transaction holding the version row's
+    lock (the per-version path, the one-pass full re-match `fullpass.full_pass` for the versions it
+    found changed, and the nightly run's crossings, `nightly.nightly_match`)."""
     changes = decide_and_write(
         compiled,
         version_id=version_id,
         lo=lo,
         hi=hi,
+        ids=ids,
         now=timezone.now(),
         run_id=run_id,
         # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
@@ -687,8 +690,8 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     elif run.kind == MatchRun.Kind.ENTERPRISES:
         summary = enterprises_match(enterprise_ids=run.enterprise_ids, on=on, run=run)
         changed = dict(summary.changes)
-    else:
-        summary = match_everything(on=on, run=run)
+    else:  # nightly: only what the date moved since the previous one, or the full pass (matching.nightly)
+        summary = nightly.nightly_match(on=on or today(), run=run)
         changed = dict(summary.changes)
     # The cursor is cleared: a finished run asked for again (set back to queued) decides everything anew.
     job_finish(run, changed=changed, cursor=None)
