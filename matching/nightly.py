@@ -162,9 +162,12 @@ def nightly_plan(*, on: date, run: MatchRun | None = None, full: bool = False) -
     return plan
 
 
-def nightly_match(*, on: date, run: MatchRun | None = None, full: bool = False) -> services.MatchSummary:
+def nightly_match(
+    *, on: date, run: MatchRun | None = None, full: bool = False, info: dict[str, Any] | None = None
+) -> services.MatchSummary:
     """Tonight's run: only what the date moved since the previous nightly run, or the full pass (see the
-    module's docstring). Stores what it did on `run.nightly` (with a run) and returns the changes."""
+    module's docstring). Stores what it did on `run.nightly` (with a run) and in `info` (when given),
+    and returns the changes."""
     started = time.perf_counter()
     plan = nightly_plan(on=on, run=run, full=full)
     if run is not None:
@@ -186,6 +189,8 @@ def nightly_match(*, on: date, run: MatchRun | None = None, full: bool = False) 
     plan["changed_records"] = summary.changed_records
     if run is not None:
         job_progress(run, nightly=plan)
+    if info is not None:
+        info.update(plan)
     logger.info("nightly run for %s: %s", on, nightly_text(plan))
     return summary
 
@@ -229,6 +234,8 @@ def _changed_only(
             retried.update(int(i) for i in enterprise_ids or ())
         elif kind == MatchRun.Kind.POLICY and version_id in by_id:
             retried_versions.add(version_id)
+    if retried:  # a failed run may have stopped before its projection rows
+        services.match_profiles_refresh(enterprise_ids=sorted(retried))
     everywhere = set(missing) | retried
     whole = set(crossings.whole_versions) | retried_versions
 

@@ -29,3 +29,7 @@ def test_small_run_prints_every_figure_and_keeps_m_policies() -> None:
     assert result["full_rematch_changed"] == 0
     assert result["enterprise_rematch_ms"]["sample"] == 20
     assert published_versions_any_period().count() == 6  # the timing-only versions were retired
+    # The changed-only nightly run left exactly what a full pass leaves.
+    nightly = result["nightly_changed_only"]
+    assert nightly["mode"] == "changed" and nightly["full_pass_after_changed"] == 0
+    assert nightly["enterprises_redecided"] == nightly["crossing_enterprises"]

@@ -19,7 +19,14 @@ Figures:
    nightly entry point and by the per-policy path it hands such a district to, and their ratio);
    io_floor_s: a COPY out of the columns of every table the one pass reads or diffs;
    full_rematch_one_pass_s (the pass alone) and its ratio to that floor; full_rematch_per_policy_s:
-   the per-policy path it replaced (one statement per version).
+   the per-policy path it replaced (one statement per version);
+5. nightly_changed_only: the nightly run on a day with about --crossing-share (1%) of the enterprises
+   across a date boundary (an age a rule tests, a qualification starting or ending): the previous run is
+   put that many days back (the records decided as of that day by the full pass, a finished nightly run
+   recorded for it), then the run of today re-decides only the crossings. Its seconds, the enterprises
+   and (enterprise, version) decisions it re-decided, its ratio to the I/O floor and to the steady one pass,
+   and a full pass afterwards that must find nothing to change. `--only-nightly` skips figures 1 to 3 and
+   the from-empty comparisons of 4.
 """
 
 from __future__ import annotations
@@ -81,6 +88,14 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-full", action="store_true", help="skip figure 4")
         parser.add_argument("--repeats", type=int, default=5, help="runs of figures 1 and 2 (medians compared)")
+        parser.add_argument(
+            "--crossing-share", type=float, default=0.01, help="figure 5: share of enterprises across a boundary"
+        )
+        parser.add_argument(
+            "--only-nightly",
+            action="store_true",
+            help="figures 4 (steady) and 5 only: the nightly run against the full",
+        )
 
     def log(self, message: str) -> None:
         print(f"[bench] {message}", file=sys.stderr, flush=True)
@@ -120,6 +135,18 @@ class Command(BaseCommand):
             self.log(f"projection refreshed in {result['projection_refresh_s']}s")
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
+
+        if options["only_nightly"]:
+            district.publish_versions(m, seed=7)
+            started = time.perf_counter()
+            initial = match_everything(on=on)
+            result["full_rematch_initial_s"] = round(time.perf_counter() - started, 2)
+            result["full_rematch_initial_records"] = initial.changed_records
+            self.log(f"full re-match from empty: {result['full_rematch_initial_s']}s")
+            result.update(self.full_rematch_figures(on, per_policy=False))
+            result["nightly_changed_only"] = self.nightly_figures(on, result, share=options["crossing_share"])
+            self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
+            return
 
         # 1 and 2: one newly published policy against the floor. Both are timed `--repeats` times (a
         # new version each time, so every run writes all its records) and compared by their medians;
@@ -201,6 +228,7 @@ class Command(BaseCommand):
                 round(from_empty["entry"] / from_empty["per_policy"], 2) if from_empty["per_policy"] else None
             )
             result.update(self.full_rematch_figures(on))
+            result["nightly_changed_only"] = self.nightly_figures(on, result, share=options["crossing_share"])
 
         # 3: one enterprise against every published policy.
         ids = list(Enterprise.objects.values_list("pk", flat=True))
@@ -220,7 +248,7 @@ class Command(BaseCommand):
         }
         self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
 
-    def full_rematch_figures(self, on: Any) -> dict[str, Any]:
+    def full_rematch_figures(self, on: Any, *, per_policy: bool = True) -> dict[str, Any]:
         """The nightly job with nothing changed: one pass for all versions against the I/O floor (a COPY
         out of every table the pass reads or diffs), and the per-policy path it replaced."""
         import resource
@@ -252,11 +280,90 @@ class Command(BaseCommand):
         steady = match_everything(on=on)  # the nightly entry point (one pass, plus each version's reconcile)
         figures["full_rematch_s"] = round(time.perf_counter() - started, 2)
         figures["full_rematch_changed"] = steady.changed_records
-        started = time.perf_counter()
-        per_policy = match_everything(on=on, one_pass=False)
-        figures["full_rematch_per_policy_s"] = round(time.perf_counter() - started, 2)
-        figures["full_rematch_per_policy_changed"] = per_policy.changed_records
+        if per_policy:
+            started = time.perf_counter()
+            by_policy = match_everything(on=on, one_pass=False)
+            figures["full_rematch_per_policy_s"] = round(time.perf_counter() - started, 2)
+            figures["full_rematch_per_policy_changed"] = by_policy.changed_records
         self.log(f"full re-match, nothing changed: {figures}")
+        return figures
+
+    def nightly_figures(self, on: Any, result: dict[str, Any], *, share: float) -> dict[str, Any]:
+        """Figure 5: the changed-only nightly run on a day with about `share` of the district across a boundary."""
+        from datetime import timedelta
+
+        from matching import nightly
+        from matching.core.boundaries import PolicyDates, date_crossings
+        from matching.fullpass import full_pass
+        from matching.models import MatchProfile, MatchRun
+        from matching.selectors import published_versions_any_period
+        from matching.services import _compiled
+
+        live = list(published_versions_any_period())
+        trees = {v.pk: _compiled(v).tree for v in live}
+        periods = {
+            v.pk: PolicyDates(v.effective_from, v.effective_to, v.application_start, v.application_end) for v in live
+        }
+        district_size = MatchProfile.objects.count()
+
+        def crossing(days: int) -> int:
+            crossings = date_crossings(rules=trees, periods=periods, since=on - timedelta(days=days), until=on)
+            per_version: dict[int, set[int]] = {pk: set() for pk in trees}
+            found = nightly._anniversary_crossers(crossings, per_version) | nightly._validity_crossers(
+                crossings, per_version
+            )
+            return len(found)
+
+        # The fewest days back that put `share` of the district across a boundary (a realistic busy day).
+        days, crossed = 1, crossing(1)
+        per_day = crossed
+        while crossed < share * district_size and days < 3650:
+            days = max(days + 1, int(days * share * district_size / max(crossed, 1)))
+            crossed = crossing(days)
+        since = on - timedelta(days=days)
+        self.log(f"nightly: {crossed} enterprises cross a boundary in the {days} days since {since} ({per_day} in one)")
+        # The previous run: the records as the full pass decides them on `since`, and its finished run row.
+        full_pass(on=since, versions=live)
+        MatchRun.objects.filter(kind=MatchRun.Kind.NIGHTLY).delete()
+        plan = nightly.nightly_plan(on=since, full=True)
+        MatchRun.objects.create(
+            kind=MatchRun.Kind.NIGHTLY,
+            nightly_for=since,
+            status=MatchRun.Status.DONE,
+            finished_at=timezone.now(),
+            nightly={**plan, "full_because": "first"},
+        )
+        run = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY, nightly_for=on)
+        started = time.perf_counter()
+        summary = nightly.nightly_match(on=on, run=run)
+        seconds = time.perf_counter() - started
+        run.refresh_from_db()
+        info = run.nightly
+        started = time.perf_counter()
+        after = full_pass(on=on, versions=live)
+        full_after_s = time.perf_counter() - started
+        floor_s = result.get("io_floor_s")
+        one_pass_s = result.get("full_rematch_one_pass_s")
+        figures = {
+            "mode": info["mode"],
+            "since": info.get("since"),
+            "days_back": days,
+            "crossing_enterprises": crossed,
+            "crossing_share": round(crossed / district_size, 4) if district_size else None,
+            "crossing_enterprises_one_day": per_day,
+            "reasons": info.get("reasons"),
+            "enterprises_redecided": info.get("enterprises_by_crossing"),
+            "decisions": info.get("decisions"),
+            "decisions_full_pass": district_size * len(live),
+            "seconds": round(seconds, 3),
+            "changed_records": summary.changed_records,
+            "ratio_to_io_floor": round(seconds / floor_s, 3) if floor_s else None,
+            "ratio_to_one_pass": round(seconds / one_pass_s, 3) if one_pass_s else None,
+            "full_pass_after_s": round(full_after_s, 3),
+            "full_pass_after_changed": after.changed_records,  # must be 0: the run left what a full pass leaves
+            "text": nightly.nightly_text(info),
+        }
+        self.log(f"nightly changed-only: {figures}")
         return figures
 
     def io_floor(self) -> float:
