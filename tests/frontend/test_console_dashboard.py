@@ -189,3 +189,22 @@ def test_dashboard_shows_what_the_latest_nightly_run_re_decided_and_why(client, 
     )
     assert "匹配结果变化：不再符合条件 3 条" in html
     assert "qualification" not in html and "retry" not in html  # codes never reach the page
+
+
+def test_a_nightly_run_s_progress_says_what_it_re_decided(client, staff_auditor, alice) -> None:
+    from matching.models import MatchRun
+
+    run = MatchRun.objects.create(
+        kind=MatchRun.Kind.NIGHTLY,
+        status=MatchRun.Status.DONE,
+        nightly={"mode": "full", "full_because": "engine", "enterprises": 10, "seconds": 1.5},
+    )
+    url = f"/console/runs/{run.pk}/"
+    client.force_login(alice)  # an enterprise user: refused, and nothing changes
+    assert client.get(url).status_code == 403
+    client.force_login(staff_auditor)
+    html = client.get(url).content.decode()
+    assert "每日匹配：<strong" in html
+    assert "全量匹配（匹配程序已更新）：对全部 10 家企业重新判定全部已发布政策，用时 1.5 秒" in html
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.DONE
