@@ -37,9 +37,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,11 +53,14 @@ from policies.models import PolicyVersion
 from policies.selectors import policy_in_effect
 from portal import events
 from portal.enterprises.models import Enterprise, Park, Qualification, Township, Zone
+from portal.enterprises.selectors import enterprise_profiles_by_id
 from portal.jobs import job_progress
 
 from . import services
 from .core.boundaries import POLICY_EFFECTIVE, Crossings, PolicyDates, date_crossings
-from .models import MatchProfile, MatchRun
+from .core.evaluator import CompiledRule, Status
+from .core.profile import EnterpriseProfile
+from .models import MatchOutcome, MatchProfile, MatchRecord, MatchRun
 from .selectors import published_versions_any_period
 
 logger = logging.getLogger(__name__)
@@ -248,6 +252,7 @@ def _changed_only(
     if run is not None:
         job_progress(run, total=len(work), processed=0, cursor=None, changed={})
 
+    differing = _differing({pk: ids for pk, ids in work if ids is not None}, by_id=by_id, on=on)
     summary = services.MatchSummary()
     decided_pairs = 0
     district = MatchProfile.objects.count()
@@ -264,18 +269,24 @@ def _changed_only(
         ids: list[int] = listed
         decided_pairs += len(ids)
         redecided.update(ids)
+        differ = differing.get(pk)
+        if differ is None:  # every decision stands: nothing to write
+            if run is not None:
+                job_progress(run, processed=n, changed=dict(summary.changes))
+            continue
         version = by_id[pk]
         active = policy_in_effect(version, on)
         compiled = services.compile_for(trees[pk], on=on) if active else services._NOT_IN_EFFECT
-        for i in range(0, len(ids), _IDS_PER_STATEMENT):
-            part_ids = ids[i : i + _IDS_PER_STATEMENT]
+        for i in range(0, len(differ.ids), _IDS_PER_STATEMENT):
+            part_ids = differ.ids[i : i + _IDS_PER_STATEMENT]
             with transaction.atomic():
                 PolicyVersion.objects.select_for_update().filter(pk=pk).first()
-                explainer = services._Explainer(compiled=services._compiled(version), on=on) if active else None
+                # The write path decides these ids again in SQL (the authority, as in the full pass) and
+                # stores each change with the explanation the evaluator already gave.
                 changes = services.version_chunk_write(
                     version_id=pk,
                     compiled=compiled,
-                    explainer=explainer,
+                    explainer=differ if active else None,
                     lo=part_ids[0],
                     hi=part_ids[-1] + 1,
                     run_id=run.pk if run is not None else None,
@@ -309,6 +320,69 @@ def _changed_only(
         "live_versions": len(by_id),
     }
     return summary, done
+
+
+class _Differing:
+    """The enterprises whose decision on one version differs from its stored record, found with the pure
+    evaluator (held equal to the SQL path by tests/matching/test_bulk_matches_evaluator.py), with their
+    explanations: the write path's explainer for them (`texts`), so nothing is read or evaluated twice."""
+
+    def __init__(self, *, compiled: CompiledRule, on: date, profiles: dict[int, EnterpriseProfile]) -> None:
+        # Not the bulk explainer's reading of columns: the profiles are already here.
+        self.compiled, self.on, self.profiles = compiled, on, profiles
+        self.ids: list[int] = []
+        self.known: dict[int, str] = {}
+
+    def texts(self, enterprise_ids: Sequence[int]) -> dict[int, str]:
+        found = {}
+        for enterprise_id in enterprise_ids:
+            text = self.known.get(enterprise_id)
+            if text is None and enterprise_id in self.profiles:
+                explanation = self.compiled.evaluate(self.profiles[enterprise_id], on=self.on).to_dict()
+                text = json.dumps(explanation, ensure_ascii=False, sort_keys=True)
+            if text is not None:
+                found[enterprise_id] = text
+        return found
+
+
+def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], on: date) -> dict[int, _Differing]:
+    """For each version, the enterprises (of its list) whose decision on `on` is not the stored one:
+    their profiles and stored records read once, each pair evaluated once."""
+    everyone = sorted(set().union(*work.values())) if work else []
+    profiles: dict[int, EnterpriseProfile] = {}
+    stored: dict[tuple[int, int], tuple[str, bool]] = {}
+    for i in range(0, len(everyone), _IDS_PER_STATEMENT):
+        part = everyone[i : i + _IDS_PER_STATEMENT]
+        profiles.update(enterprise_profiles_by_id(queryset=Enterprise.objects.filter(pk__in=part)))
+        rows = MatchRecord.objects.filter(enterprise_id__in=part, policy_version_id__in=list(work)).values_list(
+            "enterprise_id", "policy_version_id", "outcome", "verified"
+        )
+        stored.update({(e, v): (o, b) for e, v, o, b in rows})
+    found: dict[int, _Differing] = {}
+    for pk, ids in work.items():
+        version = by_id[pk]
+        compiled = services._compiled(version)
+        active = policy_in_effect(version, on)
+        differ = _Differing(compiled=compiled, on=on, profiles=profiles)
+        for enterprise_id in ids:
+            profile = profiles.get(enterprise_id)
+            kept = stored.get((enterprise_id, pk))
+            if profile is None:
+                continue  # deleted since
+            if not active:  # not in effect: everyone ineligible
+                if kept is not None and kept != (MatchOutcome.INELIGIBLE, False):
+                    differ.ids.append(enterprise_id)
+                continue
+            if kept is None and compiled.surely_ineligible(profile, on=on):
+                continue
+            outcome = compiled.evaluate(profile, on=on)
+            decided = (str(outcome.status), outcome.verified)
+            if (kept is None and outcome.status != Status.INELIGIBLE) or (kept is not None and kept != decided):
+                differ.ids.append(enterprise_id)
+                differ.known[enterprise_id] = json.dumps(outcome.to_dict(), ensure_ascii=False, sort_keys=True)
+        if differ.ids:
+            found[pk] = differ
+    return found
 
 
 def _anniversary_crossers(crossings: Crossings, per_version: dict[int, set[int]]) -> set[int]:

@@ -21,7 +21,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
@@ -187,7 +187,7 @@ def version_chunk_write(
     *,
     version_id: int,
     compiled: CompiledSql,
-    explainer: _Explainer | None,
+    explainer: Explains | None,
     lo: int,
     hi: int,
     run_id: int | None,
@@ -217,6 +217,12 @@ def version_chunk_write(
     if regranted:
         events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
     return changes
+
+
+class Explains(Protocol):
+    """What the write path asks of an explainer: each enterprise's explanation as JSON text."""
+
+    def texts(self, enterprise_ids: Sequence[int]) -> dict[int, str]: ...
 
 
 class _Explainer:
