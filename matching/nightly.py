@@ -14,9 +14,10 @@ trees and the versions' dates and says what lies between the previous run's day 
   application window today (a 申报 window moves pushes, not outcomes): re-deciding such a version writes
   nothing, and keeps this run right if a decision ever does.
 
-Each of those versions is decided for those enterprises only (the bulk write path restricted to their
-ids: `services.version_chunk_write(ids=…)`), diff-only, with the same explanations, events and
-entitlements as the full pass. Also re-decided: enterprises with no projection row yet (补建企业画像) and
+For those enterprises, each of those versions is decided with the pure evaluator over their profiles
+(read once); only the pairs whose decision differs from the stored record go to the bulk write path,
+restricted to their ids (`services.version_chunk_write(ids=…)`), which decides them again in SQL and
+writes them with the same explanations, events and entitlements as the full pass. Also re-decided: enterprises with no projection row yet (补建企业画像) and
 the work of match runs that failed since the previous run (补判失败的匹配).
 
 The full pass (`services.match_everything`) runs instead when there is no previous run to start from, when
