@@ -17,8 +17,9 @@ trees and the versions' dates and says what lies between the previous run's day 
 For those enterprises, each of those versions is decided with the pure evaluator over their profiles
 (read once); only the pairs whose decision differs from the stored record go to the bulk write path,
 restricted to their ids (`services.version_chunk_write(ids=…)`), which decides them again in SQL and
-writes them with the same explanations, events and entitlements as the full pass. Also re-decided: enterprises with no projection row yet (补建企业画像) and
-the work of match runs that failed since the previous run (补判失败的匹配).
+writes them with the same explanations, events and entitlements as the full pass. Also re-decided, by
+the incremental path: enterprises with no projection row yet (补建企业画像) and the work of match runs
+that failed since the previous run (补判失败的匹配).
 
 The full pass (`services.match_everything`) runs instead when there is no previous run to start from, when
 the matching code (`engine_stamp`) or the zone and park map (`places_stamp`) changed since it, when a rule
@@ -221,10 +222,9 @@ def _changed_only(
     age = _anniversary_crossers(crossings, per_version)
     qualified = _validity_crossers(crossings, per_version)
 
-    # Enterprises no run has decided yet (no projection row), and the work of runs that failed since.
+    # Enterprises no run has decided yet (no projection row), and the work of runs that failed since: the
+    # incremental path's own work (every version, explanations restated), done here by that path.
     missing = list(Enterprise.objects.filter(match_profile__isnull=True).values_list("pk", flat=True))
-    if missing:
-        services.match_profiles_refresh(enterprise_ids=missing)
     previous = MatchRun.objects.filter(pk=plan["previous_run"]).first() if plan.get("previous_run") else None
     failed = MatchRun.objects.filter(status=MatchRun.Status.FAILED)
     if previous is not None:  # failed since the previous run began (earlier ones it retried itself)
@@ -239,23 +239,26 @@ def _changed_only(
             retried.update(int(i) for i in enterprise_ids or ())
         elif kind == MatchRun.Kind.POLICY and version_id in by_id:
             retried_versions.add(version_id)
-    if retried:  # a failed run may have stopped before its projection rows
-        services.match_profiles_refresh(enterprise_ids=sorted(retried))
-    everywhere = set(missing) | retried
     whole = set(crossings.whole_versions) | retried_versions
 
     work: list[tuple[int, list[int] | None]] = []
     for pk in sorted(by_id):
         if pk in whole:
             work.append((pk, None))
-        elif found := per_version[pk] | everywhere:
-            work.append((pk, sorted(found)))
+        elif per_version[pk]:
+            work.append((pk, sorted(per_version[pk])))
     if run is not None:
         job_progress(run, total=len(work), processed=0, cursor=None, changed={})
 
-    differing = _differing({pk: ids for pk, ids in work if ids is not None}, by_id=by_id, on=on)
     summary = services.MatchSummary()
     decided_pairs = 0
+    incremental = sorted(set(missing) | retried)
+    if incremental:
+        part = services.enterprises_match(enterprise_ids=incremental, on=on)
+        summary.changed_records += part.changed_records
+        summary.changes.update(part.changes)
+        decided_pairs += len(incremental) * len(by_id)
+    differing = _differing({pk: ids for pk, ids in work if ids is not None}, by_id=by_id, on=on)
     district = MatchProfile.objects.count()
     redecided: set[int] = set()
     for n, (pk, listed) in enumerate(work, start=1):
@@ -314,8 +317,8 @@ def _changed_only(
     done = {
         "reasons": reasons,
         "versions_whole": sorted(whole),
-        "enterprises": district if whole else len(redecided),
-        "enterprises_by_crossing": len(redecided),
+        "enterprises": district if whole else len(redecided | set(incremental)),
+        "enterprises_by_crossing": len(redecided | set(incremental)),
         "decisions": decided_pairs,
         "district": district,
         "live_versions": len(by_id),
