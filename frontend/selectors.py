@@ -14,7 +14,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from matching.core.vocabulary import INDUSTRY_CHAINS
-from matching.models import MatchRecord
+from matching.models import MatchRecord, MatchRun, change_counts_text
+from matching.nightly import nightly_text
 from policies.models import Mode, PolicyVersion
 from portal.enterprises.models import Enterprise
 from portal.entitlements.models import Entitlement
@@ -138,6 +139,7 @@ def console_dashboard(*, today: date | None = None, weeks: int = 12) -> dict[str
         "matches_by_zone": by_zone,
         "deliveries": deliveries,
         "invariants": _invariants_line(),
+        "nightly": _nightly_line(),
         "totals": {
             "published": sum(by_mode.values()),
             "enterprises": enterprise_count,
@@ -146,6 +148,21 @@ def console_dashboard(*, today: date | None = None, weeks: int = 12) -> dict[str
             "delivery_success": round(sent_total * 100 / finished_total, 1) if finished_total else None,
             "deliveries_finished": finished_total,
         },
+    }
+
+
+def _nightly_line() -> dict[str, Any] | None:
+    """The latest nightly re-match (matching.nightly): what it re-decided and why, in Chinese (1 query)."""
+    run = MatchRun.objects.filter(kind=MatchRun.Kind.NIGHTLY).order_by("-created_at", "-pk").first()
+    if run is None:
+        return None
+    return {
+        "day": run.nightly_for or timezone.localtime(run.created_at).date(),
+        "status": run.status_label,
+        "done": run.status == MatchRun.Status.DONE,
+        "text": nightly_text(run.nightly),
+        "changes": change_counts_text(run.changed or {}) if run.status == MatchRun.Status.DONE else "",
+        "error": run.error,
     }
 
 

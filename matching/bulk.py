@@ -55,18 +55,22 @@ def compile_for(rule: object, *, on: date) -> CompiledSql:
     return compile_rule_sql(rule, tables=tables(), on=on, lateral=connection.vendor == "postgresql")
 
 
-def _changed_sql(compiled: CompiledSql, *, version_id: int, lo: int, hi: int) -> str:
-    """SELECT of the decisions in [lo, hi) that differ from the stored records."""
+def _changed_sql(compiled: CompiledSql, *, version_id: int, lo: int, hi: int, ids: Sequence[int] | None = None) -> str:
+    """SELECT of the decisions in [lo, hi) (and among `ids`, when given) that differ from the stored records."""
     records = MatchRecord._meta.db_table
     profile = MatchProfile._meta.db_table
     v, lo, hi = int(version_id), int(lo), int(hi)
+    among_p = among_r = ""
+    if ids is not None:  # integers, written as such
+        listed = ",".join(str(int(i)) for i in ids) or "NULL"
+        among_p, among_r = f" AND p.enterprise_id IN ({listed})", f" AND r.enterprise_id IN ({listed})"
     return f"""
 WITH cand AS (
     SELECT p.enterprise_id FROM {profile} p
-     WHERE p.enterprise_id >= {lo} AND p.enterprise_id < {hi} AND {compiled.candidates}
+     WHERE p.enterprise_id >= {lo} AND p.enterprise_id < {hi}{among_p} AND {compiled.candidates}
     UNION
     SELECT r.enterprise_id FROM {records} r
-     WHERE r.policy_version_id = {v} AND r.enterprise_id >= {lo} AND r.enterprise_id < {hi}
+     WHERE r.policy_version_id = {v} AND r.enterprise_id >= {lo} AND r.enterprise_id < {hi}{among_r}
 ), decided AS MATERIALIZED (
     SELECT p.enterprise_id AS enterprise_id, {compiled.truth} AS t, {compiled.verified_true} AS vt,
            {compiled.states} AS states
@@ -101,10 +105,12 @@ def decide_and_write(
     now: datetime,
     run_id: int | None,
     explain: Explain | None = None,
+    ids: Sequence[int] | None = None,
 ) -> list[ChangedRecord]:
-    """Decide enterprises with lo <= id < hi and upsert the changed records, each with its explanation
-    (`explain`; none when not given, e.g. a version not in effect). Call inside a transaction."""
-    select = _changed_sql(compiled, version_id=version_id, lo=lo, hi=hi)
+    """Decide enterprises with lo <= id < hi (only those in `ids`, when given: the nightly run's
+    crossings) and upsert the changed records, each with its explanation (`explain`; none when not
+    given, e.g. a version not in effect). Call inside a transaction."""
+    select = _changed_sql(compiled, version_id=version_id, lo=lo, hi=hi, ids=ids)
     if connection.vendor == "postgresql":
         return _write_postgresql(select, version_id=version_id, now=now, run_id=run_id, explain=explain)
     return _write_orm(select, version_id=version_id, now=now, run_id=run_id, explain=explain)

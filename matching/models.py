@@ -158,7 +158,7 @@ class MatchRun(Job):
     class Kind(models.TextChoices):
         POLICY = "policy", "政策发布匹配"
         ENTERPRISES = "enterprises", "企业信息变化匹配"
-        NIGHTLY = "nightly", "每日全量匹配"
+        NIGHTLY = "nightly", "每日匹配"
 
     kind = models.CharField("类型", max_length=16, choices=Kind.choices)
     policy_version = models.ForeignKey(
@@ -167,7 +167,10 @@ class MatchRun(Job):
     # For kind=enterprises: whose facts changed (kept so a sweep can re-send a lost task).
     enterprise_ids = models.JSONField("企业", default=list, blank=True)
     # For kind=nightly: the day it covers. Unique, so a redelivered beat message asks for no second run.
-    nightly_for = models.DateField("全量匹配日期", null=True, blank=True, unique=True)
+    nightly_for = models.DateField("每日匹配日期", null=True, blank=True, unique=True)
+    # For kind=nightly: how it ran and why (matching.nightly): full pass or only what the dates moved since
+    # the previous run, the day it decided on, the enterprises re-decided per reason. {} before it ran.
+    nightly = models.JSONField("每日匹配说明", default=dict, blank=True)
     changed = models.JSONField("变化统计", default=dict, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     # Where a district-wide run (kind=policy) resumes: the first enterprise id of the next chunk, written in

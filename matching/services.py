@@ -21,7 +21,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
@@ -45,7 +45,7 @@ from portal.jobs import (
 )
 from portal.receipts.services import decision_receipts_create
 
-from . import fullpass, passchunks, tasks
+from . import fullpass, nightly, passchunks, tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write, decision_rows
 from .core.evaluator import CompiledRule, Status, compile_rule
 from .core.profile import EnterpriseProfile
@@ -188,19 +188,22 @@ def version_chunk_write(
     *,
     version_id: int,
     compiled: CompiledSql,
-    explainer: _Explainer | None,
+    explainer: Explains | None,
     lo: int,
     hi: int,
     run_id: int | None,
+    ids: Sequence[int] | None = None,
 ) -> list[ChangedRecord]:
-    """Decide one version for enterprises lo <= id < hi, write what changed with its explanation and
-    signal the changes. Call inside a transaction holding the version row's lock (the per-version
-    path, and the one-pass full re-match `fullpass.full_pass` for the versions it found changed)."""
+    """Decide one version for enterprises lo <= id < hi (among `ids`, when given), write what changed
+    with its explanation and signal the changes. Call inside a transaction holding the version row's
+    lock (the per-version path, the one-pass full re-match `fullpass.full_pass` for the versions it
+    found changed, and the nightly run's crossings, `nightly.nightly_match`)."""
     changes = decide_and_write(
         compiled,
         version_id=version_id,
         lo=lo,
         hi=hi,
+        ids=ids,
         now=timezone.now(),
         run_id=run_id,
         # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
@@ -215,6 +218,12 @@ def version_chunk_write(
     if regranted:
         events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
     return changes
+
+
+class Explains(Protocol):
+    """What the write path asks of an explainer: each enterprise's explanation as JSON text."""
+
+    def texts(self, enterprise_ids: Sequence[int]) -> dict[int, str]: ...
 
 
 class _Explainer:
@@ -689,10 +698,11 @@ def match_run_execute(*, run: MatchRun, on: date | None = None) -> MatchSummary:
     elif run.kind == MatchRun.Kind.ENTERPRISES:
         summary = enterprises_match(enterprise_ids=run.enterprise_ids, on=on, run=run)
         changed = dict(summary.changes)
-    else:
-        if passchunks.spread_enabled() and passchunks.match_run_spread(run=run, on=on):
-            return MatchSummary()  # its chunks decide the district, and the last of them finishes the run
-        summary = match_everything(on=on, run=run)
+    else:  # nightly: only what the date moved since the previous one, or the full pass (matching.nightly)
+        found = nightly.nightly_match(on=on or today(), run=run, spread=passchunks.spread_enabled())
+        if found is None:
+            return MatchSummary()  # the full pass's chunks decide the district, and the last of them finishes the run
+        summary = found
         changed = dict(summary.changes)
     # The cursor is cleared: a finished run asked for again (set back to queued) decides everything anew.
     job_finish(run, changed=changed, cursor=None)

@@ -59,7 +59,8 @@ def match_run_chunk_task(self: Task[Any, Any], chunk_id: int) -> None:
 
 @shared_task(name="matching.nightly", acks_late=True)
 def match_nightly_task() -> None:
-    """Beat: re-decide every published policy for every enterprise (dates move: expiry, age)."""
+    """Beat: re-decide what the date moved since the previous night (ages, qualifications, policy dates),
+    or every published policy for every enterprise when that cannot be trusted (matching.nightly)."""
     services.match_run_request(kind=MatchRun.Kind.NIGHTLY, nightly_for=services.today())
 
 

@@ -10,6 +10,7 @@ from frontend.rule_builder import path_words
 from matching.core.registry import source_label
 from matching.core.vocabulary import DEPARTMENT_SOURCES
 from matching.models import change_counts_text
+from matching.nightly import nightly_text
 from portal.accounts.roles import is_enterprise_user, is_staff_user
 from portal.audit.selectors import can_read_audit
 from portal.notifications.selectors import notification_unread_count
@@ -58,6 +59,12 @@ def rule_path(field: str) -> str:
 def change_counts(changes: dict[str, int] | None) -> str:
     """A match run's changed counters in words (新符合条件 3 条，…), never their codes."""
     return change_counts_text(changes or {})
+
+
+@register.filter
+def nightly_summary(info: dict[str, Any] | None) -> str:
+    """What a nightly run re-decided and why (年龄跨界 12 家企业，…), or how it ran the full pass."""
+    return nightly_text(info)
 
 
 @register.filter

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from typing_extensions import TypeIs
 
+from .dates import Anniversary, DateBoundary, Validity
 from .industries import IndustryMatcher, industry_display, is_industry_code
 from .profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
 from .reading import NUMBER_SYNTAX, Channel, NumberSyntax, Stored, Widget
@@ -271,6 +272,11 @@ class FactSpec:
     def display(self, value: Any, on: date) -> str:
         """An actual value (the `value` of an evidence `Fact`) in plain Chinese."""
         return str(value)
+
+    def date_boundaries(self, op: str, value: Any) -> tuple[DateBoundary, ...]:
+        """Where a condition's result may change with the evaluation date alone (core.dates); empty:
+        never (the result reads the data only). A fact that reads the date must say where."""
+        return ()
 
     # --- shared helpers ----------------------------------------------------------------------
     def _code_list(self, value: object, *, check: Callable[[str], ValueProblem | None]) -> list[ValueProblem]:
@@ -528,6 +534,15 @@ class AgeFact(NumberFact):
             return f"{_age_on(value, on)}年（{value.isoformat()}成立）"
         return self._amount(value)
 
+    def date_boundaries(self, op: str, value: Any) -> tuple[DateBoundary, ...]:
+        """The ages at which the test flips: x >= k and x < k at k; x > k and x <= k at k + 1;
+        between [a, b] at a and b + 1."""
+        if op == "between":
+            ages = [int(value[0]), int(value[1]) + 1]
+        else:
+            ages = [int(value) + (1 if op in ("gt", "lte") else 0)]
+        return tuple(Anniversary(self.profile_key, years) for years in sorted(set(ages)))
+
 
 def _read_qualifications(profile: EnterpriseProfile, on: date) -> Fact | None:
     valid = [q for q in profile.qualifications if q.valid_on(on)]
@@ -582,6 +597,9 @@ class QualificationFact(FactSpec):
 
     def _name(self, value: Any) -> str:
         return self.choices.get(value, str(value))
+
+    def date_boundaries(self, op: str, value: Any) -> tuple[DateBoundary, ...]:
+        return (Validity(str(value)),)
 
     def wording(self, op: str, value: Any, *, negated: bool = False) -> str:
         return f"{'未持有' if negated else '持有'}有效的{self._name(value)}资质"

@@ -383,6 +383,10 @@ MATCH_PARALLELISM = env.int("MATCH_PARALLELISM", default=2)
 MATCH_PASS_SPREAD = env.bool("MATCH_PASS_SPREAD", default=True)
 MATCH_PASS_CHUNK_SIZE = env.int("MATCH_PASS_CHUNK_SIZE", default=10_000)
 
+# The nightly run re-decides only what the date moved since the previous one (matching.nightly); a full
+# pass still runs when the last one is this many days old, against anything no event announced (0: never).
+MATCH_NIGHTLY_FULL_EVERY_DAYS = env.int("MATCH_NIGHTLY_FULL_EVERY_DAYS", default=7)
+
 # 在线申报 attachments: largest accepted file, in bytes (PDF/JPG/PNG/DOCX/XLSX; see portal/applications/files.py).
 APPLICATION_ATTACHMENT_MAX_BYTES = env.int("APPLICATION_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 

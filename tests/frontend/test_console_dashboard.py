@@ -110,8 +110,9 @@ def test_dashboard_query_ceiling(client, staff_auditor, data, django_assert_max_
         PolicyVersionFactory(published=True, chains=["ngit"])
         SiteFactory()
 
-    # 8 for the figures, 1 for the latest check, 4 for session, user, roles, 3 for the 应享未享 funnel
-    with django_assert_max_num_queries(16):
+    # 8 for the figures, 1 for the latest check, 1 for the latest nightly run, 4 for session, user, roles,
+    # 3 for the 应享未享 funnel
+    with django_assert_max_num_queries(17):
         assert client.get("/console/dashboard/").status_code == 200
 
 
@@ -151,3 +152,62 @@ def test_dashboard_shows_the_latest_invariants_check(client, staff_auditor) -> N
     invariants_check()  # an empty database breaks nothing: the newest check is shown
     html = client.get("/console/dashboard/").content.decode()
     assert "全部为零，通过" in html and "同一企业同一政策同一兑现期重复的可兑现记录：<strong>0</strong> 条" in html
+
+
+def test_dashboard_shows_what_the_latest_nightly_run_re_decided_and_why(client, staff_auditor) -> None:
+    from datetime import date
+
+    from matching.models import MatchRun
+
+    client.force_login(staff_auditor)
+    assert "尚未运行过每日匹配" in client.get("/console/dashboard/").content.decode()
+
+    MatchRun.objects.create(
+        kind=MatchRun.Kind.NIGHTLY,
+        nightly_for=date(2026, 12, 7),
+        status=MatchRun.Status.DONE,
+        changed={"no_longer_eligible": 3},
+        nightly={
+            "mode": "changed",
+            "on": "2026-12-07",
+            "since": "2026-12-06",
+            "reasons": {
+                "age": {"enterprises": 12},
+                "qualification": {"enterprises": 4},
+                "policy": {"versions": 1, "effective": 1, "window": 0},
+                "profile": {"enterprises": 0},
+                "retry": {"enterprises": 0, "versions": 0},
+            },
+            "district": 1000,
+            "enterprises_by_crossing": 15,
+            "decisions": 1040,
+            "seconds": 0.4,
+        },
+    )
+    html = client.get("/console/dashboard/").content.decode()
+    assert (
+        "2026-12-07：<strong>已完成</strong>。只重新判定自 2026-12-06 以来日期变化涉及的企业：年龄跨界 12 家企业，"
+        "资质生效/到期 4 家企业，政策生效/申报窗口 1 个政策版本（对全区 1000 家企业重新判定）；"
+        "共 15 家企业、1040 次判定，用时 0.4 秒。" in html
+    )
+    assert "匹配结果变化：不再符合条件 3 条" in html
+    assert "qualification" not in html and "retry" not in html  # codes never reach the page
+
+
+def test_a_nightly_run_s_progress_says_what_it_re_decided(client, staff_auditor, alice) -> None:
+    from matching.models import MatchRun
+
+    run = MatchRun.objects.create(
+        kind=MatchRun.Kind.NIGHTLY,
+        status=MatchRun.Status.DONE,
+        nightly={"mode": "full", "full_because": "engine", "enterprises": 10, "seconds": 1.5},
+    )
+    url = f"/console/runs/{run.pk}/"
+    client.force_login(alice)  # an enterprise user: refused, and nothing changes
+    assert client.get(url).status_code == 403
+    client.force_login(staff_auditor)
+    html = client.get(url).content.decode()
+    assert "每日匹配：<strong" in html
+    assert "全量匹配（匹配程序已更新）：对全部 10 家企业重新判定全部已发布政策，用时 1.5 秒" in html
+    run.refresh_from_db()
+    assert run.status == MatchRun.Status.DONE

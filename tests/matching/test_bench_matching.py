@@ -44,3 +44,7 @@ def test_small_run_prints_every_figure_and_keeps_m_policies() -> None:
     assert result["full_rematch_spread_1w_chunks"] == result["full_rematch_spread_2w_chunks"] >= 4
     assert result["full_rematch_spread_1w_changed"] == result["full_rematch_spread_2w_changed"] == 0
     assert result["full_rematch_spread_2w_ratio_to_io_floor"] > 0 and result["full_rematch_spread_2w_speedup"] > 0
+    # The changed-only nightly run left exactly what a full pass leaves.
+    nightly = result["nightly_changed_only"]
+    assert nightly["mode"] == "changed" and nightly["full_pass_after_changed"] == 0
+    assert nightly["enterprises_redecided"] == nightly["crossing_enterprises"]

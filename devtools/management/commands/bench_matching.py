@@ -23,6 +23,14 @@ Figures:
    full_rematch_spread_{1,2}w_s: the same pass as the nightly run spread over 1 and 2 real worker
    processes the command starts and stops (`--pass-workers`, needs REDIS_URL), each with its ratio to the
    I/O floor, and the speed-up of 2 over 1.
+5. nightly_changed_only: the nightly run on a day with about --crossing-share (1%) of the enterprises
+   across a date boundary (an age a rule tests, a qualification starting or ending): the previous run is
+   put that many days back (the records decided as of that day by the full pass, a finished nightly run
+   recorded for it), then the run of today re-decides only the crossings. Its seconds, the enterprises
+   and (enterprise, version) decisions it re-decided, its ratio to the I/O floor, to the steady one pass
+   (nothing to write) and to the full pass on the same day (the same changes to write, from the same
+   records), and a full pass afterwards that must find nothing to change. `--only-nightly` skips figures 1 to 3 and
+   the from-empty comparisons of 4.
 """
 
 from __future__ import annotations
@@ -96,6 +104,14 @@ class Command(BaseCommand):
             "--pass-chunk-size", type=int, default=None, help="enterprise ids per chunk (MATCH_PASS_CHUNK_SIZE)"
         )
         parser.add_argument("--pass-repeats", type=int, default=2, help="spread runs per worker count (best kept)")
+        parser.add_argument(
+            "--crossing-share", type=float, default=0.01, help="figure 5: share of enterprises across a boundary"
+        )
+        parser.add_argument(
+            "--only-nightly",
+            action="store_true",
+            help="figures 4 (steady) and 5 only: the nightly run against the full",
+        )
 
     def log(self, message: str) -> None:
         print(f"[bench] {message}", file=sys.stderr, flush=True)
@@ -136,6 +152,18 @@ class Command(BaseCommand):
             self.log(f"projection refreshed in {result['projection_refresh_s']}s")
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
+
+        if options["only_nightly"]:
+            district.publish_versions(m, seed=7)
+            started = time.perf_counter()
+            initial = match_everything(on=on)
+            result["full_rematch_initial_s"] = round(time.perf_counter() - started, 2)
+            result["full_rematch_initial_records"] = initial.changed_records
+            self.log(f"full re-match from empty: {result['full_rematch_initial_s']}s")
+            result.update(self.full_rematch_figures(on, per_policy=False))
+            result["nightly_changed_only"] = self.nightly_figures(on, result, share=options["crossing_share"])
+            self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
+            return
 
         # 1 and 2: one newly published policy against the floor. Both are timed `--repeats` times (a
         # new version each time, so every run writes all its records) and compared by their medians;
@@ -227,6 +255,7 @@ class Command(BaseCommand):
                     repeats=options["pass_repeats"],
                 )
             )
+            result["nightly_changed_only"] = self.nightly_figures(on, result, share=options["crossing_share"])
 
         # 3: one enterprise against every published policy.
         ids = list(Enterprise.objects.values_list("pk", flat=True))
@@ -246,7 +275,7 @@ class Command(BaseCommand):
         }
         self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
 
-    def full_rematch_figures(self, on: Any) -> dict[str, Any]:
+    def full_rematch_figures(self, on: Any, *, per_policy: bool = True) -> dict[str, Any]:
         """The nightly job with nothing changed: one pass for all versions against the I/O floor (a COPY
         out of every table the pass reads or diffs), and the per-policy path it replaced."""
         import resource
@@ -278,10 +307,11 @@ class Command(BaseCommand):
         steady = match_everything(on=on)  # the nightly entry point (one pass, plus each version's reconcile)
         figures["full_rematch_s"] = round(time.perf_counter() - started, 2)
         figures["full_rematch_changed"] = steady.changed_records
-        started = time.perf_counter()
-        per_policy = match_everything(on=on, one_pass=False)
-        figures["full_rematch_per_policy_s"] = round(time.perf_counter() - started, 2)
-        figures["full_rematch_per_policy_changed"] = per_policy.changed_records
+        if per_policy:
+            started = time.perf_counter()
+            by_policy = match_everything(on=on, one_pass=False)
+            figures["full_rematch_per_policy_s"] = round(time.perf_counter() - started, 2)
+            figures["full_rematch_per_policy_changed"] = by_policy.changed_records
         self.log(f"full re-match, nothing changed: {figures}")
         return figures
 
@@ -317,6 +347,8 @@ class Command(BaseCommand):
                     worker.wait_ready(timeout=120)
                 # The first run is cold (each worker process parses and compiles every rule once); the best is kept.
                 for _ in range(max(1, repeats)):
+                    # No earlier nightly run: the run is a full pass (the changed-only run would follow one).
+                    MatchRun.objects.filter(kind=MatchRun.Kind.NIGHTLY).delete()
                     run = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY)
                     started = time.perf_counter()
                     match_run_task.delay(run.pk)
@@ -342,6 +374,94 @@ class Command(BaseCommand):
             figures["full_rematch_spread_2w_speedup"] = round(
                 figures["full_rematch_spread_1w_s"] / figures["full_rematch_spread_2w_s"], 2
             )
+        return figures
+
+    def nightly_figures(self, on: Any, result: dict[str, Any], *, share: float) -> dict[str, Any]:
+        """Figure 5: the changed-only nightly run on a day with about `share` of the district across a boundary."""
+        from datetime import timedelta
+
+        from matching import nightly
+        from matching.core.boundaries import PolicyDates, date_crossings
+        from matching.fullpass import full_pass
+        from matching.models import MatchProfile, MatchRun
+        from matching.selectors import published_versions_any_period
+        from matching.services import _compiled
+
+        live = list(published_versions_any_period())
+        trees = {v.pk: _compiled(v).tree for v in live}
+        periods = {
+            v.pk: PolicyDates(v.effective_from, v.effective_to, v.application_start, v.application_end) for v in live
+        }
+        district_size = MatchProfile.objects.count()
+
+        def crossing(days: int) -> int:
+            crossings = date_crossings(rules=trees, periods=periods, since=on - timedelta(days=days), until=on)
+            per_version: dict[int, set[int]] = {pk: set() for pk in trees}
+            found = nightly._anniversary_crossers(crossings, per_version) | nightly._validity_crossers(
+                crossings, per_version
+            )
+            return len(found)
+
+        # The fewest days back that put `share` of the district across a boundary (a realistic busy day).
+        days, crossed = 1, crossing(1)
+        per_day = crossed
+        while crossed < share * district_size and days < 3650:
+            days = max(days + 1, int(days * share * district_size / max(crossed, 1)))
+            crossed = crossing(days)
+        since = on - timedelta(days=days)
+        self.log(f"nightly: {crossed} enterprises cross a boundary in the {days} days since {since} ({per_day} in one)")
+        # The previous run: the records as the full pass decides them on `since`, and its finished run row.
+        full_pass(on=since, versions=live)
+        MatchRun.objects.filter(kind=MatchRun.Kind.NIGHTLY).delete()
+        plan = nightly.nightly_plan(on=since, full=True)
+        MatchRun.objects.create(
+            kind=MatchRun.Kind.NIGHTLY,
+            nightly_for=since,
+            status=MatchRun.Status.DONE,
+            finished_at=timezone.now(),
+            # Its last full pass counted as today's: the periodic full pass is not due (a busy day, not a week).
+            nightly={**plan, "full_because": "first", "last_full": on.isoformat()},
+        )
+        run = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY, nightly_for=on)
+        started = time.perf_counter()
+        summary = nightly.nightly_match(on=on, run=run)
+        seconds = time.perf_counter() - started
+        run.refresh_from_db()
+        info = run.nightly
+        started = time.perf_counter()
+        after = full_pass(on=on, versions=live)
+        full_after_s = time.perf_counter() - started
+        # The fair comparison: the full pass (the nightly entry point) on the same day, from the same
+        # records (put back as of `since`), writing the same changes with their pushes.
+        full_pass(on=since, versions=live)
+        started = time.perf_counter()
+        same_day = match_everything(on=on)
+        same_day_s = time.perf_counter() - started
+        floor_s = result.get("io_floor_s")
+        one_pass_s = result.get("full_rematch_one_pass_s")
+        figures = {
+            "mode": info["mode"],
+            "since": info.get("since"),
+            "days_back": days,
+            "crossing_enterprises": crossed,
+            "crossing_share": round(crossed / district_size, 4) if district_size else None,
+            "crossing_enterprises_one_day": per_day,
+            "reasons": info.get("reasons"),
+            "enterprises_redecided": info.get("enterprises_by_crossing"),
+            "decisions": info.get("decisions"),
+            "decisions_full_pass": district_size * len(live),
+            "seconds": round(seconds, 3),
+            "changed_records": summary.changed_records,
+            "ratio_to_io_floor": round(seconds / floor_s, 3) if floor_s else None,
+            "ratio_to_one_pass": round(seconds / one_pass_s, 3) if one_pass_s else None,
+            "full_pass_same_day_s": round(same_day_s, 3),
+            "full_pass_same_day_changed_records": same_day.changed_records,
+            "ratio_to_full_pass_same_day": round(seconds / same_day_s, 3) if same_day_s else None,
+            "full_pass_after_s": round(full_after_s, 3),
+            "full_pass_after_changed": after.changed_records,  # must be 0: the run left what a full pass leaves
+            "text": nightly.nightly_text(info),
+        }
+        self.log(f"nightly changed-only: {figures}")
         return figures
 
     def io_floor(self) -> float:
