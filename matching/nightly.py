@@ -196,12 +196,14 @@ def nightly_match(
             plan.update(done)
     if summary is None:
         plan["enterprises"] = MatchProfile.objects.count()
-        if spread and run is not None and passchunks.match_run_spread(run=run, on=on):
+        if spread and run is not None:
+            # Stored before the cut: the chunks may finish the run before match_run_spread returns.
             plan["spread"] = True
-            plan["seconds"] = round(time.perf_counter() - started, 2)  # the cut only: the chunks take the rest
             job_progress(run, nightly=plan)
-            logger.info("nightly run for %s: the full pass is spread over the workers", on)
-            return None
+            if passchunks.match_run_spread(run=run, on=on):
+                logger.info("nightly run for %s: the full pass is spread over the workers", on)
+                return None
+            plan["spread"] = False  # the probe handed the district to the per-policy path
         summary = services.match_everything(on=on, run=run)
     plan["seconds"] = round(time.perf_counter() - started, 2)
     plan["changed_records"] = summary.changed_records

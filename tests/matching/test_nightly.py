@@ -38,8 +38,11 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _postgres() -> None:
+def _postgres(settings) -> None:
     need_postgres()  # the full pass reads with PostgreSQL's binary COPY
+    # The nightly logic in one process: a spread full pass sends its chunks to workers, which these tests
+    # have none of (tests/matching/test_pass_chunks.py covers a spread nightly run and the one after it).
+    settings.MATCH_PASS_SPREAD = False
 
 
 def nightly_run(day: date, *, full: bool = False) -> MatchRun:

@@ -121,8 +121,17 @@ def test_the_nightly_task_spreads_the_pass_and_hands_a_district_without_records_
 
     run.refresh_from_db()
     assert run.status == "done" and run.chunks.count() >= 1 and run.changed
-    # From no records at all every version changes in the probe: no chunks, the per-policy path decides.
+    # The spread run was tonight's full pass: the next night's run starts from it, changed-only.
+    assert run.nightly["mode"] == "full" and run.nightly.get("spread") is True
+    tomorrow = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY)
+    match_run_task.delay(tomorrow.pk)
+    tomorrow.refresh_from_db()
+    assert (tomorrow.status, tomorrow.nightly["mode"], tomorrow.chunks.count()) == ("done", "changed", 0)
+    assert tomorrow.nightly["previous_run"] == run.pk
+    # From no records at all every version changes in the probe: no chunks, the per-policy path decides
+    # (a full pass: with no earlier nightly run, the changed-only run has nothing to start from).
     MatchRecord.objects.all().delete()
+    MatchRun.objects.filter(kind=MatchRun.Kind.NIGHTLY).delete()
     fresh = MatchRun.objects.create(kind=MatchRun.Kind.NIGHTLY)
     match_run_task.delay(fresh.pk)
     fresh.refresh_from_db()
