@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 
-from portal.audit.services import audit_record
+from portal.applications.http import uploaded_file_response
 
 from .models import CorrectionEvidence
 
 
 def evidence_response(evidence: CorrectionEvidence) -> FileResponse:
-    try:
-        handle = evidence.file.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404("文件不存在") from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=evidence.original_name, content_type=evidence.content_type
-    )
-    audit_record(
-        action="correctionevidence.downloaded",
+    return uploaded_file_response(
+        file=evidence.file,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
         obj=evidence,
+        action="correctionevidence.downloaded",
         label=f"证明材料（数据纠错 #{evidence.request_id}，文件 #{evidence.pk}）",
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
