@@ -7,12 +7,16 @@ decompression) for the part that makes them a Word document or an Excel workbook
 
 from __future__ import annotations
 
+import logging
 import os
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 
 # extension → (canonical content type, label for messages)
 ALLOWED_TYPES: dict[str, tuple[str, str]] = {
@@ -124,3 +128,23 @@ def check_file(upload: Any) -> CheckedFile:
         content_type=ALLOWED_TYPES[extension][0],
         size=size,
     )
+
+
+_logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def delete_written_on_failure() -> Iterator[list[str]]:
+    """Collects storage names written in the block; deletes them if the block raises (no orphan files).
+
+    Used by 申报 submissions and 数据纠错 evidence alike."""
+    written: list[str] = []
+    try:
+        yield written
+    except BaseException:
+        for name in written:
+            try:
+                default_storage.delete(name)
+            except OSError:
+                _logger.exception("Could not delete %s after a failed write", name)
+        raise

@@ -13,8 +13,7 @@ after we return cannot be seen from here: services are called outside transactio
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -38,7 +37,7 @@ from portal.notifications.services import notification_create
 from portal.notifications.text import sentences
 
 from . import requirements
-from .files import CheckedFile, FileProblem, check_file
+from .files import CheckedFile, FileProblem, check_file, delete_written_on_failure
 from .models import Application, ApplicationAttachment, ApplicationTransition
 
 if TYPE_CHECKING:
@@ -190,21 +189,6 @@ def _check_files(
 # --- Writing ------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _delete_written_on_failure() -> Iterator[list[str]]:
-    """Collects storage names written in the block; deletes them if the block raises (no orphan files)."""
-    written: list[str] = []
-    try:
-        yield written
-    except BaseException:
-        for name in written:
-            try:
-                default_storage.delete(name)
-            except OSError:
-                logger.exception("Could not delete %s after a failed submission", name)
-        raise
-
-
 def _delete_after_commit(names: list[str]) -> None:
     def delete() -> None:
         for name in names:
@@ -354,7 +338,7 @@ def application_submit(
     outside_window, ineligible, duplicate_application); field problems: ValidationError by field.
     """
     require_enterprise_member(by, enterprise.pk, message=_MEMBERS_ONLY)
-    with _delete_written_on_failure() as written, transaction.atomic():
+    with delete_written_on_failure() as written, transaction.atomic():
         _require_open(version)
         _require_not_ineligible(enterprise, version)
         existing = (
@@ -418,7 +402,7 @@ def application_resubmit(
     The window is not checked again: the application was made in time; staff asked for the correction.
     """
     require_enterprise_member(by, application.enterprise_id, message=_MEMBERS_ONLY)
-    with _delete_written_on_failure() as written, transaction.atomic():
+    with delete_written_on_failure() as written, transaction.atomic():
         locked = Application.objects.select_for_update().select_related("policy_version").get(pk=application.pk)
         if locked.status != Status.RETURNED:
             raise ApplicationError(

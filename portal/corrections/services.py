@@ -13,13 +13,11 @@ and an inbox notice to the enterprise (portal.notifications, committed with the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -29,7 +27,7 @@ from portal import events
 from portal.accounts.permissions import require_enterprise_member, require_reason
 from portal.accounts.roles import Role, has_role
 from portal.api.exceptions import ApplicationError
-from portal.applications.files import CheckedFile, FileProblem, check_file
+from portal.applications.files import CheckedFile, FileProblem, check_file, delete_written_on_failure
 from portal.enterprises.services import enterprise_update_facts
 from portal.lifecycle import status_move
 from portal.notifications.models import Notification
@@ -77,20 +75,6 @@ def _check_evidence(files: Sequence[Any], *, required: bool) -> list[CheckedFile
         except FileProblem as problem:
             raise ApplicationError(problem.message, code=problem.code, field="evidence") from None
     return checked
-
-
-@contextmanager
-def _delete_written_on_failure() -> Iterator[list[str]]:
-    written: list[str] = []
-    try:
-        yield written
-    except BaseException:
-        for name in written:
-            try:
-                default_storage.delete(name)
-            except OSError:
-                logger.exception("Could not delete %s after a failed correction request", name)
-        raise
 
 
 def _pick_assignee(department: str) -> User | None:
@@ -171,7 +155,7 @@ def correction_submit(
     checked = _check_evidence(files, required=kind == Kind.CORRECTION)
     department = owning_departments(spec, current)[0]
     today = timezone.localdate()
-    with _delete_written_on_failure() as written, transaction.atomic():
+    with delete_written_on_failure() as written, transaction.atomic():
         existing = selectors.open_request_for_fact(enterprise=enterprise, field=spec.profile_key)
         if existing is not None:
             raise _duplicate(existing)
