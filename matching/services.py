@@ -52,7 +52,7 @@ from .core.profile import EnterpriseProfile
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
 from .core.registry import FACTS, PlaceFact, QualificationFact
 from .core.sql import CompiledSql
-from .incremental import load_for_match
+from .incremental import LoadedEnterprise, load_for_match
 from .models import MatchOutcome, MatchProfile, MatchRecord, MatchRun
 from .models import change_kind as kind_of_change
 from .selectors import published_versions_any_period, today
@@ -488,71 +488,98 @@ def _published_compiled() -> list[_LiveVersion]:
     return _LIVE["versions"]
 
 
+@dataclass
+class _EnterpriseDecisions:
+    """What re-deciding one enterprise would write: its projection row (None: unchanged), new and changed
+    records (by version), and records whose outcome stands but whose explanation is stale."""
+
+    row: dict[str, Any] | None = None
+    new: list[MatchRecord] = field(default_factory=list)
+    updated: list[MatchRecord] = field(default_factory=list)
+    restated: list[MatchRecord] = field(default_factory=list)  # rewritten, never pushed
+    restated_versions: list[int] = field(default_factory=list)  # each announced: the matches pages show them
+    by_version: dict[int, list[MatchRecord]] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return self.row is not None or bool(self.new or self.updated or self.restated)
+
+
+def _enterprise_decisions(
+    loaded: LoadedEnterprise, *, enterprise_id: int, on: date, run_id: int | None
+) -> _EnterpriseDecisions:
+    profile = loaded.profile
+    row = profile_row(profile)
+    found = _EnterpriseDecisions(row=row if loaded.stored_row != row else None)
+    stored = loaded.records
+    now = timezone.now()
+    for version in _published_compiled():
+        kept = stored.get(version.pk)
+        if kept is None and version.compiled.surely_ineligible(profile, on=on):
+            continue  # ineligible with no record: nothing to write (the usual case)
+        # A version not in effect decides nobody: its record (if any) falls to ineligible.
+        outcome = version.compiled.evaluate(profile, on=on) if version.in_effect_on(on) else None
+        if kept is None:
+            if outcome is None or outcome.status == Status.INELIGIBLE:
+                continue
+            record = MatchRecord(
+                enterprise_id=enterprise_id,
+                policy_version_id=version.pk,
+                first_decided_at=now,
+                previous_outcome="",
+                previous_verified=False,
+            )
+            found.new.append(record)
+        else:
+            status = outcome.status if outcome else MatchOutcome.INELIGIBLE
+            verified = outcome.verified if outcome else False
+            if (kept.outcome, kept.verified) == (status, verified):
+                # Same decision; a fact, source or date it shows may still have moved.
+                if outcome is not None:
+                    explanation = outcome.to_dict()
+                    if explanation_stale(explanation, kept.explanation):
+                        found.restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
+                        found.restated_versions.append(version.pk)
+                continue
+            record = MatchRecord(
+                id=kept.record_id,
+                enterprise_id=enterprise_id,
+                policy_version_id=version.pk,
+                previous_outcome=kept.outcome,
+                previous_verified=kept.verified,
+            )
+            found.updated.append(record)
+        record.outcome = outcome.status if outcome else MatchOutcome.INELIGIBLE
+        record.verified = outcome.verified if outcome else False
+        record.states = outcome.state_letters if outcome else ""
+        record.explanation = outcome.to_dict() if outcome else None
+        record.decided_at = now
+        record.run_id = run_id
+        found.by_version.setdefault(version.pk, []).append(record)
+    return found
+
+
 def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int | None = None) -> list[ChangedRecord]:
     """Re-decide one enterprise against every published version (pure evaluator); write the changes."""
     on = on or today()
+    # Most calls change nothing (a nightly re-check, a fact no rule reads). Deciding first from a read
+    # without the row lock (one statement: facts and records from one snapshot) ends those without a
+    # locking transaction, whose commit waits for a disk flush; anything to write is decided again below,
+    # under the lock, from what the lock lets through.
+    peek = load_for_match(enterprise_id=enterprise_id, lock=False)
+    if peek is None or not _enterprise_decisions(peek, enterprise_id=enterprise_id, on=on, run_id=run_id).writes:
+        return []
     changes: list[ChangedRecord] = []
     with transaction.atomic():
         loaded = load_for_match(enterprise_id=enterprise_id)
         if loaded is None:
             return []
-        profile = loaded.profile
-        row = profile_row(profile)
-        if loaded.stored_row != row:
-            _upsert_profiles([MatchProfile(enterprise_id=enterprise_id, refreshed_at=timezone.now(), **row)])
-        stored = loaded.records
-        now = timezone.now()
-        by_version: dict[int, list[MatchRecord]] = {}
-        new: list[MatchRecord] = []
-        updated: list[MatchRecord] = []
-        restated: list[MatchRecord] = []  # outcome unchanged, explanation stale: rewritten, never pushed
-        restated_versions: list[int] = []  # every one is announced: the matched-policies pages show them
-        for version in _published_compiled():
-            kept = stored.get(version.pk)
-            if kept is None and version.compiled.surely_ineligible(profile, on=on):
-                continue  # ineligible with no record: nothing to write (the usual case)
-            # A version not in effect decides nobody: its record (if any) falls to ineligible.
-            outcome = version.compiled.evaluate(profile, on=on) if version.in_effect_on(on) else None
-            if kept is None:
-                if outcome is None or outcome.status == Status.INELIGIBLE:
-                    continue
-                record = MatchRecord(
-                    enterprise_id=enterprise_id,
-                    policy_version_id=version.pk,
-                    first_decided_at=now,
-                    previous_outcome="",
-                    previous_verified=False,
-                )
-                new.append(record)
-            else:
-                status = outcome.status if outcome else MatchOutcome.INELIGIBLE
-                verified = outcome.verified if outcome else False
-                if (kept.outcome, kept.verified) == (status, verified):
-                    # Same decision; a fact, source or date it shows may still have moved.
-                    if outcome is not None:
-                        explanation = outcome.to_dict()
-                        if explanation_stale(explanation, kept.explanation):
-                            restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
-                            restated_versions.append(version.pk)
-                    continue
-                record = MatchRecord(
-                    id=kept.record_id,
-                    enterprise_id=enterprise_id,
-                    policy_version_id=version.pk,
-                    previous_outcome=kept.outcome,
-                    previous_verified=kept.verified,
-                )
-                updated.append(record)
-            record.outcome = outcome.status if outcome else MatchOutcome.INELIGIBLE
-            record.verified = outcome.verified if outcome else False
-            record.states = outcome.state_letters if outcome else ""
-            record.explanation = outcome.to_dict() if outcome else None
-            record.decided_at = now
-            record.run_id = run_id
-            by_version.setdefault(version.pk, []).append(record)
-        MatchRecord.objects.bulk_create(new)
+        found = _enterprise_decisions(loaded, enterprise_id=enterprise_id, on=on, run_id=run_id)
+        if found.row is not None:
+            _upsert_profiles([MatchProfile(enterprise_id=enterprise_id, refreshed_at=timezone.now(), **found.row)])
+        MatchRecord.objects.bulk_create(found.new)
         MatchRecord.objects.bulk_update(
-            updated,
+            found.updated,
             [
                 "outcome",
                 "verified",
@@ -564,12 +591,13 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 "decided_at",
             ],
         )
-        MatchRecord.objects.bulk_update(restated, ["explanation"])
-        for version_id, records in by_version.items():
-            decision_receipts_create(version_id=version_id, rows=decision_rows(records), run_id=run_id, at=now)
-        for version_id in restated_versions:
+        MatchRecord.objects.bulk_update(found.restated, ["explanation"])
+        at = next((r.decided_at for records in found.by_version.values() for r in records), timezone.now())
+        for version_id, records in found.by_version.items():
+            decision_receipts_create(version_id=version_id, rows=decision_rows(records), run_id=run_id, at=at)
+        for version_id in found.restated_versions:
             events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
-        for version_id, records in by_version.items():
+        for version_id, records in found.by_version.items():
             version_changes = [
                 ChangedRecord(r.pk, r.enterprise_id, r.outcome, r.verified, r.previous_outcome, r.previous_verified)
                 for r in records
