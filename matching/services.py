@@ -48,6 +48,7 @@ from portal.receipts.services import decision_receipts_create
 from . import fullpass, nightly, passchunks, tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write, decision_rows
 from .core.evaluator import CompiledRule, Status, compile_rule
+from .core.gate import IndustryIndex
 from .core.profile import EnterpriseProfile
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
 from .core.registry import FACTS, PlaceFact, QualificationFact
@@ -438,7 +439,17 @@ class _LiveVersion:
         return dates_in_effect(self.effective_from, self.effective_to, day)  # the model's own rule, cached dates
 
 
-_LIVE: dict[str, Any] = {"stamp": None, "versions": []}
+@dataclass(frozen=True)
+class _LiveCatalogue:
+    """The published versions with their compiled rules, the industry index over them (core.gate) and
+    each version's position: replaced as one object, so a reader never pairs one list with another's index."""
+
+    versions: list[_LiveVersion]
+    index: IndustryIndex
+    positions: dict[int, int]
+
+
+_LIVE: dict[str, Any] = {"stamp": None, "catalogue": _LiveCatalogue([], IndustryIndex(()), {})}
 
 
 @functools.cache
@@ -465,6 +476,10 @@ def _published_stamp() -> tuple:
 
 
 def _published_compiled() -> list[_LiveVersion]:
+    return _published_catalogue().versions
+
+
+def _published_catalogue() -> _LiveCatalogue:
     """Every published version with its compiled rule, kept in-process between calls.
 
     One cheap aggregate tells whether the published set changed (a publish retires the previous
@@ -484,8 +499,11 @@ def _published_compiled() -> list[_LiveVersion]:
             if key not in _COMPILED:
                 _COMPILED[key] = compile_rule(rules[pk])
             live.append(_LiveVersion(pk, effective_from, effective_to, _COMPILED[key]))
-        _LIVE.update(stamp=stamp, versions=live)
-    return _LIVE["versions"]
+        catalogue = _LiveCatalogue(
+            live, IndustryIndex([v.compiled for v in live]), {v.pk: i for i, v in enumerate(live)}
+        )
+        _LIVE.update(stamp=stamp, catalogue=catalogue)
+    return _LIVE["catalogue"]
 
 
 @dataclass
@@ -513,7 +531,12 @@ def _enterprise_decisions(
     found = _EnterpriseDecisions(row=row if loaded.stored_row != row else None)
     stored = loaded.records
     now = timezone.now()
-    for version in _published_compiled():
+    catalogue = _published_catalogue()
+    # The versions whose industry condition the enterprise can meet (core.gate), and every version it has
+    # a record of; the others are surely ineligible with nothing stored: nothing to write.
+    chosen = set(catalogue.index.candidates(profile))
+    chosen.update(catalogue.positions[pk] for pk in stored if pk in catalogue.positions)
+    for version in (catalogue.versions[i] for i in sorted(chosen)):
         kept = stored.get(version.pk)
         if kept is None and version.compiled.surely_ineligible(profile, on=on):
             continue  # ineligible with no record: nothing to write (the usual case)

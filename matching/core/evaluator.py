@@ -58,6 +58,7 @@ from functools import lru_cache
 from typing import Any
 
 from .describe import leaf_wording
+from .industries import IndustryMatcher
 from .profile import EnterpriseProfile
 from .registry import (
     FACTS,
@@ -429,7 +430,18 @@ class CompiledRule:
     `tree` is the rule's parsed tree (see tree.py), for callers that walk the rule further.
     """
 
-    __slots__ = ("_checks", "_leaves", "_letters", "_pending", "_root", "_root_all_checks", "_value", "facts", "tree")
+    __slots__ = (
+        "_checks",
+        "_leaves",
+        "_letters",
+        "_pending",
+        "_root",
+        "_root_all_checks",
+        "_value",
+        "facts",
+        "industry_gate",
+        "tree",
+    )
 
     def __init__(self, tree: Node) -> None:
         self.tree = tree
@@ -445,6 +457,16 @@ class CompiledRule:
         root = self._root
         self._root_all_checks: tuple[Checker, ...] = (
             tuple(self._checks[c.index] for c in root.children if c.kind == _LEAF) if root.kind == _ALL else ()
+        )
+        # The first `industry under` condition directly under a root `all`: an enterprise it rejects is
+        # surely ineligible (core.gate indexes many rules by it).
+        self.industry_gate: IndustryMatcher | None = next(
+            (
+                IndustryMatcher(child.value)
+                for child in (tree.children if isinstance(tree, AllOf) else ())
+                if isinstance(child, Condition) and child.spec is FACTS["industry"] and child.op == "under"
+            ),
+            None,
         )
 
     def _build(self, node: Node, path: str, negated: bool, leaves: list[_Leaf]) -> _Node:
