@@ -47,7 +47,7 @@ from portal.receipts.services import decision_receipts_create
 
 from . import fullpass, nightly, passchunks, tasks
 from .bulk import ChangedRecord, compile_for, decide_and_write, decision_rows
-from .core.evaluator import CompiledRule, Status, compile_rule
+from .core.evaluator import CompiledRule, Status, compile_rule, state_letters_of
 from .core.gate import IndustryIndex
 from .core.profile import EnterpriseProfile
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
@@ -309,25 +309,23 @@ class _Explainer:
         return {pk: found[1] for pk, found in self._explained(enterprise_ids)}
 
 
-def explanations_store(*, explanations: dict[int, dict[str, Any] | str]) -> int:
-    """Write explanations onto match records (record id → explanation, or its JSON text) in one
-    statement per batch. Each distinct explanation travels once: records point into an array of them.
+def explanations_store(*, explanations: dict[int, dict[str, Any]]) -> int:
+    """Write explanations onto match records (record id → explanation), with the state letters they
+    show (a condition's state can move while the outcome stands), in one statement per batch. Each
+    distinct explanation travels once: records point into an array of them.
     """
     import json
 
     if not explanations:
         return 0
     if connection.vendor != "postgresql":
-        records = [
-            MatchRecord(pk=rid, explanation=json.loads(e) if isinstance(e, str) else e)
-            for rid, e in explanations.items()
-        ]
-        MatchRecord.objects.bulk_update(records, ["explanation"], batch_size=2000)
+        records = [MatchRecord(pk=rid, explanation=e, states=state_letters_of(e)) for rid, e in explanations.items()]
+        MatchRecord.objects.bulk_update(records, ["explanation", "states"], batch_size=2000)
         return len(records)
     table = connection.ops.quote_name(MatchRecord._meta.db_table)
     sql = f"""
-        UPDATE {table} r SET explanation = (%(distinct)s::jsonb) -> g.i
-          FROM unnest(%(ids)s::bigint[], %(idx)s::int[]) AS g(id, i)
+        UPDATE {table} r SET explanation = (%(distinct)s::jsonb) -> g.i, states = g.states
+          FROM unnest(%(ids)s::bigint[], %(idx)s::int[], %(states)s::text[]) AS g(id, i, states)
          WHERE r.id = g.id
     """  # noqa: S608 -- the table name comes from model metadata; every value is a parameter.
     items = list(explanations.items())
@@ -338,13 +336,19 @@ def explanations_store(*, explanations: dict[int, dict[str, Any] | str]) -> int:
         texts: list[str] = []
         idx: list[int] = []
         for _, explanation in batch:
-            text = explanation if isinstance(explanation, str) else json.dumps(explanation, ensure_ascii=False)
+            text = json.dumps(explanation, ensure_ascii=False)
             if text not in distinct:
                 distinct[text] = len(texts)
                 texts.append(text)
             idx.append(distinct[text])
+        params: dict[str, Any] = {
+            "distinct": "[" + ",".join(texts) + "]",
+            "ids": [rid for rid, _ in batch],
+            "idx": idx,
+            "states": [state_letters_of(e) for _, e in batch],
+        }
         with connection.cursor() as cursor:
-            cursor.execute(sql, {"distinct": "[" + ",".join(texts) + "]", "ids": [rid for rid, _ in batch], "idx": idx})
+            cursor.execute(sql, params)
             written += cursor.rowcount
     return written
 
@@ -561,7 +565,10 @@ def _enterprise_decisions(
                 if outcome is not None:
                     explanation = outcome.to_dict()
                     if explanation_stale(explanation, kept.explanation):
-                        found.restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
+                        # The states too: a condition's state can move while the outcome stands.
+                        found.restated.append(
+                            MatchRecord(id=kept.record_id, explanation=explanation, states=outcome.state_letters)
+                        )
                         found.restated_versions.append(version.pk)
                 continue
             record = MatchRecord(
@@ -614,7 +621,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 "decided_at",
             ],
         )
-        MatchRecord.objects.bulk_update(found.restated, ["explanation"])
+        MatchRecord.objects.bulk_update(found.restated, ["explanation", "states"])
         at = next((r.decided_at for records in found.by_version.values() for r in records), timezone.now())
         for version_id, records in found.by_version.items():
             decision_receipts_create(version_id=version_id, rows=decision_rows(records), run_id=run_id, at=at)

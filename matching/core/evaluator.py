@@ -99,6 +99,11 @@ _PENDING_LETTERS = {"attest": "A", "judge": "J"}
 _STATUS_BY_VALUE = {MET: Status.ELIGIBLE, UNMET: Status.INELIGIBLE, UNKNOWN: Status.NEEDS_INFO}
 
 
+def state_letters_of(explanation: dict[str, Any]) -> str:
+    """The state letters (`Outcome.state_letters`) an explanation (`Outcome.to_dict()`) shows."""
+    return "".join(_STATE_LETTERS_BY_NAME[c["result"]] for c in explanation.get("conditions", ()))
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)

@@ -86,6 +86,28 @@ def test_an_enterprise_with_nothing_to_change_is_decided_without_the_row_lock() 
     assert len([q for q in changed.captured_queries if "FOR UPDATE" in q["sql"]]) == 1
 
 
+def test_a_condition_that_moves_while_the_outcome_stands_is_restated_with_its_state() -> None:
+    firm = EnterpriseFactory(industry_code="3973", employees=150, tax_credit_rating="A")
+    match_profiles_refresh()
+    either = {
+        "any": [
+            {"fact": "employees", "op": "gte", "value": 100},
+            {"fact": "tax_credit_rating", "op": "in", "value": ["A"]},
+        ]
+    }
+    version = PolicyVersionFactory(published=True, rule=either)
+    policy_version_match(version_id=version.pk)
+    assert MatchRecord.objects.get(enterprise=firm, policy_version=version).states == "MM"
+
+    enterprise_update_facts(enterprise=firm, facts={"employees": 50}, source="statistics")
+    assert enterprise_match(enterprise_id=firm.pk) == []  # still eligible: no change to announce
+
+    record = MatchRecord.objects.get(enterprise=firm, policy_version=version)
+    assert record.outcome == "eligible"
+    assert record.states == "NM"
+    assert [c["result"] for c in record.explanation["conditions"]] == ["unmet", "met"]
+
+
 def test_a_fact_change_is_visible_as_a_change_kind() -> None:
     d = district()
     policy_version_match(version_id=d["version"].pk)
