@@ -38,6 +38,11 @@ def roles_of(user: User | AnonymousUser | None) -> frozenset[str]:
     return cached
 
 
+def remember_roles(user: User | AnonymousUser, roles: frozenset[str]) -> None:
+    """Set the roles the user holds, read by the caller in this request (portal.accounts.backends)."""
+    setattr(user, _CACHE_ATTR, roles)
+
+
 def forget_roles(user: User | AnonymousUser | None) -> None:
     """Drop the cached roles (after the user's groups changed)."""
     if hasattr(user, _CACHE_ATTR):

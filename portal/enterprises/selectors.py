@@ -15,6 +15,7 @@ from django.utils import timezone
 from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord, SiteRecord
 from matching.core.thresholds import Derivation
 from matching.core.vocabulary import SELF_DECLARED, SIZES, SOURCE_JOINER, source_codes
+from portal.accounts.backends import own_enterprise
 from portal.accounts.roles import Role, has_role, is_staff_user
 
 from . import credit_code as cc
@@ -224,6 +225,13 @@ def enterprise_id_for_user(*, user: User, credit_code: str) -> int:
     """The id of the enterprise with that code if the user may see it (one indexed query, no columns
     read); Http404 otherwise, as enterprise_get_for_user."""
     code = cc.normalise(credit_code)
+    own = own_enterprise(user)
+    if own is not None and user.is_active and not is_staff_user(user):
+        # An enterprise user whose enterprise's code was read with the user in this request
+        # (portal.accounts.backends): the same question as the query below, answered from that read.
+        if code != own[1]:
+            raise Http404("未找到该企业")
+        return own[0]
     found = enterprise_queryset_for_user(user=user).filter(credit_code=code).values_list("pk", flat=True).first()
     if found is None:
         raise Http404("未找到该企业")

@@ -81,7 +81,7 @@ MIDDLEWARE = [
     "portal.accounts.two_factor.TwoFactorGate",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "portal.api.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.api.middleware.NoStoreForPrivateResponses",
     # Near the end, so its process_exception sees a view's exception first: Chinese 404/500 pages under DEBUG too.
@@ -131,7 +131,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out user name before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's, reading with the user what authorization asks on every request (one query, not three).
+    "portal.accounts.backends.ModelBackend",
 ]
 # Brute force: 5 failed sign-ins lock for 15 minutes, counted per user name (guesses spread over many
 # addresses) and per client address (one address spraying many user names). An office behind one NAT
