@@ -6,7 +6,7 @@ import io
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from matching.selectors import published_versions_any_period
 from tests.support.services import need_postgres, need_redis
@@ -52,3 +52,12 @@ def test_small_run_prints_every_figure_and_keeps_m_policies() -> None:
     nightly = result["nightly_changed_only"]
     assert nightly["mode"] == "changed" and nightly["full_pass_after_changed"] == 0
     assert nightly["enterprises_redecided"] == nightly["crossing_enterprises"]
+
+    # Figures 4 and 5 again on the district as it was left, without building or matching it again.
+    again = io.StringIO()
+    call_command("bench_matching", enterprises=400, policies=6, reuse_matched=True, stdout=again, stderr=io.StringIO())
+    reused = json.loads(again.getvalue())
+    assert reused["district"] == "reused, matched" and reused["full_rematch_one_pass_changed"] == 0
+    assert reused["nightly_changed_only"]["full_pass_after_changed"] == 0
+    with pytest.raises(CommandError, match="7 live versions"):
+        call_command("bench_matching", enterprises=400, policies=7, reuse_matched=True, stderr=io.StringIO())

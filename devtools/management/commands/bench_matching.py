@@ -97,6 +97,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-full", action="store_true", help="skip figure 4")
         parser.add_argument(
+            "--reuse-matched",
+            action="store_true",
+            help="figures 4 (steady) and 5 on the district and records an earlier --only-nightly run left",
+        )
+        parser.add_argument(
             "--skip-from-empty", action="store_true", help="figure 4 without the two extra re-matches from no records"
         )
         parser.add_argument("--repeats", type=int, default=5, help="runs of figures 1 and 2 (medians compared)")
@@ -128,6 +133,8 @@ class Command(BaseCommand):
 
         n, m = options["enterprises"], options["policies"]
         reuse = options["reuse_district"] and Enterprise.objects.count() == n
+        if options["reuse_matched"]:
+            return self.reuse_matched(n, m, share=options["crossing_share"])
         if options["fresh"] or reuse:
             if "bench" not in connection.settings_dict["NAME"]:
                 raise CommandError("--fresh empties tables: only on a database whose name contains 'bench'")
@@ -289,6 +296,24 @@ class Command(BaseCommand):
         }
         self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
 
+    def reuse_matched(self, n: int, m: int, *, share: float) -> None:
+        """Figures 4 (steady) and 5 on a district an earlier --only-nightly run left matched (the same
+        N enterprises and M live versions), without building or matching it again."""
+        from matching.selectors import published_versions_any_period
+        from portal.enterprises.models import Enterprise
+
+        if "bench" not in connection.settings_dict["NAME"]:
+            raise CommandError("--reuse-matched runs on a bench database only")
+        live = published_versions_any_period().count()
+        if Enterprise.objects.count() != n or live != m or not MatchRecord.objects.exists():
+            raise CommandError(f"--reuse-matched needs a matched district of {n} enterprises and {m} live versions")
+        on = today()
+        result: dict[str, Any] = {"enterprises": n, "policies": m, "on": on.isoformat(), "district": "reused, matched"}
+        self.log(f"reusing the matched district of {n} enterprises × {m} versions")
+        result.update(self.full_rematch_figures(on, per_policy=False))
+        result["nightly_changed_only"] = self.nightly_figures(on, result, share=share)
+        self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
+
     def full_rematch_figures(self, on: Any, *, per_policy: bool = True) -> dict[str, Any]:
         """The nightly job with nothing changed: one pass for all versions against the I/O floor (a COPY
         out of every table the pass reads or diffs), and the per-policy path it replaced."""
@@ -352,11 +377,17 @@ class Command(BaseCommand):
             "found = {'before_kib': before, 'peak_kib': peak, 's': seconds, 'changed': done.changed_records}\n"
             "print(json.dumps(found))\n"
         )
+        from urllib.parse import quote
+
         from django.conf import settings as django_settings
 
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "")}
         if not env["DJANGO_SETTINGS_MODULE"]:
             env["DJANGO_SETTINGS_MODULE"] = django_settings.SETTINGS_MODULE
+        # The database this process is on (under pytest, the test database, not DATABASE_URL's).
+        db = connection.settings_dict
+        login = quote(db["USER"] or "", safe="") + (":" + quote(db["PASSWORD"], safe="") if db["PASSWORD"] else "")
+        env["DATABASE_URL"] = f"postgres://{login}@{db['HOST'] or ''}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
         finished = subprocess.run(  # noqa: S603 - our own interpreter and script
             [sys.executable, "-c", script],
             env=env,
