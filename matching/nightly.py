@@ -59,7 +59,7 @@ from policies.models import PolicyVersion
 from policies.selectors import policy_in_effect
 from portal import events
 from portal.enterprises.models import Enterprise, Park, Qualification, Township, Zone
-from portal.enterprises.selectors import enterprise_profiles_by_id
+from portal.enterprises.selectors import enterprise_profiles_read
 from portal.jobs import job_progress
 
 from . import passchunks, services
@@ -377,7 +377,7 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
     stored: dict[tuple[int, int], tuple[str, bool]] = {}
     for i in range(0, len(everyone), _IDS_PER_STATEMENT):
         part = everyone[i : i + _IDS_PER_STATEMENT]
-        profiles.update(enterprise_profiles_by_id(queryset=Enterprise.objects.filter(pk__in=part)))
+        profiles.update(enterprise_profiles_read(enterprise_ids=part))
         rows = MatchRecord.objects.filter(enterprise_id__in=part, policy_version_id__in=list(work)).values_list(
             "enterprise_id", "policy_version_id", "outcome", "verified"
         )

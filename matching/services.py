@@ -567,10 +567,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                     if outcome is not None:
                         explanation = outcome.to_dict()
                         if explanation_stale(explanation, kept.explanation):
-                            # The condition letters with it: pages and pushes read them with the explanation.
-                            restated.append(
-                                MatchRecord(id=kept.record_id, explanation=explanation, states=outcome.state_letters)
-                            )
+                            restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
                             restated_versions.append(version.pk)
                     continue
                 record = MatchRecord(
@@ -602,7 +599,7 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 "decided_at",
             ],
         )
-        MatchRecord.objects.bulk_update(restated, ["explanation", "states"])
+        MatchRecord.objects.bulk_update(restated, ["explanation"])
         for version_id, records in by_version.items():
             decision_receipts_create(version_id=version_id, rows=decision_rows(records), run_id=run_id, at=now)
         for version_id in restated_versions:
