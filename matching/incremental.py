@@ -46,17 +46,20 @@ class LoadedEnterprise:
     records: dict[int, StoredRecord]  # policy_version_id → stored match record
 
 
-def load_for_match(*, enterprise_id: int) -> LoadedEnterprise | None:
-    """Lock the enterprise row (inside the caller's transaction) and read what matching needs."""
+def load_for_match(*, enterprise_id: int, lock: bool = True) -> LoadedEnterprise | None:
+    """Lock the enterprise row (inside the caller's transaction) and read what matching needs.
+
+    `lock=False` reads without the lock (still one statement on PostgreSQL: facts and records from one
+    snapshot), for a caller that only looks whether anything is to be written."""
     if connection.vendor == "postgresql":
-        return _load_postgresql(enterprise_id)
-    return _load_orm(enterprise_id)
+        return _load_postgresql(enterprise_id, lock=lock)
+    return _load_orm(enterprise_id, lock=lock)
 
 
-def _load_orm(enterprise_id: int) -> LoadedEnterprise | None:
+def _load_orm(enterprise_id: int, *, lock: bool) -> LoadedEnterprise | None:
+    enterprises = Enterprise.objects.select_for_update(of=("self",)) if lock else Enterprise.objects.all()
     enterprise = (
-        Enterprise.objects.select_for_update(of=("self",))
-        .filter(pk=enterprise_id)
+        enterprises.filter(pk=enterprise_id)
         .select_related("match_profile")
         .prefetch_related(*PROFILE_PREFETCHES)
         .first()
@@ -75,7 +78,7 @@ def _load_orm(enterprise_id: int) -> LoadedEnterprise | None:
 
 
 @functools.cache
-def _sql() -> str:
+def _sql(*, lock: bool) -> str:
     through = Site.parks.through
     site_col = through._meta.get_field("site").column
     park_col = through._meta.get_field("park").column
@@ -112,13 +115,13 @@ SELECT e.credit_code, e.name, e.provenance, {facts},
              array_agg(verified) AS verifieds, array_agg(explanation::text) AS explanations
         FROM {MatchRecord._meta.db_table} WHERE enterprise_id = e.id) r
  WHERE e.id = %(id)s
-   FOR UPDATE OF e
+{"   FOR UPDATE OF e" if lock else ""}
 """
 
 
-def _load_postgresql(enterprise_id: int) -> LoadedEnterprise | None:
+def _load_postgresql(enterprise_id: int, *, lock: bool) -> LoadedEnterprise | None:
     with connection.cursor() as cursor:
-        cursor.execute(_sql(), {"id": enterprise_id, "sep": _PARK_SEPARATOR})
+        cursor.execute(_sql(lock=lock), {"id": enterprise_id, "sep": _PARK_SEPARATOR})
         row = cursor.fetchone()
     if row is None:
         return None

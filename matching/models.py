@@ -83,8 +83,14 @@ class MatchRecord(models.Model):
     ineligible has no row (its absence means ineligible), which keeps a district-wide run small.
     """
 
-    enterprise = models.ForeignKey("enterprises.Enterprise", on_delete=models.CASCADE, related_name="match_records")
-    policy_version = models.ForeignKey("policies.PolicyVersion", on_delete=models.CASCADE, related_name="match_records")
+    # No single-column indexes: match_record_unique_pair leads with the enterprise and
+    # match_record_version_idx with the version, and every decision written updates each index.
+    enterprise = models.ForeignKey(
+        "enterprises.Enterprise", on_delete=models.CASCADE, related_name="match_records", db_index=False
+    )
+    policy_version = models.ForeignKey(
+        "policies.PolicyVersion", on_delete=models.CASCADE, related_name="match_records", db_index=False
+    )
     outcome = models.CharField("结果", max_length=12, choices=MatchOutcome.choices)
     verified = models.BooleanField("已核验", default=False)
     # One letter per condition of the rule in document order (M met, N unmet, U unknown): the

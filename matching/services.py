@@ -47,12 +47,13 @@ from portal.receipts.services import decision_receipts_create
 
 from . import fullpass, nightly, passchunks, tasks
 from .bulk import ChangedRecord, Decided, compile_for, decide_and_write, decided_write, decision_rows
-from .core.evaluator import CompiledRule, Status, compile_rule
+from .core.evaluator import CompiledRule, Status, compile_rule, state_letters_of
+from .core.gate import IndustryIndex
 from .core.profile import EnterpriseProfile
 from .core.projection import PROJECTION_COLUMNS, facts_row, profile_row
 from .core.registry import FACTS, PlaceFact, QualificationFact
 from .core.sql import CompiledSql
-from .incremental import load_for_match
+from .incremental import LoadedEnterprise, load_for_match
 from .models import MatchOutcome, MatchProfile, MatchRecord, MatchRun
 from .models import change_kind as kind_of_change
 from .selectors import published_versions_any_period, today
@@ -343,25 +344,23 @@ class _Explainer:
         return {pk: found[1] for pk, found in self._explained(enterprise_ids)}
 
 
-def explanations_store(*, explanations: dict[int, dict[str, Any] | str]) -> int:
-    """Write explanations onto match records (record id → explanation, or its JSON text) in one
-    statement per batch. Each distinct explanation travels once: records point into an array of them.
+def explanations_store(*, explanations: dict[int, dict[str, Any]]) -> int:
+    """Write explanations onto match records (record id → explanation), with the state letters they
+    show (a condition's state can move while the outcome stands), in one statement per batch. Each
+    distinct explanation travels once: records point into an array of them.
     """
     import json
 
     if not explanations:
         return 0
     if connection.vendor != "postgresql":
-        records = [
-            MatchRecord(pk=rid, explanation=json.loads(e) if isinstance(e, str) else e)
-            for rid, e in explanations.items()
-        ]
-        MatchRecord.objects.bulk_update(records, ["explanation"], batch_size=2000)
+        records = [MatchRecord(pk=rid, explanation=e, states=state_letters_of(e)) for rid, e in explanations.items()]
+        MatchRecord.objects.bulk_update(records, ["explanation", "states"], batch_size=2000)
         return len(records)
     table = connection.ops.quote_name(MatchRecord._meta.db_table)
     sql = f"""
-        UPDATE {table} r SET explanation = (%(distinct)s::jsonb) -> g.i
-          FROM unnest(%(ids)s::bigint[], %(idx)s::int[]) AS g(id, i)
+        UPDATE {table} r SET explanation = (%(distinct)s::jsonb) -> g.i, states = g.states
+          FROM unnest(%(ids)s::bigint[], %(idx)s::int[], %(states)s::text[]) AS g(id, i, states)
          WHERE r.id = g.id
     """  # noqa: S608 -- the table name comes from model metadata; every value is a parameter.
     items = list(explanations.items())
@@ -372,13 +371,19 @@ def explanations_store(*, explanations: dict[int, dict[str, Any] | str]) -> int:
         texts: list[str] = []
         idx: list[int] = []
         for _, explanation in batch:
-            text = explanation if isinstance(explanation, str) else json.dumps(explanation, ensure_ascii=False)
+            text = json.dumps(explanation, ensure_ascii=False)
             if text not in distinct:
                 distinct[text] = len(texts)
                 texts.append(text)
             idx.append(distinct[text])
+        params: dict[str, Any] = {
+            "distinct": "[" + ",".join(texts) + "]",
+            "ids": [rid for rid, _ in batch],
+            "idx": idx,
+            "states": [state_letters_of(e) for _, e in batch],
+        }
         with connection.cursor() as cursor:
-            cursor.execute(sql, {"distinct": "[" + ",".join(texts) + "]", "ids": [rid for rid, _ in batch], "idx": idx})
+            cursor.execute(sql, params)
             written += cursor.rowcount
     return written
 
@@ -473,7 +478,17 @@ class _LiveVersion:
         return dates_in_effect(self.effective_from, self.effective_to, day)  # the model's own rule, cached dates
 
 
-_LIVE: dict[str, Any] = {"stamp": None, "versions": []}
+@dataclass(frozen=True)
+class _LiveCatalogue:
+    """The published versions with their compiled rules, the industry index over them (core.gate) and
+    each version's position: replaced as one object, so a reader never pairs one list with another's index."""
+
+    versions: list[_LiveVersion]
+    index: IndustryIndex
+    positions: dict[int, int]
+
+
+_LIVE: dict[str, Any] = {"stamp": None, "catalogue": _LiveCatalogue([], IndustryIndex(()), {})}
 
 
 @functools.cache
@@ -500,6 +515,10 @@ def _published_stamp() -> tuple:
 
 
 def _published_compiled() -> list[_LiveVersion]:
+    return _published_catalogue().versions
+
+
+def _published_catalogue() -> _LiveCatalogue:
     """Every published version with its compiled rule, kept in-process between calls.
 
     One cheap aggregate tells whether the published set changed (a publish retires the previous
@@ -519,75 +538,113 @@ def _published_compiled() -> list[_LiveVersion]:
             if key not in _COMPILED:
                 _COMPILED[key] = compile_rule(rules[pk])
             live.append(_LiveVersion(pk, effective_from, effective_to, _COMPILED[key]))
-        _LIVE.update(stamp=stamp, versions=live)
-    return _LIVE["versions"]
+        catalogue = _LiveCatalogue(
+            live, IndustryIndex([v.compiled for v in live]), {v.pk: i for i, v in enumerate(live)}
+        )
+        _LIVE.update(stamp=stamp, catalogue=catalogue)
+    return _LIVE["catalogue"]
+
+
+@dataclass
+class _EnterpriseDecisions:
+    """What re-deciding one enterprise would write: its projection row (None: unchanged), new and changed
+    records (by version), and records whose outcome stands but whose explanation is stale."""
+
+    row: dict[str, Any] | None = None
+    new: list[MatchRecord] = field(default_factory=list)
+    updated: list[MatchRecord] = field(default_factory=list)
+    restated: list[MatchRecord] = field(default_factory=list)  # rewritten, never pushed
+    restated_versions: list[int] = field(default_factory=list)  # each announced: the matches pages show them
+    by_version: dict[int, list[MatchRecord]] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return self.row is not None or bool(self.new or self.updated or self.restated)
+
+
+def _enterprise_decisions(
+    loaded: LoadedEnterprise, *, enterprise_id: int, on: date, run_id: int | None
+) -> _EnterpriseDecisions:
+    profile = loaded.profile
+    row = profile_row(profile)
+    found = _EnterpriseDecisions(row=row if loaded.stored_row != row else None)
+    stored = loaded.records
+    now = timezone.now()
+    catalogue = _published_catalogue()
+    # The versions whose industry condition the enterprise can meet (core.gate), and every version it has
+    # a record of; the others are surely ineligible with nothing stored: nothing to write.
+    chosen = set(catalogue.index.candidates(profile))
+    chosen.update(catalogue.positions[pk] for pk in stored if pk in catalogue.positions)
+    for version in (catalogue.versions[i] for i in sorted(chosen)):
+        kept = stored.get(version.pk)
+        if kept is None and version.compiled.surely_ineligible(profile, on=on):
+            continue  # ineligible with no record: nothing to write (the usual case)
+        # A version not in effect decides nobody: its record (if any) falls to ineligible.
+        outcome = version.compiled.evaluate(profile, on=on) if version.in_effect_on(on) else None
+        if kept is None:
+            if outcome is None or outcome.status == Status.INELIGIBLE:
+                continue
+            record = MatchRecord(
+                enterprise_id=enterprise_id,
+                policy_version_id=version.pk,
+                first_decided_at=now,
+                previous_outcome="",
+                previous_verified=False,
+            )
+            found.new.append(record)
+        else:
+            status = outcome.status if outcome else MatchOutcome.INELIGIBLE
+            verified = outcome.verified if outcome else False
+            if (kept.outcome, kept.verified) == (status, verified):
+                # Same decision; a fact, source or date it shows may still have moved.
+                if outcome is not None:
+                    explanation = outcome.to_dict()
+                    if explanation_stale(explanation, kept.explanation):
+                        # The states too: a condition's state can move while the outcome stands.
+                        found.restated.append(
+                            MatchRecord(id=kept.record_id, explanation=explanation, states=outcome.state_letters)
+                        )
+                        found.restated_versions.append(version.pk)
+                continue
+            record = MatchRecord(
+                id=kept.record_id,
+                enterprise_id=enterprise_id,
+                policy_version_id=version.pk,
+                previous_outcome=kept.outcome,
+                previous_verified=kept.verified,
+            )
+            found.updated.append(record)
+        record.outcome = outcome.status if outcome else MatchOutcome.INELIGIBLE
+        record.verified = outcome.verified if outcome else False
+        record.states = outcome.state_letters if outcome else ""
+        record.explanation = outcome.to_dict() if outcome else None
+        record.decided_at = now
+        record.run_id = run_id
+        found.by_version.setdefault(version.pk, []).append(record)
+    return found
 
 
 def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int | None = None) -> list[ChangedRecord]:
     """Re-decide one enterprise against every published version (pure evaluator); write the changes."""
     on = on or today()
+    # Most calls change nothing (a nightly re-check, a fact no rule reads). Deciding first from a read
+    # without the row lock (one statement: facts and records from one snapshot) ends those without a
+    # locking transaction, whose commit waits for a disk flush; anything to write is decided again below,
+    # under the lock, from what the lock lets through.
+    peek = load_for_match(enterprise_id=enterprise_id, lock=False)
+    if peek is None or not _enterprise_decisions(peek, enterprise_id=enterprise_id, on=on, run_id=run_id).writes:
+        return []
     changes: list[ChangedRecord] = []
     with transaction.atomic():
         loaded = load_for_match(enterprise_id=enterprise_id)
         if loaded is None:
             return []
-        profile = loaded.profile
-        row = profile_row(profile)
-        if loaded.stored_row != row:
-            _upsert_profiles([MatchProfile(enterprise_id=enterprise_id, refreshed_at=timezone.now(), **row)])
-        stored = loaded.records
-        now = timezone.now()
-        by_version: dict[int, list[MatchRecord]] = {}
-        new: list[MatchRecord] = []
-        updated: list[MatchRecord] = []
-        restated: list[MatchRecord] = []  # outcome unchanged, explanation stale: rewritten, never pushed
-        restated_versions: list[int] = []  # every one is announced: the matched-policies pages show them
-        for version in _published_compiled():
-            kept = stored.get(version.pk)
-            if kept is None and version.compiled.surely_ineligible(profile, on=on):
-                continue  # ineligible with no record: nothing to write (the usual case)
-            # A version not in effect decides nobody: its record (if any) falls to ineligible.
-            outcome = version.compiled.evaluate(profile, on=on) if version.in_effect_on(on) else None
-            if kept is None:
-                if outcome is None or outcome.status == Status.INELIGIBLE:
-                    continue
-                record = MatchRecord(
-                    enterprise_id=enterprise_id,
-                    policy_version_id=version.pk,
-                    first_decided_at=now,
-                    previous_outcome="",
-                    previous_verified=False,
-                )
-                new.append(record)
-            else:
-                status = outcome.status if outcome else MatchOutcome.INELIGIBLE
-                verified = outcome.verified if outcome else False
-                if (kept.outcome, kept.verified) == (status, verified):
-                    # Same decision; a fact, source or date it shows may still have moved.
-                    if outcome is not None:
-                        explanation = outcome.to_dict()
-                        if explanation_stale(explanation, kept.explanation):
-                            restated.append(MatchRecord(id=kept.record_id, explanation=explanation))
-                            restated_versions.append(version.pk)
-                    continue
-                record = MatchRecord(
-                    id=kept.record_id,
-                    enterprise_id=enterprise_id,
-                    policy_version_id=version.pk,
-                    previous_outcome=kept.outcome,
-                    previous_verified=kept.verified,
-                )
-                updated.append(record)
-            record.outcome = outcome.status if outcome else MatchOutcome.INELIGIBLE
-            record.verified = outcome.verified if outcome else False
-            record.states = outcome.state_letters if outcome else ""
-            record.explanation = outcome.to_dict() if outcome else None
-            record.decided_at = now
-            record.run_id = run_id
-            by_version.setdefault(version.pk, []).append(record)
-        MatchRecord.objects.bulk_create(new)
+        found = _enterprise_decisions(loaded, enterprise_id=enterprise_id, on=on, run_id=run_id)
+        if found.row is not None:
+            _upsert_profiles([MatchProfile(enterprise_id=enterprise_id, refreshed_at=timezone.now(), **found.row)])
+        MatchRecord.objects.bulk_create(found.new)
         MatchRecord.objects.bulk_update(
-            updated,
+            found.updated,
             [
                 "outcome",
                 "verified",
@@ -599,12 +656,13 @@ def enterprise_match(*, enterprise_id: int, on: date | None = None, run_id: int 
                 "decided_at",
             ],
         )
-        MatchRecord.objects.bulk_update(restated, ["explanation"])
-        for version_id, records in by_version.items():
-            decision_receipts_create(version_id=version_id, rows=decision_rows(records), run_id=run_id, at=now)
-        for version_id in restated_versions:
+        MatchRecord.objects.bulk_update(found.restated, ["explanation", "states"])
+        at = next((r.decided_at for records in found.by_version.values() for r in records), timezone.now())
+        for version_id, records in found.by_version.items():
+            decision_receipts_create(version_id=version_id, rows=decision_rows(records), run_id=run_id, at=at)
+        for version_id in found.restated_versions:
             events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[enterprise_id])
-        for version_id, records in by_version.items():
+        for version_id, records in found.by_version.items():
             version_changes = [
                 ChangedRecord(r.pk, r.enterprise_id, r.outcome, r.verified, r.previous_outcome, r.previous_verified)
                 for r in records

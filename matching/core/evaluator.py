@@ -58,6 +58,7 @@ from functools import lru_cache
 from typing import Any
 
 from .describe import leaf_wording
+from .industries import IndustryMatcher
 from .profile import EnterpriseProfile
 from .registry import (
     FACTS,
@@ -96,6 +97,11 @@ _STATE_LETTERS_BY_NAME = {"met": "M", "unmet": "N", "unknown": "U", "attest": "A
 PENDING_RESULTS = ("attest", "judge")
 _PENDING_LETTERS = {"attest": "A", "judge": "J"}
 _STATUS_BY_VALUE = {MET: Status.ELIGIBLE, UNMET: Status.INELIGIBLE, UNKNOWN: Status.NEEDS_INFO}
+
+
+def state_letters_of(explanation: dict[str, Any]) -> str:
+    """The state letters (`Outcome.state_letters`) an explanation (`Outcome.to_dict()`) shows."""
+    return "".join(_STATE_LETTERS_BY_NAME[c["result"]] for c in explanation.get("conditions", ()))
 
 
 def _jsonable(value: Any) -> Any:
@@ -429,7 +435,18 @@ class CompiledRule:
     `tree` is the rule's parsed tree (see tree.py), for callers that walk the rule further.
     """
 
-    __slots__ = ("_checks", "_leaves", "_letters", "_pending", "_root", "_root_all_checks", "_value", "facts", "tree")
+    __slots__ = (
+        "_checks",
+        "_leaves",
+        "_letters",
+        "_pending",
+        "_root",
+        "_root_all_checks",
+        "_value",
+        "facts",
+        "industry_gate",
+        "tree",
+    )
 
     def __init__(self, tree: Node) -> None:
         self.tree = tree
@@ -445,6 +462,16 @@ class CompiledRule:
         root = self._root
         self._root_all_checks: tuple[Checker, ...] = (
             tuple(self._checks[c.index] for c in root.children if c.kind == _LEAF) if root.kind == _ALL else ()
+        )
+        # The first `industry under` condition directly under a root `all`: an enterprise it rejects is
+        # surely ineligible (core.gate indexes many rules by it).
+        self.industry_gate: IndustryMatcher | None = next(
+            (
+                IndustryMatcher(child.value)
+                for child in (tree.children if isinstance(tree, AllOf) else ())
+                if isinstance(child, Condition) and child.spec is FACTS["industry"] and child.op == "under"
+            ),
+            None,
         )
 
     def _build(self, node: Node, path: str, negated: bool, leaves: list[_Leaf]) -> _Node:

@@ -36,6 +36,10 @@ def test_small_run_prints_every_figure_and_keeps_m_policies() -> None:
     assert publish["eligible"] == publish["floor_eligible_ids"]
     assert len(publish["decide_and_persist_runs_s"]) == len(publish["floor_runs_s"]) == 2
     assert publish["decide_and_persist_records"] == publish["records_written"]
+    assert publish["floor_with_receipts_s"] >= publish["floor_s"] > 0
+    # The one pass alone, in a process of its own, changed nothing and peaked above its starting point.
+    assert result["pass_process_changed"] == 0
+    assert result["pass_process_peak_rss_mb"] >= result["pass_process_rss_before_pass_mb"] > 0
     # Nothing changed between the initial and the steady full re-match.
     assert result["full_rematch_changed"] == 0
     assert result["enterprise_rematch_ms"]["sample"] == 20

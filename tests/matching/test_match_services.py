@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from matching.models import MatchProfile, MatchRecord, MatchRun
@@ -66,6 +68,44 @@ def test_running_again_writes_nothing() -> None:
     assert again.changed_records == 0
     assert list(MatchRecord.objects.values_list("pk", "decided_at")) == before
     assert enterprise_match(enterprise_id=d["eligible"].pk) == []
+
+
+def test_an_enterprise_with_nothing_to_change_is_decided_without_the_row_lock() -> None:
+    d = district()
+    policy_version_match(version_id=d["version"].pk)
+
+    with CaptureQueriesContext(connection) as unchanged:
+        assert enterprise_match(enterprise_id=d["eligible"].pk) == []
+    enterprise_update_facts(enterprise=d["eligible"], facts={"employees": 50}, source="statistics")
+    with CaptureQueriesContext(connection) as changed:
+        assert [c.outcome for c in enterprise_match(enterprise_id=d["eligible"].pk)] == ["ineligible"]
+
+    # Nothing to write: no locking read, nothing written. Something to write: decided again under the lock.
+    assert not [q for q in unchanged.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert not [q for q in unchanged.captured_queries if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    assert len([q for q in changed.captured_queries if "FOR UPDATE" in q["sql"]]) == 1
+
+
+def test_a_condition_that_moves_while_the_outcome_stands_is_restated_with_its_state() -> None:
+    firm = EnterpriseFactory(industry_code="3973", employees=150, tax_credit_rating="A")
+    match_profiles_refresh()
+    either = {
+        "any": [
+            {"fact": "employees", "op": "gte", "value": 100},
+            {"fact": "tax_credit_rating", "op": "in", "value": ["A"]},
+        ]
+    }
+    version = PolicyVersionFactory(published=True, rule=either)
+    policy_version_match(version_id=version.pk)
+    assert MatchRecord.objects.get(enterprise=firm, policy_version=version).states == "MM"
+
+    enterprise_update_facts(enterprise=firm, facts={"employees": 50}, source="statistics")
+    assert enterprise_match(enterprise_id=firm.pk) == []  # still eligible: no change to announce
+
+    record = MatchRecord.objects.get(enterprise=firm, policy_version=version)
+    assert record.outcome == "eligible"
+    assert record.states == "NM"
+    assert [c["result"] for c in record.explanation["conditions"]] == ["unmet", "met"]
 
 
 def test_a_fact_change_is_visible_as_a_change_kind() -> None:

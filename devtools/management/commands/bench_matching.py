@@ -11,9 +11,12 @@ Figures:
 2. floor_s: a hand-written SELECT of the same eligible ids plus a COPY of as many rows, in the
    same run, and ratio_to_floor = 1 / 2 (1 and 2 each run --repeats times, a new version each
    time; medians are compared and every run is printed, the first, cold one included);
+   floor_with_receipts_s adds a COPY of as many receipt-shaped rows (a decision is written with its
+   认定依据 in the same statement) and ratio_to_floor_with_receipts compares with that;
    (decide_and_persist_s is the decision and its records alone; publish_with_pushes_s adds the
    chunked run with its locks and the notifications written in the same transactions);
-3. enterprise_rematch_ms: one enterprise against M published policies (median, p99 over a sample);
+3. enterprise_rematch_ms: one enterprise against M published policies (median, p99 over a sample), in
+   steady state (each sampled enterprise decided once before the clock);
 4. full_rematch_s: every policy over every enterprise, the nightly job (initial: from no records;
    steady: again with nothing changed; from_empty_entry / _per_policy: from no records again, by the
    nightly entry point and by the per-policy path it hands such a district to, and their ratio);
@@ -22,7 +25,9 @@ Figures:
    the per-policy path it replaced (one statement per version);
    full_rematch_spread_{1,2}w_s: the same pass as the nightly run spread over 1 and 2 real worker
    processes the command starts and stops (`--pass-workers`, needs REDIS_URL), each with its ratio to the
-   I/O floor, and the speed-up of 2 over 1.
+   I/O floor, and the speed-up of 2 over 1;
+   pass_process_peak_rss_mb: the peak memory of a new process doing the one pass alone (and its
+   peak before the pass, with Django and the live versions loaded).
 5. nightly_changed_only: the nightly run on a day with about --crossing-share (1%) of the enterprises
    across a date boundary (an age a rule tests, a qualification starting or ending): the previous run is
    put that many days back (the records decided as of that day by the full pass, a finished nightly run
@@ -196,8 +201,9 @@ class Command(BaseCommand):
         floor_runs = [self.floor(on, persisted) for _ in range(repeats)]
         floor_select_s = statistics.median(run[0] for run in floor_runs)
         floor_copy_s = statistics.median(run[1] for run in floor_runs)
-        floor_ids = floor_runs[0][2]
+        floor_ids = floor_runs[0][3]
         floor_s = statistics.median(run[0] + run[1] for run in floor_runs)
+        floor_with_receipts_s = statistics.median(run[0] + run[1] + run[2] for run in floor_runs)
         result["publish_one_policy"] = {
             "decide_and_persist_s": round(decisions_s, 3),
             "decide_and_persist_runs_s": [round(t, 3) for t in decision_runs],
@@ -211,6 +217,11 @@ class Command(BaseCommand):
             "floor_select_s": round(floor_select_s, 3),
             "floor_copy_s": round(floor_copy_s, 3),
             "floor_s": round(floor_s, 3),
+            # The same floor with the receipts the decisions write beside their records.
+            "floor_with_receipts_s": round(floor_with_receipts_s, 3),
+            "ratio_to_floor_with_receipts": round(decisions_s / floor_with_receipts_s, 2)
+            if floor_with_receipts_s
+            else None,
             "publish_with_pushes_ratio_to_floor": round(publish_s / floor_s, 2) if floor_s else None,
             "changes": dict(summary.changes),
         }
@@ -260,7 +271,10 @@ class Command(BaseCommand):
         # 3: one enterprise against every published policy.
         ids = list(Enterprise.objects.values_list("pk", flat=True))
         sample = random.Random(3).sample(ids, min(options["sample"], len(ids)))
-        enterprise_match(enterprise_id=sample[0], on=on)  # warm the compiled-rule cache
+        # Steady state: each sampled enterprise decided once before the clock (this also warms the
+        # compiled-rule cache; with --skip-full nothing has decided the district yet).
+        for enterprise_id in sample:
+            enterprise_match(enterprise_id=enterprise_id, on=on)
         timings = []
         for enterprise_id in sample:
             started = time.perf_counter()
@@ -303,6 +317,7 @@ class Command(BaseCommand):
         figures["full_rematch_one_pass_changed"] = written.changed_records
         # ru_maxrss is the process's peak (KiB on Linux): the bench's own earlier work counts too.
         figures["process_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        figures.update(self.pass_memory())
         started = time.perf_counter()
         steady = match_everything(on=on)  # the nightly entry point (one pass, plus each version's reconcile)
         figures["full_rematch_s"] = round(time.perf_counter() - started, 2)
@@ -313,6 +328,51 @@ class Command(BaseCommand):
             figures["full_rematch_per_policy_s"] = round(time.perf_counter() - started, 2)
             figures["full_rematch_per_policy_changed"] = by_policy.changed_records
         self.log(f"full re-match, nothing changed: {figures}")
+        return figures
+
+    def pass_memory(self) -> dict[str, Any]:
+        """The peak memory of a process doing the one pass alone: a new Python process (the same settings
+        and database) that loads Django and the live versions, notes its peak, runs `full_pass`, and
+        notes its peak again. The pass reads the district in enterprise-id chunks (25,000 by default), so
+        its own share depends on the chunk size and the versions, not on the district's size."""
+        import os
+        import subprocess
+
+        script = (
+            "import json, resource, time, django\n"
+            "django.setup()\n"
+            "from matching.fullpass import full_pass\n"
+            "from matching.selectors import published_versions_any_period, today\n"
+            "live = list(published_versions_any_period())\n"
+            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "started = time.perf_counter()\n"
+            "done = full_pass(on=today(), versions=live)\n"
+            "seconds = time.perf_counter() - started\n"
+            "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "found = {'before_kib': before, 'peak_kib': peak, 's': seconds, 'changed': done.changed_records}\n"
+            "print(json.dumps(found))\n"
+        )
+        from django.conf import settings as django_settings
+
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "")}
+        if not env["DJANGO_SETTINGS_MODULE"]:
+            env["DJANGO_SETTINGS_MODULE"] = django_settings.SETTINGS_MODULE
+        finished = subprocess.run(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-c", script],
+            env=env,
+            cwd=str(django_settings.BASE_DIR),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        found = json.loads(finished.stdout.strip().splitlines()[-1])
+        figures = {
+            "pass_process_peak_rss_mb": round(found["peak_kib"] / 1024, 1),
+            "pass_process_rss_before_pass_mb": round(found["before_kib"] / 1024, 1),
+            "pass_process_s": round(found["s"], 3),
+            "pass_process_changed": found["changed"],
+        }
+        self.log(f"one pass in its own process: {figures}")
         return figures
 
     def spread_figures(
@@ -493,8 +553,9 @@ class Command(BaseCommand):
             runs.append(time.perf_counter() - started)
         return min(runs)
 
-    def floor(self, on: Any, rows: int) -> tuple[float, float, int]:
-        """The same selection by hand, and a COPY of `rows` match-record-shaped rows."""
+    def floor(self, on: Any, rows: int) -> tuple[float, float, float, int]:
+        """The same selection by hand, a COPY of `rows` match-record-shaped rows, and (timed apart) a COPY
+        of as many receipt-shaped rows: seconds of each, and the ids selected."""
         with transaction.atomic(), connection.cursor() as cursor:
             started = time.perf_counter()
             cursor.execute(FLOOR_SELECT, {"on": on})
@@ -513,4 +574,35 @@ class Command(BaseCommand):
                         (enterprise_id, i // max(len(ids), 1) + 1, "eligible", True, "MMMMM", "", False, now, now)
                     )
             copy_s = time.perf_counter() - started
-        return select_s, copy_s, len(ids)
+            # A decision is written with its 认定依据 (receipt) in the same statement: as many receipt rows,
+            # into a table with the receipts' indexes.
+            cursor.execute("CREATE TEMP TABLE bench_floor_receipt (LIKE receipts_receipt INCLUDING ALL) ON COMMIT DROP")
+            started = time.perf_counter()
+            with cursor.cursor.copy(
+                "COPY bench_floor_receipt (kind, enterprise_id, policy_version_id, match_record_id, outcome, verified, "
+                "previous_outcome, previous_verified, status, previous_status, reason, by_role, rule_hash, "
+                "engine_version, facts, at) FROM STDIN"
+            ) as copy:
+                for i, enterprise_id in enumerate(padded):
+                    copy.write_row(
+                        (
+                            "decision",
+                            enterprise_id,
+                            i // max(len(ids), 1) + 1,
+                            i + 1,
+                            "eligible",
+                            True,
+                            "",
+                            False,
+                            "",
+                            "",
+                            "",
+                            "system",
+                            "0" * 64,
+                            "1",
+                            "{}",
+                            now,
+                        )
+                    )
+            receipts_s = time.perf_counter() - started
+        return select_s, copy_s, receipts_s, len(ids)
