@@ -199,6 +199,98 @@ SELECT id, enterprise_id, outcome, verified, previous_outcome, previous_verified
         return [ChangedRecord(*row) for row in cursor.fetchall()]
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A decision already made (by the pure evaluator) that differs from the stored record: the nightly run's
+    crossings, written for many versions at once (`decided_write`)."""
+
+    version_id: int
+    enterprise_id: int
+    outcome: str
+    verified: bool
+    states: str
+    explanation: str | None  # JSON text; None for a version not in effect (nothing was checked)
+    previous_outcome: str | None  # the stored record's, None when there is none
+    previous_verified: bool | None
+
+
+def decided_write(
+    rows: Sequence[Decided], *, rule_hashes: dict[int, str], now: datetime, run_id: int | None
+) -> dict[int, list[ChangedRecord]]:
+    """Upsert decisions of any number of versions with their explanations and receipts in one statement
+    (PostgreSQL), as `decide_and_write` does for one version: the same record and receipt columns, the same
+    guard against a concurrent writer that stored the same decision. Returns version id → its changes.
+    Call inside a transaction holding the versions' row locks."""
+    if not rows:
+        return {}
+    records = MatchRecord._meta.db_table
+    receipts = Receipt._meta.db_table
+    distinct: dict[str, int] = {}
+    index: list[int | None] = []
+    for row in rows:
+        if row.explanation is None:
+            index.append(None)
+            continue
+        if row.explanation not in distinct:
+            distinct[row.explanation] = len(distinct)
+        index.append(distinct[row.explanation])
+    sql = f"""
+WITH changed AS (
+    SELECT * FROM unnest(%(version)s::bigint[], %(enterprise)s::bigint[], %(outcome)s::text[], %(verified)s::boolean[],
+                         %(states)s::text[], %(previous_outcome)s::text[], %(previous_verified)s::boolean[],
+                         %(i)s::int[], %(rule_hash)s::text[])
+        AS c(policy_version_id, enterprise_id, outcome, verified, states, previous_outcome, previous_verified, i,
+             rule_hash)
+), up AS (
+INSERT INTO {records} AS m (enterprise_id, policy_version_id, outcome, verified, states, explanation,
+                            previous_outcome, previous_verified, run_id, first_decided_at, decided_at)
+SELECT c.enterprise_id, c.policy_version_id, c.outcome, c.verified, c.states, (%(explanations)s::jsonb) -> c.i,
+       COALESCE(c.previous_outcome, ''), COALESCE(c.previous_verified, FALSE), %(run)s, %(now)s, %(now)s
+  FROM changed c
+ON CONFLICT (enterprise_id, policy_version_id) DO UPDATE
+   SET outcome = EXCLUDED.outcome, verified = EXCLUDED.verified, states = EXCLUDED.states,
+       explanation = EXCLUDED.explanation, previous_outcome = m.outcome, previous_verified = m.verified,
+       run_id = EXCLUDED.run_id, decided_at = EXCLUDED.decided_at
+ WHERE (m.outcome, m.verified) IS DISTINCT FROM (EXCLUDED.outcome, EXCLUDED.verified)
+RETURNING m.id, m.enterprise_id, m.policy_version_id, m.outcome, m.verified, m.previous_outcome, m.previous_verified
+), receipts AS (
+INSERT INTO {receipts} (kind, enterprise_id, policy_version_id, match_record_id, entitlement_id, outcome, verified,
+                        previous_outcome, previous_verified, status, previous_status, reason, by_role, rule_hash,
+                        engine_version, explanation, facts, basis_id, run_id, at)
+SELECT %(kind)s, up.enterprise_id, up.policy_version_id, up.id, NULL, up.outcome, up.verified, up.previous_outcome,
+       up.previous_verified, '', '', '', 'system', c.rule_hash, %(engine)s, (%(explanations)s::jsonb) -> c.i,
+       COALESCE((%(facts)s::jsonb) -> c.i, '{{}}'::jsonb), NULL, %(run)s, %(now)s
+  FROM up JOIN changed c ON c.enterprise_id = up.enterprise_id AND c.policy_version_id = up.policy_version_id
+ ORDER BY up.id
+)
+SELECT id, enterprise_id, policy_version_id, outcome, verified, previous_outcome, previous_verified FROM up
+ ORDER BY policy_version_id, enterprise_id
+"""  # the table names come from model metadata; every value is a parameter
+    params = {
+        "version": [r.version_id for r in rows],
+        "enterprise": [r.enterprise_id for r in rows],
+        "outcome": [r.outcome for r in rows],
+        "verified": [bool(r.verified) for r in rows],
+        "states": [r.states for r in rows],
+        "previous_outcome": [r.previous_outcome for r in rows],
+        "previous_verified": [r.previous_verified for r in rows],
+        "i": index,
+        "rule_hash": [rule_hashes[r.version_id] for r in rows],
+        "explanations": "[" + ",".join(distinct) + "]",
+        "facts": facts_texts(list(distinct)),
+        "kind": Receipt.Kind.DECISION.value,
+        "engine": ENGINE_VERSION,
+        "run": run_id,
+        "now": now,
+    }
+    found: dict[int, list[ChangedRecord]] = {}
+    with bound_cursor() as cursor:
+        cursor.execute(sql, params)
+        for record_id, enterprise_id, version_id, *rest in cursor.fetchall():
+            found.setdefault(version_id, []).append(ChangedRecord(record_id, enterprise_id, *rest))
+    return found
+
+
 def _write_orm(
     select: str, *, version_id: int, now: datetime, run_id: int | None, explain: Explain | None
 ) -> list[ChangedRecord]:

@@ -147,6 +147,14 @@ def records_changed(*, version_id: int, changes: Sequence[ChangedRecord], run_id
     _replace_after_commit(c.enterprise_id for c in changes)
 
 
+def _records_changed_many(payloads: Sequence[dict]) -> None:
+    """MATCH_RECORDS_CHANGED for many versions at once (events.emit_many): one replacement after commit."""
+    _replace_after_commit(c.enterprise_id for p in payloads for c in p["changes"])
+
+
+records_changed.many = _records_changed_many  # type: ignore[attr-defined]
+
+
 def explanations_filled(*, version_id: int, enterprise_ids: Sequence[int]) -> None:
     """MATCH_EXPLANATIONS_FILLED (in the writer's transaction): those enterprises' pages, after commit."""
     _replace_after_commit(enterprise_ids)

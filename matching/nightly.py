@@ -9,15 +9,19 @@ trees and the versions' dates and says what lies between the previous run's day 
   the projection's dates, in SQL);
 - 资质生效/到期: enterprises with a qualification of a tested kind that started or ended (one scan of
   the qualification dates);
-- 政策生效/申报窗口: versions whose effective period or application window has a boundary in between:
-  re-decided for every enterprise (the per-policy path, that version only). No decision reads the
-  application window today (a 申报 window moves pushes, not outcomes): re-deciding such a version writes
-  nothing, and keeps this run right if a decision ever does.
+- 政策生效/申报窗口: versions whose effective period has a boundary in between are re-decided for every
+  enterprise (the per-policy path, that version only). A boundary of the application window is only
+  counted: no decision reads the window (a 申报 window moves pushes, sent by the reminders on the day,
+  not outcomes), so such a version keeps its enterprises' crossings like any other. A decision that one
+  day reads the window changes the matching code, and `engine_stamp` then makes the next run a full pass.
 
 For those enterprises, each of those versions is decided with the pure evaluator over their profiles
-(read once); only the pairs whose decision differs from the stored record go to the bulk write path,
-restricted to their ids (`services.version_chunk_write(ids=…)`), which decides them again in SQL and
-writes them with the same explanations, events and entitlements as the full pass. Also re-decided, by
+(read once; held equal to the SQL path by tests/matching/test_bulk_matches_evaluator.py, as the
+incremental path's decisions are); only the pairs whose decision differs from the stored record are
+written, every version at once (`services.decided_record`: one transaction, one upsert with the
+receipts, and one dispatch of MATCH_RECORDS_CHANGED whose handlers answer all the versions together),
+with the same records, explanations, receipts, entitlements and pushes as the full pass. A busy day thus
+costs a few statements, not a transaction per version. Also re-decided, by
 the incremental path: enterprises with no projection row yet (补建企业画像) and the work of match runs
 that failed since the previous run (补判失败的匹配).
 
@@ -55,13 +59,15 @@ from policies.models import PolicyVersion
 from policies.selectors import policy_in_effect
 from portal import events
 from portal.enterprises.models import Enterprise, Park, Qualification, Township, Zone
-from portal.enterprises.selectors import enterprise_profiles_by_id
+from portal.enterprises.selectors import enterprise_profiles_read
 from portal.jobs import job_progress
 
 from . import passchunks, services
+from .bulk import Decided
 from .core.boundaries import POLICY_EFFECTIVE, Crossings, PolicyDates, date_crossings
 from .core.evaluator import CompiledRule, Status
 from .core.profile import EnterpriseProfile
+from .core.receipt import rule_hash
 from .models import MatchOutcome, MatchProfile, MatchRecord, MatchRun
 from .selectors import published_versions_any_period
 
@@ -272,47 +278,43 @@ def _changed_only(
         summary.changed_records += part.changed_records
         summary.changes.update(part.changes)
         decided_pairs += len(incremental) * len(by_id)
-    differing = _differing({pk: ids for pk, ids in work if ids is not None}, by_id=by_id, on=on)
+    listed_work = {pk: ids for pk, ids in work if ids is not None}
+    differing = _differing(listed_work, by_id=by_id, on=on)
     district = MatchProfile.objects.count()
     redecided: set[int] = set()
-    for n, (pk, listed) in enumerate(work, start=1):
-        if listed is None:
-            part = services.policy_version_match(version_id=pk, on=on, announce=False)
-            summary.changed_records += part.changed_records
-            summary.changes.update(part.changes)
-            decided_pairs += district
-            if run is not None:
-                job_progress(run, processed=n, changed=dict(summary.changes))
+    processed = 0
+    for pk, listed in work:
+        if listed is not None:
+            decided_pairs += len(listed)
+            redecided.update(listed)
             continue
-        ids: list[int] = listed
-        decided_pairs += len(ids)
-        redecided.update(ids)
-        differ = differing.get(pk)
-        if differ is None:  # every decision stands: nothing to write
-            if run is not None:
-                job_progress(run, processed=n, changed=dict(summary.changes))
-            continue
-        version = by_id[pk]
-        active = policy_in_effect(version, on)
-        compiled = services.compile_for(trees[pk], on=on) if active else services._NOT_IN_EFFECT
-        for i in range(0, len(differ.ids), _IDS_PER_STATEMENT):
-            part_ids = differ.ids[i : i + _IDS_PER_STATEMENT]
-            with transaction.atomic():
-                PolicyVersion.objects.select_for_update().filter(pk=pk).first()
-                # The write path decides these ids again in SQL (the authority, as in the full pass) and
-                # stores each change with the explanation the evaluator already gave.
-                changes = services.version_chunk_write(
-                    version_id=pk,
-                    compiled=compiled,
-                    explainer=differ if active else None,
-                    lo=part_ids[0],
-                    hi=part_ids[-1] + 1,
-                    run_id=run.pk if run is not None else None,
-                    ids=part_ids,
-                )
-                summary.add(changes)
-                if run is not None:  # in the chunk's transaction: progress commits with the chunk, or neither
-                    job_progress(run, processed=n, changed=dict(summary.changes))
+        part = services.policy_version_match(version_id=pk, on=on, announce=False)
+        summary.changed_records += part.changed_records
+        summary.changes.update(part.changes)
+        decided_pairs += district
+        processed += 1
+        if run is not None:
+            job_progress(run, processed=processed, changed=dict(summary.changes))
+    # The listed versions' differing decisions, every version at once: one transaction and one statement
+    # per part (services.decided_record), not one per version, so a busy day costs a few statements.
+    rows = sorted(
+        (row for differ in differing.values() for row in differ.rows), key=lambda r: (r.enterprise_id, r.version_id)
+    )
+    if connection.vendor != "postgresql":
+        _write_per_version(differing, by_id=by_id, trees=trees, on=on, run=run, summary=summary)
+        rows = []
+    for i in range(0, len(rows), _IDS_PER_STATEMENT):
+        with transaction.atomic():
+            changes = services.decided_record(
+                rows=rows[i : i + _IDS_PER_STATEMENT],
+                rule_hashes={pk: rule_hash(by_id[pk].rule) for pk in differing},
+                run_id=run.pk if run is not None else None,
+            )
+            summary.add(changes)
+            if run is not None:  # in the part's transaction: progress commits with it, or neither
+                job_progress(run, processed=processed, changed=dict(summary.changes))
+    if run is not None:
+        job_progress(run, processed=len(work), changed=dict(summary.changes))
     # Every live version's records now stand as a full pass leaves them: one reconcile for the catalogue.
     events.emit(events.CATALOGUE_DECIDED, version_ids=sorted(by_id))
 
@@ -343,18 +345,22 @@ def _changed_only(
 class _Differing:
     """The enterprises whose decision on one version differs from its stored record, found with the pure
     evaluator (held equal to the SQL path by tests/matching/test_bulk_matches_evaluator.py), with their
-    explanations: the write path's explainer for them (`texts`), so nothing is read or evaluated twice."""
+    decisions and explanations (`rows`), so nothing is read or evaluated twice."""
 
     def __init__(self, *, compiled: CompiledRule, on: date, profiles: dict[int, EnterpriseProfile]) -> None:
-        # Not the bulk explainer's reading of columns: the profiles are already here.
         self.compiled, self.on, self.profiles = compiled, on, profiles
-        self.ids: list[int] = []
-        self.known: dict[int, str] = {}
+        self.rows: list[Decided] = []
+
+    @property
+    def ids(self) -> list[int]:
+        return [row.enterprise_id for row in self.rows]
 
     def texts(self, enterprise_ids: Sequence[int]) -> dict[int, str]:
+        """The write path's explainer (`services.Explains`), for the per-version path off PostgreSQL."""
+        known = {row.enterprise_id: row.explanation for row in self.rows if row.explanation is not None}
         found = {}
         for enterprise_id in enterprise_ids:
-            text = self.known.get(enterprise_id)
+            text = known.get(enterprise_id)
             if text is None and enterprise_id in self.profiles:
                 explanation = self.compiled.evaluate(self.profiles[enterprise_id], on=self.on).to_dict()
                 text = json.dumps(explanation, ensure_ascii=False, sort_keys=True)
@@ -364,14 +370,14 @@ class _Differing:
 
 
 def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], on: date) -> dict[int, _Differing]:
-    """For each version, the enterprises (of its list) whose decision on `on` is not the stored one:
-    their profiles and stored records read once, each pair evaluated once."""
+    """For each version, the enterprises (of its list) whose decision on `on` is not the stored one, with
+    that decision: their profiles and stored records read once, each pair evaluated once."""
     everyone = sorted(set().union(*work.values())) if work else []
     profiles: dict[int, EnterpriseProfile] = {}
     stored: dict[tuple[int, int], tuple[str, bool]] = {}
     for i in range(0, len(everyone), _IDS_PER_STATEMENT):
         part = everyone[i : i + _IDS_PER_STATEMENT]
-        profiles.update(enterprise_profiles_by_id(queryset=Enterprise.objects.filter(pk__in=part)))
+        profiles.update(enterprise_profiles_read(enterprise_ids=part))
         rows = MatchRecord.objects.filter(enterprise_id__in=part, policy_version_id__in=list(work)).values_list(
             "enterprise_id", "policy_version_id", "outcome", "verified"
         )
@@ -385,22 +391,53 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
         for enterprise_id in ids:
             profile = profiles.get(enterprise_id)
             kept = stored.get((enterprise_id, pk))
+            before = (None, None) if kept is None else kept
             if profile is None:
                 continue  # deleted since
-            if not active:  # not in effect: everyone ineligible
+            if not active:  # not in effect: everyone ineligible, with no explanation (nothing was checked)
                 if kept is not None and kept != (MatchOutcome.INELIGIBLE, False):
-                    differ.ids.append(enterprise_id)
+                    differ.rows.append(Decided(pk, enterprise_id, MatchOutcome.INELIGIBLE, False, "", None, *before))
                 continue
             if kept is None and compiled.surely_ineligible(profile, on=on):
                 continue
             outcome = compiled.evaluate(profile, on=on)
             decided = (str(outcome.status), outcome.verified)
             if (kept is None and outcome.status != Status.INELIGIBLE) or (kept is not None and kept != decided):
-                differ.ids.append(enterprise_id)
-                differ.known[enterprise_id] = json.dumps(outcome.to_dict(), ensure_ascii=False, sort_keys=True)
-        if differ.ids:
+                text = json.dumps(outcome.to_dict(), ensure_ascii=False, sort_keys=True)
+                differ.rows.append(Decided(pk, enterprise_id, *decided, outcome.state_letters, text, *before))
+        if differ.rows:
             found[pk] = differ
     return found
+
+
+def _write_per_version(
+    differing: dict[int, _Differing],
+    *,
+    by_id: dict[int, PolicyVersion],
+    trees: dict[int, Any],
+    on: date,
+    run: MatchRun | None,
+    summary: services.MatchSummary,
+) -> None:
+    """Off PostgreSQL (no multi-version upsert): each version's differing ids through the per-version path,
+    which decides them again in SQL and writes them with the explanations the evaluator gave."""
+    for pk, differ in sorted(differing.items()):
+        active = policy_in_effect(by_id[pk], on)
+        compiled = services.compile_for(trees[pk], on=on) if active else services._NOT_IN_EFFECT
+        ids = differ.ids
+        with transaction.atomic():
+            PolicyVersion.objects.select_for_update().filter(pk=pk).first()
+            summary.add(
+                services.version_chunk_write(
+                    version_id=pk,
+                    compiled=compiled,
+                    explainer=differ if active else None,
+                    lo=ids[0],
+                    hi=ids[-1] + 1,
+                    run_id=run.pk if run is not None else None,
+                    ids=ids,
+                )
+            )
 
 
 def _anniversary_crossers(crossings: Crossings, per_version: dict[int, set[int]]) -> set[int]:
@@ -478,7 +515,20 @@ def nightly_text(info: dict[str, Any] | None) -> str:
         if code == "policy":
             if counts.get("versions"):
                 district = info.get("district", 0)
-                parts.append(f"{label} {counts['versions']} 个政策版本（对全区 {district} 家企业重新判定）")
+                effective = counts.get("effective", counts["versions"])
+                window = counts["versions"] - effective
+                said = []  # a window crossing decides nothing: named, not re-decided (core.boundaries)
+                if effective:
+                    said.append(
+                        f"对全区 {district} 家企业重新判定"
+                        if not window
+                        else f"生效变化 {effective} 个对全区 {district} 家企业重新判定"
+                    )
+                if window:
+                    said.append(
+                        f"申报窗口变化 {window} 个不影响判定结果" if effective else "申报窗口变化，不影响判定结果"
+                    )
+                parts.append(f"{label} {counts['versions']} 个政策版本（{'，'.join(said)}）")
         elif code == "retry":
             text = []
             if counts.get("enterprises"):

@@ -46,7 +46,7 @@ from portal.jobs import (
 from portal.receipts.services import decision_receipts_create
 
 from . import fullpass, nightly, passchunks, tasks
-from .bulk import ChangedRecord, compile_for, decide_and_write, decision_rows
+from .bulk import ChangedRecord, Decided, compile_for, decide_and_write, decided_write, decision_rows
 from .core.evaluator import CompiledRule, Status, compile_rule, state_letters_of
 from .core.gate import IndustryIndex
 from .core.profile import EnterpriseProfile
@@ -210,7 +210,43 @@ def version_chunk_write(
         # Not in effect: the records fall to ineligible with no explanation (nothing was checked).
         explain=explainer.texts if explainer is not None else None,
     )
+    _announce(version_id=version_id, changes=changes, run_id=run_id)
+    return changes
+
+
+def decided_record(*, rows: Sequence[Decided], rule_hashes: dict[int, str], run_id: int | None) -> list[ChangedRecord]:
+    """Write decisions the pure evaluator made (the nightly run's crossings, any number of versions) and
+    signal them per version, as `version_chunk_write` does for one. Call inside a transaction: the
+    versions' rows are locked here, in id order (as the one-pass full re-match locks them)."""
+    version_ids = sorted({row.version_id for row in rows})
+    if not version_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {PolicyVersion._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",  # noqa: S608
+            [version_ids],
+        )
+    written = decided_write(rows, rule_hashes=rule_hashes, now=timezone.now(), run_id=run_id)
+    changed = [pk for pk in version_ids if written.get(pk)]
+    # One dispatch for every version: a handler that answers many versions at once reads what it needs once.
+    events.emit_many(
+        events.MATCH_RECORDS_CHANGED,
+        [{"version_id": pk, "changes": written[pk], "run_id": run_id} for pk in changed],
+    )
+    changes: list[ChangedRecord] = []
+    for version_id in changed:
+        _regranted_announce(version_id=version_id, changes=written[version_id])
+        changes += written[version_id]
+    return changes
+
+
+def _announce(*, version_id: int, changes: list[ChangedRecord], run_id: int | None) -> None:
+    """The signals of a version's changed decisions, in the writing transaction."""
     events.emit(events.MATCH_RECORDS_CHANGED, version_id=version_id, changes=changes, run_id=run_id)
+    _regranted_announce(version_id=version_id, changes=changes)
+
+
+def _regranted_announce(*, version_id: int, changes: list[ChangedRecord]) -> None:
     # An entitlement that already existed (verified again after a lapse) takes the new basis; a
     # first decision (no previous outcome) has no entitlement but the one just created with it.
     regranted = [
@@ -218,7 +254,6 @@ def version_chunk_write(
     ]
     if regranted:
         events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
-    return changes
 
 
 class Explains(Protocol):

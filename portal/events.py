@@ -45,7 +45,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -143,7 +143,10 @@ MATCH_RECORDS_CHANGED = Event(
     "match decisions changed",
     Timing.IN_TRANSACTION,
     payload=("version_id", "changes", "run_id"),  # changes: matching.bulk.ChangedRecord
-    emitted_by="matching.services (policy_version_match per chunk, enterprise_match per enterprise)",
+    emitted_by=(
+        "matching.services (policy_version_match per chunk, enterprise_match per enterprise; decided_record for"
+        " the nightly run's crossings, every version at once with emit_many)"
+    ),
     # 免申即享 entitlements and the pushes of newly eligible / needs-info decisions, committed with
     # the decision itself (exactly once: unique keys).
     # An enterprise that follows the policy (关注) is told once when it becomes eligible, or when facts
@@ -266,6 +269,36 @@ def emit(event: Event, **payload: Any) -> None:
         transaction.on_commit(partial(_dispatch, event, payload))
     else:
         _dispatch(event, payload)
+
+
+def emit_many(event: Event, payloads: Sequence[dict[str, Any]]) -> None:
+    """Announce `event` once per payload, as that many `emit` calls would, in order. A handler that answers
+    many at once (a function with a `many` attribute taking the payloads) is called once with them all:
+    a writer of many versions' decisions in one transaction (matching's nightly run) pays each handler's
+    reads once, not once per version. For events without an id collection."""
+    if event.ids is not None:
+        raise ValueError(f"{event.name} carries ids: emit it (or use `batched`)")
+    for payload in payloads:
+        if set(payload) != set(event.payload):
+            raise TypeError(f"{event.name}: payload {sorted(payload)}, expected {sorted(event.payload)}")
+    if not payloads:
+        return
+    if event.timing is Timing.AFTER_COMMIT:
+        transaction.on_commit(partial(_dispatch_many, event, list(payloads)))
+    else:
+        _dispatch_many(event, list(payloads))
+
+
+def _dispatch_many(event: Event, payloads: list[dict[str, Any]]) -> None:
+    if event.name not in HANDLERS:
+        wire()
+    for handler in HANDLERS[event.name]:
+        many = getattr(handler, "many", None)
+        if many is not None:
+            many(payloads)
+        else:
+            for payload in payloads:
+                handler(**payload)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,11 @@
 - `ValidityCrossing`: enterprises with a `kind` qualification whose valid_from is in (since, until] or
   whose valid_to is in [since, until); the versions whose rules test that kind;
 - `PolicyCrossing`: a version whose effective period (生效/失效) or application window (申报开始/截止)
-  has a boundary in between: re-decided for every enterprise.
+  has a boundary in between. An effective-period crossing is re-decided for every enterprise
+  (`whole_versions`). A window crossing is reported only: no decision reads the application window (it
+  moves pushes, which the reminders send on the day, not outcomes), so the version keeps its enterprise
+  crossings like any other. A decision that one day reads the window changes the matching code, and
+  with it `engine_stamp`: the next nightly run is then a full pass.
 
 The caller reads the dates (SQL) and decides the enterprises found. A version re-decided whole is left
 out of the enterprise crossings, and so is one not in effect on `until` with no crossing (it decides
@@ -77,8 +81,9 @@ class Crossings:
 
     @property
     def whole_versions(self) -> frozenset[int]:
-        """The versions to re-decide for every enterprise."""
-        return frozenset(p.version for p in self.policies)
+        """The versions to re-decide for every enterprise: those whose effective period has a boundary in
+        between (a window crossing decides nothing, see the module's docstring)."""
+        return frozenset(p.version for p in self.policies if p.reason == POLICY_EFFECTIVE)
 
 
 def rule_boundaries(tree: Node) -> frozenset[DateBoundary]:
@@ -129,7 +134,7 @@ def date_crossings(
         crossing = policy_crossing(version, periods[version], since=since, until=until)
         if crossing is not None:
             policies.append(crossing)
-    whole = {p.version for p in policies}
+    whole = {p.version for p in policies if p.reason == POLICY_EFFECTIVE}
     by_boundary: dict[DateBoundary, set[int]] = {}
     for version, tree in rules.items():
         if version in whole or not periods[version].in_effect_on(until):

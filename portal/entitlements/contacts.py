@@ -19,7 +19,7 @@ from matching.selectors import enterprise_matches
 from policies.models import Mode
 from portal.enterprises.facts import DEPARTMENT_FACTS, DEPARTMENT_QUALIFICATIONS
 from portal.enterprises.models import Enterprise
-from portal.enterprises.selectors import enterprise_profiles_by_id
+from portal.enterprises.selectors import enterprise_profiles_by_id, enterprise_profiles_read
 from portal.notifications.text import sentences
 
 if TYPE_CHECKING:
@@ -113,10 +113,9 @@ def confirm_fact_bodies(*, version: PolicyVersion, enterprise_ids: list[int], on
     if not enterprise_ids:
         return {}
     compiled = compile_rule(version.rule)
-    queryset = Enterprise.objects.filter(pk__in=enterprise_ids)
     return {
         pk: confirm_fact_body(version=version, facts=pending_facts(compiled.evaluate(profile, on=on).conditions))
-        for pk, profile in enterprise_profiles_by_id(queryset=queryset)
+        for pk, profile in enterprise_profiles_read(enterprise_ids=enterprise_ids).items()
     }
 
 

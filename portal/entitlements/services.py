@@ -149,6 +149,56 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     if not changes:
         return
     version = PolicyVersion.objects.get(pk=version_id)
+    specs, notices = _match_changes(version, changes, _needs_info_records(changes))
+    if notices:
+        notices_issue(items=notices)
+    if specs:
+        notifications_create_bulk(items=specs)
+
+
+def _on_match_changes_many(payloads: Sequence[dict[str, Any]]) -> None:
+    """`on_match_changes` for many versions' changes written together (matching's nightly run): the versions
+    and the records read once, and the notices and notifications of every version issued in one call
+    each, in the order the per-version calls would issue them."""
+    payloads = [p for p in payloads if p["changes"]]
+    if not payloads:
+        return
+    versions = PolicyVersion.objects.in_bulk([p["version_id"] for p in payloads])
+    records = _needs_info_records([c for p in payloads for c in p["changes"]])
+    specs: list[NotificationSpec] = []
+    notices: list[NoticeSpec] = []
+    for payload in payloads:
+        version_specs, version_notices = _match_changes(versions[payload["version_id"]], payload["changes"], records)
+        specs += version_specs
+        notices += version_notices
+    if notices:
+        notices_issue(items=notices)
+    if specs:
+        notifications_create_bulk(items=specs)
+
+
+# The events table calls one handler per version unless the handler answers many at once (events.emit_many).
+on_match_changes.many = _on_match_changes_many  # type: ignore[attr-defined]
+
+
+def _needs_info_records(changes: Sequence[Any]) -> dict[int, tuple[str, Any]]:
+    """record id → (states, explanation) of the changes that now need information (one query)."""
+    wanted = [
+        c.record_id
+        for c in changes
+        if c.outcome == MatchOutcome.NEEDS_INFO and c.previous_outcome != MatchOutcome.NEEDS_INFO
+    ]
+    if not wanted:
+        return {}
+    rows = MatchRecord.objects.filter(pk__in=wanted).values_list("pk", "states", "explanation")
+    return {pk: (letters, explanation) for pk, letters, explanation in rows}
+
+
+def _match_changes(
+    version: PolicyVersion, changes: Sequence[Any], records: dict[int, tuple[str, Any]]
+) -> tuple[list[NotificationSpec], list[NoticeSpec]]:
+    """The entitlements one version's changed decisions create (written here) and the notices and
+    notifications they call for (returned, for the caller to issue). `records`: `_needs_info_records`."""
     newly_eligible = [
         c for c in changes if c.outcome == MatchOutcome.ELIGIBLE and c.previous_outcome != MatchOutcome.ELIGIBLE
     ]
@@ -159,7 +209,7 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
             # A retired (or never published) version's decisions are history: whether its records
             # stay or fall to ineligible, they neither grant, move nor revoke an entitlement. The
             # published successor decides (see entitlements_reconcile).
-            return
+            return [], []
         granted = [
             c
             for c in changes
@@ -242,11 +292,8 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     if needs_info and version.mode == Mode.APPLY and window_closed(version, timezone.localdate()):
         needs_info = []
     if needs_info:
-        states, explanations = {}, {}
-        for pk, letters, explanation in MatchRecord.objects.filter(
-            pk__in=[c.record_id for c in needs_info]
-        ).values_list("pk", "states", "explanation"):
-            states[pk], explanations[pk] = letters, explanation
+        states = {pk: row[0] for pk, row in records.items()}
+        explanations = {pk: row[1] for pk, row in records.items()}
         wording_cache: dict[str, tuple[list[str], list[str]]] = {}
         for c in needs_info:
             letters = states.get(c.record_id, "")
@@ -282,10 +329,7 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
             else spec
             for spec in specs
         ]
-    if notices:
-        notices_issue(items=notices)
-    if specs:
-        notifications_create_bulk(items=specs)
+    return specs, notices
 
 
 def _granted_notices(version: PolicyVersion, enterprise_ids: list[int]) -> list[NoticeSpec]:

@@ -97,6 +97,35 @@ def on_match_changes(*, version_id: int, changes: Sequence[Any], run_id: int | N
     # A district chunk carries up to MATCH_CHUNK_SIZE changes and a policy has few followers: read the
     # policy's follows (one indexed query) and keep those among the changes, not the other way round.
     followers = dict(Follow.objects.filter(policy_id=version.policy_id).values_list("enterprise_id", "pk"))
+    _followed_changes(version, changes, followers)
+
+
+def _on_match_changes_many(payloads: Sequence[dict[str, Any]]) -> None:
+    """`on_match_changes` for many versions' changes written together (matching's nightly run): the
+    published versions and their policies' follows read once for all of them."""
+    by_version = {p["version_id"]: p["changes"] for p in payloads if p["changes"]}
+    if not by_version:
+        return
+    versions = PolicyVersion.objects.filter(pk__in=list(by_version), status=PolicyVersion.Status.PUBLISHED)
+    policy_of = dict(versions.values_list("pk", "policy_id"))
+    followers: dict[int, dict[int, int]] = {}
+    rows = Follow.objects.filter(policy_id__in=set(policy_of.values())).values_list("policy_id", "enterprise_id", "pk")
+    for policy_id, enterprise_id, pk in rows:
+        followers.setdefault(policy_id, {})[enterprise_id] = pk
+    followed = [pk for pk in sorted(policy_of) if followers.get(policy_of[pk])]
+    if not followed:
+        return
+    loaded = PolicyVersion.objects.in_bulk(followed)
+    for pk in followed:  # in the order the per-version calls would run
+        _followed_changes(loaded[pk], by_version[pk], followers[policy_of[pk]])
+
+
+# The events table calls one handler per version unless the handler answers many at once (events.emit_many).
+on_match_changes.many = _on_match_changes_many  # type: ignore[attr-defined]
+
+
+def _followed_changes(version: PolicyVersion, changes: Sequence[Any], followers: dict[int, int]) -> None:
+    """The notices of one published version's changes for its policy's followers (enterprise id → follow id)."""
     if not followers:
         return
     by_enterprise = {c.enterprise_id: c for c in changes if c.enterprise_id in followers}

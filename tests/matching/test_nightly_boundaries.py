@@ -188,14 +188,18 @@ def test_date_crossings_name_the_versions_of_each_boundary() -> None:
         ),
     ],
 )
-def test_a_policy_date_in_between_re_decides_the_version_whole(dates: PolicyDates, expected: Any) -> None:
+def test_a_policy_date_in_between_is_named(dates: PolicyDates, expected: Any) -> None:
     found = date_crossings(
         rules={1: AGE_AND_HIGH_TECH}, periods={1: dates}, since=date(2026, 12, 6), until=date(2026, 12, 7)
     )
     assert found.policies == ((expected,) if expected else ())
-    if expected:  # re-decided whole: no enterprise crossing names it
+    if expected is not None and expected.reason == POLICY_EFFECTIVE:  # re-decided whole: no enterprise crossing
         assert found.anniversaries == () and found.validities == ()
         assert found.whole_versions == {1}
+    elif expected is not None:  # a window decides nothing: reported, and the enterprises' crossings stand
+        assert found.whole_versions == frozenset()
+        assert [c.versions for c in found.anniversaries] == [frozenset({1})]
+        assert [c.versions for c in found.validities] == [frozenset({1})]
 
 
 def test_a_version_out_of_effect_on_both_days_has_no_crossing() -> None:
