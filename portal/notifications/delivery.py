@@ -18,6 +18,7 @@ delivery id so the far side can drop such a repeat.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -65,18 +66,16 @@ def chunked(items: list[_T], size: int) -> Iterator[list[_T]]:
 
 
 _CLAIM_RETURNING = ("id", "notification_id", "channel", "address", "attempts", "endpoint_id")
+# What a channel needs of the notification, in the order _outgoing reads it.
+_NOTIFICATION_COLUMNS = ("enterprise_id", "kind", "title", "body", "link", "payload", "created_at")
 
 
-def _claim(ids: list[int], now: Any) -> list[tuple[Any, ...]]:
-    """Move the due rows among `ids` to "sending" (attempts + 1) in one statement; return those moved.
-
-    Returns (id, notification_id, channel, address, attempts, endpoint_id) per claimed row. `now` is
-    written as claimed_at: the claim's token as well as its heartbeat (see _renew).
-    """
+def _claim_sql(count: int) -> str:
+    """The claim UPDATE of `count` ids. Parameters: status, now, now, the ids (on PostgreSQL: one array, its
+    lowest and highest id), the three taken statuses, now."""
     qn = connection.ops.quote_name
-    postgresql = connection.vendor == "postgresql"
     table = qn(Delivery._meta.db_table)
-    if postgresql:
+    if connection.vendor == "postgresql":
         # The ids travel as one array bound by the server. The range (ids come sorted, and a fan-out's
         # rows are consecutive) lets the planner walk the primary key over just that stretch; on `= ANY`
         # alone it prefers to filter the whole table, as it costs 1,000 look-ups above one scan.
@@ -85,28 +84,76 @@ def _claim(ids: list[int], now: Any) -> list[tuple[Any, ...]]:
             f"WHERE {table}.{qn('id')} BETWEEN %s AND %s AND {table}.{qn('id')} = claim.id"
         )
     else:
-        among = f"WHERE {qn('id')} IN ({', '.join(['%s'] * len(ids))})"
+        among = f"WHERE {qn('id')} IN ({', '.join(['%s'] * count)})"
     # "Not sending, sent or dead" rather than "pending or failed": the same rows (a CHECK constraint
     # limits status), but it does not imply the predicate of the partial index delivery_due_idx, so the
     # planner cannot pick that index over the primary key. Right after a large fan-out the statistics
     # still say few rows are due; through that index every claim of a few ids would walk all of them.
     # Identifiers come from model metadata; every value is a parameter.
-    sql = (
+    return (
         f"UPDATE {table} "  # noqa: S608
         f"SET {qn('status')} = %s, {qn('attempts')} = {qn('attempts')} + 1, "
         f"{qn('claimed_at')} = %s, {qn('updated_at')} = %s "
         f"{among} AND {qn('status')} NOT IN (%s, %s, %s) AND {qn('next_attempt_at')} <= %s "
         f"RETURNING {', '.join(f'{table}.{qn(c)}' for c in _CLAIM_RETURNING)}"
     )
+
+
+def _claim(ids: list[int], now: Any) -> list[tuple[Any, ...]]:
+    """Move the due rows among `ids` to "sending" (attempts + 1) in one statement; return those moved.
+
+    Returns (id, notification_id, channel, address, attempts, endpoint_id) per claimed row. `now` is
+    written as claimed_at: the claim's token as well as its heartbeat (see _renew).
+    """
     taken = (Status.SENDING, Status.SENT, Status.DEAD)
-    if postgresql:
+    if connection.vendor == "postgresql":
         with bound_cursor() as cursor:
-            cursor.execute(sql, [Status.SENDING, now, now, list(ids), min(ids), max(ids), *taken, now])
+            cursor.execute(_claim_sql(len(ids)), [Status.SENDING, now, now, list(ids), min(ids), max(ids), *taken, now])
             return sorted(cursor.fetchall())
     stamp = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Status.SENDING, stamp, stamp, *ids, *taken, stamp])
+        cursor.execute(_claim_sql(len(ids)), [Status.SENDING, stamp, stamp, *ids, *taken, stamp])
         return sorted(cursor.fetchall())
+
+
+def _claim_and_load(ids: list[int], now: Any) -> tuple[list[int], list[tuple[Outgoing, int]]]:
+    """_claim, and what to send for the rows it claimed: (ids claimed, [(what to send, attempts so far)]).
+
+    On PostgreSQL one statement: the claim's UPDATE, with each claimed row's notification read by primary
+    key in the same round trip. The look-up is a LATERAL subquery that cannot be flattened into a join
+    (LIMIT), so it stays one index probe per row even when the planner's statistics predate a large
+    fan-out (a join planned on stale row counts can scan the whole table).
+    """
+    if connection.vendor != "postgresql":
+        claimed = _claim(ids, now)
+        return [row[0] for row in claimed], _load(claimed)
+    qn = connection.ops.quote_name
+    wanted = ", ".join(f"n.{qn(column)}" for column in ("id", *_NOTIFICATION_COLUMNS))
+    sql = (
+        f"WITH claimed AS ({_claim_sql(len(ids))}) "  # noqa: S608 — identifiers from model metadata
+        f"SELECT claimed.*, {wanted} FROM claimed LEFT JOIN LATERAL ("
+        f"SELECT * FROM {qn(Notification._meta.db_table)} AS n0 WHERE n0.{qn('id')} = claimed.{qn('notification_id')} "
+        f"LIMIT 1) AS n ON TRUE ORDER BY claimed.{qn('id')}"
+    )
+    taken = (Status.SENDING, Status.SENT, Status.DEAD)
+    with bound_cursor() as cursor:
+        cursor.execute(sql, [Status.SENDING, now, now, list(ids), min(ids), max(ids), *taken, now])
+        rows = cursor.fetchall()
+    width = len(_CLAIM_RETURNING)
+    claimed = [row[:width] for row in rows]
+    # The driver hands jsonb over as text on Django's connection; decoded as the field would.
+    decoder = Notification._meta.get_field("payload").decoder
+    at = width + 1 + _NOTIFICATION_COLUMNS.index("payload")
+    notifications = {
+        row[width]: (
+            *row[width:at],
+            json.loads(row[at], cls=decoder) if isinstance(row[at], str) else row[at],
+            *row[at + 1 :],
+        )
+        for row in rows
+        if row[width] is not None  # None: the notification was deleted since (its rows go with it)
+    }
+    return [row[0] for row in claimed], _outgoing(claimed, notifications)
 
 
 def _by_pk(queryset: Any, ids: list[int]) -> Any:
@@ -122,7 +169,7 @@ def _by_pk(queryset: Any, ids: list[int]) -> Any:
 
 
 def _load(claimed: list[tuple[Any, ...]]) -> list[tuple[Outgoing, int]]:
-    """(what to send, attempts so far) for claimed rows.
+    """(what to send, attempts so far) for claimed rows (where the claim did not read the notifications).
 
     Separate look-ups by primary key rather than one join: their plans stay right even when the
     planner's statistics predate a large fan-out (a join planned on stale row counts can scan the table).
@@ -130,10 +177,13 @@ def _load(claimed: list[tuple[Any, ...]]) -> list[tuple[Outgoing, int]]:
     notification_ids = sorted({row[1] for row in claimed})
     notifications = {
         row[0]: row
-        for row in _by_pk(Notification.objects.order_by(), notification_ids).values_list(
-            "pk", "enterprise_id", "kind", "title", "body", "link", "payload", "created_at"
-        )
+        for row in _by_pk(Notification.objects.order_by(), notification_ids).values_list("pk", *_NOTIFICATION_COLUMNS)
     }
+    return _outgoing(claimed, notifications)
+
+
+def _outgoing(claimed: list[tuple[Any, ...]], notifications: dict[int, tuple[Any, ...]]) -> list[tuple[Outgoing, int]]:
+    """Build what to send from claimed rows and their notifications ((pk, *_NOTIFICATION_COLUMNS) by pk)."""
     endpoint_ids = sorted({row[5] for row in claimed if row[5] is not None})
     secrets: dict[int, str] = {}
     enterprises: dict[int, tuple[str, str]] = {}
@@ -304,14 +354,14 @@ def deliveries_send(*, delivery_ids: Iterable[int]) -> dict[str, int]:
     try:
         for chunk in chunked(ids, settings.NOTIFICATIONS_CLAIM_CHUNK):
             stamp = timezone.now()
-            claimed = _claim(chunk, stamp)
+            claimed, loaded = _claim_and_load(chunk, stamp)
             if not claimed:
                 continue
             stats["claimed"] += len(claimed)
-            untried = {row[0] for row in claimed}
+            untried = set(claimed)
             lease = time.monotonic()
             deferred: list[int] = []
-            for item, attempts in _load(claimed):
+            for item, attempts in loaded:
                 if time.monotonic() - lease > renew_after:
                     # A slow chunk: renew the claim on what is left before the sweep takes it back.
                     untried, stamp = _renew(untried, stamp)

@@ -28,6 +28,7 @@ def test_via_matching_writes_and_sends_everything_then_cleans_up() -> None:
     assert result["entitlements_created"] == result["notifications_created"] == 30
     assert result["email_deliveries"] == result["sent"] == 30
     assert result["create_seconds"] >= 0 and result["total_seconds"] >= result["create_seconds"]
+    assert result["commit_seconds"] is None  # the match run's chunks commit inside create_seconds
     assert not Notification.objects.exists() and not Delivery.objects.exists()
     assert not Entitlement.objects.exists() and not EntitlementTransition.objects.exists()
 
@@ -37,3 +38,6 @@ def test_notifications_only_with_the_default_backend() -> None:
 
     assert result["notifications_created"] == result["sent"] == 20
     assert result["fan_out"] == "notifications"
+    # The commit is timed on its own (part of delivery); no worker process inline, so no worker CPU.
+    assert 0 <= result["commit_seconds"] <= result["deliver_seconds"]
+    assert result["worker_cpu_seconds"] is None
