@@ -51,9 +51,9 @@ def stats_key(db) -> str:
 
 
 def test_deep_nesting_is_refused_before_parsing_on_the_calculator() -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time (see below)
     response = APIClient().generic("POST", CALCULATOR, DEEP, content_type="application/json")
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert response.status_code == 400
     assert error_of(response)["code"] == "json_too_deep"
     assert elapsed < 2.0  # refused by a linear scan, not by a RecursionError deep in the parser
@@ -94,21 +94,23 @@ def test_deep_nesting_is_refused_on_policy_patch_and_the_draft_is_unchanged(staf
 @pytest.mark.parametrize("literal", ["9" * 5000, "-" + "1" * 41, "1" + "0" * 39 + "e999999"])
 def test_a_pathological_number_literal_is_refused_in_milliseconds(literal: str) -> None:
     body = '{"facts": {"employees": ' + literal + "}}"
-    started = time.perf_counter()
+    # CPU time, not the wall clock: converting such a literal costs seconds of CPU; a loaded machine only
+    # delays the request.
+    started = time.process_time()
     response = APIClient().generic("POST", CALCULATOR, body, content_type="application/json")
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert response.status_code == 400
     assert error_of(response)["code"] == "number_too_long"
     assert elapsed < 0.5
 
 
 def test_a_huge_exponent_is_refused_quickly() -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time (see above)
     response = APIClient().generic(
         "POST", CALCULATOR, '{"facts": {"employees": 1e1000000}}', content_type="application/json"
     )
     assert response.status_code == 400
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_the_limit_scan_skips_string_contents_and_escapes() -> None:
