@@ -119,10 +119,9 @@ def decide_and_write(
 def _write_postgresql(
     select: str, *, version_id: int, now: datetime, run_id: int | None, explain: Explain | None
 ) -> list[ChangedRecord]:
-    records = MatchRecord._meta.db_table
-    receipts = Receipt._meta.db_table
     # Two statements: the decision (inlined, not bound: the rule's LIKE patterns contain "%", which
-    # parameter binding would parse), then the upsert of the changed rows with their explanations.
+    # parameter binding would parse), then the upsert of the changed rows with their explanations and
+    # receipts (`decided_write`, the statement the nightly run writes many versions with).
     with connection.cursor() as cursor:
         # The planner's cost for a rule's correlated sub-selects easily passes jit_above_cost, and
         # compiling the expressions then takes seconds for a statement that runs in milliseconds.
@@ -132,71 +131,12 @@ def _write_postgresql(
     if not rows:
         return []
     texts = explain([row[0] for row in rows]) if explain is not None else {}
-    distinct: dict[str, int] = {}
-    index: list[int | None] = []
-    for row in rows:
-        text = texts.get(row[0])
-        if text is None:
-            index.append(None)
-            continue
-        if text not in distinct:
-            distinct[text] = len(distinct)
-        index.append(distinct[text])
-    # A concurrent writer may have stored the same decision since the SELECT: the conflict branch
-    # then updates nothing (IS DISTINCT FROM) and returns nothing, so no change is reported twice.
-    # Each row the upsert returns (a changed decision) gets its receipt in the same statement: the
-    # same explanation (by index) and the facts it shows (one entry per distinct explanation).
-    sql = f"""
-WITH changed AS (
-    SELECT * FROM unnest(%(enterprise)s::bigint[], %(outcome)s::text[], %(verified)s::boolean[], %(states)s::text[],
-                         %(previous_outcome)s::text[], %(previous_verified)s::boolean[], %(i)s::int[])
-        AS c(enterprise_id, outcome, verified, states, previous_outcome, previous_verified, i)
-), up AS (
-INSERT INTO {records} AS m (enterprise_id, policy_version_id, outcome, verified, states, explanation,
-                            previous_outcome, previous_verified, run_id, first_decided_at, decided_at)
-SELECT c.enterprise_id, %(version)s, c.outcome, c.verified, c.states, (%(explanations)s::jsonb) -> c.i,
-       COALESCE(c.previous_outcome, ''), COALESCE(c.previous_verified, FALSE), %(run)s, %(now)s, %(now)s
-  FROM changed c
-ON CONFLICT (enterprise_id, policy_version_id) DO UPDATE
-   SET outcome = EXCLUDED.outcome, verified = EXCLUDED.verified, states = EXCLUDED.states,
-       explanation = EXCLUDED.explanation, previous_outcome = m.outcome, previous_verified = m.verified,
-       run_id = EXCLUDED.run_id, decided_at = EXCLUDED.decided_at
- WHERE (m.outcome, m.verified) IS DISTINCT FROM (EXCLUDED.outcome, EXCLUDED.verified)
-RETURNING m.id, m.enterprise_id, m.outcome, m.verified, m.previous_outcome, m.previous_verified
-), receipts AS (
-INSERT INTO {receipts} (kind, enterprise_id, policy_version_id, match_record_id, entitlement_id, outcome, verified,
-                        previous_outcome, previous_verified, status, previous_status, reason, by_role, rule_hash,
-                        engine_version, explanation, facts, basis_id, run_id, at)
-SELECT %(kind)s, up.enterprise_id, %(version)s, up.id, NULL, up.outcome, up.verified, up.previous_outcome,
-       up.previous_verified, '', '', '', 'system', %(rule_hash)s, %(engine)s, (%(explanations)s::jsonb) -> c.i,
-       COALESCE((%(facts)s::jsonb) -> c.i, '{{}}'::jsonb), NULL, %(run)s, %(now)s
-  FROM up JOIN changed c ON c.enterprise_id = up.enterprise_id
- ORDER BY up.id
-)
-SELECT id, enterprise_id, outcome, verified, previous_outcome, previous_verified FROM up
-"""  # the table names come from model metadata; every value is a parameter
-    params = {
-        "enterprise": [r[0] for r in rows],
-        "outcome": [r[1] for r in rows],
-        "verified": [bool(r[2]) for r in rows],
-        "states": [r[3] for r in rows],
-        "previous_outcome": [r[5] for r in rows],
-        "previous_verified": [r[6] for r in rows],
-        "i": index,
-        "explanations": "[" + ",".join(distinct) + "]",
-        "facts": facts_texts(list(distinct)),
-        "kind": Receipt.Kind.DECISION.value,
-        "rule_hash": version_rule_hash(version_id),
-        "engine": ENGINE_VERSION,
-        "version": int(version_id),
-        "run": run_id,
-        "now": now,
-    }
-
-    # Bound server-side: 100,000-element arrays are sent as such, not rendered into the SQL text.
-    with bound_cursor() as cursor:
-        cursor.execute(sql, params)
-        return [ChangedRecord(*row) for row in cursor.fetchall()]
+    decided = [
+        Decided(version_id, enterprise_id, outcome, verified, states, texts.get(enterprise_id), before, was_verified)
+        for enterprise_id, outcome, verified, states, _record_id, before, was_verified in rows
+    ]
+    written = decided_write(decided, rule_hashes={version_id: version_rule_hash(version_id)}, now=now, run_id=run_id)
+    return written.get(version_id, [])
 
 
 @dataclass(frozen=True, slots=True)
