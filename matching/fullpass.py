@@ -16,7 +16,11 @@ decides every live version over those columns:
   changed decision in the chunk is then written, by the existing write path (`bulk.decide_and_write`
   over that chunk, in one transaction per chunk with the version rows locked in id order), so a
   changed decision is written with its explanation and fires the same signals (entitlements,
-  notifications) as before. With nothing changed, a chunk costs its reads and the numpy work only.
+  notifications) as before. With nothing changed, a chunk costs its reads and the numpy work only;
+- a stored decision that stands is also compared by its state letters: a condition under `any` or
+  `not` can move (a qualification lapsed, an age passed) without moving the outcome, and the page must
+  not go on showing yesterday's result. Those records get today's explanation and letters
+  (`services.version_records_restate`), with no receipt or push: the decision did not change.
 
 Numbers are compared exactly: the projection's numeric columns (4 decimal places) are read as
 integers scaled by 10^4 and each threshold is rounded the safe way (ceil for >=, floor for <=).
@@ -138,7 +142,7 @@ class Chunk:
     qualifications: dict[str, np.ndarray]  # row: at (profile row), kind, valid_from, valid_to, verified
     sites: dict[str, np.ndarray]  # row: at, site id, zone (index into zone codes), zone unset, verified flags
     site_parks: dict[str, np.ndarray]  # row: site id, park (index into park codes)
-    records: dict[str, np.ndarray]  # row: at, version, outcome code, verified
+    records: dict[str, np.ndarray]  # row: at, version, outcome code, verified, state letters (padded bytes)
     memo: dict[Any, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
@@ -154,6 +158,9 @@ class Vocabulary:
     zones: list[str]
     parks: list[str]
     text_values: dict[str, list[str]]
+    # Bytes each stored record's state letters are read as: the most conditions a live rule has, and one
+    # more, so that letters longer than any live rule's (written by another engine) read as different.
+    state_width: int = 1
 
     @classmethod
     def for_rules(cls, trees: Sequence[Node], *, lo: int | None = None, hi: int | None = None) -> Vocabulary:
@@ -162,8 +169,11 @@ class Vocabulary:
         kinds: set[str] = set()
         zones: set[str] = set()
         parks: set[str] = set()
+        most_leaves = 0
         for tree in trees:
-            for _path, leaf, _negated in iter_leaves(tree):
+            leaves = list(iter_leaves(tree))
+            most_leaves = max(most_leaves, len(leaves))
+            for _path, leaf, _negated in leaves:
                 if isinstance(leaf, Condition):
                     if leaf.fact == "qualification":
                         kinds.add(leaf.value)
@@ -173,7 +183,7 @@ class Vocabulary:
                         parks.update(leaf.value)
         text_columns = [c for c, kind in _column_kinds().items() if kind == "text"]
         text_values: dict[str, list[str]] = {c: [] for c in text_columns}
-        vocabulary = cls(sorted(kinds), sorted(zones), sorted(parks), text_values)
+        vocabulary = cls(sorted(kinds), sorted(zones), sorted(parks), text_values, state_width=most_leaves + 1)
         vocabulary.learn_text_values(lo=lo, hi=hi)
         return vocabulary
 
@@ -295,10 +305,19 @@ def _read_chunk(*, lo: int, hi: int, vocabulary: Vocabulary) -> Chunk:
         )
     else:
         site_parks = {"site": np.zeros(0, np.int64), "park": np.zeros(0, np.int32)}
+    # The state letters padded to one width (ASCII letters: one byte each), so every row has one size.
+    width = int(vocabulary.state_width)
     records = copy_columns(
         f"SELECT r.enterprise_id::int8, r.policy_version_id::int8, r.outcome = 'eligible', r.outcome = 'needs_info',"
-        f" r.verified FROM {MatchRecord._meta.db_table} r WHERE r.{range_of}",
-        [("enterprise", ">i8"), ("version", ">i8"), ("eligible", "?"), ("needs_info", "?"), ("verified", "?")],
+        f" r.verified, rpad(r.states, {width}) FROM {MatchRecord._meta.db_table} r WHERE r.{range_of}",
+        [
+            ("enterprise", ">i8"),
+            ("version", ">i8"),
+            ("eligible", "?"),
+            ("needs_info", "?"),
+            ("verified", "?"),
+            ("states", f"S{width}"),
+        ],
     )
     # Two comparisons are cheaper on the server than a CASE: the outcome code is rebuilt here.
     records["outcome"] = np.where(records.pop("eligible"), MET, np.where(records.pop("needs_info"), UNKNOWN, UNMET))
@@ -541,16 +560,20 @@ class PassFigures:
     write_s: float = 0.0
     versions_written: int = 0  # (version, chunk) pairs that had a change
     changed_records: int = 0
+    restated_records: int = 0  # decision stands, conditions moved: explanation and letters rewritten
 
 
 @dataclass(frozen=True)
 class ChangedRange:
     """Where a version's changed decisions lie in a chunk: how many, and the enterprise ids lo <= id < hi
-    that hold them all (the write decides that range only, not the whole chunk)."""
+    that hold them all (the write decides that range only, not the whole chunk); and the enterprises whose
+    stored decision stands while its state letters moved (a condition under `any` or `not`), whose
+    explanation is restated (`restated`; a version may have only those, with count 0)."""
 
     count: int
     lo: int
     hi: int
+    restated: tuple[int, ...] = ()
 
 
 class MostlyChanged(Exception):
@@ -562,34 +585,68 @@ def changed_versions(
 ) -> dict[int, ChangedRange]:
     """The versions with at least one decision in the chunk that differs from its stored record (the
     same test as bulk._changed_sql: no record and not ineligible, or outcome / verified differ), in
-    version order, each with the range of enterprise ids its changes lie in."""
+    version order, each with the range of enterprise ids its changes lie in; and the versions with a
+    stored decision that stands while its state letters differ from today's (those enterprises listed)."""
     n = chunk.size
     index = {v.id: i for i, v in enumerate(versions)}
     stored = np.full((len(versions), n), -1, np.int8)
     stored_verified = np.zeros((len(versions), n), bool)
     rec = chunk.records
+    width = rec["states"].dtype.itemsize
+    by_version: dict[int, np.ndarray] = {}  # version position → its records' rows
     if len(rec["version"]):
         unique, inverse = np.unique(rec["version"], return_inverse=True)
         rows = np.array([index.get(int(v), -1) for v in unique], dtype=np.int64)[inverse]
         live = rows >= 0
         stored[rows[live], rec["at"][live]] = rec["outcome"][live]
         stored_verified[rows[live], rec["at"][live]] = rec["verified"][live]
+        order = np.argsort(rows, kind="stable")
+        starts = np.searchsorted(rows[order], np.arange(len(versions) + 1))
+        by_version = {i: order[starts[i] : starts[i + 1]] for i in range(len(versions)) if starts[i + 1] > starts[i]}
     decider = _Decider(chunk, vocabulary, on)
     changed: dict[int, ChangedRange] = {}
     for i, version in enumerate(versions):
+        leaves: list[np.ndarray] = []
         if version.tree is None:
             outcome = np.zeros(n, np.int8)
             verified = np.zeros(n, bool)
         else:
-            outcome, vt, _vf = decider.rule(version.tree)
+            outcome, vt, _vf = decider.rule(version.tree, leaves)
             verified = (outcome == MET) & vt
         before = stored[i]
         missing = before < 0
         differs = np.where(missing, outcome != UNMET, (before != outcome) | (stored_verified[i] != verified))
         at = np.flatnonzero(differs)
-        if len(at):
-            changed[version.id] = ChangedRange(len(at), int(chunk.ids[at[0]]), int(chunk.ids[at[-1]]) + 1)
+        restated: tuple[int, ...] = ()
+        held = by_version.get(i)
+        if version.tree is not None and held is not None:
+            # A version not in effect decides nobody: its records keep what they show until it is again.
+            places = rec["at"][held]
+            stands = ~differs[places]
+            kept_letters = rec["states"][held].view(np.uint8).reshape(-1, width)
+            moved = (_letters(version.tree, leaves, places, width) != kept_letters).any(axis=1)
+            moved_at = places[stands & moved]
+            restated = tuple(int(e) for e in np.sort(chunk.ids[moved_at]))
+        if len(at) or restated:
+            lo, hi = (int(chunk.ids[at[0]]), int(chunk.ids[at[-1]]) + 1) if len(at) else (0, 0)
+            changed[version.id] = ChangedRange(len(at), lo, hi, restated)
     return changed
+
+
+_LETTER_CODES = np.frombuffer(b"NUM", np.uint8)  # by truth code: unmet, unknown, met
+
+
+def _letters(tree: Node, leaves: Sequence[np.ndarray], places: np.ndarray, width: int) -> np.ndarray:
+    """The state letters (as `state_letters` spells them) of the enterprises at `places`, as a
+    (len(places), width) byte matrix padded with spaces, as the records' letters are read."""
+    letters = np.full((len(places), width), ord(" "), np.uint8)
+    kinds = [leaf for _path, leaf, _negated in iter_leaves(tree)]
+    for j, (leaf, truth) in enumerate(zip(kinds, leaves, strict=True)):
+        if isinstance(leaf, Condition):
+            letters[:, j] = _LETTER_CODES[truth[places]]
+        else:
+            letters[:, j] = ord("A" if isinstance(leaf, Attestation) else "J")
+    return letters
 
 
 @dataclass
@@ -635,7 +692,12 @@ def chunk_changes(
 
 
 def chunk_write(
-    plan: PassPlan, changed: dict[int, ChangedRange], *, run_id: int | None, shared: bool = False
+    plan: PassPlan,
+    changed: dict[int, ChangedRange],
+    *,
+    run_id: int | None,
+    shared: bool = False,
+    figures: PassFigures | None = None,
 ) -> list[ChangedRecord]:
     """Write the changed versions of a chunk through the per-version write path. Call inside the chunk's
     transaction: each version row is locked, in id order (as each is in the per-version path: no
@@ -654,20 +716,27 @@ def chunk_write(
             PolicyVersion.objects.select_for_update().filter(pk=version_id).first()
         version = plan.by_id[version_id]
         active = policy_in_effect(version, on)
-        if version_id not in plan.compiled_sql:
-            tree = services._compiled(version).tree
-            plan.compiled_sql[version_id] = services.compile_for(tree, on=on) if active else services._NOT_IN_EFFECT
         # A fresh explainer per chunk: its memo of explanations is freed with the chunk.
         explainer = services._Explainer(compiled=services._compiled(version), on=on) if active else None
-        chunk_changes += services.version_chunk_write(
-            version_id=version_id,
-            compiled=plan.compiled_sql[version_id],
-            explainer=explainer,
-            # Only the ids that hold a change are decided again (the rest of the chunk stands).
-            lo=where.lo,
-            hi=where.hi,
-            run_id=run_id,
-        )
+        if where.count:
+            if version_id not in plan.compiled_sql:
+                tree = services._compiled(version).tree
+                plan.compiled_sql[version_id] = services.compile_for(tree, on=on) if active else services._NOT_IN_EFFECT
+            chunk_changes += services.version_chunk_write(
+                version_id=version_id,
+                compiled=plan.compiled_sql[version_id],
+                explainer=explainer,
+                # Only the ids that hold a change are decided again (the rest of the chunk stands).
+                lo=where.lo,
+                hi=where.hi,
+                run_id=run_id,
+            )
+        if where.restated and explainer is not None:
+            restated = services.version_records_restate(
+                version_id=version_id, enterprise_ids=where.restated, explainer=explainer
+            )
+            if figures is not None:
+                figures.restated_records += len(restated)
     return chunk_changes
 
 
@@ -710,11 +779,11 @@ def full_pass(
         probing = False
         started = time.perf_counter()
         with transaction.atomic():
-            chunk_changes_written = chunk_write(plan, changed, run_id=run_id)
+            chunk_changes_written = chunk_write(plan, changed, run_id=run_id, figures=figures)
             if run is not None:
                 services.match_run_progress(run=run, processed=end - lo, cursor=end, changes=chunk_changes_written)
         figures.write_s += time.perf_counter() - started
-        figures.versions_written += len(changed)
+        figures.versions_written += sum(1 for where in changed.values() if where.count)
         figures.changed_records += len(chunk_changes_written)
         summary.add(chunk_changes_written)
         start = end
@@ -722,8 +791,10 @@ def full_pass(
 
 
 def mostly_changed(changed: dict[int, ChangedRange], plan: PassPlan, share: float) -> bool:
-    """Whether more than `share` of the versions changed in a probe chunk (then the per-policy path writes)."""
-    if len(changed) > share * len(plan.live):
-        logger.info("full pass: %s of %s versions change in the probe: per-policy path", len(changed), len(plan.live))
+    """Whether more than `share` of the versions changed in a probe chunk (then the per-policy path writes).
+    Restated explanations alone do not count: the per-policy path writes decisions only."""
+    decided = sum(1 for where in changed.values() if where.count)
+    if decided > share * len(plan.live):
+        logger.info("full pass: %s of %s versions change in the probe: per-policy path", decided, len(plan.live))
         return True
     return False

@@ -21,7 +21,9 @@ incremental path's decisions are); only the pairs whose decision differs from th
 written, every version at once (`services.decided_record`: one transaction, one upsert with the
 receipts, and one dispatch of MATCH_RECORDS_CHANGED whose handlers answer all the versions together),
 with the same records, explanations, receipts, entitlements and pushes as the full pass. A busy day thus
-costs a few statements, not a transaction per version. Also re-decided, by
+costs a few statements, not a transaction per version. A pair whose decision stands while a condition's
+result moved (under `any` or `not`) gets today's explanation and state letters, without a receipt or push
+(`restated` in the run's summary), as the full pass restates it. Also re-decided, by
 the incremental path: enterprises with no projection row yet (补建企业画像) and the work of match runs
 that failed since the previous run (补判失败的匹配).
 
@@ -313,6 +315,7 @@ def _changed_only(
             summary.add(changes)
             if run is not None:  # in the part's transaction: progress commits with it, or neither
                 job_progress(run, processed=processed, changed=dict(summary.changes))
+    restated = _restate(differing)
     if run is not None:
         job_progress(run, processed=len(work), changed=dict(summary.changes))
     # Every live version's records now stand as a full pass leaves them: one reconcile for the catalogue.
@@ -336,6 +339,7 @@ def _changed_only(
         "enterprises": district if whole else len(redecided | set(incremental)),
         "enterprises_by_crossing": len(redecided | set(incremental)),
         "decisions": decided_pairs,
+        "restated": restated,
         "district": district,
         "live_versions": len(by_id),
     }
@@ -350,6 +354,9 @@ class _Differing:
     def __init__(self, *, compiled: CompiledRule, on: date, profiles: dict[int, EnterpriseProfile]) -> None:
         self.compiled, self.on, self.profiles = compiled, on, profiles
         self.rows: list[Decided] = []
+        # Records whose decision stands while a condition moved (under `any` or `not`): record id →
+        # (enterprise id, the explanation of today), restated without a push.
+        self.restated: dict[int, tuple[int, dict[str, Any]]] = {}
 
     @property
     def ids(self) -> list[int]:
@@ -375,13 +382,16 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
     everyone = sorted(set().union(*work.values())) if work else []
     profiles: dict[int, EnterpriseProfile] = {}
     stored: dict[tuple[int, int], tuple[str, bool]] = {}
+    letters: dict[tuple[int, int], tuple[int, str]] = {}  # the stored record's id and state letters
     for i in range(0, len(everyone), _IDS_PER_STATEMENT):
         part = everyone[i : i + _IDS_PER_STATEMENT]
         profiles.update(enterprise_profiles_read(enterprise_ids=part))
         rows = MatchRecord.objects.filter(enterprise_id__in=part, policy_version_id__in=list(work)).values_list(
-            "enterprise_id", "policy_version_id", "outcome", "verified"
+            "enterprise_id", "policy_version_id", "outcome", "verified", "pk", "states"
         )
-        stored.update({(e, v): (o, b) for e, v, o, b in rows})
+        for e, v, o, b, record_id, states in rows:
+            stored[(e, v)] = (o, b)
+            letters[(e, v)] = (record_id, states)
     found: dict[int, _Differing] = {}
     for pk, ids in work.items():
         version = by_id[pk]
@@ -405,9 +415,31 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
             if (kept is None and outcome.status != Status.INELIGIBLE) or (kept is not None and kept != decided):
                 text = json.dumps(outcome.to_dict(), ensure_ascii=False, sort_keys=True)
                 differ.rows.append(Decided(pk, enterprise_id, *decided, outcome.state_letters, text, *before))
-        if differ.rows:
+            elif kept is not None:
+                record_id, states = letters[(enterprise_id, pk)]
+                if states != outcome.state_letters:
+                    # The decision stands but a condition moved: the page must not show yesterday's result.
+                    differ.restated[record_id] = (enterprise_id, outcome.to_dict())
+        if differ.rows or differ.restated:
             found[pk] = differ
     return found
+
+
+def _restate(differing: dict[int, _Differing]) -> int:
+    """Write today's explanation and state letters onto the records whose decision stands while a condition
+    moved, under the versions' locks (in id order), with no push but MATCH_EXPLANATIONS_FILLED. Returns
+    how many records were restated."""
+    restated = {pk: differ.restated for pk, differ in differing.items() if differ.restated}
+    if not restated:
+        return 0
+    with transaction.atomic():
+        list(PolicyVersion.objects.select_for_update().filter(pk__in=list(restated)).order_by("pk").values("pk"))
+        for pk, records in sorted(restated.items()):
+            services.explanations_store(explanations={rid: e for rid, (_, e) in records.items()})
+            events.emit(
+                events.MATCH_EXPLANATIONS_FILLED, version_id=pk, enterprise_ids=[eid for eid, _ in records.values()]
+            )
+    return sum(len(records) for records in restated.values())
 
 
 def _write_per_version(
@@ -422,6 +454,8 @@ def _write_per_version(
     """Off PostgreSQL (no multi-version upsert): each version's differing ids through the per-version path,
     which decides them again in SQL and writes them with the explanations the evaluator gave."""
     for pk, differ in sorted(differing.items()):
+        if not differ.rows:
+            continue
         active = policy_in_effect(by_id[pk], on)
         compiled = services.compile_for(trees[pk], on=on) if active else services._NOT_IN_EFFECT
         ids = differ.ids
@@ -546,4 +580,6 @@ def nightly_text(info: dict[str, Any] | None) -> str:
     if not parts:
         return f"{head}：没有企业跨过日期界限{seconds}"
     total = f"；共 {info.get('enterprises_by_crossing', 0)} 家企业、{info.get('decisions', 0)} 次判定"
+    if info.get("restated"):
+        total += f"，其中 {info['restated']} 条判定结果不变、条件状态变化的说明已更新"
     return f"{head}：{'，'.join(parts)}{total}{seconds}"

@@ -348,20 +348,31 @@ def explanations_store(*, explanations: dict[int, dict[str, Any]]) -> int:
     """Write explanations onto match records (record id → explanation), with the state letters they
     show (a condition's state can move while the outcome stands), in one statement per batch. Each
     distinct explanation travels once: records point into an array of them.
+
+    A record is written only while its stored decision is the one its explanation states: one decided
+    again since the explanation was made (by a path that does not hold the caller's lock) keeps the
+    explanation its own decision wrote. Returns how many records were written.
     """
     import json
 
     if not explanations:
         return 0
     if connection.vendor != "postgresql":
-        records = [MatchRecord(pk=rid, explanation=e, states=state_letters_of(e)) for rid, e in explanations.items()]
+        rows = MatchRecord.objects.filter(pk__in=list(explanations)).values_list("pk", "outcome", "verified")
+        current = {pk: (outcome, verified) for pk, outcome, verified in rows}
+        records = [
+            MatchRecord(pk=rid, explanation=e, states=state_letters_of(e))
+            for rid, e in explanations.items()
+            if current.get(rid) == (e["status"], bool(e["verified"]))
+        ]
         MatchRecord.objects.bulk_update(records, ["explanation", "states"], batch_size=2000)
         return len(records)
     table = connection.ops.quote_name(MatchRecord._meta.db_table)
     sql = f"""
         UPDATE {table} r SET explanation = (%(distinct)s::jsonb) -> g.i, states = g.states
-          FROM unnest(%(ids)s::bigint[], %(idx)s::int[], %(states)s::text[]) AS g(id, i, states)
-         WHERE r.id = g.id
+          FROM unnest(%(ids)s::bigint[], %(idx)s::int[], %(states)s::text[], %(outcome)s::text[],
+                      %(verified)s::boolean[]) AS g(id, i, states, outcome, verified)
+         WHERE r.id = g.id AND r.outcome = g.outcome AND r.verified = g.verified
     """  # noqa: S608 -- the table name comes from model metadata; every value is a parameter.
     items = list(explanations.items())
     written = 0
@@ -381,6 +392,8 @@ def explanations_store(*, explanations: dict[int, dict[str, Any]]) -> int:
             "ids": [rid for rid, _ in batch],
             "idx": idx,
             "states": [state_letters_of(e) for _, e in batch],
+            "outcome": [e["status"] for _, e in batch],
+            "verified": [bool(e["verified"]) for _, e in batch],
         }
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -419,35 +432,53 @@ def explanations_refresh(*, enterprise_ids: Sequence[int], on: date | None = Non
             continue
         explainer = _Explainer(compiled=_compiled(version), on=on)
         for i in range(0, len(ids), chunk_size):
-            part = ids[i : i + chunk_size]
             with transaction.atomic():
                 PolicyVersion.objects.select_for_update().filter(pk=version.pk).first()
-                stored = list(
-                    MatchRecord.objects.filter(
-                        policy_version_id=version.pk,
-                        enterprise_id__in=part,
-                        outcome__in=(MatchOutcome.ELIGIBLE, MatchOutcome.NEEDS_INFO),
-                    ).values_list("pk", "enterprise_id", "outcome", "verified", "explanation")
+                refreshed += len(
+                    version_records_restate(
+                        version_id=version.pk,
+                        enterprise_ids=ids[i : i + chunk_size],
+                        explainer=explainer,
+                        outcomes=(MatchOutcome.ELIGIBLE, MatchOutcome.NEEDS_INFO),
+                    )
                 )
-                if not stored:
-                    continue
-                fresh = explainer.explanations([row[1] for row in stored])
-                stale = {}
-                for pk, enterprise_id, outcome, verified, explanation in stored:
-                    new = fresh.get(enterprise_id)
-                    # A record whose outcome this explanation would change is the decision path's to write.
-                    if new is None or (new["status"], new["verified"]) != (outcome, verified):
-                        continue
-                    if explanation_stale(new, explanation):
-                        stale[pk] = (enterprise_id, new)
-                explanations_store(explanations={pk: e for pk, (_, e) in stale.items()})
-                events.emit(
-                    events.MATCH_EXPLANATIONS_FILLED,
-                    version_id=version.pk,
-                    enterprise_ids=[eid for eid, _ in stale.values()],
-                )
-                refreshed += len(stale)
     return refreshed
+
+
+def version_records_restate(
+    *,
+    version_id: int,
+    enterprise_ids: Sequence[int],
+    explainer: _Explainer,
+    outcomes: Sequence[str] | None = None,
+) -> list[int]:
+    """Re-explain one version's records of these enterprises (with one of `outcomes`, when given) whose
+    decision stands but whose explanation no longer shows what the facts and the day say: a condition
+    under `any` or `not` moved without moving the outcome, a figure's source changed. The state letters
+    follow the explanation. Emits MATCH_EXPLANATIONS_FILLED (the matches page and the entitlements take
+    the new basis) and nothing else. Returns the enterprise ids restated. Call inside a transaction
+    holding the version row's lock."""
+    records = MatchRecord.objects.filter(policy_version_id=version_id, enterprise_id__in=list(enterprise_ids))
+    if outcomes is not None:
+        records = records.filter(outcome__in=list(outcomes))
+    stored = list(records.values_list("pk", "enterprise_id", "outcome", "verified", "explanation"))
+    if not stored:
+        return []
+    fresh = explainer.explanations([row[1] for row in stored])
+    stale: dict[int, tuple[int, dict[str, Any]]] = {}
+    for pk, enterprise_id, outcome, verified, explanation in stored:
+        new = fresh.get(enterprise_id)
+        # A record whose outcome this explanation would change is the decision path's to write.
+        if new is None or (new["status"], new["verified"]) != (outcome, verified):
+            continue
+        if explanation_stale(new, explanation):
+            stale[pk] = (enterprise_id, new)
+    if not stale:
+        return []
+    explanations_store(explanations={pk: e for pk, (_, e) in stale.items()})
+    restated = [enterprise_id for enterprise_id, _ in stale.values()]
+    events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=restated)
+    return restated
 
 
 # --- Incremental: one enterprise against every published policy ---------------------------------

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching import nightly
-from matching.core.evaluator import compile_rule
+from matching.core.evaluator import compile_rule, state_letters_of
 from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord
 from matching.models import MatchRecord, MatchRun
 from matching.services import enterprise_match, match_everything, match_profiles_refresh, match_run_execute
@@ -270,14 +270,14 @@ def _assert_as_evaluator(versions: list, on: date) -> None:
                 assert expected.status == "ineligible", (version.rule, profile)
                 continue
             assert (record.outcome, record.verified) == (expected.status, expected.verified), (version.rule, profile)
-            # A record is written when its decision changes, by any path (the full pass as well): one whose
-            # decision stands keeps the condition letters and explanation of the day it was decided, though
-            # a dated condition under `not` or `any` may have moved since. Those are held as of `on` only for
-            # the records decided on `on`; the comparison with the full pass holds all of them.
-            if record.explanation is not None and record.explanation["on"] == str(on):
-                assert record.states == expected.state_letters, (version.rule, profile)
-                if record.run_id is not None:
-                    assert record.explanation == json.loads(json.dumps(expected.to_dict()))
+            # Every record shows each condition's result as of `on`, also where a dated condition under `not`
+            # or `any` moved while the decision stood (restated, with no push); what it says besides (a
+            # figure's as-of date) may be of the day it was decided.
+            assert record.states == expected.state_letters, (version.rule, profile)
+            if record.explanation is not None:
+                assert state_letters_of(record.explanation) == expected.state_letters, (version.rule, profile)
+            if record.explanation is not None and record.explanation["on"] == str(on) and record.run_id is not None:
+                assert record.explanation == json.loads(json.dumps(expected.to_dict()))
 
 
 # --- Each reason ---------------------------------------------------------------------------------
@@ -332,6 +332,36 @@ def test_a_qualification_that_starts_or_ends_is_re_decided() -> None:
     assert run.nightly["decisions"] == 2
     assert [outcome(e, version) for e in (ending, starting, steady)] == ["ineligible", "eligible", "eligible"]
     assert "资质生效/到期 2 家企业" in nightly.nightly_text(run.nightly)
+
+
+@pytest.mark.parametrize("how", ["changed_only", "full_pass"])
+def test_a_condition_that_moves_while_the_decision_stands_is_restated_without_a_push(how: str) -> None:
+    """高新技术企业 or at least 100 people: the qualification ends on DAY, the headcount keeps the enterprise
+    eligible. The next day's record must not still show the qualification as met."""
+    from portal.notifications.models import Notification
+    from portal.receipts.models import Receipt
+
+    firm = QualificationFactory(valid_from=date(2023, 12, 6), valid_to=DAY, enterprise__employees=150).enterprise
+    match_profiles_refresh()
+    version = publish_version({"any": [HIGH_TECH["all"][0], BIG]})
+    nightly_run(DAY)
+    record = MatchRecord.objects.get(enterprise=firm, policy_version=version)
+    assert (record.outcome, record.states) == ("eligible", "MM")
+    pushed, receipts = Notification.objects.count(), Receipt.objects.count()
+
+    run = nightly_run(NEXT, full=how == "full_pass")
+
+    record.refresh_from_db()
+    assert (record.outcome, record.states) == ("eligible", "NM")
+    assert record.explanation["on"] == NEXT.isoformat()
+    results = {c["fact"]: c["result"] for c in record.explanation["conditions"]}
+    assert results == {"qualification": "unmet", "employees": "met"}
+    # Not a new decision: no receipt, no notification, no change counted.
+    assert (Notification.objects.count(), Receipt.objects.count()) == (pushed, receipts)
+    assert not run.changed
+    if how == "changed_only":
+        assert run.nightly["restated"] == 1
+        assert "其中 1 条判定结果不变、条件状态变化的说明已更新" in nightly.nightly_text(run.nightly)
 
 
 def test_a_version_taking_effect_or_lapsing_is_re_decided_for_everyone_and_a_window_only_named() -> None:

@@ -340,6 +340,7 @@ class Command(BaseCommand):
             "write": round(timings.write_s, 3),
             "chunks": timings.chunks,
             "versions_written": timings.versions_written,
+            "restated_records": timings.restated_records,
         }
         figures["full_rematch_one_pass_changed"] = written.changed_records
         # ru_maxrss is the process's peak (KiB on Linux): the bench's own earlier work counts too.
@@ -545,6 +546,7 @@ class Command(BaseCommand):
             "decisions_full_pass": district_size * len(live),
             "seconds": round(seconds, 3),
             "changed_records": summary.changed_records,
+            "restated_records": info.get("restated"),
             "ratio_to_io_floor": round(seconds / floor_s, 3) if floor_s else None,
             "ratio_to_one_pass": round(seconds / one_pass_s, 3) if one_pass_s else None,
             "full_pass_same_day_s": round(same_day_s, 3),
@@ -560,7 +562,7 @@ class Command(BaseCommand):
     def io_floor(self) -> float:
         """Seconds to COPY out (text format) the columns of every table the full pass reads or diffs:
         the projection, qualifications, sites, townships, zones, site parks, parks and match records
-        (not the records' explanations, which the pass never reads). Best of three."""
+        (their decisions and state letters; not their explanations, which the pass never reads). Best of three."""
         from matching.bulk import tables
         from matching.core.projection import PROJECTION_COLUMNS
 
@@ -573,7 +575,7 @@ class Command(BaseCommand):
             (t.zone, ["id", "code"]),
             (t.site_parks, [t.site_parks_site_column, t.site_parks_park_column]),
             (t.park, ["id", "code"]),
-            (MatchRecord._meta.db_table, ["enterprise_id", "policy_version_id", "outcome", "verified"]),
+            (MatchRecord._meta.db_table, ["enterprise_id", "policy_version_id", "outcome", "verified", "states"]),
         ]
         runs = []
         for _ in range(3):
