@@ -163,7 +163,10 @@ MATCH_EXPLANATIONS_FILLED = Event(
     "match explanations written or restated",
     Timing.IN_TRANSACTION,
     payload=("version_id", "enterprise_ids"),
-    emitted_by="matching.services (a regranted decision, explanations_refresh, enterprise_match)",
+    emitted_by=(
+        "matching.services (a regranted decision, enterprise_match, version_records_restate: explanations_refresh"
+        " and the full pass), matching.nightly (a condition that moved while the decision stood)"
+    ),
     # Entitlements take their record's explanation as 认定依据 (no push).
     handlers=(
         Handler("portal.entitlements.services.entitlement_explanations_sync", fixed={"refresh": True}),
