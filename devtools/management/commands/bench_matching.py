@@ -366,17 +366,24 @@ class Command(BaseCommand):
         import os
         import subprocess
 
+        # The peak is the kernel's high-water mark of this process's own memory (VmHWM), not ru_maxrss:
+        # Linux carries ru_maxrss over from the parent through fork and exec, so a child of a bench that
+        # grew to gigabytes would report the bench's peak.
         script = (
-            "import json, resource, time, django\n"
+            "import json, time, django\n"
+            "def hwm():\n"
+            "    for line in open('/proc/self/status'):\n"
+            "        if line.startswith('VmHWM:'):\n"
+            "            return int(line.split()[1])\n"
             "django.setup()\n"
             "from matching.fullpass import full_pass\n"
             "from matching.selectors import published_versions_any_period, today\n"
             "live = list(published_versions_any_period())\n"
-            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "before = hwm()\n"
             "started = time.perf_counter()\n"
             "done = full_pass(on=today(), versions=live)\n"
             "seconds = time.perf_counter() - started\n"
-            "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+            "peak = hwm()\n"
             "found = {'before_kib': before, 'peak_kib': peak, 's': seconds, 'changed': done.changed_records}\n"
             "print(json.dumps(found))\n"
         )
