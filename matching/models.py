@@ -113,6 +113,8 @@ class MatchRecord(models.Model):
         verbose_name = "匹配结果"
         verbose_name_plural = "匹配结果"
         constraints = [
+            # On PostgreSQL its index also carries outcome, verified and states (INCLUDE, migration 0009): the
+            # full pass and the nightly run read the stored decisions by index-only scans, not the rows.
             models.UniqueConstraint(fields=("enterprise", "policy_version"), name="match_record_unique_pair"),
             models.CheckConstraint(condition=Q(outcome__in=MatchOutcome.values), name="match_record_outcome_valid"),
         ]

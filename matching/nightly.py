@@ -386,7 +386,7 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
     for i in range(0, len(everyone), _IDS_PER_STATEMENT):
         part = everyone[i : i + _IDS_PER_STATEMENT]
         profiles.update(enterprise_profiles_read(enterprise_ids=part))
-        rows = MatchRecord.objects.filter(enterprise_id__in=part, policy_version_id__in=list(work)).values_list(
+        rows = MatchRecord.objects.filter(enterprise_id__any_of=part, policy_version_id__any_of=list(work)).values_list(
             "enterprise_id", "policy_version_id", "outcome", "verified", "pk", "states"
         )
         for e, v, o, b, record_id, states in rows:

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from . import events
+from . import db, events
 
 
 class PortalConfig(AppConfig):
@@ -11,3 +11,4 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         events.wire()  # every app is loaded: the handlers' modules may import any model
+        db.register_lookups()

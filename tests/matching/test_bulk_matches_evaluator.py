@@ -167,3 +167,22 @@ def _spread_pass(versions: list, on: date, *, chunk_size: int) -> tuple[dict, in
             raise _Rollback
     except _Rollback:
         return result
+
+
+@pytest.mark.django_db
+def test_the_pass_reads_stored_decisions_from_the_pair_index_not_the_rows() -> None:
+    """A record's row is mostly its explanation; the pass's read of a range of enterprises' decisions is an
+    index-only scan of the unique pair index, which carries outcome, verified and states (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("INCLUDE columns are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'match_record_unique_pair'")
+        (definition,) = cursor.fetchone()
+        assert definition.endswith("(enterprise_id, policy_version_id) INCLUDE (outcome, verified, states)")
+        cursor.execute("SET LOCAL enable_seqscan = off")  # an empty test table: the planner would scan it
+        cursor.execute(
+            "EXPLAIN SELECT r.enterprise_id, r.policy_version_id, r.outcome, r.verified, r.states"
+            f" FROM {MatchRecord._meta.db_table} r WHERE r.enterprise_id >= 1 AND r.enterprise_id < 100"
+        )
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using match_record_unique_pair" in plan
