@@ -19,12 +19,14 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
+from portal.db import prepared_cursor
 from portal.enterprises.models import FACT_FIELDS, Enterprise, Park, Qualification, Site, Township, Zone
 from portal.enterprises.selectors import PROFILE_PREFETCHES, enterprise_profile, profile_facts
 
 from .core.profile import EnterpriseProfile, QualificationRecord, SiteRecord
 from .core.projection import PROJECTION_COLUMNS
 from .models import MatchProfile, MatchRecord
+from .selectors import published_stamp_sql
 
 # A park code never contains this; it joins a site's park codes into one array element.
 _PARK_SEPARATOR = "\x1f"
@@ -44,6 +46,8 @@ class LoadedEnterprise:
     profile: EnterpriseProfile
     stored_row: dict[str, Any] | None  # the projection row as stored, None when there is none
     records: dict[int, StoredRecord]  # policy_version_id → stored match record
+    # The published catalogue's stamp (selectors.published_stamp_sql) read with the rest, when it was.
+    catalogue_stamp: tuple | None = None
 
 
 def load_for_match(*, enterprise_id: int, lock: bool = True) -> LoadedEnterprise | None:
@@ -92,8 +96,10 @@ SELECT e.credit_code, e.name, e.provenance, {facts},
        q.kinds, q.valid_froms, q.valid_tos, q.sources, q.as_ofs, q.numbers,
        s.townships, s.zones, s.parks, s.sources, s.filed_ats,
        mp.enterprise_id IS NOT NULL, {stored},
-       r.ids, r.versions, r.outcomes, r.verifieds, r.explanations
+       r.ids, r.versions, r.outcomes, r.verifieds, r.explanations,
+       cat.n, cat.last, cat.top
   FROM {Enterprise._meta.db_table} e
+  CROSS JOIN ({published_stamp_sql()}) cat
   LEFT JOIN {MatchProfile._meta.db_table} mp ON mp.enterprise_id = e.id
   CROSS JOIN LATERAL (
       SELECT array_agg(kind ORDER BY id) AS kinds, array_agg(valid_from ORDER BY id) AS valid_froms,
@@ -120,7 +126,9 @@ SELECT e.credit_code, e.name, e.provenance, {facts},
 
 
 def _load_postgresql(enterprise_id: int, *, lock: bool) -> LoadedEnterprise | None:
-    with connection.cursor() as cursor:
+    # Prepared: run after every fact change with only the id changing, its planning (a dozen joins and
+    # sub-selects) cost as much as running it.
+    with prepared_cursor() as cursor:
         cursor.execute(_sql(lock=lock), {"id": enterprise_id, "sep": _PARK_SEPARATOR})
         row = cursor.fetchone()
     if row is None:
@@ -139,6 +147,7 @@ def _load_postgresql(enterprise_id: int, *, lock: bool) -> LoadedEnterprise | No
     stored_values = row[at + 1 : at + 1 + len(PROJECTION_COLUMNS)]
     at += 1 + len(PROJECTION_COLUMNS)
     ids, versions, outcomes, verifieds, explanations = row[at : at + 5]
+    stamp = tuple(row[at + 5 : at + 8])
 
     qualifications = tuple(
         QualificationRecord(kind=k, valid_from=f, valid_to=t, source=s, as_of=a, certificate_no=n)
@@ -168,6 +177,7 @@ def _load_postgresql(enterprise_id: int, *, lock: bool) -> LoadedEnterprise | No
             v: StoredRecord(i, v, o, b, json.loads(x) if x is not None else None)
             for i, v, o, b, x in _rows(ids, versions, outcomes, verifieds, explanations)
         },
+        catalogue_stamp=stamp,
     )
 
 

@@ -25,6 +25,21 @@ def published_versions_any_period() -> QuerySet:
     return PolicyVersion.objects.filter(status=PolicyVersion.Status.PUBLISHED).order_by("pk")
 
 
+def published_stamp_sql() -> str:
+    """A SELECT of one row, (count, latest update, highest id) of the published versions: whether the
+    published set changed since a catalogue was compiled (a publish retires the previous version, so both
+    count and latest update move). Plain SQL (from model metadata) so the incremental path's one-enterprise
+    read can carry it in the same statement."""
+    meta = PolicyVersion._meta
+    updated_at, status = meta.get_field("updated_at").column, meta.get_field("status").column
+    published = str(PolicyVersion.Status.PUBLISHED)
+    assert published.isidentifier()  # a plain code, safe to inline
+    return (
+        f"SELECT count(*) AS n, max({updated_at}) AS last, max({meta.pk.column}) AS top"  # noqa: S608
+        f" FROM {meta.db_table} WHERE {status} = '{published}'"
+    )
+
+
 _OUTCOME_ORDER = Case(
     When(outcome=MatchOutcome.ELIGIBLE, then=Value(0)),
     When(outcome=MatchOutcome.NEEDS_INFO, then=Value(1)),

@@ -13,7 +13,6 @@ figure replaced a self-declared one, a date moved) gets the new explanation with
 
 from __future__ import annotations
 
-import functools
 import logging
 import uuid
 from collections import Counter
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from policies.models import PolicyVersion, dates_in_effect
@@ -56,7 +55,7 @@ from .core.sql import CompiledSql
 from .incremental import LoadedEnterprise, load_for_match
 from .models import MatchOutcome, MatchProfile, MatchRecord, MatchRun
 from .models import change_kind as kind_of_change
-from .selectors import published_versions_any_period, today
+from .selectors import published_stamp_sql, published_versions_any_period, today
 
 if TYPE_CHECKING:
     from policies.models import PolicyVersion
@@ -522,41 +521,26 @@ class _LiveCatalogue:
 _LIVE: dict[str, Any] = {"stamp": None, "catalogue": _LiveCatalogue([], IndustryIndex(()), {})}
 
 
-@functools.cache
-def _stamp_sql() -> tuple[str, tuple]:
-    stamps = (
-        published_versions_any_period()
-        .order_by()
-        .values("status")
-        .annotate(n=Count("pk"), last=Max("updated_at"), top=Max("pk"))
-        .values_list("n", "last", "top")
-    )
-    return stamps.query.sql_with_params()
-
-
 def _published_stamp() -> tuple:
-    """(count, latest update, highest id) of the published versions.
-
-    Asked on every incremental match, so its SQL is compiled once (`_stamp_sql`) and then run as-is:
-    the ORM's query building would otherwise cost more than the query.
-    """
+    """(count, latest update, highest id) of the published versions (`selectors.published_stamp_sql`)."""
     with connection.cursor() as cursor:
-        cursor.execute(*_stamp_sql())
-        return cursor.fetchone() or (0, None, None)
+        cursor.execute(published_stamp_sql())
+        return tuple(cursor.fetchone())
 
 
 def _published_compiled() -> list[_LiveVersion]:
     return _published_catalogue().versions
 
 
-def _published_catalogue() -> _LiveCatalogue:
+def _published_catalogue(*, stamp: tuple | None = None) -> _LiveCatalogue:
     """Every published version with its compiled rule, kept in-process between calls.
 
-    One cheap aggregate tells whether the published set changed (a publish retires the previous
-    version, so both count and latest update move); only then are versions, and the rules of those
-    not yet compiled, read again.
+    One cheap aggregate (`stamp`, when the caller read it already: the one-enterprise read carries it)
+    tells whether the published set changed; only then are versions, and the rules of those not yet
+    compiled, read again.
     """
-    stamp = _published_stamp()
+    if stamp is None:
+        stamp = _published_stamp()
     if stamp != _LIVE["stamp"]:
         rows = list(published_versions_any_period().values_list("pk", "updated_at", "effective_from", "effective_to"))
         missing = [pk for pk, updated_at, _, _ in rows if (pk, updated_at) not in _COMPILED]
@@ -601,7 +585,7 @@ def _enterprise_decisions(
     found = _EnterpriseDecisions(row=row if loaded.stored_row != row else None)
     stored = loaded.records
     now = timezone.now()
-    catalogue = _published_catalogue()
+    catalogue = _published_catalogue(stamp=loaded.catalogue_stamp)
     # The versions whose industry condition the enterprise can meet (core.gate), and every version it has
     # a record of; the others are surely ineligible with nothing stored: nothing to write.
     chosen = set(catalogue.index.candidates(profile))

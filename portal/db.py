@@ -9,12 +9,13 @@ query logging and execute wrappers still see it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import ForeignKey, IntegerField, Lookup
 
 
@@ -29,6 +30,50 @@ def bound_cursor() -> Iterator[Any]:
     # django-stubs types the argument as Django's CursorWrapper; Django passes the driver's cursor, as here
     with wrap(raw) as cursor:  # type: ignore[arg-type]
         yield cursor
+
+
+@contextmanager
+def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator[Any]:
+    """A server-binding cursor whose statements are prepared (PostgreSQL only): planned once per
+    connection, then only executed. For a small statement run on every request or fact change (the
+    incremental path's one-enterprise read), planning costs as much as running it. The statements are
+    kept per connection by the driver (a few, each keyed by its text), so they must be few and fixed.
+    """
+    connection = connections[using]
+    connection.ensure_connection()
+    driver = connection.connection
+    # Django opens its connections with prepare_threshold=None, which turns preparing off even when asked
+    # for. While this cursor runs, a threshold no statement reaches lets the asked-for preparing happen and
+    # keeps every other statement of the connection unprepared, as Django has it.
+    saved = driver.prepare_threshold
+    driver.prepare_threshold = saved if saved is not None else 2**31 - 1
+    try:
+        wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+        raw = _preparing_cursor_class()(driver)
+        raw.logged = connection.queries_logged
+        with wrap(raw) as cursor:
+            yield cursor
+    finally:
+        driver.prepare_threshold = saved
+
+
+@functools.cache
+def _preparing_cursor_class() -> type:
+    import psycopg
+
+    class PreparingCursor(psycopg.Cursor):
+        logged = False  # whether Django logs this connection's queries (DEBUG, tests)
+
+        # Django's cursor wrapper calls execute(sql, params): every statement of this cursor is prepared.
+        def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: Any = None) -> Any:
+            done = super().execute(query, params, prepare=True, binary=binary)
+            if self.logged and self._query is None:
+                # The driver keeps the statement's text only when it sends it, not when it runs a prepared
+                # one; Django's query log reads it from there.
+                self._query = self._convert_query(query, params)
+            return done
+
+    return PreparingCursor
 
 
 class IdsAnyOf(Lookup):

@@ -36,3 +36,29 @@ def test_any_of_sends_the_ids_as_one_parameter_on_postgresql() -> None:
     (sql,) = [q["sql"] for q in captured.captured_queries]
     # One array literal cast to bigint[], not 5,000 placeholders filled in one by one.
     assert "= ANY(" in sql and "::bigint[]" in sql and " IN (" not in sql
+
+
+def test_a_prepared_cursor_prepares_its_statement_and_leaves_the_connection_as_django_has_it() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    from portal.db import bound_cursor, prepared_cursor
+
+    firm = EnterpriseFactory()
+    statement = "SELECT credit_code FROM enterprises_enterprise WHERE id = %(id)s"
+    with CaptureQueriesContext(connection) as captured:
+        for _ in range(3):
+            with prepared_cursor() as cursor:
+                cursor.execute(statement, {"id": firm.pk})
+                assert cursor.fetchone() == (firm.credit_code,)
+    # Django's query log still shows each run's statement (the driver sends a prepared one's name only).
+    assert [q["sql"] for q in captured.captured_queries] == [
+        "SELECT credit_code FROM enterprises_enterprise WHERE id = $1"
+    ] * 3
+    with bound_cursor() as cursor:  # any other statement stays unprepared
+        for _ in range(10):
+            cursor.execute("SELECT name FROM enterprises_enterprise WHERE id = %(id)s", {"id": firm.pk})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) == 1 and "SELECT credit_code" in prepared[0]
+    assert connection.connection.prepare_threshold is None

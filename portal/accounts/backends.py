@@ -24,6 +24,8 @@ from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.db import connections, router
 from django.db.models import Exists, F, OuterRef
 
+from portal.db import prepared_cursor
+
 from .roles import Role, remember_roles
 
 if TYPE_CHECKING:
@@ -82,7 +84,9 @@ class _UserQuery:
         params = list(self.params)
         params[self.id_at] = user_model._meta.pk.to_python(user_id)
         connection = connections[alias]
-        with connection.cursor() as cursor:
+        # Prepared on PostgreSQL: asked on every signed-in request with only the id changing, its planning
+        # cost several times its run.
+        with prepared_cursor(alias) if connection.vendor == "postgresql" else connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             row = cursor.fetchone()
         if row is None:

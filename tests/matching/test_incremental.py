@@ -101,3 +101,24 @@ def test_read_carries_certificates_dates_and_match_records() -> None:
 def test_unknown_enterprise_reads_nothing() -> None:
     with transaction.atomic():
         assert load_for_match(enterprise_id=987654321) is None
+
+
+def test_read_carries_the_catalogue_stamp_and_a_publish_moves_it() -> None:
+    """The one-enterprise read carries the published catalogue's stamp (one round trip, not two), equal to
+    the stamp read alone; a publish in between moves it, so the next match sees the new version."""
+    from matching.services import _published_stamp, enterprise_match
+    from tests.enterprises.factories import EnterpriseFactory
+
+    firm = EnterpriseFactory(employees=150)
+    match_profiles_refresh()
+    publish_version({"fact": "employees", "op": "gte", "value": 100})
+    first = load_for_match(enterprise_id=firm.pk, lock=False)
+    assert first is not None and first.catalogue_stamp == _published_stamp()
+    assert first.catalogue_stamp[0] == 1
+    enterprise_match(enterprise_id=firm.pk)
+
+    later = publish_version({"fact": "employees", "op": "gte", "value": 120})
+    second = load_for_match(enterprise_id=firm.pk, lock=False)
+    assert second is not None and second.catalogue_stamp == _published_stamp() != first.catalogue_stamp
+    enterprise_match(enterprise_id=firm.pk)
+    assert MatchRecord.objects.get(enterprise=firm, policy_version=later).outcome == "eligible"
