@@ -31,7 +31,7 @@ from policies.models import PolicyVersion, dates_in_effect
 from policies.selectors import policy_in_effect
 from portal import events
 from portal.enterprises.models import FACT_FIELDS, SIZE_INPUTS, Enterprise, Site
-from portal.enterprises.selectors import enterprise_profiles_by_id, profile_facts
+from portal.enterprises.selectors import enterprise_profiles_read, profile_facts
 from portal.jobs import (
     JobLost,
     job_claim,
@@ -268,7 +268,7 @@ class _Explainer:
     their provenance entries, as plain rows; enterprises whose rows are equal get the same
     explanation, so each distinct row is turned into a profile (the registry's own `profile_facts`)
     and evaluated once, and each distinct explanation is sent to the database once per statement.
-    A rule on qualifications or places reads whole profiles (`enterprise_profiles_by_id`).
+    A rule on qualifications or places reads whole profiles (`enterprise_profiles_read`, as plain rows).
     """
 
     def __init__(self, *, compiled: CompiledRule, on: date) -> None:
@@ -305,8 +305,8 @@ class _Explainer:
         import json
 
         if self.full_profiles:
-            queryset = Enterprise.objects.filter(pk__in=list(enterprise_ids))
-            for pk, profile in enterprise_profiles_by_id(queryset=queryset):
+            # Plain rows, not model instances with prefetches (about a millisecond an enterprise).
+            for pk, profile in enterprise_profiles_read(enterprise_ids=enterprise_ids).items():
                 profile_key = (tuple(sorted(profile.facts.items())), profile.qualifications, profile.sites)
                 yield pk, self._remember(profile_key, profile)
             return
