@@ -935,5 +935,11 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
                 match_run_progress(run=run, processed=n)
     if run is not None:
         match_run_progress(run=run, processed=len(versions))
+    if connection.vendor != "postgresql":
+        # The per-version path compares decisions only; the one pass (PostgreSQL) also restates a record
+        # whose decision stands while a condition moved. An embedded (SQLite) district is small: every
+        # eligible or needs-info record whose explanation no longer says what today's facts and date do
+        # is re-explained, so no page goes on showing yesterday's result.
+        explanations_refresh(enterprise_ids=list(MatchProfile.objects.values_list("enterprise_id", flat=True)), on=on)
     events.emit(events.CATALOGUE_DECIDED, version_ids=versions)  # one reconcile query for the catalogue
     return total

@@ -51,9 +51,9 @@ def stats_key(db) -> str:
 
 
 def test_deep_nesting_is_refused_before_parsing_on_the_calculator() -> None:
-    started = time.process_time()  # CPU time (see below)
+    started = time.thread_time()  # CPU time (see below)
     response = APIClient().generic("POST", CALCULATOR, DEEP, content_type="application/json")
-    elapsed = time.process_time() - started
+    elapsed = time.thread_time() - started
     assert response.status_code == 400
     assert error_of(response)["code"] == "json_too_deep"
     assert elapsed < 2.0  # refused by a linear scan, not by a RecursionError deep in the parser
@@ -94,23 +94,28 @@ def test_deep_nesting_is_refused_on_policy_patch_and_the_draft_is_unchanged(staf
 @pytest.mark.parametrize("literal", ["9" * 5000, "-" + "1" * 41, "1" + "0" * 39 + "e999999"])
 def test_a_pathological_number_literal_is_refused_in_milliseconds(literal: str) -> None:
     body = '{"facts": {"employees": ' + literal + "}}"
-    # CPU time, not the wall clock: converting such a literal costs seconds of CPU; a loaded machine only
-    # delays the request.
-    started = time.process_time()
-    response = APIClient().generic("POST", CALCULATOR, body, content_type="application/json")
-    elapsed = time.process_time() - started
+    client = APIClient()
+    client.generic("POST", CALCULATOR, '{"facts": {"employees": 12}}', content_type="application/json")  # warm
+    # This thread's CPU time, not the wall clock nor the process's: converting such a literal costs seconds
+    # of CPU; a loaded machine only delays the request, and other threads of the test process (a browser
+    # test's live server) are not this request. The request is warmed first: no first-call imports counted.
+    started = time.thread_time()
+    response = client.generic("POST", CALCULATOR, body, content_type="application/json")
+    elapsed = time.thread_time() - started
     assert response.status_code == 400
     assert error_of(response)["code"] == "number_too_long"
     assert elapsed < 0.5
 
 
 def test_a_huge_exponent_is_refused_quickly() -> None:
-    started = time.process_time()  # CPU time (see above)
-    response = APIClient().generic(
+    client = APIClient()
+    client.generic("POST", CALCULATOR, '{"facts": {"employees": 12}}', content_type="application/json")  # warm
+    started = time.thread_time()  # this thread's CPU time (see above)
+    response = client.generic(
         "POST", CALCULATOR, '{"facts": {"employees": 1e1000000}}', content_type="application/json"
     )
     assert response.status_code == 400
-    assert time.process_time() - started < 0.5
+    assert time.thread_time() - started < 0.5
 
 
 def test_the_limit_scan_skips_string_contents_and_escapes() -> None:

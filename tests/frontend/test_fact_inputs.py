@@ -151,11 +151,11 @@ def test_a_future_establishment_date_is_refused() -> None:
 
 @pytest.mark.parametrize("text", ["1e1000000", "9" * 5000, "1E+999999999", "NaN", "Infinity", "12万"])
 def test_a_huge_or_odd_number_string_is_refused_at_once(text) -> None:
-    started = time.process_time()  # CPU time: a loaded machine delays, it does not compute
+    started = time.thread_time()  # This thread's CPU time: a loaded machine delays, it does not compute
     form = calculator({"revenue": text})
 
     assert not form.is_valid()
-    assert time.process_time() - started < 0.5
+    assert time.thread_time() - started < 0.5
     assert form.errors["revenue"][0].startswith("营业收入")
 
 

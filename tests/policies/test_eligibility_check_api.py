@@ -147,10 +147,10 @@ def test_signed_in_users_are_not_held_to_the_anonymous_rate(policies, alice, mon
 def test_bad_facts_are_400_naming_the_field_with_a_stable_code(policies, facts, field, code, message):
     import time
 
-    started = time.process_time()  # CPU time: a loaded machine delays, it does not compute
+    started = time.thread_time()  # This thread's CPU time: a loaded machine delays, it does not compute
     response = check(facts)
 
-    assert time.process_time() - started < 2  # refused before anything huge is computed
+    assert time.thread_time() - started < 2  # refused before anything huge is computed
     assert response.status_code == 400
     (problem,) = response.json()["error"]["fields"]
     assert problem["field"] == field
