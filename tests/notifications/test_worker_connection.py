@@ -6,12 +6,15 @@ it (as Django keeps a web process's between requests) and checks it before each 
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from django.db import connection
 
 from portal.accounts.models import User
 from portal.notifications import services
 from portal.notifications.models import Delivery, Notification
+from portal.notifications.tasks import _without_cyclic_gc
 from tests.support.services import wait_for
 
 
@@ -81,3 +84,15 @@ def test_a_connection_that_died_between_tasks_is_replaced_before_the_next_task_u
     second = Delivery.objects.filter(notification__dedupe_key="pv2:may_apply")
     assert second.count() >= 3
     assert set(second.values_list("attempts", flat=True)) == {1}
+
+
+@pytest.mark.parametrize("was_enabled", [True, False])
+def test_a_batch_turns_the_cyclic_collector_off_and_back_to_how_it_was(was_enabled: bool) -> None:
+    (gc.enable if was_enabled else gc.disable)()
+    try:
+        with pytest.raises(RuntimeError), _without_cyclic_gc():
+            assert not gc.isenabled()
+            raise RuntimeError("a batch that fails")
+        assert gc.isenabled() is was_enabled
+    finally:
+        gc.enable()
