@@ -18,8 +18,8 @@ from portal.notifications.tasks import _without_cyclic_gc
 from tests.support.services import wait_for
 
 
-def worker_backends() -> set[int]:
-    """PostgreSQL backends on the test database other than this test's own: the worker's."""
+def other_backends() -> set[int]:
+    """PostgreSQL backends on the test database other than this test's own connection."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
@@ -48,10 +48,11 @@ def recipients(enterprise) -> None:
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_process_keeps_its_connection_between_tasks(start_worker, enterprise, recipients) -> None:
-    # given: a worker that has delivered one batch
+    # given: a worker that has delivered one batch (its backends: the ones that were not there before it)
+    before = other_backends()
     start_worker(extra_env={"NOTIFICATIONS_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"})
     notify_and_wait(enterprise, "pv1:may_apply")
-    after_first = wait_for(worker_backends)
+    after_first = wait_for(lambda: other_backends() - before)
 
     # when: it delivers two more batches
     notify_and_wait(enterprise, "pv2:may_apply")
@@ -59,7 +60,7 @@ def test_a_worker_process_keeps_its_connection_between_tasks(start_worker, enter
 
     # then: on the same connection (one backend, still open)
     assert len(after_first) == 1
-    assert worker_backends() == after_first
+    assert other_backends() - before == after_first
 
 
 @pytest.mark.services
@@ -68,18 +69,19 @@ def test_a_connection_that_died_between_tasks_is_replaced_before_the_next_task_u
     start_worker, enterprise, recipients
 ) -> None:
     # given: a worker whose kept connection the server ended between two tasks (a restart, an administrator)
+    before = other_backends()
     worker = start_worker(extra_env={"NOTIFICATIONS_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"})
     notify_and_wait(enterprise, "pv1:may_apply")
-    (dead,) = wait_for(worker_backends)
+    (dead,) = wait_for(lambda: other_backends() - before)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [dead])
-    wait_for(lambda: dead not in worker_backends())
+    wait_for(lambda: dead not in other_backends())
 
     # when: the next batch comes
     notify_and_wait(enterprise, "pv2:may_apply")
 
     # then: it went out on a new connection at the first try: no task failed on the dead one and was retried
-    assert worker_backends() - {dead}
+    assert other_backends() - before - {dead}
     assert "Retry in" not in worker.log()
     second = Delivery.objects.filter(notification__dedupe_key="pv2:may_apply")
     assert second.count() >= 3
