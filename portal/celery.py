@@ -22,18 +22,27 @@ class _KeepConnectionWorkerFixup(DjangoWorkerFixup):
     paid for a new PostgreSQL backend (connection, authentication, session set-up, a cold catalogue
     cache) before its first statement. Here, between tasks, a connection is closed the way Django closes
     a web request's (close_if_unusable_or_obsolete): after an error that left it unusable, with
-    autocommit not restored, or past its age, in a pool process WORKER_CONN_MAX_AGE (set when the process
-    starts). It is checked once before each task uses it (CONN_HEALTH_CHECKS), so one that died between
+    autocommit not restored, or past its age, in a worker WORKER_CONN_MAX_AGE (set when the worker and each
+    pool process start). It is checked once before each task uses it (CONN_HEALTH_CHECKS), so one that died between
     tasks is replaced, not failed on. A task that fails inside a transaction has it rolled back by its
     atomic block: no transaction outlives a task. At a process's start, Celery's own code runs (closing
     the connection inherited from the parent).
     """
 
+    def install(self) -> Any:
+        # In the worker's own process (it runs the tasks itself with --pool=solo or threads); pool processes
+        # forked from it inherit the settings, and set them again below when started another way.
+        self._worker_connection_settings()
+        return super().install()
+
     def on_worker_process_init(self, **kwargs: Any) -> None:
         super().on_worker_process_init(**kwargs)
+        self._worker_connection_settings()
+
+    def _worker_connection_settings(self) -> None:
         from django.conf import settings
 
-        # The connections were just closed; the age applies from the next connect, in this process only.
+        # Applied at the next connect, in this process only.
         for conn in self._db.connections.all():
             conn.settings_dict["CONN_MAX_AGE"] = settings.WORKER_CONN_MAX_AGE
             # A connection kept across tasks may have died meanwhile (a database restart): checked once
