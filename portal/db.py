@@ -24,6 +24,8 @@ def bound_cursor() -> Iterator[Any]:
     """A cursor whose parameters are bound server-side (PostgreSQL only)."""
     import psycopg
 
+    # As Django's own cursors do: a connection kept between tasks is checked once before its first use.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = psycopg.Cursor(connection.connection)
     wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
