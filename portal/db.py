@@ -42,6 +42,8 @@ def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator[Any]:
     kept per connection by the driver (a few, each keyed by its text), so they must be few and fixed.
     """
     connection = connections[using]
+    # As Django's own cursors do: a connection kept between tasks is checked once before its first use.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     driver = connection.connection
     # Django opens its connections with prepare_threshold=None, which turns preparing off even when asked
