@@ -15,13 +15,16 @@ from pathlib import Path
 from tests.support.services import ROOT
 
 
-def test_bootstrap_on_sqlite_loads_the_demo_and_matches_it(tmp_path: Path) -> None:
-    database = tmp_path / "embedded.sqlite3"
+def _embedded(tmp_path: Path) -> dict[str, str]:
+    """The environment of `make run` on a fresh machine: SQLite in tmp_path, tasks inline (no REDIS_URL)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("REDIS_URL",)}
-    env.update(DATABASE_URL=f"sqlite:///{database}", DJANGO_MEDIA_ROOT=str(tmp_path / "media"))
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'embedded.sqlite3'}", DJANGO_MEDIA_ROOT=str(tmp_path / "media"))
+    return env
 
+
+def _manage(env: dict[str, str], *command: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "manage.py", "bootstrap", "--url", "http://127.0.0.1:8000/"],
+        [sys.executable, "manage.py", *command],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -29,8 +32,14 @@ def test_bootstrap_on_sqlite_loads_the_demo_and_matches_it(tmp_path: Path) -> No
         timeout=600,
         check=False,
     )
-
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_bootstrap_on_sqlite_loads_the_demo_and_matches_it(tmp_path: Path) -> None:
+    database = tmp_path / "embedded.sqlite3"
+    result = _manage(_embedded(tmp_path), "bootstrap", "--url", "http://127.0.0.1:8000/")
+
     assert "http://127.0.0.1:8000/" in result.stdout
     assert "task_always_eager" in result.stdout  # says how tasks run, and how to switch
     assert "qiye_a" in result.stdout  # the demo logins are printed
@@ -73,20 +82,9 @@ for day in (date(2026, 12, 6), date(2026, 12, 7)):
 def test_on_sqlite_a_full_pass_restates_a_condition_that_moved_while_the_decision_stood(tmp_path: Path) -> None:
     """科技创新专板 asks for 高新技术企业 or 科技型中小企业: the demo enterprise holds both until its 科技型中小企业
     qualification lapses. Eligible either way; each day's record shows that day's result of each."""
-    database = tmp_path / "embedded.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("REDIS_URL",)}
-    env.update(DATABASE_URL=f"sqlite:///{database}", DJANGO_MEDIA_ROOT=str(tmp_path / "media"))
-    for command in (["bootstrap", "--url", "http://127.0.0.1:8000/"], ["shell", "-c", RESTATE_SCRIPT]):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    env = _embedded(tmp_path)
+    _manage(env, "bootstrap", "--url", "http://127.0.0.1:8000/")
+    result = _manage(env, "shell", "-c", RESTATE_SCRIPT)
     days = [line.split()[1:] for line in result.stdout.splitlines() if line.startswith("DAY ")]
     # The first day a full pass (SQLite: version by version, then the stale explanations restated); the
     # next the changed-only run. The outcome stands; the letters and what the page explains follow the day.
