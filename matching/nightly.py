@@ -428,18 +428,19 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
 def _restate(differing: dict[int, _Differing]) -> int:
     """Write today's explanation and state letters onto the records whose decision stands while a condition
     moved, under the versions' locks (in id order), with no push but MATCH_EXPLANATIONS_FILLED. Returns
-    how many records were restated."""
+    how many records were restated (one decided again meanwhile by another path keeps its own)."""
     restated = {pk: differ.restated for pk, differ in differing.items() if differ.restated}
+    written = 0
     if not restated:
-        return 0
+        return written
     with transaction.atomic():
         list(PolicyVersion.objects.select_for_update().filter(pk__in=list(restated)).order_by("pk").values("pk"))
         for pk, records in sorted(restated.items()):
-            services.explanations_store(explanations={rid: e for rid, (_, e) in records.items()})
+            written += services.explanations_store(explanations={rid: e for rid, (_, e) in records.items()})
             events.emit(
                 events.MATCH_EXPLANATIONS_FILLED, version_id=pk, enterprise_ids=[eid for eid, _ in records.values()]
             )
-    return sum(len(records) for records in restated.values())
+    return written
 
 
 def _write_per_version(
