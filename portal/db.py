@@ -1,10 +1,11 @@
-"""A server-side-binding cursor on Django's PostgreSQL connection, for set-based statements over many ids.
+"""Cursors and a lookup for PostgreSQL statements that Django's defaults make slow.
 
 Django's psycopg cursors bind client-side: every value is quoted into the SQL text in Python, which
-for a statement carrying 100,000 ids costs more than the statement. Here the ids travel as one array
-parameter each (`unnest(%s::bigint[])`, `= ANY(%s)`), bound by the server. The cursor is on Django's
-connection, so it runs in the caller's transaction, and it is wrapped like Django's own cursors so
-query logging and execute wrappers still see it.
+for a statement carrying 100,000 ids costs more than the statement. `bound_cursor` binds on the server,
+the ids travelling as one array parameter each (`unnest(%s::bigint[])`, `= ANY(%s)`); `prepared_cursor`
+also prepares its few fixed statements once per connection; the `any_of` lookup gives the ORM the same
+one-array form. The cursors are on Django's connection, so they run in the caller's transaction, and are
+wrapped like Django's own, so query logging and execute wrappers still see them.
 """
 
 from __future__ import annotations
@@ -24,13 +25,7 @@ def bound_cursor() -> Iterator[Any]:
     """A cursor whose parameters are bound server-side (PostgreSQL only)."""
     import psycopg
 
-    # As Django's own cursors do: a connection kept between tasks is checked once before its first use.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    # django-stubs types the argument as Django's CursorWrapper; Django passes the driver's cursor, as here
-    with wrap(raw) as cursor:  # type: ignore[arg-type]
+    with _wrapped(connection, psycopg.Cursor(_driver(connection))) as cursor:
         yield cursor
 
 
@@ -42,23 +37,35 @@ def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator[Any]:
     kept per connection by the driver (a few, each keyed by its text), so they must be few and fixed.
     """
     connection = connections[using]
-    # As Django's own cursors do: a connection kept between tasks is checked once before its first use.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    driver = connection.connection
+    driver = _driver(connection)
     # Django opens its connections with prepare_threshold=None, which turns preparing off even when asked
     # for. While this cursor runs, a threshold no statement reaches lets the asked-for preparing happen and
     # keeps every other statement of the connection unprepared, as Django has it.
     saved = driver.prepare_threshold
     driver.prepare_threshold = saved if saved is not None else 2**31 - 1
     try:
-        wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
         raw = _preparing_cursor_class()(driver)
         raw.logged = connection.queries_logged
-        with wrap(raw) as cursor:
+        with _wrapped(connection, raw) as cursor:
             yield cursor
     finally:
         driver.prepare_threshold = saved
+
+
+def _driver(connection: Any) -> Any:
+    """The driver's connection under Django's, opened if need be. As Django's own cursors do, a connection
+    kept between tasks is checked once before its first use."""
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    return connection.connection
+
+
+@contextmanager
+def _wrapped(connection: Any, raw: Any) -> Iterator[Any]:
+    """A driver cursor wrapped as Django wraps its own, so query logging and execute wrappers see it."""
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        yield cursor
 
 
 @functools.cache
