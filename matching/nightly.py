@@ -436,10 +436,7 @@ def _restate(differing: dict[int, _Differing]) -> int:
     with transaction.atomic():
         list(PolicyVersion.objects.select_for_update().filter(pk__in=list(restated)).order_by("pk").values("pk"))
         for pk, records in sorted(restated.items()):
-            written += services.explanations_store(explanations={rid: e for rid, (_, e) in records.items()})
-            events.emit(
-                events.MATCH_EXPLANATIONS_FILLED, version_id=pk, enterprise_ids=[eid for eid, _ in records.values()]
-            )
+            written += services.records_restate_write(version_id=pk, restated=records)
     return written
 
 

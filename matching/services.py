@@ -457,7 +457,7 @@ def version_records_restate(
     follow the explanation. Emits MATCH_EXPLANATIONS_FILLED (the matches page and the entitlements take
     the new basis) and nothing else. Returns the enterprise ids restated. Call inside a transaction
     holding the version row's lock."""
-    records = MatchRecord.objects.filter(policy_version_id=version_id, enterprise_id__in=list(enterprise_ids))
+    records = MatchRecord.objects.filter(policy_version_id=version_id, enterprise_id__any_of=list(enterprise_ids))
     if outcomes is not None:
         records = records.filter(outcome__in=list(outcomes))
     stored = list(records.values_list("pk", "enterprise_id", "outcome", "verified", "explanation"))
@@ -472,12 +472,22 @@ def version_records_restate(
             continue
         if explanation_stale(new, explanation):
             stale[pk] = (enterprise_id, new)
-    if not stale:
-        return []
-    explanations_store(explanations={pk: e for pk, (_, e) in stale.items()})
-    restated = [enterprise_id for enterprise_id, _ in stale.values()]
-    events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=restated)
-    return restated
+    records_restate_write(version_id=version_id, restated=stale)
+    return [enterprise_id for enterprise_id, _ in stale.values()]
+
+
+def records_restate_write(*, version_id: int, restated: dict[int, tuple[int, dict[str, Any]]]) -> int:
+    """Write the explanations (record id → (enterprise id, explanation)) of one version's records whose
+    decision stands, with MATCH_EXPLANATIONS_FILLED and nothing else (no receipt, no push). Returns how many
+    were written: one decided again meanwhile by another path keeps its own (`explanations_store`). Call
+    inside a transaction holding the version row's lock."""
+    if not restated:
+        return 0
+    written = explanations_store(explanations={pk: e for pk, (_, e) in restated.items()})
+    events.emit(
+        events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=[eid for eid, _ in restated.values()]
+    )
+    return written
 
 
 # --- Incremental: one enterprise against every published policy ---------------------------------
@@ -526,10 +536,6 @@ def _published_stamp() -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(published_stamp_sql())
         return tuple(cursor.fetchone())
-
-
-def _published_compiled() -> list[_LiveVersion]:
-    return _published_catalogue().versions
 
 
 def _published_catalogue(*, stamp: tuple | None = None) -> _LiveCatalogue:
