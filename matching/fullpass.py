@@ -27,8 +27,11 @@ integers scaled by 10^4 and each threshold is rounded the safe way (ceil for >=,
 Text columns are read as indexes into the distinct values, and a condition is decided once per
 distinct value. PostgreSQL only (the caller keeps the per-policy path elsewhere).
 
-Memory: one chunk's arrays plus a (versions × chunk) int8 matrix or two; at 25,000 enterprises a
-chunk and 500 versions that is tens of MB, independent of the district's size.
+Outside a transaction the next chunk is read on a second connection while the current one is decided
+(`_ChunkReads`): the server's share of a read, most of it, then overlaps the numpy work.
+
+Memory: two chunks' arrays (the one decided, the one being read) plus a (versions × chunk) int8 matrix
+or two; at 25,000 enterprises a chunk and 500 versions that is tens of MB, independent of the district's size.
 """
 
 # Every statement here is built from model metadata (table and column names) and codes quoted by
@@ -40,7 +43,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -555,7 +559,7 @@ class LiveVersion:
 @dataclass
 class PassFigures:
     chunks: int = 0
-    read_s: float = 0.0
+    read_s: float = 0.0  # summed over chunks; when reading ahead, it overlaps decide_s
     decide_s: float = 0.0
     write_s: float = 0.0
     versions_written: int = 0  # (version, chunk) pairs that had a change
@@ -680,15 +684,74 @@ def chunk_changes(
 ) -> dict[int, ChangedRange]:
     """Read enterprises lo <= id < hi once and return the versions with a changed decision there."""
     figures = figures if figures is not None else PassFigures()
+    chunk, spent = _timed_read(vocabulary, lo=lo, hi=hi, on=plan.on)
+    figures.read_s += spent
+    return _chunk_decided(plan, vocabulary, chunk, figures)
+
+
+def _timed_read(vocabulary: Vocabulary, *, lo: int, hi: int, on: date) -> tuple[Chunk, float]:
     started = time.perf_counter()
-    chunk = read_chunk(lo=lo, hi=hi, vocabulary=vocabulary, on=plan.on)
-    figures.read_s += time.perf_counter() - started
+    chunk = read_chunk(lo=lo, hi=hi, vocabulary=vocabulary, on=on)
+    return chunk, time.perf_counter() - started
+
+
+def _chunk_decided(
+    plan: PassPlan, vocabulary: Vocabulary, chunk: Chunk, figures: PassFigures
+) -> dict[int, ChangedRange]:
     started = time.perf_counter()
     changed = changed_versions(chunk, plan.live, vocabulary, on=plan.on)
-    del chunk
     figures.decide_s += time.perf_counter() - started
     figures.chunks += 1
     return changed
+
+
+class _ChunkReads:
+    """The chunks of a pass, in order, each read while the one before is decided and written.
+
+    The next chunk is read by one helper thread on its own database connection: the server produces
+    that chunk's rows (most of a chunk's read) while this process's thread decides the current one,
+    which on two cores takes the decide step off the pass's critical path. Only outside a transaction:
+    a second connection would not see what the caller's open transaction wrote (then each chunk is read
+    in turn, on the caller's connection). Each chunk is still read in its own snapshot, as before; the
+    write re-decides its range in SQL under the version locks, so an earlier snapshot changes nothing.
+    The helper's connection is closed when the pass ends, however it ends.
+    """
+
+    def __init__(self, vocabulary: Vocabulary, ranges: Sequence[tuple[int, int]], *, on: date) -> None:
+        self.vocabulary, self.ranges, self.on = vocabulary, list(ranges), on
+        ahead = len(self.ranges) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
+        self.helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pass-read") if ahead else None
+        self.reading: Future[tuple[Chunk, float]] | None = None
+
+    def _read(self, at: int) -> tuple[Chunk, float]:
+        lo, hi = self.ranges[at]
+        return _timed_read(self.vocabulary, lo=lo, hi=hi, on=self.on)
+
+    def __iter__(self) -> Iterator[tuple[int, int, Chunk, float]]:
+        """(lo, hi, chunk, seconds its read took) per range."""
+        for at, (lo, hi) in enumerate(self.ranges):
+            if self.helper is None:
+                chunk, spent = self._read(at)
+            else:
+                if self.reading is None:
+                    self.reading = self.helper.submit(self._read, at)
+                chunk, spent = self.reading.result()
+                self.reading = self.helper.submit(self._read, at + 1) if at + 1 < len(self.ranges) else None
+            yield lo, hi, chunk, spent
+            del chunk
+
+    def close(self) -> None:
+        if self.helper is None:
+            return
+        try:
+            if self.reading is not None:
+                self.reading.cancel()
+            # On the helper's own thread: Django's connections are per thread (`connection` is looked up there).
+            self.helper.submit(lambda: connection.close()).result()
+        except Exception:  # cleanup: never hide what ended the pass
+            logger.exception("full pass: closing the read-ahead connection failed")
+        finally:
+            self.helper.shutdown(wait=True)
 
 
 def chunk_write(
@@ -771,22 +834,31 @@ def full_pass(
     start = lo if run is None else services.match_run_resume_at(run=run, lo=lo, hi=hi)
     run_id = run.pk if run is not None else None
     probing = fallback_share is not None
+    ranges: list[tuple[int, int]] = []
     while start < hi:
-        end = min(start + (min(chunk_size, probe_size) if probing else chunk_size), hi)
-        changed = chunk_changes(plan, vocabulary, lo=start, hi=end, figures=figures)
-        if probing and fallback_share is not None and mostly_changed(changed, plan, fallback_share):
-            raise MostlyChanged
-        probing = False
-        started = time.perf_counter()
-        with transaction.atomic():
-            chunk_changes_written = chunk_write(plan, changed, run_id=run_id, figures=figures)
-            if run is not None:
-                services.match_run_progress(run=run, processed=end - lo, cursor=end, changes=chunk_changes_written)
-        figures.write_s += time.perf_counter() - started
-        figures.versions_written += sum(1 for where in changed.values() if where.count)
-        figures.changed_records += len(chunk_changes_written)
-        summary.add(chunk_changes_written)
+        end = min(start + (min(chunk_size, probe_size) if probing and not ranges else chunk_size), hi)
+        ranges.append((start, end))
         start = end
+    reads = _ChunkReads(vocabulary, ranges, on=on)
+    try:
+        for _start, end, chunk, spent in reads:
+            figures.read_s += spent
+            changed = _chunk_decided(plan, vocabulary, chunk, figures)
+            del chunk
+            if probing and fallback_share is not None and mostly_changed(changed, plan, fallback_share):
+                raise MostlyChanged
+            probing = False
+            started = time.perf_counter()
+            with transaction.atomic():
+                chunk_changes_written = chunk_write(plan, changed, run_id=run_id, figures=figures)
+                if run is not None:
+                    services.match_run_progress(run=run, processed=end - lo, cursor=end, changes=chunk_changes_written)
+            figures.write_s += time.perf_counter() - started
+            figures.versions_written += sum(1 for where in changed.values() if where.count)
+            figures.changed_records += len(chunk_changes_written)
+            summary.add(chunk_changes_written)
+    finally:
+        reads.close()
     return summary
 
 
