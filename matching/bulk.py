@@ -91,6 +91,31 @@ SELECT o.enterprise_id, o.outcome, o.verified, o.states, r.id AS record_id,
 """
 
 
+def letters_moved(compiled: CompiledSql, *, version_id: int, lo: int, hi: int) -> list[int]:
+    """The enterprises in [lo, hi) whose stored record of this version holds the decision `compiled` makes
+    while its state letters differ: a condition under `any` or `not` moved and the outcome stood (the
+    per-version path's own diff, `_changed_sql`, compares decisions only). Sorted ids."""
+    records = MatchRecord._meta.db_table
+    profile = MatchProfile._meta.db_table
+    v, lo, hi = int(version_id), int(lo), int(hi)
+    sql = f"""
+SELECT d.enterprise_id FROM (
+    SELECT p.enterprise_id, {compiled.truth} AS t, {compiled.verified_true} AS vt, {compiled.states} AS states,
+           r.outcome AS stored_outcome, r.verified AS stored_verified, r.states AS stored_states
+      FROM {profile} p
+      JOIN {records} r ON r.policy_version_id = {v} AND r.enterprise_id = p.enterprise_id {compiled.joins}
+     WHERE p.enterprise_id >= {lo} AND p.enterprise_id < {hi}
+) d
+ WHERE d.stored_outcome = CASE WHEN d.t THEN '{MatchOutcome.ELIGIBLE}' WHEN NOT d.t THEN '{MatchOutcome.INELIGIBLE}'
+                               ELSE '{MatchOutcome.NEEDS_INFO}' END
+   AND d.stored_verified = d.vt AND d.stored_states IS DISTINCT FROM d.states
+ ORDER BY d.enterprise_id
+"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
 # enterprise ids → {enterprise id: explanation as JSON text}: the decisions' reasons, computed
 # between deciding and writing so that each record is written once, with its explanation.
 Explain = Callable[[Sequence[int]], dict[int, str]]

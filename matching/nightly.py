@@ -43,12 +43,14 @@ a decision on d differ from one on today. tests/matching/test_nightly.py compare
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -281,41 +283,54 @@ def _changed_only(
         summary.changes.update(part.changes)
         decided_pairs += len(incremental) * len(by_id)
     listed_work = {pk: ids for pk, ids in work if ids is not None}
-    differing = _differing(listed_work, by_id=by_id, on=on)
     district = MatchProfile.objects.count()
     redecided: set[int] = set()
     processed = 0
+    restated_whole = 0
     for pk, listed in work:
         if listed is not None:
             decided_pairs += len(listed)
             redecided.update(listed)
             continue
-        part = services.policy_version_match(version_id=pk, on=on, announce=False)
+        # Restating too: a record whose decision stands may show a condition that moved since.
+        part = services.policy_version_match(version_id=pk, on=on, announce=False, restate=True)
         summary.changed_records += part.changed_records
         summary.changes.update(part.changes)
+        restated_whole += part.restated_records
         decided_pairs += district
         processed += 1
         if run is not None:
             job_progress(run, processed=processed, changed=dict(summary.changes))
     # The listed versions' differing decisions, every version at once: one transaction and one statement
-    # per part (services.decided_record), not one per version, so a busy day costs a few statements.
-    rows = sorted(
-        (row for differ in differing.values() for row in differ.rows), key=lambda r: (r.enterprise_id, r.version_id)
-    )
+    # per part of the enterprises (services.decided_record), not one per version, so a busy day costs a
+    # few statements. Each part is found while the one before is written (_DifferingAhead).
+    restating: dict[int, dict[int, tuple[int, dict[str, Any]]]] = {}
     if connection.vendor != "postgresql":
+        differing = _differing(listed_work, by_id=by_id, on=on)
         _write_per_version(differing, by_id=by_id, trees=trees, on=on, run=run, summary=summary)
-        rows = []
-    for i in range(0, len(rows), _IDS_PER_STATEMENT):
-        with transaction.atomic():
-            changes = services.decided_record(
-                rows=rows[i : i + _IDS_PER_STATEMENT],
-                rule_hashes={pk: rule_hash(by_id[pk].rule) for pk in differing},
-                run_id=run.pk if run is not None else None,
-            )
-            summary.add(changes)
-            if run is not None:  # in the part's transaction: progress commits with it, or neither
-                job_progress(run, processed=processed, changed=dict(summary.changes))
-    restated = _restate(differing)
+        for pk, differ in differing.items():
+            restating.setdefault(pk, {}).update(differ.restated)
+    else:
+        hashes = {pk: rule_hash(by_id[pk].rule) for pk in listed_work}
+        with _DifferingAhead(listed_work, by_id=by_id, on=on) as parts:
+            for differing in parts:
+                for pk, differ in differing.items():
+                    restating.setdefault(pk, {}).update(differ.restated)
+                rows = sorted(
+                    (row for differ in differing.values() for row in differ.rows),
+                    key=lambda r: (r.enterprise_id, r.version_id),
+                )
+                for i in range(0, len(rows), _IDS_PER_STATEMENT):
+                    with transaction.atomic():
+                        changes = services.decided_record(
+                            rows=rows[i : i + _IDS_PER_STATEMENT],
+                            rule_hashes=hashes,
+                            run_id=run.pk if run is not None else None,
+                        )
+                        summary.add(changes)
+                        if run is not None:  # in the part's transaction: progress commits with it, or neither
+                            job_progress(run, processed=processed, changed=dict(summary.changes))
+    restated = restated_whole + _restate(restating)
     if run is not None:
         job_progress(run, processed=len(work), changed=dict(summary.changes))
     # Every live version's records now stand as a full pass leaves them: one reconcile for the catalogue.
@@ -425,11 +440,70 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
     return found
 
 
-def _restate(differing: dict[int, _Differing]) -> int:
+class _DifferingAhead:
+    """`_differing` over parts of the listed enterprises (PART_ENTERPRISES each), part by part, each part
+    found while the caller writes the one before.
+
+    Finding a part is mostly this process's work (the evaluator); writing one is mostly the server's (the
+    upsert with its explanations and receipts). So the next part is found by one helper thread on its own
+    database connection while the caller's thread waits on the write. Only outside a transaction and with
+    more than one part: a second connection would not see what the caller's open transaction wrote (then
+    each part is found in turn, on the caller's connection). A part's stored records are read before the
+    part before it is written, but parts share no enterprise, and the write keeps its guard against a
+    record decided meanwhile. The helper's connection is closed however the run ends.
+    """
+
+    PART_ENTERPRISES = 2_000
+
+    def __init__(self, work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], on: date) -> None:
+        self.by_id, self.on = by_id, on
+        everyone = sorted(set().union(*work.values())) if work else []
+        bounds = everyone[:: self.PART_ENTERPRISES]
+        self.parts: list[dict[int, list[int]]] = [{} for _ in bounds]
+        for pk, ids in work.items():
+            for enterprise_id in ids:
+                self.parts[bisect.bisect_right(bounds, enterprise_id) - 1].setdefault(pk, []).append(enterprise_id)
+        ahead = len(self.parts) > 1 and not connection.in_atomic_block
+        self.helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nightly-differing") if ahead else None
+        self.finding: Future[dict[int, _Differing]] | None = None
+
+    def _find(self, at: int) -> dict[int, _Differing]:
+        return _differing(self.parts[at], by_id=self.by_id, on=self.on)
+
+    def __enter__(self) -> Iterator[dict[int, _Differing]]:
+        return self._each()
+
+    def _each(self) -> Iterator[dict[int, _Differing]]:
+        for at in range(len(self.parts)):
+            if self.helper is None:
+                yield self._find(at)
+                continue
+            if self.finding is None:
+                self.finding = self.helper.submit(self._find, at)
+            found = self.finding.result()
+            self.finding = self.helper.submit(self._find, at + 1) if at + 1 < len(self.parts) else None
+            yield found
+
+    def __exit__(self, *exc: object) -> None:
+        if self.helper is None:
+            return
+        try:
+            if self.finding is not None:
+                self.finding.cancel()
+            # On the helper's own thread: Django's connections are per thread (`connection` is looked up there).
+            self.helper.submit(lambda: connection.close()).result()
+        except Exception:  # cleanup: never hide what ended the run
+            logger.exception("nightly run: closing the helper's connection failed")
+        finally:
+            self.helper.shutdown(wait=True)
+
+
+def _restate(restating: dict[int, dict[int, tuple[int, dict[str, Any]]]]) -> int:
     """Write today's explanation and state letters onto the records whose decision stands while a condition
-    moved, under the versions' locks (in id order), with no push but MATCH_EXPLANATIONS_FILLED. Returns
-    how many records were restated (one decided again meanwhile by another path keeps its own)."""
-    restated = {pk: differ.restated for pk, differ in differing.items() if differ.restated}
+    moved (version id → record id → (enterprise id, today's explanation)), under the versions' locks (in id
+    order), with no push but MATCH_EXPLANATIONS_FILLED. Returns how many records were restated (one decided
+    again meanwhile by another path keeps its own)."""
+    restated = {pk: records for pk, records in restating.items() if records}
     written = 0
     if not restated:
         return written

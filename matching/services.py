@@ -45,7 +45,7 @@ from portal.jobs import (
 from portal.receipts.services import decision_receipts_create
 
 from . import fullpass, nightly, passchunks, tasks
-from .bulk import ChangedRecord, Decided, compile_for, decide_and_write, decided_write, decision_rows
+from .bulk import ChangedRecord, Decided, compile_for, decide_and_write, decided_write, decision_rows, letters_moved
 from .core.evaluator import CompiledRule, Status, compile_rule, state_letters_of
 from .core.gate import IndustryIndex
 from .core.profile import EnterpriseProfile
@@ -74,6 +74,7 @@ class MatchSummary:
     version_id: int | None = None
     changes: Counter = field(default_factory=Counter)
     changed_records: int = 0
+    restated_records: int = 0  # decision stands, a condition moved: explanation and letters rewritten
 
     def add(self, changes: Sequence[ChangedRecord]) -> None:
         self.changed_records += len(changes)
@@ -139,11 +140,17 @@ def policy_version_match(
     run: MatchRun | None = None,
     chunk_size: int | None = None,
     announce: bool = True,
+    restate: bool = False,
 ) -> MatchSummary:
     """Decide one policy version for every enterprise (SQL path) and record what changed.
 
     `announce=False`: the caller emits CATALOGUE_DECIDED for all the versions it decided, instead of
     this version's POLICY_VERSION_DECIDED (match_everything; enterprises_match in bulk).
+
+    `restate=True`: also re-explain the records whose decision stands while a condition moved (their state
+    letters differ from today's), as the one pass does; for a version that has records already (the nightly
+    run's versions taking effect or lapsing, the per-policy fallback of match_everything). A version just
+    published has none, so publishing does not pay for the extra read.
 
     Works in chunks of enterprise ids, one transaction each, updating `run.processed` for progress.
     Each chunk's transaction writes every record it changed with its full explanation (one INSERT),
@@ -175,6 +182,12 @@ def policy_version_match(
                 hi=end,
                 run_id=run.pk if run else None,
             )
+            if restate and explainer is not None:  # not in effect: records keep what they show (nothing checked)
+                moved = letters_moved(compiled, version_id=version_id, lo=start, hi=end)
+                if moved:
+                    summary.restated_records += len(
+                        version_records_restate(version_id=version_id, enterprise_ids=moved, explainer=explainer)
+                    )
             if run is not None:  # last in the chunk's transaction: progress commits with the chunk, or neither
                 match_run_progress(run=run, processed=end - lo, cursor=end, changes=changes)
         summary.add(changes)
@@ -919,7 +932,10 @@ def match_everything(*, on: date | None = None, run: MatchRun | None = None, one
 
     def one(version_id: int) -> MatchSummary:
         try:
-            return policy_version_match(version_id=version_id, on=on, announce=False)
+            # On PostgreSQL the one pass restates; its fallback must too (SQLite re-explains below).
+            return policy_version_match(
+                version_id=version_id, on=on, announce=False, restate=connection.vendor == "postgresql"
+            )
         finally:
             if parallel:
                 connections.close_all()  # this thread's connection

@@ -289,6 +289,81 @@ DAY = date(2026, 12, 6)
 NEXT = DAY + timedelta(days=1)
 
 
+def _connections() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(MATCH_NIGHTLY_FULL_EVERY_DAYS=0)
+def test_outside_a_transaction_each_part_is_found_while_the_one_before_is_written(monkeypatch) -> None:
+    import threading
+    import time
+
+    from devtools.bench import district as synthetic_district
+    from tests.policies.factories import PolicyVersionFactory
+
+    # Parts of 10 enterprises (2,000 in production), so a small district has several.
+    monkeypatch.setattr(nightly._DifferingAhead, "PART_ENTERPRISES", 10)
+    finders: list[int] = []
+    differing = nightly._differing
+
+    def observed(*args: Any, **kwargs: Any) -> Any:
+        finders.append(threading.get_ident())
+        return differing(*args, **kwargs)
+
+    monkeypatch.setattr(nightly, "_differing", observed)
+    synthetic_district.build_district(150, seed=5)
+    match_profiles_refresh()
+    for rule in (
+        {"fact": "age_years", "op": "gte", "value": 3},
+        {"all": [{"fact": "age_years", "op": "lt", "value": 10}, {"fact": "size", "op": "in", "value": ["small"]}]},
+        {
+            "any": [
+                {"fact": "qualification", "op": "has", "value": "high_tech"},
+                {"fact": "age_years", "op": "gte", "value": 5},
+            ]
+        },
+        {"fact": "qualification", "op": "has", "value": "high_tech"},
+    ):
+        PolicyVersionFactory(published=True, rule=rule, mode="exempt")
+    since = date.today() - timedelta(days=500)
+    until = date.today()
+    assert nightly_run(since).nightly["mode"] == "full"
+
+    # Inside a transaction a second connection would not see its writes: each part is found in turn, here.
+    try:
+        with transaction.atomic():
+            in_turn = nightly_run(until)
+            expected, expected_effects = records(), effects()
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert in_turn.nightly["mode"] == "changed" and in_turn.nightly["enterprises_by_crossing"] > 20
+    assert len(finders) >= 3 and set(finders) == {threading.get_ident()}
+    assert records() != expected
+
+    finders.clear()
+    before = _connections()
+    ahead = nightly_run(until)
+
+    assert (ahead.nightly["decisions"], ahead.nightly["restated"]) == (
+        in_turn.nightly["decisions"],
+        in_turn.nightly["restated"],
+    )
+    assert records() == expected and effects() == expected_effects
+    # Every part found on the one helper thread, none on this one; the helper and its connection are gone.
+    assert len(finders) >= 3 and len(set(finders)) == 1 and threading.get_ident() not in finders
+    deadline = time.monotonic() + 5
+    while _connections() != before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _connections() == before
+    assert not [t for t in threading.enumerate() if t.name.startswith("nightly-differing")]
+
+
 def outcome(enterprise: Enterprise, version: Any) -> str:
     record = MatchRecord.objects.filter(enterprise=enterprise, policy_version=version).first()
     return record.outcome if record else "ineligible"
@@ -362,6 +437,45 @@ def test_a_condition_that_moves_while_the_decision_stands_is_restated_without_a_
     if how == "changed_only":
         assert run.nightly["restated"] == 1
         assert "其中 1 条判定结果不变、条件状态变化的说明已更新" in nightly.nightly_text(run.nightly)
+
+
+def test_a_version_taking_effect_since_the_last_run_is_restated_where_a_condition_moved() -> None:
+    """The same move, on a version that took effect between two runs: the run decides that version for the
+    whole district (the per-version path, which compares decisions only), and must restate it too."""
+    from matching.services import policy_version_match
+
+    firm = QualificationFactory(valid_from=date(2023, 12, 6), valid_to=DAY, enterprise__employees=150).enterprise
+    match_profiles_refresh()
+    nightly_run(DAY - timedelta(days=1))
+    version = publish_version({"any": [HIGH_TECH["all"][0], BIG]}, effective_from=DAY)
+    policy_version_match(version_id=version.pk, on=DAY)  # published on its first day
+    record = MatchRecord.objects.get(enterprise=firm, policy_version=version)
+    assert (record.outcome, record.states) == ("eligible", "MM")
+
+    run = nightly_run(NEXT)
+
+    assert run.nightly["mode"] == "changed" and run.nightly["versions_whole"] == [version.pk]
+    record.refresh_from_db()
+    assert (record.outcome, record.states) == ("eligible", "NM")
+    assert {c["fact"]: c["result"] for c in record.explanation["conditions"]} == {
+        "qualification": "unmet",
+        "employees": "met",
+    }
+    assert run.nightly["restated"] == 1 and not run.changed
+
+
+def test_the_per_policy_path_restates_as_the_one_pass_does() -> None:
+    """match_everything's per-policy path (the one pass's fallback when most versions change) restates too."""
+    firm = QualificationFactory(valid_from=date(2023, 12, 6), valid_to=DAY, enterprise__employees=150).enterprise
+    match_profiles_refresh()
+    version = publish_version({"any": [HIGH_TECH["all"][0], BIG]})
+    nightly_run(DAY)
+
+    summary = match_everything(on=NEXT, one_pass=False)
+
+    record = MatchRecord.objects.get(enterprise=firm, policy_version=version)
+    assert (record.outcome, record.states, record.explanation["on"]) == ("eligible", "NM", NEXT.isoformat())
+    assert summary.changed_records == 0
 
 
 def test_a_version_taking_effect_or_lapsing_is_re_decided_for_everyone_and_a_window_only_named() -> None:
