@@ -28,7 +28,7 @@ Text columns are read as indexes into the distinct values, and a condition is de
 distinct value. PostgreSQL only (the caller keeps the per-policy path elsewhere).
 
 Outside a transaction the next chunk is read on a second connection while the current one is decided
-(`_ChunkReads`): the server's share of a read, most of it, then overlaps the numpy work.
+(`portal.db.ahead`): the server's share of a read, most of it, then overlaps the numpy work.
 
 Memory: two chunks' arrays (the one decided, the one being read) plus a (versions × chunk) int8 matrix
 or two; at 25,000 enterprises a chunk and 500 versions that is tens of MB, independent of the district's size.
@@ -43,8 +43,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -56,6 +55,7 @@ from django.db.models import Max, Min
 
 from policies.models import PolicyVersion
 from policies.selectors import policy_in_effect
+from portal.db import ahead
 
 from . import services
 from .bulk import tables
@@ -705,55 +705,6 @@ def _chunk_decided(
     return changed
 
 
-class _ChunkReads:
-    """The chunks of a pass, in order, each read while the one before is decided and written.
-
-    The next chunk is read by one helper thread on its own database connection: the server produces
-    that chunk's rows (most of a chunk's read) while this process's thread decides the current one,
-    which on two cores takes the decide step off the pass's critical path. Only outside a transaction:
-    a second connection would not see what the caller's open transaction wrote (then each chunk is read
-    in turn, on the caller's connection). Each chunk is still read in its own snapshot, as before; the
-    write re-decides its range in SQL under the version locks, so an earlier snapshot changes nothing.
-    The helper's connection is closed when the pass ends, however it ends.
-    """
-
-    def __init__(self, vocabulary: Vocabulary, ranges: Sequence[tuple[int, int]], *, on: date) -> None:
-        self.vocabulary, self.ranges, self.on = vocabulary, list(ranges), on
-        ahead = len(self.ranges) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
-        self.helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pass-read") if ahead else None
-        self.reading: Future[tuple[Chunk, float]] | None = None
-
-    def _read(self, at: int) -> tuple[Chunk, float]:
-        lo, hi = self.ranges[at]
-        return _timed_read(self.vocabulary, lo=lo, hi=hi, on=self.on)
-
-    def __iter__(self) -> Iterator[tuple[int, int, Chunk, float]]:
-        """(lo, hi, chunk, seconds its read took) per range."""
-        for at, (lo, hi) in enumerate(self.ranges):
-            if self.helper is None:
-                chunk, spent = self._read(at)
-            else:
-                if self.reading is None:
-                    self.reading = self.helper.submit(self._read, at)
-                chunk, spent = self.reading.result()
-                self.reading = self.helper.submit(self._read, at + 1) if at + 1 < len(self.ranges) else None
-            yield lo, hi, chunk, spent
-            del chunk
-
-    def close(self) -> None:
-        if self.helper is None:
-            return
-        try:
-            if self.reading is not None:
-                self.reading.cancel()
-            # On the helper's own thread: Django's connections are per thread (`connection` is looked up there).
-            self.helper.submit(lambda: connection.close()).result()
-        except Exception:  # cleanup: never hide what ended the pass
-            logger.exception("full pass: closing the read-ahead connection failed")
-        finally:
-            self.helper.shutdown(wait=True)
-
-
 def chunk_write(
     plan: PassPlan,
     changed: dict[int, ChangedRange],
@@ -839,9 +790,14 @@ def full_pass(
         end = min(start + (min(chunk_size, probe_size) if probing and not ranges else chunk_size), hi)
         ranges.append((start, end))
         start = end
-    reads = _ChunkReads(vocabulary, ranges, on=on)
-    try:
-        for _start, end, chunk, spent in reads:
+
+    def read(at: int) -> tuple[Chunk, float]:
+        return _timed_read(vocabulary, lo=ranges[at][0], hi=ranges[at][1], on=on)
+
+    # Each chunk is still read in its own snapshot; the write re-decides its range in SQL under the versions'
+    # locks, so a chunk read while the one before is written changes nothing (db.ahead).
+    with ahead(len(ranges), read, name="pass-read") as chunks:
+        for (_start, end), (chunk, spent) in zip(ranges, chunks, strict=True):
             figures.read_s += spent
             changed = _chunk_decided(plan, vocabulary, chunk, figures)
             del chunk
@@ -857,8 +813,6 @@ def full_pass(
             figures.versions_written += sum(1 for where in changed.values() if where.count)
             figures.changed_records += len(chunk_changes_written)
             summary.add(chunk_changes_written)
-    finally:
-        reads.close()
     return summary
 
 

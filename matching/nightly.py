@@ -49,8 +49,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,6 +61,7 @@ from django.db.models import Q
 from policies.models import PolicyVersion
 from policies.selectors import policy_in_effect
 from portal import events
+from portal.db import ahead
 from portal.enterprises.models import Enterprise, Park, Qualification, Township, Zone
 from portal.enterprises.selectors import enterprise_profiles_read
 from portal.jobs import job_progress
@@ -102,6 +102,8 @@ FULL_LABELS: dict[str, str] = {
 # The modules whose code decides (or writes) outcomes: any change to them makes the next night a full pass.
 _ENGINE_FILES = ("core", "bulk.py", "fullpass.py", "nightly.py", "services.py", "incremental.py")
 _IDS_PER_STATEMENT = 20_000
+# Enterprises per part of the crossings: each part is found while the one before is written.
+PART_ENTERPRISES = 2_000
 
 
 @functools.cache
@@ -303,7 +305,7 @@ def _changed_only(
             job_progress(run, processed=processed, changed=dict(summary.changes))
     # The listed versions' differing decisions, every version at once: one transaction and one statement
     # per part of the enterprises (services.decided_record), not one per version, so a busy day costs a
-    # few statements. Each part is found while the one before is written (_DifferingAhead).
+    # few statements.
     restating: dict[int, dict[int, tuple[int, dict[str, Any]]]] = {}
     if connection.vendor != "postgresql":
         differing = _differing(listed_work, by_id=by_id, on=on)
@@ -312,8 +314,14 @@ def _changed_only(
             restating.setdefault(pk, {}).update(differ.restated)
     else:
         hashes = {pk: rule_hash(by_id[pk].rule) for pk in listed_work}
-        with _DifferingAhead(listed_work, by_id=by_id, on=on) as parts:
-            for differing in parts:
+        parts = _parts(listed_work)
+        # Finding a part is mostly this process's work (the evaluator), writing one mostly the server's (the
+        # upsert with explanations and receipts): the next part is found while this one is written
+        # (db.ahead). Parts share no enterprise, and the write keeps its guard against a record decided
+        # meanwhile, so reading a part's records before the part before it is written changes nothing.
+        found = functools.partial(_differing_part, parts, by_id=by_id, on=on)
+        with ahead(len(parts), found, name="nightly-differing") as differing_parts:
+            for differing in differing_parts:
                 for pk, differ in differing.items():
                     restating.setdefault(pk, {}).update(differ.restated)
                 rows = sorted(
@@ -440,62 +448,22 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
     return found
 
 
-class _DifferingAhead:
-    """`_differing` over parts of the listed enterprises (PART_ENTERPRISES each), part by part, each part
-    found while the caller writes the one before.
+def _parts(work: dict[int, list[int]]) -> list[dict[int, list[int]]]:
+    """`work` (version id → enterprise ids, sorted) cut into parts of PART_ENTERPRISES enterprises, each part
+    holding every version's ids among its enterprises."""
+    everyone = sorted(set().union(*work.values())) if work else []
+    bounds = everyone[::PART_ENTERPRISES]
+    parts: list[dict[int, list[int]]] = [{} for _ in bounds]
+    for pk, ids in work.items():
+        for enterprise_id in ids:
+            parts[bisect.bisect_right(bounds, enterprise_id) - 1].setdefault(pk, []).append(enterprise_id)
+    return parts
 
-    Finding a part is mostly this process's work (the evaluator); writing one is mostly the server's (the
-    upsert with its explanations and receipts). So the next part is found by one helper thread on its own
-    database connection while the caller's thread waits on the write. Only outside a transaction and with
-    more than one part: a second connection would not see what the caller's open transaction wrote (then
-    each part is found in turn, on the caller's connection). A part's stored records are read before the
-    part before it is written, but parts share no enterprise, and the write keeps its guard against a
-    record decided meanwhile. The helper's connection is closed however the run ends.
-    """
 
-    PART_ENTERPRISES = 2_000
-
-    def __init__(self, work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], on: date) -> None:
-        self.by_id, self.on = by_id, on
-        everyone = sorted(set().union(*work.values())) if work else []
-        bounds = everyone[:: self.PART_ENTERPRISES]
-        self.parts: list[dict[int, list[int]]] = [{} for _ in bounds]
-        for pk, ids in work.items():
-            for enterprise_id in ids:
-                self.parts[bisect.bisect_right(bounds, enterprise_id) - 1].setdefault(pk, []).append(enterprise_id)
-        ahead = len(self.parts) > 1 and not connection.in_atomic_block
-        self.helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nightly-differing") if ahead else None
-        self.finding: Future[dict[int, _Differing]] | None = None
-
-    def _find(self, at: int) -> dict[int, _Differing]:
-        return _differing(self.parts[at], by_id=self.by_id, on=self.on)
-
-    def __enter__(self) -> Iterator[dict[int, _Differing]]:
-        return self._each()
-
-    def _each(self) -> Iterator[dict[int, _Differing]]:
-        for at in range(len(self.parts)):
-            if self.helper is None:
-                yield self._find(at)
-                continue
-            if self.finding is None:
-                self.finding = self.helper.submit(self._find, at)
-            found = self.finding.result()
-            self.finding = self.helper.submit(self._find, at + 1) if at + 1 < len(self.parts) else None
-            yield found
-
-    def __exit__(self, *exc: object) -> None:
-        if self.helper is None:
-            return
-        try:
-            if self.finding is not None:
-                self.finding.cancel()
-            # On the helper's own thread: Django's connections are per thread (`connection` is looked up there).
-            self.helper.submit(lambda: connection.close()).result()
-        except Exception:  # cleanup: never hide what ended the run
-            logger.exception("nightly run: closing the helper's connection failed")
-        finally:
-            self.helper.shutdown(wait=True)
+def _differing_part(
+    parts: list[dict[int, list[int]]], at: int, *, by_id: dict[int, PolicyVersion], on: date
+) -> dict[int, _Differing]:
+    return _differing(parts[at], by_id=by_id, on=on)
 
 
 def _restate(restating: dict[int, dict[int, tuple[int, dict[str, Any]]]]) -> int:

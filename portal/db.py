@@ -5,19 +5,25 @@ for a statement carrying 100,000 ids costs more than the statement. `bound_curso
 the ids travelling as one array parameter each (`unnest(%s::bigint[])`, `= ANY(%s)`); `prepared_cursor`
 also prepares its few fixed statements once per connection; the `any_of` lookup gives the ORM the same
 one-array form. The cursors are on Django's connection, so they run in the caller's transaction, and are
-wrapped like Django's own, so query logging and execute wrappers still see them.
+wrapped like Django's own, so query logging and execute wrappers still see them. `ahead` runs a sequence of
+reads one step ahead on a second connection, so the server works on the next while this thread handles one.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import ForeignKey, IntegerField, Lookup
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @contextmanager
@@ -116,3 +122,42 @@ def register_lookups() -> None:
     """Make `any_of` available on integer columns and foreign keys (called once, from PortalConfig.ready)."""
     IntegerField.register_lookup(IdsAnyOf)
     ForeignKey.register_lookup(IdsAnyOf)
+
+
+@contextmanager
+def ahead(count: int, step: Callable[[int], _T], *, name: str) -> Iterator[Iterator[_T]]:
+    """`step(0)`, `step(1)`, … `step(count - 1)`, in order, each one computed while the caller handles the one
+    before: by one helper thread on its own database connection, so that the server's share of the next step
+    (a chunk's read) overlaps this thread's work (deciding, or waiting on a write).
+
+    Only on PostgreSQL, outside a transaction and for more than one step: a second connection would not see
+    what the caller's open transaction wrote (tests, or a caller's atomic block); then each step runs in turn
+    here. A step sees the database as of when it ran, one step earlier than it would in turn: callers read
+    disjoint parts. The helper's connection is closed however the block ends (named `name` for thread dumps).
+    """
+    if count < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield (step(at) for at in range(count))
+        return
+    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    running: list[Future[_T]] = []
+
+    def each() -> Iterator[_T]:
+        running.append(helper.submit(step, 0))
+        for at in range(count):
+            done = running.pop().result()
+            if at + 1 < count:
+                running.append(helper.submit(step, at + 1))
+            yield done
+
+    try:
+        yield each()
+    finally:
+        for future in running:
+            future.cancel()
+        try:
+            # On the helper's own thread: Django's connections are per thread (`connection` is looked up there).
+            helper.submit(lambda: connection.close()).result()
+        except Exception:  # cleanup: never hide what ended the block
+            logger.exception("%s: closing the helper's database connection failed", name)
+        finally:
+            helper.shutdown(wait=True)

@@ -1,4 +1,5 @@
-"""portal.db: the `any_of` lookup gives what `__in` gives, with the ids as one array parameter (real PostgreSQL)."""
+"""portal.db: the `any_of` lookup gives what `__in` gives, with the ids as one array parameter; the prepared cursor;
+`ahead` runs the next step on a helper connection outside a transaction (real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,89 @@ def test_a_prepared_cursor_prepares_its_statement_and_leaves_the_connection_as_d
         prepared = [row[0] for row in cursor.fetchall()]
     assert len(prepared) == 1 and "SELECT credit_code" in prepared[0]
     assert connection.connection.prepare_threshold is None
+
+
+def _backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
+
+
+def _helper_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("db-ahead-test")]
+
+
+def test_ahead_inside_a_transaction_runs_each_step_in_turn_on_this_thread() -> None:
+    import threading
+
+    from portal.db import ahead
+
+    firm = EnterpriseFactory()  # not committed: only this connection sees it
+    seen: list[tuple[int, int, bool]] = []
+
+    def step(at: int) -> int:
+        seen.append((at, threading.get_ident(), Enterprise.objects.filter(pk=firm.pk).exists()))
+        return at * 10
+
+    with ahead(3, step, name="db-ahead-test") as results:
+        assert list(results) == [0, 10, 20]
+    assert seen == [(at, threading.get_ident(), True) for at in range(3)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ahead_outside_a_transaction_runs_the_next_step_on_a_helper_and_closes_its_connection() -> None:
+    import threading
+    import time
+
+    from portal.db import ahead
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a second connection to the test database: PostgreSQL's")
+    firm = EnterpriseFactory()
+    before = _backends()
+    threads: list[int] = []
+    started = [threading.Event() for _ in range(3)]
+
+    def step(at: int) -> int:
+        threads.append(threading.get_ident())
+        started[at].set()
+        return Enterprise.objects.filter(pk=firm.pk).count() + at
+
+    with ahead(3, step, name="db-ahead-test") as results:
+        got = []
+        for at, result in enumerate(results):
+            # While the caller still holds this result, the next step is already running (in turn, it could
+            # only start after the caller asked for it: the wait would time out).
+            assert at + 1 == 3 or started[at + 1].wait(timeout=10)
+            got.append(result)
+    assert got == [1, 2, 3]
+    assert len(set(threads)) == 1 and threading.get_ident() not in threads
+    deadline = time.monotonic() + 5
+    while _backends() != before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _backends() == before and not _helper_threads()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_step_reaches_the_caller_and_the_helper_is_still_closed() -> None:
+    import time
+
+    from portal.db import ahead
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a second connection to the test database: PostgreSQL's")
+    before = _backends()
+
+    def step(at: int) -> int:
+        if at == 1:
+            raise ValueError("step 1 failed")
+        return Enterprise.objects.count()
+
+    with pytest.raises(ValueError, match="step 1 failed"), ahead(3, step, name="db-ahead-test") as results:
+        list(results)
+    deadline = time.monotonic() + 5
+    while _backends() != before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _backends() == before and not _helper_threads()

@@ -307,7 +307,7 @@ def test_outside_a_transaction_each_part_is_found_while_the_one_before_is_writte
     from tests.policies.factories import PolicyVersionFactory
 
     # Parts of 10 enterprises (2,000 in production), so a small district has several.
-    monkeypatch.setattr(nightly._DifferingAhead, "PART_ENTERPRISES", 10)
+    monkeypatch.setattr(nightly, "PART_ENTERPRISES", 10)
     finders: list[int] = []
     differing = nightly._differing
 
