@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from portal.enterprises.models import Enterprise, Qualification
 from tests.enterprises.factories import EnterpriseFactory, QualificationFactory
+from tests.support.services import database_connections, database_connections_settled, threads_named
 
 pytestmark = pytest.mark.django_db
 
@@ -65,18 +66,6 @@ def test_a_prepared_cursor_prepares_its_statement_and_leaves_the_connection_as_d
     assert connection.connection.prepare_threshold is None
 
 
-def _backends() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        return int(cursor.fetchone()[0])
-
-
-def _helper_threads() -> list[str]:
-    import threading
-
-    return [t.name for t in threading.enumerate() if t.name.startswith("db-ahead-test")]
-
-
 def test_ahead_inside_a_transaction_runs_each_step_in_turn_on_this_thread() -> None:
     import threading
 
@@ -97,14 +86,13 @@ def test_ahead_inside_a_transaction_runs_each_step_in_turn_on_this_thread() -> N
 @pytest.mark.django_db(transaction=True)
 def test_ahead_outside_a_transaction_runs_the_next_step_on_a_helper_and_closes_its_connection() -> None:
     import threading
-    import time
 
     from portal.db import ahead
 
     if connection.vendor != "postgresql":
         pytest.skip("a second connection to the test database: PostgreSQL's")
     firm = EnterpriseFactory()
-    before = _backends()
+    before = database_connections()
     threads: list[int] = []
     started = [threading.Event() for _ in range(3)]
 
@@ -122,21 +110,16 @@ def test_ahead_outside_a_transaction_runs_the_next_step_on_a_helper_and_closes_i
             got.append(result)
     assert got == [1, 2, 3]
     assert len(set(threads)) == 1 and threading.get_ident() not in threads
-    deadline = time.monotonic() + 5
-    while _backends() != before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _backends() == before and not _helper_threads()
+    assert database_connections_settled(before) == before and not threads_named("db-ahead-test")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_step_reaches_the_caller_and_the_helper_is_still_closed() -> None:
-    import time
-
     from portal.db import ahead
 
     if connection.vendor != "postgresql":
         pytest.skip("a second connection to the test database: PostgreSQL's")
-    before = _backends()
+    before = database_connections()
 
     def step(at: int) -> int:
         if at == 1:
@@ -145,7 +128,4 @@ def test_a_failing_step_reaches_the_caller_and_the_helper_is_still_closed() -> N
 
     with pytest.raises(ValueError, match="step 1 failed"), ahead(3, step, name="db-ahead-test") as results:
         list(results)
-    deadline = time.monotonic() + 5
-    while _backends() != before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _backends() == before and not _helper_threads()
+    assert database_connections_settled(before) == before and not threads_named("db-ahead-test")

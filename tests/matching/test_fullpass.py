@@ -10,37 +10,27 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from matching import fullpass
 from matching.models import MatchProfile, MatchRecord
 from matching.selectors import published_versions_any_period, today
 from tests.matching.pass_support import flipped, records, settled_district, upset
-from tests.support.services import need_postgres
+from tests.support.services import (
+    database_connections,
+    database_connections_settled,
+    need_postgres,
+    threads_named,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class _Rollback(Exception):
     pass
-
-
-def _backends() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        return int(cursor.fetchone()[0])
-
-
-def _settled_backends(expected: int) -> int:
-    """The connections to this database, once a closed one has left (its backend exits after the close)."""
-    deadline = time.monotonic() + 5
-    while (found := _backends()) != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return found
 
 
 @pytest.fixture
@@ -78,7 +68,7 @@ def test_reading_ahead_writes_what_reading_in_turn_writes(reading_threads) -> No
     assert in_turn.changed_records > 0 and records() != expected
 
     reading_threads.clear()
-    before = _backends()
+    before = database_connections()
     ahead = fullpass.full_pass(on=on, versions=live, chunk_size=30)
 
     assert (ahead.changed_records, dict(ahead.changes)) == (in_turn.changed_records, dict(in_turn.changes))
@@ -86,8 +76,8 @@ def test_reading_ahead_writes_what_reading_in_turn_writes(reading_threads) -> No
     # Every chunk read on the one helper thread, none on this one; its connection is gone afterwards.
     assert len(reading_threads) == chunks and len(set(reading_threads)) == 1
     assert threading.get_ident() not in reading_threads
-    assert _settled_backends(before) == before
-    assert not [t for t in threading.enumerate() if t.name.startswith("pass-read")]
+    assert database_connections_settled(before) == before
+    assert not threads_named("pass-read")
     # Nothing left to do: a second pass reads again and writes nothing.
     assert fullpass.full_pass(on=on, versions=live, chunk_size=30).changed_records == 0
 
@@ -97,12 +87,12 @@ def test_a_pass_that_stops_early_closes_the_helper_and_its_connection(reading_th
     settled_district(60)
     MatchRecord.objects.all().delete()  # every version changes in the probe: the per-policy path's work
     live = list(published_versions_any_period())
-    before = _backends()
+    before = database_connections()
 
     with pytest.raises(fullpass.MostlyChanged):
         fullpass.full_pass(on=today(), versions=live, chunk_size=20, fallback_share=0.5, probe_size=10)
 
     assert not MatchRecord.objects.exists()  # the probe writes nothing
     assert reading_threads and threading.get_ident() not in reading_threads
-    assert _settled_backends(before) == before
-    assert not [t for t in threading.enumerate() if t.name.startswith("pass-read")]
+    assert database_connections_settled(before) == before
+    assert not threads_named("pass-read")

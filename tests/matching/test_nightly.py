@@ -32,7 +32,12 @@ from portal.enterprises.selectors import enterprise_profiles_by_id
 from tests.enterprises.factories import EnterpriseFactory, QualificationFactory
 from tests.matching.db_support import publish_version, store_profile
 from tests.matching.strategies import CONDITIONS, FACT_CONDITIONS, RULES, SOURCES, profiles
-from tests.support.services import need_postgres
+from tests.support.services import (
+    database_connections,
+    database_connections_settled,
+    need_postgres,
+    threads_named,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -289,19 +294,10 @@ DAY = date(2026, 12, 6)
 NEXT = DAY + timedelta(days=1)
 
 
-def _connections() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        return int(cursor.fetchone()[0])
-
-
 @pytest.mark.django_db(transaction=True)
 @override_settings(MATCH_NIGHTLY_FULL_EVERY_DAYS=0)
 def test_outside_a_transaction_each_part_is_found_while_the_one_before_is_written(monkeypatch) -> None:
     import threading
-    import time
 
     from devtools.bench import district as synthetic_district
     from tests.policies.factories import PolicyVersionFactory
@@ -347,7 +343,7 @@ def test_outside_a_transaction_each_part_is_found_while_the_one_before_is_writte
     assert records() != expected
 
     finders.clear()
-    before = _connections()
+    before = database_connections()
     ahead = nightly_run(until)
 
     assert (ahead.nightly["decisions"], ahead.nightly["restated"]) == (
@@ -357,11 +353,8 @@ def test_outside_a_transaction_each_part_is_found_while_the_one_before_is_writte
     assert records() == expected and effects() == expected_effects
     # Every part found on the one helper thread, none on this one; the helper and its connection are gone.
     assert len(finders) >= 3 and len(set(finders)) == 1 and threading.get_ident() not in finders
-    deadline = time.monotonic() + 5
-    while _connections() != before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _connections() == before
-    assert not [t for t in threading.enumerate() if t.name.startswith("nightly-differing")]
+    assert database_connections_settled(before) == before
+    assert not threads_named("nightly-differing")
 
 
 def outcome(enterprise: Enterprise, version: Any) -> str:

@@ -173,3 +173,26 @@ def manage_shell(code: str, broker_url: str) -> subprocess.CompletedProcess[str]
         timeout=120,
         check=False,
     )
+
+
+def database_connections() -> int:
+    """The connections to the test database now, this one included (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
+
+
+def database_connections_settled(expected: int, *, timeout: float = 5.0) -> int:
+    """The connections to the test database once a closed one has gone (its backend exits just after the close),
+    or as they are after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (found := database_connections()) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def threads_named(prefix: str) -> list[str]:
+    """The live threads of this process whose name starts with `prefix`."""
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith(prefix)]
