@@ -319,8 +319,11 @@ def _changed_only(
         # upsert with explanations and receipts): the next part is found while this one is written
         # (db.ahead). Parts share no enterprise, and the write keeps its guard against a record decided
         # meanwhile, so reading a part's records before the part before it is written changes nothing.
-        found = functools.partial(_differing_part, parts, by_id=by_id, on=on)
-        with ahead(len(parts), found, name="nightly-differing") as differing_parts:
+
+        def find(at: int) -> dict[int, _Differing]:
+            return _differing(parts[at], by_id=by_id, on=on)
+
+        with ahead(len(parts), find, name="nightly-differing") as differing_parts:
             for differing in differing_parts:
                 for pk, differ in differing.items():
                     restating.setdefault(pk, {}).update(differ.restated)
@@ -458,12 +461,6 @@ def _parts(work: dict[int, list[int]]) -> list[dict[int, list[int]]]:
         for enterprise_id in ids:
             parts[bisect.bisect_right(bounds, enterprise_id) - 1].setdefault(pk, []).append(enterprise_id)
     return parts
-
-
-def _differing_part(
-    parts: list[dict[int, list[int]]], at: int, *, by_id: dict[int, PolicyVersion], on: date
-) -> dict[int, _Differing]:
-    return _differing(parts[at], by_id=by_id, on=on)
 
 
 def _restate(restating: dict[int, dict[int, tuple[int, dict[str, Any]]]]) -> int:
