@@ -8,7 +8,7 @@ contact_name, contact_phone). Nothing is invented: a part the data lacks is left
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -107,16 +107,26 @@ def confirm_fact_body(*, version: PolicyVersion, facts: list[PendingFact]) -> st
     )
 
 
-def confirm_fact_bodies(*, version: PolicyVersion, enterprise_ids: list[int], on: Any) -> dict[int, str]:
-    """The 请核验 text for each enterprise: its own pending facts (the evaluator says which conditions
-    rest on self-declared data), the verifying departments, and the policy's contact."""
-    if not enterprise_ids:
+def confirm_fact_bodies(
+    *, versions: Sequence[PolicyVersion], enterprise_ids: dict[int, list[int]], on: Any
+) -> dict[tuple[int, int], str]:
+    """The 请核验 text for each (version id, enterprise id) of `enterprise_ids` (version id → enterprise ids):
+    the enterprise's own pending facts (the evaluator says which conditions rest on self-declared data), the
+    verifying departments, and the policy's contact. The profiles are read once for every version: the
+    nightly run asks for dozens of versions' newly eligible enterprises at once, mostly the same ones."""
+    wanted = {version.pk: version for version in versions if enterprise_ids.get(version.pk)}
+    if not wanted:
         return {}
-    compiled = compile_rule(version.rule)
-    return {
-        pk: confirm_fact_body(version=version, facts=pending_facts(compiled.evaluate(profile, on=on).conditions))
-        for pk, profile in enterprise_profiles_read(enterprise_ids=enterprise_ids).items()
-    }
+    profiles = enterprise_profiles_read(enterprise_ids={e for pk in wanted for e in enterprise_ids[pk]})
+    bodies: dict[tuple[int, int], str] = {}
+    for pk, version in wanted.items():
+        compiled = compile_rule(version.rule)
+        for enterprise_id in enterprise_ids[pk]:
+            profile = profiles.get(enterprise_id)
+            if profile is not None:
+                facts = pending_facts(compiled.evaluate(profile, on=on).conditions)
+                bodies[(pk, enterprise_id)] = confirm_fact_body(version=version, facts=facts)
+    return bodies
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from matching.bulk import ChangedRecord
 from matching.services import enterprise_match, match_profiles_refresh, policy_version_match
 from portal.enterprises.services import enterprise_update_facts
+from portal.entitlements import services as entitlement_services
 from portal.entitlements.models import Entitlement
 from portal.entitlements.reminders import apply_deadline_reminders, qualification_expiry_reminders
 from portal.notifications.models import Notification
@@ -59,6 +63,49 @@ def test_self_declared_eligibility_asks_for_confirmation_not_an_entitlement() ->
     assert Entitlement.objects.get().explanation["status"] == "eligible"
     assert kinds(verified) == ["exempt_granted"]
     assert kinds(declared) == ["confirm_fact"]
+
+
+def test_one_call_for_many_versions_names_each_versions_own_pending_facts_and_contact() -> None:
+    """The nightly run hands every version's changes to one handler call (events.emit_many), which reads
+    the enterprises' profiles once for all of them: each 请核验 still names its own version's self-declared
+    fact and contact, and no other version's."""
+    declared = [EnterpriseFactory(facts_source="self_declared") for _ in range(2)]
+    match_profiles_refresh()
+    rd = PolicyVersionFactory(published=True, mode="exempt", rule=RULE, title="研发补助（示例）")
+    staff = PolicyVersionFactory(
+        published=True,
+        mode="exempt",
+        rule={"all": [{"fact": "employees", "op": "gte", "value": 100}]},
+        title="稳岗奖励（示例）",
+        department="区人社局",
+        contact_name="李强（示例）",
+    )
+    payloads = [
+        {
+            "version_id": version.pk,
+            # A newly eligible decision on self-declared data (the record id is read only for needs-info).
+            "changes": [ChangedRecord(0, e.pk, "eligible", False, "ineligible", False) for e in declared],
+            "run_id": None,
+        }
+        for version in (rd, staff)
+    ]
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        entitlement_services.on_match_changes.many(payloads)
+
+    qualification_reads = [q for q in queries.captured_queries if '"enterprises_qualification"' in q["sql"]]
+    assert len(qualification_reads) == 1  # the profiles, read once for both versions
+    assert Entitlement.objects.count() == 0  # self-declared: nothing granted
+    for enterprise in declared:
+        bodies = dict(
+            Notification.objects.filter(enterprise=enterprise, kind="confirm_fact").values_list("title", "body")
+        )
+        assert set(bodies) == {"请核验信息以享受：研发补助（示例）", "请核验信息以享受：稳岗奖励（示例）"}
+        rd_body, staff_body = bodies["请核验信息以享受：研发补助（示例）"], bodies["请核验信息以享受：稳岗奖励（示例）"]
+        assert "研发费用占营业收入比例" in rd_body and "王敏（示例）" in rd_body
+        assert "从业人员" not in rd_body and "李强（示例）" not in rd_body
+        assert "从业人员" in staff_body and "区人社局，联系人李强（示例）" in staff_body
+        assert "研发费用占营业收入比例" not in staff_body and "王敏（示例）" not in staff_body
 
 
 def test_department_data_arriving_later_grants_the_entitlement_once() -> None:
