@@ -54,6 +54,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
@@ -439,7 +440,9 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
             outcome = compiled.evaluate(profile, on=on)
             decided = (str(outcome.status), outcome.verified)
             if (kept is None and outcome.status != Status.INELIGIBLE) or (kept is not None and kept != decided):
-                text = json.dumps(outcome.to_dict(), ensure_ascii=False, sort_keys=True)
+                # orjson: this is the run's busiest serialisation (every changed decision's explanation), at
+                # a tenth of json's cost; PostgreSQL stores it as jsonb, so only the content matters.
+                text = orjson.dumps(outcome.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
                 differ.rows.append(Decided(pk, enterprise_id, *decided, outcome.state_letters, text, *before))
             elif kept is not None:
                 record_id, states = letters[(enterprise_id, pk)]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from matching.core.receipt import ENGINE_VERSION, receipt_facts, rule_hash
 from policies.models import PolicyVersion
@@ -48,7 +49,8 @@ def version_rule_hash(version_id: int) -> str:
 
 def facts_texts(explanation_texts: Sequence[str]) -> str:
     """A JSON array of receipt_facts for each explanation text (same order), for a bulk INSERT."""
-    return "[" + ",".join(json.dumps(receipt_facts(json.loads(t)), ensure_ascii=False) for t in explanation_texts) + "]"
+    # orjson: thousands of explanations per statement in the nightly run; json's parse and dump cost ten times more.
+    return "[" + ",".join(orjson.dumps(receipt_facts(orjson.loads(t))).decode() for t in explanation_texts) + "]"
 
 
 def decision_receipts_create(*, version_id: int, rows: Sequence[DecisionRow], run_id: int | None, at: datetime) -> int:
