@@ -325,20 +325,25 @@ def _with_confirm_bodies(specs: list[NotificationSpec], versions: dict[int, Poli
     """请核验 must lead somewhere: each enterprise's notice names its pending facts, the departments that
     verify them and the policy's contact (built after `_match_changes` chose whom to tell, for every
     version's specs at once: one profile read however many versions changed)."""
+    # Each 请核验 spec names its version in its payload (built in `_match_changes`).
+    keys = [
+        (spec.payload["policy_version_id"], spec.enterprise_id)
+        if spec.kind == Kind.CONFIRM_FACT and spec.payload
+        else None
+        for spec in specs
+    ]
     confirm: dict[int, list[int]] = {}
-    for spec in specs:
-        if spec.kind == Kind.CONFIRM_FACT:
-            confirm.setdefault(spec.payload["policy_version_id"], []).append(spec.enterprise_id)
+    for key in keys:
+        if key is not None:
+            confirm.setdefault(key[0], []).append(key[1])
     if not confirm:
         return specs
     bodies = confirm_fact_bodies(
         versions=[versions[pk] for pk in confirm], enterprise_ids=confirm, on=timezone.localdate()
     )
     return [
-        replace(spec, body=bodies[key])
-        if spec.kind == Kind.CONFIRM_FACT and (key := (spec.payload["policy_version_id"], spec.enterprise_id)) in bodies
-        else spec
-        for spec in specs
+        replace(spec, body=bodies[key]) if key is not None and key in bodies else spec
+        for spec, key in zip(specs, keys, strict=True)
     ]
 
 
