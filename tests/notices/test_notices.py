@@ -224,6 +224,31 @@ def test_a_document_number_is_shown_when_the_policy_states_one(alice) -> None:
     assert "文号：苏高新科〔2026〕8号（示例）" in Client().get(f"/policies/{version.policy_id}/").content.decode()
 
 
+def test_a_notice_is_issued_once_per_enterprise_and_key_and_the_pairs_are_matched_exactly(alice) -> None:
+    """Already issued: (alice, k1) and (bob, k2). Asking for every pair of those enterprises and keys issues
+    the two crossed pairs and nothing twice: a key issued to one enterprise does not stand for another."""
+    version = apply_policy()
+    bob = EnterpriseFactory()
+    notices_issue(
+        items=[
+            NoticeSpec(alice.enterprise.pk, Kind.GRANTED, "k1", version.pk, decision="予以享受。"),
+            NoticeSpec(bob.pk, Kind.GRANTED, "k2", version.pk, decision="予以享受。"),
+        ]
+    )
+
+    again = notices_issue(
+        items=[
+            NoticeSpec(enterprise, Kind.GRANTED, key, version.pk, decision="予以享受。")
+            for enterprise in (alice.enterprise.pk, bob.pk)
+            for key in ("k1", "k2")
+        ]
+    )
+
+    assert sorted((n.enterprise_id, n.dedupe_key) for n in again) == [(alice.enterprise.pk, "k2"), (bob.pk, "k1")]
+    assert DecisionNotice.objects.count() == 4
+    assert [n.sequence for n in again] == [3, 4]  # numbered on, with no gap for the pairs already issued
+
+
 def test_notices_are_immutable(alice) -> None:
     version = apply_policy()
     [notice] = notices_issue(
