@@ -165,10 +165,24 @@ def _on_match_changes_many(payloads: Sequence[dict[str, Any]]) -> None:
         return
     versions = PolicyVersion.objects.in_bulk([p["version_id"] for p in payloads])
     records = _needs_info_records([c for p in payloads for c in p["changes"]])
+    exempt = [
+        versions[p["version_id"]]
+        for p in payloads
+        if versions[p["version_id"]].mode == Mode.EXEMPT
+        and versions[p["version_id"]].status == PolicyVersion.Status.PUBLISHED
+    ]
+    by_version = {p["version_id"]: p["changes"] for p in payloads}
+    standing = (
+        _standing_elsewhere(exempt, {v.pk: _granted(by_version[v.pk]) for v in exempt})
+        if connection.vendor == "postgresql"
+        else None  # each version looks for itself (`_entitlements_rebase`)
+    )
     specs: list[NotificationSpec] = []
     notices: list[NoticeSpec] = []
     for payload in payloads:
-        version_specs, version_notices = _match_changes(versions[payload["version_id"]], payload["changes"], records)
+        version_specs, version_notices = _match_changes(
+            versions[payload["version_id"]], payload["changes"], records, standing
+        )
         specs += version_specs
         notices += version_notices
     if notices:
@@ -194,11 +208,53 @@ def _needs_info_records(changes: Sequence[Any]) -> dict[int, tuple[str, Any]]:
     return {pk: (letters, explanation) for pk, letters, explanation in rows}
 
 
+def _granted(changes: Sequence[Any]) -> list[int]:
+    """The enterprises a 免申即享 version's changes entitle: eligible on verified data, and not already so."""
+    return list(
+        dict.fromkeys(
+            c.enterprise_id
+            for c in changes
+            if c.outcome == MatchOutcome.ELIGIBLE
+            and c.verified
+            and not (c.previous_outcome == MatchOutcome.ELIGIBLE and c.previous_verified)
+        )
+    )
+
+
+def _standing_elsewhere(versions: Sequence[PolicyVersion], granted: dict[int, list[int]]) -> set[tuple[int, int]]:
+    """(version id, enterprise id) among `granted` (version id → enterprise ids) whose enterprise holds the
+    version's benefit (policy and period) under another version: the only ones `_entitlements_rebase` can
+    move (the live entitlements of `_benefit_entitlements`). One query for every version of the nightly
+    run's call (PostgreSQL), where a probe per version cost a second. Nothing the other versions of the same
+    call write can add such a row: a policy has one published version, so no two of them share a benefit."""
+    rows = [(v.pk, v.policy_id, v.benefit_period, e) for v in versions for e in granted.get(v.pk, ())]
+    if not rows:
+        return set()
+    qn = connection.ops.quote_name
+    # The table name from model metadata; every value is a parameter.
+    sql = f"""
+        SELECT g.version_id, e.enterprise_id
+          FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[])
+               AS g(version_id, policy_id, period, enterprise)
+          JOIN {qn(Entitlement._meta.db_table)} e
+            ON e.policy_id = g.policy_id AND e.period = g.period AND e.enterprise_id = g.enterprise
+         WHERE e.duplicate_of_id IS NULL AND NOT (e.status = ANY(%s)) AND e.policy_version_id <> g.version_id
+    """  # noqa: S608
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    with bound_cursor() as cursor:
+        cursor.execute(sql, [*columns, [str(status) for status in _NOT_HOLDING]])
+        return set(cursor.fetchall())
+
+
 def _match_changes(
-    version: PolicyVersion, changes: Sequence[Any], records: dict[int, tuple[str, Any]]
+    version: PolicyVersion,
+    changes: Sequence[Any],
+    records: dict[int, tuple[str, Any]],
+    standing: set[tuple[int, int]] | None = None,
 ) -> tuple[list[NotificationSpec], list[NoticeSpec]]:
     """The entitlements one version's changed decisions create (written here) and the notices and
-    notifications they call for (returned, for the caller to issue). `records`: `_needs_info_records`."""
+    notifications they call for (returned, for the caller to issue). `records`: `_needs_info_records`;
+    `standing`: `_standing_elsewhere` for these changes, or None to look for each version here."""
     newly_eligible = [
         c for c in changes if c.outcome == MatchOutcome.ELIGIBLE and c.previous_outcome != MatchOutcome.ELIGIBLE
     ]
@@ -210,21 +266,17 @@ def _match_changes(
             # stay or fall to ineligible, they neither grant, move nor revoke an entitlement. The
             # published successor decides (see entitlements_reconcile).
             return [], []
-        granted = [
-            c
-            for c in changes
-            if c.outcome == MatchOutcome.ELIGIBLE
-            and c.verified
-            and not (c.previous_outcome == MatchOutcome.ELIGIBLE and c.previous_verified)
-        ]
-        granted_ids = list(dict.fromkeys(c.enterprise_id for c in granted))
+        granted_ids = _granted(changes)
         created = _entitlements_create(version=version, enterprise_ids=granted_ids)
         # 同一事项不重复享受: a new entitlement whose exclusion group is already held is set aside.
         excluded = _entitlements_exclude_losers(version=version, enterprise_ids=created)
         # Already entitled to this benefit under an earlier version: the entitlement now rests on
         # this version's decision; the enterprise's situation did not change, so no push.
         created_set = set(created)
-        _entitlements_rebase(version=version, enterprise_ids=[e for e in granted_ids if e not in created_set])
+        rebase = [e for e in granted_ids if e not in created_set]
+        if standing is not None:  # the caller read which of them hold this benefit under another version
+            rebase = [e for e in rebase if (version.pk, e) in standing]
+        _entitlements_rebase(version=version, enterprise_ids=rebase)
         if granted_ids:
             # Rebased entitlements (and new ones on SQLite, whose insert carries none) take this decision's
             # explanation here, in the decision's own transaction.
@@ -638,9 +690,13 @@ def _benefit_entitlements(version: PolicyVersion) -> Any:
     return _benefit_entitlements_of(policy_id=version.policy_id, period=version.benefit_period)
 
 
+# An entitlement in these states no longer holds its benefit (nor does one merged into another: duplicate_of).
+_NOT_HOLDING = (Status.REVOKED, Status.EXCLUDED)
+
+
 def _benefit_entitlements_of(*, policy_id: Any, period: Any) -> Any:
     return Entitlement.objects.filter(policy_id=policy_id, period=period, duplicate_of__isnull=True).exclude(
-        status__in=(Status.REVOKED, Status.EXCLUDED)
+        status__in=_NOT_HOLDING
     )
 
 

@@ -7,15 +7,19 @@ on-commit hook requests the bulk run, which runs inline (Celery eager) inside
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from matching.bulk import ChangedRecord
+from matching.bulk import ChangedRecord, Decided
+from matching.core.evaluator import compile_rule
+from matching.core.receipt import rule_hash
 from matching.models import MatchRecord, MatchRun
-from matching.services import enterprise_match, match_profiles_refresh, policy_version_match
+from matching.services import decided_record, enterprise_match, match_profiles_refresh, policy_version_match
 from policies.models import PolicyVersion
 from policies.services import (
     policy_approve,
@@ -26,6 +30,7 @@ from policies.services import (
     policy_version_update,
 )
 from portal import events
+from portal.enterprises.selectors import enterprise_profiles_read
 from portal.entitlements import services
 from portal.entitlements.models import Entitlement, EntitlementTransition
 from portal.notifications.models import Delivery, Notification
@@ -309,3 +314,79 @@ def test_a_second_entitlement_to_the_same_benefit_is_refused_by_the_database(ali
     )
     assert Entitlement.objects.count() == 2
     assert EntitlementTransition.objects.count() == 0
+
+
+def test_the_nightly_runs_one_call_for_many_versions_rebases_as_a_call_per_version_does(
+    district, staff_editor, staff_reviewer, django_capture_on_commit_callbacks
+) -> None:
+    """The nightly run hands every version's changes to one handler call (events.emit_many), which looks up
+    in one query which granted enterprises hold the benefit under another version. v2 of a policy, whose
+    decisions the run writes, moves the entitlements v1 granted (no push); in the same call another policy's
+    version grants new ones; and only the version with something to move takes the entitlements' locks."""
+    v1 = _publish(
+        policy_create(
+            by=staff_editor,
+            key="rd-reward-nightly",
+            title="研发投入奖励（示例）",
+            summary="示例",
+            benefit_kind="subsidy",
+            mode="exempt",
+            effective_from=timezone.localdate().replace(year=2020),
+            rule=rule(3),
+            department="区科技创新局",
+            contact_name="韩杰（示例）",
+            contact_phone="0512-0000-0026（示例）",
+        ),
+        staff_editor,
+        staff_reviewer,
+        django_capture_on_commit_callbacks,
+    )
+    entitled = sorted(Entitlement.objects.filter(policy_version=v1).values_list("enterprise_id", flat=True))
+    assert entitled == sorted([district["strong"].pk, district["middle"].pk])
+    draft = policy_version_create_draft(policy=v1.policy, by=staff_editor)
+    policy_version_update(version=draft, by=staff_editor, title="研发投入奖励（示例，第2版）")
+    policy_submit(version=draft, by=staff_editor)
+    policy_approve(version=draft, by=staff_reviewer)
+    with django_capture_on_commit_callbacks(execute=False):  # published; its run is the nightly's, below
+        v2 = policy_publish(version=draft, by=staff_reviewer)
+    other = policy_create(
+        by=staff_editor,
+        key="another-exempt",
+        title="另一项免申即享（示例）",
+        summary="示例",
+        benefit_kind="subsidy",
+        mode="exempt",
+        effective_from=timezone.localdate().replace(year=2020),
+        rule=rule(3),
+        department="区科技创新局",
+        contact_name="韩杰（示例）",
+        contact_phone="0512-0000-0026（示例）",
+    )
+    policy_submit(version=other, by=staff_editor)
+    policy_approve(version=other, by=staff_reviewer)
+    with django_capture_on_commit_callbacks(execute=False):
+        other = policy_publish(version=other, by=staff_reviewer)
+    before = counts()
+
+    # The nightly run's write: the evaluator's decisions of both versions in one statement (decided_record),
+    # which announces them with events.emit_many.
+    profiles = enterprise_profiles_read(enterprise_ids=entitled)
+    rows = []
+    for pk in entitled:
+        for version in (v2, other):
+            outcome = compile_rule(version.rule).evaluate(profiles[pk], on=timezone.localdate())
+            assert (outcome.status, outcome.verified) == ("eligible", True)
+            text = json.dumps(outcome.to_dict(), ensure_ascii=False)
+            rows.append(Decided(version.pk, pk, "eligible", True, outcome.state_letters, text, None, None))
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        decided_record(rows=rows, rule_hashes={v.pk: rule_hash(v.rule) for v in (v2, other)}, run_id=None)
+
+    for pk in entitled:
+        moved = Entitlement.objects.get(enterprise_id=pk, policy_id=v2.policy_id)
+        assert moved.policy_version_id == v2.pk and moved.status == Status.NOTIFIED
+        assert moved.transitions.get(previous_version=v1).policy_version_id == v2.pk
+        assert Entitlement.objects.get(enterprise_id=pk, policy_id=other.policy_id).policy_version_id == other.pk
+    # The new benefit is told (one 享受 each); the moved one is not.
+    assert Notification.objects.count() - before[0] == 2
+    locking = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"] and "entitlement" in q["sql"]]
+    assert len(locking) == 1 and str(v2.pk) in locking[0]
