@@ -329,8 +329,8 @@ NOTIFICATIONS_RETRY_MAX_DELAY = env.float("NOTIFICATIONS_RETRY_MAX_DELAY", defau
 # renew their claim after a third of it, so it only has to exceed the time of one send (SMTP/webhook timeouts).
 NOTIFICATIONS_SENDING_TIMEOUT = env.float("NOTIFICATIONS_SENDING_TIMEOUT", default=JOB_STALE_AFTER_SECONDS)
 # Rows handed to the broker longer ago than this and still pending are handed over again. Sooner (after
-# JOB_STALE_AFTER_SECONDS) when the broker's queue is empty: then their message is gone (a worker killed
-# before its on-commit hand-over, a broker restarted without persistence), not waiting behind others.
+# JOB_STALE_AFTER_SECONDS) when no delivery batch waits in the broker's queue: then their message is gone (a
+# worker killed before its on-commit hand-over, a broker restarted without persistence), not waiting behind others.
 NOTIFICATIONS_REQUEUE_AFTER = env.float("NOTIFICATIONS_REQUEUE_AFTER", default=600.0)
 # Delivery ids per task. A worker fetches its next task only after acknowledging the last (acks_late with a
 # prefetch of one), ~10 ms between tasks; at 5,000 a 100,000-row fan-out is 20 tasks, still spread over

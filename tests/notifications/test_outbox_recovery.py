@@ -1,17 +1,20 @@
 """Outbox claims carry a heartbeat and a token (claimed_at); lost messages are handed over again early
-when nothing waits in the broker's queue."""
+when no delivery batch waits in the broker's queue."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
+from portal.celery import app
 from portal.notifications import channels, services, tasks
 from portal.notifications.delivery import deliveries_send
 from portal.notifications.models import Delivery, Notification
+from tests.support.services import PrivateRedis, need
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +60,7 @@ def test_a_slow_worker_does_not_send_a_row_another_worker_claimed_since(enterpri
     assert second.status == Delivery.Status.SENDING
 
 
-def test_lost_messages_are_handed_over_after_the_staleness_when_the_queue_is_empty(
+def test_lost_messages_are_handed_over_after_the_staleness_when_no_delivery_batch_waits(
     enterprise, alice, handed, settings, monkeypatch
 ) -> None:
     # given: a pending row handed to the broker two minutes ago (its message lost: a worker killed before
@@ -67,23 +70,23 @@ def test_lost_messages_are_handed_over_after_the_staleness_when_the_queue_is_emp
     row = notice(enterprise).deliveries.get()
     Delivery.objects.filter(pk=row.pk).update(enqueued_at=timezone.now() - timedelta(seconds=120))
 
-    # while messages wait in the queue, the row waits its turn (no second message)
-    monkeypatch.setattr(services, "_broker_queue_empty", lambda: False)
+    # while delivery batches wait in the queue, the row waits its turn (no second message)
+    monkeypatch.setattr(services, "_delivery_batch_may_wait", lambda: True)
     assert services.outbox_sweep()["due"] == 0
     # once nothing waits, its message is known to be gone: handed over again
-    monkeypatch.setattr(services, "_broker_queue_empty", lambda: True)
+    monkeypatch.setattr(services, "_delivery_batch_may_wait", lambda: False)
     assert services.outbox_sweep()["due"] == 1
     assert handed == [[row.pk]]
     # and not again right away
     assert services.outbox_sweep()["due"] == 0
 
 
-def test_a_row_handed_over_within_the_staleness_is_left_alone_even_with_an_empty_queue(
+def test_a_row_handed_over_within_the_staleness_is_left_alone_even_when_no_delivery_batch_waits(
     enterprise, alice, handed, settings, monkeypatch
 ) -> None:
     settings.JOB_STALE_AFTER_SECONDS = 60
     notice(enterprise)  # handed over just now (its message may still be on its way)
-    monkeypatch.setattr(services, "_broker_queue_empty", lambda: True)
+    monkeypatch.setattr(services, "_delivery_batch_may_wait", lambda: False)
     assert services.outbox_sweep()["due"] == 0
     assert handed == []
 
@@ -99,3 +102,30 @@ def test_a_sending_row_is_taken_back_once_its_heartbeat_is_stale_not_before(ente
     assert services.outbox_sweep()["reset"] == 1
     row.refresh_from_db()
     assert row.status == Delivery.Status.PENDING
+
+
+def test_only_a_waiting_delivery_batch_holds_lost_rows_back(settings) -> None:
+    """Against a real Redis broker with no worker: the periodic tasks beat sends in the sweep's own tick wait
+    in the queue while the sweep runs, and do not stand for any row; a delivery batch does; and a broker that
+    cannot be read is taken to hold one (the rows then wait NOTIFICATIONS_REQUEUE_AFTER)."""
+    need(shutil.which("redis-server") is not None, "redis-server is not installed")
+    broker = PrivateRedis()
+    broker.start()
+    eager, url = app.conf.task_always_eager, app.conf.broker_url
+    app.conf.task_always_eager, app.conf.broker_url = False, broker.url
+    try:
+        assert services._delivery_batch_may_wait() is False  # nothing waits
+        with app.connection_for_write() as conn:
+            for entry in settings.CELERY_BEAT_SCHEDULE.values():
+                if entry["schedule"] == settings.JOB_SWEEP_INTERVAL_SECONDS:  # the sweeps of one tick
+                    app.send_task(entry["task"], connection=conn)
+        assert app.connection_for_read().default_channel.client.llen(app.conf.task_default_queue) >= 4
+        assert services._delivery_batch_may_wait() is False
+        with app.connection_for_write() as conn:
+            tasks.deliver_batch.apply_async(args=[[1]], connection=conn)
+        assert services._delivery_batch_may_wait() is True
+        broker.stop()
+        assert services._delivery_batch_may_wait() is True  # unknown
+    finally:
+        app.conf.task_always_eager, app.conf.broker_url = eager, url
+        broker.stop()
