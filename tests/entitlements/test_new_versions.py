@@ -82,6 +82,31 @@ def _publish(version, editor, reviewer, django_capture_on_commit_callbacks):
     return published
 
 
+def _exempt_draft(editor, *, key: str, title: str = "示例", min_rd: int = 3) -> PolicyVersion:
+    """A draft 免申即享 policy with its responsible contact (落实到人), effective since 2020."""
+    return policy_create(
+        by=editor,
+        key=key,
+        title=title,
+        summary="示例",
+        benefit_kind="subsidy",
+        mode="exempt",
+        effective_from=timezone.localdate().replace(year=2020),
+        rule=rule(min_rd),
+        department="区科技创新局",
+        contact_name="韩杰（示例）",
+        contact_phone="0512-0000-0026（示例）",
+    )
+
+
+def _publish_held(version, editor, reviewer, django_capture_on_commit_callbacks) -> PolicyVersion:
+    """Submit, approve and publish, holding the bulk run back (its decisions are written by the test)."""
+    policy_submit(version=version, by=editor)
+    policy_approve(version=version, by=reviewer)
+    with django_capture_on_commit_callbacks(execute=False):
+        return policy_publish(version=version, by=reviewer)
+
+
 @pytest.fixture
 def publish(staff_editor, staff_reviewer, django_capture_on_commit_callbacks):
     """publish(min_rd, title=…) publishes the first version, or a new version of the same policy."""
@@ -237,19 +262,7 @@ def test_the_outcome_does_not_depend_on_the_order_of_arrival(
     district, staff_editor, staff_reviewer, django_capture_on_commit_callbacks, order
 ) -> None:
     """v1 retired (and its records falling to ineligible) and v2's chunks, in any order, give the same result."""
-    v1 = policy_create(
-        by=staff_editor,
-        key="order-test",
-        title="示例",
-        summary="示例",
-        benefit_kind="subsidy",
-        mode="exempt",
-        effective_from=timezone.localdate().replace(year=2020),
-        rule=rule(3),
-        department="区科技创新局",
-        contact_name="韩杰（示例）",
-        contact_phone="0512-0000-0026（示例）",
-    )
+    v1 = _exempt_draft(staff_editor, key="order-test")
     v1 = _publish(v1, staff_editor, staff_reviewer, django_capture_on_commit_callbacks)
     draft = policy_version_create_draft(policy=v1.policy, by=staff_editor)
     policy_version_update(version=draft, by=staff_editor, rule=rule(5))
@@ -324,19 +337,7 @@ def test_the_nightly_runs_one_call_for_many_versions_rebases_as_a_call_per_versi
     decisions the run writes, moves the entitlements v1 granted (no push); in the same call another policy's
     version grants new ones; and only the version with something to move takes the entitlements' locks."""
     v1 = _publish(
-        policy_create(
-            by=staff_editor,
-            key="rd-reward-nightly",
-            title="研发投入奖励（示例）",
-            summary="示例",
-            benefit_kind="subsidy",
-            mode="exempt",
-            effective_from=timezone.localdate().replace(year=2020),
-            rule=rule(3),
-            department="区科技创新局",
-            contact_name="韩杰（示例）",
-            contact_phone="0512-0000-0026（示例）",
-        ),
+        _exempt_draft(staff_editor, key="rd-reward-nightly", title="研发投入奖励（示例）"),
         staff_editor,
         staff_reviewer,
         django_capture_on_commit_callbacks,
@@ -345,27 +346,10 @@ def test_the_nightly_runs_one_call_for_many_versions_rebases_as_a_call_per_versi
     assert entitled == sorted([district["strong"].pk, district["middle"].pk])
     draft = policy_version_create_draft(policy=v1.policy, by=staff_editor)
     policy_version_update(version=draft, by=staff_editor, title="研发投入奖励（示例，第2版）")
-    policy_submit(version=draft, by=staff_editor)
-    policy_approve(version=draft, by=staff_reviewer)
-    with django_capture_on_commit_callbacks(execute=False):  # published; its run is the nightly's, below
-        v2 = policy_publish(version=draft, by=staff_reviewer)
-    other = policy_create(
-        by=staff_editor,
-        key="another-exempt",
-        title="另一项免申即享（示例）",
-        summary="示例",
-        benefit_kind="subsidy",
-        mode="exempt",
-        effective_from=timezone.localdate().replace(year=2020),
-        rule=rule(3),
-        department="区科技创新局",
-        contact_name="韩杰（示例）",
-        contact_phone="0512-0000-0026（示例）",
-    )
-    policy_submit(version=other, by=staff_editor)
-    policy_approve(version=other, by=staff_reviewer)
-    with django_capture_on_commit_callbacks(execute=False):
-        other = policy_publish(version=other, by=staff_reviewer)
+    # Published, with their runs held back: the nightly run's write below decides them.
+    v2 = _publish_held(draft, staff_editor, staff_reviewer, django_capture_on_commit_callbacks)
+    other = _exempt_draft(staff_editor, key="another-exempt", title="另一项免申即享（示例）")
+    other = _publish_held(other, staff_editor, staff_reviewer, django_capture_on_commit_callbacks)
     before = counts()
 
     # The nightly run's write: the evaluator's decisions of both versions in one statement (decided_record),
