@@ -708,14 +708,12 @@ def _entitlements_rebase(*, version: PolicyVersion, enterprise_ids: Sequence[int
     if not enterprise_ids:
         return 0
     now = now or timezone.now()
-    standing = (
-        _benefit_entitlements(version).filter(enterprise_id__in=list(enterprise_ids)).exclude(policy_version=version)
-    )
+    held = _benefit_entitlements(version).filter(enterprise_id__in=list(enterprise_ids)).exclude(policy_version=version)
     # Usually there are none (the nightly run asks for every exempt version it wrote): a bare probe costs
     # half the locking read with its join, so the read runs only when there is something to rebase.
-    if not standing.exists():
+    if not held.exists():
         return 0
-    rows = list(standing.select_related("policy_version").select_for_update(of=("self",)))
+    rows = list(held.select_related("policy_version").select_for_update(of=("self",)))
     transitions = []
     for row in rows:
         previous_status = row.status
