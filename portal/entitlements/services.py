@@ -165,18 +165,12 @@ def _on_match_changes_many(payloads: Sequence[dict[str, Any]]) -> None:
         return
     versions = PolicyVersion.objects.in_bulk([p["version_id"] for p in payloads])
     records = _needs_info_records([c for p in payloads for c in p["changes"]])
-    exempt = [
-        versions[p["version_id"]]
-        for p in payloads
-        if versions[p["version_id"]].mode == Mode.EXEMPT
-        and versions[p["version_id"]].status == PolicyVersion.Status.PUBLISHED
-    ]
-    by_version = {p["version_id"]: p["changes"] for p in payloads}
-    standing = (
-        _standing_elsewhere(exempt, {v.pk: _granted(by_version[v.pk]) for v in exempt})
-        if connection.vendor == "postgresql"
-        else None  # each version looks for itself (`_entitlements_rebase`)
-    )
+    standing = None  # off PostgreSQL each version looks for itself (`_entitlements_rebase`)
+    if connection.vendor == "postgresql":
+        changes_of = {p["version_id"]: p["changes"] for p in payloads}
+        exempt = [versions[pk] for pk in changes_of]
+        exempt = [v for v in exempt if v.mode == Mode.EXEMPT and v.status == PolicyVersion.Status.PUBLISHED]
+        standing = _standing_elsewhere(exempt, {v.pk: _granted(changes_of[v.pk]) for v in exempt})
     specs: list[NotificationSpec] = []
     notices: list[NoticeSpec] = []
     for payload in payloads:

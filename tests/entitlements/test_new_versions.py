@@ -73,16 +73,21 @@ def district():
     return made
 
 
-def _publish(version, editor, reviewer, django_capture_on_commit_callbacks):
+def _publish(version, editor, reviewer, django_capture_on_commit_callbacks, *, hold_run: bool = False):
+    """Submit, approve and publish; the bulk run runs inline unless `hold_run` (the test then writes the
+    version's decisions itself)."""
     policy_submit(version=version, by=editor)
     policy_approve(version=version, by=reviewer)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=not hold_run):
         published = policy_publish(version=version, by=reviewer)
-    assert MatchRun.objects.filter(policy_version=published, status="done").exists()  # the real bulk run ran
+    if not hold_run:
+        assert MatchRun.objects.filter(policy_version=published, status="done").exists()  # the real bulk run ran
     return published
 
 
-def _exempt_draft(editor, *, key: str, title: str = "示例", min_rd: int = 3) -> PolicyVersion:
+def _exempt_draft(
+    editor, *, key: str, title: str = "示例", min_rd: int = 3, benefit_period: str = "once"
+) -> PolicyVersion:
     """A draft 免申即享 policy with its responsible contact (落实到人), effective since 2020."""
     return policy_create(
         by=editor,
@@ -91,20 +96,13 @@ def _exempt_draft(editor, *, key: str, title: str = "示例", min_rd: int = 3) -
         summary="示例",
         benefit_kind="subsidy",
         mode="exempt",
+        benefit_period=benefit_period,
         effective_from=timezone.localdate().replace(year=2020),
         rule=rule(min_rd),
         department="区科技创新局",
         contact_name="韩杰（示例）",
         contact_phone="0512-0000-0026（示例）",
     )
-
-
-def _publish_held(version, editor, reviewer, django_capture_on_commit_callbacks) -> PolicyVersion:
-    """Submit, approve and publish, holding the bulk run back (its decisions are written by the test)."""
-    policy_submit(version=version, by=editor)
-    policy_approve(version=version, by=reviewer)
-    with django_capture_on_commit_callbacks(execute=False):
-        return policy_publish(version=version, by=reviewer)
 
 
 @pytest.fixture
@@ -114,19 +112,8 @@ def publish(staff_editor, staff_reviewer, django_capture_on_commit_callbacks):
 
     def go(min_rd: int, *, title: str = "研发投入奖励（示例）", benefit_period: str = "once") -> PolicyVersion:
         if "policy" not in state:
-            draft = policy_create(
-                by=staff_editor,
-                key="rd-reward-exempt",
-                title=title,
-                summary="示例",
-                benefit_kind="subsidy",
-                mode="exempt",
-                benefit_period=benefit_period,
-                effective_from=timezone.localdate().replace(year=2020),
-                rule=rule(min_rd),
-                department="区科技创新局",
-                contact_name="韩杰（示例）",
-                contact_phone="0512-0000-0026（示例）",
+            draft = _exempt_draft(
+                staff_editor, key="rd-reward-exempt", title=title, min_rd=min_rd, benefit_period=benefit_period
             )
             state["policy"] = draft.policy
         else:
@@ -266,10 +253,7 @@ def test_the_outcome_does_not_depend_on_the_order_of_arrival(
     v1 = _publish(v1, staff_editor, staff_reviewer, django_capture_on_commit_callbacks)
     draft = policy_version_create_draft(policy=v1.policy, by=staff_editor)
     policy_version_update(version=draft, by=staff_editor, rule=rule(5))
-    policy_submit(version=draft, by=staff_editor)
-    policy_approve(version=draft, by=staff_reviewer)
-    with django_capture_on_commit_callbacks(execute=False):  # publish, but hold the bulk run back
-        v2 = policy_publish(version=draft, by=staff_reviewer)
+    v2 = _publish(draft, staff_editor, staff_reviewer, django_capture_on_commit_callbacks, hold_run=True)
 
     def old_falls() -> None:
         # Whatever retires v1's records (a sweep, a re-run): each eligible record falls to ineligible.
@@ -347,9 +331,9 @@ def test_the_nightly_runs_one_call_for_many_versions_rebases_as_a_call_per_versi
     draft = policy_version_create_draft(policy=v1.policy, by=staff_editor)
     policy_version_update(version=draft, by=staff_editor, title="研发投入奖励（示例，第2版）")
     # Published, with their runs held back: the nightly run's write below decides them.
-    v2 = _publish_held(draft, staff_editor, staff_reviewer, django_capture_on_commit_callbacks)
+    v2 = _publish(draft, staff_editor, staff_reviewer, django_capture_on_commit_callbacks, hold_run=True)
     other = _exempt_draft(staff_editor, key="another-exempt", title="另一项免申即享（示例）")
-    other = _publish_held(other, staff_editor, staff_reviewer, django_capture_on_commit_callbacks)
+    other = _publish(other, staff_editor, staff_reviewer, django_capture_on_commit_callbacks, hold_run=True)
     before = counts()
 
     # The nightly run's write: the evaluator's decisions of both versions in one statement (decided_record),

@@ -119,7 +119,8 @@ def test_only_a_waiting_delivery_batch_holds_lost_rows_back(settings) -> None:
             for entry in settings.CELERY_BEAT_SCHEDULE.values():
                 if entry["schedule"] == settings.JOB_SWEEP_INTERVAL_SECONDS:  # the sweeps of one tick
                     app.send_task(entry["task"], connection=conn)
-        assert app.connection_for_read().default_channel.client.llen(app.conf.task_default_queue) >= 4
+        with app.connection_for_read() as conn:
+            assert conn.default_channel.client.llen(app.conf.task_default_queue) >= 4
         assert services._delivery_batch_may_wait() is False
         with app.connection_for_write() as conn:
             tasks.deliver_batch.apply_async(args=[[1]], connection=conn)
