@@ -71,6 +71,7 @@ from . import passchunks, services
 from .bulk import Decided
 from .core.boundaries import POLICY_EFFECTIVE, Crossings, PolicyDates, date_crossings
 from .core.evaluator import CompiledRule, Status
+from .core.gate import IndustryIndex
 from .core.profile import EnterpriseProfile
 from .core.receipt import rule_hash
 from .models import MatchOutcome, MatchProfile, MatchRecord, MatchRun
@@ -420,14 +421,25 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
             stored[(e, v)] = (o, b)
             letters[(e, v)] = (record_id, states)
     found: dict[int, _Differing] = {}
+    compiled_by_id = {pk: services._compiled(by_id[pk]) for pk in work}
+    # Most pairs of a busy day have no record and fail the version's industry condition: the industry
+    # index (core.gate, as the one-enterprise path uses it) rules them out with one look-up per enterprise
+    # instead of a surely_ineligible call per pair.
+    gate = IndustryIndex(list(compiled_by_id.values()))
+    version_at = list(compiled_by_id)
+    candidates = {
+        enterprise_id: {version_at[i] for i in gate.candidates(profile)} for enterprise_id, profile in profiles.items()
+    }
     for pk, ids in work.items():
         version = by_id[pk]
-        compiled = services._compiled(version)
+        compiled = compiled_by_id[pk]
         active = policy_in_effect(version, on)
         differ = _Differing(compiled=compiled, on=on, profiles=profiles)
         for enterprise_id in ids:
-            profile = profiles.get(enterprise_id)
             kept = stored.get((enterprise_id, pk))
+            if kept is None and pk not in candidates.get(enterprise_id, ()):
+                continue  # surely ineligible with no record (or deleted since): nothing to write
+            profile = profiles.get(enterprise_id)
             before = (None, None) if kept is None else kept
             if profile is None:
                 continue  # deleted since

@@ -35,8 +35,11 @@ def source_codes(source: str | None) -> tuple[str, ...]:
 
 def sources_within(source: str | None, accepted: frozenset[str]) -> bool:
     """Whether every code the source names is in `accepted` (False for none)."""
-    codes = source_codes(source)
-    return bool(codes) and all(code in accepted for code in codes)
+    if not source:
+        return False
+    if SOURCE_JOINER not in source:  # the usual case, one department: asked for every condition of every rule
+        return source in accepted
+    return all(code in accepted for code in source.split(SOURCE_JOINER))
 
 
 # 企业资质 kinds.

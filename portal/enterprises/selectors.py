@@ -233,9 +233,10 @@ def enterprise_profiles_read(*, enterprise_ids: Iterable[int]) -> dict[int, Ente
     for site_id, code in through.values_list("site_id", "park__code"):
         parks.setdefault(site_id, []).append(code)
     sites: dict[int, list[SiteRecord]] = {}
+    zone_info = timezone.get_current_timezone()  # once: timezone.localdate looks it up on every call
     for site_id, enterprise_id, township, zone, source, filed_at in site_rows:
         # Site.as_of: the filing's local date.
-        as_of = timezone.localdate(filed_at)
+        as_of = timezone.localdate(filed_at, zone_info)
         site = SiteRecord(township, zone, tuple(sorted(parks.get(site_id, ()))), source, as_of)
         sites.setdefault(enterprise_id, []).append(site)
     found: dict[int, EnterpriseProfile] = {}

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching import nightly
-from matching.core.evaluator import compile_rule, state_letters_of
+from matching.core.evaluator import CompiledRule, compile_rule, state_letters_of
 from matching.core.profile import EnterpriseProfile, Fact, QualificationRecord
 from matching.models import MatchRecord, MatchRun
 from matching.services import enterprise_match, match_everything, match_profiles_refresh, match_run_execute
@@ -383,6 +383,37 @@ def test_the_first_nightly_run_is_a_full_pass_and_the_next_only_the_crossings() 
     assert nightly.nightly_text(second.nightly).startswith(
         f"只重新判定自 {DAY.isoformat()} 以来日期变化涉及的企业：年龄跨界 1 家企业；共 1 家企业、1 次判定"
     )
+
+
+def test_crossings_outside_a_versions_industries_are_ruled_out_without_evaluating_the_rule(monkeypatch) -> None:
+    young_software = {"all": [{"fact": "industry", "op": "under", "value": ["65"]}, *YOUNG["all"]]}
+    # Both turn six on NEXT (the rule asks at most five years, and 100 employees, which both have).
+    inside = EnterpriseFactory(industry_code="6520", employees=100, established_on=date(2020, 12, 7))
+    outside = EnterpriseFactory(industry_code="1311", employees=100, established_on=date(2020, 12, 7))
+    match_profiles_refresh()
+    version = publish_version(young_software)
+    nightly_run(DAY)
+    assert [outcome(e, version) for e in (inside, outside)] == ["eligible", "ineligible"]
+    asked: list[str] = []
+    evaluate, surely_ineligible = CompiledRule.evaluate, CompiledRule.surely_ineligible
+
+    def evaluating(rule, profile, *, on):  # type: ignore[no-untyped-def]
+        asked.append(profile.credit_code)
+        return evaluate(rule, profile, on=on)
+
+    def ruling_out(rule, profile, *, on):  # type: ignore[no-untyped-def]
+        asked.append(profile.credit_code)
+        return surely_ineligible(rule, profile, on=on)
+
+    monkeypatch.setattr(CompiledRule, "evaluate", evaluating)
+    monkeypatch.setattr(CompiledRule, "surely_ineligible", ruling_out)
+
+    run = nightly_run(NEXT)
+
+    assert run.nightly["reasons"]["age"] == {"enterprises": 2}
+    assert [outcome(e, version) for e in (inside, outside)] == ["ineligible", "ineligible"]
+    # The one outside the rule's industries crossed too, but the industry index settled it: nothing asked.
+    assert outside.credit_code not in asked and inside.credit_code in asked
 
 
 def test_a_qualification_that_starts_or_ends_is_re_decided() -> None:

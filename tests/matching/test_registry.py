@@ -10,7 +10,7 @@ import pytest
 from matching.core.evaluator import compile_rule
 from matching.core.profile import EnterpriseProfile, Fact
 from matching.core.registry import FACTS, MET, UNMET, fact_spec, set_place_names
-from matching.core.vocabulary import DEPARTMENT_SOURCES
+from matching.core.vocabulary import DEPARTMENT_SOURCES, sources_within
 from tests.matching.support import DAY, cond, make_profile, qualification, site
 
 EMPTY = make_profile()
@@ -338,6 +338,27 @@ def test_verified_sources() -> None:
     assert FACTS["tax_credit_rating"].is_verified(Fact("A", "tax"))
     assert not FACTS["tax_credit_rating"].is_verified(Fact("A", "statistics"))
     assert not FACTS["employees"].is_verified(None)
+
+
+@pytest.mark.parametrize(
+    ("source", "verified"),
+    [
+        (None, False),
+        ("", False),
+        ("tax", True),
+        ("self_declared", False),
+        ("statistics+tax", True),  # a derived fact (企业规模) verified by every department it names
+        ("statistics+self_declared", False),
+        ("tax+", False),  # a joined source with an empty part names no department there
+        ("+", False),
+        ("unknown_office", False),
+    ],
+)
+def test_a_source_is_verified_only_when_every_department_it_names_is_accepted(
+    source: str | None, verified: bool
+) -> None:
+    assert sources_within(source, DEPARTMENT_SOURCES) is verified
+    assert FACTS["employees"].is_verified(None if source is None else Fact(10, source)) is verified
 
 
 @pytest.mark.parametrize(
