@@ -179,6 +179,17 @@ class PolicyVersion(models.Model):
                 violation_error_message="申报截止日期不能早于开始日期",
             ),
         ]
+        indexes = [
+            # The published catalogue's stamp (matching.selectors.published_stamp_sql: count, latest update,
+            # highest id), which the one-enterprise read carries on every call: read from this index alone
+            # instead of visiting every published version's row.
+            models.Index(
+                fields=["updated_at"],
+                include=["id"],
+                condition=Q(status="published"),
+                name="policy_published_stamp",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title}（第{self.number}版）"

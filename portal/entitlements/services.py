@@ -198,7 +198,7 @@ def _needs_info_records(changes: Sequence[Any]) -> dict[int, tuple[str, Any]]:
     ]
     if not wanted:
         return {}
-    rows = MatchRecord.objects.filter(pk__in=wanted).values_list("pk", "states", "explanation")
+    rows = MatchRecord.objects.filter(pk__any_of=wanted).values_list("pk", "states", "explanation")
     return {pk: (letters, explanation) for pk, letters, explanation in rows}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,6 +96,27 @@ def test_read_carries_certificates_dates_and_match_records() -> None:
     assert loaded.records == {
         version.pk: StoredRecord(record.pk, version.pk, record.outcome, record.verified, record.explanation)
     }
+
+
+def test_the_catalogue_stamp_is_read_from_its_index_alone() -> None:
+    """Every one-enterprise read carries the published catalogue's stamp; on PostgreSQL it is an index-only
+    scan of policy_published_stamp (published versions only, with the columns the stamp aggregates), not a
+    visit to every published version's row."""
+    if connection.vendor != "postgresql":
+        pytest.skip("INCLUDE columns are PostgreSQL's")
+    from matching.selectors import published_stamp_sql
+
+    publish_version({"fact": "employees", "op": "gte", "value": 100})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'policy_published_stamp'")
+        (definition,) = cursor.fetchone()
+        assert definition.endswith("(updated_at) INCLUDE (id) WHERE ((status)::text = 'published'::text)")
+        # A tiny, never vacuumed test table: the planner would otherwise scan it.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {published_stamp_sql()}")
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using policy_published_stamp" in plan
 
 
 def test_unknown_enterprise_reads_nothing() -> None:
