@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.utils import timezone
 
@@ -174,11 +175,22 @@ def _load_postgresql(enterprise_id: int, *, lock: bool) -> LoadedEnterprise | No
         profile=profile,
         stored_row=dict(zip(PROJECTION_COLUMNS, stored_values, strict=True)) if has_stored else None,
         records={
-            v: StoredRecord(i, v, o, b, json.loads(x) if x is not None else None)
+            v: StoredRecord(i, v, o, b, _parsed(x) if x is not None else None)
             for i, v, o, b, x in _rows(ids, versions, outcomes, verifieds, explanations)
         },
         catalogue_stamp=stamp,
     )
+
+
+def _parsed(text: str) -> Any:
+    """A stored explanation (jsonb as text), read only to compare with today's: orjson, several times faster
+    than json on the records of an enterprise with many. json for what orjson refuses (a number beyond a
+    double's range, which jsonb may hold). orjson reads an integer beyond 64 bits as a float: the comparison
+    then calls that explanation stale and it is rewritten with the same content, never shown wrong."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _rows(*arrays: list | None) -> Any:

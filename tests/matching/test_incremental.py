@@ -21,6 +21,7 @@ from matching.models import MatchRecord
 from matching.services import match_profiles_refresh, policy_version_match
 from portal.enterprises.models import Enterprise, Qualification
 from portal.enterprises.selectors import PROFILE_PREFETCHES, enterprise_profile
+from tests.enterprises.factories import EnterpriseFactory
 from tests.matching.db_support import publish_version, store_profile
 from tests.matching.strategies import profiles
 
@@ -117,6 +118,30 @@ def test_the_catalogue_stamp_is_read_from_its_index_alone() -> None:
         cursor.execute(f"EXPLAIN {published_stamp_sql()}")
         plan = " ".join(row[0] for row in cursor.fetchall())
     assert "Index Only Scan using policy_published_stamp" in plan
+
+
+def test_a_stored_explanation_beyond_what_orjson_reads_still_loads() -> None:
+    """jsonb holds numbers a double cannot (1e400); the read falls back to json for them rather than fail
+    the enterprise's every re-match."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement read (and jsonb) are PostgreSQL's")
+    firm = EnterpriseFactory(employees=150)
+    match_profiles_refresh()
+    version = publish_version({"fact": "employees", "op": "gte", "value": 100})
+    policy_version_match(version_id=version.pk)
+    record = MatchRecord.objects.get(enterprise=firm, policy_version=version)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE {MatchRecord._meta.db_table} SET explanation = \'{{"n": 1e400, "text": "示例"}}\'::jsonb'
+            " WHERE id = %s",
+            [record.pk],
+        )
+
+    loaded = load_for_match(enterprise_id=firm.pk, lock=False)
+
+    assert loaded is not None
+    assert loaded.records[version.pk].explanation["text"] == "示例"
+    assert loaded.records[version.pk].explanation["n"] > 1e308  # json reads it as infinity
 
 
 def test_unknown_enterprise_reads_nothing() -> None:
