@@ -9,10 +9,13 @@ query, with the writes done through the ORM.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+import orjson
 from django.db import connection
 
 from portal.db import bound_cursor
@@ -162,6 +165,17 @@ def _write_postgresql(
     ]
     written = decided_write(decided, rule_hashes={version_id: version_rule_hash(version_id)}, now=now, run_id=run_id)
     return written.get(version_id, [])
+
+
+def explanation_text(explanation: dict[str, Any]) -> str:
+    """An explanation as the JSON text a write binds (PostgreSQL stores it as jsonb: key order and spacing do
+    not matter). orjson: a tenth of json's cost, and the nightly run serialises every changed decision's.
+    json for what orjson refuses: an integer beyond 64 bits, which a rule's threshold may be (a rule's
+    validation bounds no number, and the explanation shows the threshold)."""
+    try:
+        return orjson.dumps(explanation, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(explanation, ensure_ascii=False, sort_keys=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,6 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -54,7 +53,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q
@@ -68,7 +66,7 @@ from portal.enterprises.selectors import enterprise_profiles_read
 from portal.jobs import job_progress
 
 from . import passchunks, services
-from .bulk import Decided
+from .bulk import Decided, explanation_text
 from .core.boundaries import POLICY_EFFECTIVE, Crossings, PolicyDates, date_crossings
 from .core.evaluator import CompiledRule, Status
 from .core.gate import IndustryIndex
@@ -397,8 +395,7 @@ class _Differing:
         for enterprise_id in enterprise_ids:
             text = known.get(enterprise_id)
             if text is None and enterprise_id in self.profiles:
-                explanation = self.compiled.evaluate(self.profiles[enterprise_id], on=self.on).to_dict()
-                text = json.dumps(explanation, ensure_ascii=False, sort_keys=True)
+                text = explanation_text(self.compiled.evaluate(self.profiles[enterprise_id], on=self.on).to_dict())
             if text is not None:
                 found[enterprise_id] = text
         return found
@@ -452,9 +449,7 @@ def _differing(work: dict[int, list[int]], *, by_id: dict[int, PolicyVersion], o
             outcome = compiled.evaluate(profile, on=on)
             decided = (str(outcome.status), outcome.verified)
             if (kept is None and outcome.status != Status.INELIGIBLE) or (kept is not None and kept != decided):
-                # orjson: this is the run's busiest serialisation (every changed decision's explanation), at
-                # a tenth of json's cost; PostgreSQL stores it as jsonb, so only the content matters.
-                text = orjson.dumps(outcome.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
+                text = explanation_text(outcome.to_dict())
                 differ.rows.append(Decided(pk, enterprise_id, *decided, outcome.state_letters, text, *before))
             elif kept is not None:
                 record_id, states = letters[(enterprise_id, pk)]

@@ -45,7 +45,16 @@ from portal.jobs import (
 from portal.receipts.services import decision_receipts_create
 
 from . import fullpass, nightly, passchunks, tasks
-from .bulk import ChangedRecord, Decided, compile_for, decide_and_write, decided_write, decision_rows, letters_moved
+from .bulk import (
+    ChangedRecord,
+    Decided,
+    compile_for,
+    decide_and_write,
+    decided_write,
+    decision_rows,
+    explanation_text,
+    letters_moved,
+)
 from .core.evaluator import CompiledRule, Status, compile_rule, state_letters_of
 from .core.gate import IndustryIndex
 from .core.profile import EnterpriseProfile
@@ -304,14 +313,12 @@ class _Explainer:
         self._memo: dict[Hashable, tuple[dict[str, Any], str]] = {}
 
     def _remember(self, key: Hashable, profile: EnterpriseProfile) -> tuple[dict[str, Any], str]:
-        import json
-
         found = self._memo.get(key)
         if found is None:
             if len(self._memo) > 50_000:
                 self._memo.clear()
             explanation = self.compiled.evaluate(profile, on=self.on).to_dict()
-            found = self._memo[key] = (explanation, json.dumps(explanation, ensure_ascii=False, sort_keys=True))
+            found = self._memo[key] = (explanation, explanation_text(explanation))
         return found
 
     def _explained(self, enterprise_ids: Sequence[int]) -> Iterable[tuple[int, tuple[dict[str, Any], str]]]:
@@ -365,7 +372,6 @@ def explanations_store(*, explanations: dict[int, dict[str, Any]]) -> int:
     again since the explanation was made (by a path that does not hold the caller's lock) keeps the
     explanation its own decision wrote. Returns how many records were written.
     """
-    import json
 
     if not explanations:
         return 0
@@ -394,7 +400,7 @@ def explanations_store(*, explanations: dict[int, dict[str, Any]]) -> int:
         texts: list[str] = []
         idx: list[int] = []
         for _, explanation in batch:
-            text = json.dumps(explanation, ensure_ascii=False)
+            text = explanation_text(explanation)
             if text not in distinct:
                 distinct[text] = len(texts)
                 texts.append(text)

@@ -416,6 +416,24 @@ def test_crossings_outside_a_versions_industries_are_ruled_out_without_evaluatin
     assert outside.credit_code not in asked and inside.credit_code in asked
 
 
+def test_a_threshold_beyond_64_bits_is_written_into_the_changed_decisions_explanation() -> None:
+    """A rule's validation bounds no number; the explanation shows the threshold, and the fast serialiser
+    refuses integers beyond 64 bits: the run still writes the decision and its explanation, exactly."""
+    huge = 10**30
+    rule = {"all": [YOUNG["all"][0], {"fact": "employees", "op": "lte", "value": huge}]}
+    turning_six = EnterpriseFactory(employees=100, established_on=date(2020, 12, 7))
+    match_profiles_refresh()
+    version = publish_version(rule)
+    nightly_run(DAY)
+    assert outcome(turning_six, version) == "eligible"
+
+    nightly_run(NEXT)
+
+    record = MatchRecord.objects.get(enterprise=turning_six, policy_version=version)
+    assert record.outcome == "ineligible"
+    assert [c["value"] for c in record.explanation["conditions"]] == [5, huge]
+
+
 def test_a_qualification_that_starts_or_ends_is_re_decided() -> None:
     ending = QualificationFactory(valid_from=date(2023, 12, 6), valid_to=DAY).enterprise  # last valid day: DAY
     starting = QualificationFactory(valid_from=NEXT, valid_to=date(2029, 12, 6)).enterprise
