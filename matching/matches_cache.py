@@ -160,6 +160,14 @@ def explanations_filled(*, version_id: int, enterprise_ids: Sequence[int]) -> No
     _replace_after_commit(enterprise_ids)
 
 
+def _explanations_filled_many(payloads: Sequence[dict]) -> None:
+    """MATCH_EXPLANATIONS_FILLED for many versions at once (events.emit_many): one replacement after commit."""
+    _replace_after_commit(e for p in payloads for e in p["enterprise_ids"])
+
+
+explanations_filled.many = _explanations_filled_many  # type: ignore[attr-defined]
+
+
 def facts_changed(*, enterprise_ids: Sequence[int]) -> None:
     """FACTS_CHANGED (after commit): those enterprises' pages (their re-match replaces them again)."""
     _replace(enterprise_ids)

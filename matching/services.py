@@ -254,11 +254,12 @@ def decided_record(*, rows: Sequence[Decided], rule_hashes: dict[int, str], run_
         events.MATCH_RECORDS_CHANGED,
         [{"version_id": pk, "changes": written[pk], "run_id": run_id} for pk in changed],
     )
-    changes: list[ChangedRecord] = []
-    for version_id in changed:
-        _regranted_announce(version_id=version_id, changes=written[version_id])
-        changes += written[version_id]
-    return changes
+    regranted = {pk: _regranted(written[pk]) for pk in changed}
+    events.emit_many(
+        events.MATCH_EXPLANATIONS_FILLED,
+        [{"version_id": pk, "enterprise_ids": ids} for pk, ids in regranted.items() if ids],
+    )
+    return [c for pk in changed for c in written[pk]]
 
 
 def _announce(*, version_id: int, changes: list[ChangedRecord], run_id: int | None) -> None:
@@ -268,13 +269,17 @@ def _announce(*, version_id: int, changes: list[ChangedRecord], run_id: int | No
 
 
 def _regranted_announce(*, version_id: int, changes: list[ChangedRecord]) -> None:
-    # An entitlement that already existed (verified again after a lapse) takes the new basis; a
-    # first decision (no previous outcome) has no entitlement but the one just created with it.
-    regranted = [
-        c.enterprise_id for c in changes if c.outcome == MatchOutcome.ELIGIBLE and c.verified and c.previous_outcome
-    ]
+    regranted = _regranted(changes)
     if regranted:
         events.emit(events.MATCH_EXPLANATIONS_FILLED, version_id=version_id, enterprise_ids=regranted)
+
+
+def _regranted(changes: Sequence[ChangedRecord]) -> list[int]:
+    """An entitlement that already existed (verified again after a lapse) takes the new basis; a first
+    decision (no previous outcome) has no entitlement but the one just created with it."""
+    return [
+        c.enterprise_id for c in changes if c.outcome == MatchOutcome.ELIGIBLE and c.verified and c.previous_outcome
+    ]
 
 
 class Explains(Protocol):

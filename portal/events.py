@@ -236,7 +236,13 @@ HANDLERS: dict[str, list[Callable[..., Any]]] = {}
 
 def _resolve(handler: Handler) -> Callable[..., Any]:
     function = import_string(handler.path)
-    return partial(function, **handler.fixed) if handler.fixed else function
+    if not handler.fixed:
+        return function
+    resolved = partial(function, **handler.fixed)
+    many = getattr(function, "many", None)
+    if many is not None:  # the fixed arguments go to the many-at-once form too (`emit_many`)
+        resolved.many = partial(many, **handler.fixed)  # type: ignore[attr-defined]
+    return resolved
 
 
 def wire() -> None:

@@ -14,7 +14,7 @@ Retiring the predecessor never moves an entitlement by itself.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -173,12 +173,14 @@ def _on_match_changes_many(payloads: Sequence[dict[str, Any]]) -> None:
         standing = _standing_elsewhere(exempt, {v.pk: _granted(changes_of[v.pk]) for v in exempt})
     specs: list[NotificationSpec] = []
     notices: list[NoticeSpec] = []
+    to_explain: dict[int, list[int]] = {}
     for payload in payloads:
         version_specs, version_notices = _match_changes(
-            versions[payload["version_id"]], payload["changes"], records, standing
+            versions[payload["version_id"]], payload["changes"], records, standing, to_explain
         )
         specs += version_specs
         notices += version_notices
+    entitlement_explanations_sync_many(enterprise_ids_by_version=to_explain)
     if notices:
         notices_issue(items=notices)
     if specs:
@@ -245,10 +247,13 @@ def _match_changes(
     changes: Sequence[Any],
     records: dict[int, tuple[str, Any]],
     standing: set[tuple[int, int]] | None = None,
+    to_explain: dict[int, list[int]] | None = None,
 ) -> tuple[list[NotificationSpec], list[NoticeSpec]]:
     """The entitlements one version's changed decisions create (written here) and the notices and
     notifications they call for (returned, for the caller to issue). `records`: `_needs_info_records`;
-    `standing`: `_standing_elsewhere` for these changes, or None to look for each version here."""
+    `standing`: `_standing_elsewhere` for these changes, or None to look for each version here;
+    `to_explain`: where to leave the granted enterprises (version id → ids) whose entitlements the caller
+    gives their explanation, for every version at once, or None to do it here."""
     newly_eligible = [
         c for c in changes if c.outcome == MatchOutcome.ELIGIBLE and c.previous_outcome != MatchOutcome.ELIGIBLE
     ]
@@ -271,9 +276,11 @@ def _match_changes(
         if standing is not None:  # the caller read which of them hold this benefit under another version
             rebase = [e for e in rebase if (version.pk, e) in standing]
         _entitlements_rebase(version=version, enterprise_ids=rebase)
-        if granted_ids:
-            # Rebased entitlements (and new ones on SQLite, whose insert carries none) take this decision's
-            # explanation here, in the decision's own transaction.
+        # Rebased entitlements (and new ones on SQLite, whose insert carries none) take this decision's
+        # explanation, in the decision's own transaction. Nothing below reads an entitlement's explanation.
+        if to_explain is not None:
+            to_explain[version.pk] = granted_ids
+        elif granted_ids:
             entitlement_explanations_sync(version_id=version.pk, enterprise_ids=granted_ids)
         notices += _granted_notices(version, [e for e in created if e not in excluded])
         notices += _excluded_notices(version, excluded)
@@ -933,7 +940,17 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
     created with it); `refresh` also replaces a different one (the record's explanation was restated),
     except on a disbursed or revoked entitlement, which keeps the basis it had. Sends nothing.
     """
-    if not enterprise_ids:
+    return entitlement_explanations_sync_many(enterprise_ids_by_version={version_id: enterprise_ids}, refresh=refresh)
+
+
+def entitlement_explanations_sync_many(
+    *, enterprise_ids_by_version: Mapping[int, Sequence[int]], refresh: bool = False
+) -> int:
+    """`entitlement_explanations_sync` for several versions (version id → enterprise ids) at once: one
+    statement on PostgreSQL, where the nightly run's versions cost a round trip each (two thousand on a
+    busy day). Returns how many entitlements took a new explanation."""
+    pairs = sorted({(v, e) for v, ids in enterprise_ids_by_version.items() for e in ids})
+    if not pairs:
         return 0
     if connection.vendor == "postgresql":
         entitlement = connection.ops.quote_name(Entitlement._meta.db_table)
@@ -941,9 +958,9 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
         # Table names from model metadata; every value is a parameter.
         sql = f"""
             UPDATE {entitlement} e SET explanation = r.explanation
-            FROM unnest(%(ids)s::bigint[]) AS given(enterprise_id)
-            JOIN {record} r ON r.policy_version_id = %(version)s AND r.enterprise_id = given.enterprise_id
-            WHERE e.policy_version_id = %(version)s AND e.enterprise_id = given.enterprise_id
+            FROM unnest(%(versions)s::bigint[], %(ids)s::bigint[]) AS given(version_id, enterprise_id)
+            JOIN {record} r ON r.policy_version_id = given.version_id AND r.enterprise_id = given.enterprise_id
+            WHERE e.policy_version_id = given.version_id AND e.enterprise_id = given.enterprise_id
               AND r.outcome = %(eligible)s AND r.verified AND r.explanation IS NOT NULL
               AND {
             "e.explanation IS DISTINCT FROM r.explanation AND NOT (e.status = ANY(%(frozen)s))"
@@ -954,14 +971,24 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
         # unnest + join, not `= ANY(ids)`: rows written earlier in this transaction leave the planner
         # with empty-table statistics, and it then tested every row against the whole id array.
         params = {
-            "version": version_id,
-            "ids": list(enterprise_ids),
+            "versions": [v for v, _ in pairs],
+            "ids": [e for _, e in pairs],
             "eligible": str(MatchOutcome.ELIGIBLE),
             "frozen": [str(s) for s in EXPLANATION_FROZEN],
         }
         with bound_cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
+    return sum(
+        _explanations_sync_portable(version_id=version_id, enterprise_ids=list(enterprise_ids), refresh=refresh)
+        for version_id, enterprise_ids in enterprise_ids_by_version.items()
+    )
+
+
+def _explanations_sync_portable(*, version_id: int, enterprise_ids: list[int], refresh: bool) -> int:
+    """Off PostgreSQL: one version's, read and written through the ORM."""
+    if not enterprise_ids:
+        return 0
     explanations = dict(
         MatchRecord.objects.filter(
             policy_version_id=version_id, enterprise_id__in=enterprise_ids, outcome=MatchOutcome.ELIGIBLE, verified=True
@@ -983,6 +1010,17 @@ def entitlement_explanations_sync(*, version_id: int, enterprise_ids: Sequence[i
         row.explanation = explanations[row.enterprise_id]
     Entitlement.objects.bulk_update(pending, ["explanation"], batch_size=2000)
     return len(pending)
+
+
+def _explanations_filled_many(payloads: Sequence[dict[str, Any]], *, refresh: bool = False) -> None:
+    """MATCH_EXPLANATIONS_FILLED for many versions at once (events.emit_many): one statement."""
+    by_version: dict[int, list[int]] = {}
+    for payload in payloads:
+        by_version.setdefault(payload["version_id"], []).extend(payload["enterprise_ids"])
+    entitlement_explanations_sync_many(enterprise_ids_by_version=by_version, refresh=refresh)
+
+
+entitlement_explanations_sync.many = _explanations_filled_many  # type: ignore[attr-defined]
 
 
 # --- Lifecycle ----------------------------------------------------------------------------------

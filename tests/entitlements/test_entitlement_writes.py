@@ -111,3 +111,81 @@ def test_the_grant_is_one_statement_on_postgresql(version, django_assert_max_num
     with django_assert_max_num_queries(1):
         assert services._entitlements_create(version=version, enterprise_ids=ids) == sorted(ids)
     assert EntitlementTransition.objects.count() == 100
+
+
+def _two_versions_with_records(version):
+    """Two 免申即享 versions, one enterprise entitled under both: each (version, enterprise) has its own
+    record's explanation, and every entitlement an older one."""
+    other = PolicyVersionFactory(published=True, mode="exempt", rule={"fact": "dishonest", "op": "eq", "value": False})
+    both, first_only, second_only = EnterpriseFactory(), EnterpriseFactory(), EnterpriseFactory()
+    entitled = {version: [both, first_only], other: [both, second_only]}
+    for each, enterprises in entitled.items():
+        services._entitlements_create(version=each, enterprise_ids=[e.pk for e in enterprises])
+        for enterprise in enterprises:
+            MatchRecord.objects.create(
+                enterprise=enterprise,
+                policy_version=each,
+                outcome="eligible",
+                verified=True,
+                explanation={"status": "eligible", "for": [each.pk, enterprise.pk]},
+                first_decided_at=timezone.now(),
+                decided_at=timezone.now(),
+            )
+    Entitlement.objects.update(explanation={"status": "earlier"})
+    return other, both, first_only, second_only
+
+
+def _explanations() -> dict[tuple[int, int], object]:
+    return {
+        (version_id, enterprise_id): explanation
+        for version_id, enterprise_id, explanation in Entitlement.objects.values_list(
+            "policy_version_id", "enterprise_id", "explanation"
+        )
+    }
+
+
+def test_several_versions_take_their_own_records_explanations_in_one_statement(
+    version, django_assert_num_queries
+) -> None:
+    other, both, first_only, second_only = _two_versions_with_records(version)
+
+    # `both` is named for the first version only: its entitlement under the second keeps the older basis.
+    statements = 1 if connection.vendor == "postgresql" else 6  # off PostgreSQL: a read pair and an update per version
+    with django_assert_num_queries(statements):
+        written = services.entitlement_explanations_sync_many(
+            enterprise_ids_by_version={version.pk: [both.pk, first_only.pk], other.pk: [second_only.pk]},
+            refresh=True,
+        )
+
+    assert written == 3
+    assert _explanations() == {
+        (version.pk, both.pk): {"status": "eligible", "for": [version.pk, both.pk]},
+        (version.pk, first_only.pk): {"status": "eligible", "for": [version.pk, first_only.pk]},
+        (other.pk, both.pk): {"status": "earlier"},
+        (other.pk, second_only.pk): {"status": "eligible", "for": [other.pk, second_only.pk]},
+    }
+
+
+def test_restated_explanations_of_many_versions_reach_their_entitlements_in_one_statement(version) -> None:
+    """MATCH_EXPLANATIONS_FILLED emitted for many versions at once (the nightly run's `decided_record`) reaches
+    the entitlements through the handler's many-at-once form, with the table's fixed `refresh`."""
+    from django.test.utils import CaptureQueriesContext
+
+    from portal import events
+
+    other, both, first_only, second_only = _two_versions_with_records(version)
+
+    with CaptureQueriesContext(connection) as queries:
+        events.emit_many(
+            events.MATCH_EXPLANATIONS_FILLED,
+            [
+                {"version_id": version.pk, "enterprise_ids": [both.pk, first_only.pk]},
+                {"version_id": other.pk, "enterprise_ids": [both.pk, second_only.pk]},
+            ],
+        )
+
+    # refresh: an explanation already there is replaced by the record's (without it, only empty ones are).
+    assert all(e == {"status": "eligible", "for": list(key)} for key, e in _explanations().items())
+    updates = [q for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    if connection.vendor == "postgresql":
+        assert len(updates) == 1

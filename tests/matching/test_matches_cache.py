@@ -240,6 +240,35 @@ def test_one_enterprises_change_keeps_the_others_page_and_a_bulk_change_drops_ev
     assert summaries(theirs.get(url(matched["other"]))) == ["改过", "改过"]  # more than BULK_THRESHOLD: all
 
 
+def test_explanations_restated_for_many_versions_drop_each_page_with_one_replacement(
+    store, matched, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    """The nightly run emits MATCH_EXPLANATIONS_FILLED for every version at once (events.emit_many): one
+    replacement of the stamps after commit, covering every enterprise of every version."""
+    mine, theirs = client_for(matched["user"]), client_for(matched["stranger"])
+    mine.get(url(matched["firm"]))
+    theirs.get(url(matched["other"]))
+    mark_records(matched["firm"], "改过")
+    mark_records(matched["other"], "改过")
+    _only_the_page_handlers(monkeypatch, events.MATCH_EXPLANATIONS_FILLED)
+    first, second = (v.pk for v in matched["versions"][:2])
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        events.emit_many(
+            events.MATCH_EXPLANATIONS_FILLED,
+            [
+                {"version_id": first, "enterprise_ids": [matched["firm"].pk]},
+                {"version_id": second, "enterprise_ids": [matched["other"].pk]},
+            ],
+        )
+    assert len(callbacks) == 1
+    assert "改过" not in summaries(mine.get(url(matched["firm"])))  # not before the commit
+    callbacks[0]()
+
+    assert summaries(mine.get(url(matched["firm"]))) == ["改过", "改过"]
+    assert summaries(theirs.get(url(matched["other"]))) == ["改过", "改过"]
+
+
 def test_a_rolled_back_change_drops_nothing(store, matched, django_capture_on_commit_callbacks) -> None:
     from django.db import transaction
 
