@@ -164,8 +164,9 @@ MATCH_EXPLANATIONS_FILLED = Event(
     Timing.IN_TRANSACTION,
     payload=("version_id", "enterprise_ids"),
     emitted_by=(
-        "matching.services (a regranted decision, enterprise_match, version_records_restate: explanations_refresh"
-        " and the full pass), matching.nightly (a condition that moved while the decision stood)"
+        "matching.services (a regranted decision: per version, or every version at once with emit_many in"
+        " decided_record; enterprise_match, version_records_restate: explanations_refresh and the full pass),"
+        " matching.nightly (a condition that moved while the decision stood)"
     ),
     # Entitlements take their record's explanation as 认定依据 (no push).
     handlers=(
