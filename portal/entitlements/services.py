@@ -777,21 +777,49 @@ def versions_with_entitlements_to_settle(*, version_ids: Sequence[int]) -> list[
     yet reviewed under it. The rest would return at once with nothing done, so they can be skipped."""
     if not version_ids:
         return []
+    return [version.pk for version in _versions_to_settle_query(version_ids=version_ids)]
+
+
+def _versions_to_settle_query(*, version_ids: Sequence[int]) -> Any:
+    """The pre-check's query (a RawQuerySet of versions, in id order): PostgreSQL's form, or the ORM's."""
+    if connection.vendor == "postgresql":
+        entitlement = connection.ops.quote_name(Entitlement._meta.db_table)
+        version = connection.ops.quote_name(PolicyVersion._meta.db_table)
+        # "Rests on another version" as two row ranges over (policy, period, version) rather than `<>`, so
+        # each EXISTS stops at its first row in entitlement_benefit_ver_idx: the row comparison is a range
+        # of that index only, where `policy_version_id < v.id` drew the planner to the version's own index
+        # and read each benefit's every entitlement. Table names from model metadata; values are parameters.
+        probe = f"""
+            EXISTS (SELECT 1 FROM {entitlement} e
+                     WHERE e.policy_id = v.policy_id AND e.period = v.benefit_period AND e.duplicate_of_id IS NULL
+                       AND (e.policy_id, e.period, e.policy_version_id) {{}} (v.policy_id, v.benefit_period, v.id)
+                       AND NOT (e.status = ANY(%(not_holding)s)) AND e.review_version_id IS DISTINCT FROM v.id)
+        """  # noqa: S608
+        sql = f"""
+            SELECT v.id FROM {version} v
+             WHERE v.id = ANY(%(ids)s::bigint[]) AND v.mode = %(exempt)s AND v.status = %(published)s
+               AND ({probe.format("<")} OR {probe.format(">")})
+             ORDER BY v.id
+        """  # noqa: S608
+        params = {
+            "ids": list(version_ids),
+            "exempt": str(Mode.EXEMPT),
+            "published": str(PolicyVersion.Status.PUBLISHED),
+            "not_holding": [str(status) for status in _NOT_HOLDING],
+        }
+        return PolicyVersion.objects.raw(sql, params)
     stale = (
         _benefit_entitlements_of(policy_id=OuterRef("policy_id"), period=OuterRef("benefit_period"))
         .exclude(review_version=OuterRef("pk"))
         .values("pk")
     )
-    # "Rests on another version" as two ranges rather than `<>`, so each EXISTS stops at its first row
-    # through the index on (policy, period, version) instead of reading the benefit's every entitlement.
-    return list(
+    return (
         PolicyVersion.objects.filter(pk__in=list(version_ids), mode=Mode.EXEMPT, status=PolicyVersion.Status.PUBLISHED)
         .filter(
             Exists(stale.filter(policy_version__lt=OuterRef("pk")))
             | Exists(stale.filter(policy_version__gt=OuterRef("pk")))
         )
         .order_by("pk")
-        .values_list("pk", flat=True)
     )
 
 
