@@ -216,14 +216,21 @@ def test_each_event_drops_the_page_once_its_change_commits(
     assert summaries(client.get(page)) == ["改过", "改过"]
 
 
-def test_one_enterprises_change_keeps_the_others_page_and_a_bulk_change_drops_every_page(
-    store, matched, monkeypatch, django_capture_on_commit_callbacks
-) -> None:
+def _two_stored_pages_then_changed(matched: dict[str, Any]) -> tuple[Any, Any]:
+    """The firm's and the other enterprise's pages stored, then both enterprises' records changed around
+    the services (no event yet): (the firm's client, the other's)."""
     mine, theirs = client_for(matched["user"]), client_for(matched["stranger"])
     mine.get(url(matched["firm"]))
     theirs.get(url(matched["other"]))
     mark_records(matched["firm"], "改过")
     mark_records(matched["other"], "改过")
+    return mine, theirs
+
+
+def test_one_enterprises_change_keeps_the_others_page_and_a_bulk_change_drops_every_page(
+    store, matched, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    mine, theirs = _two_stored_pages_then_changed(matched)
     _only_the_page_handlers(monkeypatch, events.MATCH_EXPLANATIONS_FILLED)
     _only_the_page_handlers(monkeypatch, events.MATCH_RECORDS_CHANGED)
 
@@ -245,11 +252,7 @@ def test_explanations_restated_for_many_versions_drop_each_page_with_one_replace
 ) -> None:
     """The nightly run emits MATCH_EXPLANATIONS_FILLED for every version at once (events.emit_many): one
     replacement of the stamps after commit, covering every enterprise of every version."""
-    mine, theirs = client_for(matched["user"]), client_for(matched["stranger"])
-    mine.get(url(matched["firm"]))
-    theirs.get(url(matched["other"]))
-    mark_records(matched["firm"], "改过")
-    mark_records(matched["other"], "改过")
+    mine, theirs = _two_stored_pages_then_changed(matched)
     _only_the_page_handlers(monkeypatch, events.MATCH_EXPLANATIONS_FILLED)
     first, second = (v.pk for v in matched["versions"][:2])
 
